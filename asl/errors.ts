@@ -1,0 +1,38 @@
+// Error names are a contract between the Lambda handlers (an error class sets `name` to one of these)
+// and the state machine (`ErrorEquals` matches them). Both sides import them from here.
+
+/** Errors raised by the saga's own functions. */
+export const StepError = {
+  /** The trip failed validation: nothing was written. Not retried. */
+  TripInvalid: 'TripInvalid',
+  /** Another booking already holds this trip id with different details. Not retried. */
+  BookingConflict: 'BookingConflict',
+  /** The booking was cancelled before this (late) write arrived. Not retried. */
+  BookingCancelled: 'BookingCancelled',
+  /** Throttling or a retryable DynamoDB fault: retried before compensating. */
+  Transient: 'TransientError',
+} as const;
+export type StepErrorName = (typeof StepError)[keyof typeof StepError];
+
+/** How a saga execution that did not succeed ended: the `Error` of its final Fail state. */
+export const SagaOutcome = {
+  /** A step failed and every compensation owed completed: nothing is left booked. */
+  RolledBack: 'SagaRolledBack',
+  /** A compensation kept failing past its retries: bookings may be left; people were alerted. */
+  CompensationIncomplete: 'SagaCompensationIncomplete',
+  /** The input was rejected before anything was written. */
+  TripInvalid: StepError.TripInvalid,
+} as const;
+export type SagaOutcomeName = (typeof SagaOutcome)[keyof typeof SagaOutcome];
+
+/** Errors with which the Lambda service (not the function) reports an invocation that may succeed if repeated. */
+export const LambdaTransientErrors = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.ClientExecutionTimeoutException',
+  'Lambda.TooManyRequestsException',
+] as const;
+
+/** The catch-all error name of ASL; it must stand alone in the last catcher or retrier. */
+export const ALL_ERRORS = 'States.ALL';

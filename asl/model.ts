@@ -1,0 +1,91 @@
+// The whole of the Amazon States Language that this project emits, and nothing more.
+// Query language: JSONPath (the default), so that every ASL interpreter can run it.
+
+export type JsonPath = `$${string}`;
+
+export type JitterStrategy = 'FULL' | 'NONE';
+
+export interface Retrier {
+  readonly ErrorEquals: readonly string[];
+  readonly IntervalSeconds: number;
+  readonly MaxAttempts: number;
+  readonly BackoffRate: number;
+  readonly MaxDelaySeconds: number;
+  readonly JitterStrategy: JitterStrategy;
+}
+
+export interface Catcher {
+  readonly ErrorEquals: readonly string[];
+  readonly Next: string;
+  readonly ResultPath: JsonPath;
+}
+
+/** A payload template: keys ending in `.$` hold a path evaluated at run time. */
+export interface PayloadTemplate {
+  readonly [key: string]: string | number | boolean | readonly string[] | PayloadTemplate;
+}
+
+/** `Next` and `End` exclude each other: a state either goes on or ends the execution. */
+export type Transition =
+  | { readonly Next: string; readonly End?: never }
+  | { readonly End: true; readonly Next?: never };
+
+export type TaskState = {
+  readonly Type: 'Task';
+  readonly Comment?: string;
+  readonly Resource: string;
+  readonly Parameters?: PayloadTemplate;
+  readonly ResultPath?: JsonPath;
+  readonly TimeoutSeconds?: number;
+  readonly Retry?: readonly Retrier[];
+  readonly Catch?: readonly Catcher[];
+} & Transition;
+
+/** Terminal by type: a Fail state has neither `Next` nor `End`. */
+export interface FailState {
+  readonly Type: 'Fail';
+  readonly Comment?: string;
+  readonly Error: string;
+  readonly Cause: string;
+}
+
+export type State = TaskState | FailState;
+
+export type StateType = State['Type'];
+
+export interface StateMachineDefinition {
+  readonly Comment?: string;
+  readonly StartAt: string;
+  readonly TimeoutSeconds?: number;
+  readonly States: Readonly<Record<string, State>>;
+}
+
+export function assertNever(value: never): never {
+  throw new Error(`Unhandled ASL variant: ${JSON.stringify(value)}`);
+}
+
+/** A labelled edge of the state graph; `via` names what takes it (an error list, or `Next`). */
+export interface Edge {
+  readonly from: string;
+  readonly to: string;
+  readonly via: 'Next' | readonly string[];
+}
+
+/** Every way out of a state, in the order ASL tries them: catchers first, then `Next`. */
+export function edgesOf(name: string, state: State): Edge[] {
+  switch (state.Type) {
+    case 'Task':
+      return [
+        ...(state.Catch ?? []).map((catcher) => ({ from: name, to: catcher.Next, via: catcher.ErrorEquals })),
+        ...(state.Next === undefined ? [] : [{ from: name, to: state.Next, via: 'Next' as const }]),
+      ];
+    case 'Fail':
+      return [];
+    default:
+      return assertNever(state);
+  }
+}
+
+export function edgesOfDefinition(definition: StateMachineDefinition): Edge[] {
+  return Object.entries(definition.States).flatMap(([name, state]) => edgesOf(name, state));
+}

@@ -1,0 +1,172 @@
+import { ALL_ERRORS, LambdaTransientErrors, SagaOutcome, StepError } from './errors.ts';
+import type { Catcher, FailState, JsonPath, PayloadTemplate, Retrier, StateMachineDefinition, TaskState } from './model.ts';
+import {
+  actionRetryOf,
+  alertStateOf,
+  compensationRetryOf,
+  DEFAULT_ALERT_RETRY,
+  DEFAULT_TASK_TIMEOUT_SECONDS,
+  functionStatesOf,
+  TerminalState,
+  type RetryPolicy,
+  type Saga,
+  type SagaStep,
+} from './saga.ts';
+import { assertValidDefinition, assertValidSaga, SagaDefinitionError } from './validate.ts';
+
+/** The ARNs a definition refers to: supplied by infra (real), the local mode (local) or the CLI (placeholders). */
+export interface SagaResources {
+  /** Lambda function ARN by Task state name, one for every action and compensation. */
+  readonly functions: Readonly<Record<string, string>>;
+  /** SNS topic that hears about a compensation that could not finish. */
+  readonly alertTopic: string;
+}
+
+/** Service integration that publishes to SNS and waits only for the publish itself. */
+export const SNS_PUBLISH = 'arn:aws:states:::sns:publish';
+
+/** Where each Task writes its result, and each catcher its error: never over the trip input at `$`. */
+export const resultPathOf = (state: string): JsonPath => `$.results.${state}`;
+export const errorPathOf = (state: string): JsonPath => `$.errors.${state}`;
+const ALERT_RESULT_PATH: JsonPath = '$.alert';
+
+/**
+ * Every function receives the execution's original input, whatever earlier states added to `$`,
+ * so a handler sees exactly the trip it validates.
+ */
+const FUNCTION_PAYLOAD: PayloadTemplate = { 'trip.$': '$$.Execution.Input' };
+
+function retrier(errors: readonly string[], policy: RetryPolicy): Retrier {
+  return {
+    ErrorEquals: errors,
+    IntervalSeconds: policy.intervalSeconds,
+    MaxAttempts: policy.maxAttempts,
+    BackoffRate: policy.backoffRate,
+    MaxDelaySeconds: policy.maxDelaySeconds,
+    JitterStrategy: 'FULL',
+  };
+}
+
+function functionArn(resources: SagaResources, state: string): string {
+  const arn = resources.functions[state];
+  if (arn === undefined) throw new SagaDefinitionError([`no function ARN given for state "${state}"`]);
+  return arn;
+}
+
+function actionState(saga: Saga, index: number, resources: SagaResources): TaskState {
+  const step = saga.steps[index] as SagaStep;
+  const next = saga.steps[index + 1];
+  // Only the first action can reject the input before anything was booked; later steps compensate.
+  const rejectsInput: Catcher[] =
+    index === 0
+      ? [{ ErrorEquals: [StepError.TripInvalid], Next: TerminalState.TripRejected, ResultPath: errorPathOf(step.action) }]
+      : [];
+  return {
+    Type: 'Task',
+    Comment: `Book the ${step.name}; on failure, undo it and every earlier booking`,
+    Resource: functionArn(resources, step.action),
+    Parameters: FUNCTION_PAYLOAD,
+    ResultPath: resultPathOf(step.action),
+    TimeoutSeconds: step.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS,
+    Retry: [retrier([...LambdaTransientErrors, StepError.Transient], actionRetryOf(step))],
+    // The failing step's own compensation runs too: its write may have landed before it failed.
+    Catch: [...rejectsInput, { ErrorEquals: [ALL_ERRORS], Next: step.compensation, ResultPath: errorPathOf(step.action) }],
+    ...(next === undefined ? { End: true } : { Next: next.action }),
+  };
+}
+
+function compensationState(saga: Saga, index: number, resources: SagaResources): TaskState {
+  const step = saga.steps[index] as SagaStep;
+  const previous = saga.steps[index - 1];
+  return {
+    Type: 'Task',
+    Comment: `Cancel the ${step.name} booking if there is one (idempotent)`,
+    Resource: functionArn(resources, step.compensation),
+    Parameters: FUNCTION_PAYLOAD,
+    ResultPath: resultPathOf(step.compensation),
+    TimeoutSeconds: step.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS,
+    Retry: [retrier([ALL_ERRORS], compensationRetryOf(saga))],
+    Catch: [{ ErrorEquals: [ALL_ERRORS], Next: alertStateOf(step), ResultPath: errorPathOf(step.compensation) }],
+    Next: previous === undefined ? TerminalState.RolledBack : previous.compensation,
+  };
+}
+
+/** Tells people which compensation is stuck and, in order, every one still owed, so the saga can be finished by hand. */
+function alertState(saga: Saga, index: number, resources: SagaResources): TaskState {
+  const step = saga.steps[index] as SagaStep;
+  const owed = saga.steps.slice(0, index + 1).reverse();
+  return {
+    Type: 'Task',
+    Comment: `${step.compensation} gave up: alert people, naming every booking left`,
+    Resource: SNS_PUBLISH,
+    Parameters: {
+      TopicArn: resources.alertTopic,
+      Subject: `Saga ${saga.name}: a compensation did not finish`,
+      Message: {
+        saga: saga.name,
+        [`${saga.keyField}.$`]: `$.${saga.keyField}`,
+        failedCompensation: step.compensation,
+        pendingCompensations: owed.map((owedStep) => owedStep.compensation),
+        bookingsLeft: owed.map((owedStep) => owedStep.name),
+        'error.$': errorPathOf(step.compensation),
+        'input.$': '$$.Execution.Input',
+      },
+    },
+    ResultPath: ALERT_RESULT_PATH,
+    Retry: [retrier([ALL_ERRORS], DEFAULT_ALERT_RETRY)],
+    Next: TerminalState.CompensationIncomplete,
+  };
+}
+
+const terminalStates: Readonly<Record<(typeof TerminalState)[keyof typeof TerminalState], FailState>> = {
+  [TerminalState.RolledBack]: {
+    Type: 'Fail',
+    Error: SagaOutcome.RolledBack,
+    Cause: 'A step failed and every compensation owed completed: nothing is left booked.',
+  },
+  [TerminalState.CompensationIncomplete]: {
+    Type: 'Fail',
+    Error: SagaOutcome.CompensationIncomplete,
+    Cause:
+      'A compensation kept failing after its retries. The alert lists the compensations still owed; ' +
+      'run them once the fault is fixed (they are idempotent).',
+  },
+  [TerminalState.TripRejected]: {
+    Type: 'Fail',
+    Error: SagaOutcome.TripInvalid,
+    Cause: 'The input failed validation before anything was booked.',
+  },
+};
+
+/** Renders the saga's state machine. Pure: the same step list and ARNs always give the same definition. */
+export function renderSaga(saga: Saga, resources: SagaResources): StateMachineDefinition {
+  assertValidSaga(saga);
+  const first = saga.steps[0] as SagaStep;
+  const definition: StateMachineDefinition = {
+    Comment: `Saga ${saga.name}: every action in order; after a failure, the compensations owed in reverse`,
+    StartAt: first.action,
+    ...(saga.timeoutSeconds === undefined ? {} : { TimeoutSeconds: saga.timeoutSeconds }),
+    States: {
+      ...Object.fromEntries(
+        saga.steps.flatMap((step, index) => [
+          [step.action, actionState(saga, index, resources)],
+          [step.compensation, compensationState(saga, index, resources)],
+          [alertStateOf(step), alertState(saga, index, resources)],
+        ]),
+      ),
+      ...terminalStates,
+    },
+  };
+  assertValidDefinition(definition);
+  return definition;
+}
+
+/** Placeholder ARNs, for looking at or validating a definition without an AWS account. */
+export function placeholderResources(saga: Saga, region = 'us-east-1', account = '123456789012'): SagaResources {
+  return {
+    functions: Object.fromEntries(
+      functionStatesOf(saga).map((state) => [state, `arn:aws:lambda:${region}:${account}:function:${state}`]),
+    ),
+    alertTopic: `arn:aws:sns:${region}:${account}:${saga.name}-alerts`,
+  };
+}

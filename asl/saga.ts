@@ -1,0 +1,117 @@
+// The declarative description of a saga: an ordered list of steps, each an action with its compensation.
+
+/** How a failed Task is retried. Every field has a documented default per kind of state. */
+export interface RetryPolicy {
+  /** Seconds before the first retry. */
+  readonly intervalSeconds: number;
+  /** Retries after the first attempt (0 = no retry). */
+  readonly maxAttempts: number;
+  /** Multiplier of the interval after each retry. */
+  readonly backoffRate: number;
+  /** Cap on any one interval, in seconds. */
+  readonly maxDelaySeconds: number;
+}
+
+/**
+ * Actions retry transient faults only, briefly: a booking that keeps failing is better compensated
+ * than delayed. @default 3 retries, 1 s then ×2, each at most 8 s, with full jitter
+ */
+export const DEFAULT_ACTION_RETRY: RetryPolicy = {
+  intervalSeconds: 1,
+  maxAttempts: 3,
+  backoffRate: 2,
+  maxDelaySeconds: 8,
+};
+
+/**
+ * Compensations retry every error, for longer: giving up means paging someone.
+ * @default 5 retries, 2 s then ×2, each at most 60 s, with full jitter
+ */
+export const DEFAULT_COMPENSATION_RETRY: RetryPolicy = {
+  intervalSeconds: 2,
+  maxAttempts: 5,
+  backoffRate: 2,
+  maxDelaySeconds: 60,
+};
+
+/** @default 3 retries, 1 s then ×2, each at most 10 s */
+export const DEFAULT_ALERT_RETRY: RetryPolicy = {
+  intervalSeconds: 1,
+  maxAttempts: 3,
+  backoffRate: 2,
+  maxDelaySeconds: 10,
+};
+
+/** @default 60 s: longer than the functions' own timeout, so that Lambda, not the state machine, times out first */
+export const DEFAULT_TASK_TIMEOUT_SECONDS = 60;
+
+export interface SagaStep<Field extends string = string> {
+  /** What is booked, e.g. `Hotel`. */
+  readonly name: string;
+  /** Name of the action's Task state (and of its function), e.g. `BookHotel`. */
+  readonly action: string;
+  /** Name of the compensation's Task state (and of its function), e.g. `CancelHotel`. */
+  readonly compensation: string;
+  /** Logical name of the step's own DynamoDB table. */
+  readonly table: string;
+  /** The input fields the booking records, besides the key. */
+  readonly records: readonly Field[];
+  /** Overrides of the action's retry on transient errors. @default DEFAULT_ACTION_RETRY */
+  readonly actionRetry?: Partial<RetryPolicy>;
+  /** Timeout of the action and the compensation Tasks. @default DEFAULT_TASK_TIMEOUT_SECONDS */
+  readonly timeoutSeconds?: number;
+  /** A module of the step's own, when its logic is not a plain booking (relative to `functions/`). */
+  readonly handlerModule?: string;
+}
+
+export interface Saga<Field extends string = string> {
+  /** Names the saga in alerts and comments, e.g. `TripBooking`. */
+  readonly name: string;
+  /** The input field that keys every booking, e.g. `trip_id`. */
+  readonly keyField: Field;
+  /** Every field the input may carry: a step can only record these. */
+  readonly fields: readonly Field[];
+  /** The steps, in the order their actions run. */
+  readonly steps: readonly SagaStep<Field>[];
+  /** Overrides of the compensations' retry. @default DEFAULT_COMPENSATION_RETRY */
+  readonly compensationRetry?: Partial<RetryPolicy>;
+  /** Bound on a whole execution. @default none (Step Functions' own limit) */
+  readonly timeoutSeconds?: number;
+}
+
+/** A typed identity: infers the field names so that a step recording an unknown field fails to compile. */
+export function defineSaga<const Field extends string>(saga: Saga<Field>): Saga<Field> {
+  return saga;
+}
+
+export function actionRetryOf(step: SagaStep): RetryPolicy {
+  return { ...DEFAULT_ACTION_RETRY, ...step.actionRetry };
+}
+
+export function compensationRetryOf(saga: Saga): RetryPolicy {
+  return { ...DEFAULT_COMPENSATION_RETRY, ...saga.compensationRetry };
+}
+
+/** Names of the states the renderer derives, besides each step's action and compensation. */
+export const TerminalState = {
+  RolledBack: 'SagaRolledBack',
+  CompensationIncomplete: 'SagaCompensationIncomplete',
+  TripRejected: 'TripRejected',
+} as const;
+
+export function alertStateOf(step: SagaStep): string {
+  return `Alert${step.compensation}`;
+}
+
+/** Every state the saga's definition will hold, in rendering order. */
+export function stateNamesOf(saga: Saga): string[] {
+  return [
+    ...saga.steps.flatMap((step) => [step.action, step.compensation, alertStateOf(step)]),
+    ...Object.values(TerminalState),
+  ];
+}
+
+/** The functions the saga invokes: one per action and one per compensation. */
+export function functionStatesOf(saga: Saga): string[] {
+  return saga.steps.flatMap((step) => [step.action, step.compensation]);
+}

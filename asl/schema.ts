@@ -1,0 +1,84 @@
+// JSON Schema of the ASL subset in model.ts. The types say what we mean to emit; this schema checks
+// what a definition actually holds, including one read back from a file or built by hand.
+
+const name = { type: 'string', minLength: 1, maxLength: 80 } as const;
+const errorList = { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } } as const;
+const path = { type: 'string', pattern: '^\\$' } as const;
+const positiveInteger = { type: 'integer', minimum: 1 } as const;
+
+const retrier = {
+  type: 'object',
+  required: ['ErrorEquals'],
+  additionalProperties: false,
+  properties: {
+    ErrorEquals: errorList,
+    IntervalSeconds: { type: 'integer', minimum: 1, maximum: 99999999 },
+    MaxAttempts: { type: 'integer', minimum: 0, maximum: 99999999 },
+    BackoffRate: { type: 'number', minimum: 1 },
+    MaxDelaySeconds: { type: 'integer', minimum: 1, maximum: 31622400 },
+    JitterStrategy: { enum: ['FULL', 'NONE'] },
+  },
+} as const;
+
+const catcher = {
+  type: 'object',
+  required: ['ErrorEquals', 'Next'],
+  additionalProperties: false,
+  properties: { ErrorEquals: errorList, Next: name, ResultPath: path },
+} as const;
+
+const task = {
+  type: 'object',
+  required: ['Type', 'Resource'],
+  additionalProperties: false,
+  properties: {
+    Type: { const: 'Task' },
+    Comment: { type: 'string' },
+    Resource: { type: 'string', pattern: '^arn:aws[a-z-]*:' },
+    Parameters: { type: 'object' },
+    ResultPath: path,
+    TimeoutSeconds: positiveInteger,
+    Retry: { type: 'array', items: retrier },
+    Catch: { type: 'array', items: catcher },
+    Next: name,
+    End: { const: true },
+  },
+  oneOf: [{ required: ['Next'] }, { required: ['End'] }],
+} as const;
+
+const fail = {
+  type: 'object',
+  required: ['Type', 'Error', 'Cause'],
+  additionalProperties: false,
+  properties: {
+    Type: { const: 'Fail' },
+    Comment: { type: 'string' },
+    Error: { type: 'string', minLength: 1 },
+    Cause: { type: 'string' },
+  },
+} as const;
+
+export const definitionSchema = {
+  $id: 'saga-asl-subset',
+  type: 'object',
+  required: ['StartAt', 'States'],
+  additionalProperties: false,
+  properties: {
+    Comment: { type: 'string' },
+    StartAt: name,
+    TimeoutSeconds: positiveInteger,
+    States: {
+      type: 'object',
+      minProperties: 1,
+      propertyNames: name,
+      additionalProperties: {
+        type: 'object',
+        required: ['Type'],
+        properties: { Type: { enum: ['Task', 'Fail'] } },
+        if: { properties: { Type: { const: 'Task' } } },
+        then: task,
+        else: fail,
+      },
+    },
+  },
+} as const;

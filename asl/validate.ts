@@ -1,0 +1,173 @@
+import { Ajv, type ValidateFunction } from 'ajv';
+import { ALL_ERRORS } from './errors.ts';
+import { edgesOfDefinition, type StateMachineDefinition } from './model.ts';
+import {
+  actionRetryOf,
+  alertStateOf,
+  compensationRetryOf,
+  functionStatesOf,   stateNamesOf,
+  type RetryPolicy,
+  type Saga,
+} from './saga.ts';
+import { definitionSchema } from './schema.ts';
+
+/** AWS rejects a state machine definition larger than 1 MiB. */
+export const MAX_DEFINITION_BYTES = 1024 * 1024;
+/** AWS limit on a state name. */
+export const MAX_STATE_NAME_LENGTH = 80;
+/** Lambda's limit on a function name, which action and compensation names become. */
+const MAX_FUNCTION_NAME_LENGTH = 64;
+const FUNCTION_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
+const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
+/** SNS caps an e-mail subject at 100 characters and the alert subject names the saga. */
+const MAX_SAGA_NAME_LENGTH = 60;
+
+export class SagaDefinitionError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid step list:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'SagaDefinitionError';
+    this.problems = problems;
+  }
+}
+
+export class AslValidationError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid state machine definition:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'AslValidationError';
+    this.problems = problems;
+  }
+}
+
+function duplicatesIn(values: readonly string[]): string[] {
+  const seen = new Set<string>();
+  return [...new Set(values.filter((value) => seen.size === seen.add(value).size))];
+}
+
+function retryProblems(owner: string, policy: RetryPolicy): string[] {
+  const problems: string[] = [];
+  const { intervalSeconds, maxAttempts, backoffRate, maxDelaySeconds } = policy;
+  if (!Number.isInteger(intervalSeconds) || intervalSeconds < 1) {
+    problems.push(`${owner}: intervalSeconds must be an integer >= 1, got ${intervalSeconds}`);
+  }
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 0) {
+    problems.push(`${owner}: maxAttempts must be an integer >= 0, got ${maxAttempts}`);
+  }
+  if (!(backoffRate >= 1)) problems.push(`${owner}: backoffRate must be >= 1, got ${backoffRate}`);
+  if (!Number.isInteger(maxDelaySeconds) || maxDelaySeconds < intervalSeconds) {
+    problems.push(`${owner}: maxDelaySeconds must be an integer >= intervalSeconds, got ${maxDelaySeconds}`);
+  }
+  return problems;
+}
+
+/** Problems of a step list, each naming its culprit; empty when the saga can be rendered. */
+export function sagaProblems(saga: Saga): string[] {
+  const problems: string[] = [];
+  if (saga.name.length === 0 || saga.name.length > MAX_SAGA_NAME_LENGTH) {
+    problems.push(`saga name "${saga.name}" must have 1 to ${MAX_SAGA_NAME_LENGTH} characters`);
+  }
+  if (!saga.fields.includes(saga.keyField)) {
+    problems.push(`key field "${saga.keyField}" is not one of the input fields`);
+  }
+  if (saga.steps.length === 0) problems.push('the saga has no steps');
+  if (saga.timeoutSeconds !== undefined && !(Number.isInteger(saga.timeoutSeconds) && saga.timeoutSeconds >= 1)) {
+    problems.push(`timeoutSeconds must be an integer >= 1, got ${saga.timeoutSeconds}`);
+  }
+  for (const [index, step] of saga.steps.entries()) {
+    const where = `step ${index + 1} (${step.name || 'unnamed'})`;
+    if (step.name.length === 0) problems.push(`${where}: name is empty`);
+    for (const stateName of functionStatesOf({ ...saga, steps: [step] })) {
+      if (!FUNCTION_NAME.test(stateName) || stateName.length > MAX_FUNCTION_NAME_LENGTH) {
+        problems.push(
+          `${where}: state "${stateName}" must be letters, digits, "-" or "_", start with a letter and ` +
+            `have at most ${MAX_FUNCTION_NAME_LENGTH} characters (it names a Lambda function)`,
+        );
+      }
+    }
+    if (!TABLE_NAME.test(step.table)) {
+      problems.push(`${where}: table "${step.table}" is not a valid DynamoDB table name`);
+    }
+    for (const field of step.records) {
+      if (!saga.fields.includes(field)) problems.push(`${where}: records unknown field "${field}"`);
+    }
+    for (const field of duplicatesIn(step.records)) problems.push(`${where}: records "${field}" twice`);
+    if (step.timeoutSeconds !== undefined && !(Number.isInteger(step.timeoutSeconds) && step.timeoutSeconds >= 1)) {
+      problems.push(`${where}: timeoutSeconds must be an integer >= 1, got ${step.timeoutSeconds}`);
+    }
+    problems.push(...retryProblems(`${where} actionRetry`, actionRetryOf(step)));
+  }
+  problems.push(...retryProblems('compensationRetry', compensationRetryOf(saga)));
+  for (const name of duplicatesIn(saga.steps.map((step) => step.name))) problems.push(`duplicate step name "${name}"`);
+  for (const name of duplicatesIn(saga.steps.map((step) => step.table))) problems.push(`duplicate table "${name}"`);
+  for (const name of duplicatesIn(stateNamesOf(saga))) problems.push(`duplicate state name "${name}"`);
+  for (const step of saga.steps) {
+    if (alertStateOf(step).length > MAX_STATE_NAME_LENGTH) {
+      problems.push(`state "${alertStateOf(step)}" is longer than ${MAX_STATE_NAME_LENGTH} characters`);
+    }
+  }
+  return problems;
+}
+
+export function assertValidSaga(saga: Saga): void {
+  const problems = sagaProblems(saga);
+  if (problems.length > 0) throw new SagaDefinitionError(problems);
+}
+
+let compiledSchema: ValidateFunction | undefined;
+function schemaValidator(): ValidateFunction {
+  compiledSchema ??= new Ajv({ allErrors: true }).compile(definitionSchema);
+  return compiledSchema;
+}
+
+function catchAllProblems(where: string, lists: readonly (readonly string[])[]): string[] {
+  return lists.flatMap((errors, index) => {
+    if (!errors.includes(ALL_ERRORS)) return [];
+    if (errors.length > 1) return [`${where}[${index}]: ${ALL_ERRORS} must stand alone in ErrorEquals`];
+    if (index !== lists.length - 1) return [`${where}[${index}]: ${ALL_ERRORS} must be in the last entry`];
+    return [];
+  });
+}
+
+/** Problems of a definition: the schema of our ASL subset, then the graph rules, each naming its culprit. */
+export function definitionProblems(definition: unknown): string[] {
+  const validate = schemaValidator();
+  if (!validate(definition)) {
+    return (validate.errors ?? []).map((error) => `${error.instancePath || '(root)'} ${error.message ?? 'is invalid'}`);
+  }
+  const machine = definition as StateMachineDefinition;
+  const problems: string[] = [];
+  const names = new Set(Object.keys(machine.States));
+  if (!names.has(machine.StartAt)) problems.push(`StartAt "${machine.StartAt}" is not a state`);
+  const edges = edgesOfDefinition(machine);
+  for (const edge of edges) {
+    if (!names.has(edge.to)) problems.push(`state "${edge.from}" goes to "${edge.to}", which is not a state`);
+  }
+  for (const [name, state] of Object.entries(machine.States)) {
+    if (state.Type !== 'Task') continue;
+    problems.push(...catchAllProblems(`state "${name}" Retry`, (state.Retry ?? []).map((r) => r.ErrorEquals)));
+    problems.push(...catchAllProblems(`state "${name}" Catch`, (state.Catch ?? []).map((c) => c.ErrorEquals)));
+  }
+  const successors = Map.groupBy(edges, (edge) => edge.from);
+  const reached = new Set([machine.StartAt]);
+  const frontier = [machine.StartAt];
+  for (let name = frontier.pop(); name !== undefined; name = frontier.pop()) {
+    for (const { to } of successors.get(name) ?? []) {
+      if (!reached.has(to)) {
+        reached.add(to);
+        frontier.push(to);
+      }
+    }
+  }
+  for (const name of names) if (!reached.has(name)) problems.push(`state "${name}" is unreachable from StartAt`);
+  const bytes = new TextEncoder().encode(JSON.stringify(machine)).length;
+  if (bytes > MAX_DEFINITION_BYTES) {
+    problems.push(`definition is ${bytes} bytes, over AWS's limit of ${MAX_DEFINITION_BYTES}`);
+  }
+  return problems;
+}
+
+export function assertValidDefinition(definition: unknown): asserts definition is StateMachineDefinition {
+  const problems = definitionProblems(definition);
+  if (problems.length > 0) throw new AslValidationError(problems);
+}

@@ -1,0 +1,63 @@
+import type { JSONSchemaType } from 'ajv';
+
+/** The input of one saga execution: the trip, as in `examples/trip.json`. */
+export interface Trip {
+  trip_id: string;
+  depart: string;
+  depart_at: string;
+  arrive: string;
+  arrive_at: string;
+  hotel: string;
+  check_in: string;
+  check_out: string;
+  rental: string;
+  rental_from: string;
+  rental_to: string;
+}
+
+export type TripField = keyof Trip;
+
+/** Every field of a trip (all are required), in the order of the example. */
+export const tripFields = [
+  'trip_id',
+  'depart',
+  'depart_at',
+  'arrive',
+  'arrive_at',
+  'hotel',
+  'check_in',
+  'check_out',
+  'rental',
+  'rental_from',
+  'rental_to',
+] as const satisfies readonly TripField[];
+
+const place = { type: 'string', minLength: 1, maxLength: 200 } as const;
+const instant = { type: 'string', format: 'date-time', maxLength: 40 } as const;
+/** An instant strictly after the one in the named sibling field (ajv `$data`, compared as date-times). */
+const after = (field: TripField) => ({ ...instant, formatExclusiveMinimum: { $data: `1/${field}` } });
+
+/**
+ * The one schema of a trip. `trip_id` is limited to what a Step Functions execution name allows,
+ * so that the trip id can name its execution (and starting the same trip twice is refused).
+ */
+export const tripSchema: JSONSchemaType<Trip> = {
+  $id: 'trip',
+  type: 'object',
+  additionalProperties: false,
+  required: [...tripFields],
+  properties: {
+    trip_id: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,80}$' },
+    depart: place,
+    depart_at: instant,
+    arrive: place,
+    arrive_at: after('depart_at'),
+    hotel: place,
+    check_in: instant,
+    check_out: after('check_in'),
+    rental: place,
+    rental_from: instant,
+    rental_to: after('rental_from'),
+  },
+};
+
