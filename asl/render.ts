@@ -10,17 +10,10 @@ import {
   TerminalState,
   type RetryPolicy,
   type Saga,
+  type SagaResources,
   type SagaStep,
 } from './saga.ts';
-import { assertValidDefinition, assertValidSaga, SagaDefinitionError } from './validate.ts';
-
-/** The ARNs a definition refers to: supplied by infra (real), the local mode (local) or the CLI (placeholders). */
-export interface SagaResources {
-  /** Lambda function ARN by Task state name, one for every action and compensation. */
-  readonly functions: Readonly<Record<string, string>>;
-  /** SNS topic that hears about a compensation that could not finish. */
-  readonly alertTopic: string;
-}
+import { assertValidDefinition, assertValidSaga, resourceProblems, SagaResourcesError } from './validate.ts';
 
 /** Service integration that publishes to SNS and waits only for the publish itself. */
 export const SNS_PUBLISH = 'arn:aws:states:::sns:publish';
@@ -34,7 +27,7 @@ const ALERT_RESULT_PATH: JsonPath = '$.alert';
  * Every function receives the execution's original input, whatever earlier states added to `$`,
  * so a handler sees exactly the trip it validates.
  */
-const FUNCTION_PAYLOAD: PayloadTemplate = { 'trip.$': '$$.Execution.Input' };
+const functionPayload = (): PayloadTemplate => ({ 'trip.$': '$$.Execution.Input' });
 
 function retrier(errors: readonly string[], policy: RetryPolicy): Retrier {
   return {
@@ -47,11 +40,8 @@ function retrier(errors: readonly string[], policy: RetryPolicy): Retrier {
   };
 }
 
-function functionArn(resources: SagaResources, state: string): string {
-  const arn = resources.functions[state];
-  if (arn === undefined) throw new SagaDefinitionError([`no function ARN given for state "${state}"`]);
-  return arn;
-}
+// Present for every action and compensation: renderSaga checks the resources before building states.
+const functionArn = (resources: SagaResources, state: string): string => resources.functions[state] as string;
 
 function actionState(saga: Saga, index: number, resources: SagaResources): TaskState {
   const step = saga.steps[index] as SagaStep;
@@ -65,7 +55,7 @@ function actionState(saga: Saga, index: number, resources: SagaResources): TaskS
     Type: 'Task',
     Comment: `Book the ${step.name}; on failure, undo it and every earlier booking`,
     Resource: functionArn(resources, step.action),
-    Parameters: FUNCTION_PAYLOAD,
+    Parameters: functionPayload(),
     ResultPath: resultPathOf(step.action),
     TimeoutSeconds: step.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS,
     Retry: [retrier([...LambdaTransientErrors, StepError.Transient], actionRetryOf(step))],
@@ -82,7 +72,7 @@ function compensationState(saga: Saga, index: number, resources: SagaResources):
     Type: 'Task',
     Comment: `Cancel the ${step.name} booking if there is one (idempotent)`,
     Resource: functionArn(resources, step.compensation),
-    Parameters: FUNCTION_PAYLOAD,
+    Parameters: functionPayload(),
     ResultPath: resultPathOf(step.compensation),
     TimeoutSeconds: step.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS,
     Retry: [retrier([ALL_ERRORS], compensationRetryOf(saga))],
@@ -118,7 +108,8 @@ function alertState(saga: Saga, index: number, resources: SagaResources): TaskSt
   };
 }
 
-const terminalStates: Readonly<Record<(typeof TerminalState)[keyof typeof TerminalState], FailState>> = {
+// Built afresh on every render: consumers (asl-validator among them) add keys to the objects they are given.
+const terminalStates = (): Readonly<Record<(typeof TerminalState)[keyof typeof TerminalState], FailState>> => ({
   [TerminalState.RolledBack]: {
     Type: 'Fail',
     Error: SagaOutcome.RolledBack,
@@ -136,11 +127,13 @@ const terminalStates: Readonly<Record<(typeof TerminalState)[keyof typeof Termin
     Error: SagaOutcome.TripInvalid,
     Cause: 'The input failed validation before anything was booked.',
   },
-};
+});
 
 /** Renders the saga's state machine. Pure: the same step list and ARNs always give the same definition. */
 export function renderSaga(saga: Saga, resources: SagaResources): StateMachineDefinition {
   assertValidSaga(saga);
+  const problems = resourceProblems(saga, resources);
+  if (problems.length > 0) throw new SagaResourcesError(problems);
   const first = saga.steps[0] as SagaStep;
   const definition: StateMachineDefinition = {
     Comment: `Saga ${saga.name}: every action in order; after a failure, the compensations owed in reverse`,
@@ -154,7 +147,7 @@ export function renderSaga(saga: Saga, resources: SagaResources): StateMachineDe
           [alertStateOf(step), alertState(saga, index, resources)],
         ]),
       ),
-      ...terminalStates,
+      ...terminalStates(),
     },
   };
   assertValidDefinition(definition);

@@ -79,6 +79,14 @@ export interface Saga<Field extends string = string> {
   readonly timeoutSeconds?: number;
 }
 
+/** The ARNs a definition refers to: supplied by infra (real), the local mode (local) or the CLI (placeholders). */
+export interface SagaResources {
+  /** Lambda function ARN by Task state name, one for every action and compensation. */
+  readonly functions: Readonly<Record<string, string>>;
+  /** SNS topic that hears about a compensation that could not finish. */
+  readonly alertTopic: string;
+}
+
 /** A typed identity: infers the field names so that a step recording an unknown field fails to compile. */
 export function defineSaga<const Field extends string>(saga: Saga<Field>): Saga<Field> {
   return saga;

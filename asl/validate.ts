@@ -8,6 +8,7 @@ import {
   functionStatesOf,   stateNamesOf,
   type RetryPolicy,
   type Saga,
+  type SagaResources,
 } from './saga.ts';
 import { definitionSchema } from './schema.ts';
 
@@ -22,21 +23,33 @@ const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 /** SNS caps an e-mail subject at 100 characters and the alert subject names the saga. */
 const MAX_SAGA_NAME_LENGTH = 60;
 
-export class SagaDefinitionError extends Error {
+/** An error that lists every problem found, each naming its culprit, rather than stopping at the first. */
+abstract class ProblemsError extends Error {
   readonly problems: readonly string[];
-  constructor(problems: readonly string[]) {
-    super(`invalid step list:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'SagaDefinitionError';
+  constructor(summary: string, problems: readonly string[]) {
+    super(`${summary}:\n  - ${problems.join('\n  - ')}`);
     this.problems = problems;
   }
 }
 
-export class AslValidationError extends Error {
-  readonly problems: readonly string[];
+export class SagaDefinitionError extends ProblemsError {
+  override readonly name = 'SagaDefinitionError';
   constructor(problems: readonly string[]) {
-    super(`invalid state machine definition:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'AslValidationError';
-    this.problems = problems;
+    super('invalid step list', problems);
+  }
+}
+
+export class SagaResourcesError extends ProblemsError {
+  override readonly name = 'SagaResourcesError';
+  constructor(problems: readonly string[]) {
+    super('invalid resource ARNs', problems);
+  }
+}
+
+export class AslValidationError extends ProblemsError {
+  override readonly name = 'AslValidationError';
+  constructor(problems: readonly string[]) {
+    super('invalid state machine definition', problems);
   }
 }
 
@@ -105,6 +118,22 @@ export function sagaProblems(saga: Saga): string[] {
     if (alertStateOf(step).length > MAX_STATE_NAME_LENGTH) {
       problems.push(`state "${alertStateOf(step)}" is longer than ${MAX_STATE_NAME_LENGTH} characters`);
     }
+  }
+  return problems;
+}
+
+const LAMBDA_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]+)?$/;
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
+
+/** Problems of the ARNs given for a saga: a function for every action and compensation, and the alert topic. */
+export function resourceProblems(saga: Saga, resources: SagaResources): string[] {
+  const problems = functionStatesOf(saga).flatMap((state) => {
+    const arn = resources.functions[state];
+    if (arn === undefined) return [`no function ARN given for state "${state}"`];
+    return LAMBDA_ARN.test(arn) ? [] : [`function ARN for state "${state}" is not a Lambda function ARN: "${arn}"`];
+  });
+  if (!SNS_TOPIC_ARN.test(resources.alertTopic)) {
+    problems.push(`alert topic "${resources.alertTopic}" is not an SNS topic ARN`);
   }
   return problems;
 }

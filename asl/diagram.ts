@@ -1,0 +1,105 @@
+import { ALL_ERRORS } from './errors.ts';
+import { assertNever, edgesOfDefinition, type Edge, type State, type StateMachineDefinition } from './model.ts';
+
+// Diagrams are drawn from the rendered definition, not from the step list, so they show exactly what runs.
+
+/** Stands for "the execution succeeded" (a state with `End: true` goes there). */
+const SUCCEEDED = 'Succeeded';
+
+interface Node {
+  readonly id: string;
+  readonly label: string;
+  readonly kind: 'task' | 'fail' | 'succeeded';
+}
+
+/** The second line of a node: how a Task retries, or the error a Fail state ends with when its name does not say it. */
+function noteOf(name: string, state: State): string {
+  switch (state.Type) {
+    case 'Task': {
+      const attempts = (state.Retry ?? []).map((retrier) =>
+        retrier.ErrorEquals.includes(ALL_ERRORS) ? `retry ×${retrier.MaxAttempts}` : `retry transient ×${retrier.MaxAttempts}`,
+      );
+      return attempts.join(', ');
+    }
+    case 'Fail':
+      return state.Error === name ? '' : state.Error;
+    default:
+      return assertNever(state);
+  }
+}
+
+function graphOf(definition: StateMachineDefinition): { nodes: Node[]; edges: Edge[] } {
+  const names = Object.keys(definition.States);
+  const ids = new Map(names.map((name, index) => [name, `s${index}`]));
+  const nodes: Node[] = names.map((name) => {
+    const state = definition.States[name] as State;
+    const note = noteOf(name, state);
+    return {
+      id: ids.get(name) as string,
+      label: note ? `${name}\n${note}` : name,
+      kind: state.Type === 'Fail' ? 'fail' : 'task',
+    };
+  });
+  const ends = Object.entries(definition.States)
+    .filter(([, state]) => state.Type === 'Task' && state.End === true)
+    .map(([name]) => ({ from: name, to: SUCCEEDED, via: 'Next' as const }));
+  if (ends.length > 0) nodes.push({ id: 'succeeded', label: SUCCEEDED, kind: 'succeeded' });
+  ids.set(SUCCEEDED, 'succeeded');
+  const edges = [...edgesOfDefinition(definition), ...ends].map((edge) => ({
+    ...edge,
+    from: ids.get(edge.from) as string,
+    to: ids.get(edge.to) as string,
+  }));
+  return { nodes, edges };
+}
+
+const edgeLabel = (edge: Edge): string => (edge.via === 'Next' ? '' : edge.via.join(' | '));
+
+const mermaidText = (text: string): string => text.replaceAll('"', '#quot;').replaceAll('\n', '<br/>');
+
+/** A Mermaid flowchart: solid arrows are `Next`, dashed ones are catchers labelled with what they catch. */
+export function toMermaid(definition: StateMachineDefinition): string {
+  const { nodes, edges } = graphOf(definition);
+  const shape = (node: Node): string => {
+    const label = `"${mermaidText(node.label)}"`;
+    return node.kind === 'task' ? `[${label}]` : `([${label}])`;
+  };
+  return [
+    'flowchart TD',
+    ...nodes.map((node) => `  ${node.id}${shape(node)}`),
+    ...edges.map((edge) =>
+      edge.via === 'Next' ? `  ${edge.from} --> ${edge.to}` : `  ${edge.from} -.->|"${mermaidText(edgeLabel(edge))}"| ${edge.to}`,
+    ),
+    '  classDef fail fill:#fde2e1,stroke:#b42318',
+    '  classDef succeeded fill:#dcfae6,stroke:#067647',
+    ...(['fail', 'succeeded'] as const)
+      .map((kind) => [kind, nodes.filter((node) => node.kind === kind).map((node) => node.id)] as const)
+      .filter(([, ids]) => ids.length > 0)
+      .map(([kind, ids]) => `  class ${ids.join(',')} ${kind}`),
+  ].join('\n');
+}
+
+// A JSON string is a valid DOT string: quotes escaped, newlines as \n (a centred line break in a label).
+const dotText = (text: string): string => JSON.stringify(text);
+
+/** The same graph in Graphviz DOT, for rendering to SVG. */
+export function toDot(definition: StateMachineDefinition): string {
+  const { nodes, edges } = graphOf(definition);
+  const style: Record<Node['kind'], string> = {
+    task: 'shape=box, style="rounded"',
+    fail: 'shape=box, style="rounded,filled", fillcolor="#fde2e1", color="#b42318"',
+    succeeded: 'shape=box, style="rounded,filled", fillcolor="#dcfae6", color="#067647"',
+  };
+  return [
+    'digraph saga {',
+    '  node [fontname="Helvetica", fontsize=11];',
+    '  edge [fontname="Helvetica", fontsize=9];',
+    ...nodes.map((node) => `  ${node.id} [label=${dotText(node.label)}, ${style[node.kind]}];`),
+    ...edges.map((edge) =>
+      edge.via === 'Next'
+        ? `  ${edge.from} -> ${edge.to};`
+        : `  ${edge.from} -> ${edge.to} [style=dashed, label=${dotText(edgeLabel(edge))}];`,
+    ),
+    '}',
+  ].join('\n');
+}

@@ -1,0 +1,178 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import {
+  definitionProblems,
+  placeholderResources,
+  priceOf,
+  PRICES,
+  renderSaga,
+  sagaPaths,
+  toDot,
+  toMermaid,
+  type SagaResources,
+  type StateMachineDefinition,
+} from '../asl/index.ts';
+import { tripSaga } from '../saga.ts';
+
+/** Exit statuses: 1 = the step list or definition is invalid, 2 = the command line or a file is wrong. */
+const EXIT_INVALID = 1;
+const EXIT_USAGE = 2;
+
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+async function readJsonFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${path} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function isResources(value: unknown): value is SagaResources {
+  if (typeof value !== 'object' || value === null) return false;
+  const { functions, alertTopic } = value as Record<string, unknown>;
+  return (
+    typeof alertTopic === 'string' &&
+    typeof functions === 'object' &&
+    functions !== null &&
+    Object.values(functions).every((arn) => typeof arn === 'string')
+  );
+}
+
+async function resourcesFrom(path: string | undefined): Promise<SagaResources> {
+  if (path === undefined) return placeholderResources(tripSaga);
+  const value = await readJsonFile(path);
+  if (!isResources(value)) {
+    throw new UsageError(
+      `${path} must hold {"functions": {"<state name>": "<Lambda ARN>", ...}, "alertTopic": "<SNS topic ARN>"}`,
+    );
+  }
+  return value;
+}
+
+const render = async (options: { resources?: string }): Promise<StateMachineDefinition> =>
+  renderSaga(tripSaga, await resourcesFrom(options.resources));
+
+const positiveNumber = (value: string): number => {
+  const number = Number(value);
+  if (!(number > 0)) throw new InvalidArgumentError('expected a number above 0');
+  return number;
+};
+
+const dollars = (amount: number): string =>
+  `$${amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+
+async function writeOrPrint(text: string, out: string | undefined): Promise<void> {
+  if (out === undefined) {
+    process.stdout.write(`${text}\n`);
+    return;
+  }
+  await writeFile(out, text);
+  process.stderr.write(`wrote ${out}\n`);
+}
+
+const resourcesOption = new Option(
+  '--resources <file>',
+  'JSON file with the ARNs: {"functions": {"BookHotel": "arn:aws:lambda:…", …}, "alertTopic": "arn:aws:sns:…"}; default: placeholders',
+);
+
+const program = new Command('saga')
+  .description(`The ${tripSaga.name} saga (step list: saga.ts) as an AWS Step Functions state machine`)
+  .exitOverride()
+  .configureOutput({ outputError: (text, write) => write(text) });
+
+program
+  .command('asl')
+  .description('print the state machine definition (Amazon States Language, JSON)')
+  .addOption(resourcesOption)
+  .option('--compact', 'one line, as sent to AWS')
+  .action(async (options: { resources?: string; compact?: boolean }) => {
+    const definition = await render(options);
+    process.stdout.write(`${JSON.stringify(definition, null, options.compact ? undefined : 2)}\n`);
+  });
+
+program
+  .command('validate')
+  .description('check the step list, or a definition file, against the ASL schema and graph rules')
+  .addOption(resourcesOption)
+  .option('--definition <file>', 'validate this ASL file instead of the rendered saga')
+  .action(async (options: { resources?: string; definition?: string }) => {
+    const definition = options.definition === undefined ? await render(options) : await readJsonFile(options.definition);
+    const problems = definitionProblems(definition);
+    if (problems.length > 0) {
+      process.stderr.write(`✗ invalid state machine definition:\n  - ${problems.join('\n  - ')}\n`);
+      process.exitCode = EXIT_INVALID;
+      return;
+    }
+    const machine = definition as StateMachineDefinition;
+    const bytes = new TextEncoder().encode(JSON.stringify(machine)).length;
+    const source = options.definition ?? `${tripSaga.name} (${tripSaga.steps.length} steps)`;
+    process.stdout.write(`✓ ${source}: ${Object.keys(machine.States).length} states, ${bytes} bytes — valid\n`);
+  });
+
+program
+  .command('graph')
+  .description('draw the state machine: a Mermaid flowchart (default), Graphviz DOT, or an SVG picture')
+  .addOption(new Option('--format <format>', 'output format').choices(['mermaid', 'dot', 'svg']).default('mermaid'))
+  .option('-o, --out <file>', 'write to a file instead of standard output (svg defaults to saga.svg)')
+  .action(async (options: { format: 'mermaid' | 'dot' | 'svg'; out?: string }) => {
+    const definition = await render({});
+    if (options.format === 'mermaid') return writeOrPrint(toMermaid(definition), options.out);
+    if (options.format === 'dot') return writeOrPrint(toDot(definition), options.out);
+    // Graphviz compiled to WebAssembly: a picture without a system install of Graphviz.
+    const { Graphviz } = await import('@hpcc-js/wasm-graphviz');
+    const graphviz = await Graphviz.load();
+    return writeOrPrint(graphviz.dot(toDot(definition), 'svg'), options.out ?? 'saga.svg');
+  });
+
+program
+  .command('cost')
+  .description('state transitions per path and what a million executions cost on Standard and Express')
+  .option('--state-ms <ms>', 'average duration of one state, for Express duration pricing', positiveNumber, 100)
+  .action(async (options: { stateMs: number }) => {
+    const definition = await render({});
+    const rows = sagaPaths(tripSaga, definition).map((path) => priceOf(path, options.stateMs));
+    const header = ['path', 'transitions', 'Standard per 1M', 'Express per 1M'];
+    const table = [
+      header,
+      header.map((cell) => '-'.repeat(cell.length)),
+      ...rows.map((row) => [row.scenario, String(row.transitions), dollars(row.standardPerMillion), dollars(row.expressPerMillion)]),
+    ];
+    const widths = header.map((_, column) => Math.max(...table.map((cells) => (cells[column] as string).length)));
+    const lines = table.map((cells) => `| ${cells.map((cell, column) => cell.padEnd(widths[column] as number)).join(' | ')} |`);
+    process.stdout.write(
+      [
+        ...lines,
+        '',
+        `Prices assumed (us-east-1 list prices, free tiers ignored): Standard $${PRICES.standardPerTransition * 1000} per 1,000 ` +
+          `state transitions; Express $${PRICES.expressPerRequest * 1e6} per million executions plus ` +
+          `$${PRICES.expressPerGbSecond} per GB-second at the ${PRICES.expressMemoryGb * 1024} MB minimum, duration rounded up ` +
+          `to ${PRICES.expressBillingIncrementMs} ms, each state taking ${options.stateMs} ms.`,
+        'Each retry adds a transition on Standard. Lambda, DynamoDB and SNS charges come on top.',
+      ].join('\n') + '\n',
+    );
+  });
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
+  } else if (error instanceof UsageError) {
+    process.stderr.write(`saga: ${error.message}\n`);
+    process.exitCode = EXIT_USAGE;
+  } else if (error instanceof Error && 'problems' in error) {
+    process.stderr.write(`saga: ${error.name}: ${error.message}\n`);
+    process.exitCode = EXIT_INVALID;
+  } else {
+    throw error;
+  }
+}

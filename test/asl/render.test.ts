@@ -1,0 +1,179 @@
+import { createRequire } from 'node:module';
+import { describe, expect, it } from '@jest/globals';
+import {
+  ALL_ERRORS,
+  definitionProblems,
+  LambdaTransientErrors,
+  placeholderResources,
+  renderSaga,
+  SNS_PUBLISH,
+  StepError,
+  type Saga,
+  type State,
+  type StateMachineDefinition,
+  type TaskState,
+} from '../../asl/index.ts';
+import { tripSaga } from '../../saga.ts';
+import { sagaOfSize, tripSagaWithInsurance } from '../helpers/sagas.ts';
+
+// asl-validator is CommonJS only; it is the independent check of every definition we render.
+const aslValidatorOf = createRequire(import.meta.url)('asl-validator') as (definition: unknown) => {
+  isValid: boolean;
+  errorsText: (separator?: string) => string;
+};
+/** asl-validator adds keys to what it validates: give it a copy. */
+const aslValidator = (definition: StateMachineDefinition) => aslValidatorOf(structuredClone(definition));
+
+const render = (saga: Saga): StateMachineDefinition => renderSaga(saga, placeholderResources(saga));
+
+function task(definition: StateMachineDefinition, name: string): TaskState {
+  const state = definition.States[name] as State;
+  if (state.Type !== 'Task') throw new Error(`${name} is a ${state.Type} state`);
+  return state;
+}
+
+describe('renderSaga, for the trip', () => {
+  const definition = render(tripSaga);
+
+  it('pins the whole definition', () => {
+    expect(definition).toMatchSnapshot();
+  });
+
+  it('passes asl-validator, an independent ASL validator, with zero errors', () => {
+    const result = aslValidator(definition);
+    expect(result.errorsText('\n')).toBe('');
+    expect(result.isValid).toBe(true);
+  });
+
+  it('runs the actions in step-list order and ends after the last one', () => {
+    expect(definition.StartAt).toBe('BookHotel');
+    expect(task(definition, 'BookHotel').Next).toBe('BookFlight');
+    expect(task(definition, 'BookFlight').Next).toBe('BookRental');
+    expect(task(definition, 'BookRental')).toMatchObject({ End: true });
+    expect(task(definition, 'BookRental').Next).toBeUndefined();
+  });
+
+  it('gives every function the original trip and keeps each result and error at its own path', () => {
+    for (const name of ['BookHotel', 'CancelHotel', 'BookFlight', 'CancelFlight', 'BookRental', 'CancelRental']) {
+      const state = task(definition, name);
+      expect(state.Parameters).toEqual({ 'trip.$': '$$.Execution.Input' });
+      expect(state.ResultPath).toBe(`$.results.${name}`);
+      expect(state.Catch?.every((catcher) => catcher.ResultPath === `$.errors.${name}`)).toBe(true);
+    }
+  });
+
+  it('retries an action on transient errors only, with capped, jittered backoff', () => {
+    const retry = task(definition, 'BookFlight').Retry ?? [];
+    expect(retry).toHaveLength(1);
+    expect(retry[0]?.ErrorEquals).toEqual([...LambdaTransientErrors, StepError.Transient]);
+    expect(retry[0]?.ErrorEquals).not.toContain(ALL_ERRORS);
+    expect(retry[0]).toMatchObject({ JitterStrategy: 'FULL', MaxDelaySeconds: 8, BackoffRate: 2, MaxAttempts: 3 });
+  });
+
+  it("sends a failed action to its own compensation, catching States.ALL alone and last", () => {
+    for (const step of tripSaga.steps) {
+      const catchers = task(definition, step.action).Catch ?? [];
+      expect(catchers.at(-1)).toEqual({ ErrorEquals: [ALL_ERRORS], Next: step.compensation, ResultPath: `$.errors.${step.action}` });
+    }
+  });
+
+  it('rejects an invalid trip at the first action without compensating', () => {
+    expect(task(definition, 'BookHotel').Catch?.[0]).toMatchObject({ ErrorEquals: ['TripInvalid'], Next: 'TripRejected' });
+    expect(task(definition, 'BookFlight').Catch).toHaveLength(1);
+    expect(definition.States['TripRejected']).toMatchObject({ Type: 'Fail', Error: 'TripInvalid' });
+  });
+
+  it('chains compensations in reverse and ends a completed rollback in SagaRolledBack', () => {
+    expect(task(definition, 'CancelRental').Next).toBe('CancelFlight');
+    expect(task(definition, 'CancelFlight').Next).toBe('CancelHotel');
+    expect(task(definition, 'CancelHotel').Next).toBe('SagaRolledBack');
+    expect(definition.States['SagaRolledBack']).toMatchObject({ Type: 'Fail', Error: 'SagaRolledBack' });
+  });
+
+  it('retries compensations on every error, a bounded number of times, then alerts', () => {
+    const cancel = task(definition, 'CancelFlight');
+    expect(cancel.Retry).toEqual([
+      { ErrorEquals: [ALL_ERRORS], IntervalSeconds: 2, MaxAttempts: 5, BackoffRate: 2, MaxDelaySeconds: 60, JitterStrategy: 'FULL' },
+    ]);
+    expect(cancel.Catch).toEqual([{ ErrorEquals: [ALL_ERRORS], Next: 'AlertCancelFlight', ResultPath: '$.errors.CancelFlight' }]);
+  });
+
+  it('alerts through SNS, naming the stuck compensation and every one still owed, then ends distinguishably', () => {
+    const alert = task(definition, 'AlertCancelFlight');
+    expect(alert.Resource).toBe(SNS_PUBLISH);
+    expect(alert.Parameters).toMatchObject({
+      TopicArn: placeholderResources(tripSaga).alertTopic,
+      Message: {
+        'trip_id.$': '$.trip_id',
+        failedCompensation: 'CancelFlight',
+        pendingCompensations: ['CancelFlight', 'CancelHotel'],
+        bookingsLeft: ['Flight', 'Hotel'],
+        'error.$': '$.errors.CancelFlight',
+      },
+    });
+    expect(alert.Next).toBe('SagaCompensationIncomplete');
+    expect(definition.States['SagaCompensationIncomplete']).toMatchObject({ Type: 'Fail', Error: 'SagaCompensationIncomplete' });
+  });
+
+  it('is pure: the same inputs give an equal definition, with no undefined values', () => {
+    const again = render(tripSaga);
+    expect(again).toEqual(definition);
+    expect(JSON.parse(JSON.stringify(definition))).toStrictEqual(definition);
+  });
+
+  it('puts the given ARNs, and only those, into the definition', () => {
+    const resources = placeholderResources(tripSaga, 'eu-west-1', '210987654321');
+    const text = JSON.stringify(renderSaga(tripSaga, resources));
+    expect(text.match(/arn:aws:lambda:[^"]+/g)?.sort()).toEqual(Object.values(resources.functions).sort());
+    expect(text).toContain(resources.alertTopic);
+    expect(text).not.toContain('123456789012');
+  });
+});
+
+describe('renderSaga, overrides', () => {
+  it('takes a step’s own action retry and timeout, and the saga’s compensation attempts', () => {
+    const saga: Saga = {
+      ...tripSaga,
+      compensationRetry: { maxAttempts: 9 },
+      timeoutSeconds: 3600,
+      steps: tripSaga.steps.map((step) =>
+        step.name === 'Flight' ? { ...step, timeoutSeconds: 20, actionRetry: { maxAttempts: 6, maxDelaySeconds: 30 } } : step,
+      ),
+    };
+    const definition = render(saga);
+    expect(definition.TimeoutSeconds).toBe(3600);
+    expect(task(definition, 'BookFlight')).toMatchObject({ TimeoutSeconds: 20, Retry: [{ MaxAttempts: 6, MaxDelaySeconds: 30, IntervalSeconds: 1 }] });
+    expect(task(definition, 'BookHotel')).toMatchObject({ TimeoutSeconds: 60, Retry: [{ MaxAttempts: 3 }] });
+    expect(task(definition, 'CancelHotel').Retry?.[0]?.MaxAttempts).toBe(9);
+  });
+});
+
+describe('renderSaga, other sizes', () => {
+  it.each([1, 4, 50])('renders %i steps into 3 states a step plus 3 endings, valid for asl-validator and us', (size) => {
+    const definition = render(sagaOfSize(size));
+    expect(Object.keys(definition.States)).toHaveLength(3 * size + 3);
+    expect(aslValidator(definition).errorsText('\n')).toBe('');
+    expect(definitionProblems(definition)).toEqual([]);
+  });
+
+  it('one step: the action ends the execution and its compensation ends the rollback', () => {
+    const definition = render(sagaOfSize(1));
+    expect(task(definition, 'BookStep1')).toMatchObject({ End: true });
+    expect(task(definition, 'CancelStep1').Next).toBe('SagaRolledBack');
+  });
+});
+
+describe('adding a step', () => {
+  it('only adds the new states and links the last action to the new one', () => {
+    const before = render(tripSaga);
+    const after = render(tripSagaWithInsurance);
+    const added = Object.keys(after.States).filter((name) => !(name in before.States));
+    expect(added).toEqual(['BookInsurance', 'CancelInsurance', 'AlertCancelInsurance']);
+    const changed = Object.keys(before.States).filter((name) => JSON.stringify(before.States[name]) !== JSON.stringify(after.States[name]));
+    expect(changed).toEqual(['BookRental']);
+    const { End, ...rest } = task(before, 'BookRental');
+    expect(End).toBe(true);
+    expect(after.States['BookRental']).toEqual({ ...rest, Next: 'BookInsurance' });
+    expect(task(after, 'CancelInsurance').Next).toBe('CancelRental');
+  });
+});

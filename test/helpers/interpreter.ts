@@ -1,0 +1,75 @@
+import { StateMachine } from 'aws-local-stepfunctions';
+import type { StateMachineDefinition } from '../../asl/index.ts';
+
+/** How a Task misbehaves: which error it throws, and on how many of its first calls. */
+export interface Fault {
+  readonly error: string;
+  readonly times: number | 'always';
+}
+
+export interface SagaRun {
+  /** States entered, in order (a retry does not enter a state again). */
+  readonly entered: string[];
+  /** Calls of each Task's handler, retries included. */
+  readonly calls: Readonly<Record<string, number>>;
+  /** What each Task's handler received. */
+  readonly inputs: Readonly<Record<string, unknown[]>>;
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly output?: unknown;
+  readonly error?: string;
+  readonly cause?: unknown;
+}
+
+/**
+ * Runs a definition in aws-local-stepfunctions (an independent ASL interpreter), every Task served by a
+ * stub that succeeds unless `faults` says otherwise. Retry pauses are overridden to 0 ms.
+ */
+export async function runDefinition(
+  definition: StateMachineDefinition,
+  input: unknown,
+  faults: Readonly<Record<string, Fault>> = {},
+): Promise<SagaRun> {
+  const taskNames = Object.entries(definition.States)
+    .filter(([, state]) => state.Type === 'Task')
+    .map(([name]) => name);
+  const calls: Record<string, number> = {};
+  const inputs: Record<string, unknown[]> = {};
+  const handlers = Object.fromEntries(
+    taskNames.map((name) => [
+      name,
+      async (taskInput: unknown) => {
+        calls[name] = (calls[name] ?? 0) + 1;
+        (inputs[name] ??= []).push(taskInput);
+        const fault = faults[name];
+        if (fault && (fault.times === 'always' || (calls[name] as number) <= fault.times)) {
+          throw Object.assign(new Error(`${name} failed on purpose`), { name: fault.error });
+        }
+        return { done: name };
+      },
+    ]),
+  );
+  // The interpreter types the definition with its own, wider model of ASL.
+  const machine = new StateMachine(definition as ConstructorParameters<typeof StateMachine>[0]);
+  const execution = machine.run(input as never, {
+    overrides: {
+      taskResourceLocalHandlers: handlers,
+      retryIntervalOverrides: Object.fromEntries(taskNames.map((name) => [name, 0])),
+    },
+  });
+  type EventLog = typeof execution.eventLogs extends AsyncGenerator<infer Event> ? Event : never;
+  const events: EventLog[] = [];
+  const settled = execution.result.then(
+    (output) => ({ status: 'SUCCEEDED' as const, output }),
+    () => ({ status: 'FAILED' as const }),
+  );
+  for await (const event of execution.eventLogs) events.push(event);
+  const outcome = await settled;
+  const failure = events.find((event) => event.type === 'ExecutionFailed');
+  return {
+    entered: events.flatMap((event) => (event.type === 'StateEntered' ? [event.state.name] : [])),
+    calls,
+    inputs,
+    ...outcome,
+    ...(failure && 'Error' in failure ? { error: failure.Error, cause: failure.Cause } : {}),
+  };
+}

@@ -1,0 +1,28 @@
+import { defineSaga, type Saga, type SagaStep } from '../../asl/index.ts';
+import { tripSaga } from '../../saga.ts';
+
+const FIELDS = ['id', 'what', 'from', 'to'] as const;
+
+/** A step as a user would add it to the step list. */
+export function stepNamed(name: string): SagaStep<(typeof FIELDS)[number]> {
+  return { name, action: `Book${name}`, compensation: `Cancel${name}`, table: `${name}Bookings`, records: ['what', 'from', 'to'] };
+}
+
+/** A saga of `size` generic steps (Step1 … StepN), for shapes the trip does not cover. */
+export function sagaOfSize(size: number): Saga {
+  return defineSaga({
+    name: `Saga${size}`,
+    keyField: 'id',
+    fields: FIELDS,
+    steps: Array.from({ length: size }, (_, index) => stepNamed(`Step${index + 1}`)),
+  });
+}
+
+/** The trip saga with one more step at the end, as the README's "add a step" example. */
+export const tripSagaWithInsurance: Saga = {
+  ...tripSaga,
+  steps: [
+    ...tripSaga.steps,
+    { name: 'Insurance', action: 'BookInsurance', compensation: 'CancelInsurance', table: 'InsuranceBookings', records: ['trip_id'] },
+  ],
+};
