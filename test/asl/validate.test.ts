@@ -1,0 +1,172 @@
+import { describe, expect, it } from '@jest/globals';
+import {
+  AslValidationError,
+  defineSaga,
+  definitionProblems,
+  MAX_DEFINITION_BYTES,
+  placeholderResources,
+  renderSaga,
+  SagaDefinitionError,
+  SagaResourcesError,
+  type Saga,
+  type SagaStep,
+  type StateMachineDefinition,
+} from '../../asl/index.ts';
+import type { TripField } from '../../functions/trip.ts';
+import { tripSaga } from '../../saga.ts';
+import { sagaOfSize } from '../helpers/sagas.ts';
+
+const withSteps = (steps: readonly SagaStep<string>[], extra: Partial<Saga> = {}): Saga => ({ ...tripSaga, ...extra, steps });
+const [hotel, flight, rental] = tripSaga.steps as [SagaStep, SagaStep, SagaStep];
+
+function renderError(saga: Saga): SagaDefinitionError {
+  try {
+    renderSaga(saga, placeholderResources(saga));
+  } catch (error) {
+    if (error instanceof SagaDefinitionError) return error;
+    throw error;
+  }
+  throw new Error('the step list was accepted');
+}
+
+describe('a bad step list is rejected with SagaDefinitionError naming the culprit', () => {
+  it.each<[string, Saga, string]>([
+    ['no steps', withSteps([]), 'the saga has no steps'],
+    ['a duplicate step name', withSteps([hotel, { ...flight, name: 'Hotel' }, rental]), 'duplicate step name "Hotel"'],
+    [
+      'a state name used twice',
+      withSteps([hotel, { ...flight, compensation: 'BookHotel' }, rental]),
+      'duplicate state name "BookHotel"',
+    ],
+    [
+      'a step named like an ending',
+      withSteps([hotel, { ...flight, action: 'SagaRolledBack' }, rental]),
+      'duplicate state name "SagaRolledBack"',
+    ],
+    ['a shared table', withSteps([hotel, { ...flight, table: 'HotelBookings' }, rental]), 'duplicate table "HotelBookings"'],
+    ['an unknown field', withSteps([hotel, { ...flight, records: ['depart', 'seat'] }, rental]), 'step 2 (Flight): records unknown field "seat"'],
+    ['a field recorded twice', withSteps([{ ...hotel, records: ['hotel', 'hotel'] }]), 'step 1 (Hotel): records "hotel" twice'],
+    ['a bad table name', withSteps([{ ...hotel, table: 'a b' }]), 'step 1 (Hotel): table "a b" is not a valid DynamoDB table name'],
+    ['an empty step name', withSteps([{ ...hotel, name: '' }]), 'step 1 (unnamed): name is empty'],
+    [
+      'a state that cannot name a function',
+      withSteps([{ ...hotel, action: 'Book Hotel' }]),
+      'step 1 (Hotel): state "Book Hotel" must be letters, digits',
+    ],
+    ['a state name over 64 characters', withSteps([{ ...hotel, action: `Book${'H'.repeat(61)}` }]), 'have at most 64 characters'],
+    ['a fractional timeout', withSteps([{ ...hotel, timeoutSeconds: 1.5 }]), 'step 1 (Hotel): timeoutSeconds must be an integer >= 1'],
+    ['a negative retry count', withSteps([{ ...hotel, actionRetry: { maxAttempts: -1 } }]), 'step 1 (Hotel) actionRetry: maxAttempts'],
+    ['a backoff below 1', withSteps([hotel], { compensationRetry: { backoffRate: 0.5 } }), 'compensationRetry: backoffRate must be >= 1'],
+    ['a key field that is not a field', withSteps([hotel], { keyField: 'id' as never }), 'key field "id" is not one of the input fields'],
+    ['an empty saga name', withSteps([hotel], { name: '' }), 'saga name "" must have 1 to 60 characters'],
+  ])('%s', (_, saga, message) => {
+    const error = renderError(saga);
+    expect(error.name).toBe('SagaDefinitionError');
+    expect(error.problems.some((problem) => problem.includes(message))).toBe(true);
+    expect(error.message).toContain(message);
+  });
+
+  it('reports every problem at once, not just the first', () => {
+    const error = renderError(withSteps([hotel, { ...hotel, records: ['nope'] }]));
+    expect(error.problems).toEqual(
+      expect.arrayContaining(['duplicate step name "Hotel"', 'duplicate table "HotelBookings"', 'step 2 (Hotel): records unknown field "nope"']),
+    );
+  });
+});
+
+describe('resources', () => {
+  it('rejects missing or malformed ARNs with SagaResourcesError', () => {
+    const resources = placeholderResources(tripSaga);
+    const { BookFlight: _, ...functions } = resources.functions;
+    const broken = { functions: { ...functions, CancelHotel: 'arn:aws:s3:::bucket' }, alertTopic: 'topic' };
+    expect(() => renderSaga(tripSaga, broken)).toThrow(SagaResourcesError);
+    expect(() => renderSaga(tripSaga, broken)).toThrow(/no function ARN given for state "BookFlight"/);
+    expect(() => renderSaga(tripSaga, broken)).toThrow(/function ARN for state "CancelHotel" is not a Lambda function ARN/);
+    expect(() => renderSaga(tripSaga, broken)).toThrow(/alert topic "topic" is not an SNS topic ARN/);
+  });
+});
+
+describe('definitionProblems, on definitions that did not come from the renderer', () => {
+  const valid = renderSaga(tripSaga, placeholderResources(tripSaga));
+  const edit = (change: (states: Record<string, Record<string, unknown>>) => void): StateMachineDefinition => {
+    const copy = structuredClone(valid) as unknown as { States: Record<string, Record<string, unknown>> };
+    change(copy.States);
+    return copy as unknown as StateMachineDefinition;
+  };
+
+  it('accepts the rendered trip', () => {
+    expect(definitionProblems(valid)).toEqual([]);
+  });
+
+  it('finds a Next that points nowhere', () => {
+    const definition = edit((states) => void (states['BookHotel'] = { ...states['BookHotel'], Next: 'BookCar' }));
+    expect(definitionProblems(definition)).toContain('state "BookHotel" goes to "BookCar", which is not a state');
+  });
+
+  it('finds a StartAt that is not a state', () => {
+    expect(definitionProblems({ ...valid, StartAt: 'Nowhere' })).toContain('StartAt "Nowhere" is not a state');
+  });
+
+  it('reports unreachable states', () => {
+    const definition = edit((states) => void (states['Orphan'] = { Type: 'Fail', Error: 'X', Cause: 'never reached' }));
+    expect(definitionProblems(definition)).toEqual(['state "Orphan" is unreachable from StartAt']);
+  });
+
+  it('requires States.ALL to stand alone', () => {
+    const definition = edit((states) => {
+      const catchers = states['BookFlight']?.['Catch'] as { ErrorEquals: string[] }[];
+      (catchers[0] as { ErrorEquals: string[] }).ErrorEquals = ['States.ALL', 'BookingConflict'];
+    });
+    expect(definitionProblems(definition)).toContain('state "BookFlight" Catch[0]: States.ALL must stand alone in ErrorEquals');
+  });
+
+  it('requires States.ALL to come last', () => {
+    const definition = edit((states) => {
+      const catchers = states['BookFlight']?.['Catch'] as unknown[];
+      catchers.push({ ErrorEquals: ['BookingConflict'], Next: 'CancelFlight', ResultPath: '$.errors.x' });
+    });
+    expect(definitionProblems(definition)).toContain('state "BookFlight" Catch[0]: States.ALL must be in the last entry');
+  });
+
+  it('rejects a state with both Next and End, and a state type we do not emit', () => {
+    const definition = edit((states) => {
+      states['BookRental'] = { ...states['BookRental'], Next: 'CancelRental' };
+      states['Extra'] = { Type: 'Wait', Seconds: 1, Next: 'BookHotel' };
+    });
+    const problems = definitionProblems(definition);
+    expect(problems.some((problem) => problem.startsWith('/States/BookRental'))).toBe(true);
+    expect(problems.some((problem) => problem.startsWith('/States/Extra'))).toBe(true);
+  });
+
+  it('rejects a state name over 80 characters', () => {
+    const long = 'S'.repeat(81);
+    const definition = edit((states) => void (states[long] = { Type: 'Fail', Error: 'X', Cause: 'y' }));
+    expect(definitionProblems(definition).some((problem) => problem.includes('must NOT have more than 80 characters'))).toBe(true);
+  });
+
+  it("rejects a definition over AWS's 1 MB", () => {
+    const definition = edit((states) => {
+      (states['SagaRolledBack'] as Record<string, unknown>)['Cause'] = 'x'.repeat(MAX_DEFINITION_BYTES);
+    });
+    expect(definitionProblems(definition).at(-1)).toMatch(/^definition is \d+ bytes, over AWS's limit of 1048576$/);
+  });
+
+  it('the renderer refuses to return a definition AWS would refuse: 2,000 steps are over 1 MB', () => {
+    const saga = sagaOfSize(2000);
+    expect(() => renderSaga(saga, placeholderResources(saga))).toThrow(AslValidationError);
+    expect(() => renderSaga(saga, placeholderResources(saga))).toThrow(/over AWS's limit of 1048576/);
+  });
+});
+
+describe('the step list is typed', () => {
+  it('a step recording a field the trip does not have fails to compile (checked by tsc in npm test)', () => {
+    const saga = defineSaga<TripField>({
+      ...tripSaga,
+      steps: [
+        // @ts-expect-error "seat" is not a field of the trip
+        { ...hotel, records: ['seat'] },
+      ],
+    });
+    expect(() => renderSaga(saga, placeholderResources(saga))).toThrow('records unknown field "seat"');
+  });
+});

@@ -1,0 +1,143 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from '@jest/globals';
+import { placeholderResources, renderSaga } from '../../asl/index.ts';
+import { tripSaga } from '../../saga.ts';
+
+const SAGA = fileURLToPath(new URL('../../bin/saga.js', import.meta.url));
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function saga(...args: string[]): Promise<Result> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [SAGA, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+const scratch = () => mkdtemp(join(tmpdir(), 'saga-cli-'));
+
+describe('saga asl', () => {
+  it('prints the rendered trip definition with placeholder ARNs', async () => {
+    const { code, stdout } = await saga('asl');
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toEqual(renderSaga(tripSaga, placeholderResources(tripSaga)));
+  });
+
+  it('takes the ARNs from a JSON file', async () => {
+    const resources = placeholderResources(tripSaga, 'eu-west-1', '210987654321');
+    const file = join(await scratch(), 'resources.json');
+    await writeFile(file, JSON.stringify(resources));
+    const { code, stdout } = await saga('asl', '--resources', file, '--compact');
+    expect(code).toBe(0);
+    expect(stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(stdout)).toEqual(renderSaga(tripSaga, resources));
+  });
+
+  it.each([
+    ['a missing file', async () => '/nonexistent/resources.json', /saga: cannot read \/nonexistent\/resources.json/],
+    ['a file that is not JSON', async () => writeScratch('{ not json'), /is not valid JSON/],
+    ['JSON of the wrong shape', async () => writeScratch('{"functions": []}'), /must hold \{"functions"/],
+  ])('refuses %s with exit 2 and a message', async (_, makeFile, message) => {
+    const { code, stdout, stderr } = await saga('asl', '--resources', await makeFile());
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(message);
+  });
+
+  it('refuses ARNs that are missing or malformed with exit 1, naming each', async () => {
+    const file = await writeScratch(JSON.stringify({ functions: { BookHotel: 'nope' }, alertTopic: 'arn:aws:sns:us-east-1:123456789012:t' }));
+    const { code, stderr } = await saga('asl', '--resources', file);
+    expect(code).toBe(1);
+    expect(stderr).toContain('SagaResourcesError');
+    expect(stderr).toContain('function ARN for state "BookHotel" is not a Lambda function ARN: "nope"');
+    expect(stderr).toContain('no function ARN given for state "CancelRental"');
+  });
+});
+
+async function writeScratch(text: string): Promise<string> {
+  const file = join(await scratch(), 'file.json');
+  await writeFile(file, text);
+  return file;
+}
+
+describe('saga validate', () => {
+  it('accepts the trip saga', async () => {
+    const { code, stdout } = await saga('validate');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^✓ TripBooking \(3 steps\): 12 states, \d+ bytes — valid$/m);
+  });
+
+  it('checks a definition file and names each problem, exit 1', async () => {
+    const definition = renderSaga(tripSaga, placeholderResources(tripSaga));
+    const broken = { ...definition, States: { ...definition.States, BookHotel: { ...definition.States['BookHotel'], Next: 'Nowhere' } } };
+    const { code, stderr } = await saga('validate', '--definition', await writeScratch(JSON.stringify(broken)));
+    expect(code).toBe(1);
+    expect(stderr).toContain('state "BookHotel" goes to "Nowhere", which is not a state');
+    expect(stderr).toContain('state "BookFlight" is unreachable from StartAt');
+  });
+});
+
+describe('saga graph', () => {
+  it('prints a Mermaid flowchart', async () => {
+    const { code, stdout } = await saga('graph');
+    expect(code).toBe(0);
+    expect(stdout.startsWith('flowchart TD\n')).toBe(true);
+  });
+
+  it('writes an SVG picture', async () => {
+    const file = join(await scratch(), 'saga.svg');
+    const { code } = await saga('graph', '--format', 'svg', '--out', file);
+    expect(code).toBe(0);
+    expect(await readFile(file, 'utf8')).toContain('>BookRental</text>');
+  });
+
+  it('refuses an unknown format with exit 2', async () => {
+    const { code, stderr } = await saga('graph', '--format', 'png');
+    expect(code).toBe(2);
+    expect(stderr).toContain("argument 'png' is invalid");
+  });
+});
+
+describe('saga cost', () => {
+  it('prints transitions and prices per path, with the prices assumed', async () => {
+    const { code, stdout } = await saga('cost');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/\| all steps succeed +\| 3 +\| \$75\.00 +\|/);
+    expect(stdout).toMatch(/\| BookRental fails \(step 3\): roll back +\| 7 +\| \$175\.00 +\|/);
+    expect(stdout).toContain('Standard $0.025 per 1,000 state transitions');
+  });
+
+  it('refuses a bad --state-ms with exit 2', async () => {
+    const { code, stderr } = await saga('cost', '--state-ms', 'fast');
+    expect(code).toBe(2);
+    expect(stderr).toContain('expected a number above 0');
+  });
+});
+
+describe('the command line', () => {
+  it('refuses an unknown command with exit 2', async () => {
+    const { code, stderr } = await saga('deploy');
+    expect(code).toBe(2);
+    expect(stderr).toContain("unknown command 'deploy'");
+  });
+
+  it('refuses to run on a Node.js older than 22.18, saying why', async () => {
+    const guard = fileURLToPath(new URL('../../bin/check-node.js', import.meta.url));
+    const script = `Object.defineProperty(process.versions, 'node', { value: '20.20.2' }); await import(${JSON.stringify(guard)});`;
+    const result = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]).catch((error) => error);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('Node.js >= 22.18 is required');
+  });
+});
