@@ -81,13 +81,17 @@ function compensationState(saga: Saga, index: number, resources: SagaResources):
   };
 }
 
-/** Tells people which compensation is stuck and, in order, every one still owed, so the saga can be finished by hand. */
+/**
+ * Tells people which compensation is stuck and how many are still owed: the stuck one and those of every
+ * earlier step, in reverse step order. The names of the earlier ones are left to the step list, so that the
+ * definition grows linearly with the steps (a list per alert would make it quadratic, and 300 steps exceed 1 MB).
+ */
 function alertState(saga: Saga, index: number, resources: SagaResources): TaskState {
   const step = saga.steps[index] as SagaStep;
-  const owed = saga.steps.slice(0, index + 1).reverse();
+  const earlier = index === 0 ? 'no earlier step' : index === 1 ? 'the 1 earlier step' : `the ${index} earlier steps`;
   return {
     Type: 'Task',
-    Comment: `${step.compensation} gave up: alert people, naming every booking left`,
+    Comment: `${step.compensation} gave up: alert people`,
     Resource: SNS_PUBLISH,
     Parameters: {
       TopicArn: resources.alertTopic,
@@ -96,9 +100,9 @@ function alertState(saga: Saga, index: number, resources: SagaResources): TaskSt
         saga: saga.name,
         [`${saga.keyField}.$`]: `$.${saga.keyField}`,
         failedCompensation: step.compensation,
-        pendingCompensations: owed.map((owedStep) => owedStep.compensation),
-        bookingsLeft: owed.map((owedStep) => owedStep.name),
-        'error.$': errorPathOf(step.compensation),
+        compensationsOwed: index + 1,
+        toFinish: `Once the fault is fixed, run ${step.compensation}, then the compensations of ${earlier} in reverse step order (all idempotent), with the execution input.`,
+        'errors.$': '$.errors',
         'input.$': '$$.Execution.Input',
       },
     },
@@ -119,8 +123,8 @@ const terminalStates = (): Readonly<Record<(typeof TerminalState)[keyof typeof T
     Type: 'Fail',
     Error: SagaOutcome.CompensationIncomplete,
     Cause:
-      'A compensation kept failing after its retries. The alert lists the compensations still owed; ' +
-      'run them once the fault is fixed (they are idempotent).',
+      'A compensation kept failing after its retries; bookings may be left. The alert says which compensations ' +
+      'are still owed; run them once the fault is fixed (they are idempotent).',
   },
   [TerminalState.TripRejected]: {
     Type: 'Fail',

@@ -92,8 +92,8 @@ describe('the trip saga in an ASL interpreter', () => {
       Message: {
         trip_id: trip['trip_id'],
         failedCompensation: 'CancelFlight',
-        pendingCompensations: ['CancelFlight', 'CancelHotel'],
-        error: { Error: StepError.BookingConflict },
+        compensationsOwed: 2,
+        errors: { BookRental: { Error: StepError.BookingConflict }, CancelFlight: { Error: StepError.BookingConflict } },
         input: trip,
       },
     });
