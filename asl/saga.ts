@@ -60,8 +60,10 @@ export interface SagaStep<Field extends string = string> {
   readonly actionRetry?: Partial<RetryPolicy>;
   /** Timeout of the action and the compensation Tasks. @default DEFAULT_TASK_TIMEOUT_SECONDS */
   readonly timeoutSeconds?: number;
-  /** A module of the step's own, when its logic is not a plain booking (relative to `functions/`). */
-  readonly handlerModule?: string;
+  /** The action's own Lambda module (path from `functions/`, exporting `handler`). @default `book.ts` */
+  readonly actionModule?: string;
+  /** The compensation's own Lambda module (path from `functions/`, exporting `handler`). @default `cancel.ts` */
+  readonly compensationModule?: string;
 }
 
 export interface Saga<Field extends string = string> {

@@ -13,11 +13,17 @@ export interface Trip {
   rental: string;
   rental_from: string;
   rental_to: string;
+  /**
+   * Demo only: state names (e.g. `BookFlight`) that fail on purpose. Ignored unless the function's
+   * configuration enables fault injection.
+   */
+  fail?: string[] | null;
 }
 
-export type TripField = keyof Trip;
+/** The fields that describe the trip, which a step may record. */
+export type TripField = Exclude<keyof Trip, 'fail'>;
 
-/** Every field of a trip (all are required), in the order of the example. */
+/** Every field that describes a trip (all required), in the order of the example. */
 export const tripFields = [
   'trip_id',
   'depart',
@@ -58,6 +64,26 @@ export const tripSchema: JSONSchemaType<Trip> = {
     rental: place,
     rental_from: instant,
     rental_to: after('rental_from'),
+    fail: {
+      type: 'array',
+      nullable: true,
+      maxItems: 20,
+      uniqueItems: true,
+      items: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_-]{0,63}$' },
+    },
   },
+};
+
+/** What Step Functions passes each function: the execution's input, untouched (see asl/render.ts). */
+export interface StepEvent {
+  trip: Trip;
+}
+
+export const stepEventSchema: JSONSchemaType<StepEvent> = {
+  $id: 'step-event',
+  type: 'object',
+  additionalProperties: false,
+  required: ['trip'],
+  properties: { trip: tripSchema },
 };
 

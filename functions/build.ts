@@ -1,0 +1,71 @@
+// Bundles each function of the saga with esbuild: one ESM file per Lambda, for Node 22, minified,
+// with a source map. Run `npm run build`; infra and the local mode call buildFunctions() themselves.
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import type { Saga } from '../asl/saga.ts';
+
+export interface BuildOptions {
+  /** Where `<State>/index.mjs` (+ `.map`) are written. */
+  readonly outDir: string;
+  /**
+   * Bundle the AWS SDK too, instead of using the one in the Lambda runtime. Off by default: see
+   * "Bundling the AWS SDK or not" in the README for the figures behind the choice.
+   */
+  readonly bundleSdk?: boolean;
+}
+
+export interface BuiltFunction {
+  readonly state: string;
+  /** The folder to deploy as the function's code; its handler is `index.handler`. */
+  readonly dir: string;
+  readonly file: string;
+  readonly bytes: number;
+}
+
+const FUNCTIONS_DIR = fileURLToPath(new URL('.', import.meta.url));
+
+/** Each function's entry module: the step's own, or the plain booking and cancel handlers. */
+export function entryPointsOf(saga: Saga): { state: string; entry: string }[] {
+  return saga.steps.flatMap((step) => [
+    { state: step.action, entry: `${FUNCTIONS_DIR}${step.actionModule ?? 'book.ts'}` },
+    { state: step.compensation, entry: `${FUNCTIONS_DIR}${step.compensationModule ?? 'cancel.ts'}` },
+  ]);
+}
+
+export async function buildFunctions(saga: Saga, options: BuildOptions): Promise<BuiltFunction[]> {
+  return Promise.all(
+    entryPointsOf(saga).map(async ({ state, entry }) => {
+      const dir = `${options.outDir}/${state}`;
+      const file = `${dir}/index.mjs`;
+      await mkdir(dir, { recursive: true });
+      const result = await build({
+        entryPoints: [entry],
+        outfile: file,
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node22',
+        minify: true,
+        sourcemap: true,
+        // Error classes set `name` themselves; keepNames also keeps stack traces and logs readable.
+        keepNames: true,
+        external: options.bundleSdk ? [] : ['@aws-sdk/*'],
+        // Some bundled CommonJS modules require() Node built-ins, which an ES module cannot do natively.
+        banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+        metafile: true,
+        logLevel: 'error',
+      });
+      const output = result.metafile.outputs[Object.keys(result.metafile.outputs).find((path) => path.endsWith('.mjs')) as string];
+      return { state, dir, file, bytes: output?.bytes ?? 0 };
+    }),
+  );
+}
+
+if (import.meta.main) {
+  const { tripSaga } = await import('../saga.ts');
+  const outDir = fileURLToPath(new URL('../dist/functions', import.meta.url));
+  for (const built of await buildFunctions(tripSaga, { outDir, bundleSdk: process.argv.includes('--bundle-sdk') })) {
+    console.log(`${built.state.padEnd(16)} ${(built.bytes / 1024).toFixed(1).padStart(7)} KB  ${built.file}`);
+  }
+}

@@ -1,0 +1,34 @@
+import { StepError } from '../asl/errors.ts';
+
+// Each class sets `name` to the exact string the state machine's ErrorEquals matches (asl/errors.ts);
+// Lambda reports `name` as the error type, whatever the bundler does to class names.
+
+/** The trip failed its JSON Schema: nothing was written. */
+export class TripInvalidError extends Error {
+  override readonly name = StepError.TripInvalid;
+}
+
+/** The trip id is already booked in this table with other details. */
+export class BookingConflictError extends Error {
+  override readonly name = StepError.BookingConflict;
+}
+
+/** The booking was cancelled before this write arrived: it must not come back. */
+export class BookingCancelledError extends Error {
+  override readonly name = StepError.BookingCancelled;
+}
+
+/** DynamoDB throttled or failed in a way that a later attempt may not: Step Functions retries it. */
+export class TransientError extends Error {
+  override readonly name = StepError.Transient;
+}
+
+/** A demo failure asked for by the trip's `fail` list, with fault injection enabled. */
+export class InjectedFaultError extends Error {
+  override readonly name = 'InjectedFault';
+}
+
+/** The function's environment is missing or malformed: a deployment mistake, not a trip's. */
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
+}

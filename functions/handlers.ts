@@ -1,0 +1,41 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { book, cancel, type BookingMeta } from './bookings.ts';
+import type { StepConfig } from './config.ts';
+import { faultInjection, sagaLogging, transientDynamoDbErrors, tripValidation } from './middleware.ts';
+import type { StepEvent, Trip } from './trip.ts';
+
+export interface HandlerDependencies {
+  readonly config: StepConfig;
+  readonly client: DynamoDBDocumentClient;
+  readonly logger?: Logger;
+}
+
+type StepOperation = (client: DynamoDBDocumentClient, config: StepConfig, trip: Trip, meta: BookingMeta) => Promise<unknown>;
+
+/**
+ * A step function: one DynamoDB operation, wrapped in the middlewares every step shares. Middlewares run
+ * `before` in order and `onError` in reverse: errors are classified before they are logged.
+ */
+function stepHandler(operation: StepOperation, { config, client, logger = new Logger({ serviceName: 'saga' }) }: HandlerDependencies) {
+  return middy<StepEvent, unknown, Error, Context>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(sagaLogging(logger, config))
+    .use(tripValidation())
+    .use(faultInjection(logger, config))
+    .use(transientDynamoDbErrors())
+    .handler((event, context) => operation(client, config, event.trip, { now: new Date(), requestId: context.awsRequestId }));
+}
+
+/** A step's action: books the trip in the step's table. */
+export const bookingHandler = (dependencies: HandlerDependencies) => stepHandler(book, dependencies);
+
+/** A step's compensation: cancels the trip's booking in the step's table. */
+export const cancelHandler = (dependencies: HandlerDependencies) => stepHandler(cancel, dependencies);
+
+/** The client a deployed function uses; AWS_ENDPOINT_URL_DYNAMODB points it at a local DynamoDB. */
+export const defaultClient = (): DynamoDBDocumentClient => DynamoDBDocumentClient.from(new DynamoDBClient({}));

@@ -1,0 +1,91 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { MiddlewareObj } from '@middy/core';
+import validator from '@middy/validator';
+import type { Ajv } from 'ajv';
+import type { Context } from 'aws-lambda';
+import type { StepConfig } from './config.ts';
+import { InjectedFaultError, TransientError, TripInvalidError } from './errors.ts';
+import validateStepEvent from './step-event-validator.generated.js';
+import type { StepEvent } from './trip.ts';
+
+type StepMiddleware = MiddlewareObj<StepEvent, unknown, Error, Context>;
+
+interface SchemaError {
+  readonly instancePath: string;
+  readonly message?: string;
+}
+
+/**
+ * Validates the event against the trip's JSON Schema (compiled ahead of time) with @middy/validator,
+ * and reports a failure as TripInvalid, listing every problem, before anything is written.
+ */
+export function tripValidation(): StepMiddleware {
+  // @middy/validator calls eventSchema as a compiled validate function; its typings say Ajv.
+  const validation = validator({ eventSchema: validateStepEvent as unknown as Ajv }) as StepMiddleware;
+  return {
+    before: async (request) => {
+      try {
+        await validation.before?.(request);
+      } catch (error) {
+        const problems = ((error as { cause?: { data?: SchemaError[] } }).cause?.data ?? []).map(
+          (problem) => `${problem.instancePath || 'the event'} ${problem.message ?? 'is invalid'}`,
+        );
+        throw new TripInvalidError(`invalid trip: ${problems.join('; ')}`);
+      }
+    },
+  };
+}
+
+/** Adds the trip id and the state to every log line, and logs how the invocation ended. */
+export function sagaLogging(logger: Logger, config: StepConfig): StepMiddleware {
+  return {
+    before: (request) => {
+      const tripId = (request.event as unknown as { trip?: Record<string, unknown> } | null)?.trip?.[config.keyField];
+      logger.appendKeys({ state: config.state, trip_id: typeof tripId === 'string' ? tripId : null });
+    },
+    after: (request) => {
+      logger.info('done', { result: request.response as Record<string, unknown> });
+    },
+    onError: (request) => {
+      const error = request.error as Error;
+      const transient = error instanceof TransientError;
+      logger[transient ? 'warn' : 'error']('failed', { error });
+    },
+  };
+}
+
+/** Fails on purpose when the trip asks for it, but only where configuration enables fault injection. */
+export function faultInjection(logger: Logger, config: StepConfig): StepMiddleware {
+  return {
+    before: (request) => {
+      if (!request.event.trip.fail?.includes(config.state)) return;
+      if (!config.faultInjection) {
+        logger.warn('the trip asks this state to fail, but fault injection is disabled: ignored');
+        return;
+      }
+      throw new InjectedFaultError(`${config.state} failed on purpose: the trip's "fail" list names it`);
+    },
+  };
+}
+
+/** DynamoDB errors that a later attempt may not meet; the SDK has already retried them itself. */
+const TRANSIENT_DYNAMODB_ERRORS = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'TransactionConflictException',
+]);
+
+/** Reports throttling and DynamoDB's retryable faults as TransientError, which the state machine retries. */
+export function transientDynamoDbErrors(): StepMiddleware {
+  return {
+    onError: (request) => {
+      const error = request.error as (Error & { $retryable?: unknown }) | null;
+      if (error && (TRANSIENT_DYNAMODB_ERRORS.has(error.name) || error.$retryable)) {
+        request.error = new TransientError(`${error.name}: ${error.message}`, { cause: error });
+      }
+    },
+  };
+}
