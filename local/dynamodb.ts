@@ -1,0 +1,61 @@
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import dynalite from 'dynalite';
+import type { Saga } from '../asl/saga.ts';
+import { bookingTableInput } from '../functions/tables.ts';
+
+/** Any values do: dynalite checks that requests are signed, not by whom. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+export const LOCAL_REGION = 'us-east-1';
+
+export interface EmbeddedDynamoDb {
+  /** `http://127.0.0.1:<port>`, for SDK clients and `--endpoint-url`. */
+  readonly endpoint: string;
+  readonly client: DynamoDBDocumentClient;
+  close(): Promise<void>;
+}
+
+export interface EmbeddedDynamoDbOptions {
+  /** Keep the data in this folder (LevelDB); in memory when absent. */
+  readonly path?: string;
+  /** @default 0: any free port */
+  readonly port?: number;
+}
+
+export function localClient(endpoint: string, config: Omit<DynamoDBClientConfig, 'endpoint'> = {}): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(new DynamoDBClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, ...config, endpoint }));
+}
+
+/** Starts dynalite (the DynamoDB API over LevelDB or memory) in this process, on 127.0.0.1 only. */
+export async function startDynamoDb(options: EmbeddedDynamoDbOptions = {}): Promise<EmbeddedDynamoDb> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.path ? { path: options.path } : {}) });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const client = localClient(endpoint);
+  return {
+    endpoint,
+    client,
+    close: async () => {
+      client.destroy();
+      server.closeAllConnections?.();
+      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+    },
+  };
+}
+
+/** Creates every step's table (those that exist already are kept). */
+export async function createBookingTables(client: DynamoDBDocumentClient, saga: Saga, tableName: (logical: string) => string): Promise<void> {
+  await Promise.all(
+    saga.steps.map(async (step) => {
+      try {
+        await client.send(new CreateTableCommand(bookingTableInput(tableName(step.table), saga.keyField)));
+      } catch (error) {
+        if ((error as Error).name !== 'ResourceInUseException') throw error;
+      }
+    }),
+  );
+}

@@ -1,0 +1,88 @@
+import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { StepError } from '../../asl/errors.ts';
+import { buildFunctions, type BuiltFunction } from '../../functions/build.ts';
+import { configToEnvironment, stepConfigsOf, type StepConfig } from '../../functions/config.ts';
+import { createBookingTables, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDb, type EmbeddedDynamoDb } from '../../local/dynamodb.ts';
+import { tripSaga } from '../../saga.ts';
+import { lambdaContext } from '../helpers/lambda.ts';
+import { tripWithId } from '../helpers/trips.ts';
+
+// The bundles as Lambda would run them: built by esbuild, configured by environment, against dynalite.
+
+const BUNDLES_ROOT = fileURLToPath(new URL('../../dist/', import.meta.url));
+
+type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+
+let dynamo: EmbeddedDynamoDb;
+let built: BuiltFunction[];
+const configs = stepConfigsOf(tripSaga, { tableName: (name) => `bundle-${name}`, faultInjection: false });
+
+const savedEnvironment = { ...process.env };
+
+beforeAll(async () => {
+  dynamo = await startDynamoDb();
+  // The SDK reads these lazily, on each request, as the Lambda runtime keeps them set.
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+  });
+  await createBookingTables(dynamo.client, tripSaga, (name) => `bundle-${name}`);
+  // Inside the project, so that the bundles find the AWS SDK in node_modules as they find the runtime's on Lambda.
+  await mkdir(BUNDLES_ROOT, { recursive: true });
+  built = await buildFunctions(tripSaga, { outDir: await mkdtemp(join(BUNDLES_ROOT, 'test-')) });
+}, 60_000);
+afterAll(async () => {
+  process.env = savedEnvironment;
+  await dynamo.close();
+});
+
+/** Imports a bundle the way the Lambda runtime does: its configuration is in the environment at cold start. */
+async function coldStart(state: string): Promise<Handler> {
+  const bundle = built.find((candidate) => candidate.state === state) as BuiltFunction;
+  const saved = { ...process.env };
+  Object.assign(process.env, configToEnvironment(configs[state] as StepConfig));
+  try {
+    return ((await import(pathToFileURL(bundle.file).href)) as { handler: Handler }).handler;
+  } finally {
+    process.env = saved;
+  }
+}
+
+describe('the esbuild bundles', () => {
+  it('builds one ESM bundle with a source map per function of the step list', async () => {
+    expect(built.map((bundle) => bundle.state).sort()).toEqual(['BookFlight', 'BookHotel', 'BookRental', 'CancelFlight', 'CancelHotel', 'CancelRental']);
+    for (const bundle of built) {
+      expect(bundle.file).toMatch(/index\.mjs$/);
+      expect(JSON.parse(await readFile(`${bundle.file}.map`, 'utf8'))).toHaveProperty('mappings');
+    }
+  });
+
+  it('leaves the AWS SDK to the Lambda runtime', async () => {
+    const code = await readFile((built[0] as BuiltFunction).file, 'utf8');
+    expect(code).toMatch(/from"@aws-sdk\/client-dynamodb"/);
+  });
+
+  it('books, refuses a conflict and rejects an invalid trip with the names the state machine matches', async () => {
+    const bookFlight = await coldStart('BookFlight');
+    const cancelFlight = await coldStart('CancelFlight');
+    const trip = tripWithId('bundled');
+    expect(await bookFlight({ trip }, lambdaContext('BookFlight'))).toMatchObject({ trip_id: 'bundled', status: 'BOOKED', depart: 'London' });
+    await expect(bookFlight({ trip: { ...trip, arrive: 'Cork' } }, lambdaContext('BookFlight'))).rejects.toMatchObject({ name: StepError.BookingConflict });
+    await expect(bookFlight({ trip: { trip_id: 'x' } }, lambdaContext('BookFlight'))).rejects.toMatchObject({ name: StepError.TripInvalid });
+    expect(await cancelFlight({ trip }, lambdaContext('CancelFlight'))).toMatchObject({ outcome: 'cancelled' });
+    await expect(bookFlight({ trip }, lambdaContext('BookFlight'))).rejects.toMatchObject({ name: StepError.BookingCancelled });
+  });
+
+  it('refuses to start with a clear error when its configuration is missing', async () => {
+    const bundle = built.find((candidate) => candidate.state === 'BookRental') as BuiltFunction;
+    await expect(import(`${pathToFileURL(bundle.file).href}?unconfigured`)).rejects.toThrow(
+      /bad function configuration: SAGA_STATE is not set; SAGA_STEP is not set; SAGA_TABLE is not set/,
+    );
+  });
+});

@@ -1,0 +1,293 @@
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { ConditionalCheckFailedException, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import fc from 'fast-check';
+import { StepError } from '../../asl/errors.ts';
+import { stepConfigsOf, type StepConfig } from '../../functions/config.ts';
+import { bookingHandler, cancelHandler } from '../../functions/handlers.ts';
+import type { Trip } from '../../functions/trip.ts';
+import { createBookingTables, localClient, startDynamoDb, type EmbeddedDynamoDb } from '../../local/dynamodb.ts';
+import { tripSaga } from '../../saga.ts';
+import { lambdaContext } from '../helpers/lambda.ts';
+import { exampleTrip, tripWithId } from '../helpers/trips.ts';
+
+// Every behaviour against a real DynamoDB API: dynalite, in this process, on 127.0.0.1.
+
+let dynamo: EmbeddedDynamoDb;
+const configs = stepConfigsOf(tripSaga, { tableName: (name) => name, faultInjection: true });
+const hotel = configs['BookHotel'] as StepConfig;
+const silent = () => new Logger({ logLevel: 'SILENT' });
+
+beforeAll(async () => {
+  dynamo = await startDynamoDb();
+  await createBookingTables(dynamo.client, tripSaga, (name) => name);
+});
+afterAll(() => dynamo.close());
+
+const bookHotel = (trip: unknown, client: DynamoDBDocumentClient = dynamo.client, config: StepConfig = hotel) =>
+  bookingHandler({ config, client, logger: silent() })({ trip } as never, lambdaContext('BookHotel'));
+const cancelHotel = (trip: unknown, config: StepConfig = hotel) =>
+  cancelHandler({ config: { ...config, state: 'CancelHotel' }, client: dynamo.client, logger: silent() })({ trip } as never, lambdaContext('CancelHotel'));
+
+async function hotelItem(tripId: string): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await dynamo.client.send(new GetCommand({ TableName: 'HotelBookings', Key: { trip_id: tripId }, ConsistentRead: true }));
+  return Item;
+}
+
+async function itemCount(): Promise<number> {
+  const { Count } = await dynamo.client.send(new ScanCommand({ TableName: 'HotelBookings', Select: 'COUNT', ConsistentRead: true }));
+  return Count ?? 0;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected the invocation to fail');
+}
+
+describe('booking', () => {
+  it('puts the trip’s booking, keyed by trip id, with the step’s fields and metadata', async () => {
+    const result = await bookHotel(tripWithId('book-1'));
+    const item = await hotelItem('book-1');
+    expect(item).toEqual(result);
+    expect(item).toMatchObject({
+      trip_id: 'book-1',
+      status: 'BOOKED',
+      step: 'Hotel',
+      hotel: exampleTrip.hotel,
+      check_in: exampleTrip.check_in,
+      check_out: exampleTrip.check_out,
+      booked_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      request_id: expect.any(String),
+    });
+    expect(item).not.toHaveProperty('depart');
+  });
+
+  it('returns the same result when the same booking is delivered again, and changes nothing', async () => {
+    const first = await bookHotel(tripWithId('book-twice'));
+    const second = await bookHotel(tripWithId('book-twice'));
+    expect(second).toEqual(first);
+    expect(await hotelItem('book-twice')).toEqual(first);
+  });
+
+  it('refuses another booking under the same trip id with BookingConflict, leaving the first', async () => {
+    const first = await bookHotel(tripWithId('conflict'));
+    const error = await rejection(bookHotel(tripWithId('conflict', { hotel: 'the ritz' })));
+    expect(error.name).toBe(StepError.BookingConflict);
+    expect(await hotelItem('conflict')).toEqual(first);
+  });
+});
+
+describe('cancelling', () => {
+  it('replaces the booking with a marker that expires through TTL', async () => {
+    await bookHotel(tripWithId('cancel-1'));
+    const before = Math.floor(Date.now() / 1000);
+    expect(await cancelHotel(tripWithId('cancel-1'))).toEqual({ trip_id: 'cancel-1', status: 'CANCELLED', outcome: 'cancelled' });
+    const marker = await hotelItem('cancel-1');
+    expect(marker).toMatchObject({ trip_id: 'cancel-1', status: 'CANCELLED', cancelled_at: expect.any(String) });
+    expect(marker?.['expires_at']).toBeGreaterThanOrEqual(before + hotel.cancelMarkerTtlSeconds);
+    expect(marker?.['expires_at']).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000) + hotel.cancelMarkerTtlSeconds);
+  });
+
+  it('succeeds when cancelled again', async () => {
+    await bookHotel(tripWithId('cancel-twice'));
+    await cancelHotel(tripWithId('cancel-twice'));
+    expect(await cancelHotel(tripWithId('cancel-twice'))).toMatchObject({ outcome: 'already cancelled' });
+    expect(await hotelItem('cancel-twice')).toMatchObject({ status: 'CANCELLED' });
+  });
+
+  it('succeeds when there is nothing to cancel, and still leaves the marker', async () => {
+    expect(await cancelHotel(tripWithId('never-booked'))).toMatchObject({ outcome: 'nothing to cancel' });
+    expect(await hotelItem('never-booked')).toMatchObject({ status: 'CANCELLED' });
+  });
+
+  it('never removes a booking with other details: it was not this trip’s to undo', async () => {
+    const theirs = await bookHotel(tripWithId('not-mine', { hotel: 'the ritz' }));
+    expect(await cancelHotel(tripWithId('not-mine'))).toMatchObject({ outcome: 'left another booking' });
+    expect(await hotelItem('not-mine')).toEqual(theirs);
+  });
+
+  it('makes a booking that arrives after its cancellation fail with BookingCancelled, without resurrecting it', async () => {
+    await cancelHotel(tripWithId('late'));
+    const error = await rejection(bookHotel(tripWithId('late')));
+    expect(error.name).toBe(StepError.BookingCancelled);
+    expect(await hotelItem('late')).toMatchObject({ status: 'CANCELLED' });
+  });
+});
+
+describe('invalid trips', () => {
+  const invalid: [string, unknown][] = [
+    ['no trip at all', undefined],
+    ['a trip that is not an object', 'trip'],
+    ['a missing field', (({ hotel: _, ...rest }) => rest)(tripWithId('missing'))],
+    ['a field of the wrong type', tripWithId('wrong-type', { hotel: 42 as never })],
+    ['an empty hotel', tripWithId('empty', { hotel: '' })],
+    ['an oversized value', tripWithId('oversized', { hotel: 'x'.repeat(201) })],
+    ['a date that is not ISO-8601', tripWithId('bad-date', { check_in: '10/07/2017' })],
+    ['check-out before check-in', tripWithId('checkout', { check_out: '2017-07-09T14:00:00.000Z' })],
+    ['check-out equal to check-in', tripWithId('same-time', { check_out: exampleTrip.check_in })],
+    ['arrival before departure', tripWithId('arrival', { arrive_at: '2017-07-10T05:00:00.000Z' })],
+    ['a rental that ends before it starts', tripWithId('rental', { rental_to: '2017-07-09T00:00:00.000Z' })],
+    ['a trip id that cannot name an execution', tripWithId('has spaces/and slashes')],
+    ['an unknown field', { ...tripWithId('extra'), seat: '12A' }],
+    ['a fail list that is not a list of state names', tripWithId('bad-fail', { fail: ['Book Hotel'] })],
+  ];
+
+  it.each(invalid)('%s: TripInvalid, naming the problem, and nothing written', async (_, trip) => {
+    const count = await itemCount();
+    const error = await rejection(bookHotel(trip));
+    expect(error.name).toBe(StepError.TripInvalid);
+    expect(error.message).toMatch(/^invalid trip: /);
+    expect(await itemCount()).toBe(count);
+  });
+
+  it('names the field at fault', async () => {
+    const error = await rejection(bookHotel(tripWithId('named', { check_out: '2017-07-09T14:00:00.000Z', hotel: '' })));
+    expect(error.message).toContain('/trip/check_out should be > 2017-07-10T12:00:00.000Z');
+    expect(error.message).toContain('/trip/hotel must NOT have fewer than 1 characters');
+  });
+
+  it('a compensation validates the trip too', async () => {
+    const error = await rejection(cancelHotel({ trip_id: 'only-an-id' }));
+    expect(error.name).toBe(StepError.TripInvalid);
+  });
+
+  const field = fc.constantFrom(...(Object.keys(exampleTrip) as (keyof Trip)[]));
+  const breakTrip = fc.oneof(
+    field.map((name) => (trip: Record<string, unknown>) => void delete trip[name]),
+    fc.tuple(field, fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string()))).map(
+      ([name, value]) => (trip: Record<string, unknown>) => void (trip[name] = value),
+    ),
+    fc.tuple(field, fc.string({ minLength: 201, maxLength: 400 })).map(([name, value]) => (trip: Record<string, unknown>) => void (trip[name] = value)),
+    fc.constantFrom('depart_at', 'arrive_at', 'check_in', 'check_out', 'rental_from', 'rental_to').map(
+      (name) => (trip: Record<string, unknown>) => void (trip[name] = 'not a date'),
+    ),
+    fc.string({ minLength: 1 }).filter((name) => !(name in exampleTrip) && name !== 'fail').map(
+      (name) => (trip: Record<string, unknown>) => void (trip[name] = 'unexpected'),
+    ),
+  );
+
+  it('any broken trip (fast-check) is refused with TripInvalid and leaves the table as it was', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(breakTrip, { minLength: 1, maxLength: 3 }), async (breaks) => {
+        const trip: Record<string, unknown> = { ...tripWithId('fuzzed') };
+        for (const change of breaks) change(trip);
+        const count = await itemCount();
+        const error = await rejection(bookHotel(trip));
+        expect(error.name).toBe(StepError.TripInvalid);
+        expect(await itemCount()).toBe(count);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  let uniqueId = 0;
+  const isoBetween = (min: number, max: number) => fc.integer({ min, max }).map((ms) => new Date(ms).toISOString());
+  const validTrip = fc
+    .record({
+      // Unique per run: a cancelled trip id keeps refusing bookings, as it should.
+      trip_id: fc.stringMatching(/^[A-Za-z0-9_-]{1,60}$/).map((id) => `${id}-${(uniqueId += 1)}`),
+      hotel: fc.string({ minLength: 1, maxLength: 200 }),
+      check_in: isoBetween(0, 2e12),
+      stay: fc.integer({ min: 1, max: 1e9 }),
+    })
+    .map(({ stay, ...fields }): Trip => ({ ...tripWithId(fields.trip_id), ...fields, check_out: new Date(Date.parse(fields.check_in) + stay).toISOString() }));
+
+  it('any valid trip (fast-check) is booked, and booking it again returns the same booking', async () => {
+    await fc.assert(
+      fc.asyncProperty(validTrip, async (trip) => {
+        const first = await bookHotel(trip);
+        expect(await bookHotel(trip)).toEqual(first);
+        expect(await hotelItem(trip.trip_id)).toEqual(first);
+        await cancelHotel(trip);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('transient faults', () => {
+  /**
+   * A real SDK client whose requests fail with `error`, as DynamoDB would under load. One attempt: the SDK's
+   * own retries would only add their backoff to the test.
+   */
+  function failingClient(error: Error): DynamoDBDocumentClient {
+    const client = localClient(dynamo.endpoint, { maxAttempts: 1 });
+    client.middlewareStack.add(
+      () => async () => {
+        throw error;
+      },
+      { step: 'finalizeRequest', name: 'injectedFault' },
+    );
+    return client;
+  }
+
+  it('throttling surfaces as TransientError, which the state machine retries', async () => {
+    const throttled = new ProvisionedThroughputExceededException({ message: 'Rate of requests exceeds the allowed throughput.', $metadata: {} });
+    const error = await rejection(bookHotel(tripWithId('throttled'), failingClient(throttled)));
+    expect(error.name).toBe(StepError.Transient);
+    expect(error.message).toContain('ProvisionedThroughputExceededException');
+    expect(await hotelItem('throttled')).toBeUndefined();
+  });
+
+  it('a fault the SDK marks retryable surfaces as TransientError', async () => {
+    const fault = Object.assign(new Error('socket hang up'), { name: 'TimeoutError', $retryable: {} });
+    expect((await rejection(bookHotel(tripWithId('timeout'), failingClient(fault)))).name).toBe(StepError.Transient);
+  });
+
+  it('other DynamoDB errors keep their own name', async () => {
+    const error = await rejection(bookHotel(tripWithId('no-table'), dynamo.client, { ...hotel, table: 'NoSuchTable' }));
+    expect(error.name).toBe('ResourceNotFoundException');
+  });
+
+  it('uses the item DynamoDB returns with a failed condition, without reading it again', async () => {
+    const existing = marshall({ trip_id: 'returned', status: 'CANCELLED', hotel: 'x' });
+    const refused = new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {}, Item: existing });
+    const client = failingClient(refused);
+    const sent = jest.spyOn(client, 'send');
+    expect((await rejection(bookHotel(tripWithId('returned'), client))).name).toBe(StepError.BookingCancelled);
+    expect(sent).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('fault injection', () => {
+  it('fails a state the trip names when the configuration enables it', async () => {
+    const error = await rejection(bookHotel(tripWithId('inject', { fail: ['BookHotel'] })));
+    expect(error.name).toBe('InjectedFault');
+    expect(await hotelItem('inject')).toBeUndefined();
+  });
+
+  it('ignores the request when fault injection is disabled (the default)', async () => {
+    const result = await bookHotel(tripWithId('no-inject', { fail: ['BookHotel'] }), dynamo.client, { ...hotel, faultInjection: false });
+    expect(result).toMatchObject({ status: 'BOOKED' });
+  });
+
+  it('only fails the state named', async () => {
+    expect(await bookHotel(tripWithId('other-state', { fail: ['BookFlight'] }))).toMatchObject({ status: 'BOOKED' });
+  });
+});
+
+describe('logging', () => {
+  it('writes structured JSON lines carrying the trip id and the state', async () => {
+    const lines: string[] = [];
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      await bookingHandler({ config: hotel, client: dynamo.client, logger: new Logger({ serviceName: 'saga' }) })(
+        { trip: tripWithId('logged') },
+        lambdaContext('BookHotel'),
+      );
+    } finally {
+      write.mockRestore();
+    }
+    const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(entries).toContainEqual(expect.objectContaining({ level: 'INFO', message: 'done', trip_id: 'logged', state: 'BookHotel', service: 'saga' }));
+  });
+});
