@@ -1,11 +1,10 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { book, cancel, type BookingMeta } from './bookings.ts';
 import type { StepConfig } from './config.ts';
+import { Logger } from './logger.ts';
 import { faultInjection, sagaLogging, transientDynamoDbErrors, tripValidation } from './middleware.ts';
 import type { StepEvent, Trip } from './trip.ts';
 
@@ -21,9 +20,8 @@ type StepOperation = (client: DynamoDBDocumentClient, config: StepConfig, trip: 
  * A step function: one DynamoDB operation, wrapped in the middlewares every step shares. Middlewares run
  * `before` in order and `onError` in reverse: errors are classified before they are logged.
  */
-function stepHandler(operation: StepOperation, { config, client, logger = new Logger({ serviceName: 'saga' }) }: HandlerDependencies) {
+function stepHandler(operation: StepOperation, { config, client, logger = new Logger({ service: 'saga' }) }: HandlerDependencies) {
   return middy<StepEvent, unknown, Error, Context>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(sagaLogging(logger, config))
     .use(tripValidation())
     .use(faultInjection(logger, config))

@@ -1,9 +1,9 @@
-import type { Logger } from '@aws-lambda-powertools/logger';
 import type { MiddlewareObj } from '@middy/core';
 import validator from '@middy/validator';
 import type { Ajv } from 'ajv';
 import type { Context } from 'aws-lambda';
 import type { StepConfig } from './config.ts';
+import type { Logger } from './logger.ts';
 import { InjectedFaultError, TransientError, TripInvalidError } from './errors.ts';
 import validateStepEvent from './step-event-validator.generated.js';
 import type { StepEvent } from './trip.ts';
@@ -36,12 +36,20 @@ export function tripValidation(): StepMiddleware {
   };
 }
 
-/** Adds the trip id and the state to every log line, and logs how the invocation ended. */
+/** Adds the request, the state and the trip id to every log line of an invocation, and logs how it ended. */
 export function sagaLogging(logger: Logger, config: StepConfig): StepMiddleware {
+  let coldStart = true;
   return {
     before: (request) => {
       const tripId = (request.event as unknown as { trip?: Record<string, unknown> } | null)?.trip?.[config.keyField];
-      logger.appendKeys({ state: config.state, trip_id: typeof tripId === 'string' ? tripId : null });
+      logger.resetKeys();
+      logger.appendKeys({
+        function_request_id: request.context.awsRequestId,
+        cold_start: coldStart,
+        state: config.state,
+        trip_id: typeof tripId === 'string' ? tripId : null,
+      });
+      coldStart = false;
     },
     after: (request) => {
       logger.info('done', { result: request.response as Record<string, unknown> });

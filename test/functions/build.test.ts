@@ -1,6 +1,7 @@
-import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { StepError } from '../../asl/errors.ts';
 import { buildFunctions, type BuiltFunction } from '../../functions/build.ts';
@@ -11,8 +12,6 @@ import { lambdaContext } from '../helpers/lambda.ts';
 import { tripWithId } from '../helpers/trips.ts';
 
 // The bundles as Lambda would run them: built by esbuild, configured by environment, against dynalite.
-
-const BUNDLES_ROOT = fileURLToPath(new URL('../../dist/', import.meta.url));
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
@@ -33,9 +32,8 @@ beforeAll(async () => {
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
   await createBookingTables(dynamo.client, tripSaga, (name) => `bundle-${name}`);
-  // Inside the project, so that the bundles find the AWS SDK in node_modules as they find the runtime's on Lambda.
-  await mkdir(BUNDLES_ROOT, { recursive: true });
-  built = await buildFunctions(tripSaga, { outDir: await mkdtemp(join(BUNDLES_ROOT, 'test-')) });
+  // Outside the project: a bundle must need nothing from node_modules, as on Lambda.
+  built = await buildFunctions(tripSaga, { outDir: await mkdtemp(join(tmpdir(), 'saga-bundles-')) });
 }, 60_000);
 afterAll(async () => {
   process.env = savedEnvironment;
@@ -63,9 +61,10 @@ describe('the esbuild bundles', () => {
     }
   });
 
-  it('leaves the AWS SDK to the Lambda runtime', async () => {
-    const code = await readFile((built[0] as BuiltFunction).file, 'utf8');
-    expect(code).toMatch(/from"@aws-sdk\/client-dynamodb"/);
+  it('bundles the AWS SDK by default, and leaves it to the Lambda runtime on request', async () => {
+    expect(await readFile((built[0] as BuiltFunction).file, 'utf8')).not.toMatch(/from"@aws-sdk\//);
+    const [runtime] = await buildFunctions(tripSaga, { outDir: await mkdtemp(join(tmpdir(), 'saga-runtime-sdk-')), sdk: 'runtime' });
+    expect(await readFile((runtime as BuiltFunction).file, 'utf8')).toMatch(/from"@aws-sdk\/client-dynamodb"/);
   });
 
   it('books, refuses a conflict and rejects an invalid trip with the names the state machine matches', async () => {

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { Logger } from '@aws-lambda-powertools/logger';
 import { ConditionalCheckFailedException, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
@@ -7,6 +6,7 @@ import fc from 'fast-check';
 import { StepError } from '../../asl/errors.ts';
 import { stepConfigsOf, type StepConfig } from '../../functions/config.ts';
 import { bookingHandler, cancelHandler } from '../../functions/handlers.ts';
+import { Logger } from '../../functions/logger.ts';
 import type { Trip } from '../../functions/trip.ts';
 import { createBookingTables, localClient, startDynamoDb, type EmbeddedDynamoDb } from '../../local/dynamodb.ts';
 import { tripSaga } from '../../saga.ts';
@@ -18,7 +18,7 @@ import { exampleTrip, tripWithId } from '../helpers/trips.ts';
 let dynamo: EmbeddedDynamoDb;
 const configs = stepConfigsOf(tripSaga, { tableName: (name) => name, faultInjection: true });
 const hotel = configs['BookHotel'] as StepConfig;
-const silent = () => new Logger({ logLevel: 'SILENT' });
+const silent = () => new Logger({ service: 'saga', level: 'SILENT' });
 
 beforeAll(async () => {
   dynamo = await startDynamoDb();
@@ -273,21 +273,24 @@ describe('fault injection', () => {
 });
 
 describe('logging', () => {
-  it('writes structured JSON lines carrying the trip id and the state', async () => {
+  it('writes structured JSON lines carrying the request, the trip id and the state', async () => {
     const lines: string[] = [];
-    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-      lines.push(String(chunk));
-      return true;
+    const logger = new Logger({ service: 'saga', level: 'INFO', write: (line) => lines.push(line) });
+    const handler = bookingHandler({ config: hotel, client: dynamo.client, logger });
+    const context = lambdaContext('BookHotel');
+    await handler({ trip: tripWithId('logged') }, context);
+    await rejection(handler({ trip: tripWithId('logged', { hotel: 'elsewhere' }) }, lambdaContext('BookHotel')));
+    const [done, failed] = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(done).toMatchObject({
+      level: 'INFO',
+      message: 'done',
+      service: 'saga',
+      function_request_id: context.awsRequestId,
+      cold_start: true,
+      trip_id: 'logged',
+      state: 'BookHotel',
+      result: { status: 'BOOKED' },
     });
-    try {
-      await bookingHandler({ config: hotel, client: dynamo.client, logger: new Logger({ serviceName: 'saga' }) })(
-        { trip: tripWithId('logged') },
-        lambdaContext('BookHotel'),
-      );
-    } finally {
-      write.mockRestore();
-    }
-    const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(entries).toContainEqual(expect.objectContaining({ level: 'INFO', message: 'done', trip_id: 'logged', state: 'BookHotel', service: 'saga' }));
+    expect(failed).toMatchObject({ level: 'ERROR', message: 'failed', cold_start: false, error: { name: StepError.BookingConflict } });
   });
 });
