@@ -67,7 +67,7 @@ await mkdir(OUT, { recursive: true });
 const runtimeSdk = await buildFunctions(tripSaga, { outDir: `${OUT}/runtime-sdk`, sdk: 'runtime' });
 const bundledSdk = await buildFunctions(tripSaga, { outDir: `${OUT}/bundled-sdk`, sdk: 'bundled' });
 
-console.log(`## Bundles and cold imports (median of ${COLD_RUNS} fresh node processes)\n`);
+console.log(`Bundles and cold imports (median of ${COLD_RUNS} fresh node processes):\n`);
 const header = ['function', 'bundle KB (SDK from runtime)', 'cold import, bundle alone ms', 'cold import incl. SDK ms', 'bundle KB (SDK bundled)', 'cold import, SDK bundled ms'];
 console.log(`| ${header.join(' | ')} |\n| ${header.map(() => '---:').join(' | ')} |`);
 for (const state of ['BookHotel', 'CancelHotel']) {
@@ -109,7 +109,7 @@ for (let run = 0; run < WARM_RUNS; run += 1) {
 }
 await dynamo.close();
 
-console.log(`\n## Warm invocations against dynalite on 127.0.0.1 (${WARM_RUNS} trips)\n`);
+console.log(`\nWarm invocations against dynalite on 127.0.0.1 (${WARM_RUNS} trips):\n`);
 console.log('| invocation | median ms | p95 ms |\n| --- | ---: | ---: |');
 console.log(`| BookHotel, new booking | ${ms(median(timings.book))} | ${ms(percentile95(timings.book))} |`);
 console.log(`| BookHotel, repeated delivery (conditional write refused, then read) | ${ms(median(timings.rebook))} | ${ms(percentile95(timings.rebook))} |`);
