@@ -1,0 +1,2 @@
+declare const sagaProgram: typeof import('./program.ts').default;
+export default sagaProgram;

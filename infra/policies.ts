@@ -1,0 +1,64 @@
+// IAM policy documents, as plain data: each grants exactly what its holder calls, on the resources it uses.
+
+export interface Statement {
+  readonly Effect: 'Allow';
+  readonly Action: readonly string[];
+  readonly Resource: readonly string[];
+}
+
+export interface PolicyDocument {
+  readonly Version: '2012-10-17';
+  readonly Statement: readonly Statement[];
+}
+
+const policy = (...statements: Statement[]): PolicyDocument => ({ Version: '2012-10-17', Statement: statements });
+const allow = (actions: readonly string[], resources: readonly string[]): Statement => ({ Effect: 'Allow', Action: actions, Resource: resources });
+
+export const assumedBy = (service: 'lambda.amazonaws.com' | 'states.amazonaws.com') => ({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole' }],
+});
+
+/** The DynamoDB calls each kind of function makes (functions/bookings.ts). */
+export const DYNAMODB_ACTIONS = {
+  // PutItem books; GetItem only explains a refused write where DynamoDB did not return the item.
+  action: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+  compensation: ['dynamodb:PutItem'],
+} as const;
+
+// X-Ray has no resource-level permissions: AWS accepts only "*" for these actions.
+const XRAY_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
+
+/** A function's own table, its own log group, and X-Ray when tracing. */
+export function functionPolicy(kind: keyof typeof DYNAMODB_ACTIONS, tableArn: string, logGroupArn: string, tracing: boolean): PolicyDocument {
+  return policy(
+    allow(DYNAMODB_ACTIONS[kind], [tableArn]),
+    allow(['logs:CreateLogStream', 'logs:PutLogEvents'], [`${logGroupArn}:*`]),
+    ...(tracing ? [allow(XRAY_ACTIONS, ['*'])] : []),
+  );
+}
+
+// Step Functions delivers logs through CloudWatch Logs' vended-log API, whose actions accept only "*".
+const LOG_DELIVERY_ACTIONS = [
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+];
+
+/** The saga's functions (and their versions), its alert topic, log delivery, and X-Ray when tracing. */
+export function stateMachinePolicy(functionArns: readonly string[], alertTopicArn: string, tracing: boolean): PolicyDocument {
+  return policy(
+    allow(['lambda:InvokeFunction'], functionArns.flatMap((arn) => [arn, `${arn}:*`])),
+    allow(['sns:Publish'], [alertTopicArn]),
+    allow(LOG_DELIVERY_ACTIONS, ['*']),
+    ...(tracing ? [allow([...XRAY_ACTIONS, 'xray:GetSamplingRules', 'xray:GetSamplingTargets'], ['*'])] : []),
+  );
+}
+
+/** The actions for which AWS allows no narrower resource than "*": the only wildcards these policies hold. */
+export const WILDCARD_ONLY_ACTIONS: ReadonlySet<string> = new Set([...XRAY_ACTIONS, 'xray:GetSamplingRules', 'xray:GetSamplingTargets', ...LOG_DELIVERY_ACTIONS]);

@@ -1,0 +1,87 @@
+import { DEFAULT_COMPENSATION_RETRY } from '../asl/saga.ts';
+
+/** A stack's settings (`pulumi config set <key> <value>`), each with a default fit for development. */
+export interface StackSettings {
+  /** STANDARD (exactly-once, redrive, execution history kept 90 days) or EXPRESS (at-least-once, 5 minutes at most). */
+  readonly stateMachineType: 'STANDARD' | 'EXPRESS';
+  /** Attempts after the first before a compensation gives up and alerts. */
+  readonly compensationMaxAttempts: number;
+  readonly functionMemoryMb: number;
+  /** Below the state machine's task timeout, so that Lambda reports a timeout before Step Functions does. */
+  readonly functionTimeoutSeconds: number;
+  readonly logRetentionDays: number;
+  /** X-Ray on the functions and the state machine. */
+  readonly tracing: boolean;
+  /** Log trips (personal data) in the state machine's execution logs. */
+  readonly logExecutionData: boolean;
+  readonly pointInTimeRecovery: boolean;
+  readonly deletionProtection: boolean;
+  /** Let a trip's `fail` list fail states on purpose: for demos on a development stack only. */
+  readonly faultInjection: boolean;
+  readonly cancelMarkerTtlDays: number;
+  /** Subscribe this address to the alert topic (it must confirm by e-mail). */
+  readonly alertEmail: string | undefined;
+}
+
+export const DEFAULT_SETTINGS: StackSettings = {
+  stateMachineType: 'STANDARD',
+  compensationMaxAttempts: DEFAULT_COMPENSATION_RETRY.maxAttempts,
+  functionMemoryMb: 256,
+  functionTimeoutSeconds: 10,
+  logRetentionDays: 30,
+  tracing: true,
+  logExecutionData: false,
+  pointInTimeRecovery: false,
+  deletionProtection: false,
+  faultInjection: false,
+  cancelMarkerTtlDays: 30,
+  alertEmail: undefined,
+};
+
+/** CloudWatch Logs accepts only these retention periods. */
+const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+export class StackSettingsError extends Error {
+  override readonly name = 'StackSettingsError';
+}
+
+/** Reads the settings from raw config values (as `pulumi.Config.get` returns them), naming each bad key. */
+export function settingsFrom(get: (key: string) => string | undefined): StackSettings {
+  const problems: string[] = [];
+  const integer = (key: keyof StackSettings, min: number, max: number): number => {
+    const text = get(key);
+    if (text === undefined) return DEFAULT_SETTINGS[key] as number;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min || value > max) problems.push(`${key} must be an integer from ${min} to ${max}, got "${text}"`);
+    return value;
+  };
+  const flag = (key: keyof StackSettings): boolean => {
+    const text = get(key);
+    if (text === undefined) return DEFAULT_SETTINGS[key] as boolean;
+    if (text !== 'true' && text !== 'false') problems.push(`${key} must be true or false, got "${text}"`);
+    return text === 'true';
+  };
+  const type = get('stateMachineType') ?? DEFAULT_SETTINGS.stateMachineType;
+  if (type !== 'STANDARD' && type !== 'EXPRESS') problems.push(`stateMachineType must be STANDARD or EXPRESS, got "${type}"`);
+  const alertEmail = get('alertEmail');
+  if (alertEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alertEmail)) problems.push(`alertEmail "${alertEmail}" is not an e-mail address`);
+  const settings: StackSettings = {
+    stateMachineType: type as StackSettings['stateMachineType'],
+    compensationMaxAttempts: integer('compensationMaxAttempts', 0, 20),
+    functionMemoryMb: integer('functionMemoryMb', 128, 10240),
+    functionTimeoutSeconds: integer('functionTimeoutSeconds', 1, 59),
+    logRetentionDays: integer('logRetentionDays', 1, 3653),
+    tracing: flag('tracing'),
+    logExecutionData: flag('logExecutionData'),
+    pointInTimeRecovery: flag('pointInTimeRecovery'),
+    deletionProtection: flag('deletionProtection'),
+    faultInjection: flag('faultInjection'),
+    cancelMarkerTtlDays: integer('cancelMarkerTtlDays', 1, 365),
+    alertEmail,
+  };
+  if (!RETENTION_DAYS.includes(settings.logRetentionDays)) {
+    problems.push(`logRetentionDays must be one of ${RETENTION_DAYS.join(', ')}, got ${settings.logRetentionDays}`);
+  }
+  if (problems.length > 0) throw new StackSettingsError(`bad stack configuration: ${problems.join('; ')}`);
+  return settings;
+}

@@ -1,0 +1,261 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { renderSaga } from '../../asl/render.ts';
+import { DEFAULT_ACTION_RETRY, type Saga } from '../../asl/saga.ts';
+import { buildFunctions, type BuiltFunction } from '../../functions/build.ts';
+import { configToEnvironment, stepConfigsOf } from '../../functions/config.ts';
+import { DYNAMODB_ACTIONS, WILDCARD_ONLY_ACTIONS, type PolicyDocument } from '../../infra/policies.ts';
+import { SagaStack } from '../../infra/saga-stack.ts';
+import { DEFAULT_SETTINGS } from '../../infra/settings.ts';
+import { tripSaga } from '../../saga.ts';
+import { ofType, runProgram, withMocks, type MockResource } from '../helpers/pulumi.ts';
+import { tripSagaWithInsurance } from '../helpers/sagas.ts';
+
+// Pulumi's own unit-test mocks stand in for AWS: every resource the program registers is recorded with its inputs.
+
+type Run = Awaited<ReturnType<typeof runProgram>>;
+
+const TYPES = {
+  table: 'aws:dynamodb/table:Table',
+  fn: 'aws:lambda/function:Function',
+  role: 'aws:iam/role:Role',
+  policy: 'aws:iam/rolePolicy:RolePolicy',
+  logGroup: 'aws:cloudwatch/logGroup:LogGroup',
+  stateMachine: 'aws:sfn/stateMachine:StateMachine',
+  topic: 'aws:sns/topic:Topic',
+  subscription: 'aws:sns/topicSubscription:TopicSubscription',
+  alarm: 'aws:cloudwatch/metricAlarm:MetricAlarm',
+};
+
+const named = (run: Run, type: string, name: string): MockResource => {
+  const resource = ofType(run.resources, type).find((candidate) => candidate.name === name);
+  if (!resource) throw new Error(`no ${type} named ${name}`);
+  return resource;
+};
+const stateMachineOf = (run: Run) => ofType(run.resources, TYPES.stateMachine)[0] as MockResource;
+const policyOf = (run: Run, name: string) => JSON.parse(named(run, TYPES.policy, name).inputs['policy']) as PolicyDocument;
+const arnOf = (run: Run, type: string, name: string): string => named(run, type, name).state['arn'];
+
+/** Every rule of the inventory and of least privilege, for any step list. */
+function expectSagaInventory(run: Run, saga: Saga): void {
+  const count = (type: string) => ofType(run.resources, type).length;
+  const functions = saga.steps.length * 2;
+  expect(count(TYPES.table)).toBe(saga.steps.length);
+  expect(count(TYPES.fn)).toBe(functions);
+  expect(count(TYPES.stateMachine)).toBe(1);
+  expect(count(TYPES.role)).toBe(functions + 1);
+  expect(count(TYPES.policy)).toBe(functions + 1);
+  expect(count(TYPES.logGroup)).toBe(functions + 1);
+  expect(count(TYPES.topic)).toBe(1);
+  expect(count(TYPES.alarm)).toBe(1);
+
+  for (const step of saga.steps) {
+    const table = named(run, TYPES.table, step.table);
+    expect(table.inputs).toMatchObject({
+      billingMode: 'PAY_PER_REQUEST',
+      hashKey: saga.keyField,
+      attributes: [{ name: saga.keyField, type: 'S' }],
+      serverSideEncryption: { enabled: true },
+      ttl: { attributeName: 'expires_at', enabled: true },
+    });
+    for (const [kind, state] of [['action', step.action], ['compensation', step.compensation]] as const) {
+      const fn = named(run, TYPES.fn, state);
+      const logGroup = named(run, TYPES.logGroup, `${state}-logs`);
+      expect(fn.inputs).toMatchObject({ runtime: 'nodejs22.x', architectures: ['arm64'], handler: 'index.handler' });
+      expect(fn.inputs['loggingConfig']).toEqual({ logFormat: 'Text', logGroup: logGroup.state['name'] });
+      expect(fn.inputs['role']).toBe(arnOf(run, TYPES.role, `${state}-role`));
+      const expectedConfig = stepConfigsOf(saga, { tableName: () => table.state['name'], faultInjection: false })[state];
+      expect(fn.inputs['environment'].variables).toMatchObject(configToEnvironment(expectedConfig as never));
+
+      // Its role: exactly its DynamoDB calls on its own table, and its own log group.
+      const policy = policyOf(run, `${state}-policy`);
+      expect(named(run, TYPES.policy, `${state}-policy`).inputs['role']).toBe(named(run, TYPES.role, `${state}-role`).id);
+      const dynamo = policy.Statement.filter((statement) => statement.Action.some((action) => action.startsWith('dynamodb:')));
+      expect(dynamo).toEqual([{ Effect: 'Allow', Action: [...DYNAMODB_ACTIONS[kind]], Resource: [table.state['arn']] }]);
+      const logs = policy.Statement.filter((statement) => statement.Action.some((action) => action.startsWith('logs:')));
+      expect(logs).toEqual([{ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [`${logGroup.state['arn']}:*`] }]);
+    }
+  }
+
+  // The state machine's role invokes only the saga's functions and publishes only to its alert topic.
+  const policy = policyOf(run, 'state-machine-policy');
+  const functionArns = ofType(run.resources, TYPES.fn).map((fn) => fn.state['arn'] as string);
+  const invoke = policy.Statement.filter((statement) => statement.Action.includes('lambda:InvokeFunction'));
+  expect(invoke).toHaveLength(1);
+  expect([...(invoke[0]?.Resource ?? [])].sort()).toEqual(functionArns.flatMap((arn) => [arn, `${arn}:*`]).sort());
+  expect(invoke[0]?.Action).toEqual(['lambda:InvokeFunction']);
+  const publish = policy.Statement.filter((statement) => statement.Action.some((action) => action.startsWith('sns:')));
+  expect(publish).toEqual([{ Effect: 'Allow', Action: ['sns:Publish'], Resource: [run.outputs['alertTopicArn']] }]);
+}
+
+/** No wildcard action anywhere; a wildcard resource only for actions AWS allows nothing narrower for. */
+function expectNoStrayWildcards(run: Run): void {
+  for (const resource of ofType(run.resources, TYPES.policy)) {
+    for (const statement of (JSON.parse(resource.inputs['policy']) as PolicyDocument).Statement) {
+      expect(statement.Effect).toBe('Allow');
+      for (const action of statement.Action) expect(action).not.toMatch(/\*/);
+      if (statement.Resource.some((arn) => arn.includes('*') && !arn.endsWith(':*'))) {
+        expect(statement.Resource).toEqual(['*']);
+        for (const action of statement.Action) expect(WILDCARD_ONLY_ACTIONS.has(action)).toBe(true);
+      }
+    }
+  }
+}
+
+describe('the program, with the default settings', () => {
+  let run: Run;
+  beforeAll(async () => {
+    run = await runProgram();
+  }, 60_000);
+
+  it('creates N tables, 2N functions, one state machine, and a role and log group each', () => {
+    expectSagaInventory(run, tripSaga);
+  });
+
+  it('grants no wildcard action, and a wildcard resource only where AWS requires it', () => {
+    expectNoStrayWildcards(run);
+  });
+
+  it('deploys exactly the definition that `saga asl` renders, with the real ARNs in it', () => {
+    const functions = Object.fromEntries(ofType(run.resources, TYPES.fn).map((fn) => [fn.name, fn.state['arn'] as string]));
+    const expected = renderSaga(tripSaga, { functions, alertTopic: run.outputs['alertTopicArn'] });
+    expect(JSON.parse(stateMachineOf(run).inputs['definition'])).toEqual(expected);
+  });
+
+  it('is a STANDARD state machine, logging errors without execution data, traced', () => {
+    expect(stateMachineOf(run).inputs).toMatchObject({
+      type: 'STANDARD',
+      loggingConfiguration: { includeExecutionData: false, level: 'ERROR', logDestination: `${arnOf(run, TYPES.logGroup, 'state-machine-logs')}:*` },
+      tracingConfiguration: { enabled: true },
+      roleArn: arnOf(run, TYPES.role, 'state-machine-role'),
+    });
+  });
+
+  it('alarms on failed or timed-out executions to the alert topic', () => {
+    const alarm = ofType(run.resources, TYPES.alarm)[0] as MockResource;
+    expect(alarm.inputs['alarmActions']).toEqual([run.outputs['alertTopicArn']]);
+    const metrics = alarm.inputs['metricQueries'].filter((query: { metric?: unknown }) => query.metric).map((query: any) => query.metric);
+    expect(metrics.map((metric: any) => metric.metricName).sort()).toEqual(['ExecutionsFailed', 'ExecutionsTimedOut']);
+    for (const metric of metrics) expect(metric.dimensions).toEqual({ StateMachineArn: stateMachineOf(run).state['arn'] });
+  });
+
+  it('leaves fault injection, point-in-time recovery and deletion protection off', () => {
+    for (const fn of ofType(run.resources, TYPES.fn)) expect(fn.inputs['environment'].variables['SAGA_FAULT_INJECTION']).toBe('disabled');
+    for (const table of ofType(run.resources, TYPES.table)) {
+      expect(table.inputs).toMatchObject({ pointInTimeRecovery: { enabled: false }, deletionProtectionEnabled: false });
+    }
+    expect(ofType(run.resources, TYPES.subscription)).toEqual([]);
+  });
+
+  it('outputs the state machine, the alert topic, and the table and function names', () => {
+    expect(run.outputs).toEqual({
+      stateMachineArn: stateMachineOf(run).state['arn'],
+      stateMachineName: stateMachineOf(run).state['name'],
+      alertTopicArn: (ofType(run.resources, TYPES.topic)[0] as MockResource).state['arn'],
+      tableNames: Object.fromEntries(tripSaga.steps.map((step) => [step.name, named(run, TYPES.table, step.table).state['name']])),
+      functionNames: Object.fromEntries(ofType(run.resources, TYPES.fn).map((fn) => [fn.name, fn.state['name']])),
+    });
+  });
+});
+
+describe('a four-step list, through the same component', () => {
+  let run: Run;
+  beforeAll(async () => {
+    const code: BuiltFunction[] = await buildFunctions(tripSagaWithInsurance, { outDir: await mkdtemp(join(tmpdir(), 'saga-infra-')) });
+    run = await withMocks(async () => {
+      const stack = new SagaStack('trip', { saga: tripSagaWithInsurance, settings: DEFAULT_SETTINGS, code });
+      return { alertTopicArn: stack.alertTopic.arn, stateMachineArn: stack.stateMachine.arn };
+    });
+  }, 60_000);
+
+  it('follows the same rules without any change to the infrastructure code', () => {
+    expectSagaInventory(run, tripSagaWithInsurance);
+    expectNoStrayWildcards(run);
+    expect(JSON.parse(stateMachineOf(run).inputs['definition']).States).toHaveProperty('BookInsurance');
+  });
+});
+
+describe('stack settings', () => {
+  let defaults: Run;
+  beforeAll(async () => {
+    defaults = await runProgram();
+  }, 60_000);
+
+  /** The resources whose inputs differ from the default stack's, by type and name. */
+  const changedResources = (run: Run): string[] =>
+    run.resources
+      .filter((resource) => {
+        const before = defaults.resources.find((candidate) => candidate.type === resource.type && candidate.name === resource.name);
+        return JSON.stringify(before?.inputs) !== JSON.stringify(resource.inputs);
+      })
+      .map((resource) => `${resource.type.split(':').at(-1)} ${resource.name}`);
+
+  it('EXPRESS changes the state machine’s type and log level, and nothing else', async () => {
+    const run = await runProgram({ stateMachineType: 'EXPRESS' });
+    expect(changedResources(run)).toEqual(['StateMachine saga']);
+    expect(stateMachineOf(run).inputs).toMatchObject({ type: 'EXPRESS', loggingConfiguration: { level: 'ALL', includeExecutionData: false } });
+    expect(stateMachineOf(run).inputs['definition']).toBe(stateMachineOf(defaults).inputs['definition']);
+  }, 60_000);
+
+  it('tracing off removes X-Ray from the functions, their roles and the state machine', async () => {
+    const run = await runProgram({ tracing: 'false' });
+    expect(changedResources(run).sort()).toEqual(
+      [...ofType(run.resources, TYPES.fn).map((fn) => `Function ${fn.name}`), ...ofType(run.resources, TYPES.policy).map((p) => `RolePolicy ${p.name}`), 'StateMachine saga'].sort(),
+    );
+    for (const fn of ofType(run.resources, TYPES.fn)) expect(fn.inputs['tracingConfig']).toEqual({ mode: 'PassThrough' });
+    expect(stateMachineOf(run).inputs['tracingConfiguration']).toEqual({ enabled: false });
+    for (const policy of ofType(run.resources, TYPES.policy)) expect(policy.inputs['policy']).not.toContain('xray:');
+  }, 60_000);
+
+  it('production settings protect the data, keep logs longer, bound compensations as set and page someone', async () => {
+    const run = await runProgram({
+      pointInTimeRecovery: 'true',
+      deletionProtection: 'true',
+      logRetentionDays: '365',
+      compensationMaxAttempts: '8',
+      functionMemoryMb: '512',
+      alertEmail: 'oncall@example.com',
+    });
+    for (const table of ofType(run.resources, TYPES.table)) {
+      expect(table.inputs).toMatchObject({ pointInTimeRecovery: { enabled: true }, deletionProtectionEnabled: true });
+    }
+    for (const group of ofType(run.resources, TYPES.logGroup)) expect(group.inputs['retentionInDays']).toBe(365);
+    for (const fn of ofType(run.resources, TYPES.fn)) expect(fn.inputs['memorySize']).toBe(512);
+    const definition = JSON.parse(stateMachineOf(run).inputs['definition']);
+    expect(definition.States.CancelHotel.Retry[0].MaxAttempts).toBe(8);
+    expect(definition.States.BookHotel.Retry[0].MaxAttempts).toBe(DEFAULT_ACTION_RETRY.maxAttempts);
+    expect(ofType(run.resources, TYPES.subscription).map((subscription) => subscription.inputs)).toEqual([
+      { topic: run.outputs['alertTopicArn'], protocol: 'email', endpoint: 'oncall@example.com' },
+    ]);
+    expect(changedResources(run).filter((name) => name.startsWith('Role ') || name.startsWith('RolePolicy '))).toEqual([]);
+  }, 60_000);
+
+  it('fault injection, when a stack enables it, reaches every function', async () => {
+    const run = await runProgram({ faultInjection: 'true' });
+    for (const fn of ofType(run.resources, TYPES.fn)) expect(fn.inputs['environment'].variables['SAGA_FAULT_INJECTION']).toBe('enabled');
+  }, 60_000);
+
+  it('bad settings stop the program with StackSettingsError naming each key', async () => {
+    await expect(runProgram({ stateMachineType: 'FAST', functionTimeoutSeconds: '90', logRetentionDays: '10', tracing: 'yes' })).rejects.toThrow(
+      /bad stack configuration: stateMachineType must be STANDARD or EXPRESS, got "FAST"; functionTimeoutSeconds must be an integer from 1 to 59, got "90"; tracing must be true or false, got "yes"; logRetentionDays must be one of/,
+    );
+  }, 60_000);
+});
+
+describe('the Pulumi project', () => {
+  const read = (file: string) => readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8');
+
+  it('loads infra/main.js as an ES module, TypeScript stripped by Node itself', () => {
+    expect(read('Pulumi.yaml')).toMatch(/^main: infra\/main\.js$/m);
+    expect(read('Pulumi.yaml')).toMatch(/^\s+typescript: false$/m);
+    expect(JSON.parse(read('package.json')).type).toBe('module');
+  });
+
+  it('enables fault injection on the dev stack only', () => {
+    expect(read('Pulumi.dev.yaml')).toMatch(/^\s+step-saga:faultInjection: "true"$/m);
+    expect(DEFAULT_SETTINGS.faultInjection).toBe(false);
+  });
+});
