@@ -8,8 +8,14 @@ const SUCCEEDED = 'Succeeded';
 
 interface Node {
   readonly id: string;
+  readonly name: string;
   readonly label: string;
   readonly kind: 'task' | 'fail' | 'succeeded';
+}
+
+interface GraphEdge extends Edge {
+  readonly fromId: string;
+  readonly toId: string;
 }
 
 /** The second line of a node: how a Task retries, or the error a Fail state ends with when its name does not say it. */
@@ -28,27 +34,23 @@ function noteOf(name: string, state: State): string {
   }
 }
 
-function graphOf(definition: StateMachineDefinition): { nodes: Node[]; edges: Edge[] } {
+function graphOf(definition: StateMachineDefinition): { nodes: Node[]; edges: GraphEdge[] } {
   const names = Object.keys(definition.States);
   const ids = new Map(names.map((name, index) => [name, `s${index}`]));
+  ids.set(SUCCEEDED, 'succeeded');
   const nodes: Node[] = names.map((name) => {
     const state = definition.States[name] as State;
     const note = noteOf(name, state);
-    return {
-      id: ids.get(name) as string,
-      label: note ? `${name}\n${note}` : name,
-      kind: state.Type === 'Fail' ? 'fail' : 'task',
-    };
+    return { id: ids.get(name) as string, name, label: note ? `${name}\n${note}` : name, kind: state.Type === 'Fail' ? 'fail' : 'task' };
   });
   const ends = Object.entries(definition.States)
     .filter(([, state]) => state.Type === 'Task' && state.End === true)
     .map(([name]) => ({ from: name, to: SUCCEEDED, via: 'Next' as const }));
-  if (ends.length > 0) nodes.push({ id: 'succeeded', label: SUCCEEDED, kind: 'succeeded' });
-  ids.set(SUCCEEDED, 'succeeded');
+  if (ends.length > 0) nodes.push({ id: 'succeeded', name: SUCCEEDED, label: SUCCEEDED, kind: 'succeeded' });
   const edges = [...edgesOfDefinition(definition), ...ends].map((edge) => ({
     ...edge,
-    from: ids.get(edge.from) as string,
-    to: ids.get(edge.to) as string,
+    fromId: ids.get(edge.from) as string,
+    toId: ids.get(edge.to) as string,
   }));
   return { nodes, edges };
 }
@@ -68,7 +70,7 @@ export function toMermaid(definition: StateMachineDefinition): string {
     'flowchart TD',
     ...nodes.map((node) => `  ${node.id}${shape(node)}`),
     ...edges.map((edge) =>
-      edge.via === 'Next' ? `  ${edge.from} --> ${edge.to}` : `  ${edge.from} -.->|"${mermaidText(edgeLabel(edge))}"| ${edge.to}`,
+      edge.via === 'Next' ? `  ${edge.fromId} --> ${edge.toId}` : `  ${edge.fromId} -.->|"${mermaidText(edgeLabel(edge))}"| ${edge.toId}`,
     ),
     '  classDef fail fill:#fde2e1,stroke:#b42318',
     '  classDef succeeded fill:#dcfae6,stroke:#067647',
@@ -82,24 +84,34 @@ export function toMermaid(definition: StateMachineDefinition): string {
 // A JSON string is a valid DOT string: quotes escaped, newlines as \n (a centred line break in a label).
 const dotText = (text: string): string => JSON.stringify(text);
 
-/** The same graph in Graphviz DOT, for rendering to SVG. */
-export function toDot(definition: StateMachineDefinition): string {
+/**
+ * The same graph in Graphviz DOT, for rendering to SVG. Given the states an execution entered, in order, it
+ * draws that path in blue (ending in Succeeded when the last state ended the execution).
+ */
+export function toDot(definition: StateMachineDefinition, path: readonly string[] = []): string {
   const { nodes, edges } = graphOf(definition);
+  const last = definition.States[path.at(-1) ?? ''];
+  const visited = [...path, ...(last?.Type === 'Task' && last.End === true ? [SUCCEEDED] : [])];
+  const takenNodes = new Set(visited);
+  const takenEdges = new Set(visited.slice(1).map((to, index) => `${visited[index]}->${to}`));
   const style: Record<Node['kind'], string> = {
     task: 'shape=box, style="rounded"',
     fail: 'shape=box, style="rounded,filled", fillcolor="#fde2e1", color="#b42318"',
     succeeded: 'shape=box, style="rounded,filled", fillcolor="#dcfae6", color="#067647"',
   };
+  const TAKEN = 'color="#1570ef", penwidth=2.5';
   return [
     'digraph saga {',
     '  node [fontname="Helvetica", fontsize=11];',
     '  edge [fontname="Helvetica", fontsize=9];',
-    ...nodes.map((node) => `  ${node.id} [label=${dotText(node.label)}, ${style[node.kind]}];`),
-    ...edges.map((edge) =>
-      edge.via === 'Next'
-        ? `  ${edge.from} -> ${edge.to};`
-        : `  ${edge.from} -> ${edge.to} [style=dashed, label=${dotText(edgeLabel(edge))}];`,
-    ),
+    ...nodes.map((node) => `  ${node.id} [label=${dotText(node.label)}, ${style[node.kind]}${takenNodes.has(node.name) ? `, ${TAKEN}` : ''}];`),
+    ...edges.map((edge) => {
+      const attributes = [
+        ...(edge.via === 'Next' ? [] : ['style=dashed', `label=${dotText(edgeLabel(edge))}`]),
+        ...(takenEdges.has(`${edge.from}->${edge.to}`) ? [TAKEN] : []),
+      ];
+      return `  ${edge.fromId} -> ${edge.toId}${attributes.length > 0 ? ` [${attributes.join(', ')}]` : ''};`;
+    }),
     '}',
   ].join('\n');
 }

@@ -101,9 +101,9 @@ function alertState(saga: Saga, index: number, resources: SagaResources): TaskSt
         [`${saga.keyField}.$`]: `$.${saga.keyField}`,
         failedCompensation: step.compensation,
         compensationsOwed: index + 1,
-        toFinish: `Once the fault is fixed, run ${step.compensation}, then the compensations of ${earlier} in reverse step order (all idempotent), with the execution input.`,
+        toFinish: `Once the fault is fixed, run ${step.compensation}, then the compensations of ${earlier} in reverse step order (all idempotent), with the input of the execution named by the ${saga.keyField}.`,
+        // No trip details: the topic is not KMS-encrypted (see infra). The execution named by the trip id has them.
         'errors.$': '$.errors',
-        'input.$': '$$.Execution.Input',
       },
     },
     ResultPath: ALERT_RESULT_PATH,
@@ -158,7 +158,7 @@ export function renderSaga(saga: Saga, resources: SagaResources): StateMachineDe
   return definition;
 }
 
-/** Placeholder ARNs, for looking at or validating a definition without an AWS account. */
+/** ARNs of the shape AWS gives, in a given or placeholder account: to look at, validate or run a definition without AWS. */
 export function placeholderResources(saga: Saga, region = 'us-east-1', account = '123456789012'): SagaResources {
   return {
     functions: Object.fromEntries(

@@ -1,4 +1,3 @@
-import { readFile, writeFile } from 'node:fs/promises';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import {
   definitionProblems,
@@ -13,28 +12,8 @@ import {
   type StateMachineDefinition,
 } from '../asl/index.ts';
 import { tripSaga } from '../saga.ts';
-
-/** Exit statuses: 1 = the step list or definition is invalid, 2 = the command line or a file is wrong. */
-const EXIT_INVALID = 1;
-const EXIT_USAGE = 2;
-
-class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
-async function readJsonFile(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read ${path}: ${(error as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`${path} is not valid JSON: ${(error as Error).message}`);
-  }
-}
+import { Exit, readJsonFile, svgOf, UsageError, writeOrPrint } from './io.ts';
+import { registerLocalCommands } from './local-commands.ts';
 
 function isResources(value: unknown): value is SagaResources {
   if (typeof value !== 'object' || value === null) return false;
@@ -70,15 +49,6 @@ const positiveNumber = (value: string): number => {
 const dollars = (amount: number): string =>
   `$${amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 
-async function writeOrPrint(text: string, out: string | undefined): Promise<void> {
-  if (out === undefined) {
-    process.stdout.write(`${text}\n`);
-    return;
-  }
-  await writeFile(out, text);
-  process.stderr.write(`wrote ${out}\n`);
-}
-
 const resourcesOption = new Option(
   '--resources <file>',
   'JSON file with the ARNs: {"functions": {"BookHotel": "arn:aws:lambda:…", …}, "alertTopic": "arn:aws:sns:…"}; default: placeholders',
@@ -109,7 +79,7 @@ program
     const problems = definitionProblems(definition);
     if (problems.length > 0) {
       process.stderr.write(`✗ invalid state machine definition:\n  - ${problems.join('\n  - ')}\n`);
-      process.exitCode = EXIT_INVALID;
+      process.exitCode = Exit.invalid;
       return;
     }
     const machine = definition as StateMachineDefinition;
@@ -127,10 +97,7 @@ program
     const definition = await render({});
     if (options.format === 'mermaid') return writeOrPrint(toMermaid(definition), options.out);
     if (options.format === 'dot') return writeOrPrint(toDot(definition), options.out);
-    // Graphviz compiled to WebAssembly: a picture without a system install of Graphviz.
-    const { Graphviz } = await import('@hpcc-js/wasm-graphviz');
-    const graphviz = await Graphviz.load();
-    return writeOrPrint(graphviz.dot(toDot(definition), 'svg'), options.out ?? 'saga.svg');
+    return writeOrPrint(await svgOf(toDot(definition)), options.out ?? 'saga.svg');
   });
 
 program
@@ -161,17 +128,19 @@ program
     );
   });
 
+registerLocalCommands(program);
+
 try {
   await program.parseAsync();
 } catch (error) {
   if (error instanceof CommanderError) {
-    process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
+    process.exitCode = error.exitCode === 0 ? Exit.ok : Exit.usage;
   } else if (error instanceof UsageError) {
     process.stderr.write(`saga: ${error.message}\n`);
-    process.exitCode = EXIT_USAGE;
+    process.exitCode = Exit.usage;
   } else if (error instanceof Error && 'problems' in error) {
     process.stderr.write(`saga: ${error.name}: ${error.message}\n`);
-    process.exitCode = EXIT_INVALID;
+    process.exitCode = Exit.invalid;
   } else {
     throw error;
   }

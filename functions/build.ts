@@ -25,22 +25,34 @@ export interface BuiltFunction {
 
 const FUNCTIONS_DIR = fileURLToPath(new URL('.', import.meta.url));
 
-/** Each function's entry module: the step's own, or the plain booking and cancel handlers. */
-export function entryPointsOf(saga: Saga): { state: string; entry: string }[] {
+/**
+ * Each function's handler module: the step's own, or the plain booking and cancel modules. A handler module
+ * exports `createHandler(dependencies)`: the Lambda entry point calls it with the configuration in the
+ * environment, the local mode with its own.
+ */
+export function handlerModulesOf(saga: Saga): { state: string; module: string }[] {
   return saga.steps.flatMap((step) => [
-    { state: step.action, entry: `${FUNCTIONS_DIR}${step.actionModule ?? 'book.ts'}` },
-    { state: step.compensation, entry: `${FUNCTIONS_DIR}${step.compensationModule ?? 'cancel.ts'}` },
+    { state: step.action, module: `${FUNCTIONS_DIR}${step.actionModule ?? 'book.ts'}` },
+    { state: step.compensation, module: `${FUNCTIONS_DIR}${step.compensationModule ?? 'cancel.ts'}` },
   ]);
 }
 
+/** The Lambda entry point: configuration read once, at cold start, and one DynamoDB client for every invocation. */
+const lambdaEntry = (module: string): string => `
+import { createHandler } from ${JSON.stringify(module)};
+import { configFromEnvironment } from './config.ts';
+import { defaultClient } from './handlers.ts';
+export const handler = createHandler({ config: configFromEnvironment(process.env), client: defaultClient() });
+`;
+
 export async function buildFunctions(saga: Saga, options: BuildOptions): Promise<BuiltFunction[]> {
   return Promise.all(
-    entryPointsOf(saga).map(async ({ state, entry }) => {
+    handlerModulesOf(saga).map(async ({ state, module }) => {
       const dir = `${options.outDir}/${state}`;
       const file = `${dir}/index.mjs`;
       await mkdir(dir, { recursive: true });
       const result = await build({
-        entryPoints: [entry],
+        stdin: { contents: lambdaEntry(module), resolveDir: FUNCTIONS_DIR, sourcefile: `${state}.lambda.ts`, loader: 'ts' },
         outfile: file,
         bundle: true,
         platform: 'node',

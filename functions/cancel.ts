@@ -1,5 +1,2 @@
-// Lambda entry point of every plain compensation (CancelHotel, CancelFlight, …): the step comes from the environment.
-import { configFromEnvironment } from './config.ts';
-import { cancelHandler, defaultClient } from './handlers.ts';
-
-export const handler = cancelHandler({ config: configFromEnvironment(process.env), client: defaultClient() });
+// The plain compensation's module (CancelHotel, CancelFlight, …); see book.ts.
+export { cancelHandler as createHandler } from './handlers.ts';

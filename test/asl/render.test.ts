@@ -109,7 +109,6 @@ describe('renderSaga, for the trip', () => {
         compensationsOwed: 2,
         toFinish: expect.stringContaining('run CancelFlight, then the compensations of the 1 earlier step in reverse step order'),
         'errors.$': '$.errors',
-        'input.$': '$$.Execution.Input',
       },
     });
     expect(alert.Next).toBe('SagaCompensationIncomplete');

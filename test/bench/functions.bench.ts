@@ -8,7 +8,7 @@ import { buildFunctions, type BuiltFunction } from '../../functions/build.ts';
 import { configToEnvironment, stepConfigsOf, type StepConfig } from '../../functions/config.ts';
 import { createBookingTables, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDb } from '../../local/dynamodb.ts';
 import { tripSaga } from '../../saga.ts';
-import { lambdaContext } from '../helpers/lambda.ts';
+import { lambdaContext } from '../../local/lambda-context.ts';
 import { tripWithId } from '../helpers/trips.ts';
 
 const COLD_RUNS = 15;

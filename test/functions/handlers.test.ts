@@ -10,7 +10,7 @@ import { Logger } from '../../functions/logger.ts';
 import type { Trip } from '../../functions/trip.ts';
 import { createBookingTables, localClient, startDynamoDb, type EmbeddedDynamoDb } from '../../local/dynamodb.ts';
 import { tripSaga } from '../../saga.ts';
-import { lambdaContext } from '../helpers/lambda.ts';
+import { lambdaContext } from '../../local/lambda-context.ts';
 import { exampleTrip, tripWithId } from '../helpers/trips.ts';
 
 // Every behaviour against a real DynamoDB API: dynalite, in this process, on 127.0.0.1.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 
-/** A Lambda context as the runtime passes one, enough for Middy and Powertools. */
+/** A Lambda context as the runtime passes one: what Middy and the handlers read of it. */
 export function lambdaContext(functionName = 'test-function', timeoutMs = 30_000): Context {
   const deadline = Date.now() + timeoutMs;
   return {

@@ -1,0 +1,49 @@
+import { readFile, writeFile } from 'node:fs/promises';
+
+/** Exit statuses of the `saga` command. */
+export const Exit = {
+  ok: 0,
+  /** The step list, the ARNs or a definition is invalid; or an execution failed in an unforeseen way. */
+  invalid: 1,
+  /** A bad command line or an unreadable file. */
+  usage: 2,
+  rolledBack: 3,
+  compensationNotFinished: 4,
+  badInput: 5,
+} as const;
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export async function readText(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
+export async function readJsonFile(path: string): Promise<unknown> {
+  const text = await readText(path);
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${path} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+export async function writeOrPrint(text: string, out: string | undefined): Promise<void> {
+  if (out === undefined) {
+    process.stdout.write(`${text}\n`);
+    return;
+  }
+  await writeFile(out, text);
+  process.stderr.write(`wrote ${out}\n`);
+}
+
+/** Graphviz compiled to WebAssembly: a picture without a system install of Graphviz. */
+export async function svgOf(dot: string): Promise<string> {
+  const { Graphviz } = await import('@hpcc-js/wasm-graphviz');
+  return (await Graphviz.load()).dot(dot, 'svg');
+}

@@ -1,0 +1,233 @@
+import { writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError, type Command } from 'commander';
+import { toDot } from '../asl/diagram.ts';
+import { parseFault, type FaultSpec } from '../local/faults.ts';
+import { bookingsTable, timelinePrinter, verdict } from '../local/report.ts';
+import { LocalSaga, type Execution, type Outcome } from '../local/runtime.ts';
+import { tripSaga } from '../saga.ts';
+import { Exit, readText, svgOf, UsageError } from './io.ts';
+
+const EXAMPLE_TRIP = fileURLToPath(new URL('../examples/trip.json', import.meta.url));
+/** Retry pauses in the tour: short enough to watch, long enough to see. */
+const TOUR_RETRY_DELAY_MS = 100;
+
+const exitFor: Readonly<Record<Outcome, number>> = {
+  succeeded: Exit.ok,
+  'rolled back': Exit.rolledBack,
+  'compensation not finished': Exit.compensationNotFinished,
+  'bad input': Exit.badInput,
+  failed: Exit.invalid,
+};
+
+const print = (line = ''): void => void process.stdout.write(`${line}\n`);
+
+const nonNegativeInteger = (value: string): number => {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0) throw new InvalidArgumentError('expected a whole number of milliseconds, 0 or more');
+  return number;
+};
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+function faultsFrom(specs: readonly string[], local: LocalSaga): Record<string, FaultSpec> {
+  const taskStates = Object.entries(local.definition.States).flatMap(([name, state]) => (state.Type === 'Task' ? [name] : []));
+  try {
+    return Object.fromEntries(specs.map((spec) => parseFault(spec, taskStates)));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** A trip from a file: unreadable is a usage error; not JSON is bad input, as Step Functions would refuse it. */
+async function tripFrom(path: string): Promise<{ trip: unknown } | { notJson: string }> {
+  const text = await readText(path);
+  try {
+    return { trip: JSON.parse(text) };
+  } catch (error) {
+    return { notJson: `${path} is not JSON: ${(error as Error).message}` };
+  }
+}
+
+const retryNote = (delayMs: number | undefined): string =>
+  delayMs === undefined
+    ? "retry pauses as the definition says (backoff with jitter); --retry-delay MS shortens them"
+    : `every retry pause replaced by ${delayMs} ms`;
+
+async function report(local: LocalSaga, execution: Execution): Promise<string> {
+  const tripId = String((execution.input as Record<string, unknown> | null)?.[local.saga.keyField] ?? execution.name);
+  const bookings = await local.bookingsOf(tripId);
+  print();
+  print(`Tables for ${local.saga.keyField} ${tripId}:`);
+  for (const line of bookingsTable(local.saga, bookings)) print(line);
+  for (const alert of execution.alerts) {
+    print();
+    print(`Alert (${alert.state}): ${alert.subject}`);
+    print(`  ${JSON.stringify(alert.message)}`);
+  }
+  const line = verdict(local.saga, execution, bookings);
+  print();
+  print(line);
+  return line;
+}
+
+interface RunOptions {
+  input: string;
+  fail: string[];
+  retryDelay?: number;
+  json?: boolean;
+  graph?: string;
+  data?: string;
+  name?: string;
+  logs?: boolean;
+}
+
+async function run(options: RunOptions): Promise<void> {
+  const loaded = await tripFrom(options.input);
+  if ('notJson' in loaded) {
+    process.stderr.write(`saga: bad input: ${loaded.notJson}\n`);
+    process.exitCode = Exit.badInput;
+    return;
+  }
+  const local = await LocalSaga.start({
+    saga: tripSaga,
+    ...(options.data ? { dataDir: options.data } : {}),
+    ...(options.logs ? { functionLog: (line: string) => process.stderr.write(`${line}\n`) } : {}),
+  });
+  try {
+    const faults = faultsFrom(options.fail, local);
+    if (!options.json) {
+      print(`${local.saga.name}, run locally: DynamoDB (dynalite) at ${local.dynamo.endpoint}${options.data ? ` with data in ${options.data}` : ', in memory'};`);
+      print(`the deployed definition (${Object.keys(local.definition.States).length} states) run by aws-local-stepfunctions; ${retryNote(options.retryDelay)}.`);
+      print();
+    }
+    const execution = await local.execute(loaded.trip, {
+      faults,
+      ...(options.name ? { name: options.name } : {}),
+      ...(options.retryDelay === undefined ? {} : { retryDelayMs: options.retryDelay }),
+      ...(options.json ? {} : { onEvent: timelinePrinter(print) }),
+    });
+    if (options.json) {
+      print(JSON.stringify({ executionArn: execution.executionArn, status: execution.status, error: execution.error, cause: execution.cause, events: execution.history }, null, 2));
+    } else {
+      await report(local, execution);
+    }
+    if (options.graph) {
+      await writeFile(options.graph, await svgOf(toDot(local.definition, execution.path)));
+      process.stderr.write(`wrote ${options.graph}\n`);
+    }
+    process.exitCode = exitFor[execution.outcome];
+  } finally {
+    await local.close();
+  }
+}
+
+async function resume(options: { data: string; execution: string; fail: string[]; retryDelay?: number }): Promise<void> {
+  const local = await LocalSaga.start({ saga: tripSaga, dataDir: options.data });
+  try {
+    const saved = await local.savedExecution(options.execution);
+    if (!saved) throw new UsageError(`no execution named "${options.execution}" in ${options.data}`);
+    if (saved.outcome !== 'compensation not finished') {
+      throw new UsageError(`execution "${options.execution}" ${saved.outcome}: there is nothing to resume`);
+    }
+    const result = await local.resume(saved, {
+      faults: faultsFrom(options.fail, local),
+      ...(options.retryDelay === undefined ? {} : { retryDelayMs: options.retryDelay }),
+    });
+    print(`Resuming ${options.execution}: compensations owed, in order: ${result.owed.join(', ')}`);
+    for (const step of result.done) print(step.error ? `  ✗ ${step.state}: ${step.error}` : `  ✓ ${step.state}: ${JSON.stringify(step.result)}`);
+    const bookings = await local.bookingsOf(options.execution);
+    print();
+    for (const line of bookingsTable(local.saga, bookings)) print(line);
+    print();
+    if (result.finished) {
+      print('↩ rolled back: every compensation owed has now run; nothing is left booked');
+      process.exitCode = Exit.ok;
+    } else {
+      print('⚠ compensation still not finished: fix the fault and resume again');
+      process.exitCode = Exit.compensationNotFinished;
+    }
+  } finally {
+    await local.close();
+  }
+}
+
+const TOUR: readonly { title: string; explain: string; faults: Record<string, FaultSpec>; tripId: string }[] = [
+  {
+    title: '1. The happy path',
+    explain: 'Each action books one thing; the trip input is passed untouched to every step.',
+    faults: {},
+    tripId: 'tour-1-happy-path',
+  },
+  {
+    title: '2. BookFlight fails',
+    explain: 'A business error is not retried: the failing step is compensated (its write may have landed), then every earlier one.',
+    faults: { BookFlight: { times: 'always' } },
+    tripId: 'tour-2-flight-fails',
+  },
+  {
+    title: '3. BookRental fails, and CancelFlight fails twice before it succeeds',
+    explain: 'Compensations are retried (with backoff) until they succeed, or alert once their attempts are spent.',
+    faults: { BookRental: { times: 'always' }, CancelFlight: { times: 2 } },
+    tripId: 'tour-3-compensation-retried',
+  },
+];
+
+async function tour(): Promise<void> {
+  const loaded = await tripFrom(EXAMPLE_TRIP);
+  if ('notJson' in loaded) throw new UsageError(loaded.notJson);
+  const local = await LocalSaga.start({ saga: tripSaga });
+  try {
+    print(`The ${local.saga.name} saga, on this machine: ${local.saga.steps.map((step) => step.action).join(' → ')},`);
+    print(`each with its compensation. DynamoDB is dynalite at ${local.dynamo.endpoint} (in memory); the state machine is the`);
+    print('definition that `pulumi up` deploys, run by aws-local-stepfunctions with each state served by its real Middy handler.');
+    print(`Retry pauses are shortened to ${TOUR_RETRY_DELAY_MS} ms for the tour (\`saga run\` honours the definition's backoff).`);
+    let consistent = true;
+    for (const scenario of TOUR) {
+      print();
+      print(`━━ ${scenario.title} ━━`);
+      print(scenario.explain);
+      print();
+      const trip = { ...(loaded.trip as object), trip_id: scenario.tripId };
+      const execution = await local.execute(trip, { faults: scenario.faults, retryDelayMs: TOUR_RETRY_DELAY_MS, onEvent: timelinePrinter(print) });
+      consistent &&= !(await report(local, execution)).includes('INCONSISTENT');
+    }
+    print();
+    print('Next: `npx saga run --help` (inject failures, JSON history, a picture of the path taken), `npm test`.');
+    process.exitCode = consistent ? Exit.ok : Exit.invalid;
+  } finally {
+    await local.close();
+  }
+}
+
+const FAIL_HELP =
+  'fail a Task state: STATE (every call, InjectedFault: an action rolls back, a compensation alerts), ' +
+  'STATE=N (its first N calls, TransientError: retried) or STATE=always; repeatable';
+
+export function registerLocalCommands(program: Command): void {
+  program
+    .command('run')
+    .description('run one execution locally, on an embedded DynamoDB, and show it state by state')
+    .option('--input <file>', 'the trip (JSON)', EXAMPLE_TRIP)
+    .option('--fail <spec>', FAIL_HELP, collect, [])
+    .option('--retry-delay <ms>', 'replace every retry pause by this many milliseconds (default: the definition’s backoff)', nonNegativeInteger)
+    .option('--json', 'print the event history, shaped like GetExecutionHistory, instead')
+    .option('--graph <file.svg>', 'draw the state machine with the path taken in blue')
+    .option('--data <dir>', 'keep tables, executions and alerts in this folder (needed to resume)')
+    .option('--name <name>', 'the execution name (default: the trip id)')
+    .option('--logs', "print the functions' JSON logs on standard error")
+    .addHelpText('after', '\nExit status: 0 succeeded, 3 rolled back, 4 compensation not finished, 5 bad input, 2 bad command line.')
+    .action(run);
+
+  program
+    .command('resume')
+    .description('finish the rollback of an execution whose compensation gave up, once the fault is fixed')
+    .requiredOption('--data <dir>', 'the folder given to `saga run --data`')
+    .requiredOption('--execution <name>', 'the execution (by default, the trip id)')
+    .option('--fail <spec>', FAIL_HELP, collect, [])
+    .option('--retry-delay <ms>', 'replace every retry pause by this many milliseconds', nonNegativeInteger)
+    .addHelpText('after', '\nExit status: 0 rolled back now, 4 still not finished, 2 nothing to resume or a bad command line.')
+    .action(resume);
+
+  program.command('tour').description('the happy path, a rollback and a retried compensation, explained (npm start)').action(tour);
+}

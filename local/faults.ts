@@ -1,0 +1,39 @@
+import { StepError } from '../asl/errors.ts';
+
+/**
+ * A failure injected at a Task state by the local mode, before its handler runs:
+ * `always` fails every call with InjectedFault (an action does not retry it: the saga rolls back; a compensation
+ * retries it until its attempts are spent: the alert); a number fails the first N calls with TransientError
+ * (retried, so the state then succeeds if its retries outlast N).
+ */
+export type FaultSpec = { readonly times: 'always' } | { readonly times: number };
+
+export const INJECTED_FAULT = 'InjectedFault';
+
+export class FaultSpecError extends Error {
+  override readonly name = 'FaultSpecError';
+}
+
+/** Parses `STATE`, `STATE=N` or `STATE=always` (from `--fail`), checking STATE against the definition's Task states. */
+export function parseFault(text: string, taskStates: readonly string[]): [string, FaultSpec] {
+  const match = /^([A-Za-z][A-Za-z0-9_-]*)(?:=(always|\d+))?$/.exec(text.trim());
+  if (!match) throw new FaultSpecError(`--fail "${text}": expected STATE, STATE=N or STATE=always`);
+  const [, state = '', count] = match;
+  if (!taskStates.includes(state)) {
+    throw new FaultSpecError(`--fail "${text}": "${state}" is not a Task state (one of ${taskStates.join(', ')})`);
+  }
+  if (count === undefined || count === 'always') return [state, { times: 'always' }];
+  const times = Number(count);
+  if (times < 1) throw new FaultSpecError(`--fail "${text}": N must be at least 1`);
+  return [state, { times }];
+}
+
+/** The error a call should fail with, if any: `call` counts from 1, retries included. */
+export function injectedError(fault: FaultSpec | undefined, state: string, call: number): Error | undefined {
+  if (fault === undefined) return undefined;
+  if (fault.times === 'always') return Object.assign(new Error(`${state} failed on purpose (--fail ${state})`), { name: INJECTED_FAULT });
+  if (call > fault.times) return undefined;
+  return Object.assign(new Error(`${state} failed on purpose, call ${call} of the first ${fault.times} (--fail ${state}=${fault.times})`), {
+    name: StepError.Transient,
+  });
+}

@@ -1,0 +1,157 @@
+import type { StateMachineDefinition } from '../asl/model.ts';
+import { SNS_PUBLISH } from '../asl/render.ts';
+
+// An execution's history in the shape of Step Functions' GetExecutionHistory, built from the events of
+// aws-local-stepfunctions. Inputs and outputs are JSON strings, as AWS returns them.
+
+export interface HistoryEvent {
+  readonly id: number;
+  readonly previousEventId: number;
+  readonly timestamp: Date;
+  readonly type: string;
+  readonly [details: string]: unknown;
+}
+
+/** The subset of aws-local-stepfunctions' event log that a history is made of. */
+export type InterpreterEvent =
+  | { type: 'ExecutionStarted'; timestamp: number; input: unknown }
+  | { type: 'ExecutionSucceeded'; timestamp: number; output: unknown }
+  | { type: 'ExecutionFailed'; timestamp: number; Error: string; Cause: unknown }
+  | { type: 'ExecutionAborted' | 'ExecutionTimeout'; timestamp: number }
+  | { type: 'StateEntered' | 'StateExited' | 'StateCaught'; timestamp: number; state: { name: string; input: unknown; output?: unknown } }
+  | { type: 'StateFailed'; timestamp: number; state: { name: string }; Error: string; Cause: unknown }
+  | { type: 'StateRetried'; timestamp: number; state: { name: string }; retry: { attempt: number } };
+
+const json = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value ?? null));
+const details = (text: string) => ({ truncated: false, included: true, size: text.length });
+
+interface TaskCall {
+  readonly input: unknown;
+  result?: unknown;
+}
+
+export class ExecutionHistory {
+  readonly events: HistoryEvent[] = [];
+  readonly #definition: StateMachineDefinition;
+  readonly #resources: Readonly<Record<string, string>>;
+  readonly #roleArn: string;
+  /**
+   * Each Task's calls, in order, as its handler saw them (the input after Parameters, the raw result): the
+   * interpreter's events say when a call ended but not with what, and they may be read after later calls began.
+   */
+  readonly #calls = new Map<string, TaskCall[]>();
+  /** When each Task's current call was scheduled: its entry, or its last retry. */
+  readonly #scheduledAt = new Map<string, number>();
+  readonly #failedLast = new Set<string>();
+
+  constructor(definition: StateMachineDefinition, roleArn: string) {
+    this.#definition = definition;
+    this.#roleArn = roleArn;
+    this.#resources = Object.fromEntries(
+      Object.entries(definition.States).flatMap(([name, state]) => (state.Type === 'Task' ? [[name, state.Resource]] : [])),
+    );
+  }
+
+  /** Called by a Task's handler wrapper as a call begins; the returned record takes the result. */
+  recordCall(state: string, input: unknown): TaskCall {
+    const call: TaskCall = { input };
+    const calls = this.#calls.get(state) ?? [];
+    calls.push(call);
+    this.#calls.set(state, calls);
+    return call;
+  }
+
+  #add(timestamp: number, type: string, fields: Record<string, unknown> = {}): void {
+    const id = this.events.length + 1;
+    this.events.push({ id, previousEventId: id - 1, timestamp: new Date(timestamp), type, ...fields });
+  }
+
+  #isSns(state: string): boolean {
+    return this.#resources[state] === SNS_PUBLISH;
+  }
+
+  /** The events of one finished call: scheduled and started when it began, then `ended`. */
+  #call(state: string, ended: (call: TaskCall) => void): void {
+    const call = this.#calls.get(state)?.shift() ?? { input: null };
+    const at = this.#scheduledAt.get(state) ?? Date.now();
+    const input = json(call.input);
+    if (this.#isSns(state)) {
+      this.#add(at, 'TaskScheduled', { taskScheduledEventDetails: { resourceType: 'sns', resource: 'publish', region: 'local', parameters: input } });
+      this.#add(at, 'TaskStarted', { taskStartedEventDetails: { resourceType: 'sns', resource: 'publish' } });
+    } else {
+      this.#add(at, 'LambdaFunctionScheduled', {
+        lambdaFunctionScheduledEventDetails: { resource: this.#resources[state], input, inputDetails: details(input) },
+      });
+      this.#add(at, 'LambdaFunctionStarted');
+    }
+    ended(call);
+  }
+
+  record(event: InterpreterEvent): void {
+    switch (event.type) {
+      case 'ExecutionStarted': {
+        const input = json(event.input);
+        this.#add(event.timestamp, 'ExecutionStarted', {
+          executionStartedEventDetails: { input, inputDetails: details(input), roleArn: this.#roleArn },
+        });
+        return;
+      }
+      case 'ExecutionSucceeded': {
+        const output = json(event.output);
+        this.#add(event.timestamp, 'ExecutionSucceeded', { executionSucceededEventDetails: { output, outputDetails: details(output) } });
+        return;
+      }
+      case 'ExecutionFailed':
+        this.#add(event.timestamp, 'ExecutionFailed', { executionFailedEventDetails: { error: event.Error, cause: json(event.Cause) } });
+        return;
+      case 'ExecutionAborted':
+        this.#add(event.timestamp, 'ExecutionAborted');
+        return;
+      case 'ExecutionTimeout':
+        this.#add(event.timestamp, 'ExecutionTimedOut');
+        return;
+      case 'StateEntered': {
+        const type = this.#definition.States[event.state.name]?.Type ?? 'Task';
+        const input = json(event.state.input);
+        this.#add(event.timestamp, `${type}StateEntered`, { stateEnteredEventDetails: { name: event.state.name, input, inputDetails: details(input) } });
+        this.#scheduledAt.set(event.state.name, event.timestamp);
+        this.#failedLast.delete(event.state.name);
+        return;
+      }
+      case 'StateRetried':
+        this.#scheduledAt.set(event.state.name, event.timestamp);
+        this.#failedLast.delete(event.state.name);
+        return;
+      case 'StateFailed': {
+        const name = event.state.name;
+        if (this.#definition.States[name]?.Type !== 'Task') return;
+        const failure = { error: event.Error, cause: json(event.Cause) };
+        this.#failedLast.add(name);
+        this.#call(name, () =>
+          this.#isSns(name)
+            ? this.#add(event.timestamp, 'TaskFailed', { taskFailedEventDetails: { resourceType: 'sns', resource: 'publish', ...failure } })
+            : this.#add(event.timestamp, 'LambdaFunctionFailed', { lambdaFunctionFailedEventDetails: failure }),
+        );
+        return;
+      }
+      case 'StateCaught':
+        return;
+      case 'StateExited': {
+        const name = event.state.name;
+        if (this.#definition.States[name]?.Type === 'Task' && !this.#failedLast.has(name)) {
+          this.#call(name, (call) => {
+            const result = json(call.result);
+            if (this.#isSns(name)) {
+              this.#add(event.timestamp, 'TaskSucceeded', { taskSucceededEventDetails: { resourceType: 'sns', resource: 'publish', output: result } });
+            } else {
+              this.#add(event.timestamp, 'LambdaFunctionSucceeded', { lambdaFunctionSucceededEventDetails: { output: result, outputDetails: details(result) } });
+            }
+          });
+        }
+        const output = json(event.state.output);
+        this.#add(event.timestamp, 'TaskStateExited', { stateExitedEventDetails: { name, output, outputDetails: details(output) } });
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,140 @@
+import type { Saga } from '../asl/saga.ts';
+import type { HistoryEvent } from './history.ts';
+import type { Execution } from './runtime.ts';
+
+// What the command line prints of an execution: its path state by state, the tables, a verdict.
+
+type Details = Record<string, unknown>;
+const detailsOf = (event: HistoryEvent, key: string): Details => (event[key] as Details | undefined) ?? {};
+
+function causeMessage(cause: unknown): string {
+  if (typeof cause !== 'string') return '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    return typeof parsed.errorMessage === 'string' ? parsed.errorMessage : cause;
+  } catch {
+    return cause;
+  }
+}
+
+function resultSummary(output: unknown): string {
+  if (typeof output !== 'string') return '';
+  try {
+    const result = JSON.parse(output) as Details;
+    return ['status', 'outcome'].flatMap((key) => (typeof result[key] === 'string' ? [String(result[key])] : [])).join(', ');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Turns history events into timeline lines as they happen. Keeps what it needs to tell a retry (a new call of
+ * the state that just failed) from a first call.
+ */
+export function timelinePrinter(write: (line: string) => void) {
+  let start: number | undefined;
+  let current = '';
+  let attempt = 0;
+  const at = (event: HistoryEvent): string => `${String(event.timestamp.getTime() - (start ??= event.timestamp.getTime())).padStart(6)} ms`;
+  return (event: HistoryEvent): void => {
+    switch (event.type) {
+      case 'ExecutionStarted':
+        at(event);
+        return;
+      case 'TaskStateEntered':
+      case 'FailStateEntered': {
+        current = String(detailsOf(event, 'stateEnteredEventDetails')['name']);
+        attempt = 0;
+        const marker = event.type === 'FailStateEntered' ? '■' : '→';
+        write(`${at(event)}  ${marker} ${current}`);
+        return;
+      }
+      case 'LambdaFunctionScheduled':
+      case 'TaskScheduled':
+        attempt += 1;
+        if (attempt > 1) write(`${at(event)}      ↻ retry ${attempt - 1}`);
+        return;
+      case 'LambdaFunctionSucceeded': {
+        const summary = resultSummary(detailsOf(event, 'lambdaFunctionSucceededEventDetails')['output']);
+        write(`${at(event)}      ✓ ${current}${summary ? ` (${summary})` : ''}`);
+        return;
+      }
+      case 'TaskSucceeded':
+        write(`${at(event)}      ✉ alert published to the alert topic`);
+        return;
+      case 'LambdaFunctionFailed':
+      case 'TaskFailed': {
+        const failure = detailsOf(event, event.type === 'TaskFailed' ? 'taskFailedEventDetails' : 'lambdaFunctionFailedEventDetails');
+        write(`${at(event)}      ✗ ${failure['error']}: ${causeMessage(failure['cause'])}`);
+        return;
+      }
+      case 'ExecutionSucceeded':
+        write(`${at(event)}  ● execution succeeded`);
+        return;
+      case 'ExecutionFailed':
+        write(`${at(event)}  ● execution failed: ${detailsOf(event, 'executionFailedEventDetails')['error']}`);
+        return;
+      default:
+        return;
+    }
+  };
+}
+
+/** One line per step: what its table holds for the trip. */
+export function bookingsTable(saga: Saga, bookings: Readonly<Record<string, Details | undefined>>): string[] {
+  const width = Math.max(...saga.steps.map((step) => step.name.length));
+  return saga.steps.map((step) => {
+    const item = bookings[step.name];
+    const name = step.name.padEnd(width);
+    if (!item) return `  ${name}  —          (no item)`;
+    if (item['status'] === 'CANCELLED') {
+      return `  ${name}  CANCELLED  marker refusing late bookings until ${new Date(Number(item['expires_at']) * 1000).toISOString()}`;
+    }
+    return `  ${name}  BOOKED     ${step.records.map((field) => String(item[field])).join(', ')}`;
+  });
+}
+
+const stillBooked = (bookings: Readonly<Record<string, Details | undefined>>): string[] =>
+  Object.entries(bookings).flatMap(([step, item]) => (item?.['status'] === 'BOOKED' ? [step] : []));
+
+/** The error a state's catcher put at `$.errors.<state>`, as its exit shows it. */
+function caughtError(execution: Execution, state: string): string {
+  const exited = execution.history.find(
+    (event) => event.type === 'TaskStateExited' && detailsOf(event, 'stateExitedEventDetails')['name'] === state,
+  );
+  const output = JSON.parse(String(detailsOf(exited ?? ({} as HistoryEvent), 'stateExitedEventDetails')['output'] ?? '{}')) as {
+    errors?: Record<string, { Error?: string }>;
+  };
+  return output.errors?.[state]?.Error ?? 'an error';
+}
+
+/** The one-line verdict, checked against the tables rather than assumed from the outcome. */
+export function verdict(saga: Saga, execution: Execution, bookings: Readonly<Record<string, Details | undefined>>): string {
+  const booked = stillBooked(bookings);
+  switch (execution.outcome) {
+    case 'succeeded':
+      return booked.length === saga.steps.length
+        ? `✓ succeeded: all ${booked.length} bookings made`
+        : `✗ INCONSISTENT: succeeded but only ${booked.join(', ') || 'nothing'} booked`;
+    case 'rolled back': {
+      const actions = new Set(saga.steps.map((step) => step.action));
+      const failedAction = execution.path.filter((state) => actions.has(state)).at(-1) ?? 'a step';
+      return booked.length === 0
+        ? `↩ rolled back: ${failedAction} failed (${caughtError(execution, failedAction)}); every compensation ran, nothing is left booked`
+        : `✗ INCONSISTENT: rolled back but ${booked.join(', ')} still booked`;
+    }
+    case 'compensation not finished': {
+      const alert = execution.alerts.at(-1);
+      return (
+        `⚠ compensation not finished: ${alert?.message['failedCompensation'] ?? 'a compensation'} gave up and raised an alert; ` +
+        `still booked: ${booked.join(', ') || 'nothing'}. Once the fault is fixed: saga resume --execution ${execution.name} (needs --data)`
+      );
+    }
+    case 'bad input': {
+      const rejected = execution.history.find((event) => event.type === 'LambdaFunctionFailed');
+      return `✗ bad input: ${causeMessage(detailsOf(rejected ?? ({} as HistoryEvent), 'lambdaFunctionFailedEventDetails')['cause'])}; nothing was written`;
+    }
+    case 'failed':
+      return `✗ failed: ${execution.error}: ${execution.cause}`;
+  }
+}

@@ -1,0 +1,301 @@
+import { randomUUID } from 'node:crypto';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { SagaOutcome } from '../asl/errors.ts';
+import type { StateMachineDefinition } from '../asl/model.ts';
+import { placeholderResources, renderSaga, SNS_PUBLISH } from '../asl/render.ts';
+import { compensationRetryOf, type Saga, type SagaResources } from '../asl/saga.ts';
+import { handlerModulesOf } from '../functions/build.ts';
+import { stepConfigsOf, type StepConfig } from '../functions/config.ts';
+import type { HandlerDependencies } from '../functions/handlers.ts';
+import { Logger } from '../functions/logger.ts';
+import { createBookingTables, startDynamoDb, type EmbeddedDynamoDb } from './dynamodb.ts';
+import { injectedError, type FaultSpec } from './faults.ts';
+import { ExecutionHistory, type HistoryEvent, type InterpreterEvent } from './history.ts';
+import { lambdaContext } from './lambda-context.ts';
+
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_ACCOUNT = '000000000000';
+
+/** How an execution ended, as the command line reports it. */
+export type Outcome = 'succeeded' | 'rolled back' | 'compensation not finished' | 'bad input' | 'failed';
+
+export interface Alert {
+  readonly execution: string;
+  readonly state: string;
+  readonly subject: string;
+  readonly message: Record<string, unknown>;
+  readonly at: string;
+}
+
+export interface Execution {
+  readonly name: string;
+  readonly executionArn: string;
+  readonly input: unknown;
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly outcome: Outcome;
+  readonly error?: string;
+  readonly cause?: string;
+  readonly output?: unknown;
+  readonly startDate: Date;
+  readonly stopDate: Date;
+  /** The states entered, in order. */
+  readonly path: readonly string[];
+  /** Calls of each Task's function, retries included. */
+  readonly calls: Readonly<Record<string, number>>;
+  readonly history: readonly HistoryEvent[];
+  readonly alerts: readonly Alert[];
+}
+
+export interface ExecuteOptions {
+  /** The execution's name. @default the input's key field (the trip id), else a UUID */
+  readonly name?: string;
+  /** Failures to inject, by Task state name. */
+  readonly faults?: Readonly<Record<string, FaultSpec>>;
+  /** Pause before each retry, replacing the definition's backoff and jitter. @default the definition's own */
+  readonly retryDelayMs?: number;
+  /** Called with each history event as it happens. */
+  readonly onEvent?: (event: HistoryEvent) => void;
+}
+
+export interface LocalSagaOptions {
+  readonly saga: Saga;
+  /** Keep the tables, executions and alerts in this folder. @default in memory */
+  readonly dataDir?: string;
+  /** Let a trip's `fail` list fail states, as on a development stack. @default true */
+  readonly faultInjection?: boolean;
+  /** Where the functions' JSON log lines go. @default nowhere */
+  readonly functionLog?: (line: string) => void;
+}
+
+type LambdaHandler = (event: unknown, context: unknown) => Promise<unknown>;
+
+const outcomeOf = (status: 'SUCCEEDED' | 'FAILED', error: string | undefined): Outcome => {
+  if (status === 'SUCCEEDED') return 'succeeded';
+  if (error === SagaOutcome.RolledBack) return 'rolled back';
+  if (error === SagaOutcome.CompensationIncomplete) return 'compensation not finished';
+  if (error === SagaOutcome.TripInvalid) return 'bad input';
+  return 'failed';
+};
+
+/**
+ * As Lambda reports a function's error to Step Functions: `Error` is the error's name, `Cause` a JSON string
+ * of errorType, errorMessage and trace. Tests that pass here would pass against AWS.
+ */
+function asLambdaError(error: unknown): Error {
+  const { name, message, stack } = error instanceof Error ? error : new Error(String(error));
+  const cause = JSON.stringify({ errorType: name, errorMessage: message, trace: (stack ?? '').split('\n') });
+  return Object.assign(new Error(cause), { name });
+}
+
+/**
+ * The saga on one machine: an embedded DynamoDB (dynalite) with the step list's tables, and the very definition
+ * that infra deploys (rendered by asl/ with local ARNs), run by aws-local-stepfunctions with each Task state
+ * served in-process by the function's real Middy handler.
+ */
+export class LocalSaga {
+  readonly saga: Saga;
+  readonly definition: StateMachineDefinition;
+  readonly resources: SagaResources;
+  readonly stateMachineArn: string;
+  readonly dynamo: EmbeddedDynamoDb;
+  readonly configs: Readonly<Record<string, StepConfig>>;
+  readonly alerts: Alert[] = [];
+  readonly #handlers: Readonly<Record<string, LambdaHandler>>;
+  readonly #machine: StateMachine;
+  readonly #dataDir: string | undefined;
+
+  private constructor(
+    options: LocalSagaOptions,
+    dynamo: EmbeddedDynamoDb,
+    configs: Record<string, StepConfig>,
+    handlers: Record<string, LambdaHandler>,
+  ) {
+    this.saga = options.saga;
+    this.dynamo = dynamo;
+    this.configs = configs;
+    this.#dataDir = options.dataDir;
+    this.#handlers = handlers;
+    // ARNs of the shape AWS gives, in a local account: the definition renders exactly as for a deployment.
+    this.resources = placeholderResources(options.saga, LOCAL_REGION, LOCAL_ACCOUNT);
+    this.definition = renderSaga(options.saga, this.resources);
+    this.stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${options.saga.name}`;
+    // aws-local-stepfunctions validates with asl-validator, which adds keys to what it is given: give it a copy.
+    this.#machine = new StateMachine(structuredClone(this.definition) as ConstructorParameters<typeof StateMachine>[0]);
+  }
+
+  static async start(options: LocalSagaOptions): Promise<LocalSaga> {
+    if (options.dataDir) await mkdir(join(options.dataDir, 'executions'), { recursive: true });
+    const dynamo = await startDynamoDb(options.dataDir ? { path: join(options.dataDir, 'dynamodb') } : {});
+    try {
+      await createBookingTables(dynamo.client, options.saga, (name) => name);
+      const configs = stepConfigsOf(options.saga, { tableName: (name) => name, faultInjection: options.faultInjection ?? true });
+      const logger = new Logger({ service: 'saga', level: options.functionLog ? 'INFO' : 'SILENT', ...(options.functionLog ? { write: options.functionLog } : {}) });
+      const handlers: Record<string, LambdaHandler> = {};
+      for (const { state, module } of handlerModulesOf(options.saga)) {
+        const { createHandler } = (await import(module)) as { createHandler: (dependencies: HandlerDependencies) => LambdaHandler };
+        handlers[state] = createHandler({ config: configs[state] as StepConfig, client: dynamo.client, logger });
+      }
+      return new LocalSaga(options, dynamo, configs, handlers);
+    } catch (error) {
+      await dynamo.close();
+      throw error;
+    }
+  }
+
+  /** Runs one execution to its end. */
+  async execute(input: unknown, options: ExecuteOptions = {}): Promise<Execution> {
+    const keyValue = (input as Record<string, unknown> | null)?.[this.saga.keyField];
+    const name = options.name ?? (typeof keyValue === 'string' && keyValue ? keyValue : randomUUID());
+    const executionArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${this.saga.name}:${name}`;
+    const history = new ExecutionHistory(this.definition, `arn:aws:iam::${LOCAL_ACCOUNT}:role/${this.saga.name}-local`);
+    const calls: Record<string, number> = {};
+    const alerts: Alert[] = [];
+    const taskStates = Object.entries(this.definition.States).flatMap(([state, definition]) => (definition.Type === 'Task' ? [state] : []));
+    const taskHandler = (state: string) => async (taskInput: unknown) => {
+      const call = history.recordCall(state, taskInput);
+      calls[state] = (calls[state] ?? 0) + 1;
+      const fault = injectedError(options.faults?.[state], state, calls[state]);
+      try {
+        if (fault) throw fault;
+        call.result = await this.#serve(state, taskInput, name, alerts);
+        return call.result as never;
+      } catch (error) {
+        throw asLambdaError(error);
+      }
+    };
+    const startDate = new Date();
+    const run = this.#machine.run(input as never, {
+      overrides: {
+        taskResourceLocalHandlers: Object.fromEntries(taskStates.map((state) => [state, taskHandler(state)])),
+        ...(options.retryDelayMs === undefined
+          ? {}
+          : { retryIntervalOverrides: Object.fromEntries(taskStates.map((state) => [state, options.retryDelayMs as number])) }),
+      },
+      context: {
+        Execution: { Id: executionArn, Name: name, RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/${this.saga.name}-local` },
+        StateMachine: { Id: this.stateMachineArn, Name: this.saga.name },
+      } as never,
+    });
+    const settled = run.result.then(
+      (output) => ({ status: 'SUCCEEDED' as const, output }),
+      () => ({ status: 'FAILED' as const }),
+    );
+    const path: string[] = [];
+    let failure: { error: string; cause: string } | undefined;
+    for await (const event of run.eventLogs) {
+      const before = history.events.length;
+      history.record(event as InterpreterEvent);
+      if (event.type === 'StateEntered') path.push(event.state.name);
+      if (event.type === 'ExecutionFailed') failure = { error: event.Error, cause: typeof event.Cause === 'string' ? event.Cause : JSON.stringify(event.Cause) };
+      for (const recorded of history.events.slice(before)) options.onEvent?.(recorded);
+    }
+    const { status, ...result } = await settled;
+    const execution: Execution = {
+      name,
+      executionArn,
+      input,
+      status,
+      outcome: outcomeOf(status, failure?.error),
+      ...(failure ? { error: failure.error, cause: failure.cause } : {}),
+      ...('output' in result ? { output: result.output } : {}),
+      startDate,
+      stopDate: new Date(),
+      path,
+      calls,
+      history: history.events,
+      alerts,
+    };
+    await this.#save(execution);
+    return execution;
+  }
+
+  /** What a Task does locally: the function's handler, or (for the alert) a recorded SNS publish. */
+  async #serve(state: string, input: unknown, execution: string, alerts: Alert[]): Promise<unknown> {
+    const definition = this.definition.States[state];
+    if (definition?.Type === 'Task' && definition.Resource === SNS_PUBLISH) {
+      const { Subject, Message } = input as { Subject: string; Message: Record<string, unknown> };
+      const alert: Alert = { execution, state, subject: Subject, message: Message, at: new Date().toISOString() };
+      alerts.push(alert);
+      this.alerts.push(alert);
+      if (this.#dataDir) await appendFile(join(this.#dataDir, 'alerts.jsonl'), `${JSON.stringify(alert)}\n`);
+      return { MessageId: randomUUID() };
+    }
+    const handler = this.#handlers[state];
+    if (!handler) throw new Error(`no handler for Task state ${state}`);
+    return handler(input, lambdaContext(state));
+  }
+
+  async #save(execution: Execution): Promise<void> {
+    if (!this.#dataDir) return;
+    const { history: _, ...summary } = execution;
+    await writeFile(join(this.#dataDir, 'executions', `${execution.name}.json`), JSON.stringify(summary, null, 2));
+  }
+
+  /** A saved execution (with --data), for resuming it. */
+  async savedExecution(name: string): Promise<Omit<Execution, 'history'> | undefined> {
+    if (!this.#dataDir) return undefined;
+    try {
+      return JSON.parse(await readFile(join(this.#dataDir, 'executions', `${name}.json`), 'utf8'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Each step's item for a trip: a booking, a cancellation marker, or nothing. */
+  async bookingsOf(tripId: string): Promise<Record<string, Record<string, unknown> | undefined>> {
+    const entries = await Promise.all(
+      this.saga.steps.map(async (step) => {
+        const { Item } = await this.dynamo.client.send(
+          new GetCommand({ TableName: step.table, Key: { [this.saga.keyField]: tripId }, ConsistentRead: true }),
+        );
+        return [step.name, Item] as const;
+      }),
+    );
+    return Object.fromEntries(entries);
+  }
+
+  /**
+   * Finishes the rollback of an execution whose compensation gave up, once the fault is gone: runs the stuck
+   * compensation and those of every earlier step, in reverse order, as a redrive would, each with the
+   * definition's retry attempts. Compensations are idempotent, so a repeated resume is harmless.
+   */
+  async resume(execution: Pick<Execution, 'name' | 'input' | 'alerts'>, options: Pick<ExecuteOptions, 'faults' | 'retryDelayMs'> = {}) {
+    const alert = execution.alerts.at(-1);
+    const stuck = alert?.message['failedCompensation'];
+    const from = this.saga.steps.findIndex((step) => step.compensation === stuck);
+    if (from < 0) throw new Error(`execution ${execution.name} has no compensation to resume: it raised no alert`);
+    const owed = this.saga.steps.slice(0, from + 1).reverse().map((step) => step.compensation);
+    const retry = compensationRetryOf(this.saga);
+    const done: { state: string; result?: unknown; error?: string }[] = [];
+    const calls: Record<string, number> = {};
+    for (const state of owed) {
+      let lastError: Error | undefined;
+      for (let attempt = 0; attempt <= retry.maxAttempts; attempt += 1) {
+        calls[state] = (calls[state] ?? 0) + 1;
+        try {
+          const fault = injectedError(options.faults?.[state], state, calls[state]);
+          if (fault) throw fault;
+          done.push({ state, result: await this.#serve(state, { trip: execution.input }, execution.name, []) });
+          lastError = undefined;
+          break;
+        } catch (error) {
+          lastError = error as Error;
+          const pause = options.retryDelayMs ?? Math.min(retry.intervalSeconds * retry.backoffRate ** attempt, retry.maxDelaySeconds) * 1000;
+          if (attempt < retry.maxAttempts) await new Promise((resolve) => setTimeout(resolve, pause));
+        }
+      }
+      if (lastError) {
+        done.push({ state, error: `${lastError.name}: ${lastError.message}` });
+        return { finished: false, owed, done };
+      }
+    }
+    return { finished: true, owed, done };
+  }
+
+  async close(): Promise<void> {
+    await this.dynamo.close();
+  }
+}
