@@ -17,7 +17,8 @@ export interface Retrier {
 export interface Catcher {
   readonly ErrorEquals: readonly string[];
   readonly Next: string;
-  readonly ResultPath: JsonPath;
+  /** Where the error goes; `null` discards it and keeps the state's input as it was. */
+  readonly ResultPath: JsonPath | null;
 }
 
 /** A payload template: keys ending in `.$` hold a path evaluated at run time. */

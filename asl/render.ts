@@ -46,11 +46,11 @@ const functionArn = (resources: SagaResources, state: string): string => resourc
 function actionState(saga: Saga, index: number, resources: SagaResources): TaskState {
   const step = saga.steps[index] as SagaStep;
   const next = saga.steps[index + 1];
-  // Only the first action can reject the input before anything was booked; later steps compensate.
+  // Only the first action can reject the input before anything was booked; later steps compensate. The error
+  // is not written into the input: an input that is not a JSON object has nowhere to take it (the execution's
+  // history keeps it).
   const rejectsInput: Catcher[] =
-    index === 0
-      ? [{ ErrorEquals: [StepError.TripInvalid], Next: TerminalState.TripRejected, ResultPath: errorPathOf(step.action) }]
-      : [];
+    index === 0 ? [{ ErrorEquals: [StepError.TripInvalid], Next: TerminalState.TripRejected, ResultPath: null }] : [];
   return {
     Type: 'Task',
     Comment: `Book the ${step.name}; on failure, undo it and every earlier booking`,

@@ -24,7 +24,7 @@ const catcher = {
   type: 'object',
   required: ['ErrorEquals', 'Next'],
   additionalProperties: false,
-  properties: { ErrorEquals: errorList, Next: name, ResultPath: path },
+  properties: { ErrorEquals: errorList, Next: name, ResultPath: { anyOf: [path, { type: 'null' }] } },
 } as const;
 
 const task = {

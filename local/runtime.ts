@@ -56,6 +56,8 @@ export interface ExecuteOptions {
   readonly faults?: Readonly<Record<string, FaultSpec>>;
   /** Pause before each retry, replacing the definition's backoff and jitter. @default the definition's own */
   readonly retryDelayMs?: number;
+  /** Task states whose function is delivered every call twice, as an at-least-once retry would. */
+  readonly deliverTwice?: readonly string[];
   /** Called with each history event as it happens. */
   readonly onEvent?: (event: HistoryEvent) => void;
 }
@@ -123,7 +125,9 @@ export class LocalSaga {
     this.definition = renderSaga(options.saga, this.resources);
     this.stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${options.saga.name}`;
     // aws-local-stepfunctions validates with asl-validator, which adds keys to what it is given: give it a copy.
-    this.#machine = new StateMachine(structuredClone(this.definition) as ConstructorParameters<typeof StateMachine>[0]);
+    // A JSON copy, not structuredClone: its objects must be plain objects of this realm for the interpreter to
+    // resolve nested `.$` keys (under Jest's VM modules, structuredClone's come from another realm).
+    this.#machine = new StateMachine(JSON.parse(JSON.stringify(this.definition)) as ConstructorParameters<typeof StateMachine>[0]);
   }
 
   static async start(options: LocalSagaOptions): Promise<LocalSaga> {
@@ -160,6 +164,7 @@ export class LocalSaga {
       const fault = injectedError(options.faults?.[state], state, calls[state]);
       try {
         if (fault) throw fault;
+        if (options.deliverTwice?.includes(state)) await this.#serve(state, taskInput, name, alerts);
         call.result = await this.#serve(state, taskInput, name, alerts);
         return call.result as never;
       } catch (error) {
@@ -226,6 +231,11 @@ export class LocalSaga {
     const handler = this.#handlers[state];
     if (!handler) throw new Error(`no handler for Task state ${state}`);
     return handler(input, lambdaContext(state));
+  }
+
+  /** Calls a Task state's function directly, as `aws lambda invoke` would: a late or repeated delivery. */
+  invoke(state: string, input: unknown): Promise<unknown> {
+    return this.#serve(state, input, 'direct-invocation', []);
   }
 
   async #save(execution: Execution): Promise<void> {

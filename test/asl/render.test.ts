@@ -58,7 +58,7 @@ describe('renderSaga, for the trip', () => {
       const state = task(definition, name);
       expect(state.Parameters).toEqual({ 'trip.$': '$$.Execution.Input' });
       expect(state.ResultPath).toBe(`$.results.${name}`);
-      expect(state.Catch?.every((catcher) => catcher.ResultPath === `$.errors.${name}`)).toBe(true);
+      expect(state.Catch?.at(-1)?.ResultPath).toBe(`$.errors.${name}`);
     }
   });
 
@@ -78,7 +78,7 @@ describe('renderSaga, for the trip', () => {
   });
 
   it('rejects an invalid trip at the first action without compensating', () => {
-    expect(task(definition, 'BookHotel').Catch?.[0]).toMatchObject({ ErrorEquals: ['TripInvalid'], Next: 'TripRejected' });
+    expect(task(definition, 'BookHotel').Catch?.[0]).toEqual({ ErrorEquals: ['TripInvalid'], Next: 'TripRejected', ResultPath: null });
     expect(task(definition, 'BookFlight').Catch).toHaveLength(1);
     expect(definition.States['TripRejected']).toMatchObject({ Type: 'Fail', Error: 'TripInvalid' });
   });

@@ -1,4 +1,5 @@
 import { defineSaga, type Saga, type SagaStep } from '../../asl/index.ts';
+import { tripFields, type TripField } from '../../functions/trip.ts';
 import { tripSaga } from '../../saga.ts';
 
 const FIELDS = ['id', 'what', 'from', 'to'] as const;
@@ -26,3 +27,19 @@ export const tripSagaWithInsurance: Saga = {
     { name: 'Insurance', action: 'BookInsurance', compensation: 'CancelInsurance', table: 'InsuranceBookings', records: ['trip_id'] },
   ],
 };
+
+/** A saga of `size` steps over the trip's fields, which the real handlers (validating trips) can serve. */
+export function tripSagaOfSize(size: number): Saga {
+  return defineSaga<TripField>({
+    name: `Trip${size}`,
+    keyField: 'trip_id',
+    fields: tripFields,
+    steps: Array.from({ length: size }, (_, index) => ({
+      name: `Step${index + 1}`,
+      action: `BookStep${index + 1}`,
+      compensation: `CancelStep${index + 1}`,
+      table: `Step${index + 1}Bookings`,
+      records: [(['hotel', 'depart', 'rental'] as const)[index % 3] as TripField],
+    })),
+  });
+}

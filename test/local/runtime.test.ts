@@ -1,0 +1,262 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { StepError } from '../../asl/errors.ts';
+import { compensationRetryOf, type Saga } from '../../asl/saga.ts';
+import type { Trip } from '../../functions/trip.ts';
+import type { FaultSpec } from '../../local/faults.ts';
+import { LocalSaga, type Execution } from '../../local/runtime.ts';
+import { tripSaga } from '../../saga.ts';
+import { tripSagaOfSize } from '../helpers/sagas.ts';
+import { tripWithId } from '../helpers/trips.ts';
+
+// The saga's consistency, on the real tables: every execution is checked against the invariant.
+
+let uniqueId = 0;
+const nextTripId = (label: string) => `${label}-${(uniqueId += 1)}`;
+
+type Bookings = Record<string, Record<string, unknown> | undefined>;
+const booked = (bookings: Bookings) => Object.entries(bookings).flatMap(([step, item]) => (item?.['status'] === 'BOOKED' ? [step] : []));
+
+/**
+ * The invariant: a succeeded execution leaves all N bookings (with its own details); a rolled-back one leaves
+ * none; one whose compensation did not finish raised an alert owing exactly the steps up to the stuck one,
+ * and every booking left is among those; bad input writes nothing.
+ */
+async function expectConsistent(local: LocalSaga, execution: Execution, trip: Trip): Promise<Bookings> {
+  const bookings = await local.bookingsOf(trip.trip_id);
+  const steps = local.saga.steps;
+  switch (execution.outcome) {
+    case 'succeeded':
+      expect(booked(bookings)).toEqual(steps.map((step) => step.name));
+      for (const step of steps) for (const field of step.records) expect(bookings[step.name]?.[field]).toBe(trip[field as keyof Trip]);
+      break;
+    case 'rolled back':
+      expect(booked(bookings)).toEqual([]);
+      break;
+    case 'compensation not finished': {
+      expect(execution.alerts).toHaveLength(1);
+      const message = execution.alerts[0]?.message ?? {};
+      const stuck = steps.findIndex((step) => step.compensation === message['failedCompensation']);
+      expect(stuck).toBeGreaterThanOrEqual(0);
+      expect(message['compensationsOwed']).toBe(stuck + 1);
+      expect(message['trip_id']).toBe(trip.trip_id);
+      const owed = steps.slice(0, stuck + 1).map((step) => step.name);
+      for (const step of booked(bookings)) expect(owed).toContain(step);
+      break;
+    }
+    case 'bad input':
+      expect(Object.values(bookings).filter(Boolean)).toEqual([]);
+      break;
+    case 'failed':
+      throw new Error(`execution failed unexpectedly: ${execution.error}: ${execution.cause}`);
+  }
+  return bookings;
+}
+
+/** Runs, checks the invariant, and resumes (then checks again) when a compensation did not finish. */
+async function runChecked(local: LocalSaga, trip: Trip, faults: Record<string, FaultSpec> = {}, deliverTwice: string[] = []): Promise<Execution> {
+  const execution = await local.execute(trip, { faults, deliverTwice, retryDelayMs: 0 });
+  await expectConsistent(local, execution, trip);
+  if (execution.outcome === 'compensation not finished') {
+    const resumed = await local.resume(execution, { retryDelayMs: 0 });
+    expect(resumed.finished).toBe(true);
+    expect(booked(await local.bookingsOf(trip.trip_id))).toEqual([]);
+  }
+  return execution;
+}
+
+describe('the failure matrix, generated from the step list', () => {
+  let local: LocalSaga;
+  beforeAll(async () => {
+    local = await LocalSaga.start({ saga: tripSaga });
+  });
+  afterAll(() => local.close());
+
+  const steps = tripSaga.steps;
+  const last = steps.at(-1)?.action as string;
+  const allowed = compensationRetryOf(tripSaga).maxAttempts;
+
+  it('the happy path books every step', async () => {
+    const execution = await runChecked(local, tripWithId(nextTripId('happy')));
+    expect(execution.outcome).toBe('succeeded');
+    expect(execution.path).toEqual(steps.map((step) => step.action));
+  });
+
+  it.each(steps.map((step, index) => [step.action, index + 1] as const))(
+    'when %s fails, its compensation and every earlier one run, in reverse, and nothing is left (step %i)',
+    async (action, k) => {
+      const execution = await runChecked(local, tripWithId(nextTripId(action)), { [action]: { times: 'always' } });
+      expect(execution.outcome).toBe('rolled back');
+      expect(execution.path).toHaveLength(2 * k + 1);
+      expect(execution.path.slice(k, 2 * k)).toEqual(steps.slice(0, k).reverse().map((step) => step.compensation));
+    },
+  );
+
+  it.each(steps.map((step) => step.action))('when %s fails transiently fewer times than retried, the saga succeeds', async (action) => {
+    const execution = await runChecked(local, tripWithId(nextTripId(`${action}-transient`)), { [action]: { times: 2 } });
+    expect(execution.outcome).toBe('succeeded');
+    expect(execution.calls[action]).toBe(3);
+  });
+
+  it.each(steps.map((step) => step.compensation))(
+    'when %s fails transiently as often as it may retry, the rollback still completes',
+    async (compensation) => {
+      const execution = await runChecked(local, tripWithId(nextTripId(compensation)), {
+        [last]: { times: 'always' },
+        [compensation]: { times: allowed },
+      });
+      expect(execution.outcome).toBe('rolled back');
+      expect(execution.calls[compensation]).toBe(allowed + 1);
+    },
+  );
+
+  it.each(steps.map((step) => step.compensation))(
+    'when %s never succeeds, it stops after its attempts, alerts naming what is owed, and resuming removes the rest',
+    async (compensation) => {
+      const execution = await runChecked(local, tripWithId(nextTripId(`${compensation}-stuck`)), {
+        [last]: { times: 'always' },
+        [compensation]: { times: 'always' },
+      });
+      expect(execution.outcome).toBe('compensation not finished');
+      expect(execution.calls[compensation]).toBe(allowed + 1);
+      expect(execution.path.slice(-2)).toEqual([`Alert${compensation}`, 'SagaCompensationIncomplete']);
+    },
+  );
+
+  it.each(steps.flatMap((step) => [step.action, step.compensation]))('every call of %s delivered twice changes nothing', async (state) => {
+    const failLast = steps.some((step) => step.compensation === state) ? { [last]: { times: 'always' as const } } : {};
+    const execution = await runChecked(local, tripWithId(nextTripId(`${state}-twice`)), failLast, [state]);
+    expect(execution.outcome).toBe(state.startsWith('Cancel') ? 'rolled back' : 'succeeded');
+  });
+
+  it.each(steps.map((step) => [step.action, step.name] as const))(
+    'a %s delivered after its compensation is refused with BookingCancelled and books nothing',
+    async (action, name) => {
+      const trip = tripWithId(nextTripId(`${action}-late`));
+      await runChecked(local, trip, { [last]: { times: 'always' } });
+      await expect(local.invoke(action, { trip })).rejects.toMatchObject({ name: StepError.BookingCancelled });
+      expect((await local.bookingsOf(trip.trip_id))[name]).toMatchObject({ status: 'CANCELLED' });
+    },
+  );
+
+  it.each<[string, unknown]>([
+    ['a missing field', (({ hotel: _, ...rest }) => rest)(tripWithId('invalid-missing'))],
+    ['check-out before check-in', tripWithId('invalid-dates', { check_out: '2017-07-01T00:00:00.000Z' })],
+    ['a trip that is not an object', ['not', 'a', 'trip']],
+  ])('an invalid trip (%s) ends as bad input, writing nothing', async (_, input) => {
+    const execution = await local.execute(input, { retryDelayMs: 0, name: nextTripId('invalid') });
+    expect(execution.outcome).toBe('bad input');
+    expect(execution.path).toEqual(['BookHotel', 'TripRejected']);
+    const tripId = (input as Partial<Trip>).trip_id;
+    if (tripId) expect(Object.values(await local.bookingsOf(tripId)).filter(Boolean)).toEqual([]);
+  });
+
+  it('shapes a function’s error as Lambda does: Error is its name, Cause the JSON of errorType and errorMessage', async () => {
+    const execution = await local.execute(tripWithId(nextTripId('shape')), { faults: { BookFlight: { times: 'always' } }, retryDelayMs: 0 });
+    const failed = execution.history.find((event) => event.type === 'LambdaFunctionFailed');
+    const details = failed?.['lambdaFunctionFailedEventDetails'] as { error: string; cause: string };
+    expect(details.error).toBe('InjectedFault');
+    expect(JSON.parse(details.cause)).toMatchObject({ errorType: 'InjectedFault', errorMessage: expect.stringContaining('BookFlight') });
+  });
+});
+
+describe('random fault schedules over step lists of 1 to 6 steps (fast-check)', () => {
+  const sagas = new Map<number, LocalSaga>();
+  beforeAll(async () => {
+    for (let size = 1; size <= 6; size += 1) sagas.set(size, await LocalSaga.start({ saga: tripSagaOfSize(size) }));
+  });
+  afterAll(async () => {
+    for (const local of sagas.values()) await local.close();
+  });
+
+  const faultOf = (saga: Saga) =>
+    fc.option(fc.oneof(fc.constant<FaultSpec>({ times: 'always' }), fc.integer({ min: 1, max: compensationRetryOf(saga).maxAttempts + 1 }).map((times): FaultSpec => ({ times }))), { nil: undefined });
+
+  const schedule = fc.integer({ min: 1, max: 6 }).chain((size) => {
+    const saga = tripSagaOfSize(size);
+    const states = saga.steps.flatMap((step) => [step.action, step.compensation]);
+    return fc.record({
+      size: fc.constant(size),
+      faults: fc.tuple(...states.map(() => faultOf(saga))).map((specs) =>
+        Object.fromEntries(states.flatMap((state, index) => (specs[index] ? [[state, specs[index]]] : []))),
+      ),
+      deliverTwice: fc.subarray(states),
+    });
+  });
+
+  it('keeps the invariant in every run: all booked, nothing booked, or an alert owing what is left (then resumed)', async () => {
+    const outcomes = new Map<string, number>();
+    await fc.assert(
+      fc.asyncProperty(schedule, async ({ size, faults, deliverTwice }) => {
+        const local = sagas.get(size) as LocalSaga;
+        const execution = await runChecked(local, tripWithId(nextTripId(`prop${size}`)), faults, deliverTwice);
+        outcomes.set(execution.outcome, (outcomes.get(execution.outcome) ?? 0) + 1);
+      }),
+      { numRuns: 1000 },
+    );
+    // The schedules reach every ending, so the property is not vacuous.
+    expect([...outcomes.keys()].sort()).toEqual(['compensation not finished', 'rolled back', 'succeeded']);
+  }, 180_000);
+});
+
+describe('concurrency', () => {
+  let local: LocalSaga;
+  beforeAll(async () => {
+    local = await LocalSaga.start({ saga: tripSaga });
+  });
+  afterAll(() => local.close());
+
+  it('200 sagas at once, some sharing a trip id: no cross-talk and no double booking', async () => {
+    const ids = Array.from({ length: 120 }, (_, index) => `crowd-${index}`);
+    const trips: Trip[] = [
+      ...ids.map((id) => tripWithId(id)),
+      // The same trip twice: both deliveries agree.
+      ...ids.slice(0, 40).map((id) => tripWithId(id)),
+      // Another trip under the same id: only one of the two can hold it.
+      ...ids.slice(40, 80).map((id) => tripWithId(id, { hotel: 'the ritz', depart: 'Paris', rental: 'Fiat' })),
+    ];
+    const executions = await Promise.all(trips.map((trip, index) => local.execute(trip, { name: `crowd-execution-${index}`, retryDelayMs: 0 })));
+    expect(executions).toHaveLength(200);
+    for (const id of ids) {
+      const bookings = await local.bookingsOf(id);
+      const mine = trips.map((trip, index) => ({ trip, execution: executions[index] as Execution })).filter(({ trip }) => trip.trip_id === id);
+      const winners = mine.filter(({ execution }) => execution.outcome === 'succeeded');
+      expect(winners.length).toBeGreaterThanOrEqual(1);
+      // Every winner booked the same details, and the tables hold exactly those.
+      for (const { trip } of winners) {
+        expect(booked(bookings)).toEqual(['Hotel', 'Flight', 'Rental']);
+        expect(bookings['Hotel']?.['hotel']).toBe(trip.hotel);
+        expect(bookings['Flight']?.['depart']).toBe(trip.depart);
+        expect(bookings['Rental']?.['rental']).toBe(trip.rental);
+      }
+      for (const { execution } of mine.filter(({ execution }) => execution.outcome !== 'succeeded')) {
+        expect(execution.outcome).toBe('rolled back');
+      }
+    }
+  }, 60_000);
+});
+
+describe('with --data', () => {
+  it('keeps the tables and the execution, so that a stuck rollback can be resumed by a later process', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'saga-data-'));
+    const trip = tripWithId(nextTripId('persisted'));
+    const first = await LocalSaga.start({ saga: tripSaga, dataDir });
+    const stuck = await first.execute(trip, { faults: { BookRental: { times: 'always' }, CancelHotel: { times: 'always' } }, retryDelayMs: 0 });
+    await first.close();
+    expect(stuck.outcome).toBe('compensation not finished');
+
+    const second = await LocalSaga.start({ saga: tripSaga, dataDir });
+    try {
+      expect(booked(await second.bookingsOf(trip.trip_id))).toEqual(['Hotel']);
+      const saved = await second.savedExecution(trip.trip_id);
+      expect(saved?.alerts[0]?.message['failedCompensation']).toBe('CancelHotel');
+      expect(await second.resume(saved as Execution, { retryDelayMs: 0 })).toMatchObject({ finished: true, owed: ['CancelHotel'] });
+      expect(booked(await second.bookingsOf(trip.trip_id))).toEqual([]);
+    } finally {
+      await second.close();
+    }
+  });
+});
