@@ -1,32 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
 import { placeholderResources, renderSaga } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
-
-const SAGA = fileURLToPath(new URL('../../bin/saga.js', import.meta.url));
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function saga(...args: string[]): Promise<Result> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [SAGA, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
-
-const scratch = () => mkdtemp(join(tmpdir(), 'saga-cli-'));
+import { saga, scratchDir, scratchFile } from '../helpers/cli.ts';
 
 describe('saga asl', () => {
   it('prints the rendered trip definition with placeholder ARNs', async () => {
@@ -37,7 +17,7 @@ describe('saga asl', () => {
 
   it('takes the ARNs from a JSON file', async () => {
     const resources = placeholderResources(tripSaga, 'eu-west-1', '210987654321');
-    const file = join(await scratch(), 'resources.json');
+    const file = join(await scratchDir(), 'resources.json');
     await writeFile(file, JSON.stringify(resources));
     const { code, stdout } = await saga('asl', '--resources', file, '--compact');
     expect(code).toBe(0);
@@ -47,8 +27,8 @@ describe('saga asl', () => {
 
   it.each([
     ['a missing file', async () => '/nonexistent/resources.json', /saga: cannot read \/nonexistent\/resources.json/],
-    ['a file that is not JSON', async () => writeScratch('{ not json'), /is not valid JSON/],
-    ['JSON of the wrong shape', async () => writeScratch('{"functions": []}'), /must hold \{"functions"/],
+    ['a file that is not JSON', async () => scratchFile('{ not json'), /is not valid JSON/],
+    ['JSON of the wrong shape', async () => scratchFile('{"functions": []}'), /must hold \{"functions"/],
   ])('refuses %s with exit 2 and a message', async (_, makeFile, message) => {
     const { code, stdout, stderr } = await saga('asl', '--resources', await makeFile());
     expect(code).toBe(2);
@@ -57,7 +37,7 @@ describe('saga asl', () => {
   });
 
   it('refuses ARNs that are missing or malformed with exit 1, naming each', async () => {
-    const file = await writeScratch(JSON.stringify({ functions: { BookHotel: 'nope' }, alertTopic: 'arn:aws:sns:us-east-1:123456789012:t' }));
+    const file = await scratchFile(JSON.stringify({ functions: { BookHotel: 'nope' }, alertTopic: 'arn:aws:sns:us-east-1:123456789012:t' }));
     const { code, stderr } = await saga('asl', '--resources', file);
     expect(code).toBe(1);
     expect(stderr).toContain('SagaResourcesError');
@@ -65,12 +45,6 @@ describe('saga asl', () => {
     expect(stderr).toContain('no function ARN given for state "CancelRental"');
   });
 });
-
-async function writeScratch(text: string): Promise<string> {
-  const file = join(await scratch(), 'file.json');
-  await writeFile(file, text);
-  return file;
-}
 
 describe('saga validate', () => {
   it('accepts the trip saga', async () => {
@@ -82,7 +56,7 @@ describe('saga validate', () => {
   it('checks a definition file and names each problem, exit 1', async () => {
     const definition = renderSaga(tripSaga, placeholderResources(tripSaga));
     const broken = { ...definition, States: { ...definition.States, BookHotel: { ...definition.States['BookHotel'], Next: 'Nowhere' } } };
-    const { code, stderr } = await saga('validate', '--definition', await writeScratch(JSON.stringify(broken)));
+    const { code, stderr } = await saga('validate', '--definition', await scratchFile(JSON.stringify(broken)));
     expect(code).toBe(1);
     expect(stderr).toContain('state "BookHotel" goes to "Nowhere", which is not a state');
     expect(stderr).toContain('state "BookFlight" is unreachable from StartAt');
@@ -97,7 +71,7 @@ describe('saga graph', () => {
   });
 
   it('writes an SVG picture', async () => {
-    const file = join(await scratch(), 'saga.svg');
+    const file = join(await scratchDir(), 'saga.svg');
     const { code } = await saga('graph', '--format', 'svg', '--out', file);
     expect(code).toBe(0);
     expect(await readFile(file, 'utf8')).toContain('>BookRental</text>');

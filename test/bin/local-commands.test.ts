@@ -1,0 +1,112 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { saga, scratchDir, scratchFile } from '../helpers/cli.ts';
+import { exampleTrip, tripWithId } from '../helpers/trips.ts';
+
+// The local mode as a user meets it: the `saga` command in its own process, its output and exit status.
+
+/** The lines naming states entered (→ or ■), in order. */
+const pathOf = (stdout: string): string[] => [...stdout.matchAll(/^\s+\d+ ms {2}[→■] (\S+)$/gm)].map((match) => match[1] as string);
+
+describe('saga tour (npm start)', () => {
+  it('shows the happy path, a rollback and a retried compensation, each with tables and a verdict, and exits 0', async () => {
+    const { code, stdout } = await saga('tour');
+    expect(code).toBe(0);
+    expect(stdout).toContain('✓ succeeded: all 3 bookings made');
+    expect(stdout).toContain('↩ rolled back: BookFlight failed (InjectedFault); every compensation ran, nothing is left booked');
+    expect(stdout).toContain('↩ rolled back: BookRental failed (InjectedFault)');
+    expect(stdout.match(/↻ retry \d/g)).toEqual(['↻ retry 1', '↻ retry 2']);
+    expect(stdout).not.toContain('INCONSISTENT');
+  });
+});
+
+describe('saga run', () => {
+  it('runs the example trip: every state, the tables, the verdict; exit 0', async () => {
+    const { code, stdout } = await saga('run');
+    expect(code).toBe(0);
+    expect(pathOf(stdout)).toEqual(['BookHotel', 'BookFlight', 'BookRental']);
+    expect(stdout).toMatch(/Hotel {3}BOOKED {5}holiday inn/);
+    expect(stdout).toContain('retry pauses as the definition says');
+  });
+
+  it('--fail BookFlight rolls back in reverse and exits 3', async () => {
+    const { code, stdout } = await saga('run', '--fail', 'BookFlight');
+    expect(code).toBe(3);
+    expect(pathOf(stdout)).toEqual(['BookHotel', 'BookFlight', 'CancelFlight', 'CancelHotel', 'SagaRolledBack']);
+  });
+
+  it('a compensation that never succeeds alerts and exits 4; `saga resume` then finishes the rollback', async () => {
+    const data = await scratchDir();
+    const stuck = await saga('run', '--fail', 'BookRental', '--fail', 'CancelFlight=always', '--retry-delay', '0', '--data', data);
+    expect(stuck.code).toBe(4);
+    expect(pathOf(stuck.stdout).slice(-2)).toEqual(['AlertCancelFlight', 'SagaCompensationIncomplete']);
+    expect(stuck.stdout).toContain('"failedCompensation":"CancelFlight"');
+    expect(stuck.stdout).toMatch(/still booked: Hotel, Flight/);
+
+    const resumed = await saga('resume', '--data', data, '--execution', exampleTrip.trip_id, '--retry-delay', '0');
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain('compensations owed, in order: CancelFlight, CancelHotel');
+    expect(resumed.stdout).not.toContain('BOOKED');
+
+    const again = await saga('resume', '--data', data, '--execution', 'no-such-trip');
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('no execution named "no-such-trip"');
+  }, 30_000);
+
+  it('resuming while the fault persists says so and exits 4', async () => {
+    const data = await scratchDir();
+    await saga('run', '--fail', 'BookFlight', '--fail', 'CancelHotel', '--retry-delay', '0', '--data', data);
+    const resumed = await saga('resume', '--data', data, '--execution', exampleTrip.trip_id, '--fail', 'CancelHotel', '--retry-delay', '0');
+    expect(resumed.code).toBe(4);
+    expect(resumed.stdout).toContain('compensation still not finished');
+  }, 30_000);
+
+  it('--json prints a history shaped like GetExecutionHistory', async () => {
+    const { code, stdout } = await saga('run', '--json', '--fail', 'CancelHotel=1', '--fail', 'BookFlight', '--retry-delay', '0');
+    expect(code).toBe(3);
+    const history = JSON.parse(stdout) as { status: string; error: string; events: { id: number; previousEventId: number; type: string }[] };
+    expect(history).toMatchObject({ status: 'FAILED', error: 'SagaRolledBack' });
+    history.events.forEach((event, index) => expect(event).toMatchObject({ id: index + 1, previousEventId: index }));
+    const types = history.events.map((event) => event.type);
+    expect(types[0]).toBe('ExecutionStarted');
+    expect(types.at(-1)).toBe('ExecutionFailed');
+    expect(types.filter((type) => type === 'LambdaFunctionFailed')).toHaveLength(2);
+    expect(types).toContain('FailStateEntered');
+  });
+
+  it('--graph draws the path taken', async () => {
+    const file = join(await scratchDir(), 'path.svg');
+    const { code } = await saga('run', '--fail', 'BookFlight', '--graph', file);
+    expect(code).toBe(3);
+    const svg = await readFile(file, 'utf8');
+    expect(svg).toContain('<svg');
+    expect(svg).toContain('#1570ef');
+  });
+
+  it('an invalid trip is bad input: the problems named, nothing written, exit 5', async () => {
+    const file = await scratchFile(JSON.stringify(tripWithId('bad-dates', { check_out: '2017-07-01T00:00:00.000Z' })));
+    const { code, stdout } = await saga('run', '--input', file);
+    expect(code).toBe(5);
+    expect(pathOf(stdout)).toEqual(['BookHotel', 'TripRejected']);
+    expect(stdout).toContain('✗ bad input: invalid trip: /trip/check_out should be > 2017-07-10T12:00:00.000Z; nothing was written');
+  });
+
+  it('input that is not JSON is bad input, exit 5', async () => {
+    const { code, stderr } = await saga('run', '--input', await scratchFile('{ "trip_id": '));
+    expect(code).toBe(5);
+    expect(stderr).toMatch(/bad input: .* is not JSON/);
+  });
+
+  it.each([
+    [['--input', '/nonexistent/trip.json'], /cannot read \/nonexistent\/trip.json/],
+    [['--fail', 'BookBoat'], /"BookBoat" is not a Task state \(one of BookHotel, CancelHotel/],
+    [['--fail', 'BookFlight=0'], /N must be at least 1/],
+    [['--fail', 'BookFlight=sometimes'], /expected STATE, STATE=N or STATE=always/],
+    [['--retry-delay', 'soon'], /expected a whole number of milliseconds/],
+  ])('refuses %j with a clear message and exit 2', async (args, message) => {
+    const { code, stderr } = await saga('run', ...args);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+  });
+});
