@@ -1,0 +1,13 @@
+import { startDynamoDb, createBookingTables } from './local/dynamodb.ts';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { tripSaga } from './saga.ts';
+const d = await startDynamoDb();
+await createBookingTables(d.client, tripSaga, (n) => n);
+for (let i = 0; i < 200; i++) await d.client.send(new PutCommand({ TableName: 'HotelBookings', Item: { trip_id: `w${i}`, a: 'x' } }));
+let t = performance.now();
+for (let i = 0; i < 2000; i++) await d.client.send(new PutCommand({ TableName: 'HotelBookings', Item: { trip_id: `p${i}`, a: 'x' }, ConditionExpression: 'attribute_not_exists(trip_id)' }));
+console.log('put ms each', ((performance.now() - t) / 2000).toFixed(3));
+t = performance.now();
+await Promise.all(Array.from({length: 2000}, (_, i) => d.client.send(new PutCommand({ TableName: 'HotelBookings', Item: { trip_id: `c${i}`, a: 'x' } }))));
+console.log('concurrent put ms each', ((performance.now() - t) / 2000).toFixed(3));
+await d.close();

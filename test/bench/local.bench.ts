@@ -1,0 +1,67 @@
+// Executions per second of the local mode, beside the same interpreter over no-op handlers, and the wall time
+// of the whole failure matrix. A script, not a test: run with `npm run bench`.
+import { StateMachine } from 'aws-local-stepfunctions';
+import { LocalSaga } from '../../local/runtime.ts';
+import { failureMatrix } from '../helpers/matrix.ts';
+import { tripSagaOfSize } from '../helpers/sagas.ts';
+import { tripWithId } from '../helpers/trips.ts';
+
+const CONCURRENCY = 16;
+const DURATION_MS = 3000;
+
+let uniqueId = 0;
+
+/** Runs `execute` back to back from `lanes` callers for about DURATION_MS; returns executions per second. */
+async function throughput(lanes: number, execute: () => Promise<unknown>): Promise<number> {
+  let done = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      while (performance.now() - started < DURATION_MS) {
+        await execute();
+        done += 1;
+      }
+    }),
+  );
+  return done / ((performance.now() - started) / 1000);
+}
+
+const perSecond = (value: number): string => value.toFixed(0);
+
+console.log(`Executions per second, happy path (each lane runs executions back to back for ${DURATION_MS / 1000} s):\n`);
+console.log('| steps | local mode, sequential | local mode, 16 concurrent | no-op handlers, sequential | no-op handlers, 16 concurrent |');
+console.log('| ---: | ---: | ---: | ---: | ---: |');
+for (const size of [3, 10, 30]) {
+  const local = await LocalSaga.start({ saga: tripSagaOfSize(size) });
+  const run = () => local.execute(tripWithId(`bench-${size}-${(uniqueId += 1)}`), { retryDelayMs: 0 });
+  const noOps = Object.fromEntries(
+    Object.entries(local.definition.States).flatMap(([name, state]) => (state.Type === 'Task' ? [[name, async () => ({})]] : [])),
+  );
+  const bare = new StateMachine(JSON.parse(JSON.stringify(local.definition)));
+  const ceiling = () => bare.run(tripWithId('ceiling') as never, { overrides: { taskResourceLocalHandlers: noOps } }).result;
+  const row = [
+    await throughput(1, run),
+    await throughput(CONCURRENCY, run),
+    await throughput(1, ceiling),
+    await throughput(CONCURRENCY, ceiling),
+  ];
+  console.log(`| ${size} | ${row.map(perSecond).join(' | ')} |`);
+  await local.close();
+}
+
+const matrixSaga = tripSagaOfSize(3);
+const scenarios = failureMatrix(matrixSaga);
+const started = performance.now();
+const local = await LocalSaga.start({ saga: matrixSaga });
+for (const scenario of scenarios) {
+  const trip = tripWithId(`matrix-${(uniqueId += 1)}`);
+  const execution = await local.execute(trip, { faults: scenario.faults, deliverTwice: scenario.deliverTwice, retryDelayMs: 0 });
+  if (execution.outcome === 'compensation not finished') await local.resume(execution, { retryDelayMs: 0 });
+  if (scenario.lateDelivery) await local.invoke(scenario.lateDelivery, { trip }).catch(() => undefined);
+}
+await local.close();
+console.log(
+  `\nThe failure matrix of 3 steps (${scenarios.length} executions, resumes and late deliveries included, retry pauses 0): ` +
+    `${(performance.now() - started).toFixed(0)} ms wall time, start-up included.`,
+);
+console.log(`Node ${process.version}, ${process.arch}.`);
