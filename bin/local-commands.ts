@@ -5,6 +5,7 @@ import { toDot } from '../asl/diagram.ts';
 import { parseFault, type FaultSpec } from '../local/faults.ts';
 import { bookingsTable, timelinePrinter, verdict } from '../local/report.ts';
 import { LocalSaga, type Execution, type Outcome } from '../local/runtime.ts';
+import { StepFunctionsServer } from '../local/sfn-server.ts';
 import { tripSaga } from '../saga.ts';
 import { Exit, readText, svgOf, UsageError } from './io.ts';
 
@@ -17,6 +18,7 @@ const exitFor: Readonly<Record<Outcome, number>> = {
   'rolled back': Exit.rolledBack,
   'compensation not finished': Exit.compensationNotFinished,
   'bad input': Exit.badInput,
+  aborted: Exit.invalid,
   failed: Exit.invalid,
 };
 
@@ -200,6 +202,60 @@ async function tour(): Promise<void> {
   }
 }
 
+const port = (value: string): number => {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0 || number > 65535) throw new InvalidArgumentError('expected a port number, 0 to 65535');
+  return number;
+};
+
+interface ServeOptions {
+  port: number;
+  dynamodbPort: number;
+  data?: string;
+  retryDelay?: number;
+}
+
+/** Serves the Step Functions and DynamoDB APIs on 127.0.0.1 until interrupted. */
+async function serve(options: ServeOptions): Promise<void> {
+  const local = await LocalSaga.start({ saga: tripSaga, dynamoDbPort: options.dynamodbPort, ...(options.data ? { dataDir: options.data } : {}) }).catch(
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') throw new UsageError(`port ${options.dynamodbPort} is in use: choose another with --dynamodb-port`);
+      throw error;
+    },
+  );
+  const server = await StepFunctionsServer.start(local, {
+    port: options.port,
+    ...(options.retryDelay === undefined ? {} : { retryDelayMs: options.retryDelay }),
+  }).catch(async (error: NodeJS.ErrnoException) => {
+    await local.close();
+    if (error.code === 'EADDRINUSE') throw new UsageError(`port ${options.port} is in use: choose another with --port`);
+    throw error;
+  });
+  const sfn = `--endpoint-url ${server.endpoint}`;
+  const trip = '5c12d94a-ee6a-40d9-889b-1d49142248b7';
+  const executionArn = local.stateMachineArn.replace(':stateMachine:', ':execution:') + `:${trip}`;
+  print(`${local.saga.name} is served locally (${retryNote(options.retryDelay)}).`);
+  print(`  State machine  ${local.stateMachineArn}`);
+  print(`  Step Functions ${server.endpoint}`);
+  print(`  DynamoDB       ${local.dynamo.endpoint}   tables: ${local.saga.steps.map((step) => step.table).join(', ')}`);
+  print();
+  print('With the AWS CLI (any credentials will do; the region must be set):');
+  print('  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1');
+  print(`  aws stepfunctions start-execution ${sfn} --state-machine-arn ${local.stateMachineArn} --name ${trip} --input file://examples/trip.json`);
+  print(`  aws stepfunctions describe-execution ${sfn} --execution-arn ${executionArn}`);
+  print(`  aws stepfunctions get-execution-history ${sfn} --execution-arn ${executionArn}`);
+  print(`  aws dynamodb get-item --endpoint-url ${local.dynamo.endpoint} --table-name ${local.saga.steps[0]?.table} --key '{"trip_id": {"S": "${trip}"}}'`);
+  print();
+  print('Ctrl-C stops the servers.');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  print('stopping…');
+  await server.close();
+  await local.close();
+}
+
 const FAIL_HELP =
   'fail a Task state: STATE (every call, InjectedFault: an action rolls back, a compensation alerts), ' +
   'STATE=N (its first N calls, TransientError: retried) or STATE=always; repeatable';
@@ -228,6 +284,15 @@ export function registerLocalCommands(program: Command): void {
     .option('--retry-delay <ms>', 'replace every retry pause by this many milliseconds', nonNegativeInteger)
     .addHelpText('after', '\nExit status: 0 rolled back now, 4 still not finished, 2 nothing to resume or a bad command line.')
     .action(resume);
+
+  program
+    .command('local')
+    .description('serve the Step Functions and DynamoDB APIs on 127.0.0.1, for the AWS CLI and SDKs, until Ctrl-C')
+    .option('--port <port>', 'the Step Functions endpoint’s port', port, 8083)
+    .option('--dynamodb-port <port>', 'the DynamoDB endpoint’s port', port, 8000)
+    .option('--data <dir>', 'keep tables, executions and alerts in this folder')
+    .option('--retry-delay <ms>', 'replace every retry pause by this many milliseconds (default: the definition’s backoff)', nonNegativeInteger)
+    .action(serve);
 
   program.command('tour').description('the happy path, a rollback and a retried compensation, explained (npm start)').action(tour);
 }

@@ -134,6 +134,8 @@ export function verdict(saga: Saga, execution: Execution, bookings: Readonly<Rec
       const rejected = execution.history.find((event) => event.type === 'LambdaFunctionFailed');
       return `✗ bad input: ${causeMessage(detailsOf(rejected ?? ({} as HistoryEvent), 'lambdaFunctionFailedEventDetails')['cause'])}; nothing was written`;
     }
+    case 'aborted':
+      return `■ stopped before it ended: still booked: ${booked.join(', ') || 'nothing'}`;
     case 'failed':
       return `✗ failed: ${execution.error}: ${execution.cause}`;
   }

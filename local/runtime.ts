@@ -20,7 +20,7 @@ export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
 
 /** How an execution ended, as the command line reports it. */
-export type Outcome = 'succeeded' | 'rolled back' | 'compensation not finished' | 'bad input' | 'failed';
+export type Outcome = 'succeeded' | 'rolled back' | 'compensation not finished' | 'bad input' | 'aborted' | 'failed';
 
 export interface Alert {
   readonly execution: string;
@@ -34,7 +34,7 @@ export interface Execution {
   readonly name: string;
   readonly executionArn: string;
   readonly input: unknown;
-  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly status: 'SUCCEEDED' | 'FAILED' | 'ABORTED';
   readonly outcome: Outcome;
   readonly error?: string;
   readonly cause?: string;
@@ -60,6 +60,8 @@ export interface ExecuteOptions {
   readonly deliverTwice?: readonly string[];
   /** Called with each history event as it happens. */
   readonly onEvent?: (event: HistoryEvent) => void;
+  /** Stops the execution (StopExecution): it ends ABORTED. */
+  readonly signal?: AbortSignal;
 }
 
 export interface LocalSagaOptions {
@@ -70,12 +72,15 @@ export interface LocalSagaOptions {
   readonly faultInjection?: boolean;
   /** Where the functions' JSON log lines go. @default nowhere */
   readonly functionLog?: (line: string) => void;
+  /** The embedded DynamoDB's port on 127.0.0.1. @default any free port */
+  readonly dynamoDbPort?: number;
 }
 
 type LambdaHandler = (event: unknown, context: unknown) => Promise<unknown>;
 
-const outcomeOf = (status: 'SUCCEEDED' | 'FAILED', error: string | undefined): Outcome => {
+const outcomeOf = (status: Execution['status'], error: string | undefined): Outcome => {
   if (status === 'SUCCEEDED') return 'succeeded';
+  if (status === 'ABORTED') return 'aborted';
   if (error === SagaOutcome.RolledBack) return 'rolled back';
   if (error === SagaOutcome.CompensationIncomplete) return 'compensation not finished';
   if (error === SagaOutcome.TripInvalid) return 'bad input';
@@ -132,7 +137,10 @@ export class LocalSaga {
 
   static async start(options: LocalSagaOptions): Promise<LocalSaga> {
     if (options.dataDir) await mkdir(join(options.dataDir, 'executions'), { recursive: true });
-    const dynamo = await startDynamoDb(options.dataDir ? { path: join(options.dataDir, 'dynamodb') } : {});
+    const dynamo = await startDynamoDb({
+      ...(options.dataDir ? { path: join(options.dataDir, 'dynamodb') } : {}),
+      ...(options.dynamoDbPort === undefined ? {} : { port: options.dynamoDbPort }),
+    });
     try {
       await createBookingTables(dynamo.client, options.saga, (name) => name);
       const configs = stepConfigsOf(options.saga, { tableName: (name) => name, faultInjection: options.faultInjection ?? true });
@@ -184,9 +192,10 @@ export class LocalSaga {
         StateMachine: { Id: this.stateMachineArn, Name: this.saga.name },
       } as never,
     });
+    options.signal?.addEventListener('abort', () => run.abort(), { once: true });
     const settled = run.result.then(
       (output) => ({ status: 'SUCCEEDED' as const, output }),
-      () => ({ status: 'FAILED' as const }),
+      () => ({ status: options.signal?.aborted ? ('ABORTED' as const) : ('FAILED' as const) }),
     );
     const path: string[] = [];
     let failure: { error: string; cause: string } | undefined;

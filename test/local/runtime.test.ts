@@ -51,8 +51,9 @@ async function expectConsistent(local: LocalSaga, execution: Execution, trip: Tr
     case 'bad input':
       expect(Object.values(bookings).filter(Boolean)).toEqual([]);
       break;
+    case 'aborted':
     case 'failed':
-      throw new Error(`execution failed unexpectedly: ${execution.error}: ${execution.cause}`);
+      throw new Error(`execution ended unexpectedly (${execution.outcome}): ${execution.error}: ${execution.cause}`);
   }
   return bookings;
 }

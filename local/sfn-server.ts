@@ -1,0 +1,280 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { HistoryEvent } from './history.ts';
+import { LOCAL_ACCOUNT, LOCAL_REGION, type Execution, type LocalSaga } from './runtime.ts';
+
+// The Step Functions API (AWS JSON 1.0, `X-Amz-Target: AWSStepFunctions.<Operation>`) for the local saga's one
+// state machine, so that the AWS CLI and SDKs drive it as they drive AWS, only the endpoint differing.
+
+/** Step Functions' limits on an execution name and input. */
+const NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]{1,80}$/;
+const MAX_INPUT_BYTES = 256 * 1024;
+const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/;
+const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+$/;
+
+type Status = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
+
+interface ExecutionRecord {
+  readonly executionArn: string;
+  readonly name: string;
+  readonly input: string;
+  readonly startDate: Date;
+  readonly history: HistoryEvent[];
+  readonly abort: AbortController;
+  status: Status;
+  result?: Execution;
+  done: Promise<void>;
+}
+
+/** An error in AWS's shape: the SDKs and the CLI read its type from `__type` and the message from `message`. */
+export class ApiError extends Error {
+  readonly type: string;
+  readonly status: number;
+  constructor(type: string, message: string, status = 400) {
+    super(message);
+    this.type = type;
+    this.status = status;
+  }
+}
+
+const epochSeconds = (date: Date | undefined): number | undefined => (date ? date.getTime() / 1000 : undefined);
+
+/** History events as the JSON protocol carries them: timestamps in epoch seconds. */
+const wireEvent = (event: HistoryEvent) => ({ ...event, timestamp: epochSeconds(event.timestamp) });
+
+function page<T>(items: readonly T[], maxResults: unknown, nextToken: unknown): { items: T[]; nextToken?: string } {
+  const size = maxResults === undefined || maxResults === 0 ? 100 : Number(maxResults);
+  if (!Number.isInteger(size) || size < 0 || size > 1000) throw new ApiError('ValidationException', 'maxResults must be between 0 and 1000');
+  let start = 0;
+  if (nextToken !== undefined) {
+    start = Number(Buffer.from(String(nextToken), 'base64url').toString());
+    if (!Number.isInteger(start) || start < 0 || start > items.length) throw new ApiError('InvalidToken', `Invalid Token: '${String(nextToken)}'`);
+  }
+  const end = start + size;
+  return { items: items.slice(start, end), ...(end < items.length ? { nextToken: Buffer.from(String(end)).toString('base64url') } : {}) };
+}
+
+export interface StepFunctionsServerOptions {
+  readonly port?: number;
+  /** Pause before each retry, replacing the definition's backoff. @default the definition's own */
+  readonly retryDelayMs?: number;
+}
+
+export class StepFunctionsServer {
+  readonly local: LocalSaga;
+  readonly createdAt = new Date();
+  readonly #executions = new Map<string, ExecutionRecord>();
+  readonly #server: Server;
+  readonly #retryDelayMs: number | undefined;
+
+  private constructor(local: LocalSaga, options: StepFunctionsServerOptions) {
+    this.local = local;
+    this.#retryDelayMs = options.retryDelayMs;
+    this.#server = createServer((request, response) => void this.#handle(request, response));
+  }
+
+  static async start(local: LocalSaga, options: StepFunctionsServerOptions = {}): Promise<StepFunctionsServer> {
+    const server = new StepFunctionsServer(local, options);
+    await new Promise<void>((resolve, reject) => {
+      server.#server.once('error', reject);
+      server.#server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+    });
+    return server;
+  }
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  }
+
+  /** Stops accepting requests, aborts running executions and waits for them to end. */
+  async close(): Promise<void> {
+    const running = [...this.#executions.values()].filter((record) => record.status === 'RUNNING');
+    for (const record of running) record.abort.abort();
+    await Promise.all(running.map((record) => record.done));
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const requestId = randomUUID();
+    try {
+      const chunks: Buffer[] = [];
+      for await (const chunk of request) chunks.push(chunk as Buffer);
+      if (request.method !== 'POST') throw new ApiError('UnknownOperationException', `${request.method} is not supported: POST a JSON 1.0 request`, 404);
+      const target = String(request.headers['x-amz-target'] ?? '');
+      const operation = target.startsWith('AWSStepFunctions.') ? target.slice('AWSStepFunctions.'.length) : '';
+      const handler = this.#operations[operation];
+      if (!handler) throw new ApiError('UnknownOperationException', `Unknown operation ${target || '(no X-Amz-Target header)'}`);
+      let body: Record<string, unknown>;
+      try {
+        const text = Buffer.concat(chunks).toString('utf8');
+        body = text.trim() === '' ? {} : JSON.parse(text);
+      } catch {
+        throw new ApiError('SerializationException', 'Request body is not valid JSON');
+      }
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError('SerializationException', 'Request body must be a JSON object');
+      const result = await handler(body);
+      this.#send(response, 200, requestId, result);
+    } catch (error) {
+      const apiError = error instanceof ApiError ? error : new ApiError('InternalFailure', (error as Error).message, 500);
+      this.#send(response, apiError.status, requestId, { __type: `com.amazonaws.swf.service.v2.model#${apiError.type}`, message: apiError.message }, apiError.type);
+    }
+  }
+
+  #send(response: ServerResponse, status: number, requestId: string, body: unknown, errorType?: string): void {
+    const text = JSON.stringify(body);
+    response.writeHead(status, {
+      'content-type': 'application/x-amz-json-1.0',
+      'content-length': Buffer.byteLength(text),
+      'x-amzn-requestid': requestId,
+      ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
+    });
+    response.end(text);
+  }
+
+  #stateMachine(arn: unknown): void {
+    if (typeof arn !== 'string' || !STATE_MACHINE_ARN.test(arn)) throw new ApiError('InvalidArn', `Invalid Arn: '${String(arn)}'`);
+    if (arn !== this.local.stateMachineArn) throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
+  }
+
+  #execution(arn: unknown): ExecutionRecord {
+    if (typeof arn !== 'string' || !EXECUTION_ARN.test(arn)) throw new ApiError('InvalidArn', `Invalid Arn: '${String(arn)}'`);
+    const record = this.#executions.get(arn);
+    if (!record) throw new ApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
+    return record;
+  }
+
+  /** Starts an execution in the background; AWS's rules on names and inputs apply. */
+  #start(body: Record<string, unknown>): ExecutionRecord {
+    this.#stateMachine(body['stateMachineArn']);
+    const name = body['name'] === undefined ? randomUUID() : body['name'];
+    if (typeof name !== 'string' || !NAME.test(name)) throw new ApiError('InvalidName', `Invalid Name: '${String(name)}'`);
+    const input = body['input'] === undefined ? '{}' : body['input'];
+    if (typeof input !== 'string') throw new ApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: input must be a JSON string');
+    if (Buffer.byteLength(input) > MAX_INPUT_BYTES) throw new ApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: larger than 256 KB');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(input);
+    } catch (error) {
+      throw new ApiError('InvalidExecutionInput', `Invalid State Machine Execution Input: '${(error as Error).message}'`);
+    }
+    const executionArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${this.local.saga.name}:${name}`;
+    const existing = this.#executions.get(executionArn);
+    if (existing) {
+      // As on AWS: the same name and input while the first is still running is the same request, repeated.
+      if (existing.status === 'RUNNING' && existing.input === input) return existing;
+      throw new ApiError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
+    }
+    const abort = new AbortController();
+    const history: HistoryEvent[] = [];
+    const record: ExecutionRecord = { executionArn, name, input, startDate: new Date(), history, abort, status: 'RUNNING', done: Promise.resolve() };
+    record.done = this.local
+      .execute(parsed, {
+        name,
+        signal: abort.signal,
+        onEvent: (event) => history.push(event),
+        ...(this.#retryDelayMs === undefined ? {} : { retryDelayMs: this.#retryDelayMs }),
+      })
+      .then(
+        (execution) => {
+          record.result = execution;
+          record.status = execution.status;
+        },
+        () => {
+          record.status = 'FAILED';
+        },
+      );
+    this.#executions.set(executionArn, record);
+    return record;
+  }
+
+  #describe(record: ExecutionRecord) {
+    const result = record.result;
+    return {
+      executionArn: record.executionArn,
+      stateMachineArn: this.local.stateMachineArn,
+      name: record.name,
+      status: record.status,
+      startDate: epochSeconds(record.startDate),
+      ...(result ? { stopDate: epochSeconds(result.stopDate) } : {}),
+      input: record.input,
+      inputDetails: { included: true },
+      ...(result?.status === 'SUCCEEDED' ? { output: JSON.stringify(result.output), outputDetails: { included: true } } : {}),
+      ...(result?.error === undefined ? {} : { error: result.error }),
+      ...(result?.cause === undefined ? {} : { cause: result.cause }),
+      redriveCount: 0,
+      redriveStatus: 'NOT_REDRIVABLE',
+      redriveStatusReason: 'Redrive is not supported by the local mode; see `saga resume`',
+    };
+  }
+
+  readonly #operations: Readonly<Record<string, (body: Record<string, unknown>) => Promise<unknown> | unknown>> = {
+    StartExecution: (body) => {
+      const record = this.#start(body);
+      return { executionArn: record.executionArn, startDate: epochSeconds(record.startDate) };
+    },
+    StartSyncExecution: async (body) => {
+      const record = this.#start(body);
+      await record.done;
+      const { redriveCount: _, redriveStatus: __, redriveStatusReason: ___, ...described } = this.#describe(record);
+      return { ...described, billingDetails: { billedMemoryUsedInMB: 64, billedDurationInMilliseconds: 100 } };
+    },
+    DescribeExecution: (body) => this.#describe(this.#execution(body['executionArn'])),
+    StopExecution: async (body) => {
+      const record = this.#execution(body['executionArn']);
+      if (record.status === 'RUNNING') {
+        record.abort.abort();
+        await record.done;
+      }
+      return { stopDate: epochSeconds(record.result?.stopDate ?? new Date()) };
+    },
+    GetExecutionHistory: (body) => {
+      const record = this.#execution(body['executionArn']);
+      const events = body['reverseOrder'] === true ? [...record.history].reverse() : record.history;
+      const { items, nextToken } = page(events, body['maxResults'], body['nextToken']);
+      return { events: items.map(wireEvent), ...(nextToken ? { nextToken } : {}) };
+    },
+    ListExecutions: (body) => {
+      this.#stateMachine(body['stateMachineArn']);
+      const filter = body['statusFilter'];
+      if (filter !== undefined && !['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE'].includes(String(filter))) {
+        throw new ApiError('ValidationException', `1 validation error detected: Value '${String(filter)}' at 'statusFilter' failed to satisfy constraint`);
+      }
+      const records = [...this.#executions.values()]
+        .filter((record) => filter === undefined || record.status === filter)
+        .sort((a, b) => b.startDate.getTime() - a.startDate.getTime());
+      const { items, nextToken } = page(records, body['maxResults'], body['nextToken']);
+      return {
+        executions: items.map((record) => ({
+          executionArn: record.executionArn,
+          stateMachineArn: this.local.stateMachineArn,
+          name: record.name,
+          status: record.status,
+          startDate: epochSeconds(record.startDate),
+          ...(record.result ? { stopDate: epochSeconds(record.result.stopDate) } : {}),
+        })),
+        ...(nextToken ? { nextToken } : {}),
+      };
+    },
+    ListStateMachines: () => ({
+      stateMachines: [
+        { stateMachineArn: this.local.stateMachineArn, name: this.local.saga.name, type: 'STANDARD', creationDate: epochSeconds(this.createdAt) },
+      ],
+    }),
+    DescribeStateMachine: (body) => {
+      this.#stateMachine(body['stateMachineArn']);
+      return {
+        stateMachineArn: this.local.stateMachineArn,
+        name: this.local.saga.name,
+        status: 'ACTIVE',
+        definition: JSON.stringify(this.local.definition),
+        roleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/${this.local.saga.name}-local`,
+        type: 'STANDARD',
+        creationDate: epochSeconds(this.createdAt),
+        loggingConfiguration: { level: 'OFF', includeExecutionData: false },
+        tracingConfiguration: { enabled: false },
+      };
+    },
+  };
+}
