@@ -248,8 +248,13 @@ async function serve(options: ServeOptions): Promise<void> {
   print();
   print('Ctrl-C stops the servers.');
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
   print('stopping…');
   await server.close();

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The README's offline walkthrough with the real AWS CLI v2: start `saga local`, run a trip and a rollback with
+# `aws stepfunctions`, check the bookings with `aws dynamodb get-item`, stop the server. Prints "walkthrough ok".
+# Usage: AWS=<path to aws v2> test/cli/aws-cli-walkthrough.sh   (run through npm, so that node is Node 22)
+set -euo pipefail
+AWS=${AWS:-aws}
+cd "$(dirname "$0")/../.."
+
+log=$(mktemp)
+node bin/saga.js local --port 0 --dynamodb-port 0 >"$log" 2>&1 &
+server=$!
+stop() {
+  kill -INT "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  rm -f "$log"
+}
+trap stop EXIT
+for _ in $(seq 200); do grep -q 'Ctrl-C' "$log" && break; sleep 0.05; done
+sfn=$(sed -n 's/^  Step Functions \(http[^ ]*\).*/\1/p' "$log")
+dynamodb=$(sed -n 's/^  DynamoDB *\(http[^ ]*\).*/\1/p' "$log")
+machine=$(sed -n 's/^  State machine *\(arn[^ ]*\).*/\1/p' "$log")
+[ -n "$sfn" ] && [ -n "$dynamodb" ] && [ -n "$machine" ] || { cat "$log"; echo "saga local did not start" >&2; exit 1; }
+
+export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1 AWS_PAGER=""
+
+# run_trip NAME FILE: starts an execution and waits for it to end; prints its status and error.
+run_trip() {
+  local arn status
+  arn=$("$AWS" stepfunctions start-execution --endpoint-url "$sfn" --state-machine-arn "$machine" \
+    --name "$1" --input "file://$2" --query executionArn --output text)
+  for _ in $(seq 200); do
+    status=$("$AWS" stepfunctions describe-execution --endpoint-url "$sfn" --execution-arn "$arn" --query status --output text)
+    [ "$status" != RUNNING ] && break
+    sleep 0.05
+  done
+  "$AWS" stepfunctions describe-execution --endpoint-url "$sfn" --execution-arn "$arn" --query '[status,error]' --output text
+}
+
+# booking TABLE TRIP_ID: the status of the trip's item in the table, or None.
+booking() {
+  "$AWS" dynamodb get-item --endpoint-url "$dynamodb" --table-name "$1" \
+    --key "{\"trip_id\": {\"S\": \"$2\"}}" --query Item.status.S --output text
+}
+
+happy=$(run_trip 5c12d94a-ee6a-40d9-889b-1d49142248b7 examples/trip.json)
+[ "$(echo "$happy" | cut -f1)" = SUCCEEDED ] || { echo "happy path: $happy" >&2; exit 1; }
+[ "$(booking HotelBookings 5c12d94a-ee6a-40d9-889b-1d49142248b7)" = BOOKED ] || { echo "hotel not booked" >&2; exit 1; }
+[ "$(booking RentalBookings 5c12d94a-ee6a-40d9-889b-1d49142248b7)" = BOOKED ] || { echo "rental not booked" >&2; exit 1; }
+
+rollback=$(run_trip 7f1d2c3b-0a9e-4c5d-8b7a-6e5f4d3c2b1a examples/trip-fail-flight.json)
+[ "$rollback" = "$(printf 'FAILED\tSagaRolledBack')" ] || { echo "rollback: $rollback" >&2; exit 1; }
+[ "$(booking HotelBookings 7f1d2c3b-0a9e-4c5d-8b7a-6e5f4d3c2b1a)" = CANCELLED ] || { echo "hotel not cancelled" >&2; exit 1; }
+[ "$(booking RentalBookings 7f1d2c3b-0a9e-4c5d-8b7a-6e5f4d3c2b1a)" = None ] || { echo "rental written" >&2; exit 1; }
+
+# The same name again is refused, as by Step Functions.
+if "$AWS" stepfunctions start-execution --endpoint-url "$sfn" --state-machine-arn "$machine" \
+  --name 5c12d94a-ee6a-40d9-889b-1d49142248b7 --input file://examples/trip.json 2>/dev/null; then
+  echo "a reused name was accepted" >&2
+  exit 1
+fi
+echo "walkthrough ok"

@@ -1,0 +1,38 @@
+import { execFile } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { expect, it } from '@jest/globals';
+
+// The offline walkthrough with the real AWS CLI v2 (test/cli/aws-cli-walkthrough.sh). `.ci/run` installs it when
+// missing and sets SAGA_REQUIRE_AWS_CLI, so CI never skips this; elsewhere it runs when an AWS CLI v2 is found.
+
+const SCRIPT = fileURLToPath(new URL('./aws-cli-walkthrough.sh', import.meta.url));
+
+/** The first AWS CLI v2 on the PATH (an older v1 may come first). */
+async function awsCliV2(): Promise<string | undefined> {
+  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
+    const candidate = join(dir, 'aws');
+    try {
+      accessSync(candidate, constants.X_OK);
+      const { stdout, stderr } = await promisify(execFile)(candidate, ['--version']);
+      if (`${stdout}${stderr}`.startsWith('aws-cli/2')) return candidate;
+    } catch {
+      // not there, or not runnable: look further
+    }
+  }
+  return undefined;
+}
+
+const aws = await awsCliV2();
+const required = process.env['SAGA_REQUIRE_AWS_CLI'] === '1';
+
+it('finds an AWS CLI v2 where CI requires one', () => {
+  if (required) expect(aws).toBeDefined();
+});
+
+(aws ? it : it.skip)('drives the saga offline with the AWS CLI: a trip, a rollback, the tables, a refused name', async () => {
+  const { stdout } = await promisify(execFile)('bash', [SCRIPT], { env: { ...process.env, AWS: aws as string } });
+  expect(stdout.trim().split('\n').at(-1)).toBe('walkthrough ok');
+}, 60_000);

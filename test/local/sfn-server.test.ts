@@ -1,0 +1,230 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeExecutionCommand,
+  DescribeStateMachineCommand,
+  GetExecutionHistoryCommand,
+  ListExecutionsCommand,
+  ListStateMachinesCommand,
+  SFNClient,
+  StartExecutionCommand,
+  StartSyncExecutionCommand,
+  StopExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  type HistoryEvent,
+} from '@aws-sdk/client-sfn';
+import { LOCAL_CREDENTIALS } from '../../local/dynamodb.ts';
+import { LOCAL_REGION, LocalSaga } from '../../local/runtime.ts';
+import { StepFunctionsServer } from '../../local/sfn-server.ts';
+import { tripSaga } from '../../saga.ts';
+import { tripWithId } from '../helpers/trips.ts';
+
+// The local Step Functions endpoint as the AWS SDK for JavaScript sees it: the same client, only the endpoint set.
+
+let local: LocalSaga;
+let server: StepFunctionsServer;
+let sfn: SFNClient;
+let dynamo: DynamoDBClient;
+
+beforeAll(async () => {
+  local = await LocalSaga.start({ saga: tripSaga });
+  // The definition's own retry pauses: a stuck compensation stays RUNNING long enough to be seen and stopped.
+  server = await StepFunctionsServer.start(local);
+  const client = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+  sfn = new SFNClient({ ...client, endpoint: server.endpoint });
+  dynamo = new DynamoDBClient({ ...client, endpoint: local.dynamo.endpoint });
+});
+afterAll(async () => {
+  sfn.destroy();
+  dynamo.destroy();
+  await server.close();
+  await local.close();
+});
+
+const start = (name: string, input: unknown) =>
+  sfn.send(new StartExecutionCommand({ stateMachineArn: local.stateMachineArn, name, input: JSON.stringify(input) }));
+
+async function finished(executionArn: string): Promise<DescribeExecutionCommandOutput> {
+  for (;;) {
+    const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    if (described.status !== 'RUNNING') return described;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function bookingStatus(table: string, tripId: string): Promise<string | undefined> {
+  const { Item } = await dynamo.send(new GetItemCommand({ TableName: table, Key: { trip_id: { S: tripId } }, ConsistentRead: true }));
+  return Item?.['status']?.S;
+}
+
+async function apiError(promise: Promise<unknown>): Promise<{ name: string; message: string; status?: number }> {
+  try {
+    await promise;
+  } catch (error) {
+    const { name, message, $metadata } = error as Error & { $metadata?: { httpStatusCode?: number } };
+    return { name, message, ...($metadata?.httpStatusCode ? { status: $metadata.httpStatusCode } : {}) };
+  }
+  throw new Error('expected the call to fail');
+}
+
+/** A raw JSON 1.0 request, for what an SDK would never send. */
+async function raw(target: string, body: string): Promise<{ status: number; json: Record<string, string> }> {
+  const response = await fetch(server.endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': target },
+    body,
+  });
+  return { status: response.status, json: (await response.json()) as Record<string, string> };
+}
+
+describe('executions', () => {
+  it('the happy path: started, described until SUCCEEDED, the bookings in DynamoDB', async () => {
+    const trip = tripWithId('sdk-happy');
+    const { executionArn, startDate } = await start(trip.trip_id, trip);
+    expect(executionArn).toBe(`arn:aws:states:${LOCAL_REGION}:000000000000:execution:TripBooking:sdk-happy`);
+    expect(startDate).toBeInstanceOf(Date);
+    const described = await finished(executionArn as string);
+    expect(described).toMatchObject({ status: 'SUCCEEDED', name: 'sdk-happy', stateMachineArn: local.stateMachineArn });
+    expect(JSON.parse(described.output as string).results.BookRental.status).toBe('BOOKED');
+    expect(await bookingStatus('HotelBookings', 'sdk-happy')).toBe('BOOKED');
+  });
+
+  it('a rollback: FAILED with SagaRolledBack, and only cancellation markers left', async () => {
+    const trip = tripWithId('sdk-rollback', { fail: ['BookFlight'] });
+    const { executionArn } = await start(trip.trip_id, trip);
+    expect(await finished(executionArn as string)).toMatchObject({ status: 'FAILED', error: 'SagaRolledBack' });
+    expect(await bookingStatus('HotelBookings', 'sdk-rollback')).toBe('CANCELLED');
+    expect(await bookingStatus('RentalBookings', 'sdk-rollback')).toBeUndefined();
+  });
+
+  it('an input that fails the trip schema starts, then fails with TripInvalid, writing nothing', async () => {
+    const { executionArn } = await start('sdk-invalid', { trip_id: 'sdk-invalid' });
+    expect(await finished(executionArn as string)).toMatchObject({ status: 'FAILED', error: 'TripInvalid' });
+    expect(await bookingStatus('HotelBookings', 'sdk-invalid')).toBeUndefined();
+  });
+
+  it('StartSyncExecution answers when the execution has ended', async () => {
+    const trip = tripWithId('sdk-sync');
+    // AWS serves this operation on a `sync-` host; a local endpoint has none, so the SDK must not add the prefix.
+    const sync = new SFNClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, endpoint: server.endpoint, disableHostPrefix: true });
+    const result = await sync.send(new StartSyncExecutionCommand({ stateMachineArn: local.stateMachineArn, name: trip.trip_id, input: JSON.stringify(trip) }));
+    sync.destroy();
+    expect(result).toMatchObject({ status: 'SUCCEEDED', name: 'sdk-sync' });
+    expect(result.stopDate).toBeInstanceOf(Date);
+  });
+
+  it('a name is unique: the same name and input while running is the same execution; otherwise ExecutionAlreadyExists', async () => {
+    const stuck = tripWithId('sdk-reuse', { fail: ['BookRental', 'CancelFlight'] });
+    const first = await start(stuck.trip_id, stuck);
+    const again = await start(stuck.trip_id, stuck);
+    expect(again.executionArn).toBe(first.executionArn);
+    expect(await apiError(start(stuck.trip_id, { ...stuck, hotel: 'elsewhere' }))).toMatchObject({ name: 'ExecutionAlreadyExists', status: 400 });
+    await sfn.send(new StopExecutionCommand({ executionArn: first.executionArn }));
+    expect(await apiError(start(stuck.trip_id, stuck))).toMatchObject({ name: 'ExecutionAlreadyExists' });
+  });
+
+  it('StopExecution aborts a running execution', async () => {
+    const stuck = tripWithId('sdk-stop', { fail: ['BookRental', 'CancelFlight'] });
+    const { executionArn } = await start(stuck.trip_id, stuck);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await sfn.send(new DescribeExecutionCommand({ executionArn }))).status).toBe('RUNNING');
+    const { stopDate } = await sfn.send(new StopExecutionCommand({ executionArn }));
+    expect(stopDate).toBeInstanceOf(Date);
+    expect((await sfn.send(new DescribeExecutionCommand({ executionArn }))).status).toBe('ABORTED');
+    const { events } = await sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 1 }));
+    expect(events?.[0]?.type).toBe('ExecutionAborted');
+  });
+
+  it('100 concurrent StartExecution calls: all complete, none lost', async () => {
+    const trips = Array.from({ length: 100 }, (_, index) => tripWithId(`sdk-crowd-${index}`));
+    const started = await Promise.all(trips.map((trip) => start(trip.trip_id, trip)));
+    const described = await Promise.all(started.map(({ executionArn }) => finished(executionArn as string)));
+    expect(described.map((execution) => execution.status)).toEqual(trips.map(() => 'SUCCEEDED'));
+    const statuses = await Promise.all(trips.map((trip) => bookingStatus('RentalBookings', trip.trip_id)));
+    expect(statuses).toEqual(trips.map(() => 'BOOKED'));
+  }, 60_000);
+});
+
+describe('history, lists and the state machine', () => {
+  it('GetExecutionHistory has AWS’s event types and pages through nextToken, in either order', async () => {
+    const trip = tripWithId('sdk-history', { fail: ['BookRental'] });
+    const { executionArn } = await start(trip.trip_id, trip);
+    await finished(executionArn as string);
+    const all = (await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }))).events as HistoryEvent[];
+    expect(all[0]).toMatchObject({ type: 'ExecutionStarted', id: 1, previousEventId: 0 });
+    expect(all.at(-1)).toMatchObject({ type: 'ExecutionFailed', executionFailedEventDetails: { error: 'SagaRolledBack' } });
+    expect(all.find((event) => event.type === 'LambdaFunctionFailed')?.lambdaFunctionFailedEventDetails?.error).toBe('InjectedFault');
+    expect(all.find((event) => event.type === 'TaskStateEntered')?.stateEnteredEventDetails?.name).toBe('BookHotel');
+    expect(all[0]?.timestamp).toBeInstanceOf(Date);
+
+    const paged: HistoryEvent[] = [];
+    let nextToken: string | undefined;
+    let pages = 0;
+    do {
+      const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 4, nextToken }));
+      paged.push(...(page.events ?? []));
+      nextToken = page.nextToken;
+      pages += 1;
+    } while (nextToken);
+    expect(paged).toEqual(all);
+    expect(pages).toBe(Math.ceil(all.length / 4));
+    const reversed = (await sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true }))).events;
+    expect(reversed).toEqual([...all].reverse());
+    expect(await apiError(sfn.send(new GetExecutionHistoryCommand({ executionArn, nextToken: 'bogus' })))).toMatchObject({ name: 'InvalidToken' });
+  });
+
+  it('ListExecutions filters by status and pages, newest first', async () => {
+    const succeeded = await sfn.send(new ListExecutionsCommand({ stateMachineArn: local.stateMachineArn, statusFilter: 'SUCCEEDED', maxResults: 2 }));
+    expect(succeeded.executions).toHaveLength(2);
+    expect(succeeded.nextToken).toBeDefined();
+    for (const execution of succeeded.executions ?? []) expect(execution.status).toBe('SUCCEEDED');
+    const next = await sfn.send(new ListExecutionsCommand({ stateMachineArn: local.stateMachineArn, statusFilter: 'SUCCEEDED', maxResults: 2, nextToken: succeeded.nextToken }));
+    expect(next.executions?.[0]?.executionArn).not.toBe(succeeded.executions?.[0]?.executionArn);
+    const [newer, older] = succeeded.executions ?? [];
+    expect((newer?.startDate as Date).getTime()).toBeGreaterThanOrEqual((older?.startDate as Date).getTime());
+  });
+
+  it('ListStateMachines and DescribeStateMachine show the one saga, with the definition that infra deploys', async () => {
+    const { stateMachines } = await sfn.send(new ListStateMachinesCommand({}));
+    expect(stateMachines).toEqual([expect.objectContaining({ stateMachineArn: local.stateMachineArn, name: 'TripBooking', type: 'STANDARD' })]);
+    const described = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn: local.stateMachineArn }));
+    expect(JSON.parse(described.definition as string)).toEqual(local.definition);
+    expect(described.status).toBe('ACTIVE');
+  });
+});
+
+describe('bad requests get AWS’s errors, and the server carries on', () => {
+  const missingArn = 'arn:aws:states:us-east-1:000000000000:execution:TripBooking:never-started';
+
+  it.each([
+    ['an invalid ARN', () => sfn.send(new DescribeExecutionCommand({ executionArn: 'not-an-arn' })), 'InvalidArn'],
+    ['an execution that does not exist', () => sfn.send(new DescribeExecutionCommand({ executionArn: missingArn })), 'ExecutionDoesNotExist'],
+    [
+      'a state machine that does not exist',
+      () => sfn.send(new StartExecutionCommand({ stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:Nope', input: '{}' })),
+      'StateMachineDoesNotExist',
+    ],
+    ['input that is not JSON', () => sfn.send(new StartExecutionCommand({ stateMachineArn: local.stateMachineArn, input: '{ nope' })), 'InvalidExecutionInput'],
+    ['a name with spaces', () => sfn.send(new StartExecutionCommand({ stateMachineArn: local.stateMachineArn, name: 'two words', input: '{}' })), 'InvalidName'],
+    ['a bad status filter', () => sfn.send(new ListExecutionsCommand({ stateMachineArn: local.stateMachineArn, statusFilter: 'LOST' as never })), 'ValidationException'],
+  ])('%s: the error is %s', async (_, call, type) => {
+    expect(await apiError(call())).toMatchObject({ name: type, status: 400 });
+  });
+
+  it('an unknown operation: UnknownOperationException', async () => {
+    const { status, json } = await raw('AWSStepFunctions.DeleteEverything', '{}');
+    expect(status).toBe(400);
+    expect(json['__type']).toMatch(/#UnknownOperationException$/);
+  });
+
+  it('malformed JSON: SerializationException', async () => {
+    const { status, json } = await raw('AWSStepFunctions.ListStateMachines', '{"broken":');
+    expect(status).toBe(400);
+    expect(json['__type']).toMatch(/#SerializationException$/);
+    expect(json['message']).toBe('Request body is not valid JSON');
+  });
+
+  it('still answers afterwards', async () => {
+    expect((await sfn.send(new ListStateMachinesCommand({}))).stateMachines).toHaveLength(1);
+  });
+});
