@@ -10,14 +10,14 @@ type Fields = Readonly<Record<string, unknown>>;
 
 export interface LoggerOptions {
   readonly service: string;
-  /** @default the LOG_LEVEL or POWERTOOLS_LOG_LEVEL environment variable, else INFO */
+  /** @default the LOG_LEVEL environment variable, else INFO */
   readonly level?: LogLevelName;
   /** @default one line on standard output */
   readonly write?: (line: string) => void;
 }
 
 function levelFromEnvironment(): LogLevelName {
-  const name = (process.env['LOG_LEVEL'] ?? process.env['POWERTOOLS_LOG_LEVEL'] ?? 'INFO').toUpperCase();
+  const name = (process.env['LOG_LEVEL'] ?? 'INFO').toUpperCase();
   return name in LogLevel ? (name as LogLevelName) : 'INFO';
 }
 

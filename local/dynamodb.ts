@@ -9,6 +9,20 @@ import { bookingTableInput } from '../functions/tables.ts';
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 export const LOCAL_REGION = 'us-east-1';
 
+/**
+ * The environment that points a function bundle (its AWS SDK) at the embedded DynamoDB, as the Lambda runtime's
+ * environment points it at the real one. Functions log nothing unless LOG_LEVEL says otherwise.
+ */
+export function bundleEnvironment(endpoint: string): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    LOG_LEVEL: 'SILENT',
+  };
+}
+
 export interface EmbeddedDynamoDb {
   /** `http://127.0.0.1:<port>`, for SDK clients and `--endpoint-url`. */
   readonly endpoint: string;

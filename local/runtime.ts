@@ -11,12 +11,12 @@ import { handlerModulesOf } from '../functions/build.ts';
 import { stepConfigsOf, type StepConfig } from '../functions/config.ts';
 import type { HandlerDependencies } from '../functions/handlers.ts';
 import { Logger } from '../functions/logger.ts';
-import { createBookingTables, startDynamoDb, type EmbeddedDynamoDb } from './dynamodb.ts';
+import { createBookingTables, LOCAL_REGION, startDynamoDb, type EmbeddedDynamoDb } from './dynamodb.ts';
 import { injectedError, type FaultSpec } from './faults.ts';
 import { ExecutionHistory, type HistoryEvent, type InterpreterEvent } from './history.ts';
 import { lambdaContext } from './lambda-context.ts';
 
-export const LOCAL_REGION = 'us-east-1';
+/** The account in local ARNs: AWS's shape, no real account. */
 export const LOCAL_ACCOUNT = '000000000000';
 
 /** How an execution ended, as the command line reports it. */

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HistoryEvent } from './history.ts';
-import { LOCAL_ACCOUNT, LOCAL_REGION, type Execution, type LocalSaga } from './runtime.ts';
+import { LOCAL_REGION } from './dynamodb.ts';
+import { LOCAL_ACCOUNT, type Execution, type LocalSaga } from './runtime.ts';
 
 // The Step Functions API (AWS JSON 1.0, `X-Amz-Target: AWSStepFunctions.<Operation>`) for the local saga's one
 // state machine, so that the AWS CLI and SDKs drive it as they drive AWS, only the endpoint differing.

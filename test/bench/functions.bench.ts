@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { buildFunctions, type BuiltFunction } from '../../functions/build.ts';
 import { configToEnvironment, stepConfigsOf, type StepConfig } from '../../functions/config.ts';
-import { createBookingTables, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDb } from '../../local/dynamodb.ts';
+import { bundleEnvironment, createBookingTables, LOCAL_REGION, startDynamoDb } from '../../local/dynamodb.ts';
 import { tripSaga } from '../../saga.ts';
 import { lambdaContext } from '../../local/lambda-context.ts';
 import { tripWithId } from '../helpers/trips.ts';
@@ -83,13 +83,7 @@ console.log(`\nOf the bundle's own time, creating its DynamoDB client at init ta
 
 const dynamo = await startDynamoDb();
 await createBookingTables(dynamo.client, tripSaga, (name) => name);
-Object.assign(process.env, {
-  AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-  AWS_REGION: LOCAL_REGION,
-  AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-  POWERTOOLS_LOG_LEVEL: 'SILENT',
-});
+Object.assign(process.env, bundleEnvironment(dynamo.endpoint));
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 async function warmHandler(state: string): Promise<Handler> {
   Object.assign(process.env, configToEnvironment(configs[state] as StepConfig));

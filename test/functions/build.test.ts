@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { StepError } from '../../asl/errors.ts';
 import { buildFunctions, type BuiltFunction } from '../../functions/build.ts';
 import { configToEnvironment, stepConfigsOf, type StepConfig } from '../../functions/config.ts';
-import { createBookingTables, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDb, type EmbeddedDynamoDb } from '../../local/dynamodb.ts';
+import { bundleEnvironment, createBookingTables, startDynamoDb, type EmbeddedDynamoDb } from '../../local/dynamodb.ts';
 import { tripSaga } from '../../saga.ts';
 import { lambdaContext } from '../../local/lambda-context.ts';
 import { tripWithId } from '../helpers/trips.ts';
@@ -24,13 +24,7 @@ const savedEnvironment = { ...process.env };
 beforeAll(async () => {
   dynamo = await startDynamoDb();
   // The SDK reads these lazily, on each request, as the Lambda runtime keeps them set.
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
-  });
+  Object.assign(process.env, bundleEnvironment(dynamo.endpoint));
   await createBookingTables(dynamo.client, tripSaga, (name) => `bundle-${name}`);
   // Outside the project: a bundle must need nothing from node_modules, as on Lambda.
   built = await buildFunctions(tripSaga, { outDir: await mkdtemp(join(tmpdir(), 'saga-bundles-')) });

@@ -13,8 +13,8 @@ import {
   type DescribeExecutionCommandOutput,
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
-import { LOCAL_CREDENTIALS } from '../../local/dynamodb.ts';
-import { LOCAL_REGION, LocalSaga } from '../../local/runtime.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb.ts';
+import { LocalSaga } from '../../local/runtime.ts';
 import { StepFunctionsServer } from '../../local/sfn-server.ts';
 import { tripSaga } from '../../saga.ts';
 import { tripWithId } from '../helpers/trips.ts';
