@@ -71,14 +71,8 @@ export const definitionSchema = {
       type: 'object',
       minProperties: 1,
       propertyNames: name,
-      additionalProperties: {
-        type: 'object',
-        required: ['Type'],
-        properties: { Type: { enum: ['Task', 'Fail'] } },
-        if: { properties: { Type: { const: 'Task' } } },
-        then: task,
-        else: fail,
-      },
+      // The discriminator checks a state against the one branch its Type names (ajv `discriminator` option).
+      additionalProperties: { type: 'object', discriminator: { propertyName: 'Type' }, required: ['Type'], oneOf: [task, fail] },
     },
   },
 } as const;

@@ -10,6 +10,7 @@ import {
   type Saga,
   type SagaResources,
 } from './saga.ts';
+import { describeSchemaErrors } from './schema-errors.ts';
 import { definitionSchema } from './schema.ts';
 
 /** AWS rejects a state machine definition larger than 1 MiB. */
@@ -145,7 +146,7 @@ export function assertValidSaga(saga: Saga): void {
 
 let compiledSchema: ValidateFunction | undefined;
 function schemaValidator(): ValidateFunction {
-  compiledSchema ??= new Ajv({ allErrors: true }).compile(definitionSchema);
+  compiledSchema ??= new Ajv({ allErrors: true, discriminator: true }).compile(definitionSchema);
   return compiledSchema;
 }
 
@@ -162,7 +163,7 @@ function catchAllProblems(where: string, lists: readonly (readonly string[])[]):
 export function definitionProblems(definition: unknown): string[] {
   const validate = schemaValidator();
   if (!validate(definition)) {
-    return (validate.errors ?? []).map((error) => `${error.instancePath || '(root)'} ${error.message ?? 'is invalid'}`);
+    return describeSchemaErrors(validate.errors, '(root)');
   }
   const machine = definition as StateMachineDefinition;
   const problems: string[] = [];

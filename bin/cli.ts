@@ -12,6 +12,7 @@ import {
   type StateMachineDefinition,
 } from '../asl/index.ts';
 import { tripSaga } from '../saga.ts';
+import { DataDirInUseError, ExecutionNameError } from '../local/runtime.ts';
 import { Exit, readJsonFile, svgOf, UsageError, writeOrPrint } from './io.ts';
 import { registerLocalCommands } from './local-commands.ts';
 
@@ -130,12 +131,18 @@ program
 
 registerLocalCommands(program);
 
+/** A file or folder named on the command line that cannot be read or written: the user's to fix, not a crash. */
+function isFileError(error: unknown): error is NodeJS.ErrnoException {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string' && ['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EEXIST', 'EROFS'].includes(code ?? '');
+}
+
 try {
   await program.parseAsync();
 } catch (error) {
   if (error instanceof CommanderError) {
     process.exitCode = error.exitCode === 0 ? Exit.ok : Exit.usage;
-  } else if (error instanceof UsageError) {
+  } else if (error instanceof UsageError || error instanceof ExecutionNameError || error instanceof DataDirInUseError || isFileError(error)) {
     process.stderr.write(`saga: ${error.message}\n`);
     process.exitCode = Exit.usage;
   } else if (error instanceof Error && 'problems' in error) {

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
 import { toDot } from '../asl/diagram.ts';
@@ -56,8 +56,12 @@ const retryNote = (delayMs: number | undefined): string =>
     ? "retry pauses as the definition says (backoff with jitter); --retry-delay MS shortens them"
     : `every retry pause replaced by ${delayMs} ms`;
 
-async function report(local: LocalSaga, execution: Execution): Promise<string> {
-  const tripId = String((execution.input as Record<string, unknown> | null)?.[local.saga.keyField] ?? execution.name);
+/** The trip id whose bookings an execution made: its input's key field (the execution name may differ). */
+const tripIdOf = (local: LocalSaga, execution: Pick<Execution, 'input' | 'name'>): string =>
+  String((execution.input as Record<string, unknown> | null)?.[local.saga.keyField] ?? execution.name);
+
+async function report(local: LocalSaga, execution: Execution, dataDir?: string): Promise<string> {
+  const tripId = tripIdOf(local, execution);
   const bookings = await local.bookingsOf(tripId);
   print();
   print(`Tables for ${local.saga.keyField} ${tripId}:`);
@@ -70,6 +74,13 @@ async function report(local: LocalSaga, execution: Execution): Promise<string> {
   const line = verdict(local.saga, execution, bookings);
   print();
   print(line);
+  if (execution.outcome === 'compensation not finished') {
+    print(
+      dataDir
+        ? `  Once the fault is fixed: npx saga resume --data ${dataDir} --execution ${execution.name}`
+        : '  Nothing was kept (no --data): run with --data DIR to be able to resume it.',
+    );
+  }
   return line;
 }
 
@@ -112,7 +123,7 @@ async function run(options: RunOptions): Promise<void> {
     if (options.json) {
       print(JSON.stringify({ executionArn: execution.executionArn, status: execution.status, error: execution.error, cause: execution.cause, events: execution.history }, null, 2));
     } else {
-      await report(local, execution);
+      await report(local, execution, options.data);
     }
     if (options.graph) {
       await writeFile(options.graph, await svgOf(toDot(local.definition, execution.path)));
@@ -125,6 +136,7 @@ async function run(options: RunOptions): Promise<void> {
 }
 
 async function resume(options: { data: string; execution: string; fail: string[]; retryDelay?: number }): Promise<void> {
+  if (!(await stat(options.data).catch(() => undefined))?.isDirectory()) throw new UsageError(`${options.data} is not a data folder: give the one that \`saga run --data\` used`);
   const local = await LocalSaga.start({ saga: tripSaga, dataDir: options.data });
   try {
     const saved = await local.savedExecution(options.execution);
@@ -138,7 +150,7 @@ async function resume(options: { data: string; execution: string; fail: string[]
     });
     print(`Resuming ${options.execution}: compensations owed, in order: ${result.owed.join(', ')}`);
     for (const step of result.done) print(step.error ? `  ✗ ${step.state}: ${step.error}` : `  ✓ ${step.state}: ${JSON.stringify(step.result)}`);
-    const bookings = await local.bookingsOf(options.execution);
+    const bookings = await local.bookingsOf(tripIdOf(local, saved));
     print();
     for (const line of bookingsTable(local.saga, bookings)) print(line);
     print();

@@ -1,7 +1,8 @@
 import type { MiddlewareObj } from '@middy/core';
 import validator from '@middy/validator';
-import type { Ajv } from 'ajv';
+import type { Ajv, ErrorObject } from 'ajv';
 import type { Context } from 'aws-lambda';
+import { describeSchemaErrors } from '../asl/schema-errors.ts';
 import type { StepConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 import { InjectedFaultError, TransientError, TripInvalidError } from './errors.ts';
@@ -9,11 +10,6 @@ import validateStepEvent from './step-event-validator.generated.js';
 import type { StepEvent } from './trip.ts';
 
 type StepMiddleware = MiddlewareObj<StepEvent, unknown, Error, Context>;
-
-interface SchemaError {
-  readonly instancePath: string;
-  readonly message?: string;
-}
 
 /**
  * Validates the event against the trip's JSON Schema (compiled ahead of time) with @middy/validator,
@@ -27,9 +23,7 @@ export function tripValidation(): StepMiddleware {
       try {
         await validation.before?.(request);
       } catch (error) {
-        const problems = ((error as { cause?: { data?: SchemaError[] } }).cause?.data ?? []).map(
-          (problem) => `${problem.instancePath || 'the event'} ${problem.message ?? 'is invalid'}`,
-        );
+        const problems = describeSchemaErrors((error as { cause?: { data?: ErrorObject[] } }).cause?.data, 'the event');
         throw new TripInvalidError(`invalid trip: ${problems.join('; ')}`);
       }
     },

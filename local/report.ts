@@ -127,12 +127,16 @@ export function verdict(saga: Saga, execution: Execution, bookings: Readonly<Rec
       const alert = execution.alerts.at(-1);
       return (
         `⚠ compensation not finished: ${alert?.message['failedCompensation'] ?? 'a compensation'} gave up and raised an alert; ` +
-        `still booked: ${booked.join(', ') || 'nothing'}. Once the fault is fixed: saga resume --execution ${execution.name} (needs --data)`
+        `still booked: ${booked.join(', ') || 'nothing'}`
       );
     }
     case 'bad input': {
       const rejected = execution.history.find((event) => event.type === 'LambdaFunctionFailed');
-      return `✗ bad input: ${causeMessage(detailsOf(rejected ?? ({} as HistoryEvent), 'lambdaFunctionFailedEventDetails')['cause'])}; nothing was written`;
+      const reason = causeMessage(detailsOf(rejected ?? ({} as HistoryEvent), 'lambdaFunctionFailedEventDetails')['cause']);
+      const written = Object.entries(bookings).flatMap(([step, item]) => (item ? [step] : []));
+      return written.length === 0
+        ? `✗ bad input: ${reason}; nothing was written`
+        : `✗ INCONSISTENT: bad input (${reason}) but ${written.join(', ')} written`;
     }
     case 'aborted':
       return `■ stopped before it ended: still booked: ${booked.join(', ') || 'nothing'}`;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { StateMachine } from 'aws-local-stepfunctions';
@@ -15,6 +15,20 @@ import { createBookingTables, LOCAL_REGION, startDynamoDb, type EmbeddedDynamoDb
 import { injectedError, type FaultSpec } from './faults.ts';
 import { ExecutionHistory, type HistoryEvent, type InterpreterEvent } from './history.ts';
 import { lambdaContext } from './lambda-context.ts';
+
+/** Step Functions' rule for an execution name: 1 to 80 characters, none of them blank, special or control. */
+const EXECUTION_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]{1,80}$/;
+export const isExecutionName = (name: unknown): name is string => typeof name === 'string' && EXECUTION_NAME.test(name);
+
+/** An execution name that Step Functions would refuse, or one a kept execution already has. */
+export class ExecutionNameError extends Error {
+  readonly type: 'InvalidName' | 'ExecutionAlreadyExists';
+  constructor(type: ExecutionNameError['type'], message: string) {
+    super(message);
+    this.name = 'ExecutionNameError';
+    this.type = type;
+  }
+}
 
 /** The account in local ARNs: AWS's shape, no real account. */
 export const LOCAL_ACCOUNT = '000000000000';
@@ -136,7 +150,10 @@ export class LocalSaga {
   }
 
   static async start(options: LocalSagaOptions): Promise<LocalSaga> {
-    if (options.dataDir) await mkdir(join(options.dataDir, 'executions'), { recursive: true });
+    if (options.dataDir) {
+      await mkdir(join(options.dataDir, 'executions'), { recursive: true });
+      await lockDataDir(options.dataDir);
+    }
     const dynamo = await startDynamoDb({
       ...(options.dataDir ? { path: join(options.dataDir, 'dynamodb') } : {}),
       ...(options.dynamoDbPort === undefined ? {} : { port: options.dynamoDbPort }),
@@ -160,7 +177,12 @@ export class LocalSaga {
   /** Runs one execution to its end. */
   async execute(input: unknown, options: ExecuteOptions = {}): Promise<Execution> {
     const keyValue = (input as Record<string, unknown> | null)?.[this.saga.keyField];
-    const name = options.name ?? (typeof keyValue === 'string' && keyValue ? keyValue : randomUUID());
+    // Named by the trip id, as the README suggests for AWS; a trip id that cannot name an execution is invalid anyway.
+    const name = options.name ?? (isExecutionName(keyValue) ? keyValue : randomUUID());
+    if (!isExecutionName(name)) throw new ExecutionNameError('InvalidName', `"${name}" cannot name an execution: 1 to 80 characters, no blanks, no <>{}[]?*"#%\\^|~\`$&,;:/`);
+    if (await this.savedExecution(name)) {
+      throw new ExecutionNameError('ExecutionAlreadyExists', `an execution named "${name}" is already kept in ${this.#dataDir}: choose another name`);
+    }
     const executionArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${this.saga.name}:${name}`;
     const history = new ExecutionHistory(this.definition, `arn:aws:iam::${LOCAL_ACCOUNT}:role/${this.saga.name}-local`);
     const calls: Record<string, number> = {};
@@ -249,18 +271,34 @@ export class LocalSaga {
 
   async #save(execution: Execution): Promise<void> {
     if (!this.#dataDir) return;
-    const { history: _, ...summary } = execution;
-    await writeFile(join(this.#dataDir, 'executions', `${execution.name}.json`), JSON.stringify(summary, null, 2));
+    await writeFile(join(this.#dataDir, 'executions', `${execution.name}.json`), JSON.stringify(execution, null, 2));
   }
 
-  /** A saved execution (with --data), for resuming it. */
-  async savedExecution(name: string): Promise<Omit<Execution, 'history'> | undefined> {
+  /** An execution kept in the data folder (with --data), for resuming or describing it. */
+  async savedExecution(name: string): Promise<Execution | undefined> {
     if (!this.#dataDir) return undefined;
+    let text: string;
     try {
-      return JSON.parse(await readFile(join(this.#dataDir, 'executions', `${name}.json`), 'utf8'));
+      text = await readFile(join(this.#dataDir, 'executions', `${name}.json`), 'utf8');
     } catch {
       return undefined;
     }
+    const saved = JSON.parse(text) as Execution;
+    const date = (value: unknown) => new Date(value as string);
+    return {
+      ...saved,
+      startDate: date(saved.startDate),
+      stopDate: date(saved.stopDate),
+      history: saved.history.map((event) => ({ ...event, timestamp: date(event.timestamp) })),
+    };
+  }
+
+  /** Every execution kept in the data folder. */
+  async savedExecutions(): Promise<Execution[]> {
+    if (!this.#dataDir) return [];
+    const files = await readdir(join(this.#dataDir, 'executions'));
+    const saved = await Promise.all(files.filter((file) => file.endsWith('.json')).map((file) => this.savedExecution(file.slice(0, -'.json'.length))));
+    return saved.filter((execution): execution is Execution => execution !== undefined);
   }
 
   /** Each step's item for a trip: a booking, a cancellation marker, or nothing. */
@@ -316,5 +354,36 @@ export class LocalSaga {
 
   async close(): Promise<void> {
     await this.dynamo.close();
+    if (this.#dataDir) await rm(join(this.#dataDir, LOCK_FILE), { force: true });
   }
+}
+
+const LOCK_FILE = 'saga.lock';
+
+export class DataDirInUseError extends Error {
+  override readonly name = 'DataDirInUseError';
+}
+
+/**
+ * One process at a time per data folder: LevelDB allows no more, and fails late and obscurely. A lock left by a
+ * process that is gone is taken over.
+ */
+async function lockDataDir(dataDir: string): Promise<void> {
+  const lock = join(dataDir, LOCK_FILE);
+  try {
+    await writeFile(lock, String(process.pid), { flag: 'wx' });
+    return;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const holder = Number(await readFile(lock, 'utf8'));
+  let alive = false;
+  try {
+    process.kill(holder, 0);
+    alive = true;
+  } catch {
+    // no such process: the lock is stale
+  }
+  if (alive && holder !== process.pid) throw new DataDirInUseError(`${dataDir} is in use by another saga process (pid ${holder})`);
+  await writeFile(lock, String(process.pid));
 }

@@ -3,13 +3,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { HistoryEvent } from './history.ts';
 import { LOCAL_REGION } from './dynamodb.ts';
-import { LOCAL_ACCOUNT, type Execution, type LocalSaga } from './runtime.ts';
+import { isExecutionName, LOCAL_ACCOUNT, type Execution, type LocalSaga } from './runtime.ts';
 
 // The Step Functions API (AWS JSON 1.0, `X-Amz-Target: AWSStepFunctions.<Operation>`) for the local saga's one
 // state machine, so that the AWS CLI and SDKs drive it as they drive AWS, only the endpoint differing.
 
-/** Step Functions' limits on an execution name and input. */
-const NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]{1,80}$/;
+/** Step Functions' limit on an execution's input. */
 const MAX_INPUT_BYTES = 256 * 1024;
 const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/;
 const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+$/;
@@ -77,6 +76,20 @@ export class StepFunctionsServer {
 
   static async start(local: LocalSaga, options: StepFunctionsServerOptions = {}): Promise<StepFunctionsServer> {
     const server = new StepFunctionsServer(local, options);
+    // Executions kept by an earlier run (--data) keep their names, and can still be described.
+    for (const execution of await local.savedExecutions()) {
+      server.#executions.set(execution.executionArn, {
+        executionArn: execution.executionArn,
+        name: execution.name,
+        input: JSON.stringify(execution.input),
+        startDate: execution.startDate,
+        history: [...execution.history],
+        abort: new AbortController(),
+        status: execution.status,
+        result: execution,
+        done: Promise.resolve(),
+      });
+    }
     await new Promise<void>((resolve, reject) => {
       server.#server.once('error', reject);
       server.#server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
@@ -150,7 +163,7 @@ export class StepFunctionsServer {
   #start(body: Record<string, unknown>): ExecutionRecord {
     this.#stateMachine(body['stateMachineArn']);
     const name = body['name'] === undefined ? randomUUID() : body['name'];
-    if (typeof name !== 'string' || !NAME.test(name)) throw new ApiError('InvalidName', `Invalid Name: '${String(name)}'`);
+    if (!isExecutionName(name)) throw new ApiError('InvalidName', `Invalid Name: '${String(name)}'`);
     const input = body['input'] === undefined ? '{}' : body['input'];
     if (typeof input !== 'string') throw new ApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: input must be a JSON string');
     if (Buffer.byteLength(input) > MAX_INPUT_BYTES) throw new ApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: larger than 256 KB');
