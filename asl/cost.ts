@@ -19,10 +19,14 @@ export const PRICES = {
   expressBillingIncrementMs: 100,
 } as const;
 
-/** One way through the state machine, as the states it enters. */
+/** One way through the state machine: the states it enters, and the retries on the way. */
 export interface SagaPath {
   readonly scenario: string;
   readonly states: readonly string[];
+  /** Retries of failing Tasks: each is one more billed transition on Standard. */
+  readonly retries: number;
+  /** Expected time spent waiting between retries (full jitter: half of each capped interval, on average). */
+  readonly waitSeconds: number;
 }
 
 interface Fault {
@@ -30,26 +34,37 @@ interface Fault {
   readonly error: string;
 }
 
-/** Follows the definition from StartAt, taking the catcher that matches at each faulty state. */
-export function walk(definition: StateMachineDefinition, faults: readonly Fault[]): string[] {
-  const entered: string[] = [];
+const matches = (errors: readonly string[], error: string): boolean => errors.includes(error) || errors.includes(ALL_ERRORS);
+
+/**
+ * Follows the definition from StartAt. A faulty state fails every attempt with its error: it uses up the first
+ * retrier that matches, then takes the first catcher that matches.
+ */
+export function walk(definition: StateMachineDefinition, faults: readonly Fault[]): Omit<SagaPath, 'scenario'> {
+  const states: string[] = [];
+  let retries = 0;
+  let waitSeconds = 0;
   for (let name: string | undefined = definition.StartAt; name !== undefined; ) {
-    if (entered.length > Object.keys(definition.States).length) throw new Error(`the path from StartAt loops at "${name}"`);
-    entered.push(name);
+    if (states.length > Object.keys(definition.States).length) throw new Error(`the path from StartAt loops at "${name}"`);
+    states.push(name);
     const state: State | undefined = definition.States[name];
     if (state === undefined) throw new Error(`the path reaches "${name}", which is not a state`);
-    name = nextState(state, faults.find((fault) => fault.state === name)?.error);
+    const error = faults.find((fault) => fault.state === name)?.error;
+    const retrier = state.Type === 'Task' && error !== undefined ? state.Retry?.find((candidate) => matches(candidate.ErrorEquals, error)) : undefined;
+    for (let attempt = 0; retrier !== undefined && attempt < retrier.MaxAttempts; attempt += 1) {
+      retries += 1;
+      waitSeconds += Math.min(retrier.IntervalSeconds * retrier.BackoffRate ** attempt, retrier.MaxDelaySeconds) / (retrier.JitterStrategy === 'FULL' ? 2 : 1);
+    }
+    name = nextState(state, error);
   }
-  return entered;
+  return { states, retries, waitSeconds };
 }
 
 function nextState(state: State, error: string | undefined): string | undefined {
   switch (state.Type) {
     case 'Task':
       if (error === undefined) return state.Next;
-      return (state.Catch ?? []).find(
-        (catcher) => catcher.ErrorEquals.includes(error) || catcher.ErrorEquals.includes(ALL_ERRORS),
-      )?.Next;
+      return (state.Catch ?? []).find((catcher) => matches(catcher.ErrorEquals, error))?.Next;
     case 'Fail':
       return undefined;
     default:
@@ -64,30 +79,31 @@ export function sagaPaths(saga: Saga, definition: StateMachineDefinition): SagaP
   const first = saga.steps[0] as SagaStep;
   const last = saga.steps.at(-1) as SagaStep;
   return [
-    { scenario: 'all steps succeed', states: walk(definition, []) },
+    { scenario: 'all steps succeed', ...walk(definition, []) },
     ...saga.steps.map((step, index) => ({
       scenario: `${step.action} fails (step ${index + 1}): roll back`,
-      states: walk(definition, [businessFailure(step.action)]),
+      ...walk(definition, [businessFailure(step.action)]),
     })),
-    { scenario: 'invalid trip', states: walk(definition, [{ state: first.action, error: StepError.TripInvalid }]) },
+    { scenario: 'invalid trip', ...walk(definition, [{ state: first.action, error: StepError.TripInvalid }]) },
     {
       scenario: `${last.action} fails and ${last.compensation} gives up: alert`,
-      states: walk(definition, [businessFailure(last.action), businessFailure(last.compensation)]),
+      ...walk(definition, [businessFailure(last.action), businessFailure(last.compensation)]),
     },
   ];
 }
 
 export interface PathCost extends SagaPath {
-  /** Billed Standard transitions: one per state entered (retries would add one each). */
+  /** Billed Standard transitions: one per state entered and one per retry. */
   readonly transitions: number;
   readonly standardPerMillion: number;
   readonly expressPerMillion: number;
 }
 
-/** Prices a path per million executions, assuming each state takes `stateMs` on Express. */
+/** Prices a path per million executions, assuming each attempt of a state takes `stateMs` on Express. */
 export function priceOf(path: SagaPath, stateMs: number): PathCost {
-  const transitions = path.states.length;
-  const billedMs = Math.ceil((transitions * stateMs) / PRICES.expressBillingIncrementMs) * PRICES.expressBillingIncrementMs;
+  const transitions = path.states.length + path.retries;
+  const durationMs = transitions * stateMs + path.waitSeconds * 1000;
+  const billedMs = Math.ceil(durationMs / PRICES.expressBillingIncrementMs) * PRICES.expressBillingIncrementMs;
   const expressPerExecution = PRICES.expressPerRequest + (billedMs / 1000) * PRICES.expressMemoryGb * PRICES.expressPerGbSecond;
   return {
     ...path,

@@ -41,9 +41,11 @@ async function resourcesFrom(path: string | undefined): Promise<SagaResources> {
 const render = async (options: { resources?: string }): Promise<StateMachineDefinition> =>
   renderSaga(tripSaga, await resourcesFrom(options.resources));
 
-const positiveNumber = (value: string): number => {
+/** Lambda runs a function for 15 minutes at most. */
+const MAX_STATE_MS = 900_000;
+const stateDuration = (value: string): number => {
   const number = Number(value);
-  if (!(number > 0)) throw new InvalidArgumentError('expected a number above 0');
+  if (!(number > 0 && number <= MAX_STATE_MS)) throw new InvalidArgumentError(`expected milliseconds above 0 and at most ${MAX_STATE_MS}`);
   return number;
 };
 
@@ -104,7 +106,7 @@ program
 program
   .command('cost')
   .description('state transitions per path and what a million executions cost on Standard and Express')
-  .option('--state-ms <ms>', 'average duration of one state, for Express duration pricing', positiveNumber, 100)
+  .option('--state-ms <ms>', 'average duration of one attempt of a state, for Express duration pricing', stateDuration, 100)
   .action(async (options: { stateMs: number }) => {
     const definition = await render({});
     const rows = sagaPaths(tripSaga, definition).map((path) => priceOf(path, options.stateMs));
@@ -124,7 +126,8 @@ program
           `state transitions; Express $${PRICES.expressPerRequest * 1e6} per million executions plus ` +
           `$${PRICES.expressPerGbSecond} per GB-second at the ${PRICES.expressMemoryGb * 1024} MB minimum, duration rounded up ` +
           `to ${PRICES.expressBillingIncrementMs} ms, each state taking ${options.stateMs} ms.`,
-        'Each retry adds a transition on Standard. Lambda, DynamoDB and SNS charges come on top.',
+        'Retries count as transitions on Standard; on Express, the expected pauses between them (backoff with full jitter) count as duration.',
+        'Lambda, DynamoDB and SNS charges come on top.',
       ].join('\n') + '\n',
     );
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { placeholderResources, priceOf, PRICES, renderSaga, sagaPaths, walk } from '../../asl/index.ts';
+import { placeholderResources, priceOf, PRICES, renderSaga, sagaPaths, walk, type SagaPath } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
 import { sagaOfSize } from '../helpers/sagas.ts';
 
@@ -7,14 +7,22 @@ describe('sagaPaths', () => {
   it.each([1, 3, 7])('for %i steps: N transitions on success, 2k+1 for a rollback from step k', (size) => {
     const saga = sagaOfSize(size);
     const paths = sagaPaths(saga, renderSaga(saga, placeholderResources(saga)));
+    expect(paths[0]).toMatchObject({ retries: 0, waitSeconds: 0 });
     expect(paths[0]?.states).toHaveLength(size);
     saga.steps.forEach((_, index) => expect(paths[index + 1]?.states).toHaveLength(2 * (index + 1) + 1));
+    // A business error is not retried: a rollback costs no retries.
+    saga.steps.forEach((_, index) => expect(paths[index + 1]?.retries).toBe(0));
   });
 
-  it('for the trip: invalid input costs 2 transitions, a stuck last compensation 6', () => {
+  it('for the trip: invalid input costs 2 transitions; a stuck last compensation 6 states plus its 5 retries', () => {
     const paths = sagaPaths(tripSaga, renderSaga(tripSaga, placeholderResources(tripSaga)));
-    expect(paths.find((path) => path.scenario === 'invalid trip')?.states).toEqual(['BookHotel', 'TripRejected']);
-    expect(paths.at(-1)?.states).toEqual(['BookHotel', 'BookFlight', 'BookRental', 'CancelRental', 'AlertCancelRental', 'SagaCompensationIncomplete']);
+    expect(paths.find((path) => path.scenario === 'invalid trip')).toMatchObject({ states: ['BookHotel', 'TripRejected'], retries: 0 });
+    const stuck = paths.at(-1);
+    expect(stuck?.states).toEqual(['BookHotel', 'BookFlight', 'BookRental', 'CancelRental', 'AlertCancelRental', 'SagaCompensationIncomplete']);
+    expect(stuck?.retries).toBe(5);
+    // 2, 4, 8, 16 and 32 s, none over the 60 s cap, halved by full jitter on average.
+    expect(stuck?.waitSeconds).toBe(31);
+    expect(priceOf(stuck as SagaPath, 100).transitions).toBe(11);
   });
 });
 
@@ -26,14 +34,28 @@ describe('walk', () => {
     };
     expect(() => walk(looping, [])).toThrow('the path from StartAt loops at "A"');
   });
+
+  it('uses up the matching retrier of a faulty state before its catcher, and no other retrier', () => {
+    const definition = renderSaga(tripSaga, placeholderResources(tripSaga));
+    expect(walk(definition, [{ state: 'BookFlight', error: 'TransientError' }])).toMatchObject({ retries: 3, waitSeconds: (1 + 2 + 4) / 2 });
+    expect(walk(definition, [{ state: 'BookFlight', error: 'BookingConflict' }]).retries).toBe(0);
+  });
 });
 
 describe('priceOf', () => {
   it('prices Standard per transition and Express per request plus billed duration', () => {
-    const price = priceOf({ scenario: 'three states', states: ['A', 'B', 'C'] }, 40);
+    const price = priceOf({ scenario: 'three states', states: ['A', 'B', 'C'], retries: 0, waitSeconds: 0 }, 40);
     expect(price.transitions).toBe(3);
     expect(price.standardPerMillion).toBeCloseTo(75, 6);
     // 3 × 40 ms = 120 ms, billed as 200 ms at 64 MB.
     expect(price.expressPerMillion).toBeCloseTo(1 + 0.2 * PRICES.expressMemoryGb * PRICES.expressPerGbSecond * 1e6, 6);
+  });
+
+  it('counts retries as transitions, and their pauses as Express duration', () => {
+    const price = priceOf({ scenario: 'retried', states: ['A', 'B'], retries: 2, waitSeconds: 1.5 }, 100);
+    expect(price.transitions).toBe(4);
+    expect(price.standardPerMillion).toBeCloseTo(100, 6);
+    // 4 attempts × 100 ms + 1.5 s of pauses = 1.9 s.
+    expect(price.expressPerMillion).toBeCloseTo(1 + 1.9 * PRICES.expressMemoryGb * PRICES.expressPerGbSecond * 1e6, 6);
   });
 });

@@ -96,7 +96,7 @@ describe('saga cost', () => {
   it('refuses a bad --state-ms with exit 2', async () => {
     const { code, stderr } = await saga('cost', '--state-ms', 'fast');
     expect(code).toBe(2);
-    expect(stderr).toContain('expected a number above 0');
+    expect(stderr).toContain('expected milliseconds above 0 and at most 900000');
   });
 });
 
