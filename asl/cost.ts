@@ -44,16 +44,19 @@ export function walk(definition: StateMachineDefinition, faults: readonly Fault[
   const states: string[] = [];
   let retries = 0;
   let waitSeconds = 0;
-  for (let name: string | undefined = definition.StartAt; name !== undefined; ) {
+  for (let name: string | undefined = definition.StartAt; name !== undefined;) {
     if (states.length > Object.keys(definition.States).length) throw new Error(`the path from StartAt loops at "${name}"`);
     states.push(name);
     const state: State | undefined = definition.States[name];
     if (state === undefined) throw new Error(`the path reaches "${name}", which is not a state`);
     const error = faults.find((fault) => fault.state === name)?.error;
-    const retrier = state.Type === 'Task' && error !== undefined ? state.Retry?.find((candidate) => matches(candidate.ErrorEquals, error)) : undefined;
+    const retrier =
+      state.Type === 'Task' && error !== undefined ? state.Retry?.find((candidate) => matches(candidate.ErrorEquals, error)) : undefined;
     for (let attempt = 0; retrier !== undefined && attempt < retrier.MaxAttempts; attempt += 1) {
       retries += 1;
-      waitSeconds += Math.min(retrier.IntervalSeconds * retrier.BackoffRate ** attempt, retrier.MaxDelaySeconds) / (retrier.JitterStrategy === 'FULL' ? 2 : 1);
+      waitSeconds +=
+        Math.min(retrier.IntervalSeconds * retrier.BackoffRate ** attempt, retrier.MaxDelaySeconds) /
+        (retrier.JitterStrategy === 'FULL' ? 2 : 1);
     }
     name = nextState(state, error);
   }

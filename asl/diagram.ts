@@ -104,7 +104,9 @@ export function toDot(definition: StateMachineDefinition, path: readonly string[
     'digraph saga {',
     '  node [fontname="Helvetica", fontsize=11];',
     '  edge [fontname="Helvetica", fontsize=9];',
-    ...nodes.map((node) => `  ${node.id} [label=${dotText(node.label)}, ${style[node.kind]}${takenNodes.has(node.name) ? `, ${TAKEN}` : ''}];`),
+    ...nodes.map(
+      (node) => `  ${node.id} [label=${dotText(node.label)}, ${style[node.kind]}${takenNodes.has(node.name) ? `, ${TAKEN}` : ''}];`,
+    ),
     ...edges.map((edge) => {
       const attributes = [
         ...(edge.via === 'Next' ? [] : ['style=dashed', `label=${dotText(edgeLabel(edge))}`]),

@@ -11,6 +11,8 @@ export const StepError = {
   BookingCancelled: 'BookingCancelled',
   /** Throttling or a retryable DynamoDB fault: retried before compensating. */
   Transient: 'TransientError',
+  /** A demo failure asked for on purpose (fault injection). Actions do not retry it; compensations do. */
+  InjectedFault: 'InjectedFault',
 } as const;
 export type StepErrorName = (typeof StepError)[keyof typeof StepError];
 

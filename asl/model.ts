@@ -27,9 +27,7 @@ export interface PayloadTemplate {
 }
 
 /** `Next` and `End` exclude each other: a state either goes on or ends the execution. */
-export type Transition =
-  | { readonly Next: string; readonly End?: never }
-  | { readonly End: true; readonly Next?: never };
+export type Transition = { readonly Next: string; readonly End?: never } | { readonly End: true; readonly Next?: never };
 
 export type TaskState = {
   readonly Type: 'Task';
@@ -85,6 +83,11 @@ export function edgesOf(name: string, state: State): Edge[] {
     default:
       return assertNever(state);
   }
+}
+
+/** The names of a definition's Task states, in order. */
+export function taskStatesOf(definition: StateMachineDefinition): string[] {
+  return Object.entries(definition.States).flatMap(([name, state]) => (state.Type === 'Task' ? [name] : []));
 }
 
 export function edgesOfDefinition(definition: StateMachineDefinition): Edge[] {

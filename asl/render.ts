@@ -161,9 +161,7 @@ export function renderSaga(saga: Saga, resources: SagaResources): StateMachineDe
 /** ARNs of the shape AWS gives, in a given or placeholder account: to look at, validate or run a definition without AWS. */
 export function placeholderResources(saga: Saga, region = 'us-east-1', account = '123456789012'): SagaResources {
   return {
-    functions: Object.fromEntries(
-      functionStatesOf(saga).map((state) => [state, `arn:aws:lambda:${region}:${account}:function:${state}`]),
-    ),
+    functions: Object.fromEntries(functionStatesOf(saga).map((state) => [state, `arn:aws:lambda:${region}:${account}:function:${state}`])),
     alertTopic: `arn:aws:sns:${region}:${account}:${saga.name}-alerts`,
   };
 }

@@ -115,10 +115,7 @@ export function alertStateOf(step: SagaStep): string {
 
 /** Every state the saga's definition will hold, in rendering order. */
 export function stateNamesOf(saga: Saga): string[] {
-  return [
-    ...saga.steps.flatMap((step) => [step.action, step.compensation, alertStateOf(step)]),
-    ...Object.values(TerminalState),
-  ];
+  return [...saga.steps.flatMap((step) => [step.action, step.compensation, alertStateOf(step)]), ...Object.values(TerminalState)];
 }
 
 /** The functions the saga invokes: one per action and one per compensation. */

@@ -5,7 +5,8 @@ import {
   actionRetryOf,
   alertStateOf,
   compensationRetryOf,
-  functionStatesOf,   stateNamesOf,
+  functionStatesOf,
+  stateNamesOf,
   type RetryPolicy,
   type Saga,
   type SagaResources,
@@ -175,8 +176,18 @@ export function definitionProblems(definition: unknown): string[] {
   }
   for (const [name, state] of Object.entries(machine.States)) {
     if (state.Type !== 'Task') continue;
-    problems.push(...catchAllProblems(`state "${name}" Retry`, (state.Retry ?? []).map((r) => r.ErrorEquals)));
-    problems.push(...catchAllProblems(`state "${name}" Catch`, (state.Catch ?? []).map((c) => c.ErrorEquals)));
+    problems.push(
+      ...catchAllProblems(
+        `state "${name}" Retry`,
+        (state.Retry ?? []).map((r) => r.ErrorEquals),
+      ),
+    );
+    problems.push(
+      ...catchAllProblems(
+        `state "${name}" Catch`,
+        (state.Catch ?? []).map((c) => c.ErrorEquals),
+      ),
+    );
   }
   const successors = Map.groupBy(edges, (edge) => edge.from);
   const reached = new Set([machine.StartAt]);

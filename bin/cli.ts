@@ -31,9 +31,7 @@ async function resourcesFrom(path: string | undefined): Promise<SagaResources> {
   if (path === undefined) return placeholderResources(tripSaga);
   const value = await readJsonFile(path);
   if (!isResources(value)) {
-    throw new UsageError(
-      `${path} must hold {"functions": {"<state name>": "<Lambda ARN>", ...}, "alertTopic": "<SNS topic ARN>"}`,
-    );
+    throw new UsageError(`${path} must hold {"functions": {"<state name>": "<Lambda ARN>", ...}, "alertTopic": "<SNS topic ARN>"}`);
   }
   return value;
 }
@@ -49,8 +47,7 @@ const stateDuration = (value: string): number => {
   return number;
 };
 
-const dollars = (amount: number): string =>
-  `$${amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+const dollars = (amount: number): string => `$${amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 
 const resourcesOption = new Option(
   '--resources <file>',
@@ -137,7 +134,11 @@ registerLocalCommands(program);
 /** A file or folder named on the command line that cannot be read or written: the user's to fix, not a crash. */
 function isFileError(error: unknown): error is NodeJS.ErrnoException {
   const code = (error as NodeJS.ErrnoException | null)?.code;
-  return error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string' && ['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EEXIST', 'EROFS'].includes(code ?? '');
+  return (
+    error instanceof Error &&
+    typeof (error as NodeJS.ErrnoException).syscall === 'string' &&
+    ['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EEXIST', 'EROFS'].includes(code ?? '')
+  );
 }
 
 try {
@@ -145,7 +146,12 @@ try {
 } catch (error) {
   if (error instanceof CommanderError) {
     process.exitCode = error.exitCode === 0 ? Exit.ok : Exit.usage;
-  } else if (error instanceof UsageError || error instanceof ExecutionNameError || error instanceof DataDirInUseError || isFileError(error)) {
+  } else if (
+    error instanceof UsageError ||
+    error instanceof ExecutionNameError ||
+    error instanceof DataDirInUseError ||
+    isFileError(error)
+  ) {
     process.stderr.write(`saga: ${error.message}\n`);
     process.exitCode = Exit.usage;
   } else if (error instanceof Error && 'problems' in error) {

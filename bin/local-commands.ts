@@ -2,6 +2,7 @@ import { stat, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
 import { toDot } from '../asl/diagram.ts';
+import { taskStatesOf } from '../asl/model.ts';
 import { parseFault, type FaultSpec } from '../local/faults.ts';
 import { bookingsTable, timelinePrinter, verdict } from '../local/report.ts';
 import { LocalSaga, type Execution, type Outcome } from '../local/runtime.ts';
@@ -33,9 +34,12 @@ const nonNegativeInteger = (value: string): number => {
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 function faultsFrom(specs: readonly string[], local: LocalSaga): Record<string, FaultSpec> {
-  const taskStates = Object.entries(local.definition.States).flatMap(([name, state]) => (state.Type === 'Task' ? [name] : []));
+  const taskStates = taskStatesOf(local.definition);
   try {
-    return Object.fromEntries(specs.map((spec) => parseFault(spec, taskStates)));
+    const faults = specs.map((spec) => parseFault(spec, taskStates));
+    const repeated = faults.map(([state]) => state).find((state, index, states) => states.indexOf(state) !== index);
+    if (repeated) throw new UsageError(`--fail names ${repeated} twice: give each state once`);
+    return Object.fromEntries(faults);
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
@@ -53,7 +57,7 @@ async function tripFrom(path: string): Promise<{ trip: unknown } | { notJson: st
 
 const retryNote = (delayMs: number | undefined): string =>
   delayMs === undefined
-    ? "retry pauses as the definition says (backoff with jitter); --retry-delay MS shortens them"
+    ? 'retry pauses as the definition says (backoff with jitter); --retry-delay MS shortens them'
     : `every retry pause replaced by ${delayMs} ms`;
 
 /** The trip id whose bookings an execution made: its input's key field (the execution name may differ). */
@@ -110,8 +114,12 @@ async function run(options: RunOptions): Promise<void> {
   try {
     const faults = faultsFrom(options.fail, local);
     if (!options.json) {
-      print(`${local.saga.name}, run locally: DynamoDB (dynalite) at ${local.dynamo.endpoint}${options.data ? ` with data in ${options.data}` : ', in memory'};`);
-      print(`the deployed definition (${Object.keys(local.definition.States).length} states) run by aws-local-stepfunctions; ${retryNote(options.retryDelay)}.`);
+      print(
+        `${local.saga.name}, run locally: DynamoDB (dynalite) at ${local.dynamo.endpoint}${options.data ? ` with data in ${options.data}` : ', in memory'};`,
+      );
+      print(
+        `the deployed definition (${Object.keys(local.definition.States).length} states) run by aws-local-stepfunctions; ${retryNote(options.retryDelay)}.`,
+      );
       print();
     }
     const execution = await local.execute(loaded.trip, {
@@ -121,7 +129,19 @@ async function run(options: RunOptions): Promise<void> {
       ...(options.json ? {} : { onEvent: timelinePrinter(print) }),
     });
     if (options.json) {
-      print(JSON.stringify({ executionArn: execution.executionArn, status: execution.status, error: execution.error, cause: execution.cause, events: execution.history }, null, 2));
+      print(
+        JSON.stringify(
+          {
+            executionArn: execution.executionArn,
+            status: execution.status,
+            error: execution.error,
+            cause: execution.cause,
+            events: execution.history,
+          },
+          null,
+          2,
+        ),
+      );
     } else {
       await report(local, execution, options.data);
     }
@@ -136,7 +156,8 @@ async function run(options: RunOptions): Promise<void> {
 }
 
 async function resume(options: { data: string; execution: string; fail: string[]; retryDelay?: number }): Promise<void> {
-  if (!(await stat(options.data).catch(() => undefined))?.isDirectory()) throw new UsageError(`${options.data} is not a data folder: give the one that \`saga run --data\` used`);
+  if (!(await stat(options.data).catch(() => undefined))?.isDirectory())
+    throw new UsageError(`${options.data} is not a data folder: give the one that \`saga run --data\` used`);
   const local = await LocalSaga.start({ saga: tripSaga, dataDir: options.data });
   try {
     const saved = await local.savedExecution(options.execution);
@@ -149,7 +170,8 @@ async function resume(options: { data: string; execution: string; fail: string[]
       ...(options.retryDelay === undefined ? {} : { retryDelayMs: options.retryDelay }),
     });
     print(`Resuming ${options.execution}: compensations owed, in order: ${result.owed.join(', ')}`);
-    for (const step of result.done) print(step.error ? `  ✗ ${step.state}: ${step.error}` : `  ✓ ${step.state}: ${JSON.stringify(step.result)}`);
+    for (const step of result.done)
+      print(step.error ? `  ✗ ${step.state}: ${step.error}` : `  ✓ ${step.state}: ${JSON.stringify(step.result)}`);
     const bookings = await local.bookingsOf(tripIdOf(local, saved));
     print();
     for (const line of bookingsTable(local.saga, bookings)) print(line);
@@ -203,7 +225,11 @@ async function tour(): Promise<void> {
       print(scenario.explain);
       print();
       const trip = { ...(loaded.trip as object), trip_id: scenario.tripId };
-      const execution = await local.execute(trip, { faults: scenario.faults, retryDelayMs: TOUR_RETRY_DELAY_MS, onEvent: timelinePrinter(print) });
+      const execution = await local.execute(trip, {
+        faults: scenario.faults,
+        retryDelayMs: TOUR_RETRY_DELAY_MS,
+        onEvent: timelinePrinter(print),
+      });
       consistent &&= !(await report(local, execution)).includes('INCONSISTENT');
     }
     print();
@@ -229,12 +255,14 @@ interface ServeOptions {
 
 /** Serves the Step Functions and DynamoDB APIs on 127.0.0.1 until interrupted. */
 async function serve(options: ServeOptions): Promise<void> {
-  const local = await LocalSaga.start({ saga: tripSaga, dynamoDbPort: options.dynamodbPort, ...(options.data ? { dataDir: options.data } : {}) }).catch(
-    (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EADDRINUSE') throw new UsageError(`port ${options.dynamodbPort} is in use: choose another with --dynamodb-port`);
-      throw error;
-    },
-  );
+  const local = await LocalSaga.start({
+    saga: tripSaga,
+    dynamoDbPort: options.dynamodbPort,
+    ...(options.data ? { dataDir: options.data } : {}),
+  }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'EADDRINUSE') throw new UsageError(`port ${options.dynamodbPort} is in use: choose another with --dynamodb-port`);
+    throw error;
+  });
   const server = await StepFunctionsServer.start(local, {
     port: options.port,
     ...(options.retryDelay === undefined ? {} : { retryDelayMs: options.retryDelay }),
@@ -253,10 +281,14 @@ async function serve(options: ServeOptions): Promise<void> {
   print();
   print('With the AWS CLI (any credentials will do; the region must be set):');
   print('  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1');
-  print(`  aws stepfunctions start-execution ${sfn} --state-machine-arn ${local.stateMachineArn} --name ${trip} --input file://examples/trip.json`);
+  print(
+    `  aws stepfunctions start-execution ${sfn} --state-machine-arn ${local.stateMachineArn} --name ${trip} --input file://examples/trip.json`,
+  );
   print(`  aws stepfunctions describe-execution ${sfn} --execution-arn ${executionArn}`);
   print(`  aws stepfunctions get-execution-history ${sfn} --execution-arn ${executionArn}`);
-  print(`  aws dynamodb get-item --endpoint-url ${local.dynamo.endpoint} --table-name ${local.saga.steps[0]?.table} --key '{"trip_id": {"S": "${trip}"}}'`);
+  print(
+    `  aws dynamodb get-item --endpoint-url ${local.dynamo.endpoint} --table-name ${local.saga.steps[0]?.table} --key '{"trip_id": {"S": "${trip}"}}'`,
+  );
   print();
   print('Ctrl-C stops the servers.');
   await new Promise<void>((resolve) => {
@@ -283,7 +315,11 @@ export function registerLocalCommands(program: Command): void {
     .description('run one execution locally, on an embedded DynamoDB, and show it state by state')
     .option('--input <file>', 'the trip (JSON)', EXAMPLE_TRIP)
     .option('--fail <spec>', FAIL_HELP, collect, [])
-    .option('--retry-delay <ms>', 'replace every retry pause by this many milliseconds (default: the definition’s backoff)', nonNegativeInteger)
+    .option(
+      '--retry-delay <ms>',
+      'replace every retry pause by this many milliseconds (default: the definition’s backoff)',
+      nonNegativeInteger,
+    )
     .option('--json', 'print the event history, shaped like GetExecutionHistory, instead')
     .option('--graph <file.svg>', 'draw the state machine with the path taken in blue')
     .option('--data <dir>', 'keep tables, executions and alerts in this folder (needed to resume)')
@@ -308,7 +344,11 @@ export function registerLocalCommands(program: Command): void {
     .option('--port <port>', 'the Step Functions endpoint’s port', port, 8083)
     .option('--dynamodb-port <port>', 'the DynamoDB endpoint’s port', port, 8000)
     .option('--data <dir>', 'keep tables, executions and alerts in this folder')
-    .option('--retry-delay <ms>', 'replace every retry pause by this many milliseconds (default: the definition’s backoff)', nonNegativeInteger)
+    .option(
+      '--retry-delay <ms>',
+      'replace every retry pause by this many milliseconds (default: the definition’s backoff)',
+      nonNegativeInteger,
+    )
     .action(serve);
 
   program.command('tour').description('the happy path, a rollback and a retried compensation, explained (npm start)').action(tour);

@@ -129,7 +129,8 @@ export async function cancel(client: DynamoDBDocumentClient, config: StepConfig,
       }),
     );
     const previous = Attributes?.['status'];
-    const outcome = previous === BookingStatus.Booked ? 'cancelled' : previous === BookingStatus.Cancelled ? 'already cancelled' : 'nothing to cancel';
+    const outcome =
+      previous === BookingStatus.Booked ? 'cancelled' : previous === BookingStatus.Cancelled ? 'already cancelled' : 'nothing to cancel';
     return { ...result, outcome };
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;

@@ -30,14 +30,19 @@ const FUNCTIONS_DIR = fileURLToPath(new URL('.', import.meta.url));
  * exports `createHandler(dependencies)`: the Lambda entry point calls it with the configuration in the
  * environment, the local mode with its own.
  */
-export function handlerModulesOf(saga: Saga): { state: string; module: string }[] {
-  return saga.steps.flatMap((step) => [
-    { state: step.action, module: `${FUNCTIONS_DIR}${step.actionModule ?? 'book.ts'}` },
-    { state: step.compensation, module: `${FUNCTIONS_DIR}${step.compensationModule ?? 'cancel.ts'}` },
-  ]);
+export function handlerModulesOf(saga: Saga): { state: string; module: string; url: string }[] {
+  return saga.steps.flatMap((step) =>
+    [
+      { state: step.action, module: `./${step.actionModule ?? 'book.ts'}` },
+      { state: step.compensation, module: `./${step.compensationModule ?? 'cancel.ts'}` },
+    ].map((entry) => ({ ...entry, url: new URL(entry.module, import.meta.url).href })),
+  );
 }
 
-/** The Lambda entry point: configuration read once, at cold start, and one DynamoDB client for every invocation. */
+/**
+ * The Lambda entry point: configuration read once, at cold start, and one DynamoDB client for every invocation.
+ * Imports are relative to functions/, so that a bundle and its source map do not depend on where the checkout is.
+ */
 const lambdaEntry = (module: string): string => `
 import { createHandler } from ${JSON.stringify(module)};
 import { configFromEnvironment } from './config.ts';

@@ -25,7 +25,7 @@ export class TransientError extends Error {
 
 /** A demo failure asked for by the trip's `fail` list, with fault injection enabled. */
 export class InjectedFaultError extends Error {
-  override readonly name = 'InjectedFault';
+  override readonly name = StepError.InjectedFault;
 }
 
 /** The function's environment is missing or malformed: a deployment mistake, not a trip's. */

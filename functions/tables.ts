@@ -9,4 +9,3 @@ export function bookingTableInput(tableName: string, keyField: string): CreateTa
     BillingMode: 'PAY_PER_REQUEST',
   };
 }
-

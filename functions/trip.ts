@@ -86,4 +86,3 @@ export const stepEventSchema: JSONSchemaType<StepEvent> = {
   required: ['trip'],
   properties: { trip: tripSchema },
 };
-

@@ -12,7 +12,11 @@ export interface PolicyDocument {
 }
 
 const policy = (...statements: Statement[]): PolicyDocument => ({ Version: '2012-10-17', Statement: statements });
-const allow = (actions: readonly string[], resources: readonly string[]): Statement => ({ Effect: 'Allow', Action: actions, Resource: resources });
+const allow = (actions: readonly string[], resources: readonly string[]): Statement => ({
+  Effect: 'Allow',
+  Action: actions,
+  Resource: resources,
+});
 
 export const assumedBy = (service: 'lambda.amazonaws.com' | 'states.amazonaws.com') => ({
   Version: '2012-10-17',
@@ -30,7 +34,12 @@ export const DYNAMODB_ACTIONS = {
 const XRAY_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
 
 /** A function's own table, its own log group, and X-Ray when tracing. */
-export function functionPolicy(kind: keyof typeof DYNAMODB_ACTIONS, tableArn: string, logGroupArn: string, tracing: boolean): PolicyDocument {
+export function functionPolicy(
+  kind: keyof typeof DYNAMODB_ACTIONS,
+  tableArn: string,
+  logGroupArn: string,
+  tracing: boolean,
+): PolicyDocument {
   return policy(
     allow(DYNAMODB_ACTIONS[kind], [tableArn]),
     allow(['logs:CreateLogStream', 'logs:PutLogEvents'], [`${logGroupArn}:*`]),
@@ -53,7 +62,10 @@ const LOG_DELIVERY_ACTIONS = [
 /** The saga's functions (and their versions), its alert topic, log delivery, and X-Ray when tracing. */
 export function stateMachinePolicy(functionArns: readonly string[], alertTopicArn: string, tracing: boolean): PolicyDocument {
   return policy(
-    allow(['lambda:InvokeFunction'], functionArns.flatMap((arn) => [arn, `${arn}:*`])),
+    allow(
+      ['lambda:InvokeFunction'],
+      functionArns.flatMap((arn) => [arn, `${arn}:*`]),
+    ),
     allow(['sns:Publish'], [alertTopicArn]),
     allow(LOG_DELIVERY_ACTIONS, ['*']),
     ...(tracing ? [allow([...XRAY_ACTIONS, 'xray:GetSamplingRules', 'xray:GetSamplingTargets'], ['*'])] : []),
@@ -61,4 +73,9 @@ export function stateMachinePolicy(functionArns: readonly string[], alertTopicAr
 }
 
 /** The actions for which AWS allows no narrower resource than "*": the only wildcards these policies hold. */
-export const WILDCARD_ONLY_ACTIONS: ReadonlySet<string> = new Set([...XRAY_ACTIONS, 'xray:GetSamplingRules', 'xray:GetSamplingTargets', ...LOG_DELIVERY_ACTIONS]);
+export const WILDCARD_ONLY_ACTIONS: ReadonlySet<string> = new Set([
+  ...XRAY_ACTIONS,
+  'xray:GetSamplingRules',
+  'xray:GetSamplingTargets',
+  ...LOG_DELIVERY_ACTIONS,
+]);

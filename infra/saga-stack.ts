@@ -113,12 +113,20 @@ export class SagaStack extends pulumi.ComponentResource {
     // alerts carry no personal data (trip id, state names, error names).
     this.alertTopic = new aws.sns.Topic('alerts', {}, parent);
     if (settings.alertEmail !== undefined) {
-      new aws.sns.TopicSubscription('alert-email', { topic: this.alertTopic.arn, protocol: 'email', endpoint: settings.alertEmail }, parent);
+      new aws.sns.TopicSubscription(
+        'alert-email',
+        { topic: this.alertTopic.arn, protocol: 'email', endpoint: settings.alertEmail },
+        parent,
+      );
     }
 
     const functionArns = Object.fromEntries(Object.entries(this.functions).map(([state, fn]) => [state, fn.arn]));
     const stateMachineLogs = new aws.cloudwatch.LogGroup('state-machine-logs', { retentionInDays: settings.logRetentionDays }, parent);
-    const stateMachineRole = new aws.iam.Role('state-machine-role', { assumeRolePolicy: JSON.stringify(assumedBy('states.amazonaws.com')) }, parent);
+    const stateMachineRole = new aws.iam.Role(
+      'state-machine-role',
+      { assumeRolePolicy: JSON.stringify(assumedBy('states.amazonaws.com')) },
+      parent,
+    );
     const stateMachineRolePolicy = new aws.iam.RolePolicy(
       'state-machine-policy',
       {
@@ -129,7 +137,10 @@ export class SagaStack extends pulumi.ComponentResource {
       },
       parent,
     );
-    const sagaForStack: Saga = { ...saga, compensationRetry: { ...compensationRetryOf(saga), maxAttempts: settings.compensationMaxAttempts } };
+    const sagaForStack: Saga = {
+      ...saga,
+      compensationRetry: { ...compensationRetryOf(saga), maxAttempts: settings.compensationMaxAttempts },
+    };
     this.stateMachine = new aws.sfn.StateMachine(
       'saga',
       {

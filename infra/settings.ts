@@ -52,7 +52,8 @@ export function settingsFrom(get: (key: string) => string | undefined): StackSet
     const text = get(key);
     if (text === undefined) return DEFAULT_SETTINGS[key] as number;
     const value = Number(text);
-    if (!Number.isInteger(value) || value < min || value > max) problems.push(`${key} must be an integer from ${min} to ${max}, got "${text}"`);
+    if (!Number.isInteger(value) || value < min || value > max)
+      problems.push(`${key} must be an integer from ${min} to ${max}, got "${text}"`);
     return value;
   };
   const flag = (key: keyof StackSettings): boolean => {
@@ -64,7 +65,8 @@ export function settingsFrom(get: (key: string) => string | undefined): StackSet
   const type = get('stateMachineType') ?? DEFAULT_SETTINGS.stateMachineType;
   if (type !== 'STANDARD' && type !== 'EXPRESS') problems.push(`stateMachineType must be STANDARD or EXPRESS, got "${type}"`);
   const alertEmail = get('alertEmail');
-  if (alertEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alertEmail)) problems.push(`alertEmail "${alertEmail}" is not an e-mail address`);
+  if (alertEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alertEmail))
+    problems.push(`alertEmail "${alertEmail}" is not an e-mail address`);
   const settings: StackSettings = {
     stateMachineType: type as StackSettings['stateMachineType'],
     compensationMaxAttempts: integer('compensationMaxAttempts', 0, 20),

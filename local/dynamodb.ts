@@ -62,7 +62,11 @@ export async function startDynamoDb(options: EmbeddedDynamoDbOptions = {}): Prom
 }
 
 /** Creates every step's table (those that exist already are kept). */
-export async function createBookingTables(client: DynamoDBDocumentClient, saga: Saga, tableName: (logical: string) => string): Promise<void> {
+export async function createBookingTables(
+  client: DynamoDBDocumentClient,
+  saga: Saga,
+  tableName: (logical: string) => string,
+): Promise<void> {
   await Promise.all(
     saga.steps.map(async (step) => {
       try {

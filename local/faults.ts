@@ -8,8 +8,6 @@ import { StepError } from '../asl/errors.ts';
  */
 export type FaultSpec = { readonly times: 'always' } | { readonly times: number };
 
-export const INJECTED_FAULT = 'InjectedFault';
-
 export class FaultSpecError extends Error {
   override readonly name = 'FaultSpecError';
 }
@@ -31,7 +29,8 @@ export function parseFault(text: string, taskStates: readonly string[]): [string
 /** The error a call should fail with, if any: `call` counts from 1, retries included. */
 export function injectedError(fault: FaultSpec | undefined, state: string, call: number): Error | undefined {
   if (fault === undefined) return undefined;
-  if (fault.times === 'always') return Object.assign(new Error(`${state} failed on purpose (--fail ${state})`), { name: INJECTED_FAULT });
+  if (fault.times === 'always')
+    return Object.assign(new Error(`${state} failed on purpose (--fail ${state})`), { name: StepError.InjectedFault });
   if (call > fault.times) return undefined;
   return Object.assign(new Error(`${state} failed on purpose, call ${call} of the first ${fault.times} (--fail ${state}=${fault.times})`), {
     name: StepError.Transient,

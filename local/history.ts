@@ -76,7 +76,9 @@ export class ExecutionHistory {
     const at = this.#scheduledAt.get(state) ?? Date.now();
     const input = json(call.input);
     if (this.#isSns(state)) {
-      this.#add(at, 'TaskScheduled', { taskScheduledEventDetails: { resourceType: 'sns', resource: 'publish', region: 'local', parameters: input } });
+      this.#add(at, 'TaskScheduled', {
+        taskScheduledEventDetails: { resourceType: 'sns', resource: 'publish', region: 'local', parameters: input },
+      });
       this.#add(at, 'TaskStarted', { taskStartedEventDetails: { resourceType: 'sns', resource: 'publish' } });
     } else {
       this.#add(at, 'LambdaFunctionScheduled', {
@@ -113,7 +115,9 @@ export class ExecutionHistory {
       case 'StateEntered': {
         const type = this.#definition.States[event.state.name]?.Type ?? 'Task';
         const input = json(event.state.input);
-        this.#add(event.timestamp, `${type}StateEntered`, { stateEnteredEventDetails: { name: event.state.name, input, inputDetails: details(input) } });
+        this.#add(event.timestamp, `${type}StateEntered`, {
+          stateEnteredEventDetails: { name: event.state.name, input, inputDetails: details(input) },
+        });
         this.#scheduledAt.set(event.state.name, event.timestamp);
         this.#failedLast.delete(event.state.name);
         return;
@@ -142,9 +146,13 @@ export class ExecutionHistory {
           this.#call(name, (call) => {
             const result = json(call.result);
             if (this.#isSns(name)) {
-              this.#add(event.timestamp, 'TaskSucceeded', { taskSucceededEventDetails: { resourceType: 'sns', resource: 'publish', output: result } });
+              this.#add(event.timestamp, 'TaskSucceeded', {
+                taskSucceededEventDetails: { resourceType: 'sns', resource: 'publish', output: result },
+              });
             } else {
-              this.#add(event.timestamp, 'LambdaFunctionSucceeded', { lambdaFunctionSucceededEventDetails: { output: result, outputDetails: details(result) } });
+              this.#add(event.timestamp, 'LambdaFunctionSucceeded', {
+                lambdaFunctionSucceededEventDetails: { output: result, outputDetails: details(result) },
+              });
             }
           });
         }

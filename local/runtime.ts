@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { SagaOutcome } from '../asl/errors.ts';
-import type { StateMachineDefinition } from '../asl/model.ts';
+import { taskStatesOf, type StateMachineDefinition } from '../asl/model.ts';
 import { placeholderResources, renderSaga, SNS_PUBLISH } from '../asl/render.ts';
 import { compensationRetryOf, type Saga, type SagaResources } from '../asl/saga.ts';
 import { handlerModulesOf } from '../functions/build.ts';
@@ -161,10 +161,14 @@ export class LocalSaga {
     try {
       await createBookingTables(dynamo.client, options.saga, (name) => name);
       const configs = stepConfigsOf(options.saga, { tableName: (name) => name, faultInjection: options.faultInjection ?? true });
-      const logger = new Logger({ service: 'saga', level: options.functionLog ? 'INFO' : 'SILENT', ...(options.functionLog ? { write: options.functionLog } : {}) });
+      const logger = new Logger({
+        service: 'saga',
+        level: options.functionLog ? 'INFO' : 'SILENT',
+        ...(options.functionLog ? { write: options.functionLog } : {}),
+      });
       const handlers: Record<string, LambdaHandler> = {};
-      for (const { state, module } of handlerModulesOf(options.saga)) {
-        const { createHandler } = (await import(module)) as { createHandler: (dependencies: HandlerDependencies) => LambdaHandler };
+      for (const { state, url } of handlerModulesOf(options.saga)) {
+        const { createHandler } = (await import(url)) as { createHandler: (dependencies: HandlerDependencies) => LambdaHandler };
         handlers[state] = createHandler({ config: configs[state] as StepConfig, client: dynamo.client, logger });
       }
       return new LocalSaga(options, dynamo, configs, handlers);
@@ -179,15 +183,22 @@ export class LocalSaga {
     const keyValue = (input as Record<string, unknown> | null)?.[this.saga.keyField];
     // Named by the trip id, as the README suggests for AWS; a trip id that cannot name an execution is invalid anyway.
     const name = options.name ?? (isExecutionName(keyValue) ? keyValue : randomUUID());
-    if (!isExecutionName(name)) throw new ExecutionNameError('InvalidName', `"${name}" cannot name an execution: 1 to 80 characters, no blanks, no <>{}[]?*"#%\\^|~\`$&,;:/`);
+    if (!isExecutionName(name))
+      throw new ExecutionNameError(
+        'InvalidName',
+        `"${name}" cannot name an execution: 1 to 80 characters, no blanks, no <>{}[]?*"#%\\^|~\`$&,;:/`,
+      );
     if (await this.savedExecution(name)) {
-      throw new ExecutionNameError('ExecutionAlreadyExists', `an execution named "${name}" is already kept in ${this.#dataDir}: choose another name`);
+      throw new ExecutionNameError(
+        'ExecutionAlreadyExists',
+        `an execution named "${name}" is already kept in ${this.#dataDir}: choose another name`,
+      );
     }
     const executionArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${this.saga.name}:${name}`;
     const history = new ExecutionHistory(this.definition, `arn:aws:iam::${LOCAL_ACCOUNT}:role/${this.saga.name}-local`);
     const calls: Record<string, number> = {};
     const alerts: Alert[] = [];
-    const taskStates = Object.entries(this.definition.States).flatMap(([state, definition]) => (definition.Type === 'Task' ? [state] : []));
+    const taskStates = taskStatesOf(this.definition);
     const taskHandler = (state: string) => async (taskInput: unknown) => {
       const call = history.recordCall(state, taskInput);
       calls[state] = (calls[state] ?? 0) + 1;
@@ -225,7 +236,8 @@ export class LocalSaga {
       const before = history.events.length;
       history.record(event as InterpreterEvent);
       if (event.type === 'StateEntered') path.push(event.state.name);
-      if (event.type === 'ExecutionFailed') failure = { error: event.Error, cause: typeof event.Cause === 'string' ? event.Cause : JSON.stringify(event.Cause) };
+      if (event.type === 'ExecutionFailed')
+        failure = { error: event.Error, cause: typeof event.Cause === 'string' ? event.Cause : JSON.stringify(event.Cause) };
       for (const recorded of history.events.slice(before)) options.onEvent?.(recorded);
     }
     const { status, ...result } = await settled;
@@ -297,7 +309,9 @@ export class LocalSaga {
   async savedExecutions(): Promise<Execution[]> {
     if (!this.#dataDir) return [];
     const files = await readdir(join(this.#dataDir, 'executions'));
-    const saved = await Promise.all(files.filter((file) => file.endsWith('.json')).map((file) => this.savedExecution(file.slice(0, -'.json'.length))));
+    const saved = await Promise.all(
+      files.filter((file) => file.endsWith('.json')).map((file) => this.savedExecution(file.slice(0, -'.json'.length))),
+    );
     return saved.filter((execution): execution is Execution => execution !== undefined);
   }
 
@@ -324,7 +338,10 @@ export class LocalSaga {
     const stuck = alert?.message['failedCompensation'];
     const from = this.saga.steps.findIndex((step) => step.compensation === stuck);
     if (from < 0) throw new Error(`execution ${execution.name} has no compensation to resume: it raised no alert`);
-    const owed = this.saga.steps.slice(0, from + 1).reverse().map((step) => step.compensation);
+    const owed = this.saga.steps
+      .slice(0, from + 1)
+      .reverse()
+      .map((step) => step.compensation);
     const retry = compensationRetryOf(this.saga);
     const done: { state: string; result?: unknown; error?: string }[] = [];
     const calls: Record<string, number> = {};
@@ -340,7 +357,8 @@ export class LocalSaga {
           break;
         } catch (error) {
           lastError = error as Error;
-          const pause = options.retryDelayMs ?? Math.min(retry.intervalSeconds * retry.backoffRate ** attempt, retry.maxDelaySeconds) * 1000;
+          const pause =
+            options.retryDelayMs ?? Math.min(retry.intervalSeconds * retry.backoffRate ** attempt, retry.maxDelaySeconds) * 1000;
           if (attempt < retry.maxAttempts) await new Promise((resolve) => setTimeout(resolve, pause));
         }
       }

@@ -45,11 +45,13 @@ const wireEvent = (event: HistoryEvent) => ({ ...event, timestamp: epochSeconds(
 
 function page<T>(items: readonly T[], maxResults: unknown, nextToken: unknown): { items: T[]; nextToken?: string } {
   const size = maxResults === undefined || maxResults === 0 ? 100 : Number(maxResults);
-  if (!Number.isInteger(size) || size < 0 || size > 1000) throw new ApiError('ValidationException', 'maxResults must be between 0 and 1000');
+  if (!Number.isInteger(size) || size < 0 || size > 1000)
+    throw new ApiError('ValidationException', 'maxResults must be between 0 and 1000');
   let start = 0;
   if (nextToken !== undefined) {
     start = Number(Buffer.from(String(nextToken), 'base64url').toString());
-    if (!Number.isInteger(start) || start < 0 || start > items.length) throw new ApiError('InvalidToken', `Invalid Token: '${String(nextToken)}'`);
+    if (!Number.isInteger(start) || start < 0 || start > items.length)
+      throw new ApiError('InvalidToken', `Invalid Token: '${String(nextToken)}'`);
   }
   const end = start + size;
   return { items: items.slice(start, end), ...(end < items.length ? { nextToken: Buffer.from(String(end)).toString('base64url') } : {}) };
@@ -115,7 +117,8 @@ export class StepFunctionsServer {
     try {
       const chunks: Buffer[] = [];
       for await (const chunk of request) chunks.push(chunk as Buffer);
-      if (request.method !== 'POST') throw new ApiError('UnknownOperationException', `${request.method} is not supported: POST a JSON 1.0 request`, 404);
+      if (request.method !== 'POST')
+        throw new ApiError('UnknownOperationException', `${request.method} is not supported: POST a JSON 1.0 request`, 404);
       const target = String(request.headers['x-amz-target'] ?? '');
       const operation = target.startsWith('AWSStepFunctions.') ? target.slice('AWSStepFunctions.'.length) : '';
       const handler = this.#operations[operation];
@@ -127,12 +130,19 @@ export class StepFunctionsServer {
       } catch {
         throw new ApiError('SerializationException', 'Request body is not valid JSON');
       }
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError('SerializationException', 'Request body must be a JSON object');
+      if (typeof body !== 'object' || body === null || Array.isArray(body))
+        throw new ApiError('SerializationException', 'Request body must be a JSON object');
       const result = await handler(body);
       this.#send(response, 200, requestId, result);
     } catch (error) {
       const apiError = error instanceof ApiError ? error : new ApiError('InternalFailure', (error as Error).message, 500);
-      this.#send(response, apiError.status, requestId, { __type: `com.amazonaws.swf.service.v2.model#${apiError.type}`, message: apiError.message }, apiError.type);
+      this.#send(
+        response,
+        apiError.status,
+        requestId,
+        { __type: `com.amazonaws.swf.service.v2.model#${apiError.type}`, message: apiError.message },
+        apiError.type,
+      );
     }
   }
 
@@ -165,8 +175,10 @@ export class StepFunctionsServer {
     const name = body['name'] === undefined ? randomUUID() : body['name'];
     if (!isExecutionName(name)) throw new ApiError('InvalidName', `Invalid Name: '${String(name)}'`);
     const input = body['input'] === undefined ? '{}' : body['input'];
-    if (typeof input !== 'string') throw new ApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: input must be a JSON string');
-    if (Buffer.byteLength(input) > MAX_INPUT_BYTES) throw new ApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: larger than 256 KB');
+    if (typeof input !== 'string')
+      throw new ApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: input must be a JSON string');
+    if (Buffer.byteLength(input) > MAX_INPUT_BYTES)
+      throw new ApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: larger than 256 KB');
     let parsed: unknown;
     try {
       parsed = JSON.parse(input);
@@ -182,7 +194,16 @@ export class StepFunctionsServer {
     }
     const abort = new AbortController();
     const history: HistoryEvent[] = [];
-    const record: ExecutionRecord = { executionArn, name, input, startDate: new Date(), history, abort, status: 'RUNNING', done: Promise.resolve() };
+    const record: ExecutionRecord = {
+      executionArn,
+      name,
+      input,
+      startDate: new Date(),
+      history,
+      abort,
+      status: 'RUNNING',
+      done: Promise.resolve(),
+    };
     record.done = this.local
       .execute(parsed, {
         name,
@@ -253,7 +274,10 @@ export class StepFunctionsServer {
       this.#stateMachine(body['stateMachineArn']);
       const filter = body['statusFilter'];
       if (filter !== undefined && !['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE'].includes(String(filter))) {
-        throw new ApiError('ValidationException', `1 validation error detected: Value '${String(filter)}' at 'statusFilter' failed to satisfy constraint`);
+        throw new ApiError(
+          'ValidationException',
+          `1 validation error detected: Value '${String(filter)}' at 'statusFilter' failed to satisfy constraint`,
+        );
       }
       const records = [...this.#executions.values()]
         .filter((record) => filter === undefined || record.status === filter)
@@ -273,7 +297,12 @@ export class StepFunctionsServer {
     },
     ListStateMachines: () => ({
       stateMachines: [
-        { stateMachineArn: this.local.stateMachineArn, name: this.local.saga.name, type: 'STANDARD', creationDate: epochSeconds(this.createdAt) },
+        {
+          stateMachineArn: this.local.stateMachineArn,
+          name: this.local.saga.name,
+          type: 'STANDARD',
+          creationDate: epochSeconds(this.createdAt),
+        },
       ],
     }),
     DescribeStateMachine: (body) => {

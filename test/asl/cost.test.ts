@@ -18,7 +18,14 @@ describe('sagaPaths', () => {
     const paths = sagaPaths(tripSaga, renderSaga(tripSaga, placeholderResources(tripSaga)));
     expect(paths.find((path) => path.scenario === 'invalid trip')).toMatchObject({ states: ['BookHotel', 'TripRejected'], retries: 0 });
     const stuck = paths.at(-1);
-    expect(stuck?.states).toEqual(['BookHotel', 'BookFlight', 'BookRental', 'CancelRental', 'AlertCancelRental', 'SagaCompensationIncomplete']);
+    expect(stuck?.states).toEqual([
+      'BookHotel',
+      'BookFlight',
+      'BookRental',
+      'CancelRental',
+      'AlertCancelRental',
+      'SagaCompensationIncomplete',
+    ]);
     expect(stuck?.retries).toBe(5);
     // 2, 4, 8, 16 and 32 s, none over the 60 s cap, halved by full jitter on average.
     expect(stuck?.waitSeconds).toBe(31);
@@ -37,7 +44,10 @@ describe('walk', () => {
 
   it('uses up the matching retrier of a faulty state before its catcher, and no other retrier', () => {
     const definition = renderSaga(tripSaga, placeholderResources(tripSaga));
-    expect(walk(definition, [{ state: 'BookFlight', error: 'TransientError' }])).toMatchObject({ retries: 3, waitSeconds: (1 + 2 + 4) / 2 });
+    expect(walk(definition, [{ state: 'BookFlight', error: 'TransientError' }])).toMatchObject({
+      retries: 3,
+      waitSeconds: (1 + 2 + 4) / 2,
+    });
     expect(walk(definition, [{ state: 'BookFlight', error: 'BookingConflict' }]).retries).toBe(0);
   });
 });

@@ -1,14 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import {
-  compensationRetryOf,
-  DEFAULT_ACTION_RETRY,
-  placeholderResources,
-  renderSaga,
-  StepError,
-  type Saga,
-} from '../../asl/index.ts';
+import { compensationRetryOf, DEFAULT_ACTION_RETRY, placeholderResources, renderSaga, StepError, type Saga } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
 import { runDefinition } from '../helpers/interpreter.ts';
 import { sagaOfSize } from '../helpers/sagas.ts';
@@ -83,7 +76,15 @@ describe('the trip saga in an ASL interpreter', () => {
   it('a compensation that never succeeds stops after its bounded attempts and raises the alert', async () => {
     const run = await runDefinition(tripDefinition, trip, { BookRental: business(), CancelFlight: business() });
     expect(run.calls['CancelFlight']).toBe(1 + compensationRetryOf(tripSaga).maxAttempts);
-    expect(run.entered).toEqual(['BookHotel', 'BookFlight', 'BookRental', 'CancelRental', 'CancelFlight', 'AlertCancelFlight', 'SagaCompensationIncomplete']);
+    expect(run.entered).toEqual([
+      'BookHotel',
+      'BookFlight',
+      'BookRental',
+      'CancelRental',
+      'CancelFlight',
+      'AlertCancelFlight',
+      'SagaCompensationIncomplete',
+    ]);
     expect(run.calls['CancelHotel']).toBeUndefined();
     expect(run).toMatchObject({ status: 'FAILED', error: 'SagaCompensationIncomplete' });
     const [published] = run.inputs['AlertCancelFlight'] ?? [];

@@ -70,7 +70,7 @@ describe('renderSaga, for the trip', () => {
     expect(retry[0]).toMatchObject({ JitterStrategy: 'FULL', MaxDelaySeconds: 8, BackoffRate: 2, MaxAttempts: 3 });
   });
 
-  it("sends a failed action to its own compensation, catching States.ALL alone and last", () => {
+  it('sends a failed action to its own compensation, catching States.ALL alone and last', () => {
     for (const step of tripSaga.steps) {
       const catchers = task(definition, step.action).Catch ?? [];
       expect(catchers.at(-1)).toEqual({ ErrorEquals: [ALL_ERRORS], Next: step.compensation, ResultPath: `$.errors.${step.action}` });
@@ -142,7 +142,10 @@ describe('renderSaga, overrides', () => {
     };
     const definition = render(saga);
     expect(definition.TimeoutSeconds).toBe(3600);
-    expect(task(definition, 'BookFlight')).toMatchObject({ TimeoutSeconds: 20, Retry: [{ MaxAttempts: 6, MaxDelaySeconds: 30, IntervalSeconds: 1 }] });
+    expect(task(definition, 'BookFlight')).toMatchObject({
+      TimeoutSeconds: 20,
+      Retry: [{ MaxAttempts: 6, MaxDelaySeconds: 30, IntervalSeconds: 1 }],
+    });
     expect(task(definition, 'BookHotel')).toMatchObject({ TimeoutSeconds: 60, Retry: [{ MaxAttempts: 3 }] });
     expect(task(definition, 'CancelHotel').Retry?.[0]?.MaxAttempts).toBe(9);
   });

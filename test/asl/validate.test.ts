@@ -33,18 +33,18 @@ describe('a bad step list is rejected with SagaDefinitionError naming the culpri
   it.each<[string, Saga, string]>([
     ['no steps', withSteps([]), 'the saga has no steps'],
     ['a duplicate step name', withSteps([hotel, { ...flight, name: 'Hotel' }, rental]), 'duplicate step name "Hotel"'],
-    [
-      'a state name used twice',
-      withSteps([hotel, { ...flight, compensation: 'BookHotel' }, rental]),
-      'duplicate state name "BookHotel"',
-    ],
+    ['a state name used twice', withSteps([hotel, { ...flight, compensation: 'BookHotel' }, rental]), 'duplicate state name "BookHotel"'],
     [
       'a step named like an ending',
       withSteps([hotel, { ...flight, action: 'SagaRolledBack' }, rental]),
       'duplicate state name "SagaRolledBack"',
     ],
     ['a shared table', withSteps([hotel, { ...flight, table: 'HotelBookings' }, rental]), 'duplicate table "HotelBookings"'],
-    ['an unknown field', withSteps([hotel, { ...flight, records: ['depart', 'seat'] }, rental]), 'step 2 (Flight): records unknown field "seat"'],
+    [
+      'an unknown field',
+      withSteps([hotel, { ...flight, records: ['depart', 'seat'] }, rental]),
+      'step 2 (Flight): records unknown field "seat"',
+    ],
     ['a field recorded twice', withSteps([{ ...hotel, records: ['hotel', 'hotel'] }]), 'step 1 (Hotel): records "hotel" twice'],
     ['a bad table name', withSteps([{ ...hotel, table: 'a b' }]), 'step 1 (Hotel): table "a b" is not a valid DynamoDB table name'],
     ['an empty step name', withSteps([{ ...hotel, name: '' }]), 'step 1 (unnamed): name is empty'],
@@ -69,7 +69,11 @@ describe('a bad step list is rejected with SagaDefinitionError naming the culpri
   it('reports every problem at once, not just the first', () => {
     const error = renderError(withSteps([hotel, { ...hotel, records: ['nope'] }]));
     expect(error.problems).toEqual(
-      expect.arrayContaining(['duplicate step name "Hotel"', 'duplicate table "HotelBookings"', 'step 2 (Hotel): records unknown field "nope"']),
+      expect.arrayContaining([
+        'duplicate step name "Hotel"',
+        'duplicate table "HotelBookings"',
+        'step 2 (Hotel): records unknown field "nope"',
+      ]),
     );
   });
 });

@@ -43,5 +43,7 @@ const header = ['steps', 'states', 'bytes', 'render+validate median ms', 'p95 ms
 console.log(`| ${header.join(' | ')} |`);
 console.log(`| ${header.map(() => '---:').join(' | ')} |`);
 for (const row of rows) console.log(`| ${row.join(' | ')} |`);
-console.log(`\n${RUNS} runs each after one warm-up render; the first render of the process (3 steps, compiling the schema) took ${format(coldMs)} ms.`);
+console.log(
+  `\n${RUNS} runs each after one warm-up render; the first render of the process (3 steps, compiling the schema) took ${format(coldMs)} ms.`,
+);
 console.log(`Node ${process.version}, ${process.arch}.`);

@@ -59,7 +59,11 @@ async function clientConstruction(): Promise<number> {
 async function coldImports(bundle: BuiltFunction, preloaded: readonly string[]) {
   const runs = [];
   for (let run = 0; run < COLD_RUNS; run += 1) runs.push(await coldImport(bundle, preloaded));
-  return { sdk: median(runs.map((run) => run.sdk)), bundle: median(runs.map((run) => run.bundle)), total: median(runs.map((run) => run.sdk + run.bundle)) };
+  return {
+    sdk: median(runs.map((run) => run.sdk)),
+    bundle: median(runs.map((run) => run.bundle)),
+    total: median(runs.map((run) => run.sdk + run.bundle)),
+  };
 }
 
 await rm(OUT, { recursive: true, force: true });
@@ -68,7 +72,14 @@ const runtimeSdk = await buildFunctions(tripSaga, { outDir: `${OUT}/runtime-sdk`
 const bundledSdk = await buildFunctions(tripSaga, { outDir: `${OUT}/bundled-sdk`, sdk: 'bundled' });
 
 console.log(`Bundles and cold imports (median of ${COLD_RUNS} fresh node processes):\n`);
-const header = ['function', 'bundle KB (SDK from runtime)', 'cold import, bundle alone ms', 'cold import incl. SDK ms', 'bundle KB (SDK bundled)', 'cold import, SDK bundled ms'];
+const header = [
+  'function',
+  'bundle KB (SDK from runtime)',
+  'cold import, bundle alone ms',
+  'cold import incl. SDK ms',
+  'bundle KB (SDK bundled)',
+  'cold import, SDK bundled ms',
+];
 console.log(`| ${header.join(' | ')} |\n| ${header.map(() => '---:').join(' | ')} |`);
 for (const state of ['BookHotel', 'CancelHotel']) {
   const withoutSdk = runtimeSdk.find((bundle) => bundle.state === state) as BuiltFunction;
@@ -76,7 +87,9 @@ for (const state of ['BookHotel', 'CancelHotel']) {
   const alone = await coldImports(withoutSdk, SDK_MODULES);
   const fromCold = await coldImports(withoutSdk, []);
   const bundled = await coldImports(withSdk, []);
-  console.log(`| ${[state, kb(withoutSdk.bytes), ms(alone.bundle), ms(fromCold.total), kb(withSdk.bytes), ms(bundled.total)].join(' | ')} |`);
+  console.log(
+    `| ${[state, kb(withoutSdk.bytes), ms(alone.bundle), ms(fromCold.total), kb(withSdk.bytes), ms(bundled.total)].join(' | ')} |`,
+  );
 }
 
 console.log(`\nOf the bundle's own time, creating its DynamoDB client at init takes ${ms(await clientConstruction())} ms.`);
@@ -95,7 +108,11 @@ const cancel = await warmHandler('CancelHotel');
 const timings = { book: [] as number[], rebook: [] as number[], cancel: [] as number[] };
 for (let run = 0; run < WARM_RUNS; run += 1) {
   const event = { trip: tripWithId(`bench-${run}`) };
-  for (const [name, handler] of [['book', book], ['rebook', book], ['cancel', cancel]] as const) {
+  for (const [name, handler] of [
+    ['book', book],
+    ['rebook', book],
+    ['cancel', cancel],
+  ] as const) {
     const started = performance.now();
     await handler(event, lambdaContext(name));
     timings[name].push(performance.now() - started);
@@ -106,6 +123,8 @@ await dynamo.close();
 console.log(`\nWarm invocations against dynalite on 127.0.0.1 (${WARM_RUNS} trips):\n`);
 console.log('| invocation | median ms | p95 ms |\n| --- | ---: | ---: |');
 console.log(`| BookHotel, new booking | ${ms(median(timings.book))} | ${ms(percentile95(timings.book))} |`);
-console.log(`| BookHotel, repeated delivery (conditional write refused, then read) | ${ms(median(timings.rebook))} | ${ms(percentile95(timings.rebook))} |`);
+console.log(
+  `| BookHotel, repeated delivery (conditional write refused, then read) | ${ms(median(timings.rebook))} | ${ms(percentile95(timings.rebook))} |`,
+);
 console.log(`| CancelHotel | ${ms(median(timings.cancel))} | ${ms(percentile95(timings.cancel))} |`);
 console.log(`\nNode ${process.version}, ${process.arch}.`);

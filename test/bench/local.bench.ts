@@ -1,6 +1,7 @@
 // Executions per second of the local mode, beside the same interpreter over no-op handlers, and the wall time
 // of the whole failure matrix. A script, not a test: run with `npm run bench`.
 import { StateMachine } from 'aws-local-stepfunctions';
+import { taskStatesOf } from '../../asl/model.ts';
 import { LocalSaga } from '../../local/runtime.ts';
 import { failureMatrix } from '../helpers/matrix.ts';
 import { tripSagaOfSize } from '../helpers/sagas.ts';
@@ -34,9 +35,7 @@ console.log('| ---: | ---: | ---: | ---: | ---: |');
 for (const size of [3, 10, 30]) {
   const local = await LocalSaga.start({ saga: tripSagaOfSize(size) });
   const run = () => local.execute(tripWithId(`bench-${size}-${(uniqueId += 1)}`), { retryDelayMs: 0 });
-  const noOps = Object.fromEntries(
-    Object.entries(local.definition.States).flatMap(([name, state]) => (state.Type === 'Task' ? [[name, async () => ({})]] : [])),
-  );
+  const noOps = Object.fromEntries(taskStatesOf(local.definition).map((name) => [name, async () => ({})]));
   const bare = new StateMachine(JSON.parse(JSON.stringify(local.definition)));
   const ceiling = () => bare.run(tripWithId('ceiling') as never, { overrides: { taskResourceLocalHandlers: noOps } }).result;
   const row = [

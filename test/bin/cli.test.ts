@@ -37,7 +37,9 @@ describe('saga asl', () => {
   });
 
   it('refuses ARNs that are missing or malformed with exit 1, naming each', async () => {
-    const file = await scratchFile(JSON.stringify({ functions: { BookHotel: 'nope' }, alertTopic: 'arn:aws:sns:us-east-1:123456789012:t' }));
+    const file = await scratchFile(
+      JSON.stringify({ functions: { BookHotel: 'nope' }, alertTopic: 'arn:aws:sns:us-east-1:123456789012:t' }),
+    );
     const { code, stderr } = await saga('asl', '--resources', file);
     expect(code).toBe(1);
     expect(stderr).toContain('SagaResourcesError');

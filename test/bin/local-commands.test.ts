@@ -65,7 +65,11 @@ describe('saga run', () => {
   it('--json prints a history shaped like GetExecutionHistory', async () => {
     const { code, stdout } = await saga('run', '--json', '--fail', 'CancelHotel=1', '--fail', 'BookFlight', '--retry-delay', '0');
     expect(code).toBe(3);
-    const history = JSON.parse(stdout) as { status: string; error: string; events: { id: number; previousEventId: number; type: string }[] };
+    const history = JSON.parse(stdout) as {
+      status: string;
+      error: string;
+      events: { id: number; previousEventId: number; type: string }[];
+    };
     expect(history).toMatchObject({ status: 'FAILED', error: 'SagaRolledBack' });
     history.events.forEach((event, index) => expect(event).toMatchObject({ id: index + 1, previousEventId: index }));
     const types = history.events.map((event) => event.type);

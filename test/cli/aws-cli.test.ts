@@ -32,7 +32,11 @@ it('finds an AWS CLI v2 where CI requires one', () => {
   if (required) expect(aws).toBeDefined();
 });
 
-(aws ? it : it.skip)('drives the saga offline with the AWS CLI: a trip, a rollback, the tables, a refused name', async () => {
-  const { stdout } = await promisify(execFile)('bash', [SCRIPT], { env: { ...process.env, AWS: aws as string } });
-  expect(stdout.trim().split('\n').at(-1)).toBe('walkthrough ok');
-}, 60_000);
+(aws ? it : it.skip)(
+  'drives the saga offline with the AWS CLI: a trip, a rollback, the tables, a refused name',
+  async () => {
+    const { stdout } = await promisify(execFile)('bash', [SCRIPT], { env: { ...process.env, AWS: aws as string } });
+    expect(stdout.trim().split('\n').at(-1)).toBe('walkthrough ok');
+  },
+  60_000,
+);

@@ -48,7 +48,14 @@ async function coldStart(state: string): Promise<Handler> {
 
 describe('the esbuild bundles', () => {
   it('builds one ESM bundle with a source map per function of the step list', async () => {
-    expect(built.map((bundle) => bundle.state).sort()).toEqual(['BookFlight', 'BookHotel', 'BookRental', 'CancelFlight', 'CancelHotel', 'CancelRental']);
+    expect(built.map((bundle) => bundle.state).sort()).toEqual([
+      'BookFlight',
+      'BookHotel',
+      'BookRental',
+      'CancelFlight',
+      'CancelHotel',
+      'CancelRental',
+    ]);
     for (const bundle of built) {
       expect(bundle.file).toMatch(/index\.mjs$/);
       expect(JSON.parse(await readFile(`${bundle.file}.map`, 'utf8'))).toHaveProperty('mappings');
@@ -65,9 +72,17 @@ describe('the esbuild bundles', () => {
     const bookFlight = await coldStart('BookFlight');
     const cancelFlight = await coldStart('CancelFlight');
     const trip = tripWithId('bundled');
-    expect(await bookFlight({ trip }, lambdaContext('BookFlight'))).toMatchObject({ trip_id: 'bundled', status: 'BOOKED', depart: 'London' });
-    await expect(bookFlight({ trip: { ...trip, arrive: 'Cork' } }, lambdaContext('BookFlight'))).rejects.toMatchObject({ name: StepError.BookingConflict });
-    await expect(bookFlight({ trip: { trip_id: 'x' } }, lambdaContext('BookFlight'))).rejects.toMatchObject({ name: StepError.TripInvalid });
+    expect(await bookFlight({ trip }, lambdaContext('BookFlight'))).toMatchObject({
+      trip_id: 'bundled',
+      status: 'BOOKED',
+      depart: 'London',
+    });
+    await expect(bookFlight({ trip: { ...trip, arrive: 'Cork' } }, lambdaContext('BookFlight'))).rejects.toMatchObject({
+      name: StepError.BookingConflict,
+    });
+    await expect(bookFlight({ trip: { trip_id: 'x' } }, lambdaContext('BookFlight'))).rejects.toMatchObject({
+      name: StepError.TripInvalid,
+    });
     expect(await cancelFlight({ trip }, lambdaContext('CancelFlight'))).toMatchObject({ outcome: 'cancelled' });
     await expect(bookFlight({ trip }, lambdaContext('BookFlight'))).rejects.toMatchObject({ name: StepError.BookingCancelled });
   });

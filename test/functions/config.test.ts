@@ -24,7 +24,12 @@ describe('function configuration', () => {
 
   it('names every variable that is missing or malformed', () => {
     expect(() =>
-      configFromEnvironment({ SAGA_STATE: 'BookHotel', SAGA_RECORDS: 'hotel,bad-field', SAGA_CANCEL_MARKER_TTL_SECONDS: '5', SAGA_FAULT_INJECTION: 'yes' }),
+      configFromEnvironment({
+        SAGA_STATE: 'BookHotel',
+        SAGA_RECORDS: 'hotel,bad-field',
+        SAGA_CANCEL_MARKER_TTL_SECONDS: '5',
+        SAGA_FAULT_INJECTION: 'yes',
+      }),
     ).toThrow(
       'bad function configuration: SAGA_STEP is not set; SAGA_TABLE is not set; SAGA_KEY_FIELD is not set; ' +
         'SAGA_RECORDS/SAGA_KEY_FIELD: "bad-field" is not a field name; SAGA_CANCEL_MARKER_TTL_SECONDS must be an integer of at least 60, got "5"; ' +

@@ -29,7 +29,10 @@ afterAll(() => dynamo.close());
 const bookHotel = (trip: unknown, client: DynamoDBDocumentClient = dynamo.client, config: StepConfig = hotel) =>
   bookingHandler({ config, client, logger: silent() })({ trip } as never, lambdaContext('BookHotel'));
 const cancelHotel = (trip: unknown, config: StepConfig = hotel) =>
-  cancelHandler({ config: { ...config, state: 'CancelHotel' }, client: dynamo.client, logger: silent() })({ trip } as never, lambdaContext('CancelHotel'));
+  cancelHandler({ config: { ...config, state: 'CancelHotel' }, client: dynamo.client, logger: silent() })(
+    { trip } as never,
+    lambdaContext('CancelHotel'),
+  );
 
 async function hotelItem(tripId: string): Promise<Record<string, unknown> | undefined> {
   const { Item } = await dynamo.client.send(new GetCommand({ TableName: 'HotelBookings', Key: { trip_id: tripId }, ConsistentRead: true }));
@@ -161,15 +164,22 @@ describe('invalid trips', () => {
   const breakTrip = fc.oneof(
     field.map((name) => (trip: Record<string, unknown>) => void delete trip[name]),
     fc.tuple(field, fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string()))).map(
-      ([name, value]) => (trip: Record<string, unknown>) => void (trip[name] = value),
+      ([name, value]) =>
+        (trip: Record<string, unknown>) =>
+          void (trip[name] = value),
     ),
-    fc.tuple(field, fc.string({ minLength: 201, maxLength: 400 })).map(([name, value]) => (trip: Record<string, unknown>) => void (trip[name] = value)),
-    fc.constantFrom('depart_at', 'arrive_at', 'check_in', 'check_out', 'rental_from', 'rental_to').map(
-      (name) => (trip: Record<string, unknown>) => void (trip[name] = 'not a date'),
+    fc.tuple(field, fc.string({ minLength: 201, maxLength: 400 })).map(
+      ([name, value]) =>
+        (trip: Record<string, unknown>) =>
+          void (trip[name] = value),
     ),
-    fc.string({ minLength: 1 }).filter((name) => !(name in exampleTrip) && name !== 'fail').map(
-      (name) => (trip: Record<string, unknown>) => void (trip[name] = 'unexpected'),
-    ),
+    fc
+      .constantFrom('depart_at', 'arrive_at', 'check_in', 'check_out', 'rental_from', 'rental_to')
+      .map((name) => (trip: Record<string, unknown>) => void (trip[name] = 'not a date')),
+    fc
+      .string({ minLength: 1 })
+      .filter((name) => !(name in exampleTrip) && name !== 'fail')
+      .map((name) => (trip: Record<string, unknown>) => void (trip[name] = 'unexpected')),
   );
 
   it('any broken trip (fast-check) is refused with TripInvalid and leaves the table as it was', async () => {
@@ -196,7 +206,11 @@ describe('invalid trips', () => {
       check_in: isoBetween(0, 2e12),
       stay: fc.integer({ min: 1, max: 1e9 }),
     })
-    .map(({ stay, ...fields }): Trip => ({ ...tripWithId(fields.trip_id), ...fields, check_out: new Date(Date.parse(fields.check_in) + stay).toISOString() }));
+    .map(({ stay, ...fields }): Trip => ({
+      ...tripWithId(fields.trip_id),
+      ...fields,
+      check_out: new Date(Date.parse(fields.check_in) + stay).toISOString(),
+    }));
 
   it('any valid trip (fast-check) is booked, and booking it again returns the same booking', async () => {
     await fc.assert(
@@ -228,7 +242,10 @@ describe('transient faults', () => {
   }
 
   it('throttling surfaces as TransientError, which the state machine retries', async () => {
-    const throttled = new ProvisionedThroughputExceededException({ message: 'Rate of requests exceeds the allowed throughput.', $metadata: {} });
+    const throttled = new ProvisionedThroughputExceededException({
+      message: 'Rate of requests exceeds the allowed throughput.',
+      $metadata: {},
+    });
     const error = await rejection(bookHotel(tripWithId('throttled'), failingClient(throttled)));
     expect(error.name).toBe(StepError.Transient);
     expect(error.message).toContain('ProvisionedThroughputExceededException');

@@ -1,5 +1,5 @@
 import { StateMachine } from 'aws-local-stepfunctions';
-import type { StateMachineDefinition } from '../../asl/index.ts';
+import { taskStatesOf, type StateMachineDefinition } from '../../asl/index.ts';
 
 /** How a Task misbehaves: which error it throws, and on how many of its first calls. */
 export interface Fault {
@@ -29,9 +29,7 @@ export async function runDefinition(
   input: unknown,
   faults: Readonly<Record<string, Fault>> = {},
 ): Promise<SagaRun> {
-  const taskNames = Object.entries(definition.States)
-    .filter(([, state]) => state.Type === 'Task')
-    .map(([name]) => name);
+  const taskNames = taskStatesOf(definition);
   const calls: Record<string, number> = {};
   const inputs: Record<string, unknown[]> = {};
   const handlers = Object.fromEntries(

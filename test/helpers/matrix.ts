@@ -25,7 +25,12 @@ export function failureMatrix(saga: Saga): Scenario[] {
     { name: 'nothing fails', faults: {}, deliverTwice: [], expected: 'succeeded' },
     ...saga.steps.flatMap((step): Scenario[] => [
       { name: `${step.action} fails`, faults: { [step.action]: always }, deliverTwice: [], expected: 'rolled back' },
-      { name: `${step.action} fails transiently, then succeeds`, faults: { [step.action]: { times: 2 } }, deliverTwice: [], expected: 'succeeded' },
+      {
+        name: `${step.action} fails transiently, then succeeds`,
+        faults: { [step.action]: { times: 2 } },
+        deliverTwice: [],
+        expected: 'succeeded',
+      },
       {
         name: `${step.compensation} fails ${allowed} times, then succeeds`,
         faults: { [last]: always, [step.compensation]: { times: allowed } },
@@ -39,8 +44,19 @@ export function failureMatrix(saga: Saga): Scenario[] {
         expected: 'compensation not finished',
       },
       { name: `${step.action} delivered twice`, faults: {}, deliverTwice: [step.action], expected: 'succeeded' },
-      { name: `${step.compensation} delivered twice`, faults: { [last]: always }, deliverTwice: [step.compensation], expected: 'rolled back' },
-      { name: `${step.action} lands after its compensation`, faults: { [last]: always }, deliverTwice: [], expected: 'rolled back', lateDelivery: step.action },
+      {
+        name: `${step.compensation} delivered twice`,
+        faults: { [last]: always },
+        deliverTwice: [step.compensation],
+        expected: 'rolled back',
+      },
+      {
+        name: `${step.action} lands after its compensation`,
+        faults: { [last]: always },
+        deliverTwice: [],
+        expected: 'rolled back',
+        lateDelivery: step.action,
+      },
     ]),
   ];
 }

@@ -64,4 +64,5 @@ export async function runProgram(settings: Record<string, string> = {}) {
   return withMocks(program, settings);
 }
 
-export const ofType = (resources: readonly MockResource[], type: string): MockResource[] => resources.filter((resource) => resource.type === type);
+export const ofType = (resources: readonly MockResource[], type: string): MockResource[] =>
+  resources.filter((resource) => resource.type === type);

@@ -61,7 +61,10 @@ function expectSagaInventory(run: Run, saga: Saga): void {
       serverSideEncryption: { enabled: true },
       ttl: { attributeName: 'expires_at', enabled: true },
     });
-    for (const [kind, state] of [['action', step.action], ['compensation', step.compensation]] as const) {
+    for (const [kind, state] of [
+      ['action', step.action],
+      ['compensation', step.compensation],
+    ] as const) {
       const fn = named(run, TYPES.fn, state);
       const logGroup = named(run, TYPES.logGroup, `${state}-logs`);
       expect(fn.inputs).toMatchObject({ runtime: 'nodejs22.x', architectures: ['arm64'], handler: 'index.handler' });
@@ -76,7 +79,9 @@ function expectSagaInventory(run: Run, saga: Saga): void {
       const dynamo = policy.Statement.filter((statement) => statement.Action.some((action) => action.startsWith('dynamodb:')));
       expect(dynamo).toEqual([{ Effect: 'Allow', Action: [...DYNAMODB_ACTIONS[kind]], Resource: [table.state['arn']] }]);
       const logs = policy.Statement.filter((statement) => statement.Action.some((action) => action.startsWith('logs:')));
-      expect(logs).toEqual([{ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [`${logGroup.state['arn']}:*`] }]);
+      expect(logs).toEqual([
+        { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [`${logGroup.state['arn']}:*`] },
+      ]);
     }
   }
 
@@ -128,7 +133,11 @@ describe('the program, with the default settings', () => {
   it('is a STANDARD state machine, logging errors without execution data, traced', () => {
     expect(stateMachineOf(run).inputs).toMatchObject({
       type: 'STANDARD',
-      loggingConfiguration: { includeExecutionData: false, level: 'ERROR', logDestination: `${arnOf(run, TYPES.logGroup, 'state-machine-logs')}:*` },
+      loggingConfiguration: {
+        includeExecutionData: false,
+        level: 'ERROR',
+        logDestination: `${arnOf(run, TYPES.logGroup, 'state-machine-logs')}:*`,
+      },
       tracingConfiguration: { enabled: true },
       roleArn: arnOf(run, TYPES.role, 'state-machine-role'),
     });
@@ -196,14 +205,21 @@ describe('stack settings', () => {
   it('EXPRESS changes the state machine’s type and log level, and nothing else', async () => {
     const run = await runProgram({ stateMachineType: 'EXPRESS' });
     expect(changedResources(run)).toEqual(['StateMachine saga']);
-    expect(stateMachineOf(run).inputs).toMatchObject({ type: 'EXPRESS', loggingConfiguration: { level: 'ALL', includeExecutionData: false } });
+    expect(stateMachineOf(run).inputs).toMatchObject({
+      type: 'EXPRESS',
+      loggingConfiguration: { level: 'ALL', includeExecutionData: false },
+    });
     expect(stateMachineOf(run).inputs['definition']).toBe(stateMachineOf(defaults).inputs['definition']);
   }, 60_000);
 
   it('tracing off removes X-Ray from the functions, their roles and the state machine', async () => {
     const run = await runProgram({ tracing: 'false' });
     expect(changedResources(run).sort()).toEqual(
-      [...ofType(run.resources, TYPES.fn).map((fn) => `Function ${fn.name}`), ...ofType(run.resources, TYPES.policy).map((p) => `RolePolicy ${p.name}`), 'StateMachine saga'].sort(),
+      [
+        ...ofType(run.resources, TYPES.fn).map((fn) => `Function ${fn.name}`),
+        ...ofType(run.resources, TYPES.policy).map((p) => `RolePolicy ${p.name}`),
+        'StateMachine saga',
+      ].sort(),
     );
     for (const fn of ofType(run.resources, TYPES.fn)) expect(fn.inputs['tracingConfig']).toEqual({ mode: 'PassThrough' });
     expect(stateMachineOf(run).inputs['tracingConfiguration']).toEqual({ enabled: false });
@@ -239,7 +255,9 @@ describe('stack settings', () => {
   }, 60_000);
 
   it('bad settings stop the program with StackSettingsError naming each key', async () => {
-    await expect(runProgram({ stateMachineType: 'FAST', functionTimeoutSeconds: '90', logRetentionDays: '10', tracing: 'yes' })).rejects.toThrow(
+    await expect(
+      runProgram({ stateMachineType: 'FAST', functionTimeoutSeconds: '90', logRetentionDays: '10', tracing: 'yes' }),
+    ).rejects.toThrow(
       /bad stack configuration: stateMachineType must be STANDARD or EXPRESS, got "FAST"; functionTimeoutSeconds must be an integer from 1 to 59, got "90"; tracing must be true or false, got "yes"; logRetentionDays must be one of/,
     );
   }, 60_000);

@@ -59,7 +59,12 @@ async function expectConsistent(local: LocalSaga, execution: Execution, trip: Tr
 }
 
 /** Runs, checks the invariant, and resumes (then checks again) when a compensation did not finish. */
-async function runChecked(local: LocalSaga, trip: Trip, faults: Record<string, FaultSpec> = {}, deliverTwice: string[] = []): Promise<Execution> {
+async function runChecked(
+  local: LocalSaga,
+  trip: Trip,
+  faults: Record<string, FaultSpec> = {},
+  deliverTwice: string[] = [],
+): Promise<Execution> {
   const execution = await local.execute(trip, { faults, deliverTwice, retryDelayMs: 0 });
   await expectConsistent(local, execution, trip);
   if (execution.outcome === 'compensation not finished') {
@@ -96,7 +101,12 @@ describe('the failure matrix, generated from the step list', () => {
     async (action, k) => {
       const execution = await runChecked(local, tripWithId(nextTripId(action)), { [action]: { times: 'always' } });
       expect(execution.path).toHaveLength(2 * k + 1);
-      expect(execution.path.slice(k, 2 * k)).toEqual(steps.slice(0, k).reverse().map((step) => step.compensation));
+      expect(execution.path.slice(k, 2 * k)).toEqual(
+        steps
+          .slice(0, k)
+          .reverse()
+          .map((step) => step.compensation),
+      );
       expect(execution.path.at(-1)).toBe('SagaRolledBack');
     },
   );
@@ -123,7 +133,10 @@ describe('the failure matrix, generated from the step list', () => {
   });
 
   it('shapes a function’s error as Lambda does: Error is its name, Cause the JSON of errorType and errorMessage', async () => {
-    const execution = await local.execute(tripWithId(nextTripId('shape')), { faults: { BookFlight: { times: 'always' } }, retryDelayMs: 0 });
+    const execution = await local.execute(tripWithId(nextTripId('shape')), {
+      faults: { BookFlight: { times: 'always' } },
+      retryDelayMs: 0,
+    });
     const failed = execution.history.find((event) => event.type === 'LambdaFunctionFailed');
     const details = failed?.['lambdaFunctionFailedEventDetails'] as { error: string; cause: string };
     expect(details.error).toBe('InjectedFault');
@@ -141,16 +154,22 @@ describe('random fault schedules over step lists of 1 to 6 steps (fast-check)', 
   });
 
   const faultOf = (saga: Saga) =>
-    fc.option(fc.oneof(fc.constant<FaultSpec>({ times: 'always' }), fc.integer({ min: 1, max: compensationRetryOf(saga).maxAttempts + 1 }).map((times): FaultSpec => ({ times }))), { nil: undefined });
+    fc.option(
+      fc.oneof(
+        fc.constant<FaultSpec>({ times: 'always' }),
+        fc.integer({ min: 1, max: compensationRetryOf(saga).maxAttempts + 1 }).map((times): FaultSpec => ({ times })),
+      ),
+      { nil: undefined },
+    );
 
   const schedule = fc.integer({ min: 1, max: 6 }).chain((size) => {
     const saga = tripSagaOfSize(size);
     const states = saga.steps.flatMap((step) => [step.action, step.compensation]);
     return fc.record({
       size: fc.constant(size),
-      faults: fc.tuple(...states.map(() => faultOf(saga))).map((specs) =>
-        Object.fromEntries(states.flatMap((state, index) => (specs[index] ? [[state, specs[index]]] : []))),
-      ),
+      faults: fc
+        .tuple(...states.map(() => faultOf(saga)))
+        .map((specs) => Object.fromEntries(states.flatMap((state, index) => (specs[index] ? [[state, specs[index]]] : [])))),
       deliverTwice: fc.subarray(states),
     });
   });
@@ -186,11 +205,15 @@ describe('concurrency', () => {
       // Another trip under the same id: only one of the two can hold it.
       ...ids.slice(40, 80).map((id) => tripWithId(id, { hotel: 'the ritz', depart: 'Paris', rental: 'Fiat' })),
     ];
-    const executions = await Promise.all(trips.map((trip, index) => local.execute(trip, { name: `crowd-execution-${index}`, retryDelayMs: 0 })));
+    const executions = await Promise.all(
+      trips.map((trip, index) => local.execute(trip, { name: `crowd-execution-${index}`, retryDelayMs: 0 })),
+    );
     expect(executions).toHaveLength(200);
     for (const id of ids) {
       const bookings = await local.bookingsOf(id);
-      const mine = trips.map((trip, index) => ({ trip, execution: executions[index] as Execution })).filter(({ trip }) => trip.trip_id === id);
+      const mine = trips
+        .map((trip, index) => ({ trip, execution: executions[index] as Execution }))
+        .filter(({ trip }) => trip.trip_id === id);
       const winners = mine.filter(({ execution }) => execution.outcome === 'succeeded');
       expect(winners.length).toBeGreaterThanOrEqual(1);
       // Every winner booked the same details, and the tables hold exactly those.
@@ -212,7 +235,10 @@ describe('with --data', () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'saga-data-'));
     const trip = tripWithId(nextTripId('persisted'));
     const first = await LocalSaga.start({ saga: tripSaga, dataDir });
-    const stuck = await first.execute(trip, { faults: { BookRental: { times: 'always' }, CancelHotel: { times: 'always' } }, retryDelayMs: 0 });
+    const stuck = await first.execute(trip, {
+      faults: { BookRental: { times: 'always' }, CancelHotel: { times: 'always' } },
+      retryDelayMs: 0,
+    });
     await first.close();
     expect(stuck.outcome).toBe('compensation not finished');
 

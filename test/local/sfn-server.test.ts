@@ -106,8 +106,15 @@ describe('executions', () => {
   it('StartSyncExecution answers when the execution has ended', async () => {
     const trip = tripWithId('sdk-sync');
     // AWS serves this operation on a `sync-` host; a local endpoint has none, so the SDK must not add the prefix.
-    const sync = new SFNClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, endpoint: server.endpoint, disableHostPrefix: true });
-    const result = await sync.send(new StartSyncExecutionCommand({ stateMachineArn: local.stateMachineArn, name: trip.trip_id, input: JSON.stringify(trip) }));
+    const sync = new SFNClient({
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      endpoint: server.endpoint,
+      disableHostPrefix: true,
+    });
+    const result = await sync.send(
+      new StartSyncExecutionCommand({ stateMachineArn: local.stateMachineArn, name: trip.trip_id, input: JSON.stringify(trip) }),
+    );
     sync.destroy();
     expect(result).toMatchObject({ status: 'SUCCEEDED', name: 'sdk-sync' });
     expect(result.stopDate).toBeInstanceOf(Date);
@@ -118,7 +125,10 @@ describe('executions', () => {
     const first = await start(stuck.trip_id, stuck);
     const again = await start(stuck.trip_id, stuck);
     expect(again.executionArn).toBe(first.executionArn);
-    expect(await apiError(start(stuck.trip_id, { ...stuck, hotel: 'elsewhere' }))).toMatchObject({ name: 'ExecutionAlreadyExists', status: 400 });
+    expect(await apiError(start(stuck.trip_id, { ...stuck, hotel: 'elsewhere' }))).toMatchObject({
+      name: 'ExecutionAlreadyExists',
+      status: 400,
+    });
     await sfn.send(new StopExecutionCommand({ executionArn: first.executionArn }));
     expect(await apiError(start(stuck.trip_id, stuck))).toMatchObject({ name: 'ExecutionAlreadyExists' });
   });
@@ -170,15 +180,26 @@ describe('history, lists and the state machine', () => {
     expect(pages).toBe(Math.ceil(all.length / 4));
     const reversed = (await sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true }))).events;
     expect(reversed).toEqual([...all].reverse());
-    expect(await apiError(sfn.send(new GetExecutionHistoryCommand({ executionArn, nextToken: 'bogus' })))).toMatchObject({ name: 'InvalidToken' });
+    expect(await apiError(sfn.send(new GetExecutionHistoryCommand({ executionArn, nextToken: 'bogus' })))).toMatchObject({
+      name: 'InvalidToken',
+    });
   });
 
   it('ListExecutions filters by status and pages, newest first', async () => {
-    const succeeded = await sfn.send(new ListExecutionsCommand({ stateMachineArn: local.stateMachineArn, statusFilter: 'SUCCEEDED', maxResults: 2 }));
+    const succeeded = await sfn.send(
+      new ListExecutionsCommand({ stateMachineArn: local.stateMachineArn, statusFilter: 'SUCCEEDED', maxResults: 2 }),
+    );
     expect(succeeded.executions).toHaveLength(2);
     expect(succeeded.nextToken).toBeDefined();
     for (const execution of succeeded.executions ?? []) expect(execution.status).toBe('SUCCEEDED');
-    const next = await sfn.send(new ListExecutionsCommand({ stateMachineArn: local.stateMachineArn, statusFilter: 'SUCCEEDED', maxResults: 2, nextToken: succeeded.nextToken }));
+    const next = await sfn.send(
+      new ListExecutionsCommand({
+        stateMachineArn: local.stateMachineArn,
+        statusFilter: 'SUCCEEDED',
+        maxResults: 2,
+        nextToken: succeeded.nextToken,
+      }),
+    );
     expect(next.executions?.[0]?.executionArn).not.toBe(succeeded.executions?.[0]?.executionArn);
     const [newer, older] = succeeded.executions ?? [];
     expect((newer?.startDate as Date).getTime()).toBeGreaterThanOrEqual((older?.startDate as Date).getTime());
@@ -186,7 +207,9 @@ describe('history, lists and the state machine', () => {
 
   it('ListStateMachines and DescribeStateMachine show the one saga, with the definition that infra deploys', async () => {
     const { stateMachines } = await sfn.send(new ListStateMachinesCommand({}));
-    expect(stateMachines).toEqual([expect.objectContaining({ stateMachineArn: local.stateMachineArn, name: 'TripBooking', type: 'STANDARD' })]);
+    expect(stateMachines).toEqual([
+      expect.objectContaining({ stateMachineArn: local.stateMachineArn, name: 'TripBooking', type: 'STANDARD' }),
+    ]);
     const described = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn: local.stateMachineArn }));
     expect(JSON.parse(described.definition as string)).toEqual(local.definition);
     expect(described.status).toBe('ACTIVE');
@@ -198,15 +221,32 @@ describe('bad requests get AWS’s errors, and the server carries on', () => {
 
   it.each([
     ['an invalid ARN', () => sfn.send(new DescribeExecutionCommand({ executionArn: 'not-an-arn' })), 'InvalidArn'],
-    ['an execution that does not exist', () => sfn.send(new DescribeExecutionCommand({ executionArn: missingArn })), 'ExecutionDoesNotExist'],
+    [
+      'an execution that does not exist',
+      () => sfn.send(new DescribeExecutionCommand({ executionArn: missingArn })),
+      'ExecutionDoesNotExist',
+    ],
     [
       'a state machine that does not exist',
-      () => sfn.send(new StartExecutionCommand({ stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:Nope', input: '{}' })),
+      () =>
+        sfn.send(new StartExecutionCommand({ stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:Nope', input: '{}' })),
       'StateMachineDoesNotExist',
     ],
-    ['input that is not JSON', () => sfn.send(new StartExecutionCommand({ stateMachineArn: local.stateMachineArn, input: '{ nope' })), 'InvalidExecutionInput'],
-    ['a name with spaces', () => sfn.send(new StartExecutionCommand({ stateMachineArn: local.stateMachineArn, name: 'two words', input: '{}' })), 'InvalidName'],
-    ['a bad status filter', () => sfn.send(new ListExecutionsCommand({ stateMachineArn: local.stateMachineArn, statusFilter: 'LOST' as never })), 'ValidationException'],
+    [
+      'input that is not JSON',
+      () => sfn.send(new StartExecutionCommand({ stateMachineArn: local.stateMachineArn, input: '{ nope' })),
+      'InvalidExecutionInput',
+    ],
+    [
+      'a name with spaces',
+      () => sfn.send(new StartExecutionCommand({ stateMachineArn: local.stateMachineArn, name: 'two words', input: '{}' })),
+      'InvalidName',
+    ],
+    [
+      'a bad status filter',
+      () => sfn.send(new ListExecutionsCommand({ stateMachineArn: local.stateMachineArn, statusFilter: 'LOST' as never })),
+      'ValidationException',
+    ],
   ])('%s: the error is %s', async (_, call, type) => {
     expect(await apiError(call())).toMatchObject({ name: type, status: 400 });
   });
