@@ -6,7 +6,8 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
 import { placeholderResources, renderSaga } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
-import { saga, scratchDir, scratchFile } from '../helpers/cli.ts';
+import { saga } from '../helpers/cli.ts';
+import { scratchDir, scratchFile } from '../helpers/scratch.ts';
 
 describe('saga asl', () => {
   it('prints the rendered trip definition with placeholder ARNs', async () => {

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { saga, scratchDir, scratchFile } from '../helpers/cli.ts';
+import { saga } from '../helpers/cli.ts';
+import { scratchDir, scratchFile } from '../helpers/scratch.ts';
 import { exampleTrip, tripWithId } from '../helpers/trips.ts';
 
 // The local mode as a user meets it: the `saga` command in its own process, its output and exit status.

@@ -1,6 +1,4 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { StepError } from '../../asl/errors.ts';
@@ -9,6 +7,7 @@ import { configToEnvironment, stepConfigsOf, type StepConfig } from '../../funct
 import { bundleEnvironment, createBookingTables, startDynamoDb, type EmbeddedDynamoDb } from '../../local/dynamodb.ts';
 import { tripSaga } from '../../saga.ts';
 import { lambdaContext } from '../../local/lambda-context.ts';
+import { scratchDir } from '../helpers/scratch.ts';
 import { tripWithId } from '../helpers/trips.ts';
 
 // The bundles as Lambda would run them: built by esbuild, configured by environment, against dynalite.
@@ -27,7 +26,7 @@ beforeAll(async () => {
   Object.assign(process.env, bundleEnvironment(dynamo.endpoint));
   await createBookingTables(dynamo.client, tripSaga, (name) => `bundle-${name}`);
   // Outside the project: a bundle must need nothing from node_modules, as on Lambda.
-  built = await buildFunctions(tripSaga, { outDir: await mkdtemp(join(tmpdir(), 'saga-bundles-')) });
+  built = await buildFunctions(tripSaga, { outDir: await scratchDir() });
 }, 60_000);
 afterAll(async () => {
   process.env = savedEnvironment;
@@ -64,7 +63,7 @@ describe('the esbuild bundles', () => {
 
   it('bundles the AWS SDK by default, and leaves it to the Lambda runtime on request', async () => {
     expect(await readFile((built[0] as BuiltFunction).file, 'utf8')).not.toMatch(/from"@aws-sdk\//);
-    const [runtime] = await buildFunctions(tripSaga, { outDir: await mkdtemp(join(tmpdir(), 'saga-runtime-sdk-')), sdk: 'runtime' });
+    const [runtime] = await buildFunctions(tripSaga, { outDir: await scratchDir(), sdk: 'runtime' });
     expect(await readFile((runtime as BuiltFunction).file, 'utf8')).toMatch(/from"@aws-sdk\/client-dynamodb"/);
   });
 

@@ -1,7 +1,4 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -24,12 +21,3 @@ export async function saga(...args: string[]): Promise<Result> {
   }
 }
 
-/** A fresh folder for a test's files. */
-export const scratchDir = (): Promise<string> => mkdtemp(join(tmpdir(), 'saga-cli-'));
-
-/** Writes `text` to a file in a fresh folder and returns its path. */
-export async function scratchFile(text: string, name = 'file.json'): Promise<string> {
-  const file = join(await scratchDir(), name);
-  await writeFile(file, text);
-  return file;
-}

@@ -1,7 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { renderSaga } from '../../asl/render.ts';
 import { DEFAULT_ACTION_RETRY, type Saga } from '../../asl/saga.ts';
@@ -13,6 +10,7 @@ import { DEFAULT_SETTINGS } from '../../infra/settings.ts';
 import { tripSaga } from '../../saga.ts';
 import { ofType, runProgram, withMocks, type MockResource } from '../helpers/pulumi.ts';
 import { tripSagaWithInsurance } from '../helpers/sagas.ts';
+import { scratchDir } from '../helpers/scratch.ts';
 
 // Pulumi's own unit-test mocks stand in for AWS: every resource the program registers is recorded with its inputs.
 
@@ -173,7 +171,7 @@ describe('the program, with the default settings', () => {
 describe('a four-step list, through the same component', () => {
   let run: Run;
   beforeAll(async () => {
-    const code: BuiltFunction[] = await buildFunctions(tripSagaWithInsurance, { outDir: await mkdtemp(join(tmpdir(), 'saga-infra-')) });
+    const code: BuiltFunction[] = await buildFunctions(tripSagaWithInsurance, { outDir: await scratchDir() });
     run = await withMocks(async () => {
       const stack = new SagaStack('trip', { saga: tripSagaWithInsurance, settings: DEFAULT_SETTINGS, code });
       return { alertTopicArn: stack.alertTopic.arn, stateMachineArn: stack.stateMachine.arn };

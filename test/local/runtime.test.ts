@@ -1,6 +1,3 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { StepError } from '../../asl/errors.ts';
@@ -11,6 +8,7 @@ import { LocalSaga, type Execution } from '../../local/runtime.ts';
 import { tripSaga } from '../../saga.ts';
 import { failureMatrix } from '../helpers/matrix.ts';
 import { tripSagaOfSize } from '../helpers/sagas.ts';
+import { scratchDir } from '../helpers/scratch.ts';
 import { tripWithId } from '../helpers/trips.ts';
 
 // The saga's consistency, on the real tables: every execution is checked against the invariant.
@@ -232,7 +230,7 @@ describe('concurrency', () => {
 
 describe('with --data', () => {
   it('keeps the tables and the execution, so that a stuck rollback can be resumed by a later process', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'saga-data-'));
+    const dataDir = await scratchDir();
     const trip = tripWithId(nextTripId('persisted'));
     const first = await LocalSaga.start({ saga: tripSaga, dataDir });
     const stuck = await first.execute(trip, {
