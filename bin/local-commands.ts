@@ -7,6 +7,7 @@ import { parseFault, type FaultSpec } from '../local/faults.ts';
 import { bookingsTable, timelinePrinter, verdict } from '../local/report.ts';
 import { LocalSaga, type Execution, type Outcome } from '../local/runtime.ts';
 import { StepFunctionsServer } from '../local/sfn-server.ts';
+import type { Saga, SagaStep } from '../asl/saga.ts';
 import { tripSaga } from '../saga.ts';
 import { Exit, readText, svgOf, UsageError } from './io.ts';
 
@@ -188,26 +189,40 @@ async function resume(options: { data: string; execution: string; fail: string[]
   }
 }
 
-const TOUR: readonly { title: string; explain: string; faults: Record<string, FaultSpec>; tripId: string }[] = [
-  {
-    title: '1. The happy path',
-    explain: 'Each action books one thing; the trip input is passed untouched to every step.',
-    faults: {},
-    tripId: 'tour-1-happy-path',
-  },
-  {
-    title: '2. BookFlight fails',
-    explain: 'A business error is not retried: the failing step is compensated (its write may have landed), then every earlier one.',
-    faults: { BookFlight: { times: 'always' } },
-    tripId: 'tour-2-flight-fails',
-  },
-  {
-    title: '3. BookRental fails, and CancelFlight fails twice before it succeeds',
-    explain: 'Compensations are retried (with backoff) until they succeed, or alert once their attempts are spent.',
-    faults: { BookRental: { times: 'always' }, CancelFlight: { times: 2 } },
-    tripId: 'tour-3-compensation-retried',
-  },
-];
+interface TourScenario {
+  readonly title: string;
+  readonly explain: string;
+  readonly faults: Record<string, FaultSpec>;
+  readonly tripId: string;
+}
+
+/** The tour, from the step list: a success, a failure at the second step, a failure at the last with a retried compensation. */
+export function tourOf(saga: Saga): TourScenario[] {
+  const first = saga.steps[0] as SagaStep;
+  const second = saga.steps[1] ?? first;
+  const last = saga.steps.at(-1) as SagaStep;
+  const retried = saga.steps.at(-2) ?? first;
+  return [
+    {
+      title: '1. The happy path',
+      explain: 'Each action books one thing; the trip input is passed untouched to every step.',
+      faults: {},
+      tripId: 'tour-1-happy-path',
+    },
+    {
+      title: `2. ${second.action} fails`,
+      explain: 'A business error is not retried: the failing step is compensated (its write may have landed), then every earlier one.',
+      faults: { [second.action]: { times: 'always' } },
+      tripId: 'tour-2-step-fails',
+    },
+    {
+      title: `3. ${last.action} fails, and ${retried.compensation} fails twice before it succeeds`,
+      explain: 'Compensations are retried (with backoff) until they succeed, or alert once their attempts are spent.',
+      faults: { [last.action]: { times: 'always' }, [retried.compensation]: { times: 2 } },
+      tripId: 'tour-3-compensation-retried',
+    },
+  ];
+}
 
 async function tour(): Promise<void> {
   const loaded = await tripFrom(EXAMPLE_TRIP);
@@ -219,7 +234,7 @@ async function tour(): Promise<void> {
     print('definition that `pulumi up` deploys, run by aws-local-stepfunctions with each state served by its real Middy handler.');
     print(`Retry pauses are shortened to ${TOUR_RETRY_DELAY_MS} ms for the tour (\`saga run\` honours the definition's backoff).`);
     let consistent = true;
-    for (const scenario of TOUR) {
+    for (const scenario of tourOf(local.saga)) {
       print();
       print(`━━ ${scenario.title} ━━`);
       print(scenario.explain);

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { Graphviz } from '@hpcc-js/wasm-graphviz';
 import { edgesOfDefinition, placeholderResources, renderSaga, toDot, toMermaid } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
-import { tripSagaWithInsurance } from '../helpers/sagas.ts';
+import { tripSagaWithAddedStep } from '../helpers/sagas.ts';
 
 const definition = renderSaga(tripSaga, placeholderResources(tripSaga));
 
@@ -29,7 +29,7 @@ describe('toMermaid', () => {
   });
 
   it('follows the step list: a fourth step adds its states', () => {
-    const four = toMermaid(renderSaga(tripSagaWithInsurance, placeholderResources(tripSagaWithInsurance)));
+    const four = toMermaid(renderSaga(tripSagaWithAddedStep, placeholderResources(tripSagaWithAddedStep)));
     expect(four).toContain('"BookInsurance');
     expect(four).toContain('"AlertCancelInsurance');
   });

@@ -1,10 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { compensationRetryOf, DEFAULT_ACTION_RETRY, placeholderResources, renderSaga, StepError, type Saga } from '../../asl/index.ts';
+import {
+  compensationRetryOf,
+  DEFAULT_ACTION_RETRY,
+  functionStatesOf,
+  placeholderResources,
+  renderSaga,
+  StepError,
+  type Saga,
+} from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
 import { runDefinition } from '../helpers/interpreter.ts';
-import { sagaOfSize } from '../helpers/sagas.ts';
+import { actions, firstStep, lastStep, rollbackPath, sagaOfSize, steps } from '../helpers/sagas.ts';
 
 // The rendered definition executed by aws-local-stepfunctions, an ASL interpreter we did not write.
 
@@ -13,97 +21,91 @@ const tripDefinition = renderSaga(tripSaga, placeholderResources(tripSaga));
 const business = (times: number | 'always' = 'always') => ({ error: StepError.BookingConflict, times });
 
 describe('the trip saga in an ASL interpreter', () => {
-  it('happy path: enters exactly the 3 actions and succeeds, the trip intact beside each result', async () => {
+  // A compensation that is not the last one run: the rollback goes on after it.
+  const owingStep = steps.at(-2) ?? lastStep;
+  const owingIndex = steps.indexOf(owingStep);
+
+  it('happy path: enters exactly the N actions and succeeds, the trip intact beside each result', async () => {
     const run = await runDefinition(tripDefinition, trip);
-    expect(run.entered).toEqual(['BookHotel', 'BookFlight', 'BookRental']);
+    expect(run.entered).toEqual(actions);
     expect(run.status).toBe('SUCCEEDED');
-    expect(run.output).toEqual({
-      ...trip,
-      results: { BookHotel: { done: 'BookHotel' }, BookFlight: { done: 'BookFlight' }, BookRental: { done: 'BookRental' } },
-    });
+    expect(run.output).toEqual({ ...trip, results: Object.fromEntries(actions.map((action) => [action, { done: action }])) });
   });
 
-  it.each([
-    [1, ['BookHotel', 'CancelHotel', 'SagaRolledBack']],
-    [2, ['BookHotel', 'BookFlight', 'CancelFlight', 'CancelHotel', 'SagaRolledBack']],
-    [3, ['BookHotel', 'BookFlight', 'BookRental', 'CancelRental', 'CancelFlight', 'CancelHotel', 'SagaRolledBack']],
-  ])('a failure at step %i enters 2k+1 states: k actions, compensations k..1, one Fail', async (k, expected) => {
-    const failing = tripSaga.steps[k - 1]?.action as string;
-    const run = await runDefinition(tripDefinition, trip, { [failing]: business() });
-    expect(run.entered).toEqual(expected);
-    expect(run.entered).toHaveLength(2 * k + 1);
-    expect(run).toMatchObject({ status: 'FAILED', error: 'SagaRolledBack' });
-  });
+  it.each(steps.map((step, index) => [index + 1, step.action] as const))(
+    'a failure at step %i (%s) enters 2k+1 states: k actions, compensations k..1, one Fail',
+    async (k, failing) => {
+      const run = await runDefinition(tripDefinition, trip, { [failing]: business() });
+      expect(run.entered).toEqual(rollbackPath(k));
+      expect(run.entered).toHaveLength(2 * k + 1);
+      expect(run).toMatchObject({ status: 'FAILED', error: 'SagaRolledBack' });
+    },
+  );
 
   it('passes every function the original trip, however far the execution went', async () => {
-    const run = await runDefinition(tripDefinition, trip, { BookRental: business() });
-    for (const name of ['BookHotel', 'BookFlight', 'BookRental', 'CancelRental', 'CancelFlight', 'CancelHotel']) {
-      expect(run.inputs[name]).toEqual([{ trip }]);
-    }
+    const run = await runDefinition(tripDefinition, trip, { [lastStep.action]: business() });
+    for (const name of functionStatesOf(tripSaga)) expect(run.inputs[name]).toEqual([{ trip }]);
   });
 
   it('does not retry a business error', async () => {
-    const run = await runDefinition(tripDefinition, trip, { BookFlight: business() });
-    expect(run.calls['BookFlight']).toBe(1);
+    const run = await runDefinition(tripDefinition, trip, { [firstStep.action]: business() });
+    expect(run.calls[firstStep.action]).toBe(1);
   });
 
   it('retries a transient error and carries on when it clears', async () => {
-    const run = await runDefinition(tripDefinition, trip, { BookFlight: { error: StepError.Transient, times: 2 } });
-    expect(run.calls['BookFlight']).toBe(3);
-    expect(run.entered).toEqual(['BookHotel', 'BookFlight', 'BookRental']);
+    const run = await runDefinition(tripDefinition, trip, { [lastStep.action]: { error: StepError.Transient, times: 2 } });
+    expect(run.calls[lastStep.action]).toBe(3);
+    expect(run.entered).toEqual(actions);
     expect(run.status).toBe('SUCCEEDED');
   });
 
   it.each(['Lambda.TooManyRequestsException', 'Lambda.ServiceException'])(
     'compensates once a transient error (%s) outlasts its retries',
     async (error) => {
-      const run = await runDefinition(tripDefinition, trip, { BookFlight: { error, times: 'always' } });
-      expect(run.calls['BookFlight']).toBe(1 + DEFAULT_ACTION_RETRY.maxAttempts);
+      const run = await runDefinition(tripDefinition, trip, { [lastStep.action]: { error, times: 'always' } });
+      expect(run.calls[lastStep.action]).toBe(1 + DEFAULT_ACTION_RETRY.maxAttempts);
       expect(run).toMatchObject({ status: 'FAILED', error: 'SagaRolledBack' });
     },
   );
 
   it('a compensation that fails twice then succeeds completes the rollback', async () => {
     const run = await runDefinition(tripDefinition, trip, {
-      BookRental: business(),
-      CancelFlight: { error: 'Lambda.ServiceException', times: 2 },
+      [lastStep.action]: business(),
+      [owingStep.compensation]: { error: 'Lambda.ServiceException', times: 2 },
     });
-    expect(run.calls['CancelFlight']).toBe(3);
-    expect(run.entered).toEqual(['BookHotel', 'BookFlight', 'BookRental', 'CancelRental', 'CancelFlight', 'CancelHotel', 'SagaRolledBack']);
+    expect(run.calls[owingStep.compensation]).toBe(3);
+    expect(run.entered).toEqual(rollbackPath(steps.length));
     expect(run.error).toBe('SagaRolledBack');
   });
 
   it('a compensation that never succeeds stops after its bounded attempts and raises the alert', async () => {
-    const run = await runDefinition(tripDefinition, trip, { BookRental: business(), CancelFlight: business() });
-    expect(run.calls['CancelFlight']).toBe(1 + compensationRetryOf(tripSaga).maxAttempts);
-    expect(run.entered).toEqual([
-      'BookHotel',
-      'BookFlight',
-      'BookRental',
-      'CancelRental',
-      'CancelFlight',
-      'AlertCancelFlight',
-      'SagaCompensationIncomplete',
-    ]);
-    expect(run.calls['CancelHotel']).toBeUndefined();
+    const run = await runDefinition(tripDefinition, trip, { [lastStep.action]: business(), [owingStep.compensation]: business() });
+    expect(run.calls[owingStep.compensation]).toBe(1 + compensationRetryOf(tripSaga).maxAttempts);
+    const untilStuck = rollbackPath(steps.length).slice(0, steps.length + (steps.length - owingIndex));
+    expect(run.entered).toEqual([...untilStuck, `Alert${owingStep.compensation}`, 'SagaCompensationIncomplete']);
+    for (const step of steps.slice(0, owingIndex)) expect(run.calls[step.compensation]).toBeUndefined();
     expect(run).toMatchObject({ status: 'FAILED', error: 'SagaCompensationIncomplete' });
-    const [published] = run.inputs['AlertCancelFlight'] ?? [];
+    const [published] = run.inputs[`Alert${owingStep.compensation}`] ?? [];
     expect(published).toMatchObject({
       TopicArn: placeholderResources(tripSaga).alertTopic,
       Message: {
         trip_id: trip['trip_id'],
-        failedCompensation: 'CancelFlight',
-        compensationsOwed: 2,
-        errors: { BookRental: { Error: StepError.BookingConflict }, CancelFlight: { Error: StepError.BookingConflict } },
+        failedCompensation: owingStep.compensation,
+        compensationsOwed: owingIndex + 1,
+        errors: { [lastStep.action]: { Error: StepError.BookingConflict }, [owingStep.compensation]: { Error: StepError.BookingConflict } },
       },
     });
     expect(JSON.stringify(published)).not.toContain(trip['hotel'] as string);
   });
 
   it('an invalid trip ends in TripInvalid without compensating', async () => {
-    const run = await runDefinition(tripDefinition, { trip_id: 'x' }, { BookHotel: { error: StepError.TripInvalid, times: 'always' } });
-    expect(run.entered).toEqual(['BookHotel', 'TripRejected']);
-    expect(run.calls['BookHotel']).toBe(1);
+    const run = await runDefinition(
+      tripDefinition,
+      { trip_id: 'x' },
+      { [firstStep.action]: { error: StepError.TripInvalid, times: 'always' } },
+    );
+    expect(run.entered).toEqual([firstStep.action, 'TripRejected']);
+    expect(run.calls[firstStep.action]).toBe(1);
     expect(run).toMatchObject({ status: 'FAILED', error: 'TripInvalid' });
   });
 });

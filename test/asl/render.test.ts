@@ -3,6 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import {
   ALL_ERRORS,
   definitionProblems,
+  functionStatesOf,
   LambdaTransientErrors,
   placeholderResources,
   renderSaga,
@@ -14,7 +15,7 @@ import {
   type TaskState,
 } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
-import { sagaOfSize, tripSagaWithInsurance } from '../helpers/sagas.ts';
+import { actions, addedStep, firstStep, lastStep, sagaOfSize, steps, tripSagaWithAddedStep } from '../helpers/sagas.ts';
 
 // asl-validator is CommonJS only; it is the independent check of every definition we render.
 const aslValidatorOf = createRequire(import.meta.url)('asl-validator') as (definition: unknown) => {
@@ -46,15 +47,14 @@ describe('renderSaga, for the trip', () => {
   });
 
   it('runs the actions in step-list order and ends after the last one', () => {
-    expect(definition.StartAt).toBe('BookHotel');
-    expect(task(definition, 'BookHotel').Next).toBe('BookFlight');
-    expect(task(definition, 'BookFlight').Next).toBe('BookRental');
-    expect(task(definition, 'BookRental')).toMatchObject({ End: true });
-    expect(task(definition, 'BookRental').Next).toBeUndefined();
+    expect(definition.StartAt).toBe(firstStep.action);
+    actions.slice(1).forEach((next, index) => expect(task(definition, actions[index] as string).Next).toBe(next));
+    expect(task(definition, lastStep.action)).toMatchObject({ End: true });
+    expect(task(definition, lastStep.action).Next).toBeUndefined();
   });
 
   it('gives every function the original trip and keeps each result and error at its own path', () => {
-    for (const name of ['BookHotel', 'CancelHotel', 'BookFlight', 'CancelFlight', 'BookRental', 'CancelRental']) {
+    for (const name of functionStatesOf(tripSaga)) {
       const state = task(definition, name);
       expect(state.Parameters).toEqual({ 'trip.$': '$$.Execution.Input' });
       expect(state.ResultPath).toBe(`$.results.${name}`);
@@ -84,9 +84,8 @@ describe('renderSaga, for the trip', () => {
   });
 
   it('chains compensations in reverse and ends a completed rollback in SagaRolledBack', () => {
-    expect(task(definition, 'CancelRental').Next).toBe('CancelFlight');
-    expect(task(definition, 'CancelFlight').Next).toBe('CancelHotel');
-    expect(task(definition, 'CancelHotel').Next).toBe('SagaRolledBack');
+    steps.slice(1).forEach((step, index) => expect(task(definition, step.compensation).Next).toBe(steps[index]?.compensation));
+    expect(task(definition, firstStep.compensation).Next).toBe('SagaRolledBack');
     expect(definition.States['SagaRolledBack']).toMatchObject({ Type: 'Fail', Error: 'SagaRolledBack' });
   });
 
@@ -176,14 +175,14 @@ describe('renderSaga, other sizes', () => {
 describe('adding a step', () => {
   it('only adds the new states and links the last action to the new one', () => {
     const before = render(tripSaga);
-    const after = render(tripSagaWithInsurance);
+    const after = render(tripSagaWithAddedStep);
     const added = Object.keys(after.States).filter((name) => !(name in before.States));
-    expect(added).toEqual(['BookInsurance', 'CancelInsurance', 'AlertCancelInsurance']);
+    expect(added).toEqual([addedStep.action, addedStep.compensation, `Alert${addedStep.compensation}`]);
     const changed = Object.keys(before.States).filter((name) => JSON.stringify(before.States[name]) !== JSON.stringify(after.States[name]));
-    expect(changed).toEqual(['BookRental']);
-    const { End, ...rest } = task(before, 'BookRental');
+    expect(changed).toEqual([lastStep.action]);
+    const { End, ...rest } = task(before, lastStep.action);
     expect(End).toBe(true);
-    expect(after.States['BookRental']).toEqual({ ...rest, Next: 'BookInsurance' });
-    expect(task(after, 'CancelInsurance').Next).toBe('CancelRental');
+    expect(after.States[lastStep.action]).toEqual({ ...rest, Next: addedStep.action });
+    expect(task(after, addedStep.compensation).Next).toBe(lastStep.compensation);
   });
 });

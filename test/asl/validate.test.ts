@@ -14,7 +14,7 @@ import {
 } from '../../asl/index.ts';
 import type { TripField } from '../../functions/trip.ts';
 import { tripSaga } from '../../saga.ts';
-import { sagaOfSize } from '../helpers/sagas.ts';
+import { lastStep, sagaOfSize } from '../helpers/sagas.ts';
 
 const withSteps = (steps: readonly SagaStep<string>[], extra: Partial<Saga> = {}): Saga => ({ ...tripSaga, ...extra, steps });
 const [hotel, flight, rental] = tripSaga.steps as [SagaStep, SagaStep, SagaStep];
@@ -134,11 +134,11 @@ describe('definitionProblems, on definitions that did not come from the renderer
 
   it('rejects a state with both Next and End, and a state type we do not emit', () => {
     const definition = edit((states) => {
-      states['BookRental'] = { ...states['BookRental'], Next: 'CancelRental' };
+      states[lastStep.action] = { ...states[lastStep.action], Next: lastStep.compensation };
       states['Extra'] = { Type: 'Wait', Seconds: 1, Next: 'BookHotel' };
     });
     const problems = definitionProblems(definition);
-    expect(problems.some((problem) => problem.startsWith('/States/BookRental'))).toBe(true);
+    expect(problems.some((problem) => problem.startsWith(`/States/${lastStep.action}`))).toBe(true);
     expect(problems.some((problem) => problem.startsWith('/States/Extra'))).toBe(true);
   });
 

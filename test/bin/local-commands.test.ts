@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { saga } from '../helpers/cli.ts';
 import { scratchDir, scratchFile } from '../helpers/scratch.ts';
+import { tourOf } from '../../bin/local-commands.ts';
+import { tripSaga } from '../../saga.ts';
+import { actions, lastStep, rollbackPath, steps } from '../helpers/sagas.ts';
 import { exampleTrip, tripWithId } from '../helpers/trips.ts';
 
 // The local mode as a user meets it: the `saga` command in its own process, its output and exit status.
@@ -14,9 +17,14 @@ describe('saga tour (npm start)', () => {
   it('shows the happy path, a rollback and a retried compensation, each with tables and a verdict, and exits 0', async () => {
     const { code, stdout } = await saga('tour');
     expect(code).toBe(0);
-    expect(stdout).toContain('✓ succeeded: all 3 bookings made');
-    expect(stdout).toContain('↩ rolled back: BookFlight failed (InjectedFault); every compensation ran, nothing is left booked');
-    expect(stdout).toContain('↩ rolled back: BookRental failed (InjectedFault)');
+    const [, second, third] = tourOf(tripSaga);
+    expect(stdout).toContain(`✓ succeeded: all ${steps.length} bookings made`);
+    expect(stdout).toContain(`━━ ${second?.title} ━━`);
+    expect(stdout).toContain(
+      `↩ rolled back: ${Object.keys(second?.faults ?? {})[0]} failed (InjectedFault); every compensation ran, nothing is left booked`,
+    );
+    expect(stdout).toContain(`━━ ${third?.title} ━━`);
+    expect(stdout).toContain(`↩ rolled back: ${lastStep.action} failed (InjectedFault)`);
     expect(stdout.match(/↻ retry \d/g)).toEqual(['↻ retry 1', '↻ retry 2']);
     expect(stdout).not.toContain('INCONSISTENT');
   });
@@ -26,15 +34,15 @@ describe('saga run', () => {
   it('runs the example trip: every state, the tables, the verdict; exit 0', async () => {
     const { code, stdout } = await saga('run');
     expect(code).toBe(0);
-    expect(pathOf(stdout)).toEqual(['BookHotel', 'BookFlight', 'BookRental']);
-    expect(stdout).toMatch(/Hotel {3}BOOKED {5}holiday inn/);
+    expect(pathOf(stdout)).toEqual(actions);
+    expect(stdout).toMatch(/Hotel +BOOKED +holiday inn/);
     expect(stdout).toContain('retry pauses as the definition says');
   });
 
-  it('--fail BookFlight rolls back in reverse and exits 3', async () => {
-    const { code, stdout } = await saga('run', '--fail', 'BookFlight');
+  it('--fail on the last action rolls back in reverse and exits 3', async () => {
+    const { code, stdout } = await saga('run', '--fail', lastStep.action);
     expect(code).toBe(3);
-    expect(pathOf(stdout)).toEqual(['BookHotel', 'BookFlight', 'CancelFlight', 'CancelHotel', 'SagaRolledBack']);
+    expect(pathOf(stdout)).toEqual(rollbackPath(steps.length));
   });
 
   it('a compensation that never succeeds alerts and exits 4; `saga resume` then finishes the rollback', async () => {

@@ -20,4 +20,3 @@ export async function saga(...args: string[]): Promise<Result> {
     return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
   }
 }
-

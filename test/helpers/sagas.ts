@@ -19,14 +19,33 @@ export function sagaOfSize(size: number): Saga {
   });
 }
 
-/** The trip saga with one more step at the end, as the README's "add a step" example. */
-export const tripSagaWithInsurance: Saga = {
-  ...tripSaga,
-  steps: [
-    ...tripSaga.steps,
-    { name: 'Insurance', action: 'BookInsurance', compensation: 'CancelInsurance', table: 'InsuranceBookings', records: ['trip_id'] },
-  ],
+/** The step that tests add at the end of the trip's step list, as a user adds one (README: "Adding a step"). */
+export const addedStep: SagaStep = {
+  name: 'Added',
+  action: 'BookAdded',
+  compensation: 'CancelAdded',
+  table: 'AddedBookings',
+  records: ['trip_id'],
 };
+
+/** The trip saga with one more step at the end. */
+export const tripSagaWithAddedStep: Saga = { ...tripSaga, steps: [...tripSaga.steps, addedStep] };
+
+/** The trip's steps, by position: tests state the rules on these, so that they hold for any step list. */
+export const steps: readonly SagaStep[] = tripSaga.steps;
+export const firstStep = steps[0] as SagaStep;
+export const lastStep = steps.at(-1) as SagaStep;
+export const actions = steps.map((step) => step.action);
+
+/** The states a rollback from the `k`-th step enters: k actions, their compensations in reverse, SagaRolledBack. */
+export const rollbackPath = (k: number): string[] => [
+  ...actions.slice(0, k),
+  ...steps
+    .slice(0, k)
+    .reverse()
+    .map((step) => step.compensation),
+  'SagaRolledBack',
+];
 
 /** A saga of `size` steps over the trip's fields, which the real handlers (validating trips) can serve. */
 export function tripSagaOfSize(size: number): Saga {

@@ -9,7 +9,7 @@ import { SagaStack } from '../../infra/saga-stack.ts';
 import { DEFAULT_SETTINGS } from '../../infra/settings.ts';
 import { tripSaga } from '../../saga.ts';
 import { ofType, runProgram, withMocks, type MockResource } from '../helpers/pulumi.ts';
-import { tripSagaWithInsurance } from '../helpers/sagas.ts';
+import { tripSagaWithAddedStep } from '../helpers/sagas.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 
 // Pulumi's own unit-test mocks stand in for AWS: every resource the program registers is recorded with its inputs.
@@ -171,15 +171,15 @@ describe('the program, with the default settings', () => {
 describe('a four-step list, through the same component', () => {
   let run: Run;
   beforeAll(async () => {
-    const code: BuiltFunction[] = await buildFunctions(tripSagaWithInsurance, { outDir: await scratchDir() });
+    const code: BuiltFunction[] = await buildFunctions(tripSagaWithAddedStep, { outDir: await scratchDir() });
     run = await withMocks(async () => {
-      const stack = new SagaStack('trip', { saga: tripSagaWithInsurance, settings: DEFAULT_SETTINGS, code });
+      const stack = new SagaStack('trip', { saga: tripSagaWithAddedStep, settings: DEFAULT_SETTINGS, code });
       return { alertTopicArn: stack.alertTopic.arn, stateMachineArn: stack.stateMachine.arn };
     });
   }, 60_000);
 
   it('follows the same rules without any change to the infrastructure code', () => {
-    expectSagaInventory(run, tripSagaWithInsurance);
+    expectSagaInventory(run, tripSagaWithAddedStep);
     expectNoStrayWildcards(run);
     expect(JSON.parse(stateMachineOf(run).inputs['definition']).States).toHaveProperty('BookInsurance');
   });
