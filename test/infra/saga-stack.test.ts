@@ -9,7 +9,7 @@ import { SagaStack } from '../../infra/saga-stack.ts';
 import { DEFAULT_SETTINGS } from '../../infra/settings.ts';
 import { tripSaga } from '../../saga.ts';
 import { ofType, runProgram, withMocks, type MockResource } from '../helpers/pulumi.ts';
-import { tripSagaWithAddedStep } from '../helpers/sagas.ts';
+import { addedStep, tripSagaWithAddedStep } from '../helpers/sagas.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 
 // Pulumi's own unit-test mocks stand in for AWS: every resource the program registers is recorded with its inputs.
@@ -168,7 +168,7 @@ describe('the program, with the default settings', () => {
   });
 });
 
-describe('a four-step list, through the same component', () => {
+describe('a step list with one more step, through the same component', () => {
   let run: Run;
   beforeAll(async () => {
     const code: BuiltFunction[] = await buildFunctions(tripSagaWithAddedStep, { outDir: await scratchDir() });
@@ -181,7 +181,7 @@ describe('a four-step list, through the same component', () => {
   it('follows the same rules without any change to the infrastructure code', () => {
     expectSagaInventory(run, tripSagaWithAddedStep);
     expectNoStrayWildcards(run);
-    expect(JSON.parse(stateMachineOf(run).inputs['definition']).States).toHaveProperty('BookInsurance');
+    expect(JSON.parse(stateMachineOf(run).inputs['definition']).States).toHaveProperty(addedStep.action);
   });
 });
 
