@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import {
   definitionProblems,
@@ -13,7 +15,7 @@ import {
 } from '../asl/index.ts';
 import { tripSaga } from '../saga.ts';
 import { DataDirInUseError, ExecutionNameError } from '../local/runtime.ts';
-import { Exit, readJsonFile, svgOf, UsageError, writeOrPrint } from './io.ts';
+import { Exit, readJsonFile, readText, svgOf, UsageError, writeOrPrint } from './io.ts';
 import { registerLocalCommands } from './local-commands.ts';
 
 function isResources(value: unknown): value is SagaResources {
@@ -48,6 +50,16 @@ const stateDuration = (value: string): number => {
 };
 
 const dollars = (amount: number): string => `$${amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+
+const README = fileURLToPath(new URL('../README.md', import.meta.url));
+const MERMAID_BLOCK = /```mermaid\n[\s\S]*?\n```/;
+
+async function embedInReadme(mermaid: string): Promise<void> {
+  const readme = await readText(README);
+  if (!MERMAID_BLOCK.test(readme)) throw new UsageError(`${README} has no \`\`\`mermaid block to replace`);
+  await writeFile(README, readme.replace(MERMAID_BLOCK, () => `\`\`\`mermaid\n${mermaid}\n\`\`\``));
+  process.stderr.write(`updated the diagram in ${README}\n`);
+}
 
 const resourcesOption = new Option(
   '--resources <file>',
@@ -93,8 +105,10 @@ program
   .description('draw the state machine: a Mermaid flowchart (default), Graphviz DOT, or an SVG picture')
   .addOption(new Option('--format <format>', 'output format').choices(['mermaid', 'dot', 'svg']).default('mermaid'))
   .option('-o, --out <file>', 'write to a file instead of standard output (svg defaults to saga.svg)')
-  .action(async (options: { format: 'mermaid' | 'dot' | 'svg'; out?: string }) => {
+  .option('--readme', "replace the Mermaid diagram embedded in the project's README.md (after editing the step list)")
+  .action(async (options: { format: 'mermaid' | 'dot' | 'svg'; out?: string; readme?: boolean }) => {
     const definition = await render({});
+    if (options.readme) return embedInReadme(toMermaid(definition));
     if (options.format === 'mermaid') return writeOrPrint(toMermaid(definition), options.out);
     if (options.format === 'dot') return writeOrPrint(toDot(definition), options.out);
     return writeOrPrint(await svgOf(toDot(definition)), options.out ?? 'saga.svg');
