@@ -60,9 +60,9 @@ export interface SagaStep<Field extends string = string> {
   readonly actionRetry?: Partial<RetryPolicy>;
   /** Timeout of the action and the compensation Tasks. @default DEFAULT_TASK_TIMEOUT_SECONDS */
   readonly timeoutSeconds?: number;
-  /** The action's own Lambda module (path from `functions/`, exporting `handler`). @default `book.ts` */
+  /** The action's own module (path from `functions/`, exporting `createHandler` as `book.ts` does). @default `book.ts` */
   readonly actionModule?: string;
-  /** The compensation's own Lambda module (path from `functions/`, exporting `handler`). @default `cancel.ts` */
+  /** The compensation's own module (path from `functions/`, exporting `createHandler`). @default `cancel.ts` */
   readonly compensationModule?: string;
 }
 

@@ -340,7 +340,10 @@ export function registerLocalCommands(program: Command): void {
     .option('--data <dir>', 'keep tables, executions and alerts in this folder (needed to resume)')
     .option('--name <name>', 'the execution name (default: the trip id)')
     .option('--logs', "print the functions' JSON logs on standard error")
-    .addHelpText('after', '\nExit status: 0 succeeded, 3 rolled back, 4 compensation not finished, 5 bad input, 2 bad command line.')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 succeeded, 3 rolled back, 4 compensation not finished, 5 bad input, 2 bad command line, 1 failed otherwise.',
+    )
     .action(run);
 
   program
