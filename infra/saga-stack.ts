@@ -164,13 +164,20 @@ export class SagaStack extends pulumi.ComponentResource {
     new aws.cloudwatch.MetricAlarm(
       'executions-failed',
       {
-        alarmDescription: `Saga ${saga.name}: an execution failed or timed out (rolled back, compensation stuck, or invalid input)`,
+        alarmDescription:
+          `Saga ${saga.name}: an execution timed out, or ${settings.failedExecutionsAlarmThreshold} or more failed within 5 minutes ` +
+          '(a rollback or an invalid trip is a failed execution too: one alone is business as usual, many at once are not)',
         comparisonOperator: 'GreaterThanOrEqualToThreshold',
         threshold: 1,
         evaluationPeriods: 1,
         treatMissingData: 'notBreaching',
         metricQueries: [
-          { id: 'problems', expression: 'failed + timedout', label: 'failed or timed-out executions', returnData: true },
+          {
+            id: 'problems',
+            expression: `IF(timedout > 0 OR failed >= ${settings.failedExecutionsAlarmThreshold}, 1, 0)`,
+            label: 'timed-out executions, or failed ones past the threshold',
+            returnData: true,
+          },
           ...(['ExecutionsFailed', 'ExecutionsTimedOut'] as const).map((metricName) => ({
             id: metricName === 'ExecutionsFailed' ? 'failed' : 'timedout',
             metric: {

@@ -19,6 +19,11 @@ export interface StackSettings {
   /** Let a trip's `fail` list fail states on purpose: for demos on a development stack only. */
   readonly faultInjection: boolean;
   readonly cancelMarkerTtlDays: number;
+  /**
+   * Failed executions within 5 minutes that raise the alarm (any timed-out one does). Rollbacks and invalid trips
+   * end as failed executions: one is a business outcome, a burst is an incident.
+   */
+  readonly failedExecutionsAlarmThreshold: number;
   /** Subscribe this address to the alert topic (it must confirm by e-mail). */
   readonly alertEmail: string | undefined;
 }
@@ -35,6 +40,7 @@ export const DEFAULT_SETTINGS: StackSettings = {
   deletionProtection: false,
   faultInjection: false,
   cancelMarkerTtlDays: 30,
+  failedExecutionsAlarmThreshold: 5,
   alertEmail: undefined,
 };
 
@@ -79,6 +85,7 @@ export function settingsFrom(get: (key: string) => string | undefined): StackSet
     deletionProtection: flag('deletionProtection'),
     faultInjection: flag('faultInjection'),
     cancelMarkerTtlDays: integer('cancelMarkerTtlDays', 1, 365),
+    failedExecutionsAlarmThreshold: integer('failedExecutionsAlarmThreshold', 1, 100000),
     alertEmail,
   };
   if (!RETENTION_DAYS.includes(settings.logRetentionDays)) {

@@ -141,9 +141,11 @@ describe('the program, with the default settings', () => {
     });
   });
 
-  it('alarms on failed or timed-out executions to the alert topic', () => {
+  it('alarms the alert topic on any timed-out execution, or on a burst of failed ones', () => {
     const alarm = ofType(run.resources, TYPES.alarm)[0] as MockResource;
     expect(alarm.inputs['alarmActions']).toEqual([run.outputs['alertTopicArn']]);
+    const [decision] = alarm.inputs['metricQueries'].filter((query: { expression?: string }) => query.expression);
+    expect(decision.expression).toBe(`IF(timedout > 0 OR failed >= ${DEFAULT_SETTINGS.failedExecutionsAlarmThreshold}, 1, 0)`);
     const metrics = alarm.inputs['metricQueries'].filter((query: { metric?: unknown }) => query.metric).map((query: any) => query.metric);
     expect(metrics.map((metric: any) => metric.metricName).sort()).toEqual(['ExecutionsFailed', 'ExecutionsTimedOut']);
     for (const metric of metrics) expect(metric.dimensions).toEqual({ StateMachineArn: stateMachineOf(run).state['arn'] });
