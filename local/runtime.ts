@@ -121,6 +121,8 @@ export class LocalSaga {
   readonly definition: StateMachineDefinition;
   readonly resources: SagaResources;
   readonly stateMachineArn: string;
+  /** The role the state machine would run as: it appears in histories and descriptions, and grants nothing. */
+  readonly roleArn: string;
   readonly dynamo: EmbeddedDynamoDb;
   readonly configs: Readonly<Record<string, StepConfig>>;
   readonly alerts: Alert[] = [];
@@ -143,6 +145,7 @@ export class LocalSaga {
     this.resources = placeholderResources(options.saga, LOCAL_REGION, LOCAL_ACCOUNT);
     this.definition = renderSaga(options.saga, this.resources);
     this.stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${options.saga.name}`;
+    this.roleArn = `arn:aws:iam::${LOCAL_ACCOUNT}:role/${options.saga.name}-local`;
     // aws-local-stepfunctions validates with asl-validator, which adds keys to what it is given: give it a copy.
     // A JSON copy, not structuredClone: its objects must be plain objects of this realm for the interpreter to
     // resolve nested `.$` keys (under Jest's VM modules, structuredClone's come from another realm).
@@ -195,7 +198,7 @@ export class LocalSaga {
       );
     }
     const executionArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${this.saga.name}:${name}`;
-    const history = new ExecutionHistory(this.definition, `arn:aws:iam::${LOCAL_ACCOUNT}:role/${this.saga.name}-local`);
+    const history = new ExecutionHistory(this.definition, this.roleArn);
     const calls: Record<string, number> = {};
     const alerts: Alert[] = [];
     const taskStates = taskStatesOf(this.definition);
@@ -221,7 +224,7 @@ export class LocalSaga {
           : { retryIntervalOverrides: Object.fromEntries(taskStates.map((state) => [state, options.retryDelayMs as number])) }),
       },
       context: {
-        Execution: { Id: executionArn, Name: name, RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/${this.saga.name}-local` },
+        Execution: { Id: executionArn, Name: name, RoleArn: this.roleArn },
         StateMachine: { Id: this.stateMachineArn, Name: this.saga.name },
       } as never,
     });

@@ -312,7 +312,7 @@ export class StepFunctionsServer {
         name: this.local.saga.name,
         status: 'ACTIVE',
         definition: JSON.stringify(this.local.definition),
-        roleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/${this.local.saga.name}-local`,
+        roleArn: this.local.roleArn,
         type: 'STANDARD',
         creationDate: epochSeconds(this.createdAt),
         loggingConfiguration: { level: 'OFF', includeExecutionData: false },
