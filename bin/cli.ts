@@ -57,7 +57,10 @@ const MERMAID_BLOCK = /```mermaid\n[\s\S]*?\n```/;
 async function embedInReadme(mermaid: string): Promise<void> {
   const readme = await readText(README);
   if (!MERMAID_BLOCK.test(readme)) throw new UsageError(`${README} has no \`\`\`mermaid block to replace`);
-  await writeFile(README, readme.replace(MERMAID_BLOCK, () => `\`\`\`mermaid\n${mermaid}\n\`\`\``));
+  await writeFile(
+    README,
+    readme.replace(MERMAID_BLOCK, () => `\`\`\`mermaid\n${mermaid}\n\`\`\``),
+  );
   process.stderr.write(`updated the diagram in ${README}\n`);
 }
 

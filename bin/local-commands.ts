@@ -1,4 +1,5 @@
 import { stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
 import { toDot } from '../asl/diagram.ts';
@@ -7,6 +8,7 @@ import { parseFault, type FaultSpec } from '../local/faults.ts';
 import { bookingsTable, timelinePrinter, verdict } from '../local/report.ts';
 import { LocalSaga, type Execution, type Outcome } from '../local/runtime.ts';
 import { StepFunctionsServer } from '../local/sfn-server.ts';
+import { tripProblems } from '../functions/trip-problems.ts';
 import type { Saga, SagaStep } from '../asl/saga.ts';
 import { tripSaga } from '../saga.ts';
 import { Exit, readText, svgOf, UsageError } from './io.ts';
@@ -100,7 +102,16 @@ interface RunOptions {
   logs?: boolean;
 }
 
+/** The picture is written after the execution: a path that cannot take it is refused before. */
+async function checkGraphPath(file: string): Promise<void> {
+  if (!file.endsWith('.svg')) throw new UsageError(`--graph ${file}: the picture is an SVG; name the file *.svg`);
+  if (!(await stat(dirname(resolve(file))).catch(() => undefined))?.isDirectory()) {
+    throw new UsageError(`--graph ${file}: the folder ${dirname(resolve(file))} does not exist`);
+  }
+}
+
 async function run(options: RunOptions): Promise<void> {
+  if (options.graph) await checkGraphPath(options.graph);
   const loaded = await tripFrom(options.input);
   if ('notJson' in loaded) {
     process.stderr.write(`saga: bad input: ${loaded.notJson}\n`);
@@ -266,6 +277,7 @@ interface ServeOptions {
   dynamodbPort: number;
   data?: string;
   retryDelay?: number;
+  validateInput?: boolean;
 }
 
 /** Serves the Step Functions and DynamoDB APIs on 127.0.0.1 until interrupted. */
@@ -280,6 +292,7 @@ async function serve(options: ServeOptions): Promise<void> {
   });
   const server = await StepFunctionsServer.start(local, {
     port: options.port,
+    ...(options.validateInput ? { validateInput: tripProblems } : {}),
     ...(options.retryDelay === undefined ? {} : { retryDelayMs: options.retryDelay }),
   }).catch(async (error: NodeJS.ErrnoException) => {
     await local.close();
@@ -367,6 +380,7 @@ export function registerLocalCommands(program: Command): void {
       'replace every retry pause by this many milliseconds (default: the definition’s backoff)',
       nonNegativeInteger,
     )
+    .option('--validate-input', 'refuse a trip that fails the schema at StartExecution (InvalidExecutionInput), instead of failing its execution')
     .action(serve);
 
   program.command('tour').description('the happy path, a rollback and a retried compensation, explained (npm start)').action(tour);

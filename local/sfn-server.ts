@@ -38,6 +38,16 @@ export class ApiError extends Error {
   }
 }
 
+/** As AWS words a missing required member. */
+function required(member: string, value: unknown): void {
+  if (value === undefined || value === null) {
+    throw new ApiError(
+      'ValidationException',
+      `1 validation error detected: Value null at '${member}' failed to satisfy constraint: Member must not be null`,
+    );
+  }
+}
+
 const epochSeconds = (date: Date | undefined): number | undefined => (date ? date.getTime() / 1000 : undefined);
 
 /** History events as the JSON protocol carries them: timestamps in epoch seconds. */
@@ -61,6 +71,11 @@ export interface StepFunctionsServerOptions {
   readonly port?: number;
   /** Pause before each retry, replacing the definition's backoff. @default the definition's own */
   readonly retryDelayMs?: number;
+  /**
+   * Checks an input at StartExecution, refusing it with InvalidExecutionInput when this returns problems, as a
+   * saga that validates at its start would. @default none: like AWS, the first step's function validates
+   */
+  readonly validateInput?: (input: unknown) => readonly string[];
 }
 
 export class StepFunctionsServer {
@@ -69,10 +84,12 @@ export class StepFunctionsServer {
   readonly #executions = new Map<string, ExecutionRecord>();
   readonly #server: Server;
   readonly #retryDelayMs: number | undefined;
+  readonly #validateInput: StepFunctionsServerOptions['validateInput'];
 
   private constructor(local: LocalSaga, options: StepFunctionsServerOptions) {
     this.local = local;
     this.#retryDelayMs = options.retryDelayMs;
+    this.#validateInput = options.validateInput;
     this.#server = createServer((request, response) => void this.#handle(request, response));
   }
 
@@ -158,11 +175,13 @@ export class StepFunctionsServer {
   }
 
   #stateMachine(arn: unknown): void {
+    required('stateMachineArn', arn);
     if (typeof arn !== 'string' || !STATE_MACHINE_ARN.test(arn)) throw new ApiError('InvalidArn', `Invalid Arn: '${String(arn)}'`);
     if (arn !== this.local.stateMachineArn) throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
   }
 
   #execution(arn: unknown): ExecutionRecord {
+    required('executionArn', arn);
     if (typeof arn !== 'string' || !EXECUTION_ARN.test(arn)) throw new ApiError('InvalidArn', `Invalid Arn: '${String(arn)}'`);
     const record = this.#executions.get(arn);
     if (!record) throw new ApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
@@ -185,6 +204,8 @@ export class StepFunctionsServer {
     } catch (error) {
       throw new ApiError('InvalidExecutionInput', `Invalid State Machine Execution Input: '${(error as Error).message}'`);
     }
+    const problems = this.#validateInput?.(parsed) ?? [];
+    if (problems.length > 0) throw new ApiError('InvalidExecutionInput', `Invalid State Machine Execution Input: ${problems.join('; ')}`);
     const executionArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${this.local.saga.name}:${name}`;
     const existing = this.#executions.get(executionArn);
     if (existing) {
@@ -261,6 +282,14 @@ export class StepFunctionsServer {
       if (record.status === 'RUNNING') {
         record.abort.abort();
         await record.done;
+        // What the caller said of the stop, where AWS keeps it: the description and the ExecutionAborted event.
+        const stop = {
+          ...(typeof body['error'] === 'string' ? { error: body['error'] } : {}),
+          ...(typeof body['cause'] === 'string' ? { cause: body['cause'] } : {}),
+        };
+        if (record.result) record.result = { ...record.result, ...stop };
+        const aborted = record.history.findIndex((event) => event.type === 'ExecutionAborted');
+        if (aborted >= 0) record.history[aborted] = { ...(record.history[aborted] as HistoryEvent), executionAbortedEventDetails: stop };
       }
       return { stopDate: epochSeconds(record.result?.stopDate ?? new Date()) };
     },

@@ -117,6 +117,10 @@ describe('saga run', () => {
     [['--fail', 'BookFlight=0'], /N must be at least 1/],
     [['--fail', 'BookFlight=sometimes'], /expected STATE, STATE=N or STATE=always/],
     [['--retry-delay', 'soon'], /expected a whole number of milliseconds/],
+    [['--graph', 'path.png'], /the picture is an SVG; name the file \*\.svg/],
+    [['--graph', '/nonexistent/folder/path.svg'], /the folder \/nonexistent\/folder does not exist/],
+    [['--name', 'two words'], /"two words" cannot name an execution/],
+    [['--fail', 'BookFlight', '--fail', 'BookFlight=2'], /--fail names BookFlight twice/],
   ])('refuses %j with a clear message and exit 2', async (args, message) => {
     const { code, stderr } = await saga('run', ...args);
     expect(code).toBe(2);

@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb.ts';
 import { LocalSaga } from '../../local/runtime.ts';
+import { tripProblems } from '../../functions/trip-problems.ts';
 import { StepFunctionsServer } from '../../local/sfn-server.ts';
 import { tripSaga } from '../../saga.ts';
 import { tripWithId } from '../helpers/trips.ts';
@@ -133,16 +134,20 @@ describe('executions', () => {
     expect(await apiError(start(stuck.trip_id, stuck))).toMatchObject({ name: 'ExecutionAlreadyExists' });
   });
 
-  it('StopExecution aborts a running execution', async () => {
+  it('StopExecution aborts a running execution, keeping the error and cause given', async () => {
     const stuck = tripWithId('sdk-stop', { fail: ['BookRental', 'CancelFlight'] });
     const { executionArn } = await start(stuck.trip_id, stuck);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect((await sfn.send(new DescribeExecutionCommand({ executionArn }))).status).toBe('RUNNING');
-    const { stopDate } = await sfn.send(new StopExecutionCommand({ executionArn }));
+    const { stopDate } = await sfn.send(new StopExecutionCommand({ executionArn, error: 'Manual', cause: 'stopped by the test' }));
     expect(stopDate).toBeInstanceOf(Date);
-    expect((await sfn.send(new DescribeExecutionCommand({ executionArn }))).status).toBe('ABORTED');
+    expect(await sfn.send(new DescribeExecutionCommand({ executionArn }))).toMatchObject({
+      status: 'ABORTED',
+      error: 'Manual',
+      cause: 'stopped by the test',
+    });
     const { events } = await sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 1 }));
-    expect(events?.[0]?.type).toBe('ExecutionAborted');
+    expect(events?.[0]).toMatchObject({ type: 'ExecutionAborted', executionAbortedEventDetails: { error: 'Manual', cause: 'stopped by the test' } });
   });
 
   it('100 concurrent StartExecution calls: all complete, none lost', async () => {
@@ -216,6 +221,29 @@ describe('history, lists and the state machine', () => {
   });
 });
 
+describe('with --validate-input', () => {
+  it('a trip that fails the schema is refused at StartExecution with InvalidExecutionInput, naming the problem', async () => {
+    const validating = await StepFunctionsServer.start(local, { validateInput: tripProblems });
+    const client = new SFNClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, endpoint: validating.endpoint });
+    try {
+      const trip = tripWithId('sdk-validated', { check_out: '2017-07-01T00:00:00.000Z' });
+      const refused = await apiError(
+        client.send(new StartExecutionCommand({ stateMachineArn: local.stateMachineArn, name: trip.trip_id, input: JSON.stringify(trip) })),
+      );
+      expect(refused).toMatchObject({ name: 'InvalidExecutionInput', status: 400 });
+      expect(refused.message).toContain('/check_out should be > 2017-07-10T12:00:00.000Z');
+      const valid = tripWithId('sdk-validated-ok');
+      const started = await client.send(
+        new StartExecutionCommand({ stateMachineArn: local.stateMachineArn, name: valid.trip_id, input: JSON.stringify(valid) }),
+      );
+      expect(started.executionArn).toContain('sdk-validated-ok');
+    } finally {
+      client.destroy();
+      await validating.close();
+    }
+  });
+});
+
 describe('bad requests get AWS’s errors, and the server carries on', () => {
   const missingArn = 'arn:aws:states:us-east-1:000000000000:execution:TripBooking:never-started';
 
@@ -249,6 +277,18 @@ describe('bad requests get AWS’s errors, and the server carries on', () => {
     ],
   ])('%s: the error is %s', async (_, call, type) => {
     expect(await apiError(call())).toMatchObject({ name: type, status: 400 });
+  });
+
+  it.each([
+    ['DescribeExecution', 'executionArn'],
+    ['GetExecutionHistory', 'executionArn'],
+    ['StartExecution', 'stateMachineArn'],
+    ['ListExecutions', 'stateMachineArn'],
+  ])('%s without %s: ValidationException', async (operation, member) => {
+    const { status, json } = await raw(`AWSStepFunctions.${operation}`, '{}');
+    expect(status).toBe(400);
+    expect(json['__type']).toMatch(/#ValidationException$/);
+    expect(json['message']).toContain(`Value null at '${member}'`);
   });
 
   it('an unknown operation: UnknownOperationException', async () => {
