@@ -10,9 +10,12 @@ import {
   sagaPaths,
   toDot,
   toMermaid,
+  type Saga,
   type SagaResources,
   type StateMachineDefinition,
 } from '../asl/index.ts';
+import { parse as parseYaml } from 'yaml';
+import { CONFIG_NAMESPACE, sagaWithSettings, settingsFrom } from '../infra/settings.ts';
 import { tripSaga } from '../saga.ts';
 import { DataDirInUseError, ExecutionNameError } from '../local/runtime.ts';
 import { Exit, readJsonFile, readText, svgOf, UsageError, writeOrPrint } from './io.ts';
@@ -38,8 +41,26 @@ async function resourcesFrom(path: string | undefined): Promise<SagaResources> {
   return value;
 }
 
-const render = async (options: { resources?: string }): Promise<StateMachineDefinition> =>
-  renderSaga(tripSaga, await resourcesFrom(options.resources));
+interface RenderOptions {
+  resources?: string;
+  stack?: string;
+}
+
+/** The saga as the named stack deploys it (its settings from Pulumi.<stack>.yaml), or with the defaults. */
+async function sagaFor(stack: string | undefined): Promise<Saga> {
+  if (stack === undefined) return tripSaga;
+  const file = fileURLToPath(new URL(`../Pulumi.${stack}.yaml`, import.meta.url));
+  const stackFile = parseYaml(await readText(file)) as { config?: Record<string, unknown> } | null;
+  const config = stackFile?.config ?? {};
+  const settings = settingsFrom((key) => {
+    const value = config[`${CONFIG_NAMESPACE}:${key}`];
+    return value === undefined || value === null ? undefined : String(value);
+  }, stack);
+  return sagaWithSettings(tripSaga, settings);
+}
+
+const render = async (options: RenderOptions): Promise<StateMachineDefinition> =>
+  renderSaga(await sagaFor(options.stack), await resourcesFrom(options.resources));
 
 /** Lambda runs a function for 15 minutes at most. */
 const MAX_STATE_MS = 900_000;
@@ -69,6 +90,8 @@ const resourcesOption = new Option(
   'JSON file with the ARNs: {"functions": {"BookHotel": "arn:aws:lambda:…", …}, "alertTopic": "arn:aws:sns:…"}; default: placeholders',
 );
 
+const stackOption = new Option('--stack <name>', 'render as this Pulumi stack deploys it, with the settings in Pulumi.<name>.yaml');
+
 const program = new Command('saga')
   .description(`The ${tripSaga.name} saga (step list: saga.ts) as an AWS Step Functions state machine`)
   .exitOverride()
@@ -78,8 +101,9 @@ program
   .command('asl')
   .description('print the state machine definition (Amazon States Language, JSON)')
   .addOption(resourcesOption)
+  .addOption(stackOption)
   .option('--compact', 'one line, as sent to AWS')
-  .action(async (options: { resources?: string; compact?: boolean }) => {
+  .action(async (options: RenderOptions & { compact?: boolean }) => {
     const definition = await render(options);
     process.stdout.write(`${JSON.stringify(definition, null, options.compact ? undefined : 2)}\n`);
   });
@@ -88,8 +112,9 @@ program
   .command('validate')
   .description('check the step list, or a definition file, against the ASL schema and graph rules')
   .addOption(resourcesOption)
+  .addOption(stackOption)
   .option('--definition <file>', 'validate this ASL file instead of the rendered saga')
-  .action(async (options: { resources?: string; definition?: string }) => {
+  .action(async (options: RenderOptions & { definition?: string }) => {
     const definition = options.definition === undefined ? await render(options) : await readJsonFile(options.definition);
     const problems = definitionProblems(definition);
     if (problems.length > 0) {
@@ -109,8 +134,9 @@ program
   .addOption(new Option('--format <format>', 'output format').choices(['mermaid', 'dot', 'svg']).default('mermaid'))
   .option('-o, --out <file>', 'write to a file instead of standard output (svg defaults to saga.svg)')
   .option('--readme', "replace the Mermaid diagram embedded in the project's README.md (after editing the step list)")
-  .action(async (options: { format: 'mermaid' | 'dot' | 'svg'; out?: string; readme?: boolean }) => {
-    const definition = await render({});
+  .addOption(stackOption)
+  .action(async (options: { format: 'mermaid' | 'dot' | 'svg'; out?: string; readme?: boolean; stack?: string }) => {
+    const definition = await render(options.stack === undefined ? {} : { stack: options.stack });
     if (options.readme) return embedInReadme(toMermaid(definition));
     if (options.format === 'mermaid') return writeOrPrint(toMermaid(definition), options.out);
     if (options.format === 'dot') return writeOrPrint(toDot(definition), options.out);
@@ -121,9 +147,11 @@ program
   .command('cost')
   .description('state transitions per path and what a million executions cost on Standard and Express')
   .option('--state-ms <ms>', 'average duration of one attempt of a state, for Express duration pricing', stateDuration, 100)
-  .action(async (options: { stateMs: number }) => {
-    const definition = await render({});
-    const rows = sagaPaths(tripSaga, definition).map((path) => priceOf(path, options.stateMs));
+  .addOption(stackOption)
+  .action(async (options: { stateMs: number; stack?: string }) => {
+    const saga = await sagaFor(options.stack);
+    const definition = renderSaga(saga, placeholderResources(saga));
+    const rows = sagaPaths(saga, definition).map((path) => priceOf(path, options.stateMs));
     const header = ['path', 'transitions', 'Standard per 1M', 'Express per 1M'];
     const table = [
       header,

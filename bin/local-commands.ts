@@ -380,7 +380,10 @@ export function registerLocalCommands(program: Command): void {
       'replace every retry pause by this many milliseconds (default: the definition’s backoff)',
       nonNegativeInteger,
     )
-    .option('--validate-input', 'refuse a trip that fails the schema at StartExecution (InvalidExecutionInput), instead of failing its execution')
+    .option(
+      '--validate-input',
+      'refuse a trip that fails the schema at StartExecution (InvalidExecutionInput), instead of failing its execution',
+    )
     .action(serve);
 
   program.command('tour').description('the happy path, a rollback and a retried compensation, explained (npm start)').action(tour);

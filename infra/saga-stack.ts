@@ -1,12 +1,12 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { renderSaga } from '../asl/render.ts';
-import { compensationRetryOf, DEFAULT_TASK_TIMEOUT_SECONDS, type Saga } from '../asl/saga.ts';
+import { DEFAULT_TASK_TIMEOUT_SECONDS, type Saga } from '../asl/saga.ts';
 import { EXPIRES_AT } from '../functions/bookings.ts';
 import type { BuiltFunction } from '../functions/build.ts';
 import { configToEnvironment, stepConfigsOf } from '../functions/config.ts';
 import { assumedBy, functionPolicy, stateMachinePolicy } from './policies.ts';
-import { StackSettingsError, type StackSettings } from './settings.ts';
+import { sagaWithSettings, StackSettingsError, type StackSettings } from './settings.ts';
 
 export interface SagaStackArgs {
   readonly saga: Saga;
@@ -25,6 +25,8 @@ export const LAMBDA_RUNTIME = 'nodejs22.x';
 export class SagaStack extends pulumi.ComponentResource {
   readonly stateMachine: aws.sfn.StateMachine;
   readonly alertTopic: aws.sns.Topic;
+  /** The state machine's log: on EXPRESS, the only record of its executions. */
+  readonly stateMachineLogs: aws.cloudwatch.LogGroup;
   readonly tables: Readonly<Record<string, aws.dynamodb.Table>>;
   readonly functions: Readonly<Record<string, aws.lambda.Function>>;
 
@@ -122,6 +124,7 @@ export class SagaStack extends pulumi.ComponentResource {
 
     const functionArns = Object.fromEntries(Object.entries(this.functions).map(([state, fn]) => [state, fn.arn]));
     const stateMachineLogs = new aws.cloudwatch.LogGroup('state-machine-logs', { retentionInDays: settings.logRetentionDays }, parent);
+    this.stateMachineLogs = stateMachineLogs;
     const stateMachineRole = new aws.iam.Role(
       'state-machine-role',
       { assumeRolePolicy: JSON.stringify(assumedBy('states.amazonaws.com')) },
@@ -137,10 +140,7 @@ export class SagaStack extends pulumi.ComponentResource {
       },
       parent,
     );
-    const sagaForStack: Saga = {
-      ...saga,
-      compensationRetry: { ...compensationRetryOf(saga), maxAttempts: settings.compensationMaxAttempts },
-    };
+    const sagaForStack = sagaWithSettings(saga, settings);
     this.stateMachine = new aws.sfn.StateMachine(
       'saga',
       {

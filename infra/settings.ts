@@ -1,4 +1,4 @@
-import { DEFAULT_COMPENSATION_RETRY } from '../asl/saga.ts';
+import { compensationRetryOf, DEFAULT_COMPENSATION_RETRY, type Saga } from '../asl/saga.ts';
 
 /** A stack's settings (`pulumi config set <key> <value>`), each with a default fit for development. */
 export interface StackSettings {
@@ -40,7 +40,7 @@ export const DEFAULT_SETTINGS: StackSettings = {
   deletionProtection: false,
   faultInjection: false,
   cancelMarkerTtlDays: 30,
-  failedExecutionsAlarmThreshold: 5,
+  failedExecutionsAlarmThreshold: 1,
   alertEmail: undefined,
 };
 
@@ -52,7 +52,17 @@ export class StackSettingsError extends Error {
 }
 
 /** Reads the settings from raw config values (as `pulumi.Config.get` returns them), naming each bad key. */
-export function settingsFrom(get: (key: string) => string | undefined): StackSettings {
+/** The project's key prefix in a stack's configuration (`pulumi config set step-saga:<key>`). */
+export const CONFIG_NAMESPACE = 'step-saga';
+
+/** Fault injection is for development stacks only: `dev`, or named `dev-…`. */
+export const isDevelopmentStack = (stack: string): boolean => stack === 'dev' || stack.startsWith('dev-');
+
+/**
+ * Reads the settings from raw config values (as `pulumi.Config.get` returns them) for the named stack, naming
+ * each bad key.
+ */
+export function settingsFrom(get: (key: string) => string | undefined, stack: string): StackSettings {
   const problems: string[] = [];
   const integer = (key: keyof StackSettings, min: number, max: number): number => {
     const text = get(key);
@@ -88,9 +98,17 @@ export function settingsFrom(get: (key: string) => string | undefined): StackSet
     failedExecutionsAlarmThreshold: integer('failedExecutionsAlarmThreshold', 1, 100000),
     alertEmail,
   };
+  if (settings.faultInjection && !isDevelopmentStack(stack)) {
+    problems.push(`faultInjection is for development stacks (dev, dev-…), not "${stack}"`);
+  }
   if (!RETENTION_DAYS.includes(settings.logRetentionDays)) {
     problems.push(`logRetentionDays must be one of ${RETENTION_DAYS.join(', ')}, got ${settings.logRetentionDays}`);
   }
   if (problems.length > 0) throw new StackSettingsError(`bad stack configuration: ${problems.join('; ')}`);
   return settings;
+}
+
+/** The saga as a stack deploys it: the step list with the stack's bound on compensation attempts. */
+export function sagaWithSettings(saga: Saga, settings: StackSettings): Saga {
+  return { ...saga, compensationRetry: { ...compensationRetryOf(saga), maxAttempts: settings.compensationMaxAttempts } };
 }

@@ -122,3 +122,19 @@ describe('the command line', () => {
     expect(result.stderr).toContain('Node.js >= 22.18 is required');
   });
 });
+
+describe('--stack', () => {
+  it('renders as the stack deploys it: Pulumi.dev.yaml bounds compensations at 3 retries', async () => {
+    const { code, stdout } = await saga('asl', '--stack', 'dev');
+    expect(code).toBe(0);
+    const definition = JSON.parse(stdout);
+    expect(definition.States[lastStep.compensation].Retry[0].MaxAttempts).toBe(3);
+    expect(definition.States[lastStep.action].Retry[0].MaxAttempts).toBe(3);
+  });
+
+  it('refuses a stack without a settings file, exit 2', async () => {
+    const { code, stderr } = await saga('asl', '--stack', 'nowhere');
+    expect(code).toBe(2);
+    expect(stderr).toContain('Pulumi.nowhere.yaml');
+  });
+});

@@ -1,4 +1,5 @@
 import * as pulumi from '@pulumi/pulumi';
+import { parse as parseYaml } from 'yaml';
 
 export const MOCK_REGION = 'eu-west-1';
 export const MOCK_ACCOUNT = '123456789012';
@@ -33,7 +34,11 @@ export const valueOf = <T>(output: pulumi.Output<T>): Promise<T> => new Promise(
  * Runs `create` against Pulumi's mocks, with the given stack settings (`pulumi config set` keys), and returns every
  * resource registered (once Pulumi's pending registrations have drained) and what `create` returned, resolved.
  */
-export async function withMocks(create: () => Promise<Record<string, pulumi.Output<unknown>>>, settings: Record<string, string> = {}) {
+export async function withMocks(
+  create: () => Promise<Record<string, pulumi.Output<unknown>>>,
+  settings: Record<string, string> = {},
+  stack = 'test',
+) {
   const resources: MockResource[] = [];
   await pulumi.runtime.setMocks(
     {
@@ -46,7 +51,7 @@ export async function withMocks(create: () => Promise<Record<string, pulumi.Outp
       call: ({ inputs }) => inputs,
     },
     'step-saga',
-    'test',
+    stack,
     false,
   );
   pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(settings).map(([key, value]) => [`step-saga:${key}`, value])));
@@ -59,9 +64,19 @@ export async function withMocks(create: () => Promise<Record<string, pulumi.Outp
 }
 
 /** The Pulumi program exactly as `pulumi up` loads it: infra/main.js, the entry point named in Pulumi.yaml. */
-export async function runProgram(settings: Record<string, string> = {}) {
+export async function runProgram(settings: Record<string, string> = {}, stack = 'test') {
   const { default: program } = await import('../../infra/main.js');
-  return withMocks(program, settings);
+  return withMocks(program, settings, stack);
+}
+
+/** A stack file's project settings (`step-saga:<key>`), as `pulumi up` would read them. */
+export function stackFileSettings(yamlText: string): Record<string, string> {
+  const config = (parseYaml(yamlText) as { config: Record<string, unknown> }).config;
+  return Object.fromEntries(
+    Object.entries(config).flatMap(([key, value]) =>
+      key.startsWith('step-saga:') ? [[key.slice('step-saga:'.length), String(value)]] : [],
+    ),
+  );
 }
 
 export const ofType = (resources: readonly MockResource[], type: string): MockResource[] =>

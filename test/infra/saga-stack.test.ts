@@ -4,13 +4,14 @@ import { renderSaga } from '../../asl/render.ts';
 import { DEFAULT_ACTION_RETRY, type Saga } from '../../asl/saga.ts';
 import { buildFunctions, type BuiltFunction } from '../../functions/build.ts';
 import { configToEnvironment, stepConfigsOf } from '../../functions/config.ts';
-import { DYNAMODB_ACTIONS, WILDCARD_ONLY_ACTIONS, type PolicyDocument } from '../../infra/policies.ts';
+import { WILDCARD_ONLY_ACTIONS, type PolicyDocument } from '../../infra/policies.ts';
 import { SagaStack } from '../../infra/saga-stack.ts';
 import { DEFAULT_SETTINGS } from '../../infra/settings.ts';
 import { tripSaga } from '../../saga.ts';
-import { ofType, runProgram, withMocks, type MockResource } from '../helpers/pulumi.ts';
-import { addedStep, tripSagaWithAddedStep } from '../helpers/sagas.ts';
-import { scratchDir } from '../helpers/scratch.ts';
+import { saga } from '../helpers/cli.ts';
+import { ofType, runProgram, stackFileSettings, withMocks, type MockResource } from '../helpers/pulumi.ts';
+import { addedStep, firstStep, tripSagaWithAddedStep } from '../helpers/sagas.ts';
+import { scratchDir, scratchFile } from '../helpers/scratch.ts';
 
 // Pulumi's own unit-test mocks stand in for AWS: every resource the program registers is recorded with its inputs.
 
@@ -71,28 +72,46 @@ function expectSagaInventory(run: Run, saga: Saga): void {
       const expectedConfig = stepConfigsOf(saga, { tableName: () => table.state['name'], faultInjection: false })[state];
       expect(fn.inputs['environment'].variables).toMatchObject(configToEnvironment(expectedConfig as never));
 
-      // Its role: exactly its DynamoDB calls on its own table, and its own log group.
-      const policy = policyOf(run, `${state}-policy`);
+      // Its role, statement by statement: its DynamoDB calls on its own table, its own log group, X-Ray; nothing else.
       expect(named(run, TYPES.policy, `${state}-policy`).inputs['role']).toBe(named(run, TYPES.role, `${state}-role`).id);
-      const dynamo = policy.Statement.filter((statement) => statement.Action.some((action) => action.startsWith('dynamodb:')));
-      expect(dynamo).toEqual([{ Effect: 'Allow', Action: [...DYNAMODB_ACTIONS[kind]], Resource: [table.state['arn']] }]);
-      const logs = policy.Statement.filter((statement) => statement.Action.some((action) => action.startsWith('logs:')));
-      expect(logs).toEqual([
+      expect(policyOf(run, `${state}-policy`).Statement).toEqual([
+        {
+          Effect: 'Allow',
+          Action: kind === 'action' ? ['dynamodb:PutItem', 'dynamodb:GetItem'] : ['dynamodb:PutItem'],
+          Resource: [table.state['arn']],
+        },
         { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [`${logGroup.state['arn']}:*`] },
+        XRAY_WRITE,
       ]);
     }
   }
 
-  // The state machine's role invokes only the saga's functions and publishes only to its alert topic.
-  const policy = policyOf(run, 'state-machine-policy');
+  // The state machine's role, statement by statement: only the saga's functions, only its alert topic.
   const functionArns = ofType(run.resources, TYPES.fn).map((fn) => fn.state['arn'] as string);
-  const invoke = policy.Statement.filter((statement) => statement.Action.includes('lambda:InvokeFunction'));
-  expect(invoke).toHaveLength(1);
-  expect([...(invoke[0]?.Resource ?? [])].sort()).toEqual(functionArns.flatMap((arn) => [arn, `${arn}:*`]).sort());
-  expect(invoke[0]?.Action).toEqual(['lambda:InvokeFunction']);
-  const publish = policy.Statement.filter((statement) => statement.Action.some((action) => action.startsWith('sns:')));
-  expect(publish).toEqual([{ Effect: 'Allow', Action: ['sns:Publish'], Resource: [run.outputs['alertTopicArn']] }]);
+  const [invoke, publish, logDelivery, xray, ...others] = policyOf(run, 'state-machine-policy').Statement;
+  expect(invoke?.Action).toEqual(['lambda:InvokeFunction']);
+  expect([...(invoke?.Resource ?? [])].sort()).toEqual(functionArns.flatMap((arn) => [arn, `${arn}:*`]).sort());
+  expect(publish).toEqual({ Effect: 'Allow', Action: ['sns:Publish'], Resource: [run.outputs['alertTopicArn']] });
+  expect(logDelivery).toEqual({
+    Effect: 'Allow',
+    Action: [
+      'logs:CreateLogDelivery',
+      'logs:GetLogDelivery',
+      'logs:UpdateLogDelivery',
+      'logs:DeleteLogDelivery',
+      'logs:ListLogDeliveries',
+      'logs:PutResourcePolicy',
+      'logs:DescribeResourcePolicies',
+      'logs:DescribeLogGroups',
+    ],
+    Resource: ['*'],
+  });
+  expect(xray).toEqual({ ...XRAY_WRITE, Action: [...XRAY_WRITE.Action, 'xray:GetSamplingRules', 'xray:GetSamplingTargets'] });
+  expect(others).toEqual([]);
 }
+
+/** X-Ray's write actions, which accept no resource narrower than "*". */
+const XRAY_WRITE = { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: ['*'] };
 
 /** No wildcard action anywhere; a wildcard resource only for actions AWS allows nothing narrower for. */
 function expectNoStrayWildcards(run: Run): void {
@@ -159,11 +178,12 @@ describe('the program, with the default settings', () => {
     expect(ofType(run.resources, TYPES.subscription)).toEqual([]);
   });
 
-  it('outputs the state machine, the alert topic, and the table and function names', () => {
+  it('outputs the state machine and its log group, the alert topic, and the table and function names', () => {
     expect(run.outputs).toEqual({
       stateMachineArn: stateMachineOf(run).state['arn'],
       stateMachineName: stateMachineOf(run).state['name'],
       alertTopicArn: (ofType(run.resources, TYPES.topic)[0] as MockResource).state['arn'],
+      stateMachineLogGroup: named(run, TYPES.logGroup, 'state-machine-logs').state['name'],
       tableNames: Object.fromEntries(tripSaga.steps.map((step) => [step.name, named(run, TYPES.table, step.table).state['name']])),
       functionNames: Object.fromEntries(ofType(run.resources, TYPES.fn).map((fn) => [fn.name, fn.state['name']])),
     });
@@ -249,9 +269,26 @@ describe('stack settings', () => {
     expect(changedResources(run).filter((name) => name.startsWith('Role ') || name.startsWith('RolePolicy '))).toEqual([]);
   }, 60_000);
 
-  it('fault injection, when a stack enables it, reaches every function', async () => {
-    const run = await runProgram({ faultInjection: 'true' });
+  it('the dev stack, as Pulumi.dev.yaml sets it, deploys exactly what `saga asl --stack dev` prints, fault injection on', async () => {
+    const run = await runProgram(stackFileSettings(readFileSync(new URL('../../Pulumi.dev.yaml', import.meta.url), 'utf8')), 'dev');
     for (const fn of ofType(run.resources, TYPES.fn)) expect(fn.inputs['environment'].variables['SAGA_FAULT_INJECTION']).toBe('enabled');
+    const resources = {
+      functions: Object.fromEntries(ofType(run.resources, TYPES.fn).map((fn) => [fn.name, fn.state['arn'] as string])),
+      alertTopic: run.outputs['alertTopicArn'],
+    };
+    const printed = await saga('asl', '--stack', 'dev', '--resources', await scratchFile(JSON.stringify(resources)));
+    expect(printed.code).toBe(0);
+    const deployed = JSON.parse(stateMachineOf(run).inputs['definition']);
+    expect(deployed).toEqual(JSON.parse(printed.stdout));
+    expect(deployed.States[firstStep.compensation].Retry[0].MaxAttempts).toBe(3);
+  }, 60_000);
+
+  it('fault injection is refused on any stack but a development one', async () => {
+    await expect(runProgram({ faultInjection: 'true' }, 'prod')).rejects.toThrow(
+      'faultInjection is for development stacks (dev, dev-…), not "prod"',
+    );
+    const run = await runProgram({ faultInjection: 'true' }, 'dev-alice');
+    expect(ofType(run.resources, TYPES.fn)[0]?.inputs['environment'].variables['SAGA_FAULT_INJECTION']).toBe('enabled');
   }, 60_000);
 
   it('bad settings stop the program with StackSettingsError naming each key', async () => {

@@ -147,7 +147,10 @@ describe('executions', () => {
       cause: 'stopped by the test',
     });
     const { events } = await sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 1 }));
-    expect(events?.[0]).toMatchObject({ type: 'ExecutionAborted', executionAbortedEventDetails: { error: 'Manual', cause: 'stopped by the test' } });
+    expect(events?.[0]).toMatchObject({
+      type: 'ExecutionAborted',
+      executionAbortedEventDetails: { error: 'Manual', cause: 'stopped by the test' },
+    });
   });
 
   it('100 concurrent StartExecution calls: all complete, none lost', async () => {
