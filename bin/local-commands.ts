@@ -75,7 +75,7 @@ async function report(local: LocalSaga, execution: Execution, dataDir?: string):
   for (const line of bookingsTable(local.saga, bookings)) print(line);
   for (const alert of execution.alerts) {
     print();
-    print(`Alert (${alert.state}): ${alert.subject}`);
+    print(`Alert (${alert.state}): ${alert.subject}; bookings left: ${alert.bookingsLeft.join(', ') || 'none'}`);
     print(`  ${JSON.stringify(alert.message)}`);
   }
   const line = verdict(local.saga, execution, bookings);

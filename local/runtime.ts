@@ -40,7 +40,13 @@ export interface Alert {
   readonly execution: string;
   readonly state: string;
   readonly subject: string;
+  /** What the state machine published. */
   readonly message: Record<string, unknown>;
+  /**
+   * The steps still booked for the trip when the alert was raised, read from the tables by the local stand-in for
+   * SNS, as a subscriber to the topic would (the state machine cannot know whether a failed action's write landed).
+   */
+  readonly bookingsLeft: readonly string[];
   readonly at: string;
 }
 
@@ -268,7 +274,9 @@ export class LocalSaga {
     const definition = this.definition.States[state];
     if (definition?.Type === 'Task' && definition.Resource === SNS_PUBLISH) {
       const { Subject, Message } = input as { Subject: string; Message: Record<string, unknown> };
-      const alert: Alert = { execution, state, subject: Subject, message: Message, at: new Date().toISOString() };
+      const bookings = await this.bookingsOf(String(Message[this.saga.keyField]));
+      const bookingsLeft = Object.entries(bookings).flatMap(([step, item]) => (item?.['status'] === 'BOOKED' ? [step] : []));
+      const alert: Alert = { execution, state, subject: Subject, message: Message, bookingsLeft, at: new Date().toISOString() };
       alerts.push(alert);
       this.alerts.push(alert);
       if (this.#dataDir) await appendFile(join(this.#dataDir, 'alerts.jsonl'), `${JSON.stringify(alert)}\n`);

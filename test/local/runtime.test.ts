@@ -44,6 +44,8 @@ async function expectConsistent(local: LocalSaga, execution: Execution, trip: Tr
       expect(message['trip_id']).toBe(trip.trip_id);
       const owed = steps.slice(0, stuck + 1).map((step) => step.name);
       for (const step of booked(bookings)) expect(owed).toContain(step);
+      // The alert names exactly the bookings left.
+      expect(execution.alerts[0]?.bookingsLeft).toEqual(booked(bookings));
       break;
     }
     case 'bad input':
