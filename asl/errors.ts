@@ -14,7 +14,6 @@ export const StepError = {
   /** A demo failure asked for on purpose (fault injection). Actions do not retry it; compensations do. */
   InjectedFault: 'InjectedFault',
 } as const;
-export type StepErrorName = (typeof StepError)[keyof typeof StepError];
 
 /** How a saga execution that did not succeed ended: the `Error` of its final Fail state. */
 export const SagaOutcome = {
@@ -25,7 +24,6 @@ export const SagaOutcome = {
   /** The input was rejected before anything was written. */
   TripInvalid: StepError.TripInvalid,
 } as const;
-export type SagaOutcomeName = (typeof SagaOutcome)[keyof typeof SagaOutcome];
 
 /** Errors with which the Lambda service (not the function) reports an invocation that may succeed if repeated. */
 export const LambdaTransientErrors = [

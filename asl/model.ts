@@ -50,8 +50,6 @@ export interface FailState {
 
 export type State = TaskState | FailState;
 
-export type StateType = State['Type'];
-
 export interface StateMachineDefinition {
   readonly Comment?: string;
   readonly StartAt: string;
