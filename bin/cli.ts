@@ -15,7 +15,7 @@ import {
   type StateMachineDefinition,
 } from '../asl/index.ts';
 import { parse as parseYaml } from 'yaml';
-import { CONFIG_NAMESPACE, sagaWithSettings, settingsFrom } from '../infra/settings.ts';
+import { sagaWithSettings, settingsFrom, stackFileConfig } from '../infra/settings.ts';
 import { tripSaga } from '../saga.ts';
 import { DataDirInUseError, ExecutionNameError } from '../local/runtime.ts';
 import { Exit, readJsonFile, readText, svgOf, UsageError, writeOrPrint } from './io.ts';
@@ -50,12 +50,7 @@ interface RenderOptions {
 async function sagaFor(stack: string | undefined): Promise<Saga> {
   if (stack === undefined) return tripSaga;
   const file = fileURLToPath(new URL(`../Pulumi.${stack}.yaml`, import.meta.url));
-  const stackFile = parseYaml(await readText(file)) as { config?: Record<string, unknown> } | null;
-  const config = stackFile?.config ?? {};
-  const settings = settingsFrom((key) => {
-    const value = config[`${CONFIG_NAMESPACE}:${key}`];
-    return value === undefined || value === null ? undefined : String(value);
-  }, stack);
+  const settings = settingsFrom(stackFileConfig(parseYaml(await readText(file))), stack);
   return sagaWithSettings(tripSaga, settings);
 }
 

@@ -1,11 +1,11 @@
-import { compensationRetryOf, DEFAULT_COMPENSATION_RETRY, type Saga } from '../asl/saga.ts';
+import { compensationRetryOf, type Saga } from '../asl/saga.ts';
 
 /** A stack's settings (`pulumi config set <key> <value>`), each with a default fit for development. */
 export interface StackSettings {
   /** STANDARD (exactly-once, redrive, execution history kept 90 days) or EXPRESS (at-least-once, 5 minutes at most). */
   readonly stateMachineType: 'STANDARD' | 'EXPRESS';
-  /** Attempts after the first before a compensation gives up and alerts. */
-  readonly compensationMaxAttempts: number;
+  /** Attempts after the first before a compensation gives up and alerts. @default the step list's (saga.ts) */
+  readonly compensationMaxAttempts: number | undefined;
   readonly functionMemoryMb: number;
   /** Below the state machine's task timeout, so that Lambda reports a timeout before Step Functions does. */
   readonly functionTimeoutSeconds: number;
@@ -30,7 +30,7 @@ export interface StackSettings {
 
 export const DEFAULT_SETTINGS: StackSettings = {
   stateMachineType: 'STANDARD',
-  compensationMaxAttempts: DEFAULT_COMPENSATION_RETRY.maxAttempts,
+  compensationMaxAttempts: undefined,
   functionMemoryMb: 256,
   functionTimeoutSeconds: 10,
   logRetentionDays: 30,
@@ -51,7 +51,6 @@ export class StackSettingsError extends Error {
   override readonly name = 'StackSettingsError';
 }
 
-/** Reads the settings from raw config values (as `pulumi.Config.get` returns them), naming each bad key. */
 /** The project's key prefix in a stack's configuration (`pulumi config set step-saga:<key>`). */
 export const CONFIG_NAMESPACE = 'step-saga';
 
@@ -85,7 +84,7 @@ export function settingsFrom(get: (key: string) => string | undefined, stack: st
     problems.push(`alertEmail "${alertEmail}" is not an e-mail address`);
   const settings: StackSettings = {
     stateMachineType: type as StackSettings['stateMachineType'],
-    compensationMaxAttempts: integer('compensationMaxAttempts', 0, 20),
+    compensationMaxAttempts: get('compensationMaxAttempts') === undefined ? undefined : integer('compensationMaxAttempts', 0, 20),
     functionMemoryMb: integer('functionMemoryMb', 128, 10240),
     functionTimeoutSeconds: integer('functionTimeoutSeconds', 1, 59),
     logRetentionDays: integer('logRetentionDays', 1, 3653),
@@ -110,5 +109,15 @@ export function settingsFrom(get: (key: string) => string | undefined, stack: st
 
 /** The saga as a stack deploys it: the step list with the stack's bound on compensation attempts. */
 export function sagaWithSettings(saga: Saga, settings: StackSettings): Saga {
+  if (settings.compensationMaxAttempts === undefined) return saga;
   return { ...saga, compensationRetry: { ...compensationRetryOf(saga), maxAttempts: settings.compensationMaxAttempts } };
+}
+
+/** A stack file's (Pulumi.<stack>.yaml) parsed content, as a `get` for settingsFrom: its project keys, as strings. */
+export function stackFileConfig(stackFile: unknown): (key: string) => string | undefined {
+  const config = (stackFile as { config?: Record<string, unknown> } | null)?.config ?? {};
+  return (key) => {
+    const value = config[`${CONFIG_NAMESPACE}:${key}`];
+    return value === undefined || value === null ? undefined : String(value);
+  };
 }

@@ -1,5 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import { parse as parseYaml } from 'yaml';
+import { CONFIG_NAMESPACE, DEFAULT_SETTINGS, stackFileConfig } from '../../infra/settings.ts';
 
 export const MOCK_REGION = 'eu-west-1';
 export const MOCK_ACCOUNT = '123456789012';
@@ -54,7 +55,7 @@ export async function withMocks(
     stack,
     false,
   );
-  pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(settings).map(([key, value]) => [`step-saga:${key}`, value])));
+  pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(settings).map(([key, value]) => [`${CONFIG_NAMESPACE}:${key}`, value])));
   const outputs = await create();
   const values = Object.fromEntries(
     await Promise.all(Object.entries(outputs).map(async ([key, output]) => [key, await valueOf(output as pulumi.Output<unknown>)])),
@@ -69,14 +70,10 @@ export async function runProgram(settings: Record<string, string> = {}, stack = 
   return withMocks(program, settings, stack);
 }
 
-/** A stack file's project settings (`step-saga:<key>`), as `pulumi up` would read them. */
+/** A stack file's project settings (`step-saga:<key>`), by key, as `pulumi up` would read them. */
 export function stackFileSettings(yamlText: string): Record<string, string> {
-  const config = (parseYaml(yamlText) as { config: Record<string, unknown> }).config;
-  return Object.fromEntries(
-    Object.entries(config).flatMap(([key, value]) =>
-      key.startsWith('step-saga:') ? [[key.slice('step-saga:'.length), String(value)]] : [],
-    ),
-  );
+  const get = stackFileConfig(parseYaml(yamlText));
+  return Object.fromEntries(Object.keys(DEFAULT_SETTINGS).flatMap((key) => (get(key) === undefined ? [] : [[key, get(key) as string]])));
 }
 
 export const ofType = (resources: readonly MockResource[], type: string): MockResource[] =>
