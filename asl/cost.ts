@@ -1,6 +1,6 @@
 import { ALL_ERRORS, StepError } from './errors.ts';
 import { assertNever, type State, type StateMachineDefinition } from './model.ts';
-import type { Saga, SagaStep } from './saga.ts';
+import { backoffSeconds, type Saga, type SagaStep } from './saga.ts';
 
 /**
  * List prices assumed (AWS Step Functions, US East (N. Virginia), as published in 2026; free tiers ignored).
@@ -54,9 +54,13 @@ export function walk(definition: StateMachineDefinition, faults: readonly Fault[
       state.Type === 'Task' && error !== undefined ? state.Retry?.find((candidate) => matches(candidate.ErrorEquals, error)) : undefined;
     for (let attempt = 0; retrier !== undefined && attempt < retrier.MaxAttempts; attempt += 1) {
       retries += 1;
-      waitSeconds +=
-        Math.min(retrier.IntervalSeconds * retrier.BackoffRate ** attempt, retrier.MaxDelaySeconds) /
-        (retrier.JitterStrategy === 'FULL' ? 2 : 1);
+      const policy = {
+        intervalSeconds: retrier.IntervalSeconds,
+        backoffRate: retrier.BackoffRate,
+        maxDelaySeconds: retrier.MaxDelaySeconds,
+        maxAttempts: retrier.MaxAttempts,
+      };
+      waitSeconds += backoffSeconds(policy, attempt) / (retrier.JitterStrategy === 'FULL' ? 2 : 1);
     }
     name = nextState(state, error);
   }

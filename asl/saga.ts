@@ -94,6 +94,11 @@ export function defineSaga<const Field extends string>(saga: Saga<Field>): Saga<
   return saga;
 }
 
+/** The pause before the retry numbered `attempt` (0 for the first), before any jitter: ASL's backoff, capped. */
+export function backoffSeconds(policy: RetryPolicy, attempt: number): number {
+  return Math.min(policy.intervalSeconds * policy.backoffRate ** attempt, policy.maxDelaySeconds);
+}
+
 export function actionRetryOf(step: SagaStep): RetryPolicy {
   return { ...DEFAULT_ACTION_RETRY, ...step.actionRetry };
 }

@@ -301,7 +301,7 @@ async function serve(options: ServeOptions): Promise<void> {
   });
   const sfn = `--endpoint-url ${server.endpoint}`;
   const trip = '5c12d94a-ee6a-40d9-889b-1d49142248b7';
-  const executionArn = local.stateMachineArn.replace(':stateMachine:', ':execution:') + `:${trip}`;
+  const executionArn = local.executionArnOf(trip);
   print(`${local.saga.name} is served locally (${retryNote(options.retryDelay)}).`);
   print(`  State machine  ${local.stateMachineArn}`);
   print(`  Step Functions ${server.endpoint}`);

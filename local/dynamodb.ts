@@ -9,6 +9,8 @@ import { bookingTableInput } from '../functions/tables.ts';
 /** Any values do: dynalite checks that requests are signed, not by whom. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 export const LOCAL_REGION = 'us-east-1';
+/** The account in local ARNs: AWS's shape, no real account. */
+export const LOCAL_ACCOUNT = '000000000000';
 
 /**
  * The environment that points a function bundle (its AWS SDK) at the embedded DynamoDB, as the Lambda runtime's
@@ -43,7 +45,13 @@ const keepAlive = new Agent({ keepAlive: true, maxSockets: 64 });
 
 export function localClient(endpoint: string, config: Omit<DynamoDBClientConfig, 'endpoint'> = {}): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(
-    new DynamoDBClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, requestHandler: { httpAgent: keepAlive }, ...config, endpoint }),
+    new DynamoDBClient({
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      requestHandler: { httpAgent: keepAlive },
+      ...config,
+      endpoint,
+    }),
   );
 }
 

@@ -1,6 +1,7 @@
 import type { Saga } from '../asl/saga.ts';
 import type { HistoryEvent } from './history.ts';
-import type { Execution } from './runtime.ts';
+import { BookingStatus, EXPIRES_AT } from '../functions/bookings.ts';
+import { stillBooked, type Bookings, type Execution } from './runtime.ts';
 
 // What the command line prints of an execution: its path state by state, the tables, a verdict.
 
@@ -81,21 +82,18 @@ export function timelinePrinter(write: (line: string) => void) {
 }
 
 /** One line per step: what its table holds for the trip. */
-export function bookingsTable(saga: Saga, bookings: Readonly<Record<string, Details | undefined>>): string[] {
+export function bookingsTable(saga: Saga, bookings: Bookings): string[] {
   const width = Math.max(...saga.steps.map((step) => step.name.length));
   return saga.steps.map((step) => {
     const item = bookings[step.name];
     const name = step.name.padEnd(width);
     if (!item) return `  ${name}  —          (no item)`;
-    if (item['status'] === 'CANCELLED') {
-      return `  ${name}  CANCELLED  marker refusing late bookings until ${new Date(Number(item['expires_at']) * 1000).toISOString()}`;
+    if (item['status'] === BookingStatus.Cancelled) {
+      return `  ${name}  CANCELLED  marker refusing late bookings until ${new Date(Number(item[EXPIRES_AT]) * 1000).toISOString()}`;
     }
     return `  ${name}  BOOKED     ${step.records.map((field) => String(item[field])).join(', ')}`;
   });
 }
-
-const stillBooked = (bookings: Readonly<Record<string, Details | undefined>>): string[] =>
-  Object.entries(bookings).flatMap(([step, item]) => (item?.['status'] === 'BOOKED' ? [step] : []));
 
 /** The error a state's catcher put at `$.errors.<state>`, as its exit shows it. */
 function caughtError(execution: Execution, state: string): string {
@@ -109,7 +107,7 @@ function caughtError(execution: Execution, state: string): string {
 }
 
 /** The one-line verdict, checked against the tables rather than assumed from the outcome. */
-export function verdict(saga: Saga, execution: Execution, bookings: Readonly<Record<string, Details | undefined>>): string {
+export function verdict(saga: Saga, execution: Execution, bookings: Bookings): string {
   const booked = stillBooked(bookings);
   switch (execution.outcome) {
     case 'succeeded':

@@ -6,12 +6,13 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { SagaOutcome } from '../asl/errors.ts';
 import { taskStatesOf, type StateMachineDefinition } from '../asl/model.ts';
 import { placeholderResources, renderSaga, SNS_PUBLISH } from '../asl/render.ts';
-import { compensationRetryOf, type Saga, type SagaResources } from '../asl/saga.ts';
+import { backoffSeconds, compensationRetryOf, type Saga } from '../asl/saga.ts';
+import { BookingStatus } from '../functions/bookings.ts';
 import { handlerModulesOf } from '../functions/build.ts';
 import { stepConfigsOf, type StepConfig } from '../functions/config.ts';
 import type { HandlerDependencies } from '../functions/handlers.ts';
 import { Logger } from '../functions/logger.ts';
-import { createBookingTables, LOCAL_REGION, startDynamoDb, type EmbeddedDynamoDb } from './dynamodb.ts';
+import { createBookingTables, LOCAL_ACCOUNT, LOCAL_REGION, startDynamoDb, type EmbeddedDynamoDb } from './dynamodb.ts';
 import { injectedError, type FaultSpec } from './faults.ts';
 import { ExecutionHistory, type HistoryEvent, type InterpreterEvent } from './history.ts';
 import { lambdaContext } from './lambda-context.ts';
@@ -22,16 +23,14 @@ export const isExecutionName = (name: unknown): name is string => typeof name ==
 
 /** An execution name that Step Functions would refuse, or one a kept execution already has. */
 export class ExecutionNameError extends Error {
-  readonly type: 'InvalidName' | 'ExecutionAlreadyExists';
-  constructor(type: ExecutionNameError['type'], message: string) {
-    super(message);
-    this.name = 'ExecutionNameError';
-    this.type = type;
-  }
+  override readonly name = 'ExecutionNameError';
 }
 
-/** The account in local ARNs: AWS's shape, no real account. */
-export const LOCAL_ACCOUNT = '000000000000';
+export type Bookings = Readonly<Record<string, Readonly<Record<string, unknown>> | undefined>>;
+
+/** The steps whose table still holds a booking (not a cancellation marker) for the trip. */
+export const stillBooked = (bookings: Bookings): string[] =>
+  Object.entries(bookings).flatMap(([step, item]) => (item?.['status'] === BookingStatus.Booked ? [step] : []));
 
 /** How an execution ended, as the command line reports it. */
 export type Outcome = 'succeeded' | 'rolled back' | 'compensation not finished' | 'bad input' | 'aborted' | 'failed';
@@ -125,31 +124,21 @@ function asLambdaError(error: unknown): Error {
 export class LocalSaga {
   readonly saga: Saga;
   readonly definition: StateMachineDefinition;
-  readonly resources: SagaResources;
   readonly stateMachineArn: string;
   /** The role the state machine would run as: it appears in histories and descriptions, and grants nothing. */
   readonly roleArn: string;
   readonly dynamo: EmbeddedDynamoDb;
-  readonly configs: Readonly<Record<string, StepConfig>>;
-  readonly alerts: Alert[] = [];
   readonly #handlers: Readonly<Record<string, LambdaHandler>>;
   readonly #machine: StateMachine;
   readonly #dataDir: string | undefined;
 
-  private constructor(
-    options: LocalSagaOptions,
-    dynamo: EmbeddedDynamoDb,
-    configs: Record<string, StepConfig>,
-    handlers: Record<string, LambdaHandler>,
-  ) {
+  private constructor(options: LocalSagaOptions, dynamo: EmbeddedDynamoDb, handlers: Record<string, LambdaHandler>) {
     this.saga = options.saga;
     this.dynamo = dynamo;
-    this.configs = configs;
     this.#dataDir = options.dataDir;
     this.#handlers = handlers;
     // ARNs of the shape AWS gives, in a local account: the definition renders exactly as for a deployment.
-    this.resources = placeholderResources(options.saga, LOCAL_REGION, LOCAL_ACCOUNT);
-    this.definition = renderSaga(options.saga, this.resources);
+    this.definition = renderSaga(options.saga, placeholderResources(options.saga, LOCAL_REGION, LOCAL_ACCOUNT));
     this.stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${options.saga.name}`;
     this.roleArn = `arn:aws:iam::${LOCAL_ACCOUNT}:role/${options.saga.name}-local`;
     // aws-local-stepfunctions validates with asl-validator, which adds keys to what it is given: give it a copy.
@@ -180,7 +169,7 @@ export class LocalSaga {
         const { createHandler } = (await import(url)) as { createHandler: (dependencies: HandlerDependencies) => LambdaHandler };
         handlers[state] = createHandler({ config: configs[state] as StepConfig, client: dynamo.client, logger });
       }
-      return new LocalSaga(options, dynamo, configs, handlers);
+      return new LocalSaga(options, dynamo, handlers);
     } catch (error) {
       await dynamo.close();
       throw error;
@@ -193,17 +182,11 @@ export class LocalSaga {
     // Named by the trip id, as the README suggests for AWS; a trip id that cannot name an execution is invalid anyway.
     const name = options.name ?? (isExecutionName(keyValue) ? keyValue : randomUUID());
     if (!isExecutionName(name))
-      throw new ExecutionNameError(
-        'InvalidName',
-        `"${name}" cannot name an execution: 1 to 80 characters, no blanks, no <>{}[]?*"#%\\^|~\`$&,;:/`,
-      );
+      throw new ExecutionNameError(`"${name}" cannot name an execution: 1 to 80 characters, no blanks, no <>{}[]?*"#%\\^|~\`$&,;:/`);
     if (await this.savedExecution(name)) {
-      throw new ExecutionNameError(
-        'ExecutionAlreadyExists',
-        `an execution named "${name}" is already kept in ${this.#dataDir}: choose another name`,
-      );
+      throw new ExecutionNameError(`an execution named "${name}" is already kept in ${this.#dataDir}: choose another name`);
     }
-    const executionArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${this.saga.name}:${name}`;
+    const executionArn = this.executionArnOf(name);
     const history = new ExecutionHistory(this.definition, this.roleArn);
     const calls: Record<string, number> = {};
     const alerts: Alert[] = [];
@@ -275,16 +258,20 @@ export class LocalSaga {
     if (definition?.Type === 'Task' && definition.Resource === SNS_PUBLISH) {
       const { Subject, Message } = input as { Subject: string; Message: Record<string, unknown> };
       const bookings = await this.bookingsOf(String(Message[this.saga.keyField]));
-      const bookingsLeft = Object.entries(bookings).flatMap(([step, item]) => (item?.['status'] === 'BOOKED' ? [step] : []));
+      const bookingsLeft = stillBooked(bookings);
       const alert: Alert = { execution, state, subject: Subject, message: Message, bookingsLeft, at: new Date().toISOString() };
       alerts.push(alert);
-      this.alerts.push(alert);
       if (this.#dataDir) await appendFile(join(this.#dataDir, 'alerts.jsonl'), `${JSON.stringify(alert)}\n`);
       return { MessageId: randomUUID() };
     }
     const handler = this.#handlers[state];
     if (!handler) throw new Error(`no handler for Task state ${state}`);
     return handler(input, lambdaContext(state));
+  }
+
+  /** The ARN that an execution of this name has, here as on AWS. */
+  executionArnOf(name: string): string {
+    return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${this.saga.name}:${name}`;
   }
 
   /** Calls a Task state's function directly, as `aws lambda invoke` would: a late or repeated delivery. */
@@ -368,8 +355,7 @@ export class LocalSaga {
           break;
         } catch (error) {
           lastError = error as Error;
-          const pause =
-            options.retryDelayMs ?? Math.min(retry.intervalSeconds * retry.backoffRate ** attempt, retry.maxDelaySeconds) * 1000;
+          const pause = options.retryDelayMs ?? backoffSeconds(retry, attempt) * 1000;
           if (attempt < retry.maxAttempts) await new Promise((resolve) => setTimeout(resolve, pause));
         }
       }

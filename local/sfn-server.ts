@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HistoryEvent } from './history.ts';
-import { LOCAL_REGION } from './dynamodb.ts';
-import { isExecutionName, LOCAL_ACCOUNT, type Execution, type LocalSaga } from './runtime.ts';
+import { isExecutionName, type Execution, type LocalSaga } from './runtime.ts';
 
 // The Step Functions API (AWS JSON 1.0, `X-Amz-Target: AWSStepFunctions.<Operation>`) for the local saga's one
 // state machine, so that the AWS CLI and SDKs drive it as they drive AWS, only the endpoint differing.
@@ -206,7 +205,7 @@ export class StepFunctionsServer {
     }
     const problems = this.#validateInput?.(parsed) ?? [];
     if (problems.length > 0) throw new ApiError('InvalidExecutionInput', `Invalid State Machine Execution Input: ${problems.join('; ')}`);
-    const executionArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${this.local.saga.name}:${name}`;
+    const executionArn = this.local.executionArnOf(name);
     const existing = this.#executions.get(executionArn);
     if (existing) {
       // As on AWS: the same name and input while the first is still running is the same request, repeated.
