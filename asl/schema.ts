@@ -1,7 +1,10 @@
 // JSON Schema of the ASL subset in model.ts. The types say what we mean to emit; this schema checks
 // what a definition actually holds, including one read back from a file or built by hand.
 
-const name = { type: 'string', minLength: 1, maxLength: 80 } as const;
+/** AWS's limit on a state name. */
+export const MAX_STATE_NAME_LENGTH = 80;
+
+const name = { type: 'string', minLength: 1, maxLength: MAX_STATE_NAME_LENGTH } as const;
 const errorList = { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } } as const;
 const path = { type: 'string', pattern: '^\\$' } as const;
 const positiveInteger = { type: 'integer', minimum: 1 } as const;

@@ -110,8 +110,9 @@ program
   .addOption(stackOption)
   .option('--definition <file>', 'validate this ASL file instead of the rendered saga')
   .action(async (options: RenderOptions & { definition?: string }) => {
+    // A rendered saga has passed these checks already: renderSaga returns nothing else.
     const definition = options.definition === undefined ? await render(options) : await readJsonFile(options.definition);
-    const problems = definitionProblems(definition);
+    const problems = options.definition === undefined ? [] : definitionProblems(definition);
     if (problems.length > 0) {
       process.stderr.write(`✗ invalid state machine definition:\n  - ${problems.join('\n  - ')}\n`);
       process.exitCode = Exit.invalid;

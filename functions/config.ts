@@ -80,13 +80,14 @@ export function configFromEnvironment(env: Readonly<Record<string, string | unde
 }
 
 export interface DeploymentOptions {
-  /** The physical table name of a step (a deployment adds its stack's prefix or suffix). */
-  readonly tableName: (logicalName: string) => string;
   readonly faultInjection: boolean;
   readonly cancelMarkerTtlSeconds?: number;
 }
 
-/** The configuration of every function of the saga, by Task state name, derived from the step list. */
+/**
+ * The configuration of every function of the saga, by Task state name, derived from the step list. Tables have
+ * their step-list names; a deployment whose tables are named otherwise replaces `table`, as infra does.
+ */
 export function stepConfigsOf(saga: Saga, options: DeploymentOptions): Record<string, StepConfig> {
   return Object.fromEntries(
     saga.steps.flatMap((step) =>
@@ -95,7 +96,7 @@ export function stepConfigsOf(saga: Saga, options: DeploymentOptions): Record<st
         {
           state,
           step: step.name,
-          table: options.tableName(step.table),
+          table: step.table,
           keyField: saga.keyField,
           records: step.records,
           cancelMarkerTtlSeconds: options.cancelMarkerTtlSeconds ?? DEFAULT_CANCEL_MARKER_TTL_SECONDS,

@@ -41,7 +41,7 @@ export function sagaLogging(logger: Logger, config: StepConfig): StepMiddleware 
         function_request_id: request.context.awsRequestId,
         cold_start: coldStart,
         state: config.state,
-        trip_id: typeof tripId === 'string' ? tripId : null,
+        [config.keyField]: typeof tripId === 'string' ? tripId : null,
       });
       coldStart = false;
     },

@@ -32,6 +32,8 @@ export const DYNAMODB_ACTIONS = {
 
 // X-Ray has no resource-level permissions: AWS accepts only "*" for these actions.
 const XRAY_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
+/** What the state machine also asks X-Ray, to sample its traces. */
+const XRAY_SAMPLING_ACTIONS = ['xray:GetSamplingRules', 'xray:GetSamplingTargets'];
 
 /** A function's own table, its own log group, and X-Ray when tracing. */
 export function functionPolicy(
@@ -68,14 +70,9 @@ export function stateMachinePolicy(functionArns: readonly string[], alertTopicAr
     ),
     allow(['sns:Publish'], [alertTopicArn]),
     allow(LOG_DELIVERY_ACTIONS, ['*']),
-    ...(tracing ? [allow([...XRAY_ACTIONS, 'xray:GetSamplingRules', 'xray:GetSamplingTargets'], ['*'])] : []),
+    ...(tracing ? [allow([...XRAY_ACTIONS, ...XRAY_SAMPLING_ACTIONS], ['*'])] : []),
   );
 }
 
 /** The actions for which AWS allows no narrower resource than "*": the only wildcards these policies hold. */
-export const WILDCARD_ONLY_ACTIONS: ReadonlySet<string> = new Set([
-  ...XRAY_ACTIONS,
-  'xray:GetSamplingRules',
-  'xray:GetSamplingTargets',
-  ...LOG_DELIVERY_ACTIONS,
-]);
+export const WILDCARD_ONLY_ACTIONS: ReadonlySet<string> = new Set([...XRAY_ACTIONS, ...XRAY_SAMPLING_ACTIONS, ...LOG_DELIVERY_ACTIONS]);

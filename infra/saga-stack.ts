@@ -61,7 +61,6 @@ export class SagaStack extends pulumi.ComponentResource {
     );
 
     const configs = stepConfigsOf(saga, {
-      tableName: (logical) => logical,
       faultInjection: settings.faultInjection,
       cancelMarkerTtlSeconds: settings.cancelMarkerTtlDays * 24 * 3600,
     });

@@ -4,7 +4,6 @@ import { CreateTableCommand, DynamoDBClient, type DynamoDBClientConfig } from '@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import type { Saga } from '../asl/saga.ts';
-import { bookingTableInput } from '../functions/tables.ts';
 
 /** Any values do: dynalite checks that requests are signed, not by whom. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -75,16 +74,22 @@ export async function startDynamoDb(options: EmbeddedDynamoDbOptions = {}): Prom
   };
 }
 
-/** Creates every step's table (those that exist already are kept). */
-export async function createBookingTables(
-  client: DynamoDBDocumentClient,
-  saga: Saga,
-  tableName: (logical: string) => string,
-): Promise<void> {
+/**
+ * Creates every step's table, as infra/saga-stack.ts declares it for AWS: on demand, keyed by the trip id alone
+ * (one item per trip). Dynalite has no TTL, so cancellation markers stay. Tables that exist already are kept.
+ */
+export async function createBookingTables(client: DynamoDBDocumentClient, saga: Saga): Promise<void> {
   await Promise.all(
     saga.steps.map(async (step) => {
       try {
-        await client.send(new CreateTableCommand(bookingTableInput(tableName(step.table), saga.keyField)));
+        await client.send(
+          new CreateTableCommand({
+            TableName: step.table,
+            AttributeDefinitions: [{ AttributeName: saga.keyField, AttributeType: 'S' }],
+            KeySchema: [{ AttributeName: saga.keyField, KeyType: 'HASH' }],
+            BillingMode: 'PAY_PER_REQUEST',
+          }),
+        );
       } catch (error) {
         if ((error as Error).name !== 'ResourceInUseException') throw error;
       }

@@ -157,8 +157,8 @@ export class LocalSaga {
       ...(options.dynamoDbPort === undefined ? {} : { port: options.dynamoDbPort }),
     });
     try {
-      await createBookingTables(dynamo.client, options.saga, (name) => name);
-      const configs = stepConfigsOf(options.saga, { tableName: (name) => name, faultInjection: options.faultInjection ?? true });
+      await createBookingTables(dynamo.client, options.saga);
+      const configs = stepConfigsOf(options.saga, { faultInjection: options.faultInjection ?? true });
       const logger = new Logger({
         service: 'saga',
         level: options.functionLog ? 'INFO' : 'SILENT',

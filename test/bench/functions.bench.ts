@@ -16,7 +16,7 @@ const WARM_RUNS = 200;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OUT = `${ROOT}dist/bench`;
 const SDK_MODULES = ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/util-dynamodb'];
-const configs = stepConfigsOf(tripSaga, { tableName: (name) => name, faultInjection: false });
+const configs = stepConfigsOf(tripSaga, { faultInjection: false });
 
 const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 const percentile95 = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length * 0.95)] as number;
@@ -95,7 +95,7 @@ for (const state of ['BookHotel', 'CancelHotel']) {
 console.log(`\nOf the bundle's own time, creating its DynamoDB client at init takes ${ms(await clientConstruction())} ms.`);
 
 const dynamo = await startDynamoDb();
-await createBookingTables(dynamo.client, tripSaga, (name) => name);
+await createBookingTables(dynamo.client, tripSaga);
 Object.assign(process.env, bundleEnvironment(dynamo.endpoint));
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 async function warmHandler(state: string): Promise<Handler> {

@@ -36,7 +36,9 @@ async function oneRound(lanes: number, execute: () => Promise<unknown>): Promise
 
 const perSecond = (value: number): string => value.toFixed(0);
 
-console.log(`Executions per second, happy path (median of ${REPEATS} rounds of ${DURATION_MS / 1000} s, each lane running executions back to back):\n`);
+console.log(
+  `Executions per second, happy path (median of ${REPEATS} rounds of ${DURATION_MS / 1000} s, each lane running executions back to back):\n`,
+);
 console.log('| steps | local mode, sequential | local mode, 16 concurrent | no-op handlers, sequential | no-op handlers, 16 concurrent |');
 console.log('| ---: | ---: | ---: | ---: | ---: |');
 for (const size of [3, 10, 30]) {

@@ -52,7 +52,7 @@ describe('saga run', () => {
     expect(pathOf(stuck.stdout).slice(-2)).toEqual(['AlertCancelFlight', 'SagaCompensationIncomplete']);
     expect(stuck.stdout).toContain('"failedCompensation":"CancelFlight"');
     expect(stuck.stdout).toMatch(/still booked: Hotel, Flight/);
-    expect(stuck.stdout).toContain("bookings left: Hotel, Flight");
+    expect(stuck.stdout).toContain('bookings left: Hotel, Flight');
 
     const resumed = await saga('resume', '--data', data, '--execution', exampleTrip.trip_id, '--retry-delay', '0');
     expect(resumed.code).toBe(0);

@@ -18,7 +18,7 @@ type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
 let dynamo: EmbeddedDynamoDb;
 let built: BuiltFunction[];
-const configs = stepConfigsOf(tripSaga, { tableName: (name) => `bundle-${name}`, faultInjection: false });
+const configs = stepConfigsOf(tripSaga, { faultInjection: false });
 
 const savedEnvironment = { ...process.env };
 
@@ -26,7 +26,7 @@ beforeAll(async () => {
   dynamo = await startDynamoDb();
   // The SDK reads these lazily, on each request, as the Lambda runtime keeps them set.
   Object.assign(process.env, bundleEnvironment(dynamo.endpoint));
-  await createBookingTables(dynamo.client, tripSaga, (name) => `bundle-${name}`);
+  await createBookingTables(dynamo.client, tripSaga);
   // Outside the project: a bundle must need nothing from node_modules, as on Lambda.
   built = await buildFunctions(tripSaga, { outDir: await scratchDir() });
 }, 60_000);

@@ -4,14 +4,14 @@ import { functionStatesOf } from '../../asl/saga.ts';
 import { tripSaga } from '../../saga.ts';
 
 describe('function configuration', () => {
-  const configs = stepConfigsOf(tripSaga, { tableName: (name) => `dev-${name}`, faultInjection: false });
+  const configs = stepConfigsOf(tripSaga, { faultInjection: false });
 
   it('is derived from the step list for every action and compensation', () => {
     expect(Object.keys(configs)).toEqual(functionStatesOf(tripSaga));
     expect(configs['CancelFlight']).toEqual({
       state: 'CancelFlight',
       step: 'Flight',
-      table: 'dev-FlightBookings',
+      table: 'FlightBookings',
       keyField: 'trip_id',
       records: ['depart', 'depart_at', 'arrive', 'arrive_at'],
       cancelMarkerTtlSeconds: DEFAULT_CANCEL_MARKER_TTL_SECONDS,

@@ -16,13 +16,13 @@ import { exampleTrip, tripWithId } from '../helpers/trips.ts';
 // Every behaviour against a real DynamoDB API: dynalite, in this process, on 127.0.0.1.
 
 let dynamo: EmbeddedDynamoDb;
-const configs = stepConfigsOf(tripSaga, { tableName: (name) => name, faultInjection: true });
+const configs = stepConfigsOf(tripSaga, { faultInjection: true });
 const hotel = configs['BookHotel'] as StepConfig;
 const silent = () => new Logger({ service: 'saga', level: 'SILENT' });
 
 beforeAll(async () => {
   dynamo = await startDynamoDb();
-  await createBookingTables(dynamo.client, tripSaga, (name) => name);
+  await createBookingTables(dynamo.client, tripSaga);
 });
 afterAll(() => dynamo.close());
 

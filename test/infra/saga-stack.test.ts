@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { renderSaga } from '../../asl/render.ts';
 import { DEFAULT_ACTION_RETRY, type Saga } from '../../asl/saga.ts';
 import { buildFunctions, type BuiltFunction } from '../../functions/build.ts';
-import { configToEnvironment, stepConfigsOf } from '../../functions/config.ts';
+import { configToEnvironment, stepConfigsOf, type StepConfig } from '../../functions/config.ts';
 import { WILDCARD_ONLY_ACTIONS, type PolicyDocument } from '../../infra/policies.ts';
 import { SagaStack } from '../../infra/saga-stack.ts';
 import { DEFAULT_SETTINGS } from '../../infra/settings.ts';
@@ -69,8 +69,8 @@ function expectSagaInventory(run: Run, saga: Saga): void {
       expect(fn.inputs).toMatchObject({ runtime: 'nodejs22.x', architectures: ['arm64'], handler: 'index.handler' });
       expect(fn.inputs['loggingConfig']).toEqual({ logFormat: 'Text', logGroup: logGroup.state['name'] });
       expect(fn.inputs['role']).toBe(arnOf(run, TYPES.role, `${state}-role`));
-      const expectedConfig = stepConfigsOf(saga, { tableName: () => table.state['name'], faultInjection: false })[state];
-      expect(fn.inputs['environment'].variables).toMatchObject(configToEnvironment(expectedConfig as never));
+      const expectedConfig = stepConfigsOf(saga, { faultInjection: false })[state] as StepConfig;
+      expect(fn.inputs['environment'].variables).toMatchObject(configToEnvironment({ ...expectedConfig, table: table.state['name'] }));
 
       // Its role, statement by statement: its DynamoDB calls on its own table, its own log group, X-Ray; nothing else.
       expect(named(run, TYPES.policy, `${state}-policy`).inputs['role']).toBe(named(run, TYPES.role, `${state}-role`).id);
