@@ -6,7 +6,7 @@ import { stillBooked, type Bookings, type Execution } from './runtime.ts';
 // What the command line prints of an execution: its path state by state, the tables, a verdict.
 
 type Details = Record<string, unknown>;
-const detailsOf = (event: HistoryEvent, key: string): Details => (event[key] as Details | undefined) ?? {};
+const detailsOf = (event: HistoryEvent | undefined, key: string): Details => (event?.[key] as Details | undefined) ?? {};
 
 function causeMessage(cause: unknown): string {
   if (typeof cause !== 'string') return '';
@@ -100,7 +100,7 @@ function caughtError(execution: Execution, state: string): string {
   const exited = execution.history.find(
     (event) => event.type === 'TaskStateExited' && detailsOf(event, 'stateExitedEventDetails')['name'] === state,
   );
-  const output = JSON.parse(String(detailsOf(exited ?? ({} as HistoryEvent), 'stateExitedEventDetails')['output'] ?? '{}')) as {
+  const output = JSON.parse(String(detailsOf(exited, 'stateExitedEventDetails')['output'] ?? '{}')) as {
     errors?: Record<string, { Error?: string }>;
   };
   return output.errors?.[state]?.Error ?? 'an error';
@@ -130,7 +130,7 @@ export function verdict(saga: Saga, execution: Execution, bookings: Bookings): s
     }
     case 'bad input': {
       const rejected = execution.history.find((event) => event.type === 'LambdaFunctionFailed');
-      const reason = causeMessage(detailsOf(rejected ?? ({} as HistoryEvent), 'lambdaFunctionFailedEventDetails')['cause']);
+      const reason = causeMessage(detailsOf(rejected, 'lambdaFunctionFailedEventDetails')['cause']);
       const written = Object.entries(bookings).flatMap(([step, item]) => (item ? [step] : []));
       return written.length === 0
         ? `✗ bad input: ${reason}; nothing was written`
