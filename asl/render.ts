@@ -24,10 +24,11 @@ export const errorPathOf = (state: string): JsonPath => `$.errors.${state}`;
 const ALERT_RESULT_PATH: JsonPath = '$.alert';
 
 /**
- * Every function receives the execution's original input, whatever earlier states added to `$`,
- * so a handler sees exactly the trip it validates.
+ * Every function receives the execution's original input, whatever earlier states added to `$`, so a handler
+ * sees exactly the trip it validates; and the execution's id, which owns what it books and cancels. The id, not
+ * the name: an EXPRESS saga's runs may share a name, never an id.
  */
-const functionPayload = (): PayloadTemplate => ({ 'trip.$': '$$.Execution.Input' });
+const functionPayload = (): PayloadTemplate => ({ 'trip.$': '$$.Execution.Input', 'execution.$': '$$.Execution.Id' });
 
 function retrier(errors: readonly string[], policy: RetryPolicy): Retrier {
   return {

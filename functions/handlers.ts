@@ -26,7 +26,9 @@ function stepHandler(operation: StepOperation, { config, client, logger = new Lo
     .use(tripValidation())
     .use(faultInjection(logger, config))
     .use(transientDynamoDbErrors())
-    .handler((event, context) => operation(client, config, event.trip, { now: new Date(), requestId: context.awsRequestId }));
+    .handler((event, context) =>
+      operation(client, config, event.trip, { now: new Date(), requestId: context.awsRequestId, execution: event.execution }),
+    );
 }
 
 /** A step's action: books the trip in the step's table. */

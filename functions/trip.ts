@@ -74,15 +74,23 @@ export const tripSchema: JSONSchemaType<Trip> = {
   },
 };
 
-/** What Step Functions passes each function: the execution's input, untouched (see asl/render.ts). */
+/**
+ * What Step Functions passes each function (see asl/render.ts): the execution's input, untouched, and the id of
+ * the execution that owns whatever the function books or cancels.
+ */
 export interface StepEvent {
   trip: Trip;
+  execution: string;
 }
 
 export const stepEventSchema: JSONSchemaType<StepEvent> = {
   $id: 'step-event',
   type: 'object',
   additionalProperties: false,
-  required: ['trip'],
-  properties: { trip: tripSchema },
+  required: ['trip', 'execution'],
+  properties: {
+    trip: tripSchema,
+    // An execution ARN (`$$.Execution.Id`): at most 2,048 characters, as AWS allows an ARN.
+    execution: { type: 'string', pattern: '^arn:[^\\s]+$', maxLength: 2048 },
+  },
 };

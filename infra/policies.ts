@@ -25,9 +25,9 @@ export const assumedBy = (service: 'lambda.amazonaws.com' | 'states.amazonaws.co
 
 /** The DynamoDB calls each kind of function makes (functions/bookings.ts). */
 export const DYNAMODB_ACTIONS = {
-  // PutItem books; GetItem only explains a refused write where DynamoDB did not return the item.
-  action: ['dynamodb:PutItem', 'dynamodb:GetItem'],
-  compensation: ['dynamodb:PutItem'],
+  // UpdateItem books; GetItem only explains a refused write where DynamoDB did not return the item.
+  action: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
+  compensation: ['dynamodb:UpdateItem'],
 } as const;
 
 // X-Ray has no resource-level permissions: AWS accepts only "*" for these actions.

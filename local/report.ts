@@ -1,6 +1,6 @@
 import type { Saga } from '../asl/saga.ts';
 import type { HistoryEvent } from './history.ts';
-import { BookingStatus, EXPIRES_AT } from '../functions/bookings.ts';
+import { BookingStatus, CANCELLED_BY, EXPIRES_AT, OWNER } from '../functions/bookings.ts';
 import { stillBooked, type Bookings, type Execution } from './runtime.ts';
 
 // What the command line prints of an execution: its path state by state, the tables, a verdict.
@@ -82,6 +82,9 @@ export function timelinePrinter(write: (line: string) => void) {
 }
 
 /** One line per step: what its table holds for the trip. */
+/** An execution's name, from its ARN (`…:execution:<machine>:<name>`, or `…:express:<machine>:<name>:<id>`). */
+const executionName = (arn: unknown): string => String(arn).split(':').slice(7).join(':');
+
 export function bookingsTable(saga: Saga, bookings: Bookings): string[] {
   const width = Math.max(...saga.steps.map((step) => step.name.length));
   return saga.steps.map((step) => {
@@ -89,9 +92,11 @@ export function bookingsTable(saga: Saga, bookings: Bookings): string[] {
     const name = step.name.padEnd(width);
     if (!item) return `  ${name}  —          (no item)`;
     if (item['status'] === BookingStatus.Cancelled) {
-      return `  ${name}  CANCELLED  marker refusing late bookings until ${new Date(Number(item[EXPIRES_AT]) * 1000).toISOString()}`;
+      const markers = (item[CANCELLED_BY] as Set<string> | undefined)?.size ?? 0;
+      const until = new Date(Number(item[EXPIRES_AT]) * 1000).toISOString();
+      return `  ${name}  CANCELLED  refusing late bookings of ${markers} execution${markers === 1 ? '' : 's'} until ${until}`;
     }
-    return `  ${name}  BOOKED     ${step.records.map((field) => String(item[field])).join(', ')}`;
+    return `  ${name}  BOOKED     ${step.records.map((field) => String(item[field])).join(', ')}  by ${executionName(item[OWNER])}`;
   });
 }
 
@@ -108,7 +113,7 @@ function caughtError(execution: Execution, state: string): string {
 
 /** The one-line verdict, checked against the tables rather than assumed from the outcome. */
 export function verdict(saga: Saga, execution: Execution, bookings: Bookings): string {
-  const booked = stillBooked(bookings);
+  const booked = stillBooked(bookings, execution.executionArn);
   switch (execution.outcome) {
     case 'succeeded':
       return booked.length === saga.steps.length

@@ -7,7 +7,7 @@ import { SagaOutcome } from '../asl/errors.ts';
 import { taskStatesOf, type StateMachineDefinition } from '../asl/model.ts';
 import { placeholderResources, renderSaga, SNS_PUBLISH } from '../asl/render.ts';
 import { backoffSeconds, compensationRetryOf, type Saga } from '../asl/saga.ts';
-import { BookingStatus } from '../functions/bookings.ts';
+import { BookingStatus, OWNER } from '../functions/bookings.ts';
 import { handlerModulesOf } from '../functions/build.ts';
 import { stepConfigsOf, type StepConfig } from '../functions/config.ts';
 import type { HandlerDependencies } from '../functions/handlers.ts';
@@ -28,22 +28,26 @@ export class ExecutionNameError extends Error {
 
 export type Bookings = Readonly<Record<string, Readonly<Record<string, unknown>> | undefined>>;
 
-/** The steps whose table still holds a booking (not a cancellation marker) for the trip. */
-export const stillBooked = (bookings: Bookings): string[] =>
-  Object.entries(bookings).flatMap(([step, item]) => (item?.['status'] === BookingStatus.Booked ? [step] : []));
+/** The steps whose table still holds a booking (not a cancellation marker) of the trip owned by the execution. */
+export const stillBooked = (bookings: Bookings, executionArn: string): string[] =>
+  Object.entries(bookings).flatMap(([step, item]) =>
+    item?.['status'] === BookingStatus.Booked && item[OWNER] === executionArn ? [step] : [],
+  );
 
 /** How an execution ended, as the command line reports it. */
 export type Outcome = 'succeeded' | 'rolled back' | 'compensation not finished' | 'bad input' | 'aborted' | 'failed';
 
 export interface Alert {
+  /** The ARN of the execution that raised it. */
   readonly execution: string;
   readonly state: string;
   readonly subject: string;
   /** What the state machine published. */
   readonly message: Record<string, unknown>;
   /**
-   * The steps still booked for the trip when the alert was raised, read from the tables by the local stand-in for
-   * SNS, as a subscriber to the topic would (the state machine cannot know whether a failed action's write landed).
+   * The steps still booked by the execution when the alert was raised, read from the tables by the local stand-in
+   * for SNS, as a subscriber to the topic would (the state machine cannot know whether a failed action's write
+   * landed). Another execution's bookings of the same trip are not among them.
    */
   readonly bookingsLeft: readonly string[];
   readonly at: string;
@@ -93,7 +97,14 @@ export interface LocalSagaOptions {
   readonly functionLog?: (line: string) => void;
   /** The embedded DynamoDB's port on 127.0.0.1. @default any free port */
   readonly dynamoDbPort?: number;
+  /**
+   * STANDARD refuses a second execution of a name; EXPRESS gives every execution its own ARN (a name and a
+   * unique suffix), as AWS does, so that one name may run several times. @default 'STANDARD'
+   */
+  readonly type?: StateMachineType;
 }
+
+export type StateMachineType = 'STANDARD' | 'EXPRESS';
 
 type LambdaHandler = (event: unknown, context: unknown) => Promise<unknown>;
 
@@ -131,12 +142,16 @@ export class LocalSaga {
   readonly #handlers: Readonly<Record<string, LambdaHandler>>;
   readonly #machine: StateMachine;
   readonly #dataDir: string | undefined;
+  readonly type: StateMachineType;
+  /** Names a STANDARD machine has run in this process: a name is never run twice. */
+  readonly #names = new Set<string>();
 
   private constructor(options: LocalSagaOptions, dynamo: EmbeddedDynamoDb, handlers: Record<string, LambdaHandler>) {
     this.saga = options.saga;
     this.dynamo = dynamo;
     this.#dataDir = options.dataDir;
     this.#handlers = handlers;
+    this.type = options.type ?? 'STANDARD';
     // ARNs of the shape AWS gives, in a local account: the definition renders exactly as for a deployment.
     this.definition = renderSaga(options.saga, placeholderResources(options.saga, LOCAL_REGION, LOCAL_ACCOUNT));
     this.stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${options.saga.name}`;
@@ -183,10 +198,17 @@ export class LocalSaga {
     const name = options.name ?? (isExecutionName(keyValue) ? keyValue : randomUUID());
     if (!isExecutionName(name))
       throw new ExecutionNameError(`"${name}" cannot name an execution: 1 to 80 characters, no blanks, no <>{}[]?*"#%\\^|~\`$&,;:/`);
-    if (await this.savedExecution(name)) {
-      throw new ExecutionNameError(`an execution named "${name}" is already kept in ${this.#dataDir}: choose another name`);
+    if (this.type === 'STANDARD') {
+      if (this.#names.has(name)) throw new ExecutionNameError(`an execution named "${name}" has already run: choose another name`);
+      if (await this.savedExecution(name)) {
+        throw new ExecutionNameError(`an execution named "${name}" is already kept in ${this.#dataDir}: choose another name`);
+      }
+      this.#names.add(name);
     }
-    const executionArn = this.executionArnOf(name);
+    const executionArn =
+      this.type === 'EXPRESS'
+        ? `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:express:${this.saga.name}:${name}:${randomUUID()}`
+        : this.executionArnOf(name);
     const history = new ExecutionHistory(this.definition, this.roleArn);
     const calls: Record<string, number> = {};
     const alerts: Alert[] = [];
@@ -197,8 +219,8 @@ export class LocalSaga {
       const fault = injectedError(options.faults?.[state], state, calls[state]);
       try {
         if (fault) throw fault;
-        if (options.deliverTwice?.includes(state)) await this.#serve(state, taskInput, name, alerts);
-        call.result = await this.#serve(state, taskInput, name, alerts);
+        if (options.deliverTwice?.includes(state)) await this.#serve(state, taskInput, executionArn, alerts);
+        call.result = await this.#serve(state, taskInput, executionArn, alerts);
         return call.result as never;
       } catch (error) {
         throw asLambdaError(error);
@@ -258,7 +280,7 @@ export class LocalSaga {
     if (definition?.Type === 'Task' && definition.Resource === SNS_PUBLISH) {
       const { Subject, Message } = input as { Subject: string; Message: Record<string, unknown> };
       const bookings = await this.bookingsOf(String(Message[this.saga.keyField]));
-      const bookingsLeft = stillBooked(bookings);
+      const bookingsLeft = stillBooked(bookings, execution);
       const alert: Alert = { execution, state, subject: Subject, message: Message, bookingsLeft, at: new Date().toISOString() };
       alerts.push(alert);
       if (this.#dataDir) await appendFile(join(this.#dataDir, 'alerts.jsonl'), `${JSON.stringify(alert)}\n`);
@@ -269,14 +291,17 @@ export class LocalSaga {
     return handler(input, lambdaContext(state));
   }
 
-  /** The ARN that an execution of this name has, here as on AWS. */
+  /** The ARN that an execution of this name has on a STANDARD machine, here as on AWS. */
   executionArnOf(name: string): string {
     return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${this.saga.name}:${name}`;
   }
 
-  /** Calls a Task state's function directly, as `aws lambda invoke` would: a late or repeated delivery. */
+  /**
+   * Calls a Task state's function directly, as `aws lambda invoke` would: a late or repeated delivery. The input
+   * is the whole payload, `{trip, execution}`, as the state machine would pass it.
+   */
   invoke(state: string, input: unknown): Promise<unknown> {
-    return this.#serve(state, input, 'direct-invocation', []);
+    return this.#serve(state, input, String((input as { execution?: unknown } | null)?.execution), []);
   }
 
   async #save(execution: Execution): Promise<void> {
@@ -331,7 +356,10 @@ export class LocalSaga {
    * compensation and those of every earlier step, in reverse order, as a redrive would, each with the
    * definition's retry attempts. Compensations are idempotent, so a repeated resume is harmless.
    */
-  async resume(execution: Pick<Execution, 'name' | 'input' | 'alerts'>, options: Pick<ExecuteOptions, 'faults' | 'retryDelayMs'> = {}) {
+  async resume(
+    execution: Pick<Execution, 'name' | 'executionArn' | 'input' | 'alerts'>,
+    options: Pick<ExecuteOptions, 'faults' | 'retryDelayMs'> = {},
+  ) {
     const alert = execution.alerts.at(-1);
     const stuck = alert?.message['failedCompensation'];
     const from = this.saga.steps.findIndex((step) => step.compensation === stuck);
@@ -350,7 +378,10 @@ export class LocalSaga {
         try {
           const fault = injectedError(options.faults?.[state], state, calls[state]);
           if (fault) throw fault;
-          done.push({ state, result: await this.#serve(state, { trip: execution.input }, execution.name, []) });
+          done.push({
+            state,
+            result: await this.#serve(state, { trip: execution.input, execution: execution.executionArn }, execution.executionArn, []),
+          });
           lastError = undefined;
           break;
         } catch (error) {

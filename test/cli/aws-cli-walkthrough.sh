@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # The README's offline walkthrough with the real AWS CLI v2: start `saga local`, run a trip and a rollback with
-# `aws stepfunctions`, check the bookings with `aws dynamodb get-item`, stop the server. Prints "walkthrough ok".
+# `aws stepfunctions`, check the bookings with `aws dynamodb get-item`, run each trip again under another name (the
+# bookings stay with the execution that made them), stop the server. Prints "walkthrough ok".
 # Usage: AWS=<path to aws v2> test/cli/aws-cli-walkthrough.sh   (run through npm, so that node is Node 22)
 set -euo pipefail
 AWS=${AWS:-aws}
 cd "$(dirname "$0")/../.."
 
 log=$(mktemp)
+scratch=$(mktemp -d)
 node bin/saga.js local --port 0 --dynamodb-port 0 >"$log" 2>&1 &
 server=$!
 stop() {
   kill -INT "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
-  rm -f "$log"
+  rm -rf "$log" "$scratch"
 }
 trap stop EXIT
 for _ in $(seq 200); do grep -q 'Ctrl-C' "$log" && break; sleep 0.05; done
@@ -36,10 +38,19 @@ run_trip() {
   "$AWS" stepfunctions describe-execution --endpoint-url "$sfn" --execution-arn "$arn" --query '[status,error]' --output text
 }
 
-# booking TABLE TRIP_ID: the status of the trip's item in the table, or None.
+# booking TABLE TRIP_ID [ATTRIBUTE]: the status (or another attribute) of the trip's item in the table, or None.
 booking() {
   "$AWS" dynamodb get-item --endpoint-url "$dynamodb" --table-name "$1" \
-    --key "{\"trip_id\": {\"S\": \"$2\"}}" --query Item.status.S --output text
+    --key "{\"trip_id\": {\"S\": \"$2\"}}" --query "Item.${3:-status}.S" --output text
+}
+
+# with_fail FILE STATE...: the trip in FILE with its fail list replaced (none when no STATE is given), as a new file.
+with_fail() {
+  local file
+  file=$(mktemp --tmpdir="$scratch" --suffix .json)
+  node -e 'const [file, ...fail] = process.argv.slice(1); const trip = JSON.parse(require("fs").readFileSync(file, "utf8"));
+    if (fail.length) trip.fail = fail; else delete trip.fail; console.log(JSON.stringify(trip));' "$@" >"$file"
+  echo "$file"
 }
 
 happy=$(run_trip 5c12d94a-ee6a-40d9-889b-1d49142248b7 examples/trip.json)
@@ -51,6 +62,22 @@ rollback=$(run_trip 7f1d2c3b-0a9e-4c5d-8b7a-6e5f4d3c2b1a examples/trip-fail-flig
 [ "$rollback" = "$(printf 'FAILED\tSagaRolledBack')" ] || { echo "rollback: $rollback" >&2; exit 1; }
 [ "$(booking HotelBookings 7f1d2c3b-0a9e-4c5d-8b7a-6e5f4d3c2b1a)" = CANCELLED ] || { echo "hotel not cancelled" >&2; exit 1; }
 [ "$(booking RentalBookings 7f1d2c3b-0a9e-4c5d-8b7a-6e5f4d3c2b1a)" = None ] || { echo "rental written" >&2; exit 1; }
+
+# Bookings belong to the execution that made them. The booked trip again, under another name, with BookRental
+# failing: it rolls back, and the first execution's bookings stay, still its own.
+again=$(run_trip trip-again "$(with_fail examples/trip.json BookRental)")
+[ "$again" = "$(printf 'FAILED\tSagaRolledBack')" ] || { echo "second execution of a booked trip: $again" >&2; exit 1; }
+for table in HotelBookings FlightBookings RentalBookings; do
+  [ "$(booking $table 5c12d94a-ee6a-40d9-889b-1d49142248b7)" = BOOKED ] || { echo "$table lost the first booking" >&2; exit 1; }
+  [ "$(booking $table 5c12d94a-ee6a-40d9-889b-1d49142248b7 execution)" = "${machine/:stateMachine:/:execution:}:5c12d94a-ee6a-40d9-889b-1d49142248b7" ] ||
+    { echo "$table: the booking changed hands" >&2; exit 1; }
+done
+# The rolled-back trip again, under another name and without a fault: it is booked.
+rebooked=$(run_trip trip-rebooked "$(with_fail examples/trip-fail-flight.json)")
+[ "$(echo "$rebooked" | cut -f1)" = SUCCEEDED ] || { echo "rebooking a rolled-back trip: $rebooked" >&2; exit 1; }
+for table in HotelBookings FlightBookings RentalBookings; do
+  [ "$(booking $table 7f1d2c3b-0a9e-4c5d-8b7a-6e5f4d3c2b1a)" = BOOKED ] || { echo "$table: rolled-back trip not booked again" >&2; exit 1; }
+done
 
 # The same name again is refused, as by Step Functions.
 if "$AWS" stepfunctions start-execution --endpoint-url "$sfn" --state-machine-arn "$machine" \

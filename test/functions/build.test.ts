@@ -66,19 +66,20 @@ describe('the esbuild bundles', () => {
     const bookFlight = await coldStart('BookFlight');
     const cancelFlight = await coldStart('CancelFlight');
     const trip = tripWithId('bundled');
-    expect(await bookFlight({ trip }, lambdaContext('BookFlight'))).toMatchObject({
+    const execution = 'arn:aws:states:us-east-1:123456789012:execution:TripBooking:bundled';
+    expect(await bookFlight({ trip, execution }, lambdaContext('BookFlight'))).toMatchObject({
       trip_id: 'bundled',
       status: 'BOOKED',
       depart: 'London',
     });
-    await expect(bookFlight({ trip: { ...trip, arrive: 'Cork' } }, lambdaContext('BookFlight'))).rejects.toMatchObject({
+    await expect(bookFlight({ trip, execution: `${execution}-rival` }, lambdaContext('BookFlight'))).rejects.toMatchObject({
       name: StepError.BookingConflict,
     });
-    await expect(bookFlight({ trip: { trip_id: 'x' } }, lambdaContext('BookFlight'))).rejects.toMatchObject({
+    await expect(bookFlight({ trip: { trip_id: 'x' }, execution }, lambdaContext('BookFlight'))).rejects.toMatchObject({
       name: StepError.TripInvalid,
     });
-    expect(await cancelFlight({ trip }, lambdaContext('CancelFlight'))).toMatchObject({ outcome: 'cancelled' });
-    await expect(bookFlight({ trip }, lambdaContext('BookFlight'))).rejects.toMatchObject({ name: StepError.BookingCancelled });
+    expect(await cancelFlight({ trip, execution }, lambdaContext('CancelFlight'))).toMatchObject({ outcome: 'cancelled' });
+    await expect(bookFlight({ trip, execution }, lambdaContext('BookFlight'))).rejects.toMatchObject({ name: StepError.BookingCancelled });
   });
 
   it('refuses to start with a clear error when its configuration is missing', async () => {

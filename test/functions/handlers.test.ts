@@ -26,13 +26,20 @@ beforeAll(async () => {
 });
 afterAll(() => dynamo.close());
 
-const bookHotel = (trip: unknown, client: DynamoDBDocumentClient = dynamo.client, config: StepConfig = hotel) =>
-  bookingHandler({ config, client, logger: silent() })({ trip } as never, lambdaContext('BookHotel'));
-const cancelHotel = (trip: unknown, config: StepConfig = hotel) =>
-  cancelHandler({ config: { ...config, state: 'CancelHotel' }, client: dynamo.client, logger: silent() })(
-    { trip } as never,
+/** An execution's id, as Step Functions passes it to every function (`$$.Execution.Id`). */
+const executionArn = (name: string) => `arn:aws:states:us-east-1:123456789012:execution:TripBooking:${name}`;
+const firstExecution = executionArn('first');
+
+const bookHotel = (trip: unknown, client: DynamoDBDocumentClient = dynamo.client, config: StepConfig = hotel, execution = firstExecution) =>
+  bookingHandler({ config, client, logger: silent() })({ trip, execution } as never, lambdaContext('BookHotel'));
+const cancelHotel = (trip: unknown, execution = firstExecution) =>
+  cancelHandler({ config: { ...hotel, state: 'CancelHotel' }, client: dynamo.client, logger: silent() })(
+    { trip, execution } as never,
     lambdaContext('CancelHotel'),
   );
+/** The same, on behalf of the execution named. */
+const bookHotelAs = (execution: string, trip: unknown) => bookHotel(trip, dynamo.client, hotel, executionArn(execution));
+const cancelHotelAs = (execution: string, trip: unknown) => cancelHotel(trip, executionArn(execution));
 
 async function hotelItem(tripId: string): Promise<Record<string, unknown> | undefined> {
   const { Item } = await dynamo.client.send(new GetCommand({ TableName: 'HotelBookings', Key: { trip_id: tripId }, ConsistentRead: true }));
@@ -54,7 +61,7 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
 }
 
 describe('booking', () => {
-  it('puts the trip’s booking, keyed by trip id, with the step’s fields and metadata', async () => {
+  it('puts the trip’s booking, keyed by trip id, with the step’s fields, its owner and metadata', async () => {
     const result = await bookHotel(tripWithId('book-1'));
     const item = await hotelItem('book-1');
     expect(item).toEqual(result);
@@ -62,6 +69,7 @@ describe('booking', () => {
       trip_id: 'book-1',
       status: 'BOOKED',
       step: 'Hotel',
+      execution: firstExecution,
       hotel: exampleTrip.hotel,
       check_in: exampleTrip.check_in,
       check_out: exampleTrip.check_out,
@@ -71,28 +79,44 @@ describe('booking', () => {
     expect(item).not.toHaveProperty('depart');
   });
 
-  it('returns the same result when the same booking is delivered again, and changes nothing', async () => {
+  it('returns the same result when the same execution delivers the booking again, and changes nothing', async () => {
     const first = await bookHotel(tripWithId('book-twice'));
     const second = await bookHotel(tripWithId('book-twice'));
     expect(second).toEqual(first);
     expect(await hotelItem('book-twice')).toEqual(first);
   });
 
-  it('refuses another booking under the same trip id with BookingConflict, leaving the first', async () => {
-    const first = await bookHotel(tripWithId('conflict'));
-    const error = await rejection(bookHotel(tripWithId('conflict', { hotel: 'the ritz' })));
+  it.each([
+    ['the same details', {}],
+    ['other details', { hotel: 'the ritz' }],
+  ])('refuses another execution of the trip (%s) with BookingConflict naming the holder, leaving the booking', async (_, changes) => {
+    const first = await bookHotelAs('holder', tripWithId(`conflict-${Object.keys(changes).length}`));
+    const error = await rejection(bookHotelAs('challenger', tripWithId(`conflict-${Object.keys(changes).length}`, changes)));
     expect(error.name).toBe(StepError.BookingConflict);
-    expect(await hotelItem('conflict')).toEqual(first);
+    expect(error.message).toContain(executionArn('holder'));
+    // Names the holder, and no trip details.
+    for (const field of hotel.records) expect(error.message).not.toContain(String(exampleTrip[field as keyof Trip]));
+    expect(await hotelItem(`conflict-${Object.keys(changes).length}`)).toEqual(first);
+  });
+
+  it('books a trip again for a new execution once the earlier one rolled back, keeping its marker', async () => {
+    await bookHotelAs('gave-up', tripWithId('again'));
+    await cancelHotelAs('gave-up', tripWithId('again'));
+    expect(await bookHotelAs('retried', tripWithId('again'))).toMatchObject({ status: 'BOOKED', execution: executionArn('retried') });
+    // The earlier execution's late write still meets its marker.
+    expect((await rejection(bookHotelAs('gave-up', tripWithId('again')))).name).toBe(StepError.BookingCancelled);
+    expect(await hotelItem('again')).toMatchObject({ status: 'BOOKED', execution: executionArn('retried') });
   });
 });
 
 describe('cancelling', () => {
-  it('replaces the booking with a marker that expires through TTL', async () => {
+  it('marks the booking cancelled, by whom, and lets the item expire through TTL', async () => {
     await bookHotel(tripWithId('cancel-1'));
     const before = Math.floor(Date.now() / 1000);
     expect(await cancelHotel(tripWithId('cancel-1'))).toEqual({ trip_id: 'cancel-1', status: 'CANCELLED', outcome: 'cancelled' });
     const marker = await hotelItem('cancel-1');
     expect(marker).toMatchObject({ trip_id: 'cancel-1', status: 'CANCELLED', cancelled_at: expect.any(String) });
+    expect(marker?.['cancelled_by']).toEqual(new Set([firstExecution]));
     expect(marker?.['expires_at']).toBeGreaterThanOrEqual(before + hotel.cancelMarkerTtlSeconds);
     expect(marker?.['expires_at']).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000) + hotel.cancelMarkerTtlSeconds);
   });
@@ -109,10 +133,19 @@ describe('cancelling', () => {
     expect(await hotelItem('never-booked')).toMatchObject({ status: 'CANCELLED' });
   });
 
-  it('never removes a booking with other details: it was not this trip’s to undo', async () => {
-    const theirs = await bookHotel(tripWithId('not-mine', { hotel: 'the ritz' }));
-    expect(await cancelHotel(tripWithId('not-mine'))).toMatchObject({ outcome: 'left another booking' });
-    expect(await hotelItem('not-mine')).toEqual(theirs);
+  it('never removes another execution’s booking, says so, and still refuses its own late write', async () => {
+    const theirs = await bookHotelAs('owner', tripWithId('not-mine'));
+    expect(await cancelHotelAs('other', tripWithId('not-mine'))).toEqual({
+      trip_id: 'not-mine',
+      status: 'CANCELLED',
+      outcome: 'left another booking',
+      heldBy: executionArn('owner'),
+    });
+    expect(await hotelItem('not-mine')).toMatchObject(theirs as Record<string, unknown>);
+    // Once the owner rolls back in turn, the other execution's late booking must not land.
+    await cancelHotelAs('owner', tripWithId('not-mine'));
+    expect((await rejection(bookHotelAs('other', tripWithId('not-mine')))).name).toBe(StepError.BookingCancelled);
+    expect(await hotelItem('not-mine')).toMatchObject({ status: 'CANCELLED' });
   });
 
   it('makes a booking that arrives after its cancellation fail with BookingCancelled, without resurrecting it', async () => {
@@ -120,6 +153,48 @@ describe('cancelling', () => {
     const error = await rejection(bookHotel(tripWithId('late')));
     expect(error.name).toBe(StepError.BookingCancelled);
     expect(await hotelItem('late')).toMatchObject({ status: 'CANCELLED' });
+  });
+
+  const operation = fc.record({
+    execution: fc.constantFrom('x', 'y', 'z'),
+    kind: fc.constantFrom('book', 'cancel'),
+  });
+
+  it('keeps ownership over any interleaving of executions booking and cancelling one trip (fast-check)', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(operation, { maxLength: 12 }), async (operations) => {
+        const trip = tripWithId(`interleaved-${(run += 1)}`);
+        const cancelled = new Set<string>();
+        let holder: string | undefined;
+        // Half of the operations at once, to meet the races too; the model is checked on the end state.
+        await Promise.all(
+          operations.map(async ({ execution, kind }) => {
+            if (kind === 'cancel') {
+              await cancelHotelAs(`${execution}-${run}`, trip);
+              cancelled.add(execution);
+            } else {
+              await bookHotelAs(`${execution}-${run}`, trip).then(
+                () => (holder = execution),
+                (error: Error) => expect([StepError.BookingCancelled, StepError.BookingConflict]).toContain(error.name),
+              );
+            }
+          }),
+        );
+        const item = await hotelItem(trip.trip_id);
+        // Whatever the order: a booking, if any, belongs to an execution that booked and never cancelled it.
+        if (item?.['status'] === 'BOOKED') {
+          const owner = String(item['execution']).split(':').at(-1)?.replace(`-${run}`, '') as string;
+          expect(cancelled.has(owner)).toBe(false);
+          expect(holder).toBeDefined();
+        }
+        for (const execution of cancelled) {
+          expect([...(item?.['cancelled_by'] as Set<string>)]).toContain(executionArn(`${execution}-${run}`));
+          expect((await rejection(bookHotelAs(`${execution}-${run}`, trip))).name).toBe(StepError.BookingCancelled);
+        }
+      }),
+      { numRuns: 100 },
+    );
   });
 });
 
@@ -153,6 +228,14 @@ describe('invalid trips', () => {
     const error = await rejection(bookHotel(tripWithId('named', { check_out: '2017-07-09T14:00:00.000Z', hotel: '' })));
     expect(error.message).toContain('/trip/check_out should be > 2017-07-10T12:00:00.000Z');
     expect(error.message).toContain('/trip/hotel must NOT have fewer than 1 characters');
+  });
+
+  it('refuses an event without the execution that owns it, writing nothing', async () => {
+    const count = await itemCount();
+    const error = await rejection(bookHotel(tripWithId('no-owner'), dynamo.client, hotel, null as never));
+    expect(error.name).toBe(StepError.TripInvalid);
+    expect(error.message).toContain('execution');
+    expect(await itemCount()).toBe(count);
   });
 
   it('a compensation validates the trip too', async () => {
@@ -263,7 +346,7 @@ describe('transient faults', () => {
   });
 
   it('uses the item DynamoDB returns with a failed condition, without reading it again', async () => {
-    const existing = marshall({ trip_id: 'returned', status: 'CANCELLED', hotel: 'x' });
+    const existing = marshall({ trip_id: 'returned', status: 'CANCELLED', hotel: 'x', cancelled_by: new Set([firstExecution]) });
     const refused = new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {}, Item: existing });
     const client = failingClient(refused);
     const sent = jest.spyOn(client, 'send');
@@ -295,8 +378,8 @@ describe('logging', () => {
     const logger = new Logger({ service: 'saga', level: 'INFO', write: (line) => lines.push(line) });
     const handler = bookingHandler({ config: hotel, client: dynamo.client, logger });
     const context = lambdaContext('BookHotel');
-    await handler({ trip: tripWithId('logged') }, context);
-    await rejection(handler({ trip: tripWithId('logged', { hotel: 'elsewhere' }) }, lambdaContext('BookHotel')));
+    await handler({ trip: tripWithId('logged'), execution: executionArn('logged') }, context);
+    await rejection(handler({ trip: tripWithId('logged'), execution: executionArn('another') }, lambdaContext('BookHotel')));
     const [done, failed] = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(done).toMatchObject({
       level: 'INFO',

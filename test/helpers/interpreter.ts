@@ -20,6 +20,9 @@ export interface SagaRun {
   readonly cause?: unknown;
 }
 
+/** The execution's id, as Step Functions gives it in the context object (`$$.Execution.Id`). */
+export const EXECUTION_ARN = 'arn:aws:states:us-east-1:123456789012:execution:Saga:interpreted';
+
 /**
  * Runs a definition in aws-local-stepfunctions (an independent ASL interpreter), every Task served by a
  * stub that succeeds unless `faults` says otherwise. Retry pauses are overridden to 0 ms.
@@ -53,6 +56,7 @@ export async function runDefinition(
       taskResourceLocalHandlers: handlers,
       retryIntervalOverrides: Object.fromEntries(taskNames.map((name) => [name, 0])),
     },
+    context: { Execution: { Id: EXECUTION_ARN, Name: 'interpreted' } } as never,
   });
   type EventLog = typeof execution.eventLogs extends AsyncGenerator<infer Event> ? Event : never;
   const events: EventLog[] = [];

@@ -77,7 +77,7 @@ function expectSagaInventory(run: Run, saga: Saga): void {
       expect(policyOf(run, `${state}-policy`).Statement).toEqual([
         {
           Effect: 'Allow',
-          Action: kind === 'action' ? ['dynamodb:PutItem', 'dynamodb:GetItem'] : ['dynamodb:PutItem'],
+          Action: kind === 'action' ? ['dynamodb:UpdateItem', 'dynamodb:GetItem'] : ['dynamodb:UpdateItem'],
           Resource: [table.state['arn']],
         },
         { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [`${logGroup.state['arn']}:*`] },

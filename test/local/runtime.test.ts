@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { StepError } from '../../asl/errors.ts';
-import { compensationRetryOf, type Saga } from '../../asl/saga.ts';
+import { compensationRetryOf, type Saga, type SagaStep } from '../../asl/saga.ts';
 import type { Trip } from '../../functions/trip.ts';
 import type { FaultSpec } from '../../local/faults.ts';
-import { LocalSaga, type Execution } from '../../local/runtime.ts';
+import { LocalSaga, stillBooked, type Execution } from '../../local/runtime.ts';
 import { tripSaga } from '../../saga.ts';
 import { failureMatrix } from '../helpers/matrix.ts';
 import { tripSagaOfSize } from '../helpers/sagas.ts';
@@ -17,23 +17,25 @@ let uniqueId = 0;
 const nextTripId = (label: string) => `${label}-${(uniqueId += 1)}`;
 
 type Bookings = Record<string, Record<string, unknown> | undefined>;
+/** The steps booked for the trip, by any execution. */
 const booked = (bookings: Bookings) => Object.entries(bookings).flatMap(([step, item]) => (item?.['status'] === 'BOOKED' ? [step] : []));
 
 /**
- * The invariant: a succeeded execution leaves all N bookings (with its own details); a rolled-back one leaves
- * none; one whose compensation did not finish raised an alert owing exactly the steps up to the stuck one,
- * and every booking left is among those; bad input writes nothing.
+ * The invariant: a succeeded execution leaves all N bookings, its own, with its details; a rolled-back one leaves
+ * none of its own; one whose compensation did not finish raised an alert owing exactly the steps up to the stuck
+ * one, and every booking of its own left is among those; bad input writes nothing.
  */
 async function expectConsistent(local: LocalSaga, execution: Execution, trip: Trip): Promise<Bookings> {
   const bookings = await local.bookingsOf(trip.trip_id);
   const steps = local.saga.steps;
+  const own = stillBooked(bookings, execution.executionArn);
   switch (execution.outcome) {
     case 'succeeded':
-      expect(booked(bookings)).toEqual(steps.map((step) => step.name));
+      expect(own).toEqual(steps.map((step) => step.name));
       for (const step of steps) for (const field of step.records) expect(bookings[step.name]?.[field]).toBe(trip[field as keyof Trip]);
       break;
     case 'rolled back':
-      expect(booked(bookings)).toEqual([]);
+      expect(own).toEqual([]);
       break;
     case 'compensation not finished': {
       expect(execution.alerts).toHaveLength(1);
@@ -43,9 +45,9 @@ async function expectConsistent(local: LocalSaga, execution: Execution, trip: Tr
       expect(message['compensationsOwed']).toBe(stuck + 1);
       expect(message['trip_id']).toBe(trip.trip_id);
       const owed = steps.slice(0, stuck + 1).map((step) => step.name);
-      for (const step of booked(bookings)) expect(owed).toContain(step);
+      for (const step of own) expect(owed).toContain(step);
       // The alert names exactly the bookings left.
-      expect(execution.alerts[0]?.bookingsLeft).toEqual(booked(bookings));
+      expect(execution.alerts[0]?.bookingsLeft).toEqual(own);
       break;
     }
     case 'bad input':
@@ -65,12 +67,13 @@ async function runChecked(
   faults: Record<string, FaultSpec> = {},
   deliverTwice: string[] = [],
 ): Promise<Execution> {
-  const execution = await local.execute(trip, { faults, deliverTwice, retryDelayMs: 0 });
+  // Named apart from the trip: several executions of one trip may run.
+  const execution = await local.execute(trip, { name: nextTripId('run'), faults, deliverTwice, retryDelayMs: 0 });
   await expectConsistent(local, execution, trip);
   if (execution.outcome === 'compensation not finished') {
     const resumed = await local.resume(execution, { retryDelayMs: 0 });
     expect(resumed.finished).toBe(true);
-    expect(booked(await local.bookingsOf(trip.trip_id))).toEqual([]);
+    expect(stillBooked(await local.bookingsOf(trip.trip_id), execution.executionArn)).toEqual([]);
   }
   return execution;
 }
@@ -91,9 +94,16 @@ describe('the failure matrix, generated from the step list', () => {
     const execution = await runChecked(local, trip, { ...scenario.faults }, [...scenario.deliverTwice]);
     expect(execution.outcome).toBe(scenario.expected);
     if (scenario.lateDelivery) {
-      await expect(local.invoke(scenario.lateDelivery, { trip })).rejects.toMatchObject({ name: StepError.BookingCancelled });
+      await expect(local.invoke(scenario.lateDelivery, { trip, execution: execution.executionArn })).rejects.toMatchObject({
+        name: StepError.BookingCancelled,
+      });
       expect(booked(await local.bookingsOf(trip.trip_id))).toEqual([]);
     }
+    // Then the same trip under another name: it wins only if the first did not, and leaves the first's ending intact.
+    const rival = await runChecked(local, trip);
+    expect(rival.outcome).toBe(scenario.expected === 'succeeded' ? 'rolled back' : 'succeeded');
+    if (execution.outcome === 'succeeded') await expectConsistent(local, execution, trip);
+    else expect(stillBooked(await local.bookingsOf(trip.trip_id), execution.executionArn)).toEqual([]);
   });
 
   it.each(steps.map((step, index) => [step.action, index + 1] as const))(
@@ -165,22 +175,34 @@ describe('random fault schedules over step lists of 1 to 6 steps (fast-check)', 
   const schedule = fc.integer({ min: 1, max: 6 }).chain((size) => {
     const saga = tripSagaOfSize(size);
     const states = saga.steps.flatMap((step) => [step.action, step.compensation]);
+    const faults = fc
+      .tuple(...states.map(() => faultOf(saga)))
+      .map((specs) => Object.fromEntries(states.flatMap((state, index) => (specs[index] ? [[state, specs[index]]] : []))));
     return fc.record({
       size: fc.constant(size),
-      faults: fc
-        .tuple(...states.map(() => faultOf(saga)))
-        .map((specs) => Object.fromEntries(states.flatMap((state, index) => (specs[index] ? [[state, specs[index]]] : [])))),
+      faults,
       deliverTwice: fc.subarray(states),
+      // Another execution of the same trip, under another name: none, one at the same time, or one after.
+      rival: fc.option(fc.record({ faults, concurrent: fc.boolean() }), { nil: undefined }),
     });
   });
 
-  it('keeps the invariant in every run: all booked, nothing booked, or an alert owing what is left (then resumed)', async () => {
+  it('keeps the invariant in every run, with rival executions of the same trip: all booked, none, or an alert owing what is left', async () => {
     const outcomes = new Map<string, number>();
     await fc.assert(
-      fc.asyncProperty(schedule, async ({ size, faults, deliverTwice }) => {
+      fc.asyncProperty(schedule, async ({ size, faults, deliverTwice, rival }) => {
         const local = sagas.get(size) as LocalSaga;
-        const execution = await runChecked(local, tripWithId(nextTripId(`prop${size}`)), faults, deliverTwice);
-        outcomes.set(execution.outcome, (outcomes.get(execution.outcome) ?? 0) + 1);
+        const trip = tripWithId(nextTripId(`prop${size}`));
+        const first = runChecked(local, trip, faults, deliverTwice);
+        const second =
+          rival && (rival.concurrent ? runChecked(local, trip, rival.faults) : first.then(() => runChecked(local, trip, rival.faults)));
+        const executions = await Promise.all([first, ...(second ? [second] : [])]);
+        // Every execution was checked on its own, once it ended; the other may have ended later: check again.
+        for (const execution of executions) {
+          if (execution.outcome !== 'compensation not finished') await expectConsistent(local, execution, trip);
+          outcomes.set(execution.outcome, (outcomes.get(execution.outcome) ?? 0) + 1);
+        }
+        expect(executions.filter((execution) => execution.outcome === 'succeeded').length).toBeLessThanOrEqual(1);
       }),
       { numRuns: 1000 },
     );
@@ -196,13 +218,13 @@ describe('concurrency', () => {
   });
   afterAll(() => local.close());
 
-  it('200 sagas at once, some sharing a trip id: no cross-talk and no double booking', async () => {
+  it('200 sagas at once, 80 trips run twice under other names: exactly one execution of each trip wins', async () => {
     const ids = Array.from({ length: 120 }, (_, index) => `crowd-${index}`);
     const trips: Trip[] = [
       ...ids.map((id) => tripWithId(id)),
-      // The same trip twice: both deliveries agree.
+      // The same trip again, under another execution name.
       ...ids.slice(0, 40).map((id) => tripWithId(id)),
-      // Another trip under the same id: only one of the two can hold it.
+      // Another trip under the same id.
       ...ids.slice(40, 80).map((id) => tripWithId(id, { hotel: 'the ritz', depart: 'Paris', rental: 'Fiat' })),
     ];
     const executions = await Promise.all(
@@ -210,24 +232,91 @@ describe('concurrency', () => {
     );
     expect(executions).toHaveLength(200);
     for (const id of ids) {
-      const bookings = await local.bookingsOf(id);
       const mine = trips
         .map((trip, index) => ({ trip, execution: executions[index] as Execution }))
         .filter(({ trip }) => trip.trip_id === id);
       const winners = mine.filter(({ execution }) => execution.outcome === 'succeeded');
-      expect(winners.length).toBeGreaterThanOrEqual(1);
-      // Every winner booked the same details, and the tables hold exactly those.
-      for (const { trip } of winners) {
-        expect(booked(bookings)).toEqual(tripSaga.steps.map((step) => step.name));
-        expect(bookings['Hotel']?.['hotel']).toBe(trip.hotel);
-        expect(bookings['Flight']?.['depart']).toBe(trip.depart);
-        expect(bookings['Rental']?.['rental']).toBe(trip.rental);
-      }
+      expect(winners).toHaveLength(1);
+      for (const { trip, execution } of mine) await expectConsistent(local, execution, trip);
       for (const { execution } of mine.filter(({ execution }) => execution.outcome !== 'succeeded')) {
         expect(execution.outcome).toBe('rolled back');
       }
     }
   }, 60_000);
+});
+
+describe('executions of one trip under different names', () => {
+  let local: LocalSaga;
+  beforeAll(async () => {
+    local = await LocalSaga.start({ saga: tripSaga });
+  });
+  afterAll(() => local.close());
+
+  const names = (execution: Execution, bookings: Bookings) =>
+    Object.values(bookings).map((item) => (item?.['execution'] === execution.executionArn ? 'mine' : item?.['execution']));
+
+  it.each([['no fault', {}], ...tripSaga.steps.map((step) => [`${step.action} failing`, { [step.action]: { times: 'always' } }] as const)])(
+    'a later execution of a succeeded trip (%s) rolls back without touching the succeeded one’s bookings, and says so',
+    async (label, faults) => {
+      const trip = tripWithId(nextTripId(`kept-${label.replaceAll(' ', '-')}`));
+      const first = await local.execute(trip, { name: nextTripId('first'), retryDelayMs: 0 });
+      const second = await local.execute(trip, { name: nextTripId('second'), faults: { ...faults }, retryDelayMs: 0 });
+      expect([first.outcome, second.outcome]).toEqual(['succeeded', 'rolled back']);
+      await expectConsistent(local, first, trip);
+      await expectConsistent(local, second, trip);
+      // Every compensation the second ran found the first's booking, left it, and said whose it was.
+      const compensations = new Set(tripSaga.steps.map((step) => step.compensation));
+      const exits = second.history.filter(
+        (event) => event.type === 'TaskStateExited' && compensations.has((event['stateExitedEventDetails'] as { name: string }).name),
+      );
+      expect(exits.length).toBeGreaterThan(0);
+      for (const exited of exits) {
+        const { name, output } = exited['stateExitedEventDetails'] as { name: string; output: string };
+        expect(JSON.parse(output).results[name]).toMatchObject({ outcome: 'left another booking', heldBy: first.executionArn });
+      }
+      expect(names(first, await local.bookingsOf(trip.trip_id))).toEqual(tripSaga.steps.map(() => 'mine'));
+    },
+  );
+
+  it('a trip whose execution rolled back can be booked by a new execution, and the old one’s late write is refused', async () => {
+    const trip = tripWithId(nextTripId('rebooked'));
+    const failing = (tripSaga.steps.at(-1) as SagaStep).action;
+    const rolledBack = await local.execute(trip, {
+      name: nextTripId('gave-up'),
+      faults: { [failing]: { times: 'always' } },
+      retryDelayMs: 0,
+    });
+    const again = await local.execute(trip, { name: nextTripId('again'), retryDelayMs: 0 });
+    expect([rolledBack.outcome, again.outcome]).toEqual(['rolled back', 'succeeded']);
+    await expectConsistent(local, again, trip);
+    for (const step of tripSaga.steps) {
+      await expect(local.invoke(step.action, { trip, execution: rolledBack.executionArn })).rejects.toMatchObject({
+        name: expect.stringMatching(/^(BookingCancelled|BookingConflict)$/),
+      });
+    }
+    await expectConsistent(local, again, trip);
+  });
+
+  it('refuses a second STANDARD execution under a name already used', async () => {
+    const trip = tripWithId(nextTripId('named-once'));
+    await local.execute(trip, { retryDelayMs: 0 });
+    await expect(local.execute(trip, { retryDelayMs: 0 })).rejects.toMatchObject({ name: 'ExecutionNameError' });
+  });
+
+  it('EXPRESS runs of one name are distinct executions: of two at once, exactly one wins and keeps its bookings', async () => {
+    const express = await LocalSaga.start({ saga: tripSaga, type: 'EXPRESS' });
+    try {
+      for (let round = 0; round < 10; round += 1) {
+        const trip = tripWithId(nextTripId('express'));
+        const runs = await Promise.all([express.execute(trip, { retryDelayMs: 0 }), express.execute(trip, { retryDelayMs: 0 })]);
+        expect(runs[0]?.executionArn).not.toBe(runs[1]?.executionArn);
+        expect(runs.map((run) => run.outcome).sort()).toEqual(['rolled back', 'succeeded']);
+        for (const run of runs) await expectConsistent(express, run, trip);
+      }
+    } finally {
+      await express.close();
+    }
+  });
 });
 
 describe('with --data', () => {
