@@ -1,6 +1,6 @@
 import { ALL_ERRORS, StepError } from './errors.ts';
 import { assertNever, type State, type StateMachineDefinition } from './model.ts';
-import { backoffSeconds, type Saga, type SagaStep } from './saga.ts';
+import { backoffSeconds, retryStateOf, type Saga, type SagaStep } from './saga.ts';
 
 /**
  * List prices assumed (AWS Step Functions, US East (N. Virginia), as published in 2026; free tiers ignored).
@@ -93,8 +93,8 @@ export function sagaPaths(saga: Saga, definition: StateMachineDefinition): SagaP
     })),
     { scenario: 'invalid trip', ...walk(definition, [{ state: first.action, error: StepError.TripInvalid }]) },
     {
-      scenario: `${last.action} fails and ${last.compensation} gives up: alert`,
-      ...walk(definition, [businessFailure(last.action), businessFailure(last.compensation)]),
+      scenario: `${last.action} fails and ${last.compensation} stays stuck: alert, stop for redrive`,
+      ...walk(definition, [businessFailure(last.action), businessFailure(last.compensation), businessFailure(retryStateOf(last))]),
     },
   ];
 }

@@ -19,8 +19,6 @@ export const StepError = {
 export const SagaOutcome = {
   /** A step failed and every compensation owed completed: nothing is left booked. */
   RolledBack: 'SagaRolledBack',
-  /** A compensation kept failing past its retries: bookings may be left; people were alerted. */
-  CompensationIncomplete: 'SagaCompensationIncomplete',
   /** The input was rejected before anything was written. */
   TripInvalid: StepError.TripInvalid,
 } as const;

@@ -7,6 +7,7 @@ import {
   DEFAULT_ALERT_RETRY,
   DEFAULT_TASK_TIMEOUT_SECONDS,
   functionStatesOf,
+  retryStateOf,
   TerminalState,
   type RetryPolicy,
   type Saga,
@@ -66,7 +67,8 @@ function actionState(saga: Saga, index: number, resources: SagaResources): TaskS
   };
 }
 
-function compensationState(saga: Saga, index: number, resources: SagaResources): TaskState {
+/** The compensation's Task, going on to the previous step's compensation, or to the end of the rollback. */
+function compensationTask(saga: Saga, index: number, resources: SagaResources): TaskState {
   const step = saga.steps[index] as SagaStep;
   const previous = saga.steps[index - 1];
   return {
@@ -77,39 +79,75 @@ function compensationState(saga: Saga, index: number, resources: SagaResources):
     ResultPath: resultPathOf(step.compensation),
     TimeoutSeconds: step.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS,
     Retry: [retrier([ALL_ERRORS], compensationRetryOf(saga))],
-    Catch: [{ ErrorEquals: [ALL_ERRORS], Next: alertStateOf(step), ResultPath: errorPathOf(step.compensation) }],
     Next: previous === undefined ? TerminalState.RolledBack : previous.compensation,
   };
 }
 
+function compensationState(saga: Saga, index: number, resources: SagaResources): TaskState {
+  const step = saga.steps[index] as SagaStep;
+  return {
+    ...compensationTask(saga, index, resources),
+    Catch: [{ ErrorEquals: [ALL_ERRORS], Next: alertStateOf(step), ResultPath: errorPathOf(step.compensation) }],
+  };
+}
+
 /**
- * Tells people which compensation is stuck and how many are still owed: the stuck one and those of every
- * earlier step, in reverse step order. The names of the earlier ones are left to the step list, so that the
- * definition grows linearly with the steps (a list per alert would make it quadratic, and 300 steps exceed 1 MB).
+ * The same compensation after the alert, with fresh retries and no catcher: if it still fails, the execution
+ * fails here, at a Task state, which `redrive-execution` reruns before every earlier compensation. (A Fail state
+ * would be a dead end: redriving it only fails again.)
+ */
+function retryState(saga: Saga, index: number, resources: SagaResources): TaskState {
+  const step = saga.steps[index] as SagaStep;
+  return {
+    ...compensationTask(saga, index, resources),
+    Comment: `${step.compensation} again after the alert; if it still fails the execution stops here, to be redriven once fixed`,
+  };
+}
+
+/** Alerts name at most this many owed compensations: a list per alert makes the definition grow with N². */
+const OWED_LISTED = 10;
+
+/** The compensations still owed when the step's compensation is stuck: its own, then every earlier one's. */
+function owedCompensations(saga: Saga, index: number): string {
+  const owed = saga.steps
+    .slice(0, index + 1)
+    .reverse()
+    .map((step) => step.compensation);
+  const listed = owed.slice(0, OWED_LISTED).join(', ');
+  return owed.length > OWED_LISTED ? `${listed}, and ${owed.length - OWED_LISTED} more in reverse step order` : listed;
+}
+
+/**
+ * Tells people which compensation is stuck, what is still owed and the one command that finishes the rollback.
+ * Built only from what every execution has (its id and name, the state, the error its catcher just wrote): a path
+ * into the input that the input lacks would fail with States.Runtime, which no catcher catches. No trip details:
+ * the topic is not KMS-encrypted (see infra); the execution has them. Publishing that fails still goes on to the
+ * retry: the execution then fails at a Task, which the failed-execution alarm reports.
  */
 function alertState(saga: Saga, index: number, resources: SagaResources): TaskState {
   const step = saga.steps[index] as SagaStep;
-  const earlier = index === 0 ? 'no earlier step' : index === 1 ? 'the 1 earlier step' : `the ${index} earlier steps`;
   return {
     Type: 'Task',
-    Comment: `${step.compensation} gave up: alert people`,
+    Comment: `${step.compensation} gave up: alert people, then try it once more`,
     Resource: SNS_PUBLISH,
     Parameters: {
       TopicArn: resources.alertTopic,
       Subject: `Saga ${saga.name}: a compensation did not finish`,
       Message: {
         saga: saga.name,
-        [`${saga.keyField}.$`]: `$.${saga.keyField}`,
-        failedCompensation: step.compensation,
-        compensationsOwed: index + 1,
-        toFinish: `Once the fault is fixed, run ${step.compensation}, then the compensations of ${earlier} in reverse step order (all idempotent), with the input of the execution named by the ${saga.keyField}.`,
-        // No trip details: the topic is not KMS-encrypted (see infra). The execution named by the trip id has them.
-        'errors.$': '$.errors',
+        'execution.$': '$$.Execution.Id',
+        'executionName.$': '$$.Execution.Name',
+        stuckCompensation: step.compensation,
+        compensationsOwed: owedCompensations(saga, index),
+        // The catcher's {Error, Cause}: AWS caps a cause at 32,768 characters, far below SNS's 256 KB.
+        'error.$': errorPathOf(step.compensation),
+        'resume.$': "States.Format('aws stepfunctions redrive-execution --execution-arn {}', $$.Execution.Id)",
       },
     },
     ResultPath: ALERT_RESULT_PATH,
     Retry: [retrier([ALL_ERRORS], DEFAULT_ALERT_RETRY)],
-    Next: TerminalState.CompensationIncomplete,
+    Catch: [{ ErrorEquals: [ALL_ERRORS], Next: retryStateOf(step), ResultPath: errorPathOf(alertStateOf(step)) }],
+    Next: retryStateOf(step),
   };
 }
 
@@ -119,13 +157,6 @@ const terminalStates = (): Readonly<Record<(typeof TerminalState)[keyof typeof T
     Type: 'Fail',
     Error: SagaOutcome.RolledBack,
     Cause: 'A step failed and every compensation owed completed: nothing is left booked.',
-  },
-  [TerminalState.CompensationIncomplete]: {
-    Type: 'Fail',
-    Error: SagaOutcome.CompensationIncomplete,
-    Cause:
-      'A compensation kept failing after its retries; bookings may be left. The alert says which compensations ' +
-      'are still owed; run them once the fault is fixed (they are idempotent).',
   },
   [TerminalState.TripRejected]: {
     Type: 'Fail',
@@ -150,6 +181,7 @@ export function renderSaga(saga: Saga, resources: SagaResources): StateMachineDe
           [step.action, actionState(saga, index, resources)],
           [step.compensation, compensationState(saga, index, resources)],
           [alertStateOf(step), alertState(saga, index, resources)],
+          [retryStateOf(step), retryState(saga, index, resources)],
         ]),
       ),
       ...terminalStates(),

@@ -110,7 +110,6 @@ export function compensationRetryOf(saga: Saga): RetryPolicy {
 /** Names of the states the renderer derives, besides each step's action and compensation. */
 export const TerminalState = {
   RolledBack: 'SagaRolledBack',
-  CompensationIncomplete: 'SagaCompensationIncomplete',
   TripRejected: 'TripRejected',
 } as const;
 
@@ -118,9 +117,20 @@ export function alertStateOf(step: SagaStep): string {
   return `Alert${step.compensation}`;
 }
 
+/**
+ * The compensation again, once people were told it is stuck: it has no catcher, so when it still fails the
+ * execution fails at this Task state, and a redrive reruns it (with fresh retries) and every earlier compensation.
+ */
+export function retryStateOf(step: SagaStep): string {
+  return `Retry${step.compensation}`;
+}
+
 /** Every state the saga's definition will hold, in rendering order. */
 export function stateNamesOf(saga: Saga): string[] {
-  return [...saga.steps.flatMap((step) => [step.action, step.compensation, alertStateOf(step)]), ...Object.values(TerminalState)];
+  return [
+    ...saga.steps.flatMap((step) => [step.action, step.compensation, alertStateOf(step), retryStateOf(step)]),
+    ...Object.values(TerminalState),
+  ];
 }
 
 /** The functions the saga invokes: one per action and one per compensation. */

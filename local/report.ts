@@ -129,7 +129,7 @@ export function verdict(saga: Saga, execution: Execution, bookings: Bookings): s
     case 'compensation not finished': {
       const alert = execution.alerts.at(-1);
       return (
-        `⚠ compensation not finished: ${alert?.message['failedCompensation'] ?? 'a compensation'} gave up and raised an alert; ` +
+        `⚠ compensation not finished: ${alert?.message['stuckCompensation'] ?? 'a compensation'} gave up and raised an alert; ` +
         `still booked: ${booked.join(', ') || 'nothing'}`
       );
     }

@@ -6,7 +6,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { SagaOutcome } from '../asl/errors.ts';
 import { taskStatesOf, type StateMachineDefinition } from '../asl/model.ts';
 import { placeholderResources, renderSaga, SNS_PUBLISH } from '../asl/render.ts';
-import { backoffSeconds, compensationRetryOf, type Saga } from '../asl/saga.ts';
+import { backoffSeconds, compensationRetryOf, retryStateOf, type Saga } from '../asl/saga.ts';
 import { BookingStatus, OWNER } from '../functions/bookings.ts';
 import { handlerModulesOf } from '../functions/build.ts';
 import { stepConfigsOf, type StepConfig } from '../functions/config.ts';
@@ -108,13 +108,20 @@ export type StateMachineType = 'STANDARD' | 'EXPRESS';
 
 type LambdaHandler = (event: unknown, context: unknown) => Promise<unknown>;
 
-const outcomeOf = (status: Execution['status'], error: string | undefined): Outcome => {
+/** How an execution ended; `lastState` is the last state it entered (a failed retry of a compensation: stuck). */
+const outcomeOf = (saga: Saga, status: Execution['status'], error: string | undefined, lastState: string | undefined): Outcome => {
   if (status === 'SUCCEEDED') return 'succeeded';
   if (status === 'ABORTED') return 'aborted';
   if (error === SagaOutcome.RolledBack) return 'rolled back';
-  if (error === SagaOutcome.CompensationIncomplete) return 'compensation not finished';
   if (error === SagaOutcome.TripInvalid) return 'bad input';
+  if (saga.steps.some((step) => retryStateOf(step) === lastState)) return 'compensation not finished';
   return 'failed';
+};
+
+/** The function a Task state invokes: the name at the end of its Lambda ARN (a compensation and its retry share one). */
+const functionOf = (definition: StateMachineDefinition, state: string): string => {
+  const task = definition.States[state];
+  return task?.Type === 'Task' ? (task.Resource.split(':function:')[1] ?? state) : state;
 };
 
 /**
@@ -211,16 +218,20 @@ export class LocalSaga {
         : this.executionArnOf(name);
     const history = new ExecutionHistory(this.definition, this.roleArn);
     const calls: Record<string, number> = {};
+    const functionCalls: Record<string, number> = {};
     const alerts: Alert[] = [];
     const taskStates = taskStatesOf(this.definition);
     const taskHandler = (state: string) => async (taskInput: unknown) => {
       const call = history.recordCall(state, taskInput);
       calls[state] = (calls[state] ?? 0) + 1;
-      const fault = injectedError(options.faults?.[state], state, calls[state]);
+      // Faults strike the function, whichever state calls it, counting its calls from every state.
+      const fn = functionOf(this.definition, state);
+      functionCalls[fn] = (functionCalls[fn] ?? 0) + 1;
+      const fault = injectedError(options.faults?.[fn], fn, functionCalls[fn]);
       try {
         if (fault) throw fault;
-        if (options.deliverTwice?.includes(state)) await this.#serve(state, taskInput, executionArn, alerts);
-        call.result = await this.#serve(state, taskInput, executionArn, alerts);
+        if (options.deliverTwice?.includes(state)) await this.#serve(state, taskInput, { executionArn, input }, alerts);
+        call.result = await this.#serve(state, taskInput, { executionArn, input }, alerts);
         return call.result as never;
       } catch (error) {
         throw asLambdaError(error);
@@ -260,7 +271,7 @@ export class LocalSaga {
       executionArn,
       input,
       status,
-      outcome: outcomeOf(status, failure?.error),
+      outcome: outcomeOf(this.saga, status, failure?.error, path.at(-1)),
       ...(failure ? { error: failure.error, cause: failure.cause } : {}),
       ...('output' in result ? { output: result.output } : {}),
       startDate,
@@ -275,18 +286,25 @@ export class LocalSaga {
   }
 
   /** What a Task does locally: the function's handler, or (for the alert) a recorded SNS publish. */
-  async #serve(state: string, input: unknown, execution: string, alerts: Alert[]): Promise<unknown> {
+  async #serve(state: string, input: unknown, execution: Pick<Execution, 'executionArn' | 'input'>, alerts: Alert[]): Promise<unknown> {
     const definition = this.definition.States[state];
     if (definition?.Type === 'Task' && definition.Resource === SNS_PUBLISH) {
       const { Subject, Message } = input as { Subject: string; Message: Record<string, unknown> };
-      const bookings = await this.bookingsOf(String(Message[this.saga.keyField]));
-      const bookingsLeft = stillBooked(bookings, execution);
-      const alert: Alert = { execution, state, subject: Subject, message: Message, bookingsLeft, at: new Date().toISOString() };
+      const bookings = await this.bookingsOf(String((execution.input as Record<string, unknown>)[this.saga.keyField]));
+      const bookingsLeft = stillBooked(bookings, execution.executionArn);
+      const alert: Alert = {
+        execution: execution.executionArn,
+        state,
+        subject: Subject,
+        message: Message,
+        bookingsLeft,
+        at: new Date().toISOString(),
+      };
       alerts.push(alert);
       if (this.#dataDir) await appendFile(join(this.#dataDir, 'alerts.jsonl'), `${JSON.stringify(alert)}\n`);
       return { MessageId: randomUUID() };
     }
-    const handler = this.#handlers[state];
+    const handler = this.#handlers[functionOf(this.definition, state)];
     if (!handler) throw new Error(`no handler for Task state ${state}`);
     return handler(input, lambdaContext(state));
   }
@@ -301,7 +319,8 @@ export class LocalSaga {
    * is the whole payload, `{trip, execution}`, as the state machine would pass it.
    */
   invoke(state: string, input: unknown): Promise<unknown> {
-    return this.#serve(state, input, String((input as { execution?: unknown } | null)?.execution), []);
+    const { trip, execution } = (input ?? {}) as { trip?: unknown; execution?: unknown };
+    return this.#serve(state, input, { executionArn: String(execution), input: trip }, []);
   }
 
   async #save(execution: Execution): Promise<void> {
@@ -361,7 +380,7 @@ export class LocalSaga {
     options: Pick<ExecuteOptions, 'faults' | 'retryDelayMs'> = {},
   ) {
     const alert = execution.alerts.at(-1);
-    const stuck = alert?.message['failedCompensation'];
+    const stuck = alert?.message['stuckCompensation'];
     const from = this.saga.steps.findIndex((step) => step.compensation === stuck);
     if (from < 0) throw new Error(`execution ${execution.name} has no compensation to resume: it raised no alert`);
     const owed = this.saga.steps
@@ -380,7 +399,7 @@ export class LocalSaga {
           if (fault) throw fault;
           done.push({
             state,
-            result: await this.#serve(state, { trip: execution.input, execution: execution.executionArn }, execution.executionArn, []),
+            result: await this.#serve(state, { trip: execution.input, execution: execution.executionArn }, execution, []),
           });
           lastError = undefined;
           break;

@@ -14,18 +14,18 @@ describe('sagaPaths', () => {
     saga.steps.forEach((_, index) => expect(paths[index + 1]?.retries).toBe(0));
   });
 
-  it('for the trip: invalid input costs 2 transitions; a stuck last compensation N+3 states plus its 5 retries', () => {
+  it('for the trip: invalid input costs 2 transitions; a stuck last compensation N+3 states and 5 retries twice', () => {
     const paths = sagaPaths(tripSaga, renderSaga(tripSaga, placeholderResources(tripSaga)));
     expect(paths.find((path) => path.scenario === 'invalid trip')).toMatchObject({
       states: [firstStep.action, 'TripRejected'],
       retries: 0,
     });
     const stuck = paths.at(-1);
-    expect(stuck?.states).toEqual([...actions, lastStep.compensation, `Alert${lastStep.compensation}`, 'SagaCompensationIncomplete']);
-    expect(stuck?.retries).toBe(5);
-    // 2, 4, 8, 16 and 32 s, none over the 60 s cap, halved by full jitter on average.
-    expect(stuck?.waitSeconds).toBe(31);
-    expect(priceOf(stuck as SagaPath, 100).transitions).toBe(actions.length + 3 + 5);
+    expect(stuck?.states).toEqual([...actions, lastStep.compensation, `Alert${lastStep.compensation}`, `Retry${lastStep.compensation}`]);
+    expect(stuck?.retries).toBe(10);
+    // 2, 4, 8, 16 and 32 s, none over the 60 s cap, halved by full jitter on average: before the alert and after.
+    expect(stuck?.waitSeconds).toBe(62);
+    expect(priceOf(stuck as SagaPath, 100).transitions).toBe(actions.length + 3 + 10);
   });
 });
 

@@ -78,24 +78,56 @@ describe('the trip saga in an ASL interpreter', () => {
     expect(run.error).toBe('SagaRolledBack');
   });
 
-  it('a compensation that never succeeds stops after its bounded attempts and raises the alert', async () => {
-    const run = await runDefinition(tripDefinition, trip, { [lastStep.action]: business(), [owingStep.compensation]: business() });
-    expect(run.calls[owingStep.compensation]).toBe(1 + compensationRetryOf(tripSaga).maxAttempts);
+  // The interpreter's stubs fail by state: a compensation that stays broken fails at its retry state too.
+  const stuck = () => ({
+    [lastStep.action]: business(),
+    [owingStep.compensation]: business(),
+    [`Retry${owingStep.compensation}`]: business(),
+  });
+
+  it('a compensation that never succeeds alerts after its bounded attempts, then fails at its retry: a Task state', async () => {
+    const run = await runDefinition(tripDefinition, trip, stuck());
+    const attempts = 1 + compensationRetryOf(tripSaga).maxAttempts;
+    expect(run.calls[owingStep.compensation]).toBe(attempts);
+    expect(run.calls[`Retry${owingStep.compensation}`]).toBe(attempts);
     const untilStuck = rollbackPath(steps.length).slice(0, steps.length + (steps.length - owingIndex));
-    expect(run.entered).toEqual([...untilStuck, `Alert${owingStep.compensation}`, 'SagaCompensationIncomplete']);
+    expect(run.entered).toEqual([...untilStuck, `Alert${owingStep.compensation}`, `Retry${owingStep.compensation}`]);
     for (const step of steps.slice(0, owingIndex)) expect(run.calls[step.compensation]).toBeUndefined();
-    expect(run).toMatchObject({ status: 'FAILED', error: 'SagaCompensationIncomplete' });
+    expect(run).toMatchObject({ status: 'FAILED', error: StepError.BookingConflict });
     const [published] = run.inputs[`Alert${owingStep.compensation}`] ?? [];
     expect(published).toMatchObject({
       TopicArn: placeholderResources(tripSaga).alertTopic,
       Message: {
-        trip_id: trip['trip_id'],
-        failedCompensation: owingStep.compensation,
-        compensationsOwed: owingIndex + 1,
-        errors: { [lastStep.action]: { Error: StepError.BookingConflict }, [owingStep.compensation]: { Error: StepError.BookingConflict } },
+        execution: EXECUTION_ARN,
+        stuckCompensation: owingStep.compensation,
+        compensationsOwed: steps
+          .slice(0, owingIndex + 1)
+          .reverse()
+          .map((step) => step.compensation)
+          .join(', '),
+        error: { Error: StepError.BookingConflict },
+        resume: `aws stepfunctions redrive-execution --execution-arn ${EXECUTION_ARN}`,
       },
     });
     expect(JSON.stringify(published)).not.toContain(trip['hotel'] as string);
+  });
+
+  it('an alert that cannot be published still leads to the retry, and the execution fails at a Task', async () => {
+    const run = await runDefinition(tripDefinition, trip, { ...stuck(), [`Alert${owingStep.compensation}`]: business() });
+    expect(run.entered.slice(-2)).toEqual([`Alert${owingStep.compensation}`, `Retry${owingStep.compensation}`]);
+    expect(run).toMatchObject({ status: 'FAILED', error: StepError.BookingConflict });
+  });
+
+  it('a compensation that recovers after the alert finishes the rollback', async () => {
+    const run = await runDefinition(tripDefinition, trip, { [lastStep.action]: business(), [owingStep.compensation]: business() });
+    expect(run.entered.slice(-owingIndex - 2)).toEqual([
+      `Retry${owingStep.compensation}`,
+      ...steps
+        .slice(0, owingIndex)
+        .reverse()
+        .map((step) => step.compensation),
+      'SagaRolledBack',
+    ]);
   });
 
   it('an invalid trip ends in TripInvalid without compensating', async () => {

@@ -54,7 +54,7 @@ describe('saga validate', () => {
   it('accepts the trip saga', async () => {
     const { code, stdout } = await saga('validate');
     expect(code).toBe(0);
-    expect(stdout).toContain(`✓ TripBooking (${steps.length} steps): ${3 * steps.length + 3} states, `);
+    expect(stdout).toContain(`✓ TripBooking (${steps.length} steps): ${4 * steps.length + 2} states, `);
     expect(stdout).toMatch(/ \d+ bytes — valid$/m);
   });
 

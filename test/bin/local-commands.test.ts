@@ -49,8 +49,8 @@ describe('saga run', () => {
     const data = await scratchDir();
     const stuck = await saga('run', '--fail', 'BookRental', '--fail', 'CancelFlight=always', '--retry-delay', '0', '--data', data);
     expect(stuck.code).toBe(4);
-    expect(pathOf(stuck.stdout).slice(-2)).toEqual(['AlertCancelFlight', 'SagaCompensationIncomplete']);
-    expect(stuck.stdout).toContain('"failedCompensation":"CancelFlight"');
+    expect(pathOf(stuck.stdout).slice(-2)).toEqual(['AlertCancelFlight', 'RetryCancelFlight']);
+    expect(stuck.stdout).toContain('"stuckCompensation":"CancelFlight"');
     expect(stuck.stdout).toMatch(/still booked: Hotel, Flight/);
     expect(stuck.stdout).toContain('bookings left: Hotel, Flight');
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { StepError } from '../../asl/errors.ts';
-import { compensationRetryOf, type Saga, type SagaStep } from '../../asl/saga.ts';
+import { compensationRetryOf, retryStateOf, type Saga, type SagaStep } from '../../asl/saga.ts';
 import type { Trip } from '../../functions/trip.ts';
 import type { FaultSpec } from '../../local/faults.ts';
 import { LocalSaga, stillBooked, type Execution } from '../../local/runtime.ts';
@@ -38,16 +38,28 @@ async function expectConsistent(local: LocalSaga, execution: Execution, trip: Tr
       expect(own).toEqual([]);
       break;
     case 'compensation not finished': {
-      expect(execution.alerts).toHaveLength(1);
-      const message = execution.alerts[0]?.message ?? {};
-      const stuck = steps.findIndex((step) => step.compensation === message['failedCompensation']);
+      // One alert per compensation that got stuck (a retry that then succeeds lets the rollback go on, and a later
+      // one may get stuck too); the last names where the execution stopped.
+      const stuckOnes = execution.alerts.map((alert) => alert.message['stuckCompensation']);
+      expect(new Set(stuckOnes).size).toBe(stuckOnes.length);
+      const message = execution.alerts.at(-1)?.message ?? {};
+      const stuck = steps.findIndex((step) => step.compensation === message['stuckCompensation']);
       expect(stuck).toBeGreaterThanOrEqual(0);
-      expect(message['compensationsOwed']).toBe(stuck + 1);
-      expect(message['trip_id']).toBe(trip.trip_id);
+      // It failed at the stuck compensation's retry, a Task state: redrivable.
+      expect(execution.path.at(-1)).toBe(retryStateOf(steps[stuck] as SagaStep));
+      expect(message['compensationsOwed']).toBe(
+        steps
+          .slice(0, stuck + 1)
+          .reverse()
+          .map((step) => step.compensation)
+          .join(', '),
+      );
+      expect(message['execution']).toBe(execution.executionArn);
+      expect(message['resume']).toBe(`aws stepfunctions redrive-execution --execution-arn ${execution.executionArn}`);
       const owed = steps.slice(0, stuck + 1).map((step) => step.name);
       for (const step of own) expect(owed).toContain(step);
       // The alert names exactly the bookings left.
-      expect(execution.alerts[0]?.bookingsLeft).toEqual(own);
+      expect(execution.alerts.at(-1)?.bookingsLeft).toEqual(own);
       break;
     }
     case 'bad input':
@@ -127,7 +139,9 @@ describe('the failure matrix, generated from the step list', () => {
       [compensation]: { times: 'always' },
     });
     expect(execution.calls[compensation]).toBe(allowed + 1);
-    expect(execution.path.slice(-2)).toEqual([`Alert${compensation}`, 'SagaCompensationIncomplete']);
+    // Then the alert, and the compensation once more with fresh retries, where the execution stops.
+    expect(execution.path.slice(-2)).toEqual([`Alert${compensation}`, `Retry${compensation}`]);
+    expect(execution.calls[`Retry${compensation}`]).toBe(allowed + 1);
   });
 
   it.each<[string, unknown]>([
@@ -335,7 +349,7 @@ describe('with --data', () => {
     try {
       expect(booked(await second.bookingsOf(trip.trip_id))).toEqual(['Hotel']);
       const saved = await second.savedExecution(trip.trip_id);
-      expect(saved?.alerts[0]?.message['failedCompensation']).toBe('CancelHotel');
+      expect(saved?.alerts[0]?.message['stuckCompensation']).toBe('CancelHotel');
       expect(await second.resume(saved as Execution, { retryDelayMs: 0 })).toMatchObject({ finished: true, owed: ['CancelHotel'] });
       expect(booked(await second.bookingsOf(trip.trip_id))).toEqual([]);
     } finally {
