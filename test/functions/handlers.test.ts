@@ -195,7 +195,7 @@ describe('cancelling', () => {
       }),
       { numRuns: 100 },
     );
-  });
+  }, 60_000);
 });
 
 describe('invalid trips', () => {
