@@ -1,6 +1,9 @@
 // ESM + SWC: Jest only strips types; `tsc --noEmit` (part of `npm test`) does the type-checking.
 export default {
   testEnvironment: 'node',
+  // Property tests against a real DynamoDB take seconds; on a loaded shared machine, Jest's 5 s default turns
+  // slowness into failures (and a timed-out test keeps writing while the next one counts items).
+  testTimeout: 60_000,
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   extensionsToTreatAsEsm: ['.ts'],

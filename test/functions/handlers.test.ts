@@ -193,7 +193,7 @@ describe('cancelling', () => {
           expect((await rejection(bookHotelAs(`${execution}-${run}`, trip))).name).toBe(StepError.BookingCancelled);
         }
       }),
-      { numRuns: 100 },
+      { numRuns: 50 },
     );
   }, 60_000);
 });
