@@ -17,7 +17,7 @@ import {
 import { parse as parseYaml } from 'yaml';
 import { sagaWithSettings, settingsFrom, stackFileConfig } from '../infra/settings.ts';
 import { tripSaga } from '../saga.ts';
-import { DataDirInUseError, ExecutionNameError } from '../local/runtime.ts';
+import { DataDirInUseError, ExecutionNameError, ExecutionNotRedrivableError } from '../local/runtime.ts';
 import { Exit, readJsonFile, readText, svgOf, UsageError, writeOrPrint } from './io.ts';
 import { registerLocalCommands } from './local-commands.ts';
 
@@ -190,6 +190,7 @@ try {
   } else if (
     error instanceof UsageError ||
     error instanceof ExecutionNameError ||
+    error instanceof ExecutionNotRedrivableError ||
     error instanceof DataDirInUseError ||
     isFileError(error)
   ) {

@@ -167,6 +167,7 @@ async function run(options: RunOptions): Promise<void> {
   }
 }
 
+/** `saga resume`: a redrive of the kept execution, as `aws stepfunctions redrive-execution` on AWS. */
 async function resume(options: { data: string; execution: string; fail: string[]; retryDelay?: number }): Promise<void> {
   if (!(await stat(options.data).catch(() => undefined))?.isDirectory())
     throw new UsageError(`${options.data} is not a data folder: give the one that \`saga run --data\` used`);
@@ -174,27 +175,16 @@ async function resume(options: { data: string; execution: string; fail: string[]
   try {
     const saved = await local.savedExecution(options.execution);
     if (!saved) throw new UsageError(`no execution named "${options.execution}" in ${options.data}`);
-    if (saved.outcome !== 'compensation not finished') {
-      throw new UsageError(`execution "${options.execution}" ${saved.outcome}: there is nothing to resume`);
-    }
-    const result = await local.resume(saved, {
-      faults: faultsFrom(options.fail, local),
+    const faults = faultsFrom(options.fail, local);
+    print(`Redriving ${saved.name} (${saved.outcome}) from the state where it stopped; ${retryNote(options.retryDelay)}.`);
+    print();
+    const execution = await local.redrive(saved, {
+      faults,
+      onEvent: timelinePrinter(print),
       ...(options.retryDelay === undefined ? {} : { retryDelayMs: options.retryDelay }),
     });
-    print(`Resuming ${options.execution}: compensations owed, in order: ${result.owed.join(', ')}`);
-    for (const step of result.done)
-      print(step.error ? `  ✗ ${step.state}: ${step.error}` : `  ✓ ${step.state}: ${JSON.stringify(step.result)}`);
-    const bookings = await local.bookingsOf(tripIdOf(local, saved));
-    print();
-    for (const line of bookingsTable(local.saga, bookings)) print(line);
-    print();
-    if (result.finished) {
-      print('↩ rolled back: every compensation owed has now run; nothing is left booked');
-      process.exitCode = Exit.ok;
-    } else {
-      print('⚠ compensation still not finished: fix the fault and resume again');
-      process.exitCode = Exit.compensationNotFinished;
-    }
+    await report(local, execution, options.data);
+    process.exitCode = exitFor[execution.outcome];
   } finally {
     await local.close();
   }
@@ -335,7 +325,8 @@ async function serve(options: ServeOptions): Promise<void> {
 
 const FAIL_HELP =
   'fail a Task state: STATE (every call, InjectedFault: an action rolls back, a compensation alerts), ' +
-  'STATE=N (its first N calls, TransientError: retried) or STATE=always; repeatable';
+  'STATE=N (its first N calls, TransientError: retried), STATE=always, or STATE=until-redrive (every call until the ' +
+  'execution is redriven: a fault fixed before the redrive); repeatable';
 
 export function registerLocalCommands(program: Command): void {
   program
@@ -361,12 +352,15 @@ export function registerLocalCommands(program: Command): void {
 
   program
     .command('resume')
-    .description('finish the rollback of an execution whose compensation gave up, once the fault is fixed')
+    .description('redrive a kept execution that did not succeed (a stuck rollback, once the fault is fixed), as redrive-execution does on AWS')
     .requiredOption('--data <dir>', 'the folder given to `saga run --data`')
     .requiredOption('--execution <name>', 'the execution (by default, the trip id)')
     .option('--fail <spec>', FAIL_HELP, collect, [])
     .option('--retry-delay <ms>', 'replace every retry pause by this many milliseconds', nonNegativeInteger)
-    .addHelpText('after', '\nExit status: 0 rolled back now, 4 still not finished, 2 nothing to resume or a bad command line.')
+    .addHelpText(
+      'after',
+      '\nExit status: as `saga run` (3 rolled back, 4 compensation still not finished, …); 2 not redrivable or a bad command line.',
+    )
     .action(resume);
 
   program

@@ -31,7 +31,7 @@ interface TaskCall {
 }
 
 export class ExecutionHistory {
-  readonly events: HistoryEvent[] = [];
+  readonly events: HistoryEvent[];
   readonly #definition: StateMachineDefinition;
   readonly #resources: Readonly<Record<string, string>>;
   readonly #roleArn: string;
@@ -44,7 +44,9 @@ export class ExecutionHistory {
   readonly #scheduledAt = new Map<string, number>();
   readonly #failedLast = new Set<string>();
 
-  constructor(definition: StateMachineDefinition, roleArn: string) {
+  /** `previous`: the events of the execution's earlier runs, when it is redriven: ids continue from them. */
+  constructor(definition: StateMachineDefinition, roleArn: string, previous: readonly HistoryEvent[] = []) {
+    this.events = [...previous];
     this.#definition = definition;
     this.#roleArn = roleArn;
     this.#resources = Object.fromEntries(
@@ -59,6 +61,11 @@ export class ExecutionHistory {
     calls.push(call);
     this.#calls.set(state, calls);
     return call;
+  }
+
+  /** Where a redrive begins, as AWS records it; the redriven run's own ExecutionStarted is not an event of the execution. */
+  redriven(redriveCount: number): void {
+    this.#add(Date.now(), 'ExecutionRedriven', { executionRedrivenEventDetails: { redriveCount } });
   }
 
   #add(timestamp: number, type: string, fields: Record<string, unknown> = {}): void {

@@ -6,7 +6,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { SagaOutcome } from '../asl/errors.ts';
 import { taskStatesOf, type StateMachineDefinition } from '../asl/model.ts';
 import { placeholderResources, renderSaga, SNS_PUBLISH } from '../asl/render.ts';
-import { backoffSeconds, compensationRetryOf, retryStateOf, type Saga } from '../asl/saga.ts';
+import { retryStateOf, type Saga } from '../asl/saga.ts';
 import { BookingStatus, OWNER } from '../functions/bookings.ts';
 import { handlerModulesOf } from '../functions/build.ts';
 import { stepConfigsOf, type StepConfig } from '../functions/config.ts';
@@ -64,9 +64,12 @@ export interface Execution {
   readonly output?: unknown;
   readonly startDate: Date;
   readonly stopDate: Date;
-  /** The states entered, in order. */
+  /** How many times it was redriven, and when last. */
+  readonly redriveCount: number;
+  readonly redriveDate?: Date;
+  /** The states entered, in order, over every run. */
   readonly path: readonly string[];
-  /** Calls of each Task's function, retries included. */
+  /** Calls of each Task's function, retries and redrives included. */
   readonly calls: Readonly<Record<string, number>>;
   readonly history: readonly HistoryEvent[];
   readonly alerts: readonly Alert[];
@@ -75,7 +78,7 @@ export interface Execution {
 export interface ExecuteOptions {
   /** The execution's name. @default the input's key field (the trip id), else a UUID */
   readonly name?: string;
-  /** Failures to inject, by Task state name. */
+  /** Failures to inject, by the name of the function (or, for the alert, the state) that a Task calls. */
   readonly faults?: Readonly<Record<string, FaultSpec>>;
   /** Pause before each retry, replacing the definition's backoff and jitter. @default the definition's own */
   readonly retryDelayMs?: number;
@@ -83,6 +86,8 @@ export interface ExecuteOptions {
   readonly deliverTwice?: readonly string[];
   /** Called with each history event as it happens. */
   readonly onEvent?: (event: HistoryEvent) => void;
+  /** Called with each alert as it is published. */
+  readonly onAlert?: (alert: Alert) => void;
   /** Stops the execution (StopExecution): it ends ABORTED. */
   readonly signal?: AbortSignal;
 }
@@ -105,6 +110,54 @@ export interface LocalSagaOptions {
 }
 
 export type StateMachineType = 'STANDARD' | 'EXPRESS';
+
+/** One run of an execution: its first, or a redrive. */
+interface ExecutionRun {
+  readonly name: string;
+  readonly executionArn: string;
+  /** The execution's input: `$$.Execution.Input`, in a redrive too. */
+  readonly input: unknown;
+  readonly startDate: Date;
+  readonly redriveCount: number;
+  readonly redriveDate?: Date;
+}
+
+/** The execution cannot be redriven: AWS's error name, and its reason as AWS words it. */
+export class ExecutionNotRedrivableError extends Error {
+  override readonly name = 'ExecutionNotRedrivable';
+}
+
+/** Step Functions redrives an unsuccessful execution for 14 days after it ends. */
+const REDRIVABLE_PERIOD_MS = 14 * 24 * 60 * 60 * 1000;
+
+/** Why an execution cannot be redriven (AWS's redriveStatusReason), or undefined when it can. */
+export function notRedrivableReason(status: string, stopDate: Date | undefined, now = new Date()): string | undefined {
+  if (!['FAILED', 'TIMED_OUT', 'ABORTED'].includes(status)) return `Execution is ${status} and cannot be redriven.`;
+  if (stopDate && now.getTime() - stopDate.getTime() > REDRIVABLE_PERIOD_MS) return 'Execution redrivable period exceeded.';
+  return undefined;
+}
+
+/**
+ * The entry of a redriven run: a Pass state that no rendered definition can hold (state names there are
+ * identifiers), so that it never clashes.
+ */
+const REDRIVE_ENTRY = '(redrive)';
+
+/** The state where an execution stopped, with its input: the last state it entered. */
+function stoppedAt(history: readonly HistoryEvent[]): { state: string; input: unknown } | undefined {
+  const entered = history.findLast((event) => event.type.endsWith('StateEntered'));
+  if (!entered) return undefined;
+  const { name, input } = entered['stateEnteredEventDetails'] as { name: string; input: string };
+  return { state: name, input: JSON.parse(input) };
+}
+
+/**
+ * aws-local-stepfunctions validates with asl-validator, which adds keys to what it is given: give it a copy.
+ * A JSON copy, not structuredClone: its objects must be plain objects of this realm for the interpreter to
+ * resolve nested `.$` keys (under Jest's VM modules, structuredClone's come from another realm).
+ */
+const interpreterOf = (definition: StateMachineDefinition): StateMachine =>
+  new StateMachine(JSON.parse(JSON.stringify(definition)) as ConstructorParameters<typeof StateMachine>[0]);
 
 type LambdaHandler = (event: unknown, context: unknown) => Promise<unknown>;
 
@@ -163,10 +216,7 @@ export class LocalSaga {
     this.definition = renderSaga(options.saga, placeholderResources(options.saga, LOCAL_REGION, LOCAL_ACCOUNT));
     this.stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${options.saga.name}`;
     this.roleArn = `arn:aws:iam::${LOCAL_ACCOUNT}:role/${options.saga.name}-local`;
-    // aws-local-stepfunctions validates with asl-validator, which adds keys to what it is given: give it a copy.
-    // A JSON copy, not structuredClone: its objects must be plain objects of this realm for the interpreter to
-    // resolve nested `.$` keys (under Jest's VM modules, structuredClone's come from another realm).
-    this.#machine = new StateMachine(JSON.parse(JSON.stringify(this.definition)) as ConstructorParameters<typeof StateMachine>[0]);
+    this.#machine = interpreterOf(this.definition);
   }
 
   static async start(options: LocalSagaOptions): Promise<LocalSaga> {
@@ -216,29 +266,65 @@ export class LocalSaga {
       this.type === 'EXPRESS'
         ? `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:express:${this.saga.name}:${name}:${randomUUID()}`
         : this.executionArnOf(name);
-    const history = new ExecutionHistory(this.definition, this.roleArn);
-    const calls: Record<string, number> = {};
+    return this.#run(this.#machine, { name, executionArn, input, startDate: new Date(), redriveCount: 0 }, options);
+  }
+
+  /**
+   * Redrives an unsuccessful execution, as RedriveExecution does on AWS: reruns the state where it stopped, with
+   * the input that state had and fresh retries, and carries on from there. `$$.Execution` keeps its input and
+   * ARN; the history continues, after an ExecutionRedriven event. A Fail state, rerun, fails again.
+   */
+  async redrive(execution: Execution, options: Omit<ExecuteOptions, 'name' | 'deliverTwice'> = {}): Promise<Execution> {
+    if (this.type === 'EXPRESS') throw new ExecutionNotRedrivableError('RedriveExecution is not supported by EXPRESS state machines');
+    const reason = notRedrivableReason(execution.status, execution.stopDate);
+    if (reason) throw new ExecutionNotRedrivableError(reason);
+    const { state, input } = stoppedAt(execution.history) ?? { state: this.definition.StartAt, input: execution.input };
+    // The interpreter sets $$.Execution.Input to its run's input: run it with the original input, entering by a
+    // Pass state that hands the stopped state its saved input. Nothing else of the definition changes.
+    const entered: StateMachineDefinition = {
+      ...this.definition,
+      StartAt: REDRIVE_ENTRY,
+      States: { [REDRIVE_ENTRY]: { Type: 'Pass', Result: input, Next: state } as never, ...this.definition.States },
+    };
+    const { name, executionArn, startDate } = execution;
+    const run = { name, executionArn, input: execution.input, startDate, redriveCount: execution.redriveCount + 1, redriveDate: new Date() };
+    return this.#run(interpreterOf(entered), run, options, execution);
+  }
+
+  /** Runs the interpreter to the end of one run of an execution: its first, or a redrive after `previous`. */
+  async #run(machine: StateMachine, run: ExecutionRun, options: ExecuteOptions, previous?: Execution): Promise<Execution> {
+    const { name, executionArn, input, redriveCount } = run;
+    const history = new ExecutionHistory(this.definition, this.roleArn, previous?.history);
+    const calls: Record<string, number> = { ...previous?.calls };
     const functionCalls: Record<string, number> = {};
-    const alerts: Alert[] = [];
+    const alerts: Alert[] = [...(previous?.alerts ?? [])];
+    const raise = (alert: Alert) => {
+      alerts.push(alert);
+      options.onAlert?.(alert);
+    };
     const taskStates = taskStatesOf(this.definition);
     const taskHandler = (state: string) => async (taskInput: unknown) => {
       const call = history.recordCall(state, taskInput);
       calls[state] = (calls[state] ?? 0) + 1;
-      // Faults strike the function, whichever state calls it, counting its calls from every state.
+      // Faults strike the function, whichever state calls it, counting its calls in this run from every state.
       const fn = functionOf(this.definition, state);
       functionCalls[fn] = (functionCalls[fn] ?? 0) + 1;
-      const fault = injectedError(options.faults?.[fn], fn, functionCalls[fn]);
+      const fault = injectedError(options.faults?.[fn], fn, functionCalls[fn], redriveCount);
       try {
         if (fault) throw fault;
-        if (options.deliverTwice?.includes(state)) await this.#serve(state, taskInput, { executionArn, input }, alerts);
-        call.result = await this.#serve(state, taskInput, { executionArn, input }, alerts);
+        if (options.deliverTwice?.includes(state)) await this.#serve(state, taskInput, { executionArn, input }, raise);
+        call.result = await this.#serve(state, taskInput, { executionArn, input }, raise);
         return call.result as never;
       } catch (error) {
         throw asLambdaError(error);
       }
     };
-    const startDate = new Date();
-    const run = this.#machine.run(input as never, {
+    if (previous) {
+      const before = history.events.length;
+      history.redriven(redriveCount);
+      for (const recorded of history.events.slice(before)) options.onEvent?.(recorded);
+    }
+    const execution = machine.run(input as never, {
       overrides: {
         taskResourceLocalHandlers: Object.fromEntries(taskStates.map((state) => [state, taskHandler(state)])),
         ...(options.retryDelayMs === undefined
@@ -246,18 +332,26 @@ export class LocalSaga {
           : { retryIntervalOverrides: Object.fromEntries(taskStates.map((state) => [state, options.retryDelayMs as number])) }),
       },
       context: {
-        Execution: { Id: executionArn, Name: name, RoleArn: this.roleArn },
+        Execution: {
+          Id: executionArn,
+          Name: name,
+          RoleArn: this.roleArn,
+          RedriveCount: redriveCount,
+          ...(run.redriveDate ? { RedriveTime: run.redriveDate.toISOString() } : {}),
+        },
         StateMachine: { Id: this.stateMachineArn, Name: this.saga.name },
       } as never,
     });
-    options.signal?.addEventListener('abort', () => run.abort(), { once: true });
-    const settled = run.result.then(
+    options.signal?.addEventListener('abort', () => execution.abort(), { once: true });
+    const settled = execution.result.then(
       (output) => ({ status: 'SUCCEEDED' as const, output }),
       () => ({ status: options.signal?.aborted ? ('ABORTED' as const) : ('FAILED' as const) }),
     );
-    const path: string[] = [];
+    const path: string[] = [...(previous?.path ?? [])];
     let failure: { error: string; cause: string } | undefined;
-    for await (const event of run.eventLogs) {
+    for await (const event of execution.eventLogs) {
+      // A redrive's entry and its run's start are the local machinery of a redrive, not events of the execution.
+      if (previous && (event.type === 'ExecutionStarted' || ('state' in event && event.state.name === REDRIVE_ENTRY))) continue;
       const before = history.events.length;
       history.record(event as InterpreterEvent);
       if (event.type === 'StateEntered') path.push(event.state.name);
@@ -266,7 +360,7 @@ export class LocalSaga {
       for (const recorded of history.events.slice(before)) options.onEvent?.(recorded);
     }
     const { status, ...result } = await settled;
-    const execution: Execution = {
+    const ended: Execution = {
       name,
       executionArn,
       input,
@@ -274,19 +368,26 @@ export class LocalSaga {
       outcome: outcomeOf(this.saga, status, failure?.error, path.at(-1)),
       ...(failure ? { error: failure.error, cause: failure.cause } : {}),
       ...('output' in result ? { output: result.output } : {}),
-      startDate,
+      startDate: run.startDate,
       stopDate: new Date(),
+      redriveCount,
+      ...(run.redriveDate ? { redriveDate: run.redriveDate } : {}),
       path,
       calls,
       history: history.events,
       alerts,
     };
-    await this.#save(execution);
-    return execution;
+    await this.#save(ended);
+    return ended;
   }
 
   /** What a Task does locally: the function's handler, or (for the alert) a recorded SNS publish. */
-  async #serve(state: string, input: unknown, execution: Pick<Execution, 'executionArn' | 'input'>, alerts: Alert[]): Promise<unknown> {
+  async #serve(
+    state: string,
+    input: unknown,
+    execution: Pick<Execution, 'executionArn' | 'input'>,
+    raise: (alert: Alert) => void,
+  ): Promise<unknown> {
     const definition = this.definition.States[state];
     if (definition?.Type === 'Task' && definition.Resource === SNS_PUBLISH) {
       const { Subject, Message } = input as { Subject: string; Message: Record<string, unknown> };
@@ -300,7 +401,7 @@ export class LocalSaga {
         bookingsLeft,
         at: new Date().toISOString(),
       };
-      alerts.push(alert);
+      raise(alert);
       if (this.#dataDir) await appendFile(join(this.#dataDir, 'alerts.jsonl'), `${JSON.stringify(alert)}\n`);
       return { MessageId: randomUUID() };
     }
@@ -320,7 +421,7 @@ export class LocalSaga {
    */
   invoke(state: string, input: unknown): Promise<unknown> {
     const { trip, execution } = (input ?? {}) as { trip?: unknown; execution?: unknown };
-    return this.#serve(state, input, { executionArn: String(execution), input: trip }, []);
+    return this.#serve(state, input, { executionArn: String(execution), input: trip }, () => undefined);
   }
 
   async #save(execution: Execution): Promise<void> {
@@ -328,7 +429,7 @@ export class LocalSaga {
     await writeFile(join(this.#dataDir, 'executions', `${execution.name}.json`), JSON.stringify(execution, null, 2));
   }
 
-  /** An execution kept in the data folder (with --data), for resuming or describing it. */
+  /** An execution kept in the data folder (with --data), for redriving or describing it. */
   async savedExecution(name: string): Promise<Execution | undefined> {
     if (!this.#dataDir) return undefined;
     let text: string;
@@ -343,6 +444,7 @@ export class LocalSaga {
       ...saved,
       startDate: date(saved.startDate),
       stopDate: date(saved.stopDate),
+      ...(saved.redriveDate ? { redriveDate: date(saved.redriveDate) } : {}),
       history: saved.history.map((event) => ({ ...event, timestamp: date(event.timestamp) })),
     };
   }
@@ -368,53 +470,6 @@ export class LocalSaga {
       }),
     );
     return Object.fromEntries(entries);
-  }
-
-  /**
-   * Finishes the rollback of an execution whose compensation gave up, once the fault is gone: runs the stuck
-   * compensation and those of every earlier step, in reverse order, as a redrive would, each with the
-   * definition's retry attempts. Compensations are idempotent, so a repeated resume is harmless.
-   */
-  async resume(
-    execution: Pick<Execution, 'name' | 'executionArn' | 'input' | 'alerts'>,
-    options: Pick<ExecuteOptions, 'faults' | 'retryDelayMs'> = {},
-  ) {
-    const alert = execution.alerts.at(-1);
-    const stuck = alert?.message['stuckCompensation'];
-    const from = this.saga.steps.findIndex((step) => step.compensation === stuck);
-    if (from < 0) throw new Error(`execution ${execution.name} has no compensation to resume: it raised no alert`);
-    const owed = this.saga.steps
-      .slice(0, from + 1)
-      .reverse()
-      .map((step) => step.compensation);
-    const retry = compensationRetryOf(this.saga);
-    const done: { state: string; result?: unknown; error?: string }[] = [];
-    const calls: Record<string, number> = {};
-    for (const state of owed) {
-      let lastError: Error | undefined;
-      for (let attempt = 0; attempt <= retry.maxAttempts; attempt += 1) {
-        calls[state] = (calls[state] ?? 0) + 1;
-        try {
-          const fault = injectedError(options.faults?.[state], state, calls[state]);
-          if (fault) throw fault;
-          done.push({
-            state,
-            result: await this.#serve(state, { trip: execution.input, execution: execution.executionArn }, execution, []),
-          });
-          lastError = undefined;
-          break;
-        } catch (error) {
-          lastError = error as Error;
-          const pause = options.retryDelayMs ?? backoffSeconds(retry, attempt) * 1000;
-          if (attempt < retry.maxAttempts) await new Promise((resolve) => setTimeout(resolve, pause));
-        }
-      }
-      if (lastError) {
-        done.push({ state, error: `${lastError.name}: ${lastError.message}` });
-        return { finished: false, owed, done };
-      }
-    }
-    return { finished: true, owed, done };
   }
 
   async close(): Promise<void> {

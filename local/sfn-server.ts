@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { FaultSpec } from './faults.ts';
 import type { HistoryEvent } from './history.ts';
-import { isExecutionName, type Execution, type LocalSaga } from './runtime.ts';
+import {
+  isExecutionName,
+  notRedrivableReason,
+  type Alert,
+  type Execution,
+  type LocalSaga,
+} from './runtime.ts';
 
 // The Step Functions API (AWS JSON 1.0, `X-Amz-Target: AWSStepFunctions.<Operation>`) for the local saga's one
 // state machine, so that the AWS CLI and SDKs drive it as they drive AWS, only the endpoint differing.
@@ -20,10 +27,15 @@ interface ExecutionRecord {
   readonly input: string;
   readonly startDate: Date;
   readonly history: HistoryEvent[];
-  readonly abort: AbortController;
+  /** Stops the current run: each redrive has its own. */
+  abort: AbortController;
   status: Status;
   result?: Execution;
   done: Promise<void>;
+  redriveCount: number;
+  redriveDate?: Date;
+  /** The clientToken of the last redrive: a request repeated with it is the same redrive. */
+  redriveToken?: string | undefined;
 }
 
 /** An error in AWS's shape: the SDKs and the CLI read its type from `__type` and the message from `message`. */
@@ -75,6 +87,12 @@ export interface StepFunctionsServerOptions {
    * saga that validates at its start would. @default none: like AWS, the first step's function validates
    */
   readonly validateInput?: (input: unknown) => readonly string[];
+  /** Failures to inject into every execution, as `saga run --fail` does into one. @default none */
+  readonly faults?: Readonly<Record<string, FaultSpec>>;
+  /** Called with each alert as it is published. */
+  readonly onAlert?: (alert: Alert) => void;
+  /** Called with each execution (or redrive) as it ends. */
+  readonly onEnd?: (execution: Execution) => void;
 }
 
 export class StepFunctionsServer {
@@ -82,13 +100,11 @@ export class StepFunctionsServer {
   readonly createdAt = new Date();
   readonly #executions = new Map<string, ExecutionRecord>();
   readonly #server: Server;
-  readonly #retryDelayMs: number | undefined;
-  readonly #validateInput: StepFunctionsServerOptions['validateInput'];
+  readonly #options: StepFunctionsServerOptions;
 
   private constructor(local: LocalSaga, options: StepFunctionsServerOptions) {
     this.local = local;
-    this.#retryDelayMs = options.retryDelayMs;
-    this.#validateInput = options.validateInput;
+    this.#options = options;
     this.#server = createServer((request, response) => void this.#handle(request, response));
   }
 
@@ -106,6 +122,8 @@ export class StepFunctionsServer {
         status: execution.status,
         result: execution,
         done: Promise.resolve(),
+        redriveCount: execution.redriveCount,
+        ...(execution.redriveDate ? { redriveDate: execution.redriveDate } : {}),
       });
     }
     await new Promise<void>((resolve, reject) => {
@@ -203,7 +221,7 @@ export class StepFunctionsServer {
     } catch (error) {
       throw new ApiError('InvalidExecutionInput', `Invalid State Machine Execution Input: '${(error as Error).message}'`);
     }
-    const problems = this.#validateInput?.(parsed) ?? [];
+    const problems = this.#options.validateInput?.(parsed) ?? [];
     if (problems.length > 0) throw new ApiError('InvalidExecutionInput', `Invalid State Machine Execution Input: ${problems.join('; ')}`);
     const executionArn = this.local.executionArnOf(name);
     const existing = this.#executions.get(executionArn);
@@ -223,25 +241,53 @@ export class StepFunctionsServer {
       abort,
       status: 'RUNNING',
       done: Promise.resolve(),
+      redriveCount: 0,
     };
-    record.done = this.local
-      .execute(parsed, {
-        name,
-        signal: abort.signal,
-        onEvent: (event) => history.push(event),
-        ...(this.#retryDelayMs === undefined ? {} : { retryDelayMs: this.#retryDelayMs }),
-      })
-      .then(
-        (execution) => {
-          record.result = execution;
-          record.status = execution.status;
-        },
-        () => {
-          record.status = 'FAILED';
-        },
-      );
+    this.#track(record, this.local.execute(parsed, { name, ...this.#runOptions(record) }));
     this.#executions.set(executionArn, record);
     return record;
+  }
+
+  /** What every run of an execution is given: its record's history and abort signal, and the server's options. */
+  #runOptions(record: ExecutionRecord) {
+    const { retryDelayMs, faults, onAlert } = this.#options;
+    return {
+      signal: record.abort.signal,
+      onEvent: (event: HistoryEvent) => record.history.push(event),
+      ...(retryDelayMs === undefined ? {} : { retryDelayMs }),
+      ...(faults ? { faults } : {}),
+      ...(onAlert ? { onAlert } : {}),
+    };
+  }
+
+  #track(record: ExecutionRecord, run: Promise<Execution>): void {
+    record.done = run.then(
+      (execution) => {
+        record.result = execution;
+        record.status = execution.status;
+        this.#options.onEnd?.(execution);
+      },
+      () => {
+        record.status = 'FAILED';
+      },
+    );
+  }
+
+  /** RedriveExecution: AWS's rules, then the run, in the background, on the same record and history. */
+  #redrive(body: Record<string, unknown>): Date {
+    const record = this.#execution(body['executionArn']);
+    const token = body['clientToken'];
+    if (token !== undefined && token === record.redriveToken && record.redriveDate) return record.redriveDate;
+    const reason = notRedrivableReason(record.status, record.result?.stopDate);
+    if (reason || !record.result) throw new ApiError('ExecutionNotRedrivable', reason ?? 'Execution is RUNNING and cannot be redriven.');
+    record.abort = new AbortController();
+    const run = this.local.redrive(record.result, this.#runOptions(record));
+    record.status = 'RUNNING';
+    record.redriveCount += 1;
+    record.redriveDate = new Date();
+    record.redriveToken = typeof token === 'string' ? token : undefined;
+    this.#track(record, run);
+    return record.redriveDate;
   }
 
   #describe(record: ExecutionRecord) {
@@ -258,9 +304,16 @@ export class StepFunctionsServer {
       ...(result?.status === 'SUCCEEDED' ? { output: JSON.stringify(result.output), outputDetails: { included: true } } : {}),
       ...(result?.error === undefined ? {} : { error: result.error }),
       ...(result?.cause === undefined ? {} : { cause: result.cause }),
-      redriveCount: 0,
-      redriveStatus: 'NOT_REDRIVABLE',
-      redriveStatusReason: 'Redrive is not supported by the local mode; see `saga resume`',
+      ...this.#redriveFields(record),
+    };
+  }
+
+  #redriveFields(record: ExecutionRecord) {
+    const reason = notRedrivableReason(record.status, record.result?.stopDate);
+    return {
+      redriveCount: record.redriveCount,
+      ...(record.redriveDate ? { redriveDate: epochSeconds(record.redriveDate) } : {}),
+      ...(reason ? { redriveStatus: 'NOT_REDRIVABLE', redriveStatusReason: reason } : { redriveStatus: 'REDRIVABLE' }),
     };
   }
 
@@ -269,12 +322,11 @@ export class StepFunctionsServer {
       const record = this.#start(body);
       return { executionArn: record.executionArn, startDate: epochSeconds(record.startDate) };
     },
-    StartSyncExecution: async (body) => {
-      const record = this.#start(body);
-      await record.done;
-      const { redriveCount: _, redriveStatus: __, redriveStatusReason: ___, ...described } = this.#describe(record);
-      return { ...described, billingDetails: { billedMemoryUsedInMB: 64, billedDurationInMilliseconds: 100 } };
+    StartSyncExecution: (body) => {
+      this.#stateMachine(body['stateMachineArn']);
+      throw new ApiError('StateMachineTypeNotSupported', 'This operation is not supported by STANDARD state machines: use StartExecution');
     },
+    RedriveExecution: (body) => ({ redriveDate: epochSeconds(this.#redrive(body)) }),
     DescribeExecution: (body) => this.#describe(this.#execution(body['executionArn'])),
     StopExecution: async (body) => {
       const record = this.#execution(body['executionArn']);
@@ -319,6 +371,8 @@ export class StepFunctionsServer {
           status: record.status,
           startDate: epochSeconds(record.startDate),
           ...(record.result ? { stopDate: epochSeconds(record.result.stopDate) } : {}),
+          redriveCount: record.redriveCount,
+          ...(record.redriveDate ? { redriveDate: epochSeconds(record.redriveDate) } : {}),
         })),
         ...(nextToken ? { nextToken } : {}),
       };

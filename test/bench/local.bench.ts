@@ -64,12 +64,12 @@ const local = await LocalSaga.start({ saga: matrixSaga });
 for (const scenario of scenarios) {
   const trip = tripWithId(`matrix-${(uniqueId += 1)}`);
   const execution = await local.execute(trip, { faults: scenario.faults, deliverTwice: scenario.deliverTwice, retryDelayMs: 0 });
-  if (execution.outcome === 'compensation not finished') await local.resume(execution, { retryDelayMs: 0 });
+  if (execution.outcome === 'compensation not finished') await local.redrive(execution, { retryDelayMs: 0 });
   if (scenario.lateDelivery) await local.invoke(scenario.lateDelivery, { trip }).catch(() => undefined);
 }
 await local.close();
 console.log(
-  `\nThe failure matrix of 3 steps (${scenarios.length} executions, resumes and late deliveries included, retry pauses 0): ` +
+  `\nThe failure matrix of 3 steps (${scenarios.length} executions, redrives and late deliveries included, retry pauses 0): ` +
     `${(performance.now() - started).toFixed(0)} ms wall time, start-up included.`,
 );
 console.log(`Node ${process.version}, ${process.arch}.`);

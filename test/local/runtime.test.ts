@@ -72,7 +72,7 @@ async function expectConsistent(local: LocalSaga, execution: Execution, trip: Tr
   return bookings;
 }
 
-/** Runs, checks the invariant, and resumes (then checks again) when a compensation did not finish. */
+/** Runs, checks the invariant, and redrives (then checks again), the fault fixed, when a compensation did not finish. */
 async function runChecked(
   local: LocalSaga,
   trip: Trip,
@@ -83,8 +83,8 @@ async function runChecked(
   const execution = await local.execute(trip, { name: nextTripId('run'), faults, deliverTwice, retryDelayMs: 0 });
   await expectConsistent(local, execution, trip);
   if (execution.outcome === 'compensation not finished') {
-    const resumed = await local.resume(execution, { retryDelayMs: 0 });
-    expect(resumed.finished).toBe(true);
+    const redriven = await local.redrive(execution, { retryDelayMs: 0 });
+    expect(redriven).toMatchObject({ status: 'FAILED', error: 'SagaRolledBack', outcome: 'rolled back', redriveCount: 1 });
     expect(stillBooked(await local.bookingsOf(trip.trip_id), execution.executionArn)).toEqual([]);
   }
   return execution;
@@ -350,8 +350,10 @@ describe('with --data', () => {
       expect(booked(await second.bookingsOf(trip.trip_id))).toEqual(['Hotel']);
       const saved = await second.savedExecution(trip.trip_id);
       expect(saved?.alerts[0]?.message['stuckCompensation']).toBe('CancelHotel');
-      expect(await second.resume(saved as Execution, { retryDelayMs: 0 })).toMatchObject({ finished: true, owed: ['CancelHotel'] });
+      const redriven = await second.redrive(saved as Execution, { retryDelayMs: 0 });
+      expect(redriven).toMatchObject({ outcome: 'rolled back', redriveCount: 1 });
       expect(booked(await second.bookingsOf(trip.trip_id))).toEqual([]);
+      expect(await second.savedExecution(trip.trip_id)).toMatchObject({ outcome: 'rolled back', redriveCount: 1 });
     } finally {
       await second.close();
     }
