@@ -156,8 +156,8 @@ function stoppedAt(history: readonly HistoryEvent[]): { state: string; input: un
  * A JSON copy, not structuredClone: its objects must be plain objects of this realm for the interpreter to
  * resolve nested `.$` keys (under Jest's VM modules, structuredClone's come from another realm).
  */
-const interpreterOf = (definition: StateMachineDefinition): StateMachine =>
-  new StateMachine(JSON.parse(JSON.stringify(definition)) as ConstructorParameters<typeof StateMachine>[0]);
+const interpreterOf = (definition: StateMachineDefinition, options?: ConstructorParameters<typeof StateMachine>[1]): StateMachine =>
+  new StateMachine(JSON.parse(JSON.stringify(definition)) as ConstructorParameters<typeof StateMachine>[0], options);
 
 type LambdaHandler = (event: unknown, context: unknown) => Promise<unknown>;
 
@@ -288,7 +288,9 @@ export class LocalSaga {
     };
     const { name, executionArn, startDate } = execution;
     const run = { name, executionArn, input: execution.input, startDate, redriveCount: execution.redriveCount + 1, redriveDate: new Date() };
-    return this.#run(interpreterOf(entered), run, options, execution);
+    // The states before the stopped one are unreachable from the entry, which asl-validator refuses; the
+    // definition itself was validated when this saga started.
+    return this.#run(interpreterOf(entered, { validationOptions: { noValidate: true } }), run, options, execution);
   }
 
   /** Runs the interpreter to the end of one run of an execution: its first, or a redrive after `previous`. */

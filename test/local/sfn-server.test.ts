@@ -6,6 +6,7 @@ import {
   GetExecutionHistoryCommand,
   ListExecutionsCommand,
   ListStateMachinesCommand,
+  RedriveExecutionCommand,
   SFNClient,
   StartExecutionCommand,
   StartSyncExecutionCommand,
@@ -17,7 +18,9 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb.ts';
 import { LocalSaga } from '../../local/runtime.ts';
 import { tripProblems } from '../../functions/trip-problems.ts';
 import { StepFunctionsServer } from '../../local/sfn-server.ts';
+import { alertStateOf, retryStateOf, TerminalState } from '../../asl/saga.ts';
 import { tripSaga } from '../../saga.ts';
+import { firstStep, lastStep, steps } from '../helpers/sagas.ts';
 import { tripWithId } from '../helpers/trips.ts';
 
 // The local Step Functions endpoint as the AWS SDK for JavaScript sees it: the same client, only the endpoint set.
@@ -104,7 +107,7 @@ describe('executions', () => {
     expect(await bookingStatus('HotelBookings', 'sdk-invalid')).toBeUndefined();
   });
 
-  it('StartSyncExecution answers when the execution has ended', async () => {
+  it('StartSyncExecution is refused, as AWS refuses it on a STANDARD machine', async () => {
     const trip = tripWithId('sdk-sync');
     // AWS serves this operation on a `sync-` host; a local endpoint has none, so the SDK must not add the prefix.
     const sync = new SFNClient({
@@ -113,12 +116,11 @@ describe('executions', () => {
       endpoint: server.endpoint,
       disableHostPrefix: true,
     });
-    const result = await sync.send(
-      new StartSyncExecutionCommand({ stateMachineArn: local.stateMachineArn, name: trip.trip_id, input: JSON.stringify(trip) }),
+    const refused = await apiError(
+      sync.send(new StartSyncExecutionCommand({ stateMachineArn: local.stateMachineArn, name: trip.trip_id, input: JSON.stringify(trip) })),
     );
     sync.destroy();
-    expect(result).toMatchObject({ status: 'SUCCEEDED', name: 'sdk-sync' });
-    expect(result.stopDate).toBeInstanceOf(Date);
+    expect(refused).toMatchObject({ name: 'StateMachineTypeNotSupported', status: 400 });
   });
 
   it('a name is unique: the same name and input while running is the same execution; otherwise ExecutionAlreadyExists', async () => {
@@ -309,5 +311,125 @@ describe('bad requests get AWS’s errors, and the server carries on', () => {
 
   it('still answers afterwards', async () => {
     expect((await sfn.send(new ListStateMachinesCommand({}))).stateMachines).toHaveLength(1);
+  });
+});
+
+describe('redrive', () => {
+  it('a SUCCEEDED execution is refused with ExecutionNotRedrivable, and described as NOT_REDRIVABLE', async () => {
+    const trip = tripWithId('sdk-redrive-succeeded');
+    const { executionArn } = await start(trip.trip_id, trip);
+    expect(await finished(executionArn as string)).toMatchObject({
+      status: 'SUCCEEDED',
+      redriveCount: 0,
+      redriveStatus: 'NOT_REDRIVABLE',
+      redriveStatusReason: 'Execution is SUCCEEDED and cannot be redriven.',
+    });
+    expect(await apiError(sfn.send(new RedriveExecutionCommand({ executionArn })))).toMatchObject({
+      name: 'ExecutionNotRedrivable',
+      message: 'Execution is SUCCEEDED and cannot be redriven.',
+    });
+  });
+
+  it('an execution that ended in the Fail state re-enters it and fails again, as on AWS; event ids continue', async () => {
+    const trip = tripWithId('sdk-redrive-rolled-back', { fail: [lastStep.action] });
+    const { executionArn } = await start(trip.trip_id, trip);
+    expect(await finished(executionArn as string)).toMatchObject({ error: TerminalState.RolledBack, redriveStatus: 'REDRIVABLE' });
+    const before = (await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }))).events as HistoryEvent[];
+
+    const { redriveDate } = await sfn.send(new RedriveExecutionCommand({ executionArn }));
+    expect(redriveDate).toBeInstanceOf(Date);
+    expect(await finished(executionArn as string)).toMatchObject({ status: 'FAILED', error: TerminalState.RolledBack, redriveCount: 1, redriveDate });
+    const events = (await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }))).events as HistoryEvent[];
+    expect(events.slice(0, before.length)).toEqual(before);
+    expect(events.map((event) => event.id)).toEqual(events.map((_, index) => index + 1));
+    expect(events.slice(before.length).map((event) => event.type)).toEqual([
+      'ExecutionRedriven',
+      'FailStateEntered',
+      'ExecutionFailed',
+    ]);
+    expect(events[before.length]).toMatchObject({ executionRedrivenEventDetails: { redriveCount: 1 } });
+  });
+});
+
+describe('a stuck rollback, fixed by a redrive (saga local --fail COMPENSATION=until-redrive)', () => {
+  // The trip fails its last action; the compensation before the last one fails until the execution is redriven.
+  // The first step's compensation does too, and its alert cannot be published.
+  const stuck = steps.at(-2) ?? firstStep;
+  let faulty: LocalSaga;
+  let faultyServer: StepFunctionsServer;
+  let client: SFNClient;
+  const alerts: string[] = [];
+  const ends: string[] = [];
+
+  beforeAll(async () => {
+    faulty = await LocalSaga.start({ saga: tripSaga });
+    faultyServer = await StepFunctionsServer.start(faulty, {
+      retryDelayMs: 0,
+      faults: {
+        [stuck.compensation]: { times: 'until-redrive' },
+        [firstStep.compensation]: { times: 'until-redrive' },
+        [alertStateOf(firstStep)]: { times: 'always' },
+      },
+      onAlert: (alert) => alerts.push(`${alert.execution} ${alert.state}`),
+      onEnd: (execution) => ends.push(`${execution.executionArn} ${execution.status}`),
+    });
+    client = new SFNClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, endpoint: faultyServer.endpoint });
+  });
+  afterAll(async () => {
+    client.destroy();
+    await faultyServer.close();
+    await faulty.close();
+  });
+
+  async function ended(executionArn: string): Promise<DescribeExecutionCommandOutput> {
+    for (;;) {
+      const described = await client.send(new DescribeExecutionCommand({ executionArn }));
+      if (described.status !== 'RUNNING') return described;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  async function ownBookings(tripId: string): Promise<string[]> {
+    const bookings = await faulty.bookingsOf(tripId);
+    return Object.entries(bookings).flatMap(([step, item]) => (item?.['status'] === 'BOOKED' ? [step] : []));
+  }
+
+  async function stuckThenRedriven(tripId: string, failing: typeof stuck): Promise<HistoryEvent[]> {
+    const trip = tripWithId(tripId, { fail: [failing === stuck ? lastStep.action : firstStep.action] });
+    const { executionArn } = await client.send(
+      new StartExecutionCommand({ stateMachineArn: faulty.stateMachineArn, name: tripId, input: JSON.stringify(trip) }),
+    );
+    expect(await ended(executionArn as string)).toMatchObject({
+      status: 'FAILED',
+      error: 'InjectedFault',
+      redriveCount: 0,
+      redriveStatus: 'REDRIVABLE',
+    });
+    const first = (await client.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }))).events as HistoryEvent[];
+    expect(first.findLast((event) => event.type === 'TaskStateEntered')?.stateEnteredEventDetails?.name).toBe(retryStateOf(failing));
+    expect(ends).toContain(`${executionArn} FAILED`);
+
+    await client.send(new RedriveExecutionCommand({ executionArn }));
+    expect(await ended(executionArn as string)).toMatchObject({ status: 'FAILED', error: TerminalState.RolledBack, redriveCount: 1 });
+    expect(await ownBookings(tripId)).toEqual([]);
+    const listed = await client.send(new ListExecutionsCommand({ stateMachineArn: faulty.stateMachineArn }));
+    expect(listed.executions?.find((item) => item.executionArn === executionArn)?.redriveCount).toBe(1);
+    const events = (await client.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }))).events as HistoryEvent[];
+    expect(events.map((event) => event.id)).toEqual(events.map((_, index) => index + 1));
+    const redriven = events.findIndex((event) => event.type === 'ExecutionRedriven');
+    expect(events[redriven + 1]?.stateEnteredEventDetails?.name).toBe(retryStateOf(failing));
+    return events.filter((event) => event.type === 'TaskSucceeded');
+  }
+
+  it('FAILED at the retry of the stuck compensation, one alert; RedriveExecution finishes the rollback', async () => {
+    const published = await stuckThenRedriven('sdk-stuck', stuck);
+    expect(published).toHaveLength(1);
+    expect(alerts).toEqual([`${faulty.executionArnOf('sdk-stuck')} ${alertStateOf(stuck)}`]);
+  });
+
+  it('the same when the alert cannot be published', async () => {
+    const published = await stuckThenRedriven('sdk-stuck-unannounced', firstStep);
+    expect(published).toHaveLength(0);
+    expect(alerts.filter((alert) => alert.includes('sdk-stuck-unannounced'))).toEqual([]);
   });
 });
