@@ -268,6 +268,7 @@ interface ServeOptions {
   data?: string;
   retryDelay?: number;
   validateInput?: boolean;
+  fail: string[];
 }
 
 /** Serves the Step Functions and DynamoDB APIs on 127.0.0.1 until interrupted. */
@@ -280,8 +281,19 @@ async function serve(options: ServeOptions): Promise<void> {
     if (error.code === 'EADDRINUSE') throw new UsageError(`port ${options.dynamodbPort} is in use: choose another with --dynamodb-port`);
     throw error;
   });
+  const faults = await Promise.resolve()
+    .then(() => faultsFrom(options.fail, local))
+    .catch(async (error: unknown) => {
+      await local.close();
+      throw error;
+    });
   const server = await StepFunctionsServer.start(local, {
     port: options.port,
+    faults,
+    onAlert: (alert) =>
+      print(`⚠ alert (${alert.state}) ${alert.execution}: ${alert.subject}; bookings left: ${alert.bookingsLeft.join(', ') || 'none'}`),
+    onEnd: (execution) =>
+      print(`■ ${execution.executionArn} ${execution.status}${execution.error ? ` (${execution.error})` : ''}: ${execution.outcome}`),
     ...(options.validateInput ? { validateInput: tripProblems } : {}),
     ...(options.retryDelay === undefined ? {} : { retryDelayMs: options.retryDelay }),
   }).catch(async (error: NodeJS.ErrnoException) => {
@@ -304,6 +316,7 @@ async function serve(options: ServeOptions): Promise<void> {
   );
   print(`  aws stepfunctions describe-execution ${sfn} --execution-arn ${executionArn}`);
   print(`  aws stepfunctions get-execution-history ${sfn} --execution-arn ${executionArn}`);
+  print(`  aws stepfunctions redrive-execution ${sfn} --execution-arn ${executionArn}   # AWS CLI 2.13 or later`);
   print(
     `  aws dynamodb get-item --endpoint-url ${local.dynamo.endpoint} --table-name ${local.saga.steps[0]?.table} --key '{"trip_id": {"S": "${trip}"}}'`,
   );
@@ -374,6 +387,7 @@ export function registerLocalCommands(program: Command): void {
       'replace every retry pause by this many milliseconds (default: the definition’s backoff)',
       nonNegativeInteger,
     )
+    .option('--fail <spec>', `${FAIL_HELP}; applies to every execution`, collect, [])
     .option(
       '--validate-input',
       'refuse a trip that fails the schema at StartExecution (InvalidExecutionInput), instead of failing its execution',

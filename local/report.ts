@@ -1,4 +1,4 @@
-import type { Saga } from '../asl/saga.ts';
+import { retryStateOf, type Saga } from '../asl/saga.ts';
 import type { HistoryEvent } from './history.ts';
 import { BookingStatus, CANCELLED_BY, EXPIRES_AT, OWNER } from '../functions/bookings.ts';
 import { stillBooked, type Bookings, type Execution } from './runtime.ts';
@@ -127,9 +127,11 @@ export function verdict(saga: Saga, execution: Execution, bookings: Bookings): s
         : `✗ INCONSISTENT: rolled back but ${booked.join(', ')} still booked`;
     }
     case 'compensation not finished': {
-      const alert = execution.alerts.at(-1);
+      // Named by the state it stopped at: its alert may not have been published.
+      const stuck = saga.steps.find((step) => retryStateOf(step) === execution.path.at(-1));
+      const told = execution.alerts.length > 0 ? 'raised an alert' : 'no alert was published';
       return (
-        `⚠ compensation not finished: ${alert?.message['stuckCompensation'] ?? 'a compensation'} gave up and raised an alert; ` +
+        `⚠ compensation not finished: ${stuck?.compensation ?? 'a compensation'} gave up and ${told}; ` +
         `still booked: ${booked.join(', ') || 'nothing'}`
       );
     }

@@ -4,6 +4,7 @@ import { describe, expect, it } from '@jest/globals';
 import { saga } from '../helpers/cli.ts';
 import { scratchDir, scratchFile } from '../helpers/scratch.ts';
 import { tourOf } from '../../bin/local-commands.ts';
+import { alertStateOf, retryStateOf } from '../../asl/saga.ts';
 import { tripSaga } from '../../saga.ts';
 import { actions, lastStep, rollbackPath, steps } from '../helpers/sagas.ts';
 import { exampleTrip, tripWithId } from '../helpers/trips.ts';
@@ -45,18 +46,22 @@ describe('saga run', () => {
     expect(pathOf(stdout)).toEqual(rollbackPath(steps.length));
   });
 
-  it('a compensation that never succeeds alerts and exits 4; `saga resume` then finishes the rollback', async () => {
+  it('a compensation that fails until redriven alerts and exits 4; `saga resume` redrives it: rolled back, exit 3', async () => {
     const data = await scratchDir();
-    const stuck = await saga('run', '--fail', 'BookRental', '--fail', 'CancelFlight=always', '--retry-delay', '0', '--data', data);
-    expect(stuck.code).toBe(4);
-    expect(pathOf(stuck.stdout).slice(-2)).toEqual(['AlertCancelFlight', 'RetryCancelFlight']);
-    expect(stuck.stdout).toContain('"stuckCompensation":"CancelFlight"');
-    expect(stuck.stdout).toMatch(/still booked: Hotel, Flight/);
-    expect(stuck.stdout).toContain('bookings left: Hotel, Flight');
+    const stuck = steps.at(-2) ?? lastStep;
+    const run = await saga(
+      'run',
+      ...['--fail', lastStep.action, '--fail', `${stuck.compensation}=until-redrive`, '--retry-delay', '0', '--data', data],
+    );
+    expect(run.code).toBe(4);
+    expect(pathOf(run.stdout).slice(-2)).toEqual([alertStateOf(stuck), retryStateOf(stuck)]);
+    expect(run.stdout).toContain(`"stuckCompensation":"${stuck.compensation}"`);
+    expect(run.stdout).toContain(`saga resume --data ${data} --execution ${exampleTrip.trip_id}`);
 
     const resumed = await saga('resume', '--data', data, '--execution', exampleTrip.trip_id, '--retry-delay', '0');
-    expect(resumed.code).toBe(0);
-    expect(resumed.stdout).toContain('compensations owed, in order: CancelFlight, CancelHotel');
+    expect(resumed.code).toBe(3);
+    expect(pathOf(resumed.stdout)[0]).toBe(retryStateOf(stuck));
+    expect(resumed.stdout).toContain('↩ rolled back');
     expect(resumed.stdout).not.toContain('BOOKED');
 
     const again = await saga('resume', '--data', data, '--execution', 'no-such-trip');
@@ -64,12 +69,21 @@ describe('saga run', () => {
     expect(again.stderr).toContain('no execution named "no-such-trip"');
   }, 30_000);
 
-  it('resuming while the fault persists says so and exits 4', async () => {
+  it('redriving while the fault persists says so and exits 4; a succeeded execution is not redrivable (exit 2)', async () => {
     const data = await scratchDir();
-    await saga('run', '--fail', 'BookFlight', '--fail', 'CancelHotel', '--retry-delay', '0', '--data', data);
-    const resumed = await saga('resume', '--data', data, '--execution', exampleTrip.trip_id, '--fail', 'CancelHotel', '--retry-delay', '0');
+    const [first] = steps;
+    const compensation = first?.compensation ?? '';
+    await saga('run', '--fail', actions[1] ?? '', '--fail', compensation, '--retry-delay', '0', '--data', data);
+    const resumed = await saga('resume', '--data', data, '--execution', exampleTrip.trip_id, '--fail', compensation, '--retry-delay', '0');
     expect(resumed.code).toBe(4);
-    expect(resumed.stdout).toContain('compensation still not finished');
+    expect(resumed.stdout).toContain(`⚠ compensation not finished: ${compensation} gave up`);
+
+    // Another folder: the trip is still booked there by the stuck execution.
+    const other = await scratchDir();
+    await saga('run', '--name', 'fine', '--data', other);
+    const succeeded = await saga('resume', '--data', other, '--execution', 'fine');
+    expect(succeeded.code).toBe(2);
+    expect(succeeded.stderr).toContain('Execution is SUCCEEDED and cannot be redriven.');
   }, 30_000);
 
   it('--json prints a history shaped like GetExecutionHistory', async () => {
@@ -116,7 +130,7 @@ describe('saga run', () => {
     [['--input', '/nonexistent/trip.json'], /cannot read \/nonexistent\/trip.json/],
     [['--fail', 'BookBoat'], /"BookBoat" is not a Task state \(one of BookHotel, CancelHotel/],
     [['--fail', 'BookFlight=0'], /N must be at least 1/],
-    [['--fail', 'BookFlight=sometimes'], /expected STATE, STATE=N or STATE=always/],
+    [['--fail', 'BookFlight=sometimes'], /expected STATE, STATE=N, STATE=always or STATE=until-redrive/],
     [['--retry-delay', 'soon'], /expected a whole number of milliseconds/],
     [['--graph', 'path.png'], /the picture is an SVG; name the file \*\.svg/],
     [['--graph', '/nonexistent/folder/path.svg'], /the folder \/nonexistent\/folder does not exist/],
