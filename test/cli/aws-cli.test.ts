@@ -38,5 +38,5 @@ it('finds an AWS CLI v2 where CI requires one', () => {
     const { stdout } = await promisify(execFile)('bash', [SCRIPT], { env: { ...process.env, AWS: aws as string } });
     expect(stdout.trim().split('\n').at(-1)).toBe('walkthrough ok');
   },
-  60_000,
+  180_000,
 );
