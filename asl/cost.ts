@@ -72,7 +72,11 @@ function nextState(state: State, error: string | undefined): string | undefined 
     case 'Task':
       if (error === undefined) return state.Next;
       return (state.Catch ?? []).find((catcher) => matches(catcher.ErrorEquals, error))?.Next;
+    case 'Choice':
+      // A path is priced from its faults alone, without an input to choose by.
+      throw new Error(`cannot price a path through Choice state ${JSON.stringify(state)}: it depends on the input`);
     case 'Fail':
+    case 'Succeed':
       return undefined;
     default:
       return assertNever(state);

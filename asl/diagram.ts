@@ -10,13 +10,15 @@ interface Node {
   readonly id: string;
   readonly name: string;
   readonly label: string;
-  readonly kind: 'task' | 'fail' | 'succeeded';
+  readonly kind: 'task' | 'choice' | 'fail' | 'succeeded';
 }
 
 interface GraphEdge extends Edge {
   readonly fromId: string;
   readonly toId: string;
 }
+
+const KIND_OF = { Task: 'task', Choice: 'choice', Fail: 'fail', Succeed: 'succeeded' } as const satisfies Record<State['Type'], Node['kind']>;
 
 /** The second line of a node: how a Task retries, or the error a Fail state ends with when its name does not say it. */
 function noteOf(name: string, state: State): string {
@@ -29,6 +31,9 @@ function noteOf(name: string, state: State): string {
     }
     case 'Fail':
       return state.Error === name ? '' : state.Error;
+    case 'Choice':
+    case 'Succeed':
+      return '';
     default:
       return assertNever(state);
   }
@@ -41,7 +46,7 @@ function graphOf(definition: StateMachineDefinition): { nodes: Node[]; edges: Gr
   const nodes: Node[] = names.map((name) => {
     const state = definition.States[name] as State;
     const note = noteOf(name, state);
-    return { id: ids.get(name) as string, name, label: note ? `${name}\n${note}` : name, kind: state.Type === 'Fail' ? 'fail' : 'task' };
+    return { id: ids.get(name) as string, name, label: note ? `${name}\n${note}` : name, kind: KIND_OF[state.Type] };
   });
   const ends = Object.entries(definition.States)
     .filter(([, state]) => state.Type === 'Task' && state.End === true)
@@ -55,7 +60,13 @@ function graphOf(definition: StateMachineDefinition): { nodes: Node[]; edges: Gr
   return { nodes, edges };
 }
 
-const edgeLabel = (edge: Edge): string => (edge.via === 'Next' ? '' : edge.via.join(' | '));
+const edgeLabel = (edge: Edge): string => {
+  if (edge.via === 'Next') return '';
+  return 'when' in edge.via ? edge.via.when : edge.via.join(' | ');
+};
+
+/** Catchers are drawn dashed: the paths taken only on an error. */
+const isCatcher = (edge: Edge): boolean => Array.isArray(edge.via);
 
 const mermaidText = (text: string): string => text.replaceAll('"', '#quot;').replaceAll('\n', '<br/>');
 
@@ -64,13 +75,16 @@ export function toMermaid(definition: StateMachineDefinition): string {
   const { nodes, edges } = graphOf(definition);
   const shape = (node: Node): string => {
     const label = `"${mermaidText(node.label)}"`;
-    return node.kind === 'task' ? `[${label}]` : `([${label}])`;
+    if (node.kind === 'task') return `[${label}]`;
+    return node.kind === 'choice' ? `{${label}}` : `([${label}])`;
   };
   return [
     'flowchart TD',
     ...nodes.map((node) => `  ${node.id}${shape(node)}`),
     ...edges.map((edge) =>
-      edge.via === 'Next' ? `  ${edge.fromId} --> ${edge.toId}` : `  ${edge.fromId} -.->|"${mermaidText(edgeLabel(edge))}"| ${edge.toId}`,
+      edge.via === 'Next'
+        ? `  ${edge.fromId} --> ${edge.toId}`
+        : `  ${edge.fromId} ${isCatcher(edge) ? '-.->' : '-->'}|"${mermaidText(edgeLabel(edge))}"| ${edge.toId}`,
     ),
     '  classDef fail fill:#fde2e1,stroke:#b42318',
     '  classDef succeeded fill:#dcfae6,stroke:#067647',
@@ -96,6 +110,7 @@ export function toDot(definition: StateMachineDefinition, path: readonly string[
   const takenEdges = new Set(visited.slice(1).map((to, index) => `${visited[index]}->${to}`));
   const style: Record<Node['kind'], string> = {
     task: 'shape=box, style="rounded"',
+    choice: 'shape=diamond',
     fail: 'shape=box, style="rounded,filled", fillcolor="#fde2e1", color="#b42318"',
     succeeded: 'shape=box, style="rounded,filled", fillcolor="#dcfae6", color="#067647"',
   };
@@ -109,7 +124,8 @@ export function toDot(definition: StateMachineDefinition, path: readonly string[
     ),
     ...edges.map((edge) => {
       const attributes = [
-        ...(edge.via === 'Next' ? [] : ['style=dashed', `label=${dotText(edgeLabel(edge))}`]),
+        ...(isCatcher(edge) ? ['style=dashed'] : []),
+        ...(edge.via === 'Next' ? [] : [`label=${dotText(edgeLabel(edge))}`]),
         ...(takenEdges.has(`${edge.from}->${edge.to}`) ? [TAKEN] : []),
       ];
       return `  ${edge.fromId} -> ${edge.toId}${attributes.length > 0 ? ` [${attributes.join(', ')}]` : ''};`;

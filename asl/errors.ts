@@ -21,6 +21,10 @@ export const SagaOutcome = {
   RolledBack: 'SagaRolledBack',
   /** The input was rejected before anything was written. */
   TripInvalid: StepError.TripInvalid,
+  /** An EXPRESS execution's compensation was stuck: the rollback machine finishes the rollback. */
+  RollbackHandedOff: 'SagaRollbackHandedOff',
+  /** The rollback machine was asked to resume from a state that is not one of the saga's compensations. */
+  UnknownCompensation: 'UnknownCompensation',
 } as const;
 
 /** Errors with which the Lambda service (not the function) reports an invocation that may succeed if repeated. */

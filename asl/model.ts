@@ -48,7 +48,27 @@ export interface FailState {
   readonly Cause: string;
 }
 
-export type State = TaskState | FailState;
+/** A branch on a string in the input: the first rule whose value equals the input's goes on, else `Default`. */
+export interface ChoiceRule {
+  readonly Variable: JsonPath;
+  readonly StringEquals: string;
+  readonly Next: string;
+}
+
+export interface ChoiceState {
+  readonly Type: 'Choice';
+  readonly Comment?: string;
+  readonly Choices: readonly ChoiceRule[];
+  readonly Default: string;
+}
+
+/** Terminal by type, like a Fail state: ends the execution succeeded. */
+export interface SucceedState {
+  readonly Type: 'Succeed';
+  readonly Comment?: string;
+}
+
+export type State = TaskState | ChoiceState | FailState | SucceedState;
 
 export interface StateMachineDefinition {
   readonly Comment?: string;
@@ -61,11 +81,11 @@ export function assertNever(value: never): never {
   throw new Error(`Unhandled ASL variant: ${JSON.stringify(value)}`);
 }
 
-/** A labelled edge of the state graph; `via` names what takes it (an error list, or `Next`). */
+/** A labelled edge of the state graph; `via` names what takes it (an error list, or `Next`, or a Choice's rule). */
 export interface Edge {
   readonly from: string;
   readonly to: string;
-  readonly via: 'Next' | readonly string[];
+  readonly via: 'Next' | readonly string[] | { readonly when: string };
 }
 
 /** Every way out of a state, in the order ASL tries them: catchers first, then `Next`. */
@@ -76,7 +96,13 @@ export function edgesOf(name: string, state: State): Edge[] {
         ...(state.Catch ?? []).map((catcher) => ({ from: name, to: catcher.Next, via: catcher.ErrorEquals })),
         ...(state.Next === undefined ? [] : [{ from: name, to: state.Next, via: 'Next' as const }]),
       ];
+    case 'Choice':
+      return [
+        ...state.Choices.map((rule) => ({ from: name, to: rule.Next, via: { when: `${rule.Variable} = ${rule.StringEquals}` } })),
+        { from: name, to: state.Default, via: { when: 'otherwise' } },
+      ];
     case 'Fail':
+    case 'Succeed':
       return [];
     default:
       return assertNever(state);

@@ -125,11 +125,24 @@ export function retryStateOf(step: SagaStep): string {
   return `Retry${step.compensation}`;
 }
 
-/** Every state the saga's definition will hold, in rendering order. */
+/** The EXPRESS saga's state that hands a stuck rollback to the rollback machine, in place of the retry. */
+export function handOffStateOf(step: SagaStep): string {
+  return `HandOff${step.compensation}`;
+}
+
+/** The rollback machine's own states, besides the compensations (and their alerts and retries) and SagaRolledBack. */
+export const RollbackState = {
+  ResumeFrom: 'ResumeFrom',
+  UnknownCompensation: 'UnknownCompensation',
+  HandedOff: 'SagaRollbackHandedOff',
+} as const;
+
+/** Every state that the saga's definitions (STANDARD, EXPRESS and the rollback machine) hold, in rendering order. */
 export function stateNamesOf(saga: Saga): string[] {
   return [
-    ...saga.steps.flatMap((step) => [step.action, step.compensation, alertStateOf(step), retryStateOf(step)]),
+    ...saga.steps.flatMap((step) => [step.action, step.compensation, alertStateOf(step), retryStateOf(step), handOffStateOf(step)]),
     ...Object.values(TerminalState),
+    ...Object.values(RollbackState),
   ];
 }
 

@@ -61,6 +61,34 @@ const fail = {
   },
 } as const;
 
+const choice = {
+  type: 'object',
+  required: ['Type', 'Choices', 'Default'],
+  additionalProperties: false,
+  properties: {
+    Type: { const: 'Choice' },
+    Comment: { type: 'string' },
+    Choices: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        required: ['Variable', 'StringEquals', 'Next'],
+        additionalProperties: false,
+        properties: { Variable: path, StringEquals: { type: 'string' }, Next: name },
+      },
+    },
+    Default: name,
+  },
+} as const;
+
+const succeed = {
+  type: 'object',
+  required: ['Type'],
+  additionalProperties: false,
+  properties: { Type: { const: 'Succeed' }, Comment: { type: 'string' } },
+} as const;
+
 export const definitionSchema = {
   $id: 'saga-asl-subset',
   type: 'object',
@@ -75,7 +103,7 @@ export const definitionSchema = {
       minProperties: 1,
       propertyNames: name,
       // The discriminator checks a state against the one branch its Type names (ajv `discriminator` option).
-      additionalProperties: { type: 'object', discriminator: { propertyName: 'Type' }, required: ['Type'], oneOf: [task, fail] },
+      additionalProperties: { type: 'object', discriminator: { propertyName: 'Type' }, required: ['Type'], oneOf: [task, choice, fail, succeed] },
     },
   },
 } as const;
