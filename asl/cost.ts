@@ -1,6 +1,16 @@
 import { ALL_ERRORS, StepError } from './errors.ts';
 import { assertNever, type State, type StateMachineDefinition } from './model.ts';
-import { backoffSeconds, retryStateOf, type Saga, type SagaStep } from './saga.ts';
+import {
+  actionRetryOf,
+  backoffSeconds,
+  compensationRetryOf,
+  DEFAULT_ALERT_RETRY,
+  DEFAULT_TASK_TIMEOUT_SECONDS,
+  retryStateOf,
+  type RetryPolicy,
+  type Saga,
+  type SagaStep,
+} from './saga.ts';
 
 /**
  * List prices assumed (AWS Step Functions, US East (N. Virginia), as published in 2026; free tiers ignored).
@@ -122,4 +132,28 @@ export function priceOf(path: SagaPath, stateMs: number): PathCost {
     standardPerMillion: transitions * PRICES.standardPerTransition * 1e6,
     expressPerMillion: expressPerExecution * 1e6,
   };
+}
+
+/** Express workflows stop any execution after 5 minutes. */
+export const EXPRESS_MAX_SECONDS = 300;
+
+/** A Task's every attempt failing after `attemptSeconds`, with the longest pauses between them (no jitter). */
+function exhaustedSeconds(policy: RetryPolicy, attemptSeconds: number): number {
+  const pauses = Array.from({ length: policy.maxAttempts }, (_, attempt) => backoffSeconds(policy, attempt));
+  return (policy.maxAttempts + 1) * attemptSeconds + pauses.reduce((sum, pause) => sum + pause, 0);
+}
+
+/**
+ * An upper bound on how long one execution of the saga runs, in seconds, when each attempt of a function takes
+ * `attemptSeconds` at most (its Task's timeout caps it): every action uses up its retries, every compensation too,
+ * and the first one's alert and hand-off pause as long as their retries allow (publishing and starting an execution
+ * themselves take no time worth counting).
+ */
+export function worstCaseSeconds(saga: Saga, attemptSeconds: number): number {
+  const attempt = (step: SagaStep): number => Math.min(step.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS, attemptSeconds);
+  const steps = saga.steps.reduce(
+    (sum, step) => sum + exhaustedSeconds(actionRetryOf(step), attempt(step)) + exhaustedSeconds(compensationRetryOf(saga), attempt(step)),
+    0,
+  );
+  return steps + 2 * exhaustedSeconds(DEFAULT_ALERT_RETRY, 0);
 }

@@ -18,9 +18,29 @@ const allow = (actions: readonly string[], resources: readonly string[]): Statem
   Resource: resources,
 });
 
-export const assumedBy = (service: 'lambda.amazonaws.com' | 'states.amazonaws.com') => ({
+export const ASSUMED_BY_LAMBDA = {
   Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole' }],
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+} as const;
+
+/**
+ * Step Functions may assume the role only on behalf of a state machine of this account and region: no other
+ * account's state machine can borrow it (the confused deputy). The role exists before its state machine, so the
+ * state machine's own ARN cannot be named here without a cycle.
+ */
+export const assumedByStepFunctions = (partition: string, region: string, account: string) => ({
+  Version: '2012-10-17',
+  Statement: [
+    {
+      Effect: 'Allow',
+      Principal: { Service: 'states.amazonaws.com' },
+      Action: 'sts:AssumeRole',
+      Condition: {
+        StringEquals: { 'aws:SourceAccount': account },
+        ArnLike: { 'aws:SourceArn': `arn:${partition}:states:${region}:${account}:stateMachine:*` },
+      },
+    },
+  ],
 });
 
 /** The DynamoDB calls each kind of function makes (functions/bookings.ts). */
@@ -61,8 +81,19 @@ const LOG_DELIVERY_ACTIONS = [
   'logs:DescribeLogGroups',
 ];
 
-/** The saga's functions (and their versions), its alert topic, log delivery, and X-Ray when tracing. */
-export function stateMachinePolicy(functionArns: readonly string[], alertTopicArn: string, tracing: boolean): PolicyDocument {
+/** An EXPRESS saga hands a stuck rollback to the rollback machine, and may start nothing else. */
+export const startExecutionOf = (stateMachineArn: string): Statement => allow(['states:StartExecution'], [stateMachineArn]);
+
+/**
+ * The functions a state machine invokes (and their versions), its alert topic, log delivery, X-Ray when tracing,
+ * and any statement of its own.
+ */
+export function stateMachinePolicy(
+  functionArns: readonly string[],
+  alertTopicArn: string,
+  tracing: boolean,
+  ...own: Statement[]
+): PolicyDocument {
   return policy(
     allow(
       ['lambda:InvokeFunction'],
@@ -71,6 +102,7 @@ export function stateMachinePolicy(functionArns: readonly string[], alertTopicAr
     allow(['sns:Publish'], [alertTopicArn]),
     allow(LOG_DELIVERY_ACTIONS, ['*']),
     ...(tracing ? [allow([...XRAY_ACTIONS, ...XRAY_SAMPLING_ACTIONS], ['*'])] : []),
+    ...own,
   );
 }
 

@@ -19,6 +19,9 @@ export default async function sagaProgram() {
     stateMachineName: stack.stateMachine.name,
     alertTopicArn: stack.alertTopic.arn,
     stateMachineLogGroup: stack.stateMachineLogs.name,
+    rollbackStateMachineArn: stack.rollbackStateMachine.arn,
+    rollbackStateMachineName: stack.rollbackStateMachine.name,
+    rollbackStateMachineLogGroup: stack.rollbackStateMachineLogs.name,
     tableNames: pulumi.all(Object.fromEntries(Object.entries(stack.tables).map(([step, table]) => [step, table.name]))),
     functionNames: pulumi.all(Object.fromEntries(Object.entries(stack.functions).map(([state, fn]) => [state, fn.name]))),
   };

@@ -1,11 +1,21 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { renderSaga } from '../asl/render.ts';
-import { DEFAULT_TASK_TIMEOUT_SECONDS, type Saga } from '../asl/saga.ts';
+import { EXPRESS_MAX_SECONDS, worstCaseSeconds } from '../asl/cost.ts';
+import { SagaOutcome } from '../asl/errors.ts';
+import { renderRollback, renderSaga } from '../asl/render.ts';
+import type { StateMachineDefinition } from '../asl/model.ts';
+import { compensationRetryOf, DEFAULT_TASK_TIMEOUT_SECONDS, type Saga } from '../asl/saga.ts';
 import { EXPIRES_AT } from '../functions/bookings.ts';
 import type { BuiltFunction } from '../functions/build.ts';
 import { configToEnvironment, stepConfigsOf } from '../functions/config.ts';
-import { assumedBy, functionPolicy, stateMachinePolicy } from './policies.ts';
+import {
+  ASSUMED_BY_LAMBDA,
+  assumedByStepFunctions,
+  functionPolicy,
+  startExecutionOf,
+  stateMachinePolicy,
+  type PolicyDocument,
+} from './policies.ts';
 import { sagaWithSettings, StackSettingsError, type StackSettings } from './settings.ts';
 
 export interface SagaStackArgs {
@@ -27,6 +37,9 @@ export class SagaStack extends pulumi.ComponentResource {
   readonly alertTopic: aws.sns.Topic;
   /** The state machine's log: on EXPRESS, the only record of its executions. */
   readonly stateMachineLogs: aws.cloudwatch.LogGroup;
+  /** Finishes a rollback that redrive cannot (EXPRESS, or after 14 days), from a named compensation. */
+  readonly rollbackStateMachine: aws.sfn.StateMachine;
+  readonly rollbackStateMachineLogs: aws.cloudwatch.LogGroup;
   readonly tables: Readonly<Record<string, aws.dynamodb.Table>>;
   readonly functions: Readonly<Record<string, aws.lambda.Function>>;
 
@@ -72,7 +85,7 @@ export class SagaStack extends pulumi.ComponentResource {
           const bundle = code.find((built) => built.state === state);
           if (bundle === undefined) throw new Error(`no bundle was built for ${state}`);
           const logGroup = new aws.cloudwatch.LogGroup(`${state}-logs`, { retentionInDays: settings.logRetentionDays }, parent);
-          const role = new aws.iam.Role(`${state}-role`, { assumeRolePolicy: JSON.stringify(assumedBy('lambda.amazonaws.com')) }, parent);
+          const role = new aws.iam.Role(`${state}-role`, { assumeRolePolicy: JSON.stringify(ASSUMED_BY_LAMBDA) }, parent);
           const rolePolicy = new aws.iam.RolePolicy(
             `${state}-policy`,
             {
@@ -122,72 +135,83 @@ export class SagaStack extends pulumi.ComponentResource {
     }
 
     const functionArns = Object.fromEntries(Object.entries(this.functions).map(([state, fn]) => [state, fn.arn]));
-    const stateMachineLogs = new aws.cloudwatch.LogGroup('state-machine-logs', { retentionInDays: settings.logRetentionDays }, parent);
-    this.stateMachineLogs = stateMachineLogs;
-    const stateMachineRole = new aws.iam.Role(
-      'state-machine-role',
-      { assumeRolePolicy: JSON.stringify(assumedBy('states.amazonaws.com')) },
-      parent,
-    );
-    const stateMachineRolePolicy = new aws.iam.RolePolicy(
-      'state-machine-policy',
-      {
-        role: stateMachineRole.id,
-        policy: pulumi
-          .all([pulumi.all(Object.values(functionArns)), this.alertTopic.arn])
-          .apply(([arns, topicArn]) => JSON.stringify(stateMachinePolicy(arns, topicArn, settings.tracing))),
-      },
-      parent,
-    );
     const sagaForStack = sagaWithSettings(saga, settings);
-    this.stateMachine = new aws.sfn.StateMachine(
-      'saga',
-      {
-        type: settings.stateMachineType,
-        roleArn: stateMachineRole.arn,
-        // The one place where real ARNs enter the definition.
-        definition: pulumi
-          .all([pulumi.all(functionArns), this.alertTopic.arn])
-          .apply(([functions, alertTopic]) => JSON.stringify(renderSaga(sagaForStack, { functions, alertTopic }))),
-        loggingConfiguration: {
-          logDestination: pulumi.interpolate`${stateMachineLogs.arn}:*`,
-          includeExecutionData: settings.logExecutionData,
-          // Express keeps no execution history of its own: its log is the only record of every state.
-          level: settings.stateMachineType === 'EXPRESS' ? 'ALL' : 'ERROR',
-        },
-        tracingConfiguration: { enabled: settings.tracing },
-      },
-      { ...parent, dependsOn: [stateMachineRolePolicy] },
-    );
+    const compensations = new Set(saga.steps.map((step) => step.compensation));
+    const compensationArns = Object.entries(functionArns).flatMap(([state, arn]) => (compensations.has(state) ? [arn] : []));
+    const unexpectedEnds: MetricName = { namespace: `StepSaga/${pulumi.getStack()}/${name}`, name: 'UnexpectedExecutionEnds' };
+    const machine = (prefix: string, machineArgs: Omit<MachineArgs, 'unexpectedEnds'>) =>
+      stateMachineOf(prefix, { ...machineArgs, unexpectedEnds }, this.alertTopic.arn, settings, parent);
 
+    // STANDARD whatever the saga's type: it must be redrivable. It invokes only the compensations.
+    const rollback = machine('rollback', {
+      type: 'STANDARD',
+      machineName: 'rollback',
+      definition: pulumi
+        .all([pulumi.all(functionArns), this.alertTopic.arn])
+        .apply(([functions, alertTopic]) => renderRollback(sagaForStack, { functions, alertTopic })),
+      policy: pulumi
+        .all([pulumi.all(compensationArns), this.alertTopic.arn])
+        .apply(([arns, topicArn]) => stateMachinePolicy(arns, topicArn, settings.tracing)),
+      routineFailures: [],
+    });
+    this.rollbackStateMachine = rollback.stateMachine;
+    this.rollbackStateMachineLogs = rollback.logs;
+
+    if (settings.stateMachineType === 'EXPRESS') {
+      const worst = worstCaseSeconds(sagaForStack, settings.functionTimeoutSeconds);
+      if (worst > EXPRESS_MAX_SECONDS) {
+        throw new StackSettingsError(
+          `an EXPRESS execution of ${saga.name} can run ${worst} s, past Express's ${EXPRESS_MAX_SECONDS} s: lower ` +
+            `compensationMaxAttempts (now ${compensationRetryOf(sagaForStack).maxAttempts}) or functionTimeoutSeconds ` +
+            `(now ${settings.functionTimeoutSeconds}), shorten the step list's retries, or set stateMachineType to STANDARD`,
+        );
+      }
+    }
+    const sagaMachine = machine('state-machine', {
+      type: settings.stateMachineType,
+      machineName: 'saga',
+      // The one place where real ARNs enter the saga's definition.
+      definition: pulumi
+        .all([pulumi.all(functionArns), this.alertTopic.arn, rollback.stateMachine.arn])
+        .apply(([functions, alertTopic, rollbackStateMachine]) =>
+          renderSaga(
+            sagaForStack,
+            { functions, alertTopic },
+            settings.stateMachineType === 'EXPRESS' ? { type: 'EXPRESS', rollbackStateMachine } : { type: 'STANDARD' },
+          ),
+        ),
+      policy: pulumi
+        .all([pulumi.all(Object.values(functionArns)), this.alertTopic.arn, rollback.stateMachine.arn])
+        .apply(([arns, topicArn, rollbackArn]) =>
+          stateMachinePolicy(
+            arns,
+            topicArn,
+            settings.tracing,
+            ...(settings.stateMachineType === 'EXPRESS' ? [startExecutionOf(rollbackArn)] : []),
+          ),
+        ),
+      // A rollback, an invalid trip, a rollback handed to the rollback machine: each ends as a failed execution,
+      // and none needs anyone (a stuck compensation has published its own alert before).
+      routineFailures: [SagaOutcome.RolledBack, SagaOutcome.TripInvalid, SagaOutcome.RollbackHandedOff],
+    });
+    this.stateMachine = sagaMachine.stateMachine;
+    this.stateMachineLogs = sagaMachine.logs;
+
+    // Both state machines count their unexpected ends into one metric (see stateMachineOf); any of them raises the alarm.
     new aws.cloudwatch.MetricAlarm(
       'executions-failed',
       {
         alarmDescription:
-          `Saga ${saga.name}: an execution timed out, or ${settings.failedExecutionsAlarmThreshold} or more failed within 5 minutes ` +
-          '(a rollback or an invalid trip is a failed execution too: one alone is business as usual, many at once are not)',
+          `Saga ${saga.name}: an execution of the saga or of its rollback machine failed other than by a rollback or an ` +
+          'invalid trip, or timed out: a rollback may be stuck with bookings left (its alert, if it could publish one, says which)',
         comparisonOperator: 'GreaterThanOrEqualToThreshold',
         threshold: 1,
         evaluationPeriods: 1,
         treatMissingData: 'notBreaching',
-        metricQueries: [
-          {
-            id: 'problems',
-            expression: `IF(timedout > 0 OR failed >= ${settings.failedExecutionsAlarmThreshold}, 1, 0)`,
-            label: 'timed-out executions, or failed ones past the threshold',
-            returnData: true,
-          },
-          ...(['ExecutionsFailed', 'ExecutionsTimedOut'] as const).map((metricName) => ({
-            id: metricName === 'ExecutionsFailed' ? 'failed' : 'timedout',
-            metric: {
-              namespace: 'AWS/States',
-              metricName,
-              dimensions: { StateMachineArn: this.stateMachine.arn },
-              period: 300,
-              stat: 'Sum',
-            },
-          })),
-        ],
+        namespace: unexpectedEnds.namespace,
+        metricName: unexpectedEnds.name,
+        period: 300,
+        statistic: 'Sum',
         alarmActions: [this.alertTopic.arn],
       },
       parent,
@@ -195,7 +219,92 @@ export class SagaStack extends pulumi.ComponentResource {
 
     this.registerOutputs({
       stateMachineArn: this.stateMachine.arn,
+      rollbackStateMachineArn: this.rollbackStateMachine.arn,
       alertTopicArn: this.alertTopic.arn,
     });
   }
+}
+
+interface MachineArgs {
+  readonly type: StackSettings['stateMachineType'];
+  /** The state machine's logical name. */
+  readonly machineName: string;
+  readonly definition: pulumi.Output<StateMachineDefinition>;
+  readonly policy: pulumi.Output<PolicyDocument>;
+  /** Errors of the Fail states in which an execution ends as the business intends: no alarm for these. */
+  readonly routineFailures: readonly string[];
+  readonly unexpectedEnds: MetricName;
+}
+
+/** The metric that counts executions ending other than as intended: one per saga stack, in its own namespace. */
+interface MetricName {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/**
+ * A CloudWatch Logs filter pattern for the log events of executions that failed other than in a routine way, or
+ * timed out. Read from the state machine's own log (level ERROR logs every ExecutionFailed with its error name), not
+ * from AWS/States' ExecutionsFailed, which counts every rollback; and it serves EXPRESS too, which sends no
+ * EventBridge status events.
+ */
+export function unexpectedEndPattern(routineFailures: readonly string[]): string {
+  const failed = ['$.type = "ExecutionFailed"', ...routineFailures.map((error) => `$.details.error != "${error}"`)].join(' && ');
+  return `{ ($.type = "ExecutionTimedOut") || (${failed}) }`;
+}
+
+/**
+ * A state machine with its own role (assumable only by Step Functions for this account and region), its own log
+ * group under /aws/vendedlogs/states/ (CloudWatch Logs' resource policy for vended logs then covers every state
+ * machine's group with one entry, instead of growing to its size limit), and a metric filter on that log.
+ */
+function stateMachineOf(
+  prefix: string,
+  args: MachineArgs,
+  alertTopicArn: pulumi.Output<string>,
+  settings: StackSettings,
+  parent: pulumi.CustomResourceOptions,
+) {
+  const logs = new aws.cloudwatch.LogGroup(
+    `${prefix}-logs`,
+    { namePrefix: `/aws/vendedlogs/states/${args.machineName}-`, retentionInDays: settings.logRetentionDays },
+    parent,
+  );
+  // The topic's ARN (arn:<partition>:sns:<region>:<account>:<name>) names where the stack deploys, without a lookup.
+  const trust = alertTopicArn.apply((arn) => {
+    const [, partition, , region, account] = arn.split(':') as [string, string, string, string, string];
+    return JSON.stringify(assumedByStepFunctions(partition, region, account));
+  });
+  const role = new aws.iam.Role(`${prefix}-role`, { assumeRolePolicy: trust }, parent);
+  const rolePolicy = new aws.iam.RolePolicy(
+    `${prefix}-policy`,
+    { role: role.id, policy: args.policy.apply((document) => JSON.stringify(document)) },
+    parent,
+  );
+  const stateMachine = new aws.sfn.StateMachine(
+    args.machineName,
+    {
+      type: args.type,
+      roleArn: role.arn,
+      definition: args.definition.apply((definition) => JSON.stringify(definition)),
+      loggingConfiguration: {
+        logDestination: pulumi.interpolate`${logs.arn}:*`,
+        includeExecutionData: settings.logExecutionData,
+        // Express keeps no execution history of its own: its log is the only record of every state.
+        level: args.type === 'EXPRESS' ? 'ALL' : 'ERROR',
+      },
+      tracingConfiguration: { enabled: settings.tracing },
+    },
+    { ...parent, dependsOn: [rolePolicy] },
+  );
+  new aws.cloudwatch.LogMetricFilter(
+    `${prefix}-unexpected-ends`,
+    {
+      logGroupName: logs.name,
+      pattern: unexpectedEndPattern(args.routineFailures),
+      metricTransformation: { namespace: args.unexpectedEnds.namespace, name: args.unexpectedEnds.name, value: '1' },
+    },
+    parent,
+  );
+  return { stateMachine, logs };
 }

@@ -19,11 +19,6 @@ export interface StackSettings {
   /** Let a trip's `fail` list fail states on purpose: for demos on a development stack only. */
   readonly faultInjection: boolean;
   readonly cancelMarkerTtlDays: number;
-  /**
-   * Failed executions within 5 minutes that raise the alarm (any timed-out one does). Rollbacks and invalid trips
-   * end as failed executions: one is a business outcome, a burst is an incident.
-   */
-  readonly failedExecutionsAlarmThreshold: number;
   /** Subscribe this address to the alert topic (it must confirm by e-mail). */
   readonly alertEmail: string | undefined;
 }
@@ -40,7 +35,6 @@ export const DEFAULT_SETTINGS: StackSettings = {
   deletionProtection: false,
   faultInjection: false,
   cancelMarkerTtlDays: 30,
-  failedExecutionsAlarmThreshold: 1,
   alertEmail: undefined,
 };
 
@@ -94,7 +88,6 @@ export function settingsFrom(get: (key: string) => string | undefined, stack: st
     deletionProtection: flag('deletionProtection'),
     faultInjection: flag('faultInjection'),
     cancelMarkerTtlDays: integer('cancelMarkerTtlDays', 1, 365),
-    failedExecutionsAlarmThreshold: integer('failedExecutionsAlarmThreshold', 1, 100000),
     alertEmail,
   };
   if (settings.faultInjection && !isDevelopmentStack(stack)) {

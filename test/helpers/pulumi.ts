@@ -16,7 +16,7 @@ export interface MockResource {
 
 /** Physical names and ARNs as AWS would give them, so that the program sees realistic outputs. */
 function computedState(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
-  const physical = inputs['name'] ?? `${name}-0a1b2c3`;
+  const physical = inputs['name'] ?? `${inputs['namePrefix'] ?? `${name}-`}0a1b2c3`;
   const arnOf: Record<string, string> = {
     'aws:dynamodb/table:Table': `arn:aws:dynamodb:${MOCK_REGION}:${MOCK_ACCOUNT}:table/${physical}`,
     'aws:lambda/function:Function': `arn:aws:lambda:${MOCK_REGION}:${MOCK_ACCOUNT}:function:${physical}`,

@@ -14,5 +14,5 @@ it('infra/main.js loads and runs under plain Node, its TypeScript stripped by No
     const { outputs, resources } = await runProgram({}, 'dev');
     console.log('stateMachineName=' + outputs.stateMachineName + ' resources=' + resources.length);`;
   const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT });
-  expect(stdout).toMatch(/^stateMachineName=saga-\w+ resources=3\d$/m);
+  expect(stdout).toMatch(/^stateMachineName=saga-\w+ resources=4\d$/m);
 }, 60_000);

@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { renderSaga } from '../../asl/render.ts';
+import { renderRollback, renderSaga } from '../../asl/render.ts';
 import { DEFAULT_ACTION_RETRY, type Saga } from '../../asl/saga.ts';
 import { buildFunctions, type BuiltFunction } from '../../functions/build.ts';
 import { configToEnvironment, stepConfigsOf, type StepConfig } from '../../functions/config.ts';
 import { WILDCARD_ONLY_ACTIONS, type PolicyDocument } from '../../infra/policies.ts';
 import { SagaStack } from '../../infra/saga-stack.ts';
-import { DEFAULT_SETTINGS } from '../../infra/settings.ts';
+import { DEFAULT_SETTINGS, sagaWithSettings } from '../../infra/settings.ts';
 import { tripSaga } from '../../saga.ts';
 import { saga } from '../helpers/cli.ts';
-import { ofType, runProgram, stackFileSettings, withMocks, type MockResource } from '../helpers/pulumi.ts';
+import { MOCK_ACCOUNT, MOCK_REGION, ofType, runProgram, stackFileSettings, withMocks, type MockResource } from '../helpers/pulumi.ts';
 import { addedStep, firstStep, tripSagaWithAddedStep } from '../helpers/sagas.ts';
 import { scratchDir, scratchFile } from '../helpers/scratch.ts';
 
@@ -27,6 +27,7 @@ const TYPES = {
   topic: 'aws:sns/topic:Topic',
   subscription: 'aws:sns/topicSubscription:TopicSubscription',
   alarm: 'aws:cloudwatch/metricAlarm:MetricAlarm',
+  metricFilter: 'aws:cloudwatch/logMetricFilter:LogMetricFilter',
 };
 
 const named = (run: Run, type: string, name: string): MockResource => {
@@ -34,7 +35,8 @@ const named = (run: Run, type: string, name: string): MockResource => {
   if (!resource) throw new Error(`no ${type} named ${name}`);
   return resource;
 };
-const stateMachineOf = (run: Run) => ofType(run.resources, TYPES.stateMachine)[0] as MockResource;
+const stateMachineOf = (run: Run) => named(run, TYPES.stateMachine, 'saga');
+const rollbackMachineOf = (run: Run) => named(run, TYPES.stateMachine, 'rollback');
 const policyOf = (run: Run, name: string) => JSON.parse(named(run, TYPES.policy, name).inputs['policy']) as PolicyDocument;
 const arnOf = (run: Run, type: string, name: string): string => named(run, type, name).state['arn'];
 
@@ -44,10 +46,11 @@ function expectSagaInventory(run: Run, saga: Saga): void {
   const functions = saga.steps.length * 2;
   expect(count(TYPES.table)).toBe(saga.steps.length);
   expect(count(TYPES.fn)).toBe(functions);
-  expect(count(TYPES.stateMachine)).toBe(1);
-  expect(count(TYPES.role)).toBe(functions + 1);
-  expect(count(TYPES.policy)).toBe(functions + 1);
-  expect(count(TYPES.logGroup)).toBe(functions + 1);
+  expect(count(TYPES.stateMachine)).toBe(2);
+  expect(count(TYPES.role)).toBe(functions + 2);
+  expect(count(TYPES.policy)).toBe(functions + 2);
+  expect(count(TYPES.logGroup)).toBe(functions + 2);
+  expect(count(TYPES.metricFilter)).toBe(2);
   expect(count(TYPES.topic)).toBe(1);
   expect(count(TYPES.alarm)).toBe(1);
 
@@ -88,7 +91,34 @@ function expectSagaInventory(run: Run, saga: Saga): void {
 
   // The state machine's role, statement by statement: only the saga's functions, only its alert topic.
   const functionArns = ofType(run.resources, TYPES.fn).map((fn) => fn.state['arn'] as string);
-  const [invoke, publish, logDelivery, xray, ...others] = policyOf(run, 'state-machine-policy').Statement;
+  expectStateMachinePolicy(run, 'state-machine-policy', functionArns);
+  // The rollback machine's: only the compensations, only the alert topic.
+  const compensationArns = saga.steps.map((step) => arnOf(run, TYPES.fn, step.compensation));
+  expectStateMachinePolicy(run, 'rollback-policy', compensationArns);
+  for (const prefix of ['state-machine', 'rollback']) {
+    expect(JSON.parse(named(run, TYPES.role, `${prefix}-role`).inputs['assumeRolePolicy'])).toEqual(STEP_FUNCTIONS_TRUST);
+  }
+}
+
+/** Step Functions, on behalf of a state machine of the stack's account and region only. */
+const STEP_FUNCTIONS_TRUST = {
+  Version: '2012-10-17',
+  Statement: [
+    {
+      Effect: 'Allow',
+      Principal: { Service: 'states.amazonaws.com' },
+      Action: 'sts:AssumeRole',
+      Condition: {
+        StringEquals: { 'aws:SourceAccount': MOCK_ACCOUNT },
+        ArnLike: { 'aws:SourceArn': `arn:aws:states:${MOCK_REGION}:${MOCK_ACCOUNT}:stateMachine:*` },
+      },
+    },
+  ],
+};
+
+/** A state machine's policy, statement by statement: these functions, the alert topic, log delivery, X-Ray, then `own`. */
+function expectStateMachinePolicy(run: Run, policyName: string, functionArns: readonly string[], ...own: unknown[]): void {
+  const [invoke, publish, logDelivery, xray, ...others] = policyOf(run, policyName).Statement;
   expect(invoke?.Action).toEqual(['lambda:InvokeFunction']);
   expect([...(invoke?.Resource ?? [])].sort()).toEqual(functionArns.flatMap((arn) => [arn, `${arn}:*`]).sort());
   expect(publish).toEqual({ Effect: 'Allow', Action: ['sns:Publish'], Resource: [run.outputs['alertTopicArn']] });
@@ -107,7 +137,7 @@ function expectSagaInventory(run: Run, saga: Saga): void {
     Resource: ['*'],
   });
   expect(xray).toEqual({ ...XRAY_WRITE, Action: [...XRAY_WRITE.Action, 'xray:GetSamplingRules', 'xray:GetSamplingTargets'] });
-  expect(others).toEqual([]);
+  expect(others).toEqual(own);
 }
 
 /** X-Ray's write actions, which accept no resource narrower than "*". */
@@ -147,6 +177,24 @@ describe('the program, with the default settings', () => {
     expect(JSON.parse(stateMachineOf(run).inputs['definition'])).toEqual(expected);
   });
 
+  it('deploys the rollback machine as renderRollback renders it: STANDARD, its own role and log, named in the outputs', () => {
+    const functions = Object.fromEntries(ofType(run.resources, TYPES.fn).map((fn) => [fn.name, fn.state['arn'] as string]));
+    const expected = renderRollback(tripSaga, { functions, alertTopic: run.outputs['alertTopicArn'] });
+    expect(JSON.parse(rollbackMachineOf(run).inputs['definition'])).toEqual(expected);
+    expect(rollbackMachineOf(run).inputs).toMatchObject({
+      type: 'STANDARD',
+      roleArn: arnOf(run, TYPES.role, 'rollback-role'),
+      loggingConfiguration: { level: 'ERROR', logDestination: `${arnOf(run, TYPES.logGroup, 'rollback-logs')}:*` },
+    });
+    expect(run.outputs['rollbackStateMachineArn']).toBe(rollbackMachineOf(run).state['arn']);
+  });
+
+  it('puts both state machines’ log groups under /aws/vendedlogs/states/', () => {
+    for (const group of ['state-machine-logs', 'rollback-logs']) {
+      expect(named(run, TYPES.logGroup, group).state['name']).toMatch(/^\/aws\/vendedlogs\/states\//);
+    }
+  });
+
   it('is a STANDARD state machine, logging errors without execution data, traced', () => {
     expect(stateMachineOf(run).inputs).toMatchObject({
       type: 'STANDARD',
@@ -160,14 +208,25 @@ describe('the program, with the default settings', () => {
     });
   });
 
-  it('alarms the alert topic on any timed-out execution, or on a burst of failed ones', () => {
+  it('alarms the alert topic on an execution of either machine that timed out or failed other than by a routine end', () => {
     const alarm = ofType(run.resources, TYPES.alarm)[0] as MockResource;
-    expect(alarm.inputs['alarmActions']).toEqual([run.outputs['alertTopicArn']]);
-    const [decision] = alarm.inputs['metricQueries'].filter((query: { expression?: string }) => query.expression);
-    expect(decision.expression).toBe(`IF(timedout > 0 OR failed >= ${DEFAULT_SETTINGS.failedExecutionsAlarmThreshold}, 1, 0)`);
-    const metrics = alarm.inputs['metricQueries'].filter((query: { metric?: unknown }) => query.metric).map((query: any) => query.metric);
-    expect(metrics.map((metric: any) => metric.metricName).sort()).toEqual(['ExecutionsFailed', 'ExecutionsTimedOut']);
-    for (const metric of metrics) expect(metric.dimensions).toEqual({ StateMachineArn: stateMachineOf(run).state['arn'] });
+    expect(alarm.inputs).toMatchObject({ alarmActions: [run.outputs['alertTopicArn']], threshold: 1, statistic: 'Sum' });
+    const filters = ofType(run.resources, TYPES.metricFilter);
+    for (const filter of filters) {
+      expect(filter.inputs['metricTransformation']).toEqual({
+        namespace: alarm.inputs['namespace'],
+        name: alarm.inputs['metricName'],
+        value: '1',
+      });
+    }
+    const patternOf = (group: string) =>
+      filters.find((filter) => filter.inputs['logGroupName'] === named(run, TYPES.logGroup, group).state['name'])?.inputs['pattern'];
+    expect(patternOf('state-machine-logs')).toBe(
+      '{ ($.type = "ExecutionTimedOut") || ($.type = "ExecutionFailed" && $.details.error != "SagaRolledBack" && ' +
+        '$.details.error != "TripInvalid" && $.details.error != "SagaRollbackHandedOff") }',
+    );
+    // The rollback machine ends well only by succeeding.
+    expect(patternOf('rollback-logs')).toBe('{ ($.type = "ExecutionTimedOut") || ($.type = "ExecutionFailed") }');
   });
 
   it('leaves fault injection, point-in-time recovery and deletion protection off', () => {
@@ -184,6 +243,9 @@ describe('the program, with the default settings', () => {
       stateMachineName: stateMachineOf(run).state['name'],
       alertTopicArn: (ofType(run.resources, TYPES.topic)[0] as MockResource).state['arn'],
       stateMachineLogGroup: named(run, TYPES.logGroup, 'state-machine-logs').state['name'],
+      rollbackStateMachineArn: rollbackMachineOf(run).state['arn'],
+      rollbackStateMachineName: rollbackMachineOf(run).state['name'],
+      rollbackStateMachineLogGroup: named(run, TYPES.logGroup, 'rollback-logs').state['name'],
       tableNames: Object.fromEntries(tripSaga.steps.map((step) => [step.name, named(run, TYPES.table, step.table).state['name']])),
       functionNames: Object.fromEntries(ofType(run.resources, TYPES.fn).map((fn) => [fn.name, fn.state['name']])),
     });
@@ -213,23 +275,51 @@ describe('stack settings', () => {
     defaults = await runProgram();
   }, 60_000);
 
-  /** The resources whose inputs differ from the default stack's, by type and name. */
-  const changedResources = (run: Run): string[] =>
-    run.resources
+  /** The resources whose inputs differ between two runs, by type and name. */
+  const changedResourcesBetween = (before: Run, after: Run): string[] =>
+    after.resources
       .filter((resource) => {
-        const before = defaults.resources.find((candidate) => candidate.type === resource.type && candidate.name === resource.name);
-        return JSON.stringify(before?.inputs) !== JSON.stringify(resource.inputs);
+        const old = before.resources.find((candidate) => candidate.type === resource.type && candidate.name === resource.name);
+        return JSON.stringify(old?.inputs) !== JSON.stringify(resource.inputs);
       })
       .map((resource) => `${resource.type.split(':').at(-1)} ${resource.name}`);
+  /** The resources whose inputs differ from the default stack's. */
+  const changedResources = (run: Run): string[] => changedResourcesBetween(defaults, run);
 
-  it('EXPRESS changes the state machine’s type and log level, and nothing else', async () => {
-    const run = await runProgram({ stateMachineType: 'EXPRESS' });
-    expect(changedResources(run)).toEqual(['StateMachine saga']);
+  it('EXPRESS, within its 5 minutes, changes the saga’s type, log level, definition and role: a stuck rollback is handed off', async () => {
+    const settings = { compensationMaxAttempts: '2' };
+    const standard = await runProgram(settings);
+    const run = await runProgram({ ...settings, stateMachineType: 'EXPRESS' });
+    expect(changedResourcesBetween(standard, run)).toEqual(['RolePolicy state-machine-policy', 'StateMachine saga']);
     expect(stateMachineOf(run).inputs).toMatchObject({
       type: 'EXPRESS',
       loggingConfiguration: { level: 'ALL', includeExecutionData: false },
     });
-    expect(stateMachineOf(run).inputs['definition']).toBe(stateMachineOf(defaults).inputs['definition']);
+    const functions = Object.fromEntries(ofType(run.resources, TYPES.fn).map((fn) => [fn.name, fn.state['arn'] as string]));
+    const rollbackStateMachine = rollbackMachineOf(run).state['arn'];
+    expect(JSON.parse(stateMachineOf(run).inputs['definition'])).toEqual(
+      renderSaga(
+        sagaWithSettings(tripSaga, { ...DEFAULT_SETTINGS, compensationMaxAttempts: 2 }),
+        { functions, alertTopic: run.outputs['alertTopicArn'] },
+        {
+          type: 'EXPRESS',
+          rollbackStateMachine,
+        },
+      ),
+    );
+    // It may start the rollback machine, and nothing else.
+    const functionArns = ofType(run.resources, TYPES.fn).map((fn) => fn.state['arn'] as string);
+    expectStateMachinePolicy(run, 'state-machine-policy', functionArns, {
+      Effect: 'Allow',
+      Action: ['states:StartExecution'],
+      Resource: [rollbackStateMachine],
+    });
+  }, 60_000);
+
+  it('EXPRESS is refused when its worst case can outrun 5 minutes, naming the settings to change', async () => {
+    await expect(runProgram({ stateMachineType: 'EXPRESS' })).rejects.toThrow(
+      /an EXPRESS execution of TripBooking can run \d+ s, past Express's 300 s: lower compensationMaxAttempts \(now 5\) or functionTimeoutSeconds \(now 10\)/,
+    );
   }, 60_000);
 
   it('tracing off removes X-Ray from the functions, their roles and the state machine', async () => {
@@ -239,10 +329,11 @@ describe('stack settings', () => {
         ...ofType(run.resources, TYPES.fn).map((fn) => `Function ${fn.name}`),
         ...ofType(run.resources, TYPES.policy).map((p) => `RolePolicy ${p.name}`),
         'StateMachine saga',
+        'StateMachine rollback',
       ].sort(),
     );
     for (const fn of ofType(run.resources, TYPES.fn)) expect(fn.inputs['tracingConfig']).toEqual({ mode: 'PassThrough' });
-    expect(stateMachineOf(run).inputs['tracingConfiguration']).toEqual({ enabled: false });
+    for (const machine of ofType(run.resources, TYPES.stateMachine)) expect(machine.inputs['tracingConfiguration']).toEqual({ enabled: false });
     for (const policy of ofType(run.resources, TYPES.policy)) expect(policy.inputs['policy']).not.toContain('xray:');
   }, 60_000);
 
