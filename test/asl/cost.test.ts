@@ -1,5 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
-import { placeholderResources, priceOf, PRICES, renderSaga, sagaPaths, walk, type SagaPath } from '../../asl/index.ts';
+import {
+  EXPRESS_MAX_SECONDS,
+  placeholderResources,
+  priceOf,
+  PRICES,
+  renderSaga,
+  sagaPaths,
+  walk,
+  worstCaseSeconds,
+  type SagaPath,
+} from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
 import { actions, firstStep, lastStep, sagaOfSize } from '../helpers/sagas.ts';
 
@@ -63,5 +73,20 @@ describe('priceOf', () => {
     expect(price.standardPerMillion).toBeCloseTo(100, 6);
     // 4 attempts × 100 ms + 1.5 s of pauses = 1.9 s.
     expect(price.expressPerMillion).toBeCloseTo(1 + 1.9 * PRICES.expressMemoryGb * PRICES.expressPerGbSecond * 1e6, 6);
+  });
+});
+
+describe('worstCaseSeconds', () => {
+  it('adds up every retry of every action and compensation, at its longest, and the alert’s and hand-off’s pauses', () => {
+    // Per step: an action's 4 attempts and 1+2+4 s of pauses; a compensation's 6 attempts and 2+4+8+16+32 s.
+    // Then the alert's and the hand-off's pauses: 1+2+4 s each.
+    const perStep = 4 * 10 + 7 + (6 * 10 + 62);
+    expect(worstCaseSeconds(tripSaga, 10)).toBe(tripSaga.steps.length * perStep + 14);
+    expect(worstCaseSeconds(tripSaga, 10)).toBeGreaterThan(EXPRESS_MAX_SECONDS);
+  });
+
+  it('caps an attempt at its Task’s timeout', () => {
+    const saga = { ...tripSaga, steps: tripSaga.steps.map((step) => ({ ...step, timeoutSeconds: 1 })) };
+    expect(worstCaseSeconds(saga, 10)).toBe(worstCaseSeconds(tripSaga, 1));
   });
 });

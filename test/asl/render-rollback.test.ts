@@ -1,0 +1,170 @@
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from '@jest/globals';
+import {
+  definitionProblems,
+  placeholderResources,
+  renderRollback,
+  renderSaga,
+  START_EXECUTION,
+  StepError,
+  toMermaid,
+  type State,
+  type StateMachineDefinition,
+  type TaskState,
+} from '../../asl/index.ts';
+import { tripSaga } from '../../saga.ts';
+import { EXECUTION_ARN, runDefinition } from '../helpers/interpreter.ts';
+import { firstStep, lastStep, sagaOfSize, steps } from '../helpers/sagas.ts';
+
+// The rollback machine (finishes a rollback from a named compensation) and the EXPRESS saga that hands off to it.
+
+const aslValidatorOf = createRequire(import.meta.url)('asl-validator') as (definition: unknown) => {
+  isValid: boolean;
+  errorsText: (separator?: string) => string;
+};
+/** asl-validator adds keys to what it validates: give it a copy. */
+const aslErrors = (definition: StateMachineDefinition) => aslValidatorOf(structuredClone(definition)).errorsText('\n');
+
+const trip = JSON.parse(readFileSync(new URL('../../examples/trip.json', import.meta.url), 'utf8')) as Record<string, string>;
+const resources = placeholderResources(tripSaga);
+const rollback = renderRollback(tripSaga, resources);
+const ROLLBACK_MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:rollback';
+const express = renderSaga(tripSaga, resources, { type: 'EXPRESS', rollbackStateMachine: ROLLBACK_MACHINE });
+/** The saga execution whose bookings the rollback machine undoes: not the rollback's own execution. */
+const SAGA_EXECUTION = 'arn:aws:states:us-east-1:123456789012:express:Saga:run-1:0a1b';
+const stuck = { error: StepError.InjectedFault, times: 'always' } as const;
+
+function task(definition: StateMachineDefinition, name: string): TaskState {
+  const state = definition.States[name] as State;
+  if (state.Type !== 'Task') throw new Error(`${name} is a ${state.Type} state`);
+  return state;
+}
+
+/** The compensations owed from the `index`-th step's, in the order a rollback runs them. */
+const owedFrom = (index: number) =>
+  steps
+    .slice(0, index + 1)
+    .reverse()
+    .map((step) => step.compensation);
+
+describe('renderRollback', () => {
+  it('passes asl-validator and our own rules', () => {
+    expect(aslErrors(rollback)).toBe('');
+    expect(definitionProblems(rollback)).toEqual([]);
+  });
+
+  it('chooses the compensation named in $.resumeFrom, and fails with UnknownCompensation on any other name', () => {
+    expect(rollback.StartAt).toBe('ResumeFrom');
+    expect(rollback.States['ResumeFrom']).toEqual({
+      Type: 'Choice',
+      Choices: steps.map((step) => ({ Variable: '$.resumeFrom', StringEquals: step.compensation, Next: step.compensation })),
+      Default: 'UnknownCompensation',
+    });
+    expect(rollback.States['UnknownCompensation']).toMatchObject({ Type: 'Fail', Error: 'UnknownCompensation' });
+  });
+
+  it('holds the saga’s own compensations, alerts and retries, on the bookings of $.execution, ending in a Succeed state', () => {
+    const saga = renderSaga(tripSaga, resources);
+    const onInput = { 'trip.$': '$.trip', 'execution.$': '$.execution' };
+    for (const step of steps) {
+      for (const name of [step.compensation, `Alert${step.compensation}`, `Retry${step.compensation}`]) {
+        const { Parameters, ...rest } = task(saga, name);
+        expect(task(rollback, name)).toMatchObject(rest);
+      }
+      expect(task(rollback, step.compensation).Parameters).toEqual(onInput);
+      expect(task(rollback, `Retry${step.compensation}`).Parameters).toEqual(onInput);
+    }
+    expect(rollback.States['SagaRolledBack']).toMatchObject({ Type: 'Succeed' });
+  });
+
+  it('draws the Choice as a diamond with one labelled edge per compensation', () => {
+    const mermaid = toMermaid(rollback);
+    expect(mermaid).toContain('{"ResumeFrom"}');
+    for (const step of steps) expect(mermaid).toContain(`|"$.resumeFrom = ${step.compensation}"|`);
+  });
+
+  it.each(steps.map((step, index) => [step.compensation, index] as const))(
+    'run from %s: undoes the saga execution’s bookings, owed compensations in order, and succeeds',
+    async (compensation, index) => {
+      const run = await runDefinition(rollback, { trip, execution: SAGA_EXECUTION, resumeFrom: compensation });
+      expect(run.entered).toEqual(['ResumeFrom', ...owedFrom(index), 'SagaRolledBack']);
+      expect(run.status).toBe('SUCCEEDED');
+      for (const name of owedFrom(index)) expect(run.inputs[name]).toEqual([{ trip, execution: SAGA_EXECUTION }]);
+    },
+  );
+
+  it('a compensation stuck here too alerts, and fails at its retry: the rollback execution is redrivable', async () => {
+    const run = await runDefinition(
+      rollback,
+      { trip, execution: SAGA_EXECUTION, resumeFrom: lastStep.compensation },
+      { [lastStep.compensation]: stuck, [`Retry${lastStep.compensation}`]: stuck },
+    );
+    expect(run.entered).toEqual(['ResumeFrom', lastStep.compensation, `Alert${lastStep.compensation}`, `Retry${lastStep.compensation}`]);
+    expect(run).toMatchObject({ status: 'FAILED', error: StepError.InjectedFault });
+  });
+
+  it('refuses a name that is not a compensation', async () => {
+    const run = await runDefinition(rollback, { trip, execution: SAGA_EXECUTION, resumeFrom: firstStep.action });
+    expect(run.entered).toEqual(['ResumeFrom', 'UnknownCompensation']);
+    expect(run).toMatchObject({ status: 'FAILED', error: 'UnknownCompensation' });
+  });
+
+  it.each([1, 4, 50])('renders %i steps, valid for asl-validator and us', (size) => {
+    const definition = renderRollback(sagaOfSize(size), placeholderResources(sagaOfSize(size)));
+    expect(Object.keys(definition.States)).toHaveLength(3 * size + 3);
+    expect(aslErrors(definition)).toBe('');
+  });
+});
+
+describe('renderSaga for EXPRESS', () => {
+  it('passes asl-validator and our own rules', () => {
+    expect(aslErrors(express)).toBe('');
+    expect(definitionProblems(express)).toEqual([]);
+  });
+
+  it('differs from STANDARD only after an alert: a hand-off replaces the retry, and the alert says so', () => {
+    const standard = renderSaga(tripSaga, resources);
+    const differing = (a: StateMachineDefinition, b: StateMachineDefinition) =>
+      Object.keys(a.States).filter((name) => JSON.stringify(a.States[name]) !== JSON.stringify(b.States[name]));
+    expect(differing(standard, express)).toEqual(steps.flatMap((step) => [`Alert${step.compensation}`, `Retry${step.compensation}`]));
+    expect(differing(express, standard)).toEqual([
+      ...steps.flatMap((step) => [`Alert${step.compensation}`, `HandOff${step.compensation}`]),
+      'SagaRollbackHandedOff',
+    ]);
+    for (const step of steps) {
+      expect(task(express, `Alert${step.compensation}`)).toMatchObject({
+        Next: `HandOff${step.compensation}`,
+        Catch: [{ Next: `HandOff${step.compensation}` }],
+      });
+    }
+  });
+
+  it('hands off through request-response startExecution, named after the execution, resuming from the stuck compensation', () => {
+    expect(task(express, 'HandOffCancelFlight')).toMatchObject({
+      Resource: START_EXECUTION,
+      Parameters: {
+        StateMachineArn: ROLLBACK_MACHINE,
+        'Name.$': "States.Hash($$.Execution.Id, 'SHA-256')",
+        Input: { 'trip.$': '$$.Execution.Input', 'execution.$': '$$.Execution.Id', resumeFrom: 'CancelFlight' },
+      },
+      Next: 'SagaRollbackHandedOff',
+    });
+    expect(task(express, 'HandOffCancelFlight').Catch).toBeUndefined();
+  });
+
+  it('in an interpreter: a stuck compensation alerts, then starts the rollback machine with a 64-character name and ends handed off', async () => {
+    const run = await runDefinition(express, trip, { [lastStep.action]: stuck, [lastStep.compensation]: stuck });
+    expect(run.entered.slice(-3)).toEqual([`Alert${lastStep.compensation}`, `HandOff${lastStep.compensation}`, 'SagaRollbackHandedOff']);
+    expect(run).toMatchObject({ status: 'FAILED', error: 'SagaRollbackHandedOff' });
+    const [handOff] = run.inputs[`HandOff${lastStep.compensation}`] as [Record<string, unknown>];
+    expect(handOff).toEqual({
+      StateMachineArn: ROLLBACK_MACHINE,
+      Name: expect.stringMatching(/^[0-9a-f]{64}$/),
+      Input: { trip, execution: EXECUTION_ARN, resumeFrom: lastStep.compensation },
+    });
+    // What the saga hands over, the rollback machine finishes.
+    const finished = await runDefinition(rollback, handOff['Input']);
+    expect(finished.status).toBe('SUCCEEDED');
+  });
+});
