@@ -6,6 +6,7 @@ import {
   placeholderResources,
   priceOf,
   PRICES,
+  renderRollback,
   renderSaga,
   sagaPaths,
   toDot,
@@ -98,8 +99,11 @@ program
   .addOption(resourcesOption)
   .addOption(stackOption)
   .option('--compact', 'one line, as sent to AWS')
-  .action(async (options: RenderOptions & { compact?: boolean }) => {
-    const definition = await render(options);
+  .option('--rollback', 'the rollback machine instead: it finishes a rollback from the compensation named in its input')
+  .action(async (options: RenderOptions & { compact?: boolean; rollback?: boolean }) => {
+    const definition = options.rollback
+      ? renderRollback(await sagaFor(options.stack), await resourcesFrom(options.resources))
+      : await render(options);
     process.stdout.write(`${JSON.stringify(definition, null, options.compact ? undefined : 2)}\n`);
   });
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
-import { placeholderResources, renderSaga } from '../../asl/index.ts';
+import { placeholderResources, renderRollback, renderSaga } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
 import { saga } from '../helpers/cli.ts';
 import { lastStep, steps } from '../helpers/sagas.ts';
@@ -25,6 +25,13 @@ describe('saga asl', () => {
     expect(code).toBe(0);
     expect(stdout.trim().split('\n')).toHaveLength(1);
     expect(JSON.parse(stdout)).toEqual(renderSaga(tripSaga, resources));
+  });
+
+  it('--rollback prints the rollback machine, with the same ARNs', async () => {
+    const resources = placeholderResources(tripSaga, 'eu-west-1', '210987654321');
+    const { code, stdout } = await saga('asl', '--rollback', '--resources', await scratchFile(JSON.stringify(resources)));
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toEqual(renderRollback(tripSaga, resources));
   });
 
   it.each([
