@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import {
@@ -9,22 +8,14 @@ import {
   START_EXECUTION,
   StepError,
   toMermaid,
-  type State,
   type StateMachineDefinition,
-  type TaskState,
 } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
+import { aslValidator, task } from '../helpers/asl.ts';
 import { EXECUTION_ARN, runDefinition } from '../helpers/interpreter.ts';
 import { firstStep, lastStep, sagaOfSize, steps } from '../helpers/sagas.ts';
 
 // The rollback machine (finishes a rollback from a named compensation) and the EXPRESS saga that hands off to it.
-
-const aslValidatorOf = createRequire(import.meta.url)('asl-validator') as (definition: unknown) => {
-  isValid: boolean;
-  errorsText: (separator?: string) => string;
-};
-/** asl-validator adds keys to what it validates: give it a copy. */
-const aslErrors = (definition: StateMachineDefinition) => aslValidatorOf(structuredClone(definition)).errorsText('\n');
 
 const trip = JSON.parse(readFileSync(new URL('../../examples/trip.json', import.meta.url), 'utf8')) as Record<string, string>;
 const resources = placeholderResources(tripSaga);
@@ -35,12 +26,6 @@ const express = renderSaga(tripSaga, resources, { type: 'EXPRESS', rollbackState
 const SAGA_EXECUTION = 'arn:aws:states:us-east-1:123456789012:express:Saga:run-1:0a1b';
 const stuck = { error: StepError.InjectedFault, times: 'always' } as const;
 
-function task(definition: StateMachineDefinition, name: string): TaskState {
-  const state = definition.States[name] as State;
-  if (state.Type !== 'Task') throw new Error(`${name} is a ${state.Type} state`);
-  return state;
-}
-
 /** The compensations owed from the `index`-th step's, in the order a rollback runs them. */
 const owedFrom = (index: number) =>
   steps
@@ -50,7 +35,7 @@ const owedFrom = (index: number) =>
 
 describe('renderRollback', () => {
   it('passes asl-validator and our own rules', () => {
-    expect(aslErrors(rollback)).toBe('');
+    expect(aslValidator(rollback).errorsText('\n')).toBe('');
     expect(definitionProblems(rollback)).toEqual([]);
   });
 
@@ -113,13 +98,13 @@ describe('renderRollback', () => {
   it.each([1, 4, 50])('renders %i steps, valid for asl-validator and us', (size) => {
     const definition = renderRollback(sagaOfSize(size), placeholderResources(sagaOfSize(size)));
     expect(Object.keys(definition.States)).toHaveLength(3 * size + 3);
-    expect(aslErrors(definition)).toBe('');
+    expect(aslValidator(definition).errorsText('\n')).toBe('');
   });
 });
 
 describe('renderSaga for EXPRESS', () => {
   it('passes asl-validator and our own rules', () => {
-    expect(aslErrors(express)).toBe('');
+    expect(aslValidator(express).errorsText('\n')).toBe('');
     expect(definitionProblems(express)).toEqual([]);
   });
 

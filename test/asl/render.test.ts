@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { describe, expect, it } from '@jest/globals';
 import {
   ALL_ERRORS,
@@ -10,28 +9,13 @@ import {
   SNS_PUBLISH,
   StepError,
   type Saga,
-  type State,
   type StateMachineDefinition,
-  type TaskState,
 } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
+import { aslValidator, task } from '../helpers/asl.ts';
 import { actions, addedStep, firstStep, lastStep, sagaOfSize, steps, tripSagaWithAddedStep } from '../helpers/sagas.ts';
 
-// asl-validator is CommonJS only; it is the independent check of every definition we render.
-const aslValidatorOf = createRequire(import.meta.url)('asl-validator') as (definition: unknown) => {
-  isValid: boolean;
-  errorsText: (separator?: string) => string;
-};
-/** asl-validator adds keys to what it validates: give it a copy. */
-const aslValidator = (definition: StateMachineDefinition) => aslValidatorOf(structuredClone(definition));
-
 const render = (saga: Saga): StateMachineDefinition => renderSaga(saga, placeholderResources(saga));
-
-function task(definition: StateMachineDefinition, name: string): TaskState {
-  const state = definition.States[name] as State;
-  if (state.Type !== 'Task') throw new Error(`${name} is a ${state.Type} state`);
-  return state;
-}
 
 describe('renderSaga, for the trip', () => {
   const definition = render(tripSaga);
