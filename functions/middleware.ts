@@ -2,18 +2,18 @@ import type { MiddlewareObj } from '@middy/core';
 import validator from '@middy/validator';
 import type { Ajv, ErrorObject } from 'ajv';
 import type { Context } from 'aws-lambda';
-import { describeSchemaErrors } from '../asl/schema-errors.ts';
 import type { StepConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 import { InjectedFaultError, TransientError, TripInvalidError } from './errors.ts';
 import validateStepEvent from './step-event-validator.generated.js';
+import { problemsText, stepEventProblems } from './trip-problems.ts';
 import type { StepEvent } from './trip.ts';
 
 type StepMiddleware = MiddlewareObj<StepEvent, unknown, Error, Context>;
 
 /**
  * Validates the event against the trip's JSON Schema (compiled ahead of time) with @middy/validator,
- * and reports a failure as TripInvalid, listing every problem, before anything is written.
+ * and reports a failure as TripInvalid, listing its problems (to a bounded length), before anything is written.
  */
 export function tripValidation(): StepMiddleware {
   // @middy/validator calls eventSchema as a compiled validate function; its typings say Ajv.
@@ -23,8 +23,8 @@ export function tripValidation(): StepMiddleware {
       try {
         await validation.before?.(request);
       } catch (error) {
-        const problems = describeSchemaErrors((error as { cause?: { data?: ErrorObject[] } }).cause?.data, 'the event');
-        throw new TripInvalidError(`invalid trip: ${problems.join('; ')}`);
+        const problems = stepEventProblems((error as { cause?: { data?: ErrorObject[] } }).cause?.data);
+        throw new TripInvalidError(`invalid trip: ${problemsText(problems)}`);
       }
     },
   };

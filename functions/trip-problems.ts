@@ -1,12 +1,42 @@
+import type { ErrorObject } from 'ajv';
 import { describeSchemaErrors } from '../asl/schema-errors.ts';
 import validateStepEvent from './step-event-validator.generated.js';
 
 /** Stands for the execution in the event: only the trip is in question here. */
 const ANY_EXECUTION = 'arn:aws:states:us-east-1:000000000000:execution:saga:validated';
 
+/** At most this many characters of one problem: an unknown key may be as long as the input. */
+export const MAX_PROBLEM_LENGTH = 200;
+/**
+ * At most this many characters in a whole TripInvalid message: well under the 32,768 that AWS keeps of an
+ * error's cause, of which the message is one part.
+ */
+export const MAX_PROBLEMS_LENGTH = 4096;
+
+const clip = (problem: string): string => (problem.length <= MAX_PROBLEM_LENGTH ? problem : `${problem.slice(0, MAX_PROBLEM_LENGTH - 1)}…`);
+
+/** The problems, each clipped, joined with "; " and cut short, saying how many were left out, past the whole's limit. */
+export function problemsText(problems: readonly string[]): string {
+  const more = (count: number): string => (count === 0 ? '' : `; … and ${count} more`);
+  let text = '';
+  for (const [index, problem] of problems.entries()) {
+    const next = `${text}${index === 0 ? '' : '; '}${clip(problem)}`;
+    // Room is kept for saying how many are left out after this one.
+    if (next.length + more(problems.length - index - 1).length > MAX_PROBLEMS_LENGTH) return `${text}${more(problems.length - index)}`;
+    text = next;
+  }
+  return text;
+}
+
+/** The schema errors of a step event, one line per problem, paths relative to `root` when it is given. */
+export function stepEventProblems(errors: readonly ErrorObject[] | null | undefined, root?: string): string[] {
+  const relative = (errors ?? []).map((error) =>
+    root === undefined ? error : { ...error, instancePath: error.instancePath.replace(/^\/trip/, '') },
+  );
+  return describeSchemaErrors(relative, root ?? 'the event');
+}
+
 /** What is wrong with a trip, one line per problem, by the same compiled schema the functions use; empty if valid. */
 export function tripProblems(trip: unknown): string[] {
-  if (validateStepEvent({ trip, execution: ANY_EXECUTION })) return [];
-  const errors = (validateStepEvent.errors ?? []).map((error) => ({ ...error, instancePath: error.instancePath.replace(/^\/trip/, '') }));
-  return describeSchemaErrors(errors, 'the trip');
+  return validateStepEvent({ trip, execution: ANY_EXECUTION }) ? [] : stepEventProblems(validateStepEvent.errors, 'the trip');
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { problemsText } from '../functions/trip-problems.ts';
 import type { FaultSpec } from './faults.ts';
 import type { HistoryEvent } from './history.ts';
 import {
@@ -222,7 +223,7 @@ export class StepFunctionsServer {
       throw new ApiError('InvalidExecutionInput', `Invalid State Machine Execution Input: '${(error as Error).message}'`);
     }
     const problems = this.#options.validateInput?.(parsed) ?? [];
-    if (problems.length > 0) throw new ApiError('InvalidExecutionInput', `Invalid State Machine Execution Input: ${problems.join('; ')}`);
+    if (problems.length > 0) throw new ApiError('InvalidExecutionInput', `Invalid State Machine Execution Input: ${problemsText(problems)}`);
     const executionArn = this.local.executionArnOf(name);
     const existing = this.#executions.get(executionArn);
     if (existing) {

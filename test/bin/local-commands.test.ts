@@ -117,7 +117,7 @@ describe('saga run', () => {
     const { code, stdout } = await saga('run', '--input', file);
     expect(code).toBe(5);
     expect(pathOf(stdout)).toEqual(['BookHotel', 'TripRejected']);
-    expect(stdout).toContain('✗ bad input: invalid trip: /trip/check_out should be > 2017-07-10T12:00:00.000Z; nothing was written');
+    expect(stdout).toContain('✗ bad input: invalid trip: /trip/check_out must be a date-time after check_in; nothing was written');
   });
 
   it('input that is not JSON is bad input, exit 5', async () => {

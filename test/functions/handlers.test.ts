@@ -211,6 +211,11 @@ describe('invalid trips', () => {
     ['check-out equal to check-in', tripWithId('same-time', { check_out: exampleTrip.check_in })],
     ['arrival before departure', tripWithId('arrival', { arrive_at: '2017-07-10T05:00:00.000Z' })],
     ['a rental that ends before it starts', tripWithId('rental', { rental_to: '2017-07-09T00:00:00.000Z' })],
+    ['check-in at a leap second, check-out days before', tripWithId('leap', { check_in: '2017-07-12T23:59:60Z', check_out: '2017-07-10T14:00:00Z' })],
+    ['check-out at the epoch', tripWithId('epoch', { check_out: '1970-01-01T00:00:00Z' })],
+    ['check-out before check-in by an hour-only offset', tripWithId('offset', { check_out: '2017-07-10T12:30:00+01' })],
+    ['a blank hotel', tripWithId('blank', { hotel: ' \t ' })],
+    ['a hotel holding NUL', tripWithId('nul', { hotel: 'holiday\u0000inn' })],
     ['a trip id that cannot name an execution', tripWithId('has spaces/and slashes')],
     ['an unknown field', { ...tripWithId('extra'), seat: '12A' }],
     ['a fail list that is not a list of state names', tripWithId('bad-fail', { fail: ['Book Hotel'] })],
@@ -226,7 +231,7 @@ describe('invalid trips', () => {
 
   it('names the field at fault', async () => {
     const error = await rejection(bookHotel(tripWithId('named', { check_out: '2017-07-09T14:00:00.000Z', hotel: '' })));
-    expect(error.message).toContain('/trip/check_out should be > 2017-07-10T12:00:00.000Z');
+    expect(error.message).toContain('/trip/check_out must be a date-time after check_in');
     expect(error.message).toContain('/trip/hotel must NOT have fewer than 1 characters');
   });
 
