@@ -211,7 +211,10 @@ describe('invalid trips', () => {
     ['check-out equal to check-in', tripWithId('same-time', { check_out: exampleTrip.check_in })],
     ['arrival before departure', tripWithId('arrival', { arrive_at: '2017-07-10T05:00:00.000Z' })],
     ['a rental that ends before it starts', tripWithId('rental', { rental_to: '2017-07-09T00:00:00.000Z' })],
-    ['check-in at a leap second, check-out days before', tripWithId('leap', { check_in: '2017-07-12T23:59:60Z', check_out: '2017-07-10T14:00:00Z' })],
+    [
+      'check-in at a leap second, check-out days before',
+      tripWithId('leap', { check_in: '2017-07-12T23:59:60Z', check_out: '2017-07-10T14:00:00Z' }),
+    ],
     ['check-out at the epoch', tripWithId('epoch', { check_out: '1970-01-01T00:00:00Z' })],
     ['check-out before check-in by an hour-only offset', tripWithId('offset', { check_out: '2017-07-10T12:30:00+01' })],
     ['a blank hotel', tripWithId('blank', { hotel: ' \t ' })],
