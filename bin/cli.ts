@@ -15,11 +15,14 @@ import {
   type SagaResources,
   type StateMachineDefinition,
 } from '../asl/index.ts';
+import { SagaResourcesError } from '../asl/validate.ts';
 import { parse as parseYaml } from 'yaml';
 import { sagaWithSettings, settingsFrom, stackFileConfig } from '../infra/settings.ts';
+import { handlerModulesOf } from '../functions/build.ts';
 import { tripSaga } from '../saga.ts';
 import { DataDirInUseError, ExecutionNameError, ExecutionNotRedrivableError } from '../local/runtime.ts';
-import { Exit, readJsonFile, readText, svgOf, UsageError, writeOrPrint } from './io.ts';
+import { errorLine, Exit, isFileError, readJsonFile, readText, svgOf, UsageError, writeOrPrint } from './io.ts';
+import { StaleValidatorError } from '../functions/generate-validator.ts';
 import { registerLocalCommands } from './local-commands.ts';
 
 function isResources(value: unknown): value is SagaResources {
@@ -36,8 +39,11 @@ function isResources(value: unknown): value is SagaResources {
 async function resourcesFrom(path: string | undefined): Promise<SagaResources> {
   if (path === undefined) return placeholderResources(tripSaga);
   const value = await readJsonFile(path);
+  // A file that was read and parsed but holds the wrong things is invalid ARNs (exit 1), as a malformed ARN is.
   if (!isResources(value)) {
-    throw new UsageError(`${path} must hold {"functions": {"<state name>": "<Lambda ARN>", ...}, "alertTopic": "<SNS topic ARN>"}`);
+    throw new SagaResourcesError([
+      `${path} must hold {"functions": {"<state name>": "<Lambda ARN>", ...}, "alertTopic": "<SNS topic ARN>"}`,
+    ]);
   }
   return value;
 }
@@ -49,6 +55,8 @@ interface RenderOptions {
 
 /** The saga as the named stack deploys it (its settings from Pulumi.<stack>.yaml), or with the defaults. */
 async function sagaFor(stack: string | undefined): Promise<Saga> {
+  // The step list's handler modules exist (else a SagaDefinitionError names each missing one).
+  handlerModulesOf(tripSaga);
   if (stack === undefined) return tripSaga;
   const file = fileURLToPath(new URL(`../Pulumi.${stack}.yaml`, import.meta.url));
   const settings = settingsFrom(stackFileConfig(parseYaml(await readText(file))), stack);
@@ -90,6 +98,8 @@ const stackOption = new Option('--stack <name>', 'render as this Pulumi stack de
 
 const program = new Command('saga')
   .description(`The ${tripSaga.name} saga (step list: saga.ts) as an AWS Step Functions state machine`)
+  // Read before commander parses, so that it is accepted anywhere on the command line.
+  .option('--debug', 'show the stack trace of an unexpected error')
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(text) });
 
@@ -132,7 +142,7 @@ program
   .command('graph')
   .description('draw the state machine: a Mermaid flowchart (default), Graphviz DOT, or an SVG picture')
   .addOption(new Option('--format <format>', 'output format').choices(['mermaid', 'dot', 'svg']).default('mermaid'))
-  .option('-o, --out <file>', 'write to a file instead of standard output (svg defaults to saga.svg)')
+  .option('-o, --out <file>', 'write to a file instead of standard output (svg defaults to saga.svg; - is standard output)')
   .option('--readme', "replace the Mermaid diagram embedded in the project's README.md (after editing the step list)")
   .addOption(stackOption)
   .action(async (options: { format: 'mermaid' | 'dot' | 'svg'; out?: string; readme?: boolean; stack?: string }) => {
@@ -176,18 +186,10 @@ program
 
 registerLocalCommands(program);
 
-/** A file or folder named on the command line that cannot be read or written: the user's to fix, not a crash. */
-function isFileError(error: unknown): error is NodeJS.ErrnoException {
-  const code = (error as NodeJS.ErrnoException | null)?.code;
-  return (
-    error instanceof Error &&
-    typeof (error as NodeJS.ErrnoException).syscall === 'string' &&
-    ['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EEXIST', 'EROFS'].includes(code ?? '')
-  );
-}
+const debug = process.argv.includes('--debug');
 
 try {
-  await program.parseAsync();
+  await program.parseAsync(process.argv.filter((arg) => arg !== '--debug'));
 } catch (error) {
   if (error instanceof CommanderError) {
     process.exitCode = error.exitCode === 0 ? Exit.ok : Exit.usage;
@@ -200,10 +202,13 @@ try {
   ) {
     process.stderr.write(`saga: ${error.message}\n`);
     process.exitCode = Exit.usage;
-  } else if (error instanceof Error && 'problems' in error) {
+  } else if (error instanceof StaleValidatorError || (error instanceof Error && 'problems' in error)) {
     process.stderr.write(`saga: ${error.name}: ${error.message}\n`);
     process.exitCode = Exit.invalid;
   } else {
-    throw error;
+    // A fault of this program or of what it runs on: said in one line; where it happened, on request.
+    process.stderr.write(`saga: ${errorLine(error)}\n`);
+    process.stderr.write(debug ? `${(error as Error | undefined)?.stack ?? ''}\n` : 'saga: run again with --debug for the stack trace\n');
+    process.exitCode = Exit.invalid;
   }
 }

@@ -16,6 +16,20 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** A file or folder named on the command line that cannot be read or written: the user's to fix, not a crash. */
+export function isFileError(error: unknown): error is NodeJS.ErrnoException {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return (
+    error instanceof Error &&
+    typeof (error as NodeJS.ErrnoException).syscall === 'string' &&
+    ['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'EEXIST', 'EROFS', 'ENOSPC', 'ENAMETOOLONG'].includes(code ?? '')
+  );
+}
+
+/** An error as a user reads it: its name and message, without the trace. */
+export const errorLine = (error: unknown): string =>
+  error instanceof Error ? `${error.name}: ${error.message}` : `an unexpected ${typeof error} was thrown: ${String(error)}`;
+
 export async function readText(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
@@ -33,8 +47,9 @@ export async function readJsonFile(path: string): Promise<unknown> {
   }
 }
 
+/** Writes to the file named, or to standard output when none is, or `-` (as Unix tools read it). */
 export async function writeOrPrint(text: string, out: string | undefined): Promise<void> {
-  if (out === undefined) {
+  if (out === undefined || out === '-') {
     process.stdout.write(`${text}\n`);
     return;
   }

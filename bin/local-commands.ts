@@ -1,12 +1,14 @@
-import { stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { InvalidArgumentError, type Command } from 'commander';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { toDot } from '../asl/diagram.ts';
 import { taskStatesOf } from '../asl/model.ts';
 import { parseFault, type FaultSpec } from '../local/faults.ts';
-import { bookingsTable, timelinePrinter, verdict } from '../local/report.ts';
-import { LocalSaga, type Execution, type Outcome } from '../local/runtime.ts';
+import { inputDepthProblem } from '../local/input.ts';
+import { alertForPrinting, bookingsTable, timelinePrinter, verdict } from '../local/report.ts';
+import { LOCAL_REGION } from '../local/dynamodb.ts';
+import { LocalSaga, type Execution, type LocalSagaOptions, type Outcome } from '../local/runtime.ts';
 import { StepFunctionsServer } from '../local/sfn-server.ts';
 import { tripProblems } from '../functions/trip-problems.ts';
 import type { Saga, SagaStep } from '../asl/saga.ts';
@@ -48,14 +50,20 @@ function faultsFrom(specs: readonly string[], local: LocalSaga): Record<string, 
   }
 }
 
-/** A trip from a file: unreadable is a usage error; not JSON is bad input, as Step Functions would refuse it. */
-async function tripFrom(path: string): Promise<{ trip: unknown } | { notJson: string }> {
+/**
+ * A trip from a file: unreadable is a usage error; not JSON, or nested too deeply for the local mode, is bad
+ * input, as Step Functions would refuse it.
+ */
+async function tripFrom(path: string): Promise<{ trip: unknown } | { refused: string }> {
   const text = await readText(path);
+  let trip: unknown;
   try {
-    return { trip: JSON.parse(text) };
+    trip = JSON.parse(text);
   } catch (error) {
-    return { notJson: `${path} is not JSON: ${(error as Error).message}` };
+    return { refused: `${path} is not JSON: ${(error as Error).message}` };
   }
+  const tooDeep = inputDepthProblem(trip);
+  return tooDeep === undefined ? { trip } : { refused: `${path}: ${tooDeep}` };
 }
 
 const retryNote = (delayMs: number | undefined): string =>
@@ -63,20 +71,30 @@ const retryNote = (delayMs: number | undefined): string =>
     ? 'retry pauses as the definition says (backoff with jitter); --retry-delay MS shortens them'
     : `every retry pause replaced by ${delayMs} ms`;
 
-/** The trip id whose bookings an execution made: its input's key field (the execution name may differ). */
-const tripIdOf = (local: LocalSaga, execution: Pick<Execution, 'input' | 'name'>): string =>
-  String((execution.input as Record<string, unknown> | null)?.[local.saga.keyField] ?? execution.name);
+/**
+ * The trip id whose bookings an execution made: its input's key field (the execution name may differ); none
+ * when the input has no such string, and then nothing can have been booked under it.
+ */
+function tripIdOf(local: LocalSaga, execution: Pick<Execution, 'input'>): string | undefined {
+  const input = execution.input;
+  const id = typeof input === 'object' && input !== null ? (input as Record<string, unknown>)[local.saga.keyField] : undefined;
+  return typeof id === 'string' ? id : undefined;
+}
 
 async function report(local: LocalSaga, execution: Execution, dataDir?: string): Promise<string> {
   const tripId = tripIdOf(local, execution);
-  const bookings = await local.bookingsOf(tripId);
+  const bookings = tripId === undefined ? {} : await local.bookingsOf(tripId);
   print();
-  print(`Tables for ${local.saga.keyField} ${tripId}:`);
-  for (const line of bookingsTable(local.saga, bookings)) print(line);
+  if (tripId === undefined) {
+    print(`The input has no ${local.saga.keyField}: no table can hold a booking of it.`);
+  } else {
+    print(`Tables for ${local.saga.keyField} ${tripId}:`);
+    for (const line of bookingsTable(local.saga, bookings)) print(line);
+  }
   for (const alert of execution.alerts) {
     print();
     print(`Alert (${alert.state}): ${alert.subject}; bookings left: ${alert.bookingsLeft.join(', ') || 'none'}`);
-    print(`  ${JSON.stringify(alert.message)}`);
+    print(`  ${JSON.stringify(alertForPrinting(alert.message))}`);
   }
   const line = verdict(local.saga, execution, bookings);
   print();
@@ -100,6 +118,19 @@ interface RunOptions {
   data?: string;
   name?: string;
   logs?: boolean;
+  dynamodbPort?: number;
+}
+
+/**
+ * Creates the data folder one level at a time, so that a folder that cannot be made fails at once: Node's
+ * recursive mkdir never returns where mkdir itself fails with ENOENT (under /proc).
+ */
+async function makeDataDir(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let path = resolve(dir); !(await stat(path).catch(() => undefined)) && dirname(path) !== path; path = dirname(path)) {
+    missing.unshift(path);
+  }
+  for (const folder of missing) await mkdir(folder);
 }
 
 /** The picture is written after the execution: a path that cannot take it is refused before. */
@@ -112,14 +143,14 @@ async function checkGraphPath(file: string): Promise<void> {
 
 async function run(options: RunOptions): Promise<void> {
   if (options.graph) await checkGraphPath(options.graph);
+  if (options.data) await makeDataDir(options.data);
   const loaded = await tripFrom(options.input);
-  if ('notJson' in loaded) {
-    process.stderr.write(`saga: bad input: ${loaded.notJson}\n`);
+  if ('refused' in loaded) {
+    process.stderr.write(`saga: bad input: ${loaded.refused}\n`);
     process.exitCode = Exit.badInput;
     return;
   }
-  const local = await LocalSaga.start({
-    saga: tripSaga,
+  const local = await startLocal(options.dynamodbPort, {
     ...(options.data ? { dataDir: options.data } : {}),
     ...(options.logs ? { functionLog: (line: string) => process.stderr.write(`${line}\n`) } : {}),
   });
@@ -225,10 +256,10 @@ export function tourOf(saga: Saga): TourScenario[] {
   ];
 }
 
-async function tour(): Promise<void> {
+async function tour(options: { dynamodbPort?: number }): Promise<void> {
   const loaded = await tripFrom(EXAMPLE_TRIP);
-  if ('notJson' in loaded) throw new UsageError(loaded.notJson);
-  const local = await LocalSaga.start({ saga: tripSaga });
+  if ('refused' in loaded) throw new UsageError(loaded.refused);
+  const local = await startLocal(options.dynamodbPort);
   try {
     print(`The ${local.saga.name} saga, on this machine: ${local.saga.steps.map((step) => step.action).join(' → ')},`);
     print(`each with its compensation. DynamoDB is dynalite at ${local.dynamo.endpoint} (in memory); the state machine is the`);
@@ -273,14 +304,11 @@ interface ServeOptions {
 
 /** Serves the Step Functions and DynamoDB APIs on 127.0.0.1 until interrupted. */
 async function serve(options: ServeOptions): Promise<void> {
-  const local = await LocalSaga.start({
-    saga: tripSaga,
-    dynamoDbPort: options.dynamodbPort,
-    ...(options.data ? { dataDir: options.data } : {}),
-  }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'EADDRINUSE') throw new UsageError(`port ${options.dynamodbPort} is in use: choose another with --dynamodb-port`);
-    throw error;
-  });
+  if (options.port === options.dynamodbPort && options.port !== 0) {
+    throw new UsageError(`--port and --dynamodb-port are both ${options.port}: the two endpoints need a port each`);
+  }
+  if (options.data) await makeDataDir(options.data);
+  const local = await startLocal(options.dynamodbPort, options.data ? { dataDir: options.data } : {});
   const faults = await Promise.resolve()
     .then(() => faultsFrom(options.fail, local))
     .catch(async (error: unknown) => {
@@ -309,10 +337,10 @@ async function serve(options: ServeOptions): Promise<void> {
   print(`  Step Functions ${server.endpoint}`);
   print(`  DynamoDB       ${local.dynamo.endpoint}   tables: ${local.saga.steps.map((step) => step.table).join(', ')}`);
   print();
-  print('With the AWS CLI (any credentials will do; the region must be set):');
-  print('  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1');
+  print('With the AWS CLI (any credentials will do; the region must be set, under both names for CLI v1 and boto3):');
+  print(`  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=${LOCAL_REGION} AWS_DEFAULT_REGION=${LOCAL_REGION}`);
   print(
-    `  aws stepfunctions start-execution ${sfn} --state-machine-arn ${local.stateMachineArn} --name ${trip} --input file://examples/trip.json`,
+    `  aws stepfunctions start-execution ${sfn} --state-machine-arn ${local.stateMachineArn} --name ${trip} --input ${pathToFileURL(EXAMPLE_TRIP).href}`,
   );
   print(`  aws stepfunctions describe-execution ${sfn} --execution-arn ${executionArn}`);
   print(`  aws stepfunctions get-execution-history ${sfn} --execution-arn ${executionArn}`);
@@ -336,14 +364,35 @@ async function serve(options: ServeOptions): Promise<void> {
   await local.close();
 }
 
+/** The embedded DynamoDB's port: 0 takes any free one. */
+const dynamodbPortOption = (byDefault: number) =>
+  new Option('--dynamodb-port <port>', 'the embedded DynamoDB endpoint’s port (0: any free port)').argParser(port).default(byDefault);
+
+/** The local mode on the trip's step list, its DynamoDB on the port asked for, a port in use said as such. */
+async function startLocal(
+  dynamodbPort: number | undefined,
+  options: Omit<LocalSagaOptions, 'saga' | 'dynamoDbPort'> = {},
+): Promise<LocalSaga> {
+  return LocalSaga.start({ saga: tripSaga, ...options, ...(dynamodbPort ? { dynamoDbPort: dynamodbPort } : {}) }).catch(
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') throw new UsageError(`port ${dynamodbPort} is in use: choose another with --dynamodb-port`);
+      throw error;
+    },
+  );
+}
+
 const FAIL_HELP =
   'fail a Task state: STATE (every call, InjectedFault: an action rolls back, a compensation alerts), ' +
   'STATE=N (its first N calls, TransientError: retried), STATE=always, or STATE=until-redrive (every call until the ' +
   'execution is redriven: a fault fixed before the redrive); repeatable';
 
+/** The functions validate trips with the compiled validator: never run them with one older than the trip schema. */
+const requireCurrentValidator = async (): Promise<void> => (await import('../functions/generate-validator.ts')).assertValidatorCurrent();
+
 export function registerLocalCommands(program: Command): void {
   program
     .command('run')
+    .hook('preAction', requireCurrentValidator)
     .description('run one execution locally, on an embedded DynamoDB, and show it state by state')
     .option('--input <file>', 'the trip (JSON)', EXAMPLE_TRIP)
     .option('--fail <spec>', FAIL_HELP, collect, [])
@@ -357,6 +406,7 @@ export function registerLocalCommands(program: Command): void {
     .option('--data <dir>', 'keep tables, executions and alerts in this folder (needed to resume)')
     .option('--name <name>', 'the execution name (default: the trip id)')
     .option('--logs', "print the functions' JSON logs on standard error")
+    .addOption(dynamodbPortOption(0))
     .addHelpText(
       'after',
       '\nExit status: 0 succeeded, 3 rolled back, 4 compensation not finished, 5 bad input, 2 bad command line, 1 failed otherwise.',
@@ -365,9 +415,12 @@ export function registerLocalCommands(program: Command): void {
 
   program
     .command('resume')
-    .description('redrive a kept execution that did not succeed (a stuck rollback, once the fault is fixed), as redrive-execution does on AWS')
+    .hook('preAction', requireCurrentValidator)
+    .description(
+      'redrive a kept execution that did not succeed (a stuck rollback, once the fault is fixed), as redrive-execution does on AWS',
+    )
     .requiredOption('--data <dir>', 'the folder given to `saga run --data`')
-    .requiredOption('--execution <name>', 'the execution (by default, the trip id)')
+    .requiredOption('--execution <name>', "the execution's name: the trip id, unless `saga run --name` gave another")
     .option('--fail <spec>', FAIL_HELP, collect, [])
     .option('--retry-delay <ms>', 'replace every retry pause by this many milliseconds', nonNegativeInteger)
     .addHelpText(
@@ -378,9 +431,10 @@ export function registerLocalCommands(program: Command): void {
 
   program
     .command('local')
+    .hook('preAction', requireCurrentValidator)
     .description('serve the Step Functions and DynamoDB APIs on 127.0.0.1, for the AWS CLI and SDKs, until Ctrl-C')
     .option('--port <port>', 'the Step Functions endpoint’s port', port, 8083)
-    .option('--dynamodb-port <port>', 'the DynamoDB endpoint’s port', port, 8000)
+    .addOption(dynamodbPortOption(8000))
     .option('--data <dir>', 'keep tables, executions and alerts in this folder')
     .option(
       '--retry-delay <ms>',
@@ -394,5 +448,9 @@ export function registerLocalCommands(program: Command): void {
     )
     .action(serve);
 
-  program.command('tour').description('the happy path, a rollback and a retried compensation, explained (npm start)').action(tour);
+  program
+    .command('tour')
+    .hook('preAction', requireCurrentValidator)
+    .description('the happy path, a rollback and a retried compensation, explained (npm start)')
+    .action(tour);
 }

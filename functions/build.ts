@@ -1,9 +1,12 @@
 // Bundles each function of the saga with esbuild: one ESM file per Lambda, for Node 22, minified,
 // with a source map. Run `npm run build`; infra and the local mode call buildFunctions() themselves.
+import { statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { Saga } from '../asl/saga.ts';
+import { SagaDefinitionError } from '../asl/validate.ts';
+import { assertValidatorCurrent } from './generate-validator.ts';
 
 export interface BuildOptions {
   /** Where `<State>/index.mjs` (+ `.map`) are written. */
@@ -31,12 +34,24 @@ const FUNCTIONS_DIR = fileURLToPath(new URL('.', import.meta.url));
  * environment, the local mode with its own.
  */
 export function handlerModulesOf(saga: Saga): { state: string; module: string; url: string }[] {
-  return saga.steps.flatMap((step) =>
+  const modules = saga.steps.flatMap((step, index) =>
     [
-      { state: step.action, module: `./${step.actionModule ?? 'book.ts'}` },
-      { state: step.compensation, module: `./${step.compensationModule ?? 'cancel.ts'}` },
-    ].map((entry) => ({ ...entry, url: new URL(entry.module, import.meta.url).href })),
+      { state: step.action, module: `./${step.actionModule ?? 'book.ts'}`, key: 'actionModule', own: step.actionModule },
+      {
+        state: step.compensation,
+        module: `./${step.compensationModule ?? 'cancel.ts'}`,
+        key: 'compensationModule',
+        own: step.compensationModule,
+      },
+    ].map((entry) => ({ ...entry, url: new URL(entry.module, import.meta.url), where: `step ${index + 1} (${step.name})` })),
   );
+  // Checked with the step list, before anything runs or is bundled: else a typo passes tsc and `saga validate`,
+  // and surfaces as ERR_MODULE_NOT_FOUND from the first execution or bundle.
+  const problems = modules
+    .filter(({ url }) => !statSync(url, { throwIfNoEntry: false })?.isFile())
+    .map(({ where, key, own }) => `${where}: ${key} "${own}" is not a file in functions/ (paths are relative to functions/)`);
+  if (problems.length > 0) throw new SagaDefinitionError(problems);
+  return modules.map(({ state, module, url }) => ({ state, module, url: url.href }));
 }
 
 /**
@@ -51,6 +66,7 @@ export const handler = createHandler({ config: configFromEnvironment(process.env
 `;
 
 export async function buildFunctions(saga: Saga, options: BuildOptions): Promise<BuiltFunction[]> {
+  assertValidatorCurrent();
   return Promise.all(
     handlerModulesOf(saga).map(async ({ state, module }) => {
       const dir = `${options.outDir}/${state}`;

@@ -8,7 +8,8 @@ import { stillBooked, type Bookings, type Execution } from './runtime.ts';
 type Details = Record<string, unknown>;
 const detailsOf = (event: HistoryEvent | undefined, key: string): Details => (event?.[key] as Details | undefined) ?? {};
 
-function causeMessage(cause: unknown): string {
+/** The message of a function's error, from the JSON cause Lambda gives it, without the stack trace it carries. */
+export function causeMessage(cause: unknown): string {
   if (typeof cause !== 'string') return '';
   try {
     const parsed = JSON.parse(cause) as { errorMessage?: unknown };
@@ -81,6 +82,18 @@ export function timelinePrinter(write: (line: string) => void) {
   };
 }
 
+/** An alert's message as printed: each error's cause reduced to its message (`--json` keeps the whole). */
+export function alertForPrinting(message: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const errors = message['errors'];
+  if (typeof errors !== 'object' || errors === null) return { ...message };
+  return {
+    ...message,
+    errors: Object.fromEntries(
+      Object.entries(errors as Record<string, Details>).map(([state, error]) => [state, { ...error, Cause: causeMessage(error['Cause']) }]),
+    ),
+  };
+}
+
 /** One line per step: what its table holds for the trip. */
 /** An execution's name, from its ARN (`…:execution:<machine>:<name>`, or `…:express:<machine>:<name>:<id>`). */
 const executionName = (arn: unknown): string => String(arn).split(':').slice(7).join(':');
@@ -146,6 +159,6 @@ export function verdict(saga: Saga, execution: Execution, bookings: Bookings): s
     case 'aborted':
       return `■ stopped before it ended: still booked: ${booked.join(', ') || 'nothing'}`;
     case 'failed':
-      return `✗ failed: ${execution.error}: ${execution.cause}`;
+      return `✗ failed: ${execution.error}: ${causeMessage(execution.cause)}`;
   }
 }

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { problemsText } from '../functions/trip-problems.ts';
 import type { FaultSpec } from './faults.ts';
 import type { HistoryEvent } from './history.ts';
+import { inputDepthProblem } from './input.ts';
 import {
   isExecutionName,
   notRedrivableReason,
@@ -222,6 +223,8 @@ export class StepFunctionsServer {
     } catch (error) {
       throw new ApiError('InvalidExecutionInput', `Invalid State Machine Execution Input: '${(error as Error).message}'`);
     }
+    const tooDeep = inputDepthProblem(parsed);
+    if (tooDeep !== undefined) throw new ApiError('InvalidExecutionInput', `Invalid State Machine Execution Input: ${tooDeep}`);
     const problems = this.#options.validateInput?.(parsed) ?? [];
     if (problems.length > 0) throw new ApiError('InvalidExecutionInput', `Invalid State Machine Execution Input: ${problemsText(problems)}`);
     const executionArn = this.local.executionArnOf(name);

@@ -1,14 +1,17 @@
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
 import { placeholderResources, renderRollback, renderSaga } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
+import { errorLine, isFileError } from '../../bin/io.ts';
 import { saga } from '../helpers/cli.ts';
 import { lastStep, steps } from '../helpers/sagas.ts';
 import { scratchDir, scratchFile } from '../helpers/scratch.ts';
+
+const SAGA = fileURLToPath(new URL('../../bin/saga.js', import.meta.url));
 
 describe('saga asl', () => {
   it('prints the rendered trip definition with placeholder ARNs', async () => {
@@ -37,13 +40,21 @@ describe('saga asl', () => {
   it.each([
     ['a missing file', async () => '/nonexistent/resources.json', /saga: cannot read \/nonexistent\/resources.json/],
     ['a file that is not JSON', async () => scratchFile('{ not json'), /is not valid JSON/],
-    ['JSON of the wrong shape', async () => scratchFile('{"functions": []}'), /must hold \{"functions"/],
   ])('refuses %s with exit 2 and a message', async (_, makeFile, message) => {
     const { code, stdout, stderr } = await saga('asl', '--resources', await makeFile());
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toMatch(message);
   });
+
+  it.each([['{"functions": []}'], ['{"functions": {}, "alertTopic": 5}'], ['[]']])(
+    'refuses ARNs of the wrong shape (%s) as invalid ARNs, exit 1, as malformed ones are',
+    async (json) => {
+      const { code, stderr } = await saga('asl', '--resources', await scratchFile(json));
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/SagaResourcesError: .* must hold \{"functions"/s);
+    },
+  );
 
   it('refuses ARNs that are missing or malformed with exit 1, naming each', async () => {
     const file = await scratchFile(
@@ -87,6 +98,13 @@ describe('saga graph', () => {
     const { code } = await saga('graph', '--format', 'svg', '--out', file);
     expect(code).toBe(0);
     expect(await readFile(file, 'utf8')).toContain(`>${lastStep.action}</text>`);
+  });
+
+  it('--out - writes to standard output, as Unix tools read it', async () => {
+    const dir = await scratchDir();
+    const { stdout } = await promisify(execFile)(process.execPath, [SAGA, 'graph', '--format', 'dot', '--out', '-'], { cwd: dir });
+    expect(stdout.startsWith('digraph')).toBe(true);
+    expect(await readdir(dir)).toEqual([]);
   });
 
   it('refuses an unknown format with exit 2', async () => {
@@ -143,5 +161,18 @@ describe('--stack', () => {
     const { code, stderr } = await saga('asl', '--stack', 'nowhere');
     expect(code).toBe(2);
     expect(stderr).toContain('Pulumi.nowhere.yaml');
+  });
+});
+
+describe('errors a user meets', () => {
+  it('are a name and a message; --debug adds the stack trace, accepted anywhere on the line', async () => {
+    expect(errorLine(new RangeError('too deep'))).toBe('RangeError: too deep');
+    expect(errorLine('a string')).toBe('an unexpected string was thrown: a string');
+    const { code } = await saga('asl', '--debug');
+    expect(code).toBe(0);
+  });
+
+  it.each(['EPERM', 'EACCES', 'EROFS', 'ENOENT'])('a file system refusal (%s) is a file error, said without a trace', (code) => {
+    expect(isFileError(Object.assign(new Error(`${code}: refused`), { code, syscall: 'mkdir' }))).toBe(true);
   });
 });

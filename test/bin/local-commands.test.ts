@@ -6,7 +6,8 @@ import { scratchDir, scratchFile } from '../helpers/scratch.ts';
 import { tourOf } from '../../bin/local-commands.ts';
 import { alertStateOf, retryStateOf } from '../../asl/saga.ts';
 import { tripSaga } from '../../saga.ts';
-import { actions, lastStep, rollbackPath, steps } from '../helpers/sagas.ts';
+import type { Trip } from '../../functions/trip.ts';
+import { actions, firstStep, lastStep, rollbackPath, steps } from '../helpers/sagas.ts';
 import { exampleTrip, tripWithId } from '../helpers/trips.ts';
 
 // The local mode as a user meets it: the `saga` command in its own process, its output and exit status.
@@ -36,7 +37,7 @@ describe('saga run', () => {
     const { code, stdout } = await saga('run');
     expect(code).toBe(0);
     expect(pathOf(stdout)).toEqual(actions);
-    expect(stdout).toMatch(/Hotel +BOOKED +holiday inn/);
+    expect(stdout).toMatch(new RegExp(`${firstStep.name} +BOOKED +${exampleTrip[firstStep.records[0] as keyof Trip]}`));
     expect(stdout).toContain('retry pauses as the definition says');
   });
 
@@ -56,6 +57,8 @@ describe('saga run', () => {
     expect(run.code).toBe(4);
     expect(pathOf(run.stdout).slice(-2)).toEqual([alertStateOf(stuck), retryStateOf(stuck)]);
     expect(run.stdout).toContain(`"stuckCompensation":"${stuck.compensation}"`);
+    // What a user reads: each error's message, not the stack traces the alert's causes carry.
+    expect(run.stdout).not.toContain('"trace"');
     expect(run.stdout).toContain(`saga resume --data ${data} --execution ${exampleTrip.trip_id}`);
 
     const resumed = await saga('resume', '--data', data, '--execution', exampleTrip.trip_id, '--retry-delay', '0');
@@ -87,7 +90,16 @@ describe('saga run', () => {
   }, 30_000);
 
   it('--json prints a history shaped like GetExecutionHistory', async () => {
-    const { code, stdout } = await saga('run', '--json', '--fail', 'CancelHotel=1', '--fail', 'BookFlight', '--retry-delay', '0');
+    const { code, stdout } = await saga(
+      'run',
+      '--json',
+      '--fail',
+      `${firstStep.compensation}=1`,
+      '--fail',
+      lastStep.action,
+      '--retry-delay',
+      '0',
+    );
     expect(code).toBe(3);
     const history = JSON.parse(stdout) as {
       status: string;
@@ -105,7 +117,7 @@ describe('saga run', () => {
 
   it('--graph draws the path taken', async () => {
     const file = join(await scratchDir(), 'path.svg');
-    const { code } = await saga('run', '--fail', 'BookFlight', '--graph', file);
+    const { code } = await saga('run', '--fail', lastStep.action, '--graph', file);
     expect(code).toBe(3);
     const svg = await readFile(file, 'utf8');
     expect(svg).toContain('<svg');
@@ -116,7 +128,7 @@ describe('saga run', () => {
     const file = await scratchFile(JSON.stringify(tripWithId('bad-dates', { check_out: '2017-07-01T00:00:00.000Z' })));
     const { code, stdout } = await saga('run', '--input', file);
     expect(code).toBe(5);
-    expect(pathOf(stdout)).toEqual(['BookHotel', 'TripRejected']);
+    expect(pathOf(stdout)).toEqual([firstStep.action, 'TripRejected']);
     expect(stdout).toContain('✗ bad input: invalid trip: /trip/check_out must be a date-time after check_in; nothing was written');
   });
 
@@ -125,6 +137,51 @@ describe('saga run', () => {
     expect(code).toBe(5);
     expect(stderr).toMatch(/bad input: .* is not JSON/);
   });
+
+  it('input nested too deeply for the local mode is bad input, refused before it runs: exit 5, no stack trace', async () => {
+    const { code, stdout, stderr } = await saga('run', '--input', await scratchFile(`${'['.repeat(100_000)}${']'.repeat(100_000)}`));
+    expect(code).toBe(5);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^saga: bad input: .* nests deeper than \d+ levels\n$/);
+  });
+
+  it('input that is not an object says that it has no trip id, rather than naming tables after a generated name', async () => {
+    const { code, stdout } = await saga('run', '--input', await scratchFile('["not", "a", "trip"]'));
+    expect(code).toBe(5);
+    expect(stdout).toContain('The input has no trip_id: no table can hold a booking of it.');
+    expect(stdout).not.toContain('Tables for');
+  });
+
+  it('an alert that cannot be published fails the execution, exit 1, said in one line without a stack trace', async () => {
+    const alert = `Alert${lastStep.compensation}`;
+    const { code, stdout } = await saga(
+      'run',
+      '--fail',
+      lastStep.action,
+      '--fail',
+      lastStep.compensation,
+      '--fail',
+      alert,
+      '--retry-delay',
+      '0',
+    );
+    expect(code).toBe(1);
+    expect(stdout).toMatch(new RegExp(`^✗ failed: InjectedFault: ${alert} failed on purpose \\(--fail ${alert}\\)$`, 'm'));
+    expect(stdout).not.toMatch(/\s+at .*\(.*:\d+:\d+\)/);
+  });
+
+  it('--dynamodb-port chooses the embedded DynamoDB’s port', async () => {
+    const port = 18_000 + Math.floor(Math.random() * 1000);
+    const { code, stdout } = await saga('run', '--dynamodb-port', String(port));
+    expect(code).toBe(0);
+    expect(stdout).toContain(`DynamoDB (dynalite) at http://127.0.0.1:${port}`);
+  });
+
+  it('a data folder that cannot be made is refused at once, exit 2 (Node’s own recursive mkdir never returns under /proc)', async () => {
+    const { code, stderr } = await saga('run', '--data', '/proc/no-such-folder/data');
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^saga: ENOENT: .*\/proc\/no-such-folder/);
+  }, 10_000);
 
   it.each([
     [['--input', '/nonexistent/trip.json'], /cannot read \/nonexistent\/trip.json/],
@@ -135,10 +192,25 @@ describe('saga run', () => {
     [['--graph', 'path.png'], /the picture is an SVG; name the file \*\.svg/],
     [['--graph', '/nonexistent/folder/path.svg'], /the folder \/nonexistent\/folder does not exist/],
     [['--name', 'two words'], /"two words" cannot name an execution/],
-    [['--fail', 'BookFlight', '--fail', 'BookFlight=2'], /--fail names BookFlight twice/],
+    [['--fail', lastStep.action, '--fail', `${lastStep.action}=2`], new RegExp(`--fail names ${lastStep.action} twice`)],
   ])('refuses %j with a clear message and exit 2', async (args, message) => {
     const { code, stderr } = await saga('run', ...args);
     expect(code).toBe(2);
     expect(stderr).toMatch(message);
+  });
+});
+
+describe('saga local', () => {
+  it('refuses the same port for both endpoints, naming both options', async () => {
+    const { code, stderr } = await saga('local', '--port', '18084', '--dynamodb-port', '18084');
+    expect(code).toBe(2);
+    expect(stderr).toContain('--port and --dynamodb-port are both 18084');
+  });
+});
+
+describe('saga resume --help', () => {
+  it('says the execution is required and what names it', async () => {
+    const { stdout } = await saga('resume', '--help');
+    expect(stdout.replace(/\s+/g, ' ')).toContain("the execution's name: the trip id, unless `saga run --name` gave another");
   });
 });

@@ -35,6 +35,8 @@ export const tripSagaWithAddedStep: Saga = { ...tripSaga, steps: [...tripSaga.st
 export const steps: readonly SagaStep[] = tripSaga.steps;
 export const firstStep = steps[0] as SagaStep;
 export const lastStep = steps.at(-1) as SagaStep;
+/** The step before the last (the first, in a saga of one): its compensation is owed when the last action fails. */
+export const previousStep = steps.at(-2) ?? firstStep;
 export const actions = steps.map((step) => step.action);
 
 /** The states a rollback from the `k`-th step enters: k actions, their compensations in reverse, SagaRolledBack. */

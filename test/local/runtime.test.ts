@@ -7,7 +7,7 @@ import type { FaultSpec } from '../../local/faults.ts';
 import { LocalSaga, stillBooked, type Execution } from '../../local/runtime.ts';
 import { tripSaga } from '../../saga.ts';
 import { failureMatrix } from '../helpers/matrix.ts';
-import { tripSagaOfSize } from '../helpers/sagas.ts';
+import { firstStep, lastStep, tripSagaOfSize } from '../helpers/sagas.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 import { tripWithId } from '../helpers/trips.ts';
 
@@ -151,20 +151,20 @@ describe('the failure matrix, generated from the step list', () => {
   ])('an invalid trip (%s) ends as bad input, writing nothing', async (_, input) => {
     const execution = await local.execute(input, { retryDelayMs: 0, name: nextTripId('invalid') });
     expect(execution.outcome).toBe('bad input');
-    expect(execution.path).toEqual(['BookHotel', 'TripRejected']);
+    expect(execution.path).toEqual([firstStep.action, 'TripRejected']);
     const tripId = (input as Partial<Trip>).trip_id;
     if (tripId) expect(Object.values(await local.bookingsOf(tripId)).filter(Boolean)).toEqual([]);
   });
 
   it('shapes a function’s error as Lambda does: Error is its name, Cause the JSON of errorType and errorMessage', async () => {
     const execution = await local.execute(tripWithId(nextTripId('shape')), {
-      faults: { BookFlight: { times: 'always' } },
+      faults: { [lastStep.action]: { times: 'always' } },
       retryDelayMs: 0,
     });
     const failed = execution.history.find((event) => event.type === 'LambdaFunctionFailed');
     const details = failed?.['lambdaFunctionFailedEventDetails'] as { error: string; cause: string };
     expect(details.error).toBe('InjectedFault');
-    expect(JSON.parse(details.cause)).toMatchObject({ errorType: 'InjectedFault', errorMessage: expect.stringContaining('BookFlight') });
+    expect(JSON.parse(details.cause)).toMatchObject({ errorType: 'InjectedFault', errorMessage: expect.stringContaining(lastStep.action) });
   });
 });
 
@@ -339,7 +339,7 @@ describe('with --data', () => {
     const trip = tripWithId(nextTripId('persisted'));
     const first = await LocalSaga.start({ saga: tripSaga, dataDir });
     const stuck = await first.execute(trip, {
-      faults: { BookRental: { times: 'always' }, CancelHotel: { times: 'always' } },
+      faults: { [lastStep.action]: { times: 'always' }, [firstStep.compensation]: { times: 'always' } },
       retryDelayMs: 0,
     });
     await first.close();
@@ -347,9 +347,9 @@ describe('with --data', () => {
 
     const second = await LocalSaga.start({ saga: tripSaga, dataDir });
     try {
-      expect(booked(await second.bookingsOf(trip.trip_id))).toEqual(['Hotel']);
+      expect(booked(await second.bookingsOf(trip.trip_id))).toEqual([firstStep.name]);
       const saved = await second.savedExecution(trip.trip_id);
-      expect(saved?.alerts[0]?.message['stuckCompensation']).toBe('CancelHotel');
+      expect(saved?.alerts[0]?.message['stuckCompensation']).toBe(firstStep.compensation);
       const redriven = await second.redrive(saved as Execution, { retryDelayMs: 0 });
       expect(redriven).toMatchObject({ outcome: 'rolled back', redriveCount: 1 });
       expect(booked(await second.bookingsOf(trip.trip_id))).toEqual([]);

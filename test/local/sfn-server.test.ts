@@ -20,7 +20,7 @@ import { tripProblems } from '../../functions/trip-problems.ts';
 import { StepFunctionsServer } from '../../local/sfn-server.ts';
 import { alertStateOf, retryStateOf, TerminalState } from '../../asl/saga.ts';
 import { tripSaga } from '../../saga.ts';
-import { firstStep, lastStep, steps } from '../helpers/sagas.ts';
+import { firstStep, lastStep, previousStep, steps } from '../helpers/sagas.ts';
 import { tripWithId } from '../helpers/trips.ts';
 
 // The local Step Functions endpoint as the AWS SDK for JavaScript sees it: the same client, only the endpoint set.
@@ -89,22 +89,22 @@ describe('executions', () => {
     expect(startDate).toBeInstanceOf(Date);
     const described = await finished(executionArn as string);
     expect(described).toMatchObject({ status: 'SUCCEEDED', name: 'sdk-happy', stateMachineArn: local.stateMachineArn });
-    expect(JSON.parse(described.output as string).results.BookRental.status).toBe('BOOKED');
-    expect(await bookingStatus('HotelBookings', 'sdk-happy')).toBe('BOOKED');
+    expect(JSON.parse(described.output as string).results[lastStep.action].status).toBe('BOOKED');
+    expect(await bookingStatus(firstStep.table, 'sdk-happy')).toBe('BOOKED');
   });
 
   it('a rollback: FAILED with SagaRolledBack, and only cancellation markers left', async () => {
-    const trip = tripWithId('sdk-rollback', { fail: ['BookFlight'] });
+    const trip = tripWithId('sdk-rollback', { fail: [previousStep.action] });
     const { executionArn } = await start(trip.trip_id, trip);
     expect(await finished(executionArn as string)).toMatchObject({ status: 'FAILED', error: 'SagaRolledBack' });
-    expect(await bookingStatus('HotelBookings', 'sdk-rollback')).toBe('CANCELLED');
-    expect(await bookingStatus('RentalBookings', 'sdk-rollback')).toBeUndefined();
+    expect(await bookingStatus(firstStep.table, 'sdk-rollback')).toBe('CANCELLED');
+    expect(await bookingStatus(lastStep.table, 'sdk-rollback')).toBeUndefined();
   });
 
   it('an input that fails the trip schema starts, then fails with TripInvalid, writing nothing', async () => {
     const { executionArn } = await start('sdk-invalid', { trip_id: 'sdk-invalid' });
     expect(await finished(executionArn as string)).toMatchObject({ status: 'FAILED', error: 'TripInvalid' });
-    expect(await bookingStatus('HotelBookings', 'sdk-invalid')).toBeUndefined();
+    expect(await bookingStatus(firstStep.table, 'sdk-invalid')).toBeUndefined();
   });
 
   it('StartSyncExecution is refused, as AWS refuses it on a STANDARD machine', async () => {
@@ -124,7 +124,7 @@ describe('executions', () => {
   });
 
   it('a name is unique: the same name and input while running is the same execution; otherwise ExecutionAlreadyExists', async () => {
-    const stuck = tripWithId('sdk-reuse', { fail: ['BookRental', 'CancelFlight'] });
+    const stuck = tripWithId('sdk-reuse', { fail: [lastStep.action, previousStep.compensation] });
     const first = await start(stuck.trip_id, stuck);
     const again = await start(stuck.trip_id, stuck);
     expect(again.executionArn).toBe(first.executionArn);
@@ -137,7 +137,7 @@ describe('executions', () => {
   });
 
   it('StopExecution aborts a running execution, keeping the error and cause given', async () => {
-    const stuck = tripWithId('sdk-stop', { fail: ['BookRental', 'CancelFlight'] });
+    const stuck = tripWithId('sdk-stop', { fail: [lastStep.action, previousStep.compensation] });
     const { executionArn } = await start(stuck.trip_id, stuck);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect((await sfn.send(new DescribeExecutionCommand({ executionArn }))).status).toBe('RUNNING');
@@ -160,21 +160,21 @@ describe('executions', () => {
     const started = await Promise.all(trips.map((trip) => start(trip.trip_id, trip)));
     const described = await Promise.all(started.map(({ executionArn }) => finished(executionArn as string)));
     expect(described.map((execution) => execution.status)).toEqual(trips.map(() => 'SUCCEEDED'));
-    const statuses = await Promise.all(trips.map((trip) => bookingStatus('RentalBookings', trip.trip_id)));
+    const statuses = await Promise.all(trips.map((trip) => bookingStatus(lastStep.table, trip.trip_id)));
     expect(statuses).toEqual(trips.map(() => 'BOOKED'));
   }, 60_000);
 });
 
 describe('history, lists and the state machine', () => {
   it('GetExecutionHistory has AWS’s event types and pages through nextToken, in either order', async () => {
-    const trip = tripWithId('sdk-history', { fail: ['BookRental'] });
+    const trip = tripWithId('sdk-history', { fail: [lastStep.action] });
     const { executionArn } = await start(trip.trip_id, trip);
     await finished(executionArn as string);
     const all = (await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }))).events as HistoryEvent[];
     expect(all[0]).toMatchObject({ type: 'ExecutionStarted', id: 1, previousEventId: 0 });
     expect(all.at(-1)).toMatchObject({ type: 'ExecutionFailed', executionFailedEventDetails: { error: 'SagaRolledBack' } });
     expect(all.find((event) => event.type === 'LambdaFunctionFailed')?.lambdaFunctionFailedEventDetails?.error).toBe('InjectedFault');
-    expect(all.find((event) => event.type === 'TaskStateEntered')?.stateEnteredEventDetails?.name).toBe('BookHotel');
+    expect(all.find((event) => event.type === 'TaskStateEntered')?.stateEnteredEventDetails?.name).toBe(firstStep.action);
     expect(all[0]?.timestamp).toBeInstanceOf(Date);
 
     const paged: HistoryEvent[] = [];

@@ -1,0 +1,18 @@
+// What the local mode refuses of an execution's input before running it. Its interpreter and the histories
+// it keeps copy and serialise the input recursively: an input nested deeply enough overflows the stack
+// (RangeError) in the middle of an execution, so it is refused whole, at the start, with this reason.
+
+/** How deep an input may nest: far beyond any trip, far below what overflows the stack. */
+export const MAX_INPUT_DEPTH = 100;
+
+/** Why the input cannot be run, or undefined. Walks the value without recursing, so that any depth can be measured. */
+export function inputDepthProblem(input: unknown): string | undefined {
+  const pending: [unknown, number][] = [[input, 1]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [value, depth] = next;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > MAX_INPUT_DEPTH) return `the input nests deeper than ${MAX_INPUT_DEPTH} levels`;
+    for (const child of Object.values(value)) pending.push([child, depth + 1]);
+  }
+  return undefined;
+}

@@ -1,0 +1,45 @@
+import { expect, it } from '@jest/globals';
+import { SagaDefinitionError } from '../../asl/validate.ts';
+import { handlerModulesOf } from '../../functions/build.ts';
+import { LocalSaga } from '../../local/runtime.ts';
+import { tripSaga } from '../../saga.ts';
+import type { Saga } from '../../asl/saga.ts';
+import { NOTE } from '../helpers/noted-booking.ts';
+import { firstStep, lastStep } from '../helpers/sagas.ts';
+import { exampleTrip } from '../helpers/trips.ts';
+
+// A step's own modules (`actionModule`, `compensationModule`): used when they exist, refused with the step list
+// when they do not, before anything runs.
+
+/** The trip saga with the last step's modules replaced. */
+const withModules = (modules: { actionModule?: string; compensationModule?: string }): Saga => ({
+  ...tripSaga,
+  steps: tripSaga.steps.map((step) => (step === lastStep ? { ...step, ...modules } : step)),
+});
+
+it('a step’s actionModule serves its action, in the local mode as in the bundles', async () => {
+  const saga = withModules({ actionModule: '../test/helpers/noted-booking.ts' });
+  expect(handlerModulesOf(saga).find(({ state }) => state === lastStep.action)?.module).toBe('./../test/helpers/noted-booking.ts');
+  const local = await LocalSaga.start({ saga });
+  try {
+    const execution = await local.execute(exampleTrip);
+    expect(execution.status).toBe('SUCCEEDED');
+    const results = (execution.output as { results: Record<string, { note?: string }> }).results;
+    expect(results[lastStep.action]?.note).toBe(NOTE);
+    expect(results[firstStep.action]?.note).toBeUndefined();
+  } finally {
+    await local.close();
+  }
+});
+
+it.each([
+  ['actionModule', { actionModule: 'no-such-action.ts' }],
+  ['compensationModule', { compensationModule: 'no-such-cancel.ts' }],
+])('a %s that does not exist is a SagaDefinitionError naming it, before anything starts', async (key, modules) => {
+  const saga = withModules(modules);
+  expect(() => handlerModulesOf(saga)).toThrow(SagaDefinitionError);
+  expect(() => handlerModulesOf(saga)).toThrow(
+    `step ${tripSaga.steps.length} (${lastStep.name}): ${key} "${Object.values(modules)[0]}" is not a file`,
+  );
+  await expect(LocalSaga.start({ saga })).rejects.toThrow(SagaDefinitionError);
+});
