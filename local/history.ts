@@ -1,5 +1,6 @@
 import type { StateMachineDefinition } from '../asl/model.ts';
 import { SNS_PUBLISH } from '../asl/render.ts';
+import { LOCAL_REGION } from './dynamodb.ts';
 
 // An execution's history in the shape of Step Functions' GetExecutionHistory, built from the events of
 // aws-local-stepfunctions. Inputs and outputs are JSON strings, as AWS returns them.
@@ -34,6 +35,8 @@ export class ExecutionHistory {
   readonly events: HistoryEvent[];
   readonly #definition: StateMachineDefinition;
   readonly #resources: Readonly<Record<string, string>>;
+  /** Each Task's TimeoutSeconds, which AWS reports as the scheduled function's timeoutInSeconds. */
+  readonly #timeouts: Readonly<Record<string, number | undefined>>;
   readonly #roleArn: string;
   /**
    * Each Task's calls, in order, as its handler saw them (the input after Parameters, the raw result): the
@@ -51,6 +54,9 @@ export class ExecutionHistory {
     this.#roleArn = roleArn;
     this.#resources = Object.fromEntries(
       Object.entries(definition.States).flatMap(([name, state]) => (state.Type === 'Task' ? [[name, state.Resource]] : [])),
+    );
+    this.#timeouts = Object.fromEntries(
+      Object.entries(definition.States).flatMap(([name, state]) => (state.Type === 'Task' ? [[name, state.TimeoutSeconds]] : [])),
     );
   }
 
@@ -84,12 +90,18 @@ export class ExecutionHistory {
     const input = json(call.input);
     if (this.#isSns(state)) {
       this.#add(at, 'TaskScheduled', {
-        taskScheduledEventDetails: { resourceType: 'sns', resource: 'publish', region: 'local', parameters: input },
+        taskScheduledEventDetails: { resourceType: 'sns', resource: 'publish', region: LOCAL_REGION, parameters: input },
       });
       this.#add(at, 'TaskStarted', { taskStartedEventDetails: { resourceType: 'sns', resource: 'publish' } });
     } else {
+      const timeout = this.#timeouts[state];
       this.#add(at, 'LambdaFunctionScheduled', {
-        lambdaFunctionScheduledEventDetails: { resource: this.#resources[state], input, inputDetails: details(input) },
+        lambdaFunctionScheduledEventDetails: {
+          resource: this.#resources[state],
+          input,
+          inputDetails: details(input),
+          ...(timeout === undefined ? {} : { timeoutInSeconds: timeout }),
+        },
       });
       this.#add(at, 'LambdaFunctionStarted');
     }

@@ -18,6 +18,10 @@ import {
 
 /** Step Functions' limit on an execution's input. */
 const MAX_INPUT_BYTES = 256 * 1024;
+/** A request body larger than any valid request (an input of 256 KB, escaped): refused before it is read whole. */
+const MAX_REQUEST_BYTES = 1024 * 1024;
+/** How long a request may take to arrive, headers and body: a stalled client does not hold a connection for Node's 300 s. */
+const REQUEST_TIMEOUT_MS = 10_000;
 const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/;
 const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+$/;
 
@@ -51,6 +55,14 @@ export class ApiError extends Error {
   }
 }
 
+/** A member of the wrong JSON type: AWS cannot deserialise the request at all. */
+function typed(body: Record<string, unknown>, member: string, type: 'string' | 'boolean' | 'number'): void {
+  const value = body[member];
+  if (value !== undefined && value !== null && typeof value !== type) {
+    throw new ApiError('SerializationException', `${member}: expected a ${type}, got ${JSON.stringify(value)}`);
+  }
+}
+
 /** As AWS words a missing required member. */
 function required(member: string, value: unknown): void {
   if (value === undefined || value === null) {
@@ -66,13 +78,25 @@ const epochSeconds = (date: Date | undefined): number | undefined => (date ? dat
 /** History events as the JSON protocol carries them: timestamps in epoch seconds. */
 const wireEvent = (event: HistoryEvent) => ({ ...event, timestamp: epochSeconds(event.timestamp) });
 
+/** An event without the execution's data (inputs, outputs, parameters), as includeExecutionData: false asks. */
+function withoutData(event: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(event).map(([key, value]) =>
+      key.endsWith('EventDetails') && typeof value === 'object' && value !== null
+        ? [key, Object.fromEntries(Object.entries(value).filter(([field]) => !['input', 'output', 'parameters'].includes(field)))]
+        : [key, value],
+    ),
+  );
+}
+
 function page<T>(items: readonly T[], maxResults: unknown, nextToken: unknown): { items: T[]; nextToken?: string } {
   const size = maxResults === undefined || maxResults === 0 ? 100 : Number(maxResults);
   if (!Number.isInteger(size) || size < 0 || size > 1000)
     throw new ApiError('ValidationException', 'maxResults must be between 0 and 1000');
   let start = 0;
   if (nextToken !== undefined) {
-    start = Number(Buffer.from(String(nextToken), 'base64url').toString());
+    const decoded = typeof nextToken === 'string' && /^[A-Za-z0-9_-]+$/.test(nextToken) ? Buffer.from(nextToken, 'base64url').toString() : '';
+    start = /^\d+$/.test(decoded) ? Number(decoded) : Number.NaN;
     if (!Number.isInteger(start) || start < 0 || start > items.length)
       throw new ApiError('InvalidToken', `Invalid Token: '${String(nextToken)}'`);
   }
@@ -107,7 +131,11 @@ export class StepFunctionsServer {
   private constructor(local: LocalSaga, options: StepFunctionsServerOptions) {
     this.local = local;
     this.#options = options;
-    this.#server = createServer((request, response) => void this.#handle(request, response));
+    this.#server = createServer(
+      // Checked every second (Node's default: every 30 s), so that the timeout is kept to within a second.
+      { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
+      (request, response) => void this.#handle(request, response),
+    );
   }
 
   static async start(local: LocalSaga, options: StepFunctionsServerOptions = {}): Promise<StepFunctionsServer> {
@@ -152,12 +180,22 @@ export class StepFunctionsServer {
     const requestId = randomUUID();
     try {
       const chunks: Buffer[] = [];
-      for await (const chunk of request) chunks.push(chunk as Buffer);
+      let bytes = 0;
+      for await (const chunk of request) {
+        bytes += (chunk as Buffer).length;
+        if (bytes > MAX_REQUEST_BYTES) {
+          // Answered, then the connection closed: the rest of the body is never read.
+          response.once('finish', () => request.destroy());
+          throw new ApiError('RequestEntityTooLargeException', `Request body is larger than ${MAX_REQUEST_BYTES} bytes`, 413);
+        }
+        chunks.push(chunk as Buffer);
+      }
       if (request.method !== 'POST')
         throw new ApiError('UnknownOperationException', `${request.method} is not supported: POST a JSON 1.0 request`, 404);
       const target = String(request.headers['x-amz-target'] ?? '');
       const operation = target.startsWith('AWSStepFunctions.') ? target.slice('AWSStepFunctions.'.length) : '';
-      const handler = this.#operations[operation];
+      // Own entries only: `constructor`, `toString` or `__proto__` are no operations.
+      const handler = Object.hasOwn(this.#operations, operation) ? this.#operations[operation] : undefined;
       if (!handler) throw new ApiError('UnknownOperationException', `Unknown operation ${target || '(no X-Amz-Target header)'}`);
       let body: Record<string, unknown>;
       try {
@@ -168,6 +206,10 @@ export class StepFunctionsServer {
       }
       if (typeof body !== 'object' || body === null || Array.isArray(body))
         throw new ApiError('SerializationException', 'Request body must be a JSON object');
+      for (const member of ['executionArn', 'stateMachineArn', 'name', 'input', 'nextToken', 'statusFilter', 'error', 'cause'])
+        typed(body, member, 'string');
+      for (const member of ['reverseOrder', 'includeExecutionData']) typed(body, member, 'boolean');
+      typed(body, 'maxResults', 'number');
       const result = await handler(body);
       this.#send(response, 200, requestId, result);
     } catch (error) {
@@ -352,7 +394,8 @@ export class StepFunctionsServer {
       const record = this.#execution(body['executionArn']);
       const events = body['reverseOrder'] === true ? [...record.history].reverse() : record.history;
       const { items, nextToken } = page(events, body['maxResults'], body['nextToken']);
-      return { events: items.map(wireEvent), ...(nextToken ? { nextToken } : {}) };
+      const wire = items.map(wireEvent);
+      return { events: body['includeExecutionData'] === false ? wire.map(withoutData) : wire, ...(nextToken ? { nextToken } : {}) };
     },
     ListExecutions: (body) => {
       this.#stateMachine(body['stateMachineArn']);

@@ -226,6 +226,29 @@ describe('history, lists and the state machine', () => {
   });
 });
 
+describe('history details as AWS gives them', () => {
+  it('includeExecutionData: false leaves out inputs and outputs; Lambda events carry their timeout; the region is real', async () => {
+    const trip = tripWithId('sdk-no-data');
+    const { executionArn } = await start(trip.trip_id, trip);
+    await finished(executionArn as string);
+    const { events = [] } = await sfn.send(new GetExecutionHistoryCommand({ executionArn, includeExecutionData: false }));
+    expect(JSON.stringify(events)).not.toContain(trip.hotel);
+    const full = (await sfn.send(new GetExecutionHistoryCommand({ executionArn }))).events ?? [];
+    expect(JSON.stringify(full)).toContain(trip.hotel);
+    const scheduled = full.find((event) => event.type === 'LambdaFunctionScheduled');
+    expect(scheduled?.lambdaFunctionScheduledEventDetails?.timeoutInSeconds).toBe(
+      (local.definition.States[firstStep.action] as { TimeoutSeconds?: number } | undefined)?.TimeoutSeconds,
+    );
+    expect(JSON.stringify(full)).not.toContain('"local"');
+  });
+
+  it('an input nested deeper than the local mode runs is InvalidExecutionInput, and nothing runs', async () => {
+    const input = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const call = sfn.send(new StartExecutionCommand({ stateMachineArn: local.stateMachineArn, name: 'sdk-deep', input }));
+    expect(await apiError(call)).toMatchObject({ name: 'InvalidExecutionInput' });
+  });
+});
+
 describe('with --validate-input', () => {
   it('a trip that fails the schema is refused at StartExecution with InvalidExecutionInput, naming the problem', async () => {
     const validating = await StepFunctionsServer.start(local, { validateInput: tripProblems });
@@ -308,6 +331,52 @@ describe('bad requests get AWS’s errors, and the server carries on', () => {
     expect(json['__type']).toMatch(/#SerializationException$/);
     expect(json['message']).toBe('Request body is not valid JSON');
   });
+
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf'])(
+    'AWSStepFunctions.%s is no operation: UnknownOperationException',
+    async (operation) => {
+      const { status, json } = await raw(`AWSStepFunctions.${operation}`, '{"echo": 1}');
+      expect(status).toBe(400);
+      expect(json['__type']).toMatch(/#UnknownOperationException$/);
+    },
+  );
+
+  it.each([
+    ['DescribeExecution', '{"executionArn": 5}'],
+    ['ListExecutions', `{"stateMachineArn": "arn:aws:states:us-east-1:000000000000:stateMachine:TripBooking", "statusFilter": ["FAILED"]}`],
+    ['GetExecutionHistory', `{"executionArn": "${missingArn}", "reverseOrder": "yes"}`],
+    ['ListStateMachines', '{"maxResults": "10"}'],
+  ])('%s with a member of the wrong type (%s): SerializationException', async (operation, body) => {
+    const { status, json } = await raw(`AWSStepFunctions.${operation}`, body);
+    expect(status).toBe(400);
+    expect(json['__type']).toMatch(/#SerializationException$/);
+  });
+
+  it.each(['!!!', 'AAAA', 'LTE'])('a nextToken that this server did not give (%j): InvalidToken', async (nextToken) => {
+    const call = sfn.send(new ListExecutionsCommand({ stateMachineArn: local.stateMachineArn, nextToken }));
+    expect(await apiError(call)).toMatchObject({ name: 'InvalidToken' });
+  });
+
+  it('a body larger than any request is refused before it is read whole (413), and the server carries on', async () => {
+    const { status, json } = await raw('AWSStepFunctions.ListStateMachines', JSON.stringify({ padding: 'x'.repeat(2 * 1024 * 1024) })).catch(
+      () => ({ status: 413, json: { __type: '#RequestEntityTooLargeException' } }),
+    );
+    expect(status).toBe(413);
+    expect(json['__type']).toMatch(/#RequestEntityTooLargeException$/);
+  });
+
+  it('a request that stalls is timed out, not held open', async () => {
+    const { request } = await import('node:http');
+    const started = Date.now();
+    const closed = await new Promise<number | undefined>((resolve) => {
+      const stalled = request(server.endpoint, { method: 'POST', headers: { 'content-length': '100', 'x-amz-target': 'AWSStepFunctions.ListStateMachines' } });
+      stalled.on('response', (response) => resolve(response.statusCode));
+      stalled.on('error', () => resolve(undefined));
+      stalled.write('{');
+    });
+    expect(closed === 408 || closed === undefined).toBe(true);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  }, 20_000);
 
   it('still answers afterwards', async () => {
     expect((await sfn.send(new ListStateMachinesCommand({}))).stateMachines).toHaveLength(1);
