@@ -293,7 +293,8 @@ describe('invalid trips', () => {
     .record({
       // Unique per run: a cancelled trip id keeps refusing bookings, as it should.
       trip_id: fc.stringMatching(/^[A-Za-z0-9_-]{1,60}$/).map((id) => `${id}-${(uniqueId += 1)}`),
-      hotel: fc.string({ minLength: 1, maxLength: 200 }),
+      // A visible character first (a blank name is refused); fc.string draws printable characters only.
+      hotel: fc.tuple(fc.constantFrom('a', 'Z', 'é', '東'), fc.string({ maxLength: 199 })).map(([first, rest]) => `${first}${rest}`),
       check_in: isoBetween(0, 2e12),
       stay: fc.integer({ min: 1, max: 1e9 }),
     })
