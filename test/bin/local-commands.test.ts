@@ -152,24 +152,6 @@ describe('saga run', () => {
     expect(stdout).not.toContain('Tables for');
   });
 
-  it('an alert that cannot be published fails the execution, exit 1, said in one line without a stack trace', async () => {
-    const alert = `Alert${lastStep.compensation}`;
-    const { code, stdout } = await saga(
-      'run',
-      '--fail',
-      lastStep.action,
-      '--fail',
-      lastStep.compensation,
-      '--fail',
-      alert,
-      '--retry-delay',
-      '0',
-    );
-    expect(code).toBe(1);
-    expect(stdout).toMatch(new RegExp(`^✗ failed: InjectedFault: ${alert} failed on purpose \\(--fail ${alert}\\)$`, 'm'));
-    expect(stdout).not.toMatch(/\s+at .*\(.*:\d+:\d+\)/);
-  });
-
   it('--dynamodb-port chooses the embedded DynamoDB’s port', async () => {
     const port = 18_000 + Math.floor(Math.random() * 1000);
     const { code, stdout } = await saga('run', '--dynamodb-port', String(port));
