@@ -348,6 +348,10 @@ export function renderRollback(saga: Saga, resources: SagaResources): StateMachi
 }
 
 /** ARNs of the shape AWS gives, in a given or placeholder account: to look at, validate or run a definition without AWS. */
+/** The rollback machine's ARN in the same placeholder account: what an EXPRESS saga hands a stuck rollback to. */
+export const placeholderRollbackArn = (saga: Saga, region = 'us-east-1', account = '123456789012'): string =>
+  `arn:aws:states:${region}:${account}:stateMachine:${saga.name}-rollback`;
+
 export function placeholderResources(saga: Saga, region = 'us-east-1', account = '123456789012'): SagaResources {
   return {
     functions: Object.fromEntries(functionStatesOf(saga).map((state) => [state, `arn:aws:lambda:${region}:${account}:function:${state}`])),

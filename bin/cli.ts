@@ -4,6 +4,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import {
   definitionProblems,
   placeholderResources,
+  placeholderRollbackArn,
   priceOf,
   PRICES,
   renderRollback,
@@ -54,17 +55,21 @@ interface RenderOptions {
 }
 
 /** The saga as the named stack deploys it (its settings from Pulumi.<stack>.yaml), or with the defaults. */
-async function sagaFor(stack: string | undefined): Promise<Saga> {
+async function sagaFor(stack: string | undefined): Promise<{ saga: Saga; type: 'STANDARD' | 'EXPRESS' }> {
   // The step list's handler modules exist (else a SagaDefinitionError names each missing one).
   handlerModulesOf(tripSaga);
-  if (stack === undefined) return tripSaga;
+  if (stack === undefined) return { saga: tripSaga, type: 'STANDARD' };
   const file = fileURLToPath(new URL(`../Pulumi.${stack}.yaml`, import.meta.url));
   const settings = settingsFrom(stackFileConfig(parseYaml(await readText(file))), stack);
-  return sagaWithSettings(tripSaga, settings);
+  return { saga: sagaWithSettings(tripSaga, settings), type: settings.stateMachineType };
 }
 
-const render = async (options: RenderOptions): Promise<StateMachineDefinition> =>
-  renderSaga(await sagaFor(options.stack), await resourcesFrom(options.resources));
+/** The saga's definition as the stack deploys it: an EXPRESS stack's hands stuck rollbacks to the rollback machine. */
+async function render(options: RenderOptions): Promise<StateMachineDefinition> {
+  const { saga, type } = await sagaFor(options.stack);
+  const resources = await resourcesFrom(options.resources);
+  return renderSaga(saga, resources, type === 'EXPRESS' ? { type, rollbackStateMachine: placeholderRollbackArn(saga) } : undefined);
+}
 
 /** Lambda runs a function for 15 minutes at most. */
 const MAX_STATE_MS = 900_000;
@@ -112,7 +117,7 @@ program
   .option('--rollback', 'the rollback machine instead: it finishes a rollback from the compensation named in its input')
   .action(async (options: RenderOptions & { compact?: boolean; rollback?: boolean }) => {
     const definition = options.rollback
-      ? renderRollback(await sagaFor(options.stack), await resourcesFrom(options.resources))
+      ? renderRollback((await sagaFor(options.stack)).saga, await resourcesFrom(options.resources))
       : await render(options);
     process.stdout.write(`${JSON.stringify(definition, null, options.compact ? undefined : 2)}\n`);
   });
@@ -159,8 +164,8 @@ program
   .option('--state-ms <ms>', 'average duration of one attempt of a state, for Express duration pricing', stateDuration, 100)
   .addOption(stackOption)
   .action(async (options: { stateMs: number; stack?: string }) => {
-    const saga = await sagaFor(options.stack);
-    const definition = renderSaga(saga, placeholderResources(saga));
+    const { saga } = await sagaFor(options.stack);
+    const definition = await render(options.stack === undefined ? {} : { stack: options.stack });
     const rows = sagaPaths(saga, definition).map((path) => priceOf(path, options.stateMs));
     const header = ['path', 'transitions', 'Standard per 1M', 'Express per 1M'];
     const table = [

@@ -5,7 +5,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { SagaOutcome } from '../asl/errors.ts';
 import { taskStatesOf, type StateMachineDefinition } from '../asl/model.ts';
-import { placeholderResources, renderSaga, SNS_PUBLISH } from '../asl/render.ts';
+import { placeholderResources, renderRollback, renderSaga, SNS_PUBLISH, START_EXECUTION } from '../asl/render.ts';
 import { retryStateOf, type Saga } from '../asl/saga.ts';
 import { BookingStatus, OWNER } from '../functions/bookings.ts';
 import { handlerModulesOf } from '../functions/build.ts';
@@ -111,6 +111,18 @@ export interface LocalSagaOptions {
 
 export type StateMachineType = 'STANDARD' | 'EXPRESS';
 
+/** The saga's own state machine, or the rollback machine rendered beside it from the same step list. */
+export type MachineKind = 'saga' | 'rollback';
+
+/** What the hand-off Task passes `states:startExecution`. */
+interface HandOff {
+  readonly Name: string;
+  readonly Input: unknown;
+}
+
+/** Where the rollback machine keeps its executions, inside the saga's data folder. */
+const rollbackDataDir = (dataDir: string): string => join(dataDir, 'rollback');
+
 /** One run of an execution: its first, or a redrive. */
 interface ExecutionRun {
   readonly name: string;
@@ -167,6 +179,8 @@ const outcomeOf = (saga: Saga, status: Execution['status'], error: string | unde
   if (status === 'ABORTED') return 'aborted';
   if (error === SagaOutcome.RolledBack) return 'rolled back';
   if (error === SagaOutcome.TripInvalid) return 'bad input';
+  // Stuck at a compensation's retry (STANDARD, to be redriven), or handed to the rollback machine (EXPRESS).
+  if (error === SagaOutcome.RollbackHandedOff) return 'compensation not finished';
   if (saga.steps.some((step) => retryStateOf(step) === lastState)) return 'compensation not finished';
   return 'failed';
 };
@@ -194,8 +208,14 @@ function asLambdaError(error: unknown): Error {
  */
 export class LocalSaga {
   readonly saga: Saga;
+  /** The saga's own state machine, or its rollback machine (which finishes a rollback from a named compensation). */
+  readonly kind: MachineKind;
+  /** The state machine's name: the saga's, or `<saga>-rollback`. */
+  readonly machineName: string;
   readonly definition: StateMachineDefinition;
   readonly stateMachineArn: string;
+  /** The saga's rollback machine, served beside it on the same tables and functions (absent on the rollback machine itself). */
+  readonly rollback: LocalSaga | undefined;
   /** The role the state machine would run as: it appears in histories and descriptions, and grants nothing. */
   readonly roleArn: string;
   readonly dynamo: EmbeddedDynamoDb;
@@ -206,22 +226,42 @@ export class LocalSaga {
   /** Names a STANDARD machine has run in this process: a name is never run twice. */
   readonly #names = new Set<string>();
 
-  private constructor(options: LocalSagaOptions, dynamo: EmbeddedDynamoDb, handlers: Record<string, LambdaHandler>) {
+  private constructor(options: LocalSagaOptions, dynamo: EmbeddedDynamoDb, handlers: Record<string, LambdaHandler>, kind: MachineKind) {
     this.saga = options.saga;
+    this.kind = kind;
     this.dynamo = dynamo;
     this.#dataDir = options.dataDir;
     this.#handlers = handlers;
     this.type = options.type ?? 'STANDARD';
-    // ARNs of the shape AWS gives, in a local account: the definition renders exactly as for a deployment.
-    this.definition = renderSaga(options.saga, placeholderResources(options.saga, LOCAL_REGION, LOCAL_ACCOUNT));
-    this.stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${options.saga.name}`;
-    this.roleArn = `arn:aws:iam::${LOCAL_ACCOUNT}:role/${options.saga.name}-local`;
+    this.machineName = kind === 'rollback' ? `${options.saga.name}-rollback` : options.saga.name;
+    this.stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${this.machineName}`;
+    this.rollback =
+      kind === 'saga'
+        ? new LocalSaga(
+            { ...options, type: 'STANDARD', ...(options.dataDir ? { dataDir: rollbackDataDir(options.dataDir) } : {}) },
+            dynamo,
+            handlers,
+            'rollback',
+          )
+        : undefined;
+    // ARNs of the shape AWS gives, in a local account: the definitions render exactly as for a deployment.
+    const resources = placeholderResources(options.saga, LOCAL_REGION, LOCAL_ACCOUNT);
+    this.definition =
+      kind === 'rollback'
+        ? renderRollback(options.saga, resources)
+        : renderSaga(
+            options.saga,
+            resources,
+            this.type === 'EXPRESS' ? { type: 'EXPRESS', rollbackStateMachine: (this.rollback as LocalSaga).stateMachineArn } : undefined,
+          );
+    this.roleArn = `arn:aws:iam::${LOCAL_ACCOUNT}:role/${this.machineName}-local`;
     this.#machine = interpreterOf(this.definition);
   }
 
   static async start(options: LocalSagaOptions): Promise<LocalSaga> {
     if (options.dataDir) {
       await mkdir(join(options.dataDir, 'executions'), { recursive: true });
+      await mkdir(join(rollbackDataDir(options.dataDir), 'executions'), { recursive: true });
       await lockDataDir(options.dataDir);
     }
     const dynamo = await startDynamoDb({
@@ -241,7 +281,7 @@ export class LocalSaga {
         const { createHandler } = (await import(url)) as { createHandler: (dependencies: HandlerDependencies) => LambdaHandler };
         handlers[state] = createHandler({ config: configs[state] as StepConfig, client: dynamo.client, logger });
       }
-      return new LocalSaga(options, dynamo, handlers);
+      return new LocalSaga(options, dynamo, handlers, 'saga');
     } catch (error) {
       await dynamo.close();
       throw error;
@@ -250,6 +290,11 @@ export class LocalSaga {
 
   /** Runs one execution to its end. */
   async execute(input: unknown, options: ExecuteOptions = {}): Promise<Execution> {
+    return (await this.begin(input, options)).done;
+  }
+
+  /** Accepts an execution (its name checked and claimed) and runs it in the background. */
+  async begin(input: unknown, options: ExecuteOptions = {}): Promise<{ executionArn: string; done: Promise<Execution> }> {
     const keyValue = (input as Record<string, unknown> | null)?.[this.saga.keyField];
     // Named by the trip id, as the README suggests for AWS; a trip id that cannot name an execution is invalid anyway.
     const name = options.name ?? (isExecutionName(keyValue) ? keyValue : randomUUID());
@@ -257,16 +302,17 @@ export class LocalSaga {
       throw new ExecutionNameError(`"${name}" cannot name an execution: 1 to 80 characters, no blanks, no <>{}[]?*"#%\\^|~\`$&,;:/`);
     if (this.type === 'STANDARD') {
       if (this.#names.has(name)) throw new ExecutionNameError(`an execution named "${name}" has already run: choose another name`);
+      // Claimed before the folder is read: two starts of one name at once must not both pass.
+      this.#names.add(name);
       if (await this.savedExecution(name)) {
         throw new ExecutionNameError(`an execution named "${name}" is already kept in ${this.#dataDir}: choose another name`);
       }
-      this.#names.add(name);
     }
     const executionArn =
       this.type === 'EXPRESS'
-        ? `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:express:${this.saga.name}:${name}:${randomUUID()}`
+        ? `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:express:${this.machineName}:${name}:${randomUUID()}`
         : this.executionArnOf(name);
-    return this.#run(this.#machine, { name, executionArn, input, startDate: new Date(), redriveCount: 0 }, options);
+    return { executionArn, done: this.#run(this.#machine, { name, executionArn, input, startDate: new Date(), redriveCount: 0 }, options) };
   }
 
   /**
@@ -287,7 +333,14 @@ export class LocalSaga {
       States: { [REDRIVE_ENTRY]: { Type: 'Pass', Result: input, Next: state } as never, ...this.definition.States },
     };
     const { name, executionArn, startDate } = execution;
-    const run = { name, executionArn, input: execution.input, startDate, redriveCount: execution.redriveCount + 1, redriveDate: new Date() };
+    const run = {
+      name,
+      executionArn,
+      input: execution.input,
+      startDate,
+      redriveCount: execution.redriveCount + 1,
+      redriveDate: new Date(),
+    };
     // The states before the stopped one are unreachable from the entry, which asl-validator refuses; the
     // definition itself was validated when this saga started.
     return this.#run(interpreterOf(entered, { validationOptions: { noValidate: true } }), run, options, execution);
@@ -341,7 +394,7 @@ export class LocalSaga {
           RedriveCount: redriveCount,
           ...(run.redriveDate ? { RedriveTime: run.redriveDate.toISOString() } : {}),
         },
-        StateMachine: { Id: this.stateMachineArn, Name: this.saga.name },
+        StateMachine: { Id: this.stateMachineArn, Name: this.machineName },
       } as never,
     });
     options.signal?.addEventListener('abort', () => execution.abort(), { once: true });
@@ -393,8 +446,12 @@ export class LocalSaga {
     const definition = this.definition.States[state];
     if (definition?.Type === 'Task' && definition.Resource === SNS_PUBLISH) {
       const { Subject, Message } = input as { Subject: string; Message: Record<string, unknown> };
-      const bookings = await this.bookingsOf(String((execution.input as Record<string, unknown>)[this.saga.keyField]));
-      const bookingsLeft = stillBooked(bookings, execution.executionArn);
+      // The rollback machine undoes the bookings of the saga execution its input names.
+      const { trip, execution: owner } =
+        this.kind === 'rollback'
+          ? (execution.input as { trip: Record<string, unknown>; execution: string })
+          : { trip: execution.input as Record<string, unknown>, execution: execution.executionArn };
+      const bookingsLeft = stillBooked(await this.bookingsOf(String(trip[this.saga.keyField])), owner);
       const alert: Alert = {
         execution: execution.executionArn,
         state,
@@ -407,14 +464,41 @@ export class LocalSaga {
       if (this.#dataDir) await appendFile(join(this.#dataDir, 'alerts.jsonl'), `${JSON.stringify(alert)}\n`);
       return { MessageId: randomUUID() };
     }
+    if (definition?.Type === 'Task' && definition.Resource === START_EXECUTION) return this.#handOff(input as HandOff);
     const handler = this.#handlers[functionOf(this.definition, state)];
     if (!handler) throw new Error(`no handler for Task state ${state}`);
     return handler(input, lambdaContext(state));
   }
 
+  /**
+   * An EXPRESS saga's stuck rollback, handed to the rollback machine (`states:startExecution`, request-response):
+   * it answers once the rollback machine has accepted the execution; a name already used is refused, as AWS
+   * refuses it, so that a repeated hand-off starts nothing.
+   */
+  async #handOff({ Name, Input }: HandOff): Promise<{ ExecutionArn: string; StartDate: string }> {
+    const startDate = new Date();
+    try {
+      const { executionArn, done } = await (this.rollback as LocalSaga).begin(Input, { name: Name });
+      this.#handedOff.push(done);
+      return { ExecutionArn: executionArn, StartDate: startDate.toISOString() };
+    } catch (error) {
+      if (!(error instanceof ExecutionNameError)) throw error;
+      // As the Step Functions integration names the service's refusal.
+      throw Object.assign(new Error(error.message), { name: 'StepFunctions.ExecutionAlreadyExistsException' });
+    }
+  }
+
+  /** Rollbacks this machine handed off, as they end: closing waits for them. */
+  readonly #handedOff: Promise<Execution>[] = [];
+
+  /** The rollback machine's executions that this machine handed stuck rollbacks to, once they have ended. */
+  handedOff(): Promise<Execution[]> {
+    return Promise.all(this.#handedOff);
+  }
+
   /** The ARN that an execution of this name has on a STANDARD machine, here as on AWS. */
   executionArnOf(name: string): string {
-    return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${this.saga.name}:${name}`;
+    return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${this.machineName}:${name}`;
   }
 
   /**
@@ -475,6 +559,7 @@ export class LocalSaga {
   }
 
   async close(): Promise<void> {
+    await this.handedOff();
     await this.dynamo.close();
     if (this.#dataDir) await rm(join(this.#dataDir, LOCK_FILE), { force: true });
   }

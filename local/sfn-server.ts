@@ -5,13 +5,7 @@ import { problemsText } from '../functions/trip-problems.ts';
 import type { FaultSpec } from './faults.ts';
 import type { HistoryEvent } from './history.ts';
 import { inputDepthProblem } from './input.ts';
-import {
-  isExecutionName,
-  notRedrivableReason,
-  type Alert,
-  type Execution,
-  type LocalSaga,
-} from './runtime.ts';
+import { isExecutionName, notRedrivableReason, type Alert, type Execution, type LocalSaga } from './runtime.ts';
 
 // The Step Functions API (AWS JSON 1.0, `X-Amz-Target: AWSStepFunctions.<Operation>`) for the local saga's one
 // state machine, so that the AWS CLI and SDKs drive it as they drive AWS, only the endpoint differing.
@@ -28,6 +22,8 @@ const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine
 type Status = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
 
 interface ExecutionRecord {
+  /** The state machine it runs on: the saga's, or its rollback machine. */
+  readonly machine: LocalSaga;
   readonly executionArn: string;
   readonly name: string;
   readonly input: string;
@@ -95,7 +91,8 @@ function page<T>(items: readonly T[], maxResults: unknown, nextToken: unknown): 
     throw new ApiError('ValidationException', 'maxResults must be between 0 and 1000');
   let start = 0;
   if (nextToken !== undefined) {
-    const decoded = typeof nextToken === 'string' && /^[A-Za-z0-9_-]+$/.test(nextToken) ? Buffer.from(nextToken, 'base64url').toString() : '';
+    const decoded =
+      typeof nextToken === 'string' && /^[A-Za-z0-9_-]+$/.test(nextToken) ? Buffer.from(nextToken, 'base64url').toString() : '';
     start = /^\d+$/.test(decoded) ? Number(decoded) : Number.NaN;
     if (!Number.isInteger(start) || start < 0 || start > items.length)
       throw new ApiError('InvalidToken', `Invalid Token: '${String(nextToken)}'`);
@@ -128,8 +125,12 @@ export class StepFunctionsServer {
   readonly #server: Server;
   readonly #options: StepFunctionsServerOptions;
 
+  /** The saga's state machine and its rollback machine, by ARN. */
+  readonly #machines: ReadonlyMap<string, LocalSaga>;
+
   private constructor(local: LocalSaga, options: StepFunctionsServerOptions) {
     this.local = local;
+    this.#machines = new Map([local, ...(local.rollback ? [local.rollback] : [])].map((machine) => [machine.stateMachineArn, machine]));
     this.#options = options;
     this.#server = createServer(
       // Checked every second (Node's default: every 30 s), so that the timeout is kept to within a second.
@@ -141,21 +142,23 @@ export class StepFunctionsServer {
   static async start(local: LocalSaga, options: StepFunctionsServerOptions = {}): Promise<StepFunctionsServer> {
     const server = new StepFunctionsServer(local, options);
     // Executions kept by an earlier run (--data) keep their names, and can still be described.
-    for (const execution of await local.savedExecutions()) {
-      server.#executions.set(execution.executionArn, {
-        executionArn: execution.executionArn,
-        name: execution.name,
-        input: JSON.stringify(execution.input),
-        startDate: execution.startDate,
-        history: [...execution.history],
-        abort: new AbortController(),
-        status: execution.status,
-        result: execution,
-        done: Promise.resolve(),
-        redriveCount: execution.redriveCount,
-        ...(execution.redriveDate ? { redriveDate: execution.redriveDate } : {}),
-      });
-    }
+    for (const machine of server.#machines.values())
+      for (const execution of await machine.savedExecutions()) {
+        server.#executions.set(execution.executionArn, {
+          machine,
+          executionArn: execution.executionArn,
+          name: execution.name,
+          input: JSON.stringify(execution.input),
+          startDate: execution.startDate,
+          history: [...execution.history],
+          abort: new AbortController(),
+          status: execution.status,
+          result: execution,
+          done: Promise.resolve(),
+          redriveCount: execution.redriveCount,
+          ...(execution.redriveDate ? { redriveDate: execution.redriveDate } : {}),
+        });
+      }
     await new Promise<void>((resolve, reject) => {
       server.#server.once('error', reject);
       server.#server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
@@ -235,10 +238,12 @@ export class StepFunctionsServer {
     response.end(text);
   }
 
-  #stateMachine(arn: unknown): void {
+  #stateMachine(arn: unknown): LocalSaga {
     required('stateMachineArn', arn);
     if (typeof arn !== 'string' || !STATE_MACHINE_ARN.test(arn)) throw new ApiError('InvalidArn', `Invalid Arn: '${String(arn)}'`);
-    if (arn !== this.local.stateMachineArn) throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
+    const machine = this.#machines.get(arn);
+    if (!machine) throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
+    return machine;
   }
 
   #execution(arn: unknown): ExecutionRecord {
@@ -251,7 +256,7 @@ export class StepFunctionsServer {
 
   /** Starts an execution in the background; AWS's rules on names and inputs apply. */
   #start(body: Record<string, unknown>): ExecutionRecord {
-    this.#stateMachine(body['stateMachineArn']);
+    const machine = this.#stateMachine(body['stateMachineArn']);
     const name = body['name'] === undefined ? randomUUID() : body['name'];
     if (!isExecutionName(name)) throw new ApiError('InvalidName', `Invalid Name: '${String(name)}'`);
     const input = body['input'] === undefined ? '{}' : body['input'];
@@ -267,9 +272,11 @@ export class StepFunctionsServer {
     }
     const tooDeep = inputDepthProblem(parsed);
     if (tooDeep !== undefined) throw new ApiError('InvalidExecutionInput', `Invalid State Machine Execution Input: ${tooDeep}`);
-    const problems = this.#options.validateInput?.(parsed) ?? [];
-    if (problems.length > 0) throw new ApiError('InvalidExecutionInput', `Invalid State Machine Execution Input: ${problemsText(problems)}`);
-    const executionArn = this.local.executionArnOf(name);
+    // Trip validation at the start is the saga's; the rollback machine's input is {trip, execution, resumeFrom}.
+    const problems = machine === this.local ? (this.#options.validateInput?.(parsed) ?? []) : [];
+    if (problems.length > 0)
+      throw new ApiError('InvalidExecutionInput', `Invalid State Machine Execution Input: ${problemsText(problems)}`);
+    const executionArn = machine.executionArnOf(name);
     const existing = this.#executions.get(executionArn);
     if (existing) {
       // As on AWS: the same name and input while the first is still running is the same request, repeated.
@@ -279,6 +286,7 @@ export class StepFunctionsServer {
     const abort = new AbortController();
     const history: HistoryEvent[] = [];
     const record: ExecutionRecord = {
+      machine,
       executionArn,
       name,
       input,
@@ -289,7 +297,7 @@ export class StepFunctionsServer {
       done: Promise.resolve(),
       redriveCount: 0,
     };
-    this.#track(record, this.local.execute(parsed, { name, ...this.#runOptions(record) }));
+    this.#track(record, machine.execute(parsed, { name, ...this.#runOptions(record) }));
     this.#executions.set(executionArn, record);
     return record;
   }
@@ -327,7 +335,7 @@ export class StepFunctionsServer {
     const reason = notRedrivableReason(record.status, record.result?.stopDate);
     if (reason || !record.result) throw new ApiError('ExecutionNotRedrivable', reason ?? 'Execution is RUNNING and cannot be redriven.');
     record.abort = new AbortController();
-    const run = this.local.redrive(record.result, this.#runOptions(record));
+    const run = record.machine.redrive(record.result, this.#runOptions(record));
     record.status = 'RUNNING';
     record.redriveCount += 1;
     record.redriveDate = new Date();
@@ -340,7 +348,7 @@ export class StepFunctionsServer {
     const result = record.result;
     return {
       executionArn: record.executionArn,
-      stateMachineArn: this.local.stateMachineArn,
+      stateMachineArn: record.machine.stateMachineArn,
       name: record.name,
       status: record.status,
       startDate: epochSeconds(record.startDate),
@@ -398,7 +406,7 @@ export class StepFunctionsServer {
       return { events: body['includeExecutionData'] === false ? wire.map(withoutData) : wire, ...(nextToken ? { nextToken } : {}) };
     },
     ListExecutions: (body) => {
-      this.#stateMachine(body['stateMachineArn']);
+      const machine = this.#stateMachine(body['stateMachineArn']);
       const filter = body['statusFilter'];
       if (filter !== undefined && !['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE'].includes(String(filter))) {
         throw new ApiError(
@@ -407,13 +415,13 @@ export class StepFunctionsServer {
         );
       }
       const records = [...this.#executions.values()]
-        .filter((record) => filter === undefined || record.status === filter)
+        .filter((record) => record.machine === machine && (filter === undefined || record.status === filter))
         .sort((a, b) => b.startDate.getTime() - a.startDate.getTime());
       const { items, nextToken } = page(records, body['maxResults'], body['nextToken']);
       return {
         executions: items.map((record) => ({
           executionArn: record.executionArn,
-          stateMachineArn: this.local.stateMachineArn,
+          stateMachineArn: machine.stateMachineArn,
           name: record.name,
           status: record.status,
           startDate: epochSeconds(record.startDate),
@@ -425,23 +433,21 @@ export class StepFunctionsServer {
       };
     },
     ListStateMachines: () => ({
-      stateMachines: [
-        {
-          stateMachineArn: this.local.stateMachineArn,
-          name: this.local.saga.name,
-          type: 'STANDARD',
-          creationDate: epochSeconds(this.createdAt),
-        },
-      ],
+      stateMachines: [...this.#machines.values()].map((machine) => ({
+        stateMachineArn: machine.stateMachineArn,
+        name: machine.machineName,
+        type: 'STANDARD',
+        creationDate: epochSeconds(this.createdAt),
+      })),
     }),
     DescribeStateMachine: (body) => {
-      this.#stateMachine(body['stateMachineArn']);
+      const machine = this.#stateMachine(body['stateMachineArn']);
       return {
-        stateMachineArn: this.local.stateMachineArn,
-        name: this.local.saga.name,
+        stateMachineArn: machine.stateMachineArn,
+        name: machine.machineName,
         status: 'ACTIVE',
-        definition: JSON.stringify(this.local.definition),
-        roleArn: this.local.roleArn,
+        definition: JSON.stringify(machine.definition),
+        roleArn: machine.roleArn,
         type: 'STANDARD',
         creationDate: epochSeconds(this.createdAt),
         loggingConfiguration: { level: 'OFF', includeExecutionData: false },

@@ -157,6 +157,14 @@ describe('--stack', () => {
     expect(definition.States[lastStep.action].Retry[0].MaxAttempts).toBe(3);
   });
 
+  it('renders an EXPRESS stack’s saga with the hand-off of a stuck rollback to the rollback machine', async () => {
+    const { code, stdout } = await saga('asl', '--stack', 'dev-express');
+    expect(code).toBe(0);
+    const definition = JSON.parse(stdout);
+    expect(definition.States[`Alert${lastStep.compensation}`].Next).toBe(`HandOff${lastStep.compensation}`);
+    expect(definition.States[`HandOff${lastStep.compensation}`].Parameters.StateMachineArn).toMatch(/:stateMachine:\S+-rollback$/);
+  });
+
   it('refuses a stack without a settings file, exit 2', async () => {
     const { code, stderr } = await saga('asl', '--stack', 'nowhere');
     expect(code).toBe(2);

@@ -317,6 +317,34 @@ describe('executions of one trip under different names', () => {
     await expect(local.execute(trip, { retryDelayMs: 0 })).rejects.toMatchObject({ name: 'ExecutionNameError' });
   });
 
+  it.each(tripSaga.steps.map((step) => step.compensation))(
+    'an EXPRESS saga stuck at %s alerts, then hands the rollback to the rollback machine, which finishes it',
+    async (compensation) => {
+      const express = await LocalSaga.start({ saga: tripSaga, type: 'EXPRESS' });
+      try {
+        const trip = tripWithId(nextTripId(`handed-${compensation}`));
+        const failing = (tripSaga.steps.at(-1) as SagaStep).action;
+        // The fault is the saga's run's only: the rollback machine finds the compensation fixed.
+        const stuck = await express.execute(trip, {
+          faults: { [failing]: { times: 'always' }, [compensation]: { times: 'always' } },
+          retryDelayMs: 0,
+        });
+        expect(stuck).toMatchObject({ outcome: 'compensation not finished', error: 'SagaRollbackHandedOff' });
+        expect(stuck.alerts.map((alert) => alert.message['stuckCompensation'])).toEqual([compensation]);
+        const [rollback] = await express.handedOff();
+        expect(rollback).toMatchObject({ status: 'SUCCEEDED', input: { trip, execution: stuck.executionArn, resumeFrom: compensation } });
+        // A name derived from the execution: 64 hex characters, the same on a repeated hand-off.
+        expect(rollback?.name).toMatch(/^[0-9a-f]{64}$/);
+        expect(stillBooked(await express.bookingsOf(trip.trip_id), stuck.executionArn)).toEqual([]);
+        await expect(express.rollback?.execute(rollback?.input, { name: rollback?.name as string })).rejects.toMatchObject({
+          name: 'ExecutionNameError',
+        });
+      } finally {
+        await express.close();
+      }
+    },
+  );
+
   it('EXPRESS runs of one name are distinct executions: of two at once, exactly one wins and keeps its bookings', async () => {
     const express = await LocalSaga.start({ saga: tripSaga, type: 'EXPRESS' });
     try {

@@ -215,11 +215,11 @@ describe('history, lists and the state machine', () => {
     expect((newer?.startDate as Date).getTime()).toBeGreaterThanOrEqual((older?.startDate as Date).getTime());
   });
 
-  it('ListStateMachines and DescribeStateMachine show the one saga, with the definition that infra deploys', async () => {
+  it('ListStateMachines and DescribeStateMachine show the saga, with the definition that infra deploys', async () => {
     const { stateMachines } = await sfn.send(new ListStateMachinesCommand({}));
-    expect(stateMachines).toEqual([
-      expect.objectContaining({ stateMachineArn: local.stateMachineArn, name: 'TripBooking', type: 'STANDARD' }),
-    ]);
+    expect(stateMachines?.[0]).toEqual(
+      expect.objectContaining({ stateMachineArn: local.stateMachineArn, name: tripSaga.name, type: 'STANDARD' }),
+    );
     const described = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn: local.stateMachineArn }));
     expect(JSON.parse(described.definition as string)).toEqual(local.definition);
     expect(described.status).toBe('ACTIVE');
@@ -358,9 +358,10 @@ describe('bad requests get AWS’s errors, and the server carries on', () => {
   });
 
   it('a body larger than any request is refused before it is read whole (413), and the server carries on', async () => {
-    const { status, json } = await raw('AWSStepFunctions.ListStateMachines', JSON.stringify({ padding: 'x'.repeat(2 * 1024 * 1024) })).catch(
-      () => ({ status: 413, json: { __type: '#RequestEntityTooLargeException' } }),
-    );
+    const { status, json } = await raw(
+      'AWSStepFunctions.ListStateMachines',
+      JSON.stringify({ padding: 'x'.repeat(2 * 1024 * 1024) }),
+    ).catch(() => ({ status: 413, json: { __type: '#RequestEntityTooLargeException' } }));
     expect(status).toBe(413);
     expect(json['__type']).toMatch(/#RequestEntityTooLargeException$/);
   });
@@ -369,7 +370,10 @@ describe('bad requests get AWS’s errors, and the server carries on', () => {
     const { request } = await import('node:http');
     const started = Date.now();
     const closed = await new Promise<number | undefined>((resolve) => {
-      const stalled = request(server.endpoint, { method: 'POST', headers: { 'content-length': '100', 'x-amz-target': 'AWSStepFunctions.ListStateMachines' } });
+      const stalled = request(server.endpoint, {
+        method: 'POST',
+        headers: { 'content-length': '100', 'x-amz-target': 'AWSStepFunctions.ListStateMachines' },
+      });
       stalled.on('response', (response) => resolve(response.statusCode));
       stalled.on('error', () => resolve(undefined));
       stalled.write('{');
@@ -379,7 +383,7 @@ describe('bad requests get AWS’s errors, and the server carries on', () => {
   }, 20_000);
 
   it('still answers afterwards', async () => {
-    expect((await sfn.send(new ListStateMachinesCommand({}))).stateMachines).toHaveLength(1);
+    expect((await sfn.send(new ListStateMachinesCommand({}))).stateMachines).toHaveLength(2);
   });
 });
 
@@ -407,15 +411,16 @@ describe('redrive', () => {
 
     const { redriveDate } = await sfn.send(new RedriveExecutionCommand({ executionArn }));
     expect(redriveDate).toBeInstanceOf(Date);
-    expect(await finished(executionArn as string)).toMatchObject({ status: 'FAILED', error: TerminalState.RolledBack, redriveCount: 1, redriveDate });
+    expect(await finished(executionArn as string)).toMatchObject({
+      status: 'FAILED',
+      error: TerminalState.RolledBack,
+      redriveCount: 1,
+      redriveDate,
+    });
     const events = (await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }))).events as HistoryEvent[];
     expect(events.slice(0, before.length)).toEqual(before);
     expect(events.map((event) => event.id)).toEqual(events.map((_, index) => index + 1));
-    expect(events.slice(before.length).map((event) => event.type)).toEqual([
-      'ExecutionRedriven',
-      'FailStateEntered',
-      'ExecutionFailed',
-    ]);
+    expect(events.slice(before.length).map((event) => event.type)).toEqual(['ExecutionRedriven', 'FailStateEntered', 'ExecutionFailed']);
     expect(events[before.length]).toMatchObject({ executionRedrivenEventDetails: { redriveCount: 1 } });
   });
 });
@@ -500,5 +505,53 @@ describe('a stuck rollback, fixed by a redrive (saga local --fail COMPENSATION=u
     const published = await stuckThenRedriven('sdk-stuck-unannounced', firstStep);
     expect(published).toHaveLength(0);
     expect(alerts.filter((alert) => alert.includes('sdk-stuck-unannounced'))).toEqual([]);
+  });
+});
+
+describe('the rollback machine, served beside the saga', () => {
+  const owner = (table: string, tripId: string) =>
+    dynamo
+      .send(new GetItemCommand({ TableName: table, Key: { trip_id: { S: tripId } }, ConsistentRead: true }))
+      .then(({ Item }) => Item?.['execution']?.S);
+
+  it('is listed and described as a STANDARD state machine of its own', async () => {
+    const rollback = local.rollback as LocalSaga;
+    const { stateMachines } = await sfn.send(new ListStateMachinesCommand({}));
+    expect(stateMachines?.map((machine) => machine.stateMachineArn)).toEqual([local.stateMachineArn, rollback.stateMachineArn]);
+    const described = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn: rollback.stateMachineArn }));
+    expect(JSON.parse(described.definition as string)).toEqual(rollback.definition);
+  });
+
+  it.each(steps.map((step, index) => [step.compensation, index] as const))(
+    'finishes a rollback from %s: that compensation and every earlier one, on the named execution’s bookings',
+    async (compensation, index) => {
+      const trip = tripWithId(`rollback-from-${compensation}`);
+      const booked = await finished((await start(trip.trip_id, trip)).executionArn as string);
+      expect(booked.status).toBe('SUCCEEDED');
+      const { executionArn } = await sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: (local.rollback as LocalSaga).stateMachineArn,
+          name: `finish-${compensation}`,
+          input: JSON.stringify({ trip, execution: booked.executionArn, resumeFrom: compensation }),
+        }),
+      );
+      expect((await finished(executionArn as string)).status).toBe('SUCCEEDED');
+      for (const [position, step] of steps.entries()) {
+        if (position <= index) expect(await bookingStatus(step.table, trip.trip_id)).toBe('CANCELLED');
+        else expect(await owner(step.table, trip.trip_id)).toBe(booked.executionArn);
+      }
+    },
+  );
+
+  it('refuses a compensation it does not know, touching nothing', async () => {
+    const trip = tripWithId('rollback-unknown');
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: (local.rollback as LocalSaga).stateMachineArn,
+        input: JSON.stringify({ trip, execution: local.executionArnOf('nobody'), resumeFrom: 'CancelNothing' }),
+      }),
+    );
+    expect(await finished(executionArn as string)).toMatchObject({ status: 'FAILED', error: 'UnknownCompensation' });
+    for (const step of steps) expect(await bookingStatus(step.table, trip.trip_id)).toBeUndefined();
   });
 });
