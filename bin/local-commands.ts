@@ -334,6 +334,8 @@ async function serve(options: ServeOptions): Promise<void> {
   const executionArn = local.executionArnOf(trip);
   print(`${local.saga.name} is served locally (${retryNote(options.retryDelay)}).`);
   print(`  State machine  ${local.stateMachineArn}`);
+  if (local.rollback)
+    print(`  Rollback       ${local.rollback.stateMachineArn}   input: {"trip": …, "execution": ARN, "resumeFrom": COMPENSATION}`);
   print(`  Step Functions ${server.endpoint}`);
   print(`  DynamoDB       ${local.dynamo.endpoint}   tables: ${local.saga.steps.map((step) => step.table).join(', ')}`);
   print();
