@@ -82,22 +82,17 @@ export function timelinePrinter(write: (line: string) => void) {
   };
 }
 
-/** An alert's message as printed: each error's cause reduced to its message (`--json` keeps the whole). */
+/** An alert's message as printed: its error's cause reduced to its message (`--json` keeps the whole). */
 export function alertForPrinting(message: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const errors = message['errors'];
-  if (typeof errors !== 'object' || errors === null) return { ...message };
-  return {
-    ...message,
-    errors: Object.fromEntries(
-      Object.entries(errors as Record<string, Details>).map(([state, error]) => [state, { ...error, Cause: causeMessage(error['Cause']) }]),
-    ),
-  };
+  const error = message['error'];
+  if (typeof error !== 'object' || error === null) return { ...message };
+  return { ...message, error: { ...error, Cause: causeMessage((error as Details)['Cause']) } };
 }
 
-/** One line per step: what its table holds for the trip. */
 /** An execution's name, from its ARN (`…:execution:<machine>:<name>`, or `…:express:<machine>:<name>:<id>`). */
 const executionName = (arn: unknown): string => String(arn).split(':').slice(7).join(':');
 
+/** One line per step: what its table holds for the trip. */
 export function bookingsTable(saga: Saga, bookings: Bookings): string[] {
   const width = Math.max(...saga.steps.map((step) => step.name.length));
   return saga.steps.map((step) => {
@@ -135,8 +130,11 @@ export function verdict(saga: Saga, execution: Execution, bookings: Bookings): s
     case 'rolled back': {
       const actions = new Set(saga.steps.map((step) => step.action));
       const failedAction = execution.path.filter((state) => actions.has(state)).at(-1) ?? 'a step';
+      // Bookings of the trip held by other executions were never this one's to undo: say so, not "nothing booked".
+      const others = Object.entries(bookings).flatMap(([step, item]) => (item?.['status'] === BookingStatus.Booked ? [step] : []));
+      const kept = others.length === 0 ? '' : ` (${others.join(', ')} stay booked by another execution of the trip)`;
       return booked.length === 0
-        ? `↩ rolled back: ${failedAction} failed (${caughtError(execution, failedAction)}); every compensation ran, nothing is left booked`
+        ? `↩ rolled back: ${failedAction} failed (${caughtError(execution, failedAction)}); every compensation ran, nothing of its own is left booked${kept}`
         : `✗ INCONSISTENT: rolled back but ${booked.join(', ')} still booked`;
     }
     case 'compensation not finished': {

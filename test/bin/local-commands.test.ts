@@ -23,7 +23,7 @@ describe('saga tour (npm start)', () => {
     expect(stdout).toContain(`✓ succeeded: all ${steps.length} bookings made`);
     expect(stdout).toContain(`━━ ${second?.title} ━━`);
     expect(stdout).toContain(
-      `↩ rolled back: ${Object.keys(second?.faults ?? {})[0]} failed (InjectedFault); every compensation ran, nothing is left booked`,
+      `↩ rolled back: ${Object.keys(second?.faults ?? {})[0]} failed (InjectedFault); every compensation ran, nothing of its own is left booked`,
     );
     expect(stdout).toContain(`━━ ${third?.title} ━━`);
     expect(stdout).toContain(`↩ rolled back: ${lastStep.action} failed (InjectedFault)`);

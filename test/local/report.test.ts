@@ -16,11 +16,23 @@ it('an execution that failed otherwise is its error and message, without the tra
   expect(verdict(tripSaga, failed, {})).toBe('✗ failed: InjectedFault: AlertCancelHotel failed on purpose');
 });
 
-it('an alert is printed with each error’s message in place of its cause', () => {
-  const printed = alertForPrinting({ saga: tripSaga.name, errors: { CancelHotel: { Error: 'InjectedFault', Cause: cause } } });
-  expect(printed).toEqual({
-    saga: tripSaga.name,
-    errors: { CancelHotel: { Error: 'InjectedFault', Cause: 'AlertCancelHotel failed on purpose' } },
-  });
+it('an alert is printed with its error’s message in place of its cause', () => {
+  const printed = alertForPrinting({ saga: tripSaga.name, error: { Error: 'InjectedFault', Cause: cause } });
+  expect(printed).toEqual({ saga: tripSaga.name, error: { Error: 'InjectedFault', Cause: 'AlertCancelHotel failed on purpose' } });
   expect(JSON.stringify(printed)).not.toContain('trace');
+});
+
+it('a rolled-back execution says which bookings of the trip another execution still holds', () => {
+  const [first, ...rest] = tripSaga.steps;
+  const rolledBack = {
+    executionArn: 'arn:aws:states:us-east-1:000000000000:execution:TripBooking:second',
+    outcome: 'rolled back',
+    path: [first?.action],
+    history: [],
+  };
+  const held = { status: 'BOOKED', execution: 'arn:aws:states:us-east-1:000000000000:execution:TripBooking:first' };
+  const bookings = Object.fromEntries(tripSaga.steps.map((step) => [step.name, held]));
+  const line = verdict(tripSaga, rolledBack as unknown as Execution, bookings);
+  expect(line).toContain('nothing of its own is left booked');
+  expect(line).toContain(`${[first, ...rest].map((step) => step?.name).join(', ')} stay booked by another execution`);
 });
