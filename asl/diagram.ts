@@ -98,11 +98,27 @@ export function toMermaid(definition: StateMachineDefinition): string {
 // A JSON string is a valid DOT string: quotes escaped, newlines as \n (a centred line break in a label).
 const dotText = (text: string): string => JSON.stringify(text);
 
+/** What an execution did at a state besides entering it, drawn in words and colour on its node. */
+export type StateMark = 'retried' | 'failed' | 'stuck';
+
+/** The most telling mark wins the colour; the words name every mark. */
+const MARK_STYLE: Readonly<Record<StateMark, string>> = {
+  retried: 'color="#dc6803", penwidth=2.5',
+  failed: 'color="#b42318", penwidth=2.5',
+  stuck: 'style="rounded,filled", fillcolor="#fef0c7", color="#b42318", penwidth=3',
+};
+const MARK_ORDER: readonly StateMark[] = ['retried', 'failed', 'stuck'];
+
 /**
  * The same graph in Graphviz DOT, for rendering to SVG. Given the states an execution entered, in order, it
- * draws that path in blue (ending in Succeeded when the last state ended the execution).
+ * draws that path in blue (ending in Succeeded when the last state ended the execution), and each state's
+ * marks. In SVG, a node on the path has the class `taken` and one per mark, for pages that style or read them.
  */
-export function toDot(definition: StateMachineDefinition, path: readonly string[] = []): string {
+export function toDot(
+  definition: StateMachineDefinition,
+  path: readonly string[] = [],
+  marks: Readonly<Record<string, readonly StateMark[]>> = {},
+): string {
   const { nodes, edges } = graphOf(definition);
   const last = definition.States[path.at(-1) ?? ''];
   const visited = [...path, ...(last?.Type === 'Task' && last.End === true ? [SUCCEEDED] : [])];
@@ -115,13 +131,24 @@ export function toDot(definition: StateMachineDefinition, path: readonly string[
     succeeded: 'shape=box, style="rounded,filled", fillcolor="#dcfae6", color="#067647"',
   };
   const TAKEN = 'color="#1570ef", penwidth=2.5';
+  const nodeLine = (node: Node): string => {
+    const nodeMarks = MARK_ORDER.filter((mark) => marks[node.name]?.includes(mark));
+    const classes = [...(takenNodes.has(node.name) ? ['taken'] : []), ...nodeMarks];
+    const label = nodeMarks.length > 0 ? `${node.label}\n${nodeMarks.join(', ')}` : node.label;
+    const attributes = [
+      `label=${dotText(label)}`,
+      style[node.kind],
+      ...(takenNodes.has(node.name) ? [TAKEN] : []),
+      ...nodeMarks.slice(-1).map((mark) => MARK_STYLE[mark]),
+      ...(classes.length > 0 ? [`class=${dotText(classes.join(' '))}`] : []),
+    ];
+    return `  ${node.id} [${attributes.join(', ')}];`;
+  };
   return [
     'digraph saga {',
     '  node [fontname="Helvetica", fontsize=11];',
     '  edge [fontname="Helvetica", fontsize=9];',
-    ...nodes.map(
-      (node) => `  ${node.id} [label=${dotText(node.label)}, ${style[node.kind]}${takenNodes.has(node.name) ? `, ${TAKEN}` : ''}];`,
-    ),
+    ...nodes.map(nodeLine),
     ...edges.map((edge) => {
       const attributes = [
         ...(isCatcher(edge) ? ['style=dashed'] : []),
@@ -132,4 +159,10 @@ export function toDot(definition: StateMachineDefinition, path: readonly string[
     }),
     '}',
   ].join('\n');
+}
+
+/** Graphviz compiled to WebAssembly: a picture without a system install of Graphviz. */
+export async function svgOf(dot: string): Promise<string> {
+  const { Graphviz } = await import('@hpcc-js/wasm-graphviz');
+  return (await Graphviz.load()).dot(dot, 'svg');
 }

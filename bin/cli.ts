@@ -10,6 +10,7 @@ import {
   renderRollback,
   renderSaga,
   sagaPaths,
+  svgOf,
   toDot,
   toMermaid,
   type Saga,
@@ -22,7 +23,7 @@ import { sagaWithSettings, settingsFrom, stackFileConfig } from '../infra/settin
 import { handlerModulesOf } from '../functions/build.ts';
 import { tripSaga } from '../saga.ts';
 import { DataDirInUseError, ExecutionNameError, ExecutionNotRedrivableError } from '../local/runtime.ts';
-import { errorLine, Exit, isFileError, readJsonFile, readText, svgOf, UsageError, writeOrPrint } from './io.ts';
+import { errorLine, Exit, isFileError, readJsonFile, readText, UsageError, writeOrPrint } from './io.ts';
 import { StaleValidatorError } from '../functions/generate-validator.ts';
 import { registerLocalCommands } from './local-commands.ts';
 

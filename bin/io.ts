@@ -56,9 +56,3 @@ export async function writeOrPrint(text: string, out: string | undefined): Promi
   await writeFile(out, text);
   process.stderr.write(`wrote ${out}\n`);
 }
-
-/** Graphviz compiled to WebAssembly: a picture without a system install of Graphviz. */
-export async function svgOf(dot: string): Promise<string> {
-  const { Graphviz } = await import('@hpcc-js/wasm-graphviz');
-  return (await Graphviz.load()).dot(dot, 'svg');
-}

@@ -2,7 +2,7 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { toDot } from '../asl/diagram.ts';
+import { svgOf, toDot } from '../asl/diagram.ts';
 import { taskStatesOf } from '../asl/model.ts';
 import { parseFault, type FaultSpec } from '../local/faults.ts';
 import { inputDepthProblem } from '../local/input.ts';
@@ -13,7 +13,7 @@ import { StepFunctionsServer } from '../local/sfn-server.ts';
 import { tripProblems } from '../functions/trip-problems.ts';
 import type { Saga, SagaStep } from '../asl/saga.ts';
 import { tripSaga } from '../saga.ts';
-import { Exit, readText, svgOf, UsageError } from './io.ts';
+import { Exit, readText, UsageError } from './io.ts';
 
 const EXAMPLE_TRIP = fileURLToPath(new URL('../examples/trip.json', import.meta.url));
 /** Retry pauses in the tour: short enough to watch, long enough to see. */

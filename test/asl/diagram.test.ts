@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { Graphviz } from '@hpcc-js/wasm-graphviz';
-import { edgesOfDefinition, placeholderResources, renderSaga, toDot, toMermaid } from '../../asl/index.ts';
+import { edgesOfDefinition, placeholderResources, renderSaga, retryStateOf, svgOf, toDot, toMermaid } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
-import { addedStep, tripSagaWithAddedStep } from '../helpers/sagas.ts';
+import { addedStep, firstStep, tripSagaWithAddedStep } from '../helpers/sagas.ts';
 
 const definition = renderSaga(tripSaga, placeholderResources(tripSaga));
 
@@ -41,5 +41,21 @@ describe('toDot', () => {
     const svg = graphviz.dot(toDot(definition), 'svg');
     expect(svg).toContain('<svg');
     for (const name of Object.keys(definition.States)) expect(svg).toContain(`>${name}</text>`);
+  });
+
+  it("draws an execution's path and marks: in the labels' words and as SVG classes", async () => {
+    const retry = retryStateOf(firstStep);
+    const path = [firstStep.action, firstStep.compensation, retry];
+    const svg = await svgOf(toDot(definition, path, { [firstStep.compensation]: ['retried', 'failed'], [retry]: ['stuck', 'failed'] }));
+    const nodes = [...svg.matchAll(/<g id="node\d+" class="([^"]*)">\s*<title>[^<]*<\/title>[\s\S]*?<text[^>]*>([^<]*)<\/text>/g)].map(
+      ([, classes, name]) => [name, classes],
+    );
+    expect(nodes.filter(([, classes]) => classes !== 'node')).toEqual([
+      [firstStep.action, 'node taken'],
+      [firstStep.compensation, 'node taken retried failed'],
+      [retry, 'node taken failed stuck'],
+    ]);
+    expect(svg).toContain('>retried, failed</text>');
+    expect(svg).toContain('>failed, stuck</text>');
   });
 });
