@@ -9,6 +9,7 @@ import { inputDepthProblem } from '../local/input.ts';
 import { alertForPrinting, bookingsTable, timelinePrinter, verdict } from '../local/report.ts';
 import { LOCAL_REGION } from '../local/dynamodb.ts';
 import { LocalSaga, type Execution, type LocalSagaOptions, type Outcome } from '../local/runtime.ts';
+import { consolePages, CONSOLE_PATH } from '../local/console.ts';
 import { StepFunctionsServer } from '../local/sfn-server.ts';
 import { tripProblems } from '../functions/trip-problems.ts';
 import type { Saga, SagaStep } from '../asl/saga.ts';
@@ -322,6 +323,7 @@ async function serve(options: ServeOptions): Promise<void> {
       print(`⚠ alert (${alert.state}) ${alert.execution}: ${alert.subject}; bookings left: ${alert.bookingsLeft.join(', ') || 'none'}`),
     onEnd: (execution) =>
       print(`■ ${execution.executionArn} ${execution.status}${execution.error ? ` (${execution.error})` : ''}: ${execution.outcome}`),
+    pages: consolePages(local),
     ...(options.validateInput ? { validateInput: tripProblems } : {}),
     ...(options.retryDelay === undefined ? {} : { retryDelayMs: options.retryDelay }),
   }).catch(async (error: NodeJS.ErrnoException) => {
@@ -337,6 +339,7 @@ async function serve(options: ServeOptions): Promise<void> {
   if (local.rollback)
     print(`  Rollback       ${local.rollback.stateMachineArn}   input: {"trip": …, "execution": ARN, "resumeFrom": COMPENSATION}`);
   print(`  Step Functions ${server.endpoint}`);
+  print(`  Console        ${server.endpoint}${CONSOLE_PATH}   (in a browser)`);
   print(`  DynamoDB       ${local.dynamo.endpoint}   tables: ${local.saga.steps.map((step) => step.table).join(', ')}`);
   print();
   print('With the AWS CLI (any credentials will do; the region must be set, under both names for CLI v1 and boto3):');

@@ -116,6 +116,11 @@ export interface StepFunctionsServerOptions {
   readonly onAlert?: (alert: Alert) => void;
   /** Called with each execution (or redrive) as it ends. */
   readonly onEnd?: (execution: Execution) => void;
+  /**
+   * Answers the GET requests that the API (POST only) leaves free: the console (local/console.ts). Made with the
+   * server, so that it reads executions through the same operations as any client. @default none: GET is refused
+   */
+  readonly pages?: (server: StepFunctionsServer) => (request: IncomingMessage, response: ServerResponse) => Promise<void>;
 }
 
 export class StepFunctionsServer {
@@ -124,6 +129,7 @@ export class StepFunctionsServer {
   readonly #executions = new Map<string, ExecutionRecord>();
   readonly #server: Server;
   readonly #options: StepFunctionsServerOptions;
+  readonly #pages: ((request: IncomingMessage, response: ServerResponse) => Promise<void>) | undefined;
 
   /** The saga's state machine and its rollback machine, by ARN. */
   readonly #machines: ReadonlyMap<string, LocalSaga>;
@@ -132,6 +138,7 @@ export class StepFunctionsServer {
     this.local = local;
     this.#machines = new Map([local, ...(local.rollback ? [local.rollback] : [])].map((machine) => [machine.stateMachineArn, machine]));
     this.#options = options;
+    this.#pages = options.pages?.(this);
     this.#server = createServer(
       // Checked every second (Node's default: every 30 s), so that the timeout is kept to within a second.
       { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
@@ -179,7 +186,15 @@ export class StepFunctionsServer {
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
+  /** Runs an operation as a request for it would, with the same answer or ApiError. */
+  async call(operation: string, body: Record<string, unknown>): Promise<unknown> {
+    const handler = Object.hasOwn(this.#operations, operation) ? this.#operations[operation] : undefined;
+    if (!handler) throw new ApiError('UnknownOperationException', `Unknown operation ${operation}`);
+    return handler(body);
+  }
+
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (request.method === 'GET' && this.#pages) return this.#pages(request, response);
     const requestId = randomUUID();
     try {
       const chunks: Buffer[] = [];
