@@ -1,0 +1,199 @@
+import { accessSync, constants } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { retryStateOf } from '../../asl/saga.ts';
+import { consolePages } from '../../local/console.ts';
+import { LocalSaga } from '../../local/runtime.ts';
+import { StepFunctionsServer } from '../../local/sfn-server.ts';
+import { tripSaga } from '../../saga.ts';
+import { actions, firstStep, rollbackPath, steps } from '../helpers/sagas.ts';
+import { scratchDir } from '../helpers/scratch.ts';
+
+// The console of `saga local` in a real browser: Debian's Chromium, driven by playwright-core (which downloads
+// nothing). `.ci/run` installs Chromium and sets SAGA_REQUIRE_CHROMIUM, so CI never skips the browser tests.
+
+const SCREENSHOT = fileURLToPath(new URL('../../docs/console.png', import.meta.url));
+const LAPTOP = { width: 1366, height: 768 };
+
+function chromiumPath(): string | undefined {
+  for (const candidate of ['/usr/bin/chromium', ...(process.env['PATH'] ?? '').split(delimiter).map((dir) => join(dir, 'chromium'))]) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not there: look further
+    }
+  }
+  return undefined;
+}
+
+const executablePath = chromiumPath();
+const required = process.env['SAGA_REQUIRE_CHROMIUM'] === '1';
+if (!executablePath)
+  console.warn('test/local/console.test.ts: no Chromium found (apt-get install chromium): the browser tests are skipped');
+
+let local: LocalSaga;
+let server: StepFunctionsServer;
+
+beforeAll(async () => {
+  local = await LocalSaga.start({ saga: tripSaga });
+  // Short retry pauses: a stuck compensation stays RUNNING a few seconds, long enough to be seen and stopped.
+  server = await StepFunctionsServer.start(local, { retryDelayMs: 300, pages: consolePages(local) });
+});
+afterAll(async () => {
+  await server.close();
+  await local.close();
+});
+
+const get = (path: string) => fetch(`${server.endpoint}${path}`, { redirect: 'manual' });
+
+describe('console routes', () => {
+  it('serves the page, its script and style, and sends / to the console', async () => {
+    expect((await get('/')).headers.get('location')).toBe('/console/');
+    const page = await get('/console/');
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toContain('<script type="module" src="console.js">');
+    expect((await get('/console/console.js')).headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect((await get('/console/console.css')).headers.get('content-type')).toMatch(/^text\/css/);
+  });
+
+  it('describes the saga from the step list', async () => {
+    const saga = (await (await get('/console/api/saga')).json()) as { steps: { action: string }[]; stateMachineArn: string };
+    expect(saga.steps.map((step) => step.action)).toEqual(actions);
+    expect(saga.stateMachineArn).toBe(local.stateMachineArn);
+  });
+
+  it('answers bad requests with clear errors, and goes on serving', async () => {
+    const cases: [string, number, RegExp][] = [
+      ['/console/nowhere', 404, /no console page at \/console\/nowhere/],
+      ['/console/../package.json', 404, /no console page/],
+      ['/console/api/execution', 400, /expected \?arn=/],
+      ['/console/api/execution?arn=nonsense', 400, /Invalid Arn/],
+      [`/console/api/execution?arn=${encodeURIComponent(local.executionArnOf('never-started'))}`, 404, /Execution Does Not Exist/],
+    ];
+    for (const [path, status, message] of cases) {
+      const response = await get(path);
+      expect([path, response.status]).toEqual([path, status]);
+      expect(((await response.json()) as { error: string }).error).toMatch(message);
+    }
+    expect((await get('/console/api/saga')).status).toBe(200);
+  });
+});
+
+(executablePath ? describe : describe.skip)('the console in Chromium', () => {
+  let context: BrowserContext;
+  let page: Page;
+
+  beforeAll(async () => {
+    context = await chromium.launchPersistentContext(await scratchDir(), {
+      executablePath: executablePath as string,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+      viewport: LAPTOP,
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    // Everything comes from saga local: any other request would be a CDN or a leak.
+    await page.route(/.*/, (route) => (route.request().url().startsWith(server.endpoint) ? route.continue() : route.abort()));
+  });
+  afterAll(async () => {
+    await context?.close();
+  });
+
+  /** Starts an execution from the form, with the given fault toggles, and waits for its page. */
+  async function startFromForm(name: string, faults: readonly string[]): Promise<void> {
+    await page.goto(`${server.endpoint}/console/`);
+    await page.getByLabel('Execution name').fill(name);
+    // From the keyboard: each toggle is reached and switched as a screen-reader user would.
+    for (const state of faults) {
+      await page.getByLabel(state, { exact: true }).focus();
+      await page.keyboard.press('Space');
+    }
+    await page.getByLabel('Execution name').press('Enter');
+    await page.getByRole('heading', { name: `Execution ${name}` }).waitFor();
+  }
+
+  const statusIs = (status: string) => page.locator(`dl.summary[data-status="${status}"]`).waitFor({ timeout: 30_000 });
+
+  /** The states drawn on the path taken, or with a mark: a node's first line of text is its state's name. */
+  const nodesWith = (cssClass: string) =>
+    page.locator(`.diagram g.node.${cssClass}`).evaluateAll((nodes) => nodes.map((node) => node.querySelector('text')?.textContent ?? ''));
+
+  it('starts a trip and watches it succeed', async () => {
+    await startFromForm('console-happy', []);
+    await statusIs('SUCCEEDED');
+    const taken = await nodesWith('taken');
+    for (const action of actions) expect(taken).toContain(action);
+    expect(taken).toContain('Succeeded');
+    await expect(page.locator('table.item').first().textContent()).resolves.toContain('BOOKED');
+    // The list shows it, and filters by status.
+    await page.getByRole('link', { name: /All executions/ }).click();
+    await page.getByLabel('Show status').selectOption('SUCCEEDED');
+    await page.locator('#executions').getByRole('link', { name: 'console-happy' }).waitFor();
+    await page.getByLabel('Show status').selectOption('ABORTED');
+    await page.locator('#executions').getByText('No ABORTED executions.').waitFor();
+  });
+
+  it("fails at the step list's second action and draws the rollback path", async () => {
+    const second = steps[1]?.action as string;
+    await startFromForm('console-rollback', [second]);
+    await statusIs('FAILED');
+    expect(new Set(await nodesWith('taken'))).toEqual(new Set(rollbackPath(2)));
+    expect(await nodesWith('failed')).toEqual([second]);
+    await expect(page.locator('dl.summary').textContent()).resolves.toContain('SagaRolledBack');
+    // The injected fault's Cause, read: its message, not a JSON string.
+    await page.locator('#history').getByText(`InjectedFault: ${second} failed on purpose`).first().waitFor();
+    // It fits a laptop's width; the screenshot is taller, for the whole machine to show in the README.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    await page.setViewportSize({ width: 1366, height: 1650 });
+    await mkdir(join(SCREENSHOT, '..'), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT });
+    await page.setViewportSize(LAPTOP);
+  });
+
+  it('stops a running execution', async () => {
+    // The first step's compensation keeps failing: retried, alerted, retried again, while the execution runs.
+    await startFromForm('console-stop', [firstStep.action, firstStep.compensation]);
+    await statusIs('RUNNING');
+    await page.getByRole('button', { name: 'Stop execution' }).click();
+    await statusIs('ABORTED');
+    await expect(page.getByRole('button', { name: 'Stop execution' }).isHidden()).resolves.toBe(true);
+  });
+
+  it('marks a stuck compensation and its alert; redrives it where the server answers RedriveExecution', async () => {
+    await startFromForm('console-stuck', [firstStep.action, firstStep.compensation]);
+    await statusIs('FAILED');
+    const retry = retryStateOf(firstStep);
+    expect(await nodesWith('stuck')).toEqual([retry]);
+    expect(await nodesWith('retried')).toEqual(expect.arrayContaining([firstStep.compensation, retry]));
+    await page.locator('.alert').first().waitFor();
+    const probe = await fetch(server.endpoint, {
+      method: 'POST',
+      headers: { 'x-amz-target': 'AWSStepFunctions.RedriveExecution' },
+      body: '{}',
+    });
+    const redriveAnswered = ((await probe.json()) as { __type: string }).__type.endsWith('#UnknownOperationException') === false;
+    const redrive = page.getByRole('button', { name: 'Redrive execution' });
+    if (!redriveAnswered) {
+      // No redrive on this server: no button, rather than one that fails.
+      await expect(redrive.count()).resolves.toBe(0);
+      return;
+    }
+    await redrive.click();
+    await page.locator('dl.summary').getByText('1', { exact: true }).waitFor();
+  });
+});
+
+it('runs the browser tests where CI requires them', () => {
+  if (required) expect(executablePath).toBeDefined();
+});
