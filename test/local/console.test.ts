@@ -11,6 +11,7 @@ import { StepFunctionsServer } from '../../local/sfn-server.ts';
 import { tripSaga } from '../../saga.ts';
 import { actions, firstStep, rollbackPath, steps } from '../helpers/sagas.ts';
 import { scratchDir } from '../helpers/scratch.ts';
+import { tripWithId } from '../helpers/trips.ts';
 
 // The console of `saga local` in a real browser: Debian's Chromium, driven by playwright-core (which downloads
 // nothing). `.ci/run` installs Chromium and sets SAGA_REQUIRE_CHROMIUM, so CI never skips the browser tests.
@@ -64,6 +65,31 @@ describe('console routes', () => {
     const saga = (await (await get('/console/api/saga')).json()) as { steps: { action: string }[]; stateMachineArn: string };
     expect(saga.steps.map((step) => step.action)).toEqual(actions);
     expect(saga.stateMachineArn).toBe(local.stateMachineArn);
+  });
+
+  it("reads an execution's path, marks and items from its history and the tables", async () => {
+    const second = steps[1]?.action as string;
+    const trip = tripWithId('console-view', { fail: [second] });
+    const { executionArn } = (await server.call('StartExecution', {
+      stateMachineArn: local.stateMachineArn,
+      name: trip.trip_id,
+      input: JSON.stringify(trip),
+    })) as { executionArn: string };
+    while (((await server.call('DescribeExecution', { executionArn })) as { status: string }).status === 'RUNNING') {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const view = (await (await get(`/console/api/execution?arn=${encodeURIComponent(executionArn)}`)).json()) as {
+      path: string[];
+      marks: Record<string, string[]>;
+      items: { step: string; item: { status: string } | null }[];
+      diagram: string;
+    };
+    expect(view.path).toEqual(rollbackPath(2));
+    expect(view.marks).toEqual({ [second]: ['failed'] });
+    expect(view.items.map(({ step, item }) => [step, item?.status ?? null])).toEqual(
+      steps.map((step, index) => [step.name, index < 2 ? 'CANCELLED' : null]),
+    );
+    expect(view.diagram).toContain('class="node taken failed"');
   });
 
   it('answers bad requests with clear errors, and goes on serving', async () => {
