@@ -26,20 +26,25 @@ interface WireEvent {
   readonly [details: string]: unknown;
 }
 
-export interface Alert {
+/** An SNS publish of the state machine's, as its history tells it. */
+interface PublishedAlert {
   readonly state: string;
   /** Epoch seconds, as the API's timestamps. */
   readonly at: number;
   readonly subject: unknown;
   readonly message: unknown;
-  readonly published: boolean;
+  /** False until the publish succeeds: a failed publish still leads to the retry. */
+  published: boolean;
 }
 
-/** What an execution's history says of the diagram: the states entered, in order, and what happened at each. */
-export function pathOf(events: readonly WireEvent[]): { path: string[]; marks: Record<string, StateMark[]>; alerts: Alert[] } {
+/**
+ * What an execution's history says for the page: the states entered, in order, what happened at each, and the
+ * alerts published.
+ */
+function pathOf(events: readonly WireEvent[]): { path: string[]; marks: Record<string, StateMark[]>; alerts: PublishedAlert[] } {
   const path: string[] = [];
   const marks: Record<string, StateMark[]> = {};
-  const alerts: Alert[] = [];
+  const alerts: PublishedAlert[] = [];
   const mark = (state: string, value: StateMark) => {
     const list = (marks[state] ??= []);
     if (!list.includes(value)) list.push(value);
@@ -64,14 +69,13 @@ export function pathOf(events: readonly WireEvent[]): { path: string[]; marks: R
     } else if (event.type === 'LambdaFunctionFailed' || event.type === 'TaskFailed') {
       calls.push(false);
     }
+    // The only non-Lambda Task is the alert's SNS publish; its events follow the state's entry.
     if (event.type === 'TaskScheduled') {
       const { Subject, Message } = JSON.parse(String(details('taskScheduledEventDetails')['parameters'])) as Record<string, unknown>;
-      alerts.push({ state: path.at(-1) ?? '', at: event.timestamp, subject: Subject, message: Message, published: false });
+      alerts.push({ state: path.at(-1) as string, at: event.timestamp, subject: Subject, message: Message, published: false });
     }
-    if (event.type === 'TaskSucceeded' && alerts.length > 0) {
-      const last = alerts.pop() as Alert;
-      alerts.push({ ...last, published: true });
-    }
+    const alert = alerts.at(-1);
+    if (event.type === 'TaskSucceeded' && alert) alert.published = true;
   }
   closeVisit();
   // An execution that failed at a Task state (not a Fail state) stopped there, waiting for a redrive.

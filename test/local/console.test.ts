@@ -180,7 +180,7 @@ describe('console routes', () => {
     // The injected fault's Cause, read: its message, not a JSON string.
     await page.locator('#history').getByText(`InjectedFault: ${second} failed on purpose`).first().waitFor();
     // It fits a laptop's width; the screenshot is taller, for the whole machine to show in the README.
-    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
     await page.setViewportSize({ width: 1366, height: 1650 });
     await mkdir(join(SCREENSHOT, '..'), { recursive: true });
     await page.screenshot({ path: SCREENSHOT });
