@@ -20,13 +20,6 @@ function h(tag, attributes = {}, ...children) {
   return element;
 }
 
-class SfnError extends Error {
-  constructor(type, message) {
-    super(`${type}: ${message}`);
-    this.type = type;
-  }
-}
-
 /** One Step Functions operation, JSON 1.0 as the SDKs speak it. */
 async function sfn(operation, body = {}) {
   const response = await fetch('/', {
@@ -35,13 +28,8 @@ async function sfn(operation, body = {}) {
     body: JSON.stringify(body),
   });
   const json = await response.json();
-  if (!response.ok)
-    throw new SfnError(
-      String(json.__type ?? 'Error')
-        .split('#')
-        .pop(),
-      json.message,
-    );
+  // An error's type is the end of its __type (`com.amazonaws…#ExecutionDoesNotExist`), as the SDKs read it.
+  if (!response.ok) throw new Error(`${String(json.__type).split('#').pop()}: ${json.message}`);
   return json;
 }
 
@@ -96,8 +84,6 @@ function causeOf(cause) {
 const folded = (label, text) => h('details', {}, h('summary', {}, label), h('pre', {}, pretty(text)));
 
 let saga;
-/** Whether this server answers RedriveExecution: asked once, with a request it can only refuse. */
-let redriveAnswered = false;
 /** The running view's timer, cleared when the view changes. */
 let timer;
 
@@ -105,9 +91,6 @@ async function boot() {
   try {
     saga = await view('/console/api/saga');
     document.getElementById('machine').textContent = saga.stateMachineArn;
-    await sfn('RedriveExecution', {}).catch((error) => {
-      redriveAnswered = !(error instanceof SfnError && error.type === 'UnknownOperationException');
-    });
   } catch (error) {
     showError(error);
     return;
@@ -204,30 +187,30 @@ function listPage() {
       maxResults: 50,
       ...(filter.value ? { statusFilter: filter.value } : {}),
     });
-    // ListExecutions leaves out what a row shows of a redrive: each execution is described.
-    const described = await Promise.all(executions.map((execution) => sfn('DescribeExecution', { executionArn: execution.executionArn })));
-    const key = JSON.stringify(described.map((d) => [d.executionArn, d.status, d.stopDate, d.redriveCount]));
+    const key = JSON.stringify(
+      executions.map((execution) => [execution.executionArn, execution.status, execution.stopDate, execution.redriveCount]),
+    );
     // Rows are replaced only when they change, so that a focused link keeps its focus; a running one's duration
     // is updated in its cell.
     if (key === shown) {
       rows.querySelectorAll('td.duration').forEach((cell, index) => {
-        cell.textContent = duration(described[index].startDate, described[index].stopDate);
+        cell.textContent = duration(executions[index].startDate, executions[index].stopDate);
       });
       return;
     }
     shown = key;
     rows.replaceChildren(
-      ...(described.length === 0
+      ...(executions.length === 0
         ? [h('tr', {}, h('td', { colspan: 5 }, filter.value ? `No ${filter.value} executions.` : 'No executions yet.'))]
-        : described.map((d) =>
+        : executions.map((execution) =>
             h(
               'tr',
               {},
-              h('td', {}, h('a', { href: executionHref(d.executionArn) }, d.name)),
-              h('td', {}, statusCell(d.status)),
-              h('td', {}, time(d.startDate)),
-              h('td', { class: 'duration' }, duration(d.startDate, d.stopDate)),
-              h('td', {}, String(d.redriveCount ?? 0)),
+              h('td', {}, h('a', { href: executionHref(execution.executionArn) }, execution.name)),
+              h('td', {}, statusCell(execution.status)),
+              h('td', {}, time(execution.startDate)),
+              h('td', { class: 'duration' }, duration(execution.startDate, execution.stopDate)),
+              h('td', {}, String(execution.redriveCount)),
             ),
           )),
     );
@@ -394,7 +377,7 @@ function executionPage(executionArn) {
       ['Started', time(described.startDate)],
       ['Stopped', time(described.stopDate)],
       ['Duration', duration(described.startDate, described.stopDate)],
-      ['Redrives', String(described.redriveCount ?? 0)],
+      ['Redrives', String(described.redriveCount)],
       ['Error', described.error],
       ['Cause', described.cause === undefined ? undefined : h('div', {}, ...causeOf(described.cause))],
       ['ARN', described.executionArn],
@@ -403,11 +386,10 @@ function executionPage(executionArn) {
     summary.setAttribute('data-status', described.status);
 
     stop.hidden = described.status !== 'RUNNING';
-    redrive.hidden = !(redriveAnswered && described.status === 'FAILED' && described.redriveStatus === 'REDRIVABLE');
+    // The server says whether an execution can be redriven, and if not, why.
+    redrive.hidden = described.redriveStatus !== 'REDRIVABLE';
     redriveNote.textContent =
-      redriveAnswered && described.status === 'FAILED' && described.redriveStatus !== 'REDRIVABLE' && described.redriveStatusReason
-        ? `Not redrivable: ${described.redriveStatusReason}`
-        : '';
+      described.status === 'FAILED' && described.redriveStatus !== 'REDRIVABLE' ? `Not redrivable: ${described.redriveStatusReason}` : '';
 
     // The SVG is Graphviz's, drawn by the server from the definition's state names; it holds no input.
     diagram.innerHTML = execution.diagram;

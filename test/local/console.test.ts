@@ -3,7 +3,7 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { retryStateOf } from '../../asl/saga.ts';
+import { retryStateOf, TerminalState } from '../../asl/saga.ts';
 import { consolePages } from '../../local/console.ts';
 import { LocalSaga } from '../../local/runtime.ts';
 import { StepFunctionsServer } from '../../local/sfn-server.ts';
@@ -133,16 +133,16 @@ describe('console routes', () => {
       viewport: LAPTOP,
     });
     page = context.pages()[0] ?? (await context.newPage());
-    // Everything comes from saga local: any other request would be a CDN or a leak.
-    await page.route(/.*/, (route) => (route.request().url().startsWith(server.endpoint) ? route.continue() : route.abort()));
+    // Everything comes from saga local, on 127.0.0.1: any other request would be a CDN or a leak.
+    await page.route(/.*/, (route) => (route.request().url().startsWith('http://127.0.0.1:') ? route.continue() : route.abort()));
   });
   afterAll(async () => {
     await context?.close();
   });
 
   /** Starts an execution from the form, with the given fault toggles, and waits for its page. */
-  async function startFromForm(name: string, faults: readonly string[]): Promise<void> {
-    await page.goto(`${server.endpoint}/console/`);
+  async function startFromForm(name: string, faults: readonly string[], endpoint = server.endpoint): Promise<void> {
+    await page.goto(`${endpoint}/console/`);
     await page.getByLabel('Execution name').fill(name);
     // From the keyboard: each toggle is reached and switched as a screen-reader user would.
     for (const state of faults) {
@@ -199,27 +199,28 @@ describe('console routes', () => {
     await expect(page.getByRole('button', { name: 'Stop execution' }).isHidden()).resolves.toBe(true);
   });
 
-  it('marks a stuck compensation and its alert; redrives it where the server answers RedriveExecution', async () => {
-    await startFromForm('console-stuck', [firstStep.action, firstStep.compensation]);
-    await statusIs('FAILED');
-    const retry = retryStateOf(firstStep);
-    expect(await nodesWith('stuck')).toEqual([retry]);
-    expect(await nodesWith('retried')).toEqual(expect.arrayContaining([firstStep.compensation, retry]));
-    await page.locator('.alert').first().waitFor();
-    const probe = await fetch(server.endpoint, {
-      method: 'POST',
-      headers: { 'x-amz-target': 'AWSStepFunctions.RedriveExecution' },
-      body: '{}',
+  it('marks a stuck compensation and its alert, and redrives it once the fault is gone', async () => {
+    // As `saga local --fail <the first compensation>=until-redrive`: a fault that a fix before the redrive removes.
+    const fixable = await StepFunctionsServer.start(local, {
+      retryDelayMs: 300,
+      pages: consolePages(local),
+      faults: { [firstStep.compensation]: { times: 'until-redrive' } },
     });
-    const redriveAnswered = ((await probe.json()) as { __type: string }).__type.endsWith('#UnknownOperationException') === false;
-    const redrive = page.getByRole('button', { name: 'Redrive execution' });
-    if (!redriveAnswered) {
-      // No redrive on this server: no button, rather than one that fails.
-      await expect(redrive.count()).resolves.toBe(0);
-      return;
+    try {
+      await startFromForm('console-stuck', [firstStep.action], fixable.endpoint);
+      await statusIs('FAILED');
+      const retry = retryStateOf(firstStep);
+      expect(await nodesWith('stuck')).toEqual([retry]);
+      expect(await nodesWith('retried')).toEqual(expect.arrayContaining([firstStep.compensation, retry]));
+      await page.locator('.alert').first().waitFor();
+      await page.getByRole('button', { name: 'Redrive execution' }).click();
+      await page.locator('dl.summary').getByText(TerminalState.RolledBack).waitFor({ timeout: 30_000 });
+      await expect(page.locator('dl.summary').textContent()).resolves.toMatch(/Redrives1/);
+      expect(await nodesWith('stuck')).toEqual([]);
+      await expect(page.locator('table.item').first().textContent()).resolves.toContain('CANCELLED');
+    } finally {
+      await fixable.close();
     }
-    await redrive.click();
-    await page.locator('dl.summary').getByText('1', { exact: true }).waitFor();
   });
 });
 
