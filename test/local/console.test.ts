@@ -185,7 +185,7 @@ describe('console routes', () => {
     await page.locator('#history').getByText(`InjectedFault: ${second} failed on purpose`).first().waitFor();
     // It fits a laptop's width; the screenshot is taller, for the whole machine to show in the README.
     expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
-    await page.setViewportSize({ width: 1366, height: 1650 });
+    await page.setViewportSize({ width: 1366, height: 1720 });
     await page.screenshot({ path: updateScreenshot ? README_SCREENSHOT : join(await scratchDir(), 'console.png') });
     await page.setViewportSize(LAPTOP);
   });
