@@ -117,14 +117,16 @@ export function consolePages(
     }
 
     async function executionView(executionArn: string) {
-      const described = (await server.call('DescribeExecution', { executionArn })) as { input: string };
+      const described = (await server.call('DescribeExecution', { executionArn })) as { input: string; stateMachineArn: string };
+      // The rollback machine, served beside the saga, is drawn from its own definition.
+      const machine = local.rollback?.stateMachineArn === described.stateMachineArn ? local.rollback : local;
       const { path, marks, alerts } = pathOf(await history(executionArn));
       const input = JSON.parse(described.input) as Record<string, unknown> | null;
       const tripId = input?.[local.saga.keyField];
       // An input without a trip id (an invalid trip) names no items.
       const bookings = typeof tripId === 'string' ? await local.bookingsOf(tripId) : {};
       return {
-        diagram: await svgOf(toDot(local.definition, path, marks)),
+        diagram: await svgOf(toDot(machine.definition, path, marks)),
         path,
         marks,
         alerts,
