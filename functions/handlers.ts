@@ -1,11 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import middy from '@middy/core';
+import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { book, cancel, type BookingMeta } from './bookings.ts';
 import type { StepConfig } from './config.ts';
 import { Logger } from './logger.ts';
-import { faultInjection, sagaLogging, transientDynamoDbErrors, tripValidation } from './middleware.ts';
+import { compensationValidation, faultInjection, sagaLogging, transientDynamoDbErrors, tripValidation } from './middleware.ts';
 import type { StepEvent, Trip } from './trip.ts';
 
 export interface HandlerDependencies {
@@ -20,10 +20,14 @@ type StepOperation = (client: DynamoDBDocumentClient, config: StepConfig, trip: 
  * A step function: one DynamoDB operation, wrapped in the middlewares every step shares. Middlewares run
  * `before` in order and `onError` in reverse: errors are classified before they are logged.
  */
-function stepHandler(operation: StepOperation, { config, client, logger = new Logger({ service: 'saga' }) }: HandlerDependencies) {
+function stepHandler(
+  operation: StepOperation,
+  validation: (logger: Logger, config: StepConfig) => MiddlewareObj<StepEvent, unknown, Error, Context>,
+  { config, client, logger = new Logger({ service: 'saga' }) }: HandlerDependencies,
+) {
   return middy<StepEvent, unknown, Error, Context>()
     .use(sagaLogging(logger, config))
-    .use(tripValidation())
+    .use(validation(logger, config))
     .use(faultInjection(logger, config))
     .use(transientDynamoDbErrors())
     .handler((event, context) =>
@@ -32,10 +36,10 @@ function stepHandler(operation: StepOperation, { config, client, logger = new Lo
 }
 
 /** A step's action: books the trip in the step's table. */
-export const bookingHandler = (dependencies: HandlerDependencies) => stepHandler(book, dependencies);
+export const bookingHandler = (dependencies: HandlerDependencies) => stepHandler(book, () => tripValidation(), dependencies);
 
 /** A step's compensation: cancels the trip's booking in the step's table. */
-export const cancelHandler = (dependencies: HandlerDependencies) => stepHandler(cancel, dependencies);
+export const cancelHandler = (dependencies: HandlerDependencies) => stepHandler(cancel, compensationValidation, dependencies);
 
 /** The client a deployed function uses; AWS_ENDPOINT_URL_DYNAMODB points it at a local DynamoDB. */
 export const defaultClient = (): DynamoDBDocumentClient => DynamoDBDocumentClient.from(new DynamoDBClient({}));

@@ -7,7 +7,7 @@ import type { Logger } from './logger.ts';
 import { InjectedFaultError, TransientError, TripInvalidError } from './errors.ts';
 import validateStepEvent from './step-event-validator.generated.js';
 import { problemsText, stepEventProblems } from './trip-problems.ts';
-import type { StepEvent } from './trip.ts';
+import { stepEventSchema, tripSchema, type StepEvent } from './trip.ts';
 
 type StepMiddleware = MiddlewareObj<StepEvent, unknown, Error, Context>;
 
@@ -25,6 +25,46 @@ export function tripValidation(): StepMiddleware {
       } catch (error) {
         const problems = stepEventProblems((error as { cause?: { data?: ErrorObject[] } }).cause?.data);
         throw new TripInvalidError(`invalid trip: ${problemsText(problems)}`);
+      }
+    },
+  };
+}
+
+/** A value that a property of the step event's schema allows, by its pattern and length alone. */
+function matchesPropertyPattern(schema: { pattern?: string; maxLength?: number } | undefined, value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    schema?.pattern !== undefined &&
+    new RegExp(schema.pattern).test(value) &&
+    value.length <= (schema.maxLength ?? Number.POSITIVE_INFINITY)
+  );
+}
+
+/**
+ * A compensation's validation. Its cancel needs only the trip's key and the execution. A trip that fails the schema
+ * was never booked (actions validate first), unless the schema tightened since its booking: so such a trip is still
+ * cancelled by its key when the key and the execution are usable, and otherwise answers "nothing to cancel"
+ * without writing. Either way it never retries into an alert over an input that no retry can mend.
+ */
+export function compensationValidation(logger: Logger, config: StepConfig): StepMiddleware {
+  const full = tripValidation();
+  const keySchema = (tripSchema.properties as Record<string, { pattern?: string; maxLength?: number }>)[config.keyField];
+  return {
+    before: async (request) => {
+      try {
+        await full.before?.(request);
+        return undefined;
+      } catch (error) {
+        if (!(error instanceof TripInvalidError)) throw error;
+        const event = request.event as unknown as { trip?: Record<string, unknown>; execution?: unknown } | null;
+        const key = event?.trip?.[config.keyField];
+        if (matchesPropertyPattern(keySchema, key) && matchesPropertyPattern(stepEventSchema.properties.execution, event?.execution)) {
+          logger.warn('the trip fails the schema: cancelling by its key', { error });
+          return undefined;
+        }
+        logger.warn('the trip fails the schema and has no usable key or execution: nothing to cancel', { error });
+        // Middy ends the invocation with what a `before` returns.
+        return { status: 'CANCELLED', outcome: 'nothing to cancel' };
       }
     },
   };
@@ -60,7 +100,9 @@ export function sagaLogging(logger: Logger, config: StepConfig): StepMiddleware 
 export function faultInjection(logger: Logger, config: StepConfig): StepMiddleware {
   return {
     before: (request) => {
-      if (!request.event.trip.fail?.includes(config.state)) return;
+      const fail: unknown = request.event.trip.fail;
+      // A compensation may run on a trip that failed the schema: its fail list may be anything.
+      if (!Array.isArray(fail) || !fail.includes(config.state)) return;
       if (!config.faultInjection) {
         logger.warn('the trip asks this state to fail, but fault injection is disabled: ignored');
         return;
