@@ -157,3 +157,18 @@ export function worstCaseSeconds(saga: Saga, attemptSeconds: number): number {
   );
   return steps + 2 * exhaustedSeconds(DEFAULT_ALERT_RETRY, 0);
 }
+
+const dollars = (amount: number): string => `$${amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+
+/** The paths' prices as a Markdown table, columns aligned: what `saga cost` prints and the README embeds. */
+export function costTable(saga: Saga, definition: StateMachineDefinition, stateMs: number): string[] {
+  const rows = sagaPaths(saga, definition).map((path) => priceOf(path, stateMs));
+  const header = ['path', 'transitions', 'Standard per 1M', 'Express per 1M'];
+  const table = [
+    header,
+    header.map((cell) => '-'.repeat(cell.length)),
+    ...rows.map((row) => [row.scenario, String(row.transitions), dollars(row.standardPerMillion), dollars(row.expressPerMillion)]),
+  ];
+  const widths = header.map((_, column) => Math.max(...table.map((cells) => (cells[column] as string).length)));
+  return table.map((cells) => `| ${cells.map((cell, column) => cell.padEnd(widths[column] as number)).join(' | ')} |`);
+}

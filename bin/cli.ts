@@ -5,11 +5,10 @@ import {
   definitionProblems,
   placeholderResources,
   placeholderRollbackArn,
-  priceOf,
+  costTable,
   PRICES,
   renderRollback,
   renderSaga,
-  sagaPaths,
   svgOf,
   toDot,
   toMermaid,
@@ -72,6 +71,9 @@ async function render(options: RenderOptions): Promise<StateMachineDefinition> {
   return renderSaga(saga, resources, type === 'EXPRESS' ? { type, rollbackStateMachine: placeholderRollbackArn(saga) } : undefined);
 }
 
+/** What one attempt of a state is assumed to take, for Express duration pricing. */
+const DEFAULT_STATE_MS = 100;
+
 /** Lambda runs a function for 15 minutes at most. */
 const MAX_STATE_MS = 900_000;
 const stateDuration = (value: string): number => {
@@ -80,19 +82,24 @@ const stateDuration = (value: string): number => {
   return number;
 };
 
-const dollars = (amount: number): string => `$${amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
-
 const README = fileURLToPath(new URL('../README.md', import.meta.url));
 const MERMAID_BLOCK = /```mermaid\n[\s\S]*?\n```/;
 
-async function embedInReadme(mermaid: string): Promise<void> {
+/** The README's cost table: the lines after "`npx saga cost` for the trip:" up to the blank line. */
+const COST_TABLE = /(`npx saga cost` for the trip:\n\n)(\|[^\n]*\n)+/;
+
+/** Brings the README's generated parts up to date with the step list: the diagram and the cost table. */
+async function refreshReadme(mermaid: string, costLines: readonly string[]): Promise<void> {
   const readme = await readText(README);
   if (!MERMAID_BLOCK.test(readme)) throw new UsageError(`${README} has no \`\`\`mermaid block to replace`);
+  if (!COST_TABLE.test(readme)) throw new UsageError(`${README} has no cost table to replace`);
   await writeFile(
     README,
-    readme.replace(MERMAID_BLOCK, () => `\`\`\`mermaid\n${mermaid}\n\`\`\``),
+    readme
+      .replace(MERMAID_BLOCK, () => `\`\`\`mermaid\n${mermaid}\n\`\`\``)
+      .replace(COST_TABLE, (_, intro: string) => `${intro}${costLines.join('\n')}\n`),
   );
-  process.stderr.write(`updated the diagram in ${README}\n`);
+  process.stderr.write(`updated the diagram and the cost table in ${README}\n`);
 }
 
 const resourcesOption = new Option(
@@ -153,7 +160,8 @@ program
   .addOption(stackOption)
   .action(async (options: { format: 'mermaid' | 'dot' | 'svg'; out?: string; readme?: boolean; stack?: string }) => {
     const definition = await render(options.stack === undefined ? {} : { stack: options.stack });
-    if (options.readme) return embedInReadme(toMermaid(definition));
+    if (options.readme)
+      return refreshReadme(toMermaid(definition), costTable((await sagaFor(options.stack)).saga, definition, DEFAULT_STATE_MS));
     if (options.format === 'mermaid') return writeOrPrint(toMermaid(definition), options.out);
     if (options.format === 'dot') return writeOrPrint(toDot(definition), options.out);
     return writeOrPrint(await svgOf(toDot(definition)), options.out ?? 'saga.svg');
@@ -162,20 +170,12 @@ program
 program
   .command('cost')
   .description('state transitions per path and what a million executions cost on Standard and Express')
-  .option('--state-ms <ms>', 'average duration of one attempt of a state, for Express duration pricing', stateDuration, 100)
+  .option('--state-ms <ms>', 'average duration of one attempt of a state, for Express duration pricing', stateDuration, DEFAULT_STATE_MS)
   .addOption(stackOption)
   .action(async (options: { stateMs: number; stack?: string }) => {
     const { saga } = await sagaFor(options.stack);
     const definition = await render(options.stack === undefined ? {} : { stack: options.stack });
-    const rows = sagaPaths(saga, definition).map((path) => priceOf(path, options.stateMs));
-    const header = ['path', 'transitions', 'Standard per 1M', 'Express per 1M'];
-    const table = [
-      header,
-      header.map((cell) => '-'.repeat(cell.length)),
-      ...rows.map((row) => [row.scenario, String(row.transitions), dollars(row.standardPerMillion), dollars(row.expressPerMillion)]),
-    ];
-    const widths = header.map((_, column) => Math.max(...table.map((cells) => (cells[column] as string).length)));
-    const lines = table.map((cells) => `| ${cells.map((cell, column) => cell.padEnd(widths[column] as number)).join(' | ')} |`);
+    const lines = costTable(saga, definition, options.stateMs);
     process.stdout.write(
       [
         ...lines,
