@@ -8,7 +8,17 @@ import { parseFault, type FaultSpec } from '../local/faults.ts';
 import { inputDepthProblem } from '../local/input.ts';
 import { alertForPrinting, bookingsTable, timelinePrinter, verdict } from '../local/report.ts';
 import { LOCAL_REGION } from '../local/dynamodb.ts';
-import { LocalSaga, type Execution, type LocalSagaOptions, type Outcome } from '../local/runtime.ts';
+import {
+  ExecutionInterruptedError,
+  LocalSaga,
+  stillBooked,
+  type ExecuteOptions,
+  type Execution,
+  type LocalSagaOptions,
+  type Outcome,
+  type Recovery,
+  type Started,
+} from '../local/runtime.ts';
 import { consolePages, CONSOLE_PATH } from '../local/console.ts';
 import { StepFunctionsServer } from '../local/sfn-server.ts';
 import { tripProblems } from '../functions/trip-problems.ts';
@@ -110,6 +120,57 @@ async function report(local: LocalSaga, execution: Execution, dataDir?: string):
   return line;
 }
 
+/** The exit status of a command stopped by Ctrl-C, as a shell reports a process ended by SIGINT. */
+const INTERRUPTED_EXIT = 130;
+
+/** Says what the start found in the data folder, and continues the executions it found running. */
+function recoverFrom(local: LocalSaga, dataDir: string, optionsOf: (name: string) => ExecuteOptions): Recovery[] {
+  if (local.staleLockOf !== undefined) print(`Took over ${dataDir}: the process that held it (pid ${local.staleLockOf}) is gone.`);
+  const recoveries = local.continueInterrupted((kept) => optionsOf(kept.run.name));
+  for (const recovery of recoveries) print(`↻ ${recovery.report}`);
+  return recoveries;
+}
+
+/** Waits for continued executions to end, one line each. */
+async function finishRecovered(recoveries: readonly Recovery[]): Promise<void> {
+  for (const recovery of recoveries) {
+    const execution = await recovery.done;
+    print(`■ ${execution.name} ${execution.status}${execution.error ? ` (${execution.error})` : ''}: ${execution.outcome}`);
+  }
+}
+
+/**
+ * Ctrl-C (SIGINT, SIGTERM) interrupts the runs under way: with --data they are kept without an end, to be
+ * continued by the next start or `saga resume`. Returns what removes the handlers.
+ */
+function interruptOnSignal(local: LocalSaga): () => void {
+  const stop = () => void local.interrupt();
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  return () => {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  };
+}
+
+/** After Ctrl-C: what the interrupted execution still has booked, and the command that finishes it. */
+async function reportInterrupted(
+  local: LocalSaga,
+  dataDir: string,
+  started: Pick<Execution, 'name' | 'executionArn' | 'input'> | undefined,
+): Promise<void> {
+  print();
+  if (started) {
+    const tripId = tripIdOf(local, started);
+    const booked = tripId === undefined ? [] : stillBooked(await local.bookingsOf(tripId), started.executionArn);
+    print(`Interrupted: ${started.name} is kept unfinished in ${dataDir}; still booked by it: ${booked.join(', ') || 'nothing'}.`);
+    print(`  To finish it: npx saga resume --data ${dataDir} --execution ${started.name}`);
+  } else {
+    print(`Interrupted: the executions found running are kept unfinished in ${dataDir}, to be continued by the next start.`);
+  }
+  process.exitCode = INTERRUPTED_EXIT;
+}
+
 interface RunOptions {
   input: string;
   fail: string[];
@@ -155,6 +216,9 @@ async function run(options: RunOptions): Promise<void> {
     ...(options.data ? { dataDir: options.data } : {}),
     ...(options.logs ? { functionLog: (line: string) => process.stderr.write(`${line}\n`) } : {}),
   });
+  // Without --data nothing would be kept: Ctrl-C ends the process, as it always did.
+  const stopOnSignal = options.data ? interruptOnSignal(local) : undefined;
+  let started: Started | undefined;
   try {
     const faults = faultsFrom(options.fail, local);
     if (!options.json) {
@@ -166,12 +230,15 @@ async function run(options: RunOptions): Promise<void> {
       );
       print();
     }
-    const execution = await local.execute(loaded.trip, {
+    const retryDelay = options.retryDelay === undefined ? {} : { retryDelayMs: options.retryDelay };
+    if (options.data) await finishRecovered(recoverFrom(local, options.data, () => retryDelay));
+    started = local.begin(loaded.trip, {
       faults,
       ...(options.name ? { name: options.name } : {}),
-      ...(options.retryDelay === undefined ? {} : { retryDelayMs: options.retryDelay }),
+      ...retryDelay,
       ...(options.json ? {} : { onEvent: timelinePrinter(print) }),
     });
+    const execution = await started.done;
     if (options.json) {
       print(
         JSON.stringify(
@@ -194,30 +261,54 @@ async function run(options: RunOptions): Promise<void> {
       process.stderr.write(`wrote ${options.graph}\n`);
     }
     process.exitCode = exitFor[execution.outcome];
+  } catch (error) {
+    if (!(error instanceof ExecutionInterruptedError && options.data)) throw error;
+    await reportInterrupted(local, options.data, started && { ...started, input: loaded.trip });
   } finally {
+    stopOnSignal?.();
     await local.close();
   }
 }
 
-/** `saga resume`: a redrive of the kept execution, as `aws stepfunctions redrive-execution` on AWS. */
+/**
+ * `saga resume`: continues the kept execution if it was interrupted, else redrives it, as `aws stepfunctions
+ * redrive-execution` on AWS. Other executions found running are continued and finished first.
+ */
 async function resume(options: { data: string; execution: string; fail: string[]; retryDelay?: number }): Promise<void> {
   if (!(await stat(options.data).catch(() => undefined))?.isDirectory())
     throw new UsageError(`${options.data} is not a data folder: give the one that \`saga run --data\` used`);
   const local = await LocalSaga.start({ saga: tripSaga, dataDir: options.data });
+  const stopOnSignal = interruptOnSignal(local);
+  let current: Pick<Execution, 'name' | 'executionArn' | 'input'> | undefined;
   try {
-    const saved = await local.savedExecution(options.execution);
-    if (!saved) throw new UsageError(`no execution named "${options.execution}" in ${options.data}`);
     const faults = faultsFrom(options.fail, local);
-    print(`Redriving ${saved.name} (${saved.outcome}) from the state where it stopped; ${retryNote(options.retryDelay)}.`);
-    print();
-    const execution = await local.redrive(saved, {
-      faults,
-      onEvent: timelinePrinter(print),
-      ...(options.retryDelay === undefined ? {} : { retryDelayMs: options.retryDelay }),
-    });
+    const runOptions = { faults, ...(options.retryDelay === undefined ? {} : { retryDelayMs: options.retryDelay }) };
+    const recoveries = recoverFrom(local, options.data, (name) =>
+      name === options.execution ? { ...runOptions, onEvent: timelinePrinter(print) } : runOptions,
+    );
+    const mine = recoveries.find((recovery) => recovery.name === options.execution);
+    await finishRecovered(recoveries.filter((recovery) => recovery !== mine));
+    let execution: Execution;
+    if (mine) {
+      current = mine;
+      print(`Continuing ${mine.name}, interrupted, from the state where it stopped; ${retryNote(options.retryDelay)}.`);
+      print();
+      execution = await mine.done;
+    } else {
+      const saved = local.savedExecution(options.execution);
+      if (!saved) throw new UsageError(`no execution named "${options.execution}" in ${options.data}`);
+      current = saved;
+      print(`Redriving ${saved.name} (${saved.outcome}) from the state where it stopped; ${retryNote(options.retryDelay)}.`);
+      print();
+      execution = await local.redrive(saved, { ...runOptions, onEvent: timelinePrinter(print) });
+    }
     await report(local, execution, options.data);
     process.exitCode = exitFor[execution.outcome];
+  } catch (error) {
+    if (!(error instanceof ExecutionInterruptedError)) throw error;
+    await reportInterrupted(local, options.data, current);
   } finally {
+    stopOnSignal();
     await local.close();
   }
 }
@@ -321,6 +412,7 @@ async function serve(options: ServeOptions): Promise<void> {
     faults,
     onAlert: (alert) =>
       print(`⚠ alert (${alert.state}) ${alert.execution}: ${alert.subject}; bookings left: ${alert.bookingsLeft.join(', ') || 'none'}`),
+    onRecovery: (line) => print(`↻ ${line}`),
     onEnd: (execution) =>
       print(`■ ${execution.executionArn} ${execution.status}${execution.error ? ` (${execution.error})` : ''}: ${execution.outcome}`),
     pages: consolePages(local),
@@ -331,6 +423,7 @@ async function serve(options: ServeOptions): Promise<void> {
     if (error.code === 'EADDRINUSE') throw new UsageError(`port ${options.port} is in use: choose another with --port`);
     throw error;
   });
+  if (local.staleLockOf !== undefined) print(`Took over ${options.data}: the process that held it (pid ${local.staleLockOf}) is gone.`);
   const sfn = `--endpoint-url ${server.endpoint}`;
   const trip = '5c12d94a-ee6a-40d9-889b-1d49142248b7';
   const executionArn = local.executionArnOf(trip);
@@ -364,7 +457,7 @@ async function serve(options: ServeOptions): Promise<void> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  print('stopping…');
+  print(options.data ? `stopping… executions still running are kept in ${options.data}, continued at the next start` : 'stopping…');
   await server.close();
   await local.close();
 }

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { appendFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { StateMachine } from 'aws-local-stepfunctions';
@@ -7,112 +6,36 @@ import { SagaOutcome } from '../asl/errors.ts';
 import { taskStatesOf, type StateMachineDefinition } from '../asl/model.ts';
 import { placeholderResources, renderRollback, renderSaga, SNS_PUBLISH, START_EXECUTION } from '../asl/render.ts';
 import { retryStateOf, type Saga } from '../asl/saga.ts';
-import { BookingStatus, OWNER } from '../functions/bookings.ts';
 import { handlerModulesOf } from '../functions/build.ts';
 import { stepConfigsOf, type StepConfig } from '../functions/config.ts';
 import type { HandlerDependencies } from '../functions/handlers.ts';
 import { Logger } from '../functions/logger.ts';
 import { createBookingTables, LOCAL_ACCOUNT, LOCAL_REGION, startDynamoDb, type EmbeddedDynamoDb } from './dynamodb.ts';
-import { injectedError, type FaultSpec } from './faults.ts';
+import { injectedError } from './faults.ts';
 import { ExecutionHistory, type HistoryEvent, type InterpreterEvent } from './history.ts';
+import { Journal, JournalExistsError, type Ending, type ExecutionRun, type JournalWriter, type Kept } from './journal.ts';
 import { lambdaContext } from './lambda-context.ts';
+import { ExecutionNotRedrivableError, notRedrivableReason, reentered, REENTRY, statesEntered, stoppedAt } from './redrive.ts';
 
-/** Step Functions' rule for an execution name: 1 to 80 characters, none of them blank, special or control. */
-const EXECUTION_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]{1,80}$/;
-export const isExecutionName = (name: unknown): name is string => typeof name === 'string' && EXECUTION_NAME.test(name);
+import {
+  ExecutionInterruptedError,
+  ExecutionNameError,
+  isExecutionName,
+  stillBooked,
+  type Alert,
+  type ExecuteOptions,
+  type Execution,
+  type LocalSagaOptions,
+  type MachineKind,
+  type Outcome,
+  type Started,
+  type Recovery,
+  type StateMachineType,
+} from './execution.ts';
 
-/** An execution name that Step Functions would refuse, or one a kept execution already has. */
-export class ExecutionNameError extends Error {
-  override readonly name = 'ExecutionNameError';
-}
-
-export type Bookings = Readonly<Record<string, Readonly<Record<string, unknown>> | undefined>>;
-
-/** The steps whose table still holds a booking (not a cancellation marker) of the trip owned by the execution. */
-export const stillBooked = (bookings: Bookings, executionArn: string): string[] =>
-  Object.entries(bookings).flatMap(([step, item]) =>
-    item?.['status'] === BookingStatus.Booked && item[OWNER] === executionArn ? [step] : [],
-  );
-
-/** How an execution ended, as the command line reports it. */
-export type Outcome = 'succeeded' | 'rolled back' | 'compensation not finished' | 'bad input' | 'aborted' | 'failed';
-
-export interface Alert {
-  /** The ARN of the execution that raised it. */
-  readonly execution: string;
-  readonly state: string;
-  readonly subject: string;
-  /** What the state machine published. */
-  readonly message: Record<string, unknown>;
-  /**
-   * The steps still booked by the execution when the alert was raised, read from the tables by the local stand-in
-   * for SNS, as a subscriber to the topic would (the state machine cannot know whether a failed action's write
-   * landed). Another execution's bookings of the same trip are not among them.
-   */
-  readonly bookingsLeft: readonly string[];
-  readonly at: string;
-}
-
-export interface Execution {
-  readonly name: string;
-  readonly executionArn: string;
-  readonly input: unknown;
-  readonly status: 'SUCCEEDED' | 'FAILED' | 'ABORTED';
-  readonly outcome: Outcome;
-  readonly error?: string;
-  readonly cause?: string;
-  readonly output?: unknown;
-  readonly startDate: Date;
-  readonly stopDate: Date;
-  /** How many times it was redriven, and when last. */
-  readonly redriveCount: number;
-  readonly redriveDate?: Date;
-  /** The states entered, in order, over every run. */
-  readonly path: readonly string[];
-  /** Calls of each Task's function, retries and redrives included. */
-  readonly calls: Readonly<Record<string, number>>;
-  readonly history: readonly HistoryEvent[];
-  readonly alerts: readonly Alert[];
-}
-
-export interface ExecuteOptions {
-  /** The execution's name. @default the input's key field (the trip id), else a UUID */
-  readonly name?: string;
-  /** Failures to inject, by the name of the function (or, for the alert, the state) that a Task calls. */
-  readonly faults?: Readonly<Record<string, FaultSpec>>;
-  /** Pause before each retry, replacing the definition's backoff and jitter. @default the definition's own */
-  readonly retryDelayMs?: number;
-  /** Task states whose function is delivered every call twice, as an at-least-once retry would. */
-  readonly deliverTwice?: readonly string[];
-  /** Called with each history event as it happens. */
-  readonly onEvent?: (event: HistoryEvent) => void;
-  /** Called with each alert as it is published. */
-  readonly onAlert?: (alert: Alert) => void;
-  /** Stops the execution (StopExecution): it ends ABORTED. */
-  readonly signal?: AbortSignal;
-}
-
-export interface LocalSagaOptions {
-  readonly saga: Saga;
-  /** Keep the tables, executions and alerts in this folder. @default in memory */
-  readonly dataDir?: string;
-  /** Let a trip's `fail` list fail states, as on a development stack. @default true */
-  readonly faultInjection?: boolean;
-  /** Where the functions' JSON log lines go. @default nowhere */
-  readonly functionLog?: (line: string) => void;
-  /** The embedded DynamoDB's port on 127.0.0.1. @default any free port */
-  readonly dynamoDbPort?: number;
-  /**
-   * STANDARD refuses a second execution of a name; EXPRESS gives every execution its own ARN (a name and a
-   * unique suffix), as AWS does, so that one name may run several times. @default 'STANDARD'
-   */
-  readonly type?: StateMachineType;
-}
-
-export type StateMachineType = 'STANDARD' | 'EXPRESS';
-
-/** The saga's own state machine, or the rollback machine rendered beside it from the same step list. */
-export type MachineKind = 'saga' | 'rollback';
+export * from './execution.ts';
+export { ExecutionNotRedrivableError, notRedrivableReason } from './redrive.ts';
+export { DataDirInUseError } from './journal.ts';
 
 /** What the hand-off Task passes `states:startExecution`. */
 interface HandOff {
@@ -121,47 +44,18 @@ interface HandOff {
 }
 
 /** Where the rollback machine keeps its executions, inside the saga's data folder. */
-const rollbackDataDir = (dataDir: string): string => join(dataDir, 'rollback');
+const ROLLBACK_DIR = 'rollback';
 
-/** One run of an execution: its first, or a redrive. */
-interface ExecutionRun {
-  readonly name: string;
-  readonly executionArn: string;
-  /** The execution's input: `$$.Execution.Input`, in a redrive too. */
-  readonly input: unknown;
-  readonly startDate: Date;
-  readonly redriveCount: number;
-  readonly redriveDate?: Date;
+/** What an execution's earlier runs left to the next one (a redrive, a continuation), and where it goes. */
+interface RunContext {
+  readonly earlier?: Pick<Kept, 'history' | 'alerts' | 'calls'>;
+  readonly journal?: JournalWriter | undefined;
+  /** Record the redrive (ExecutionRedriven) before the run. */
+  readonly redriven?: boolean;
 }
 
-/** The execution cannot be redriven: AWS's error name, and its reason as AWS words it. */
-export class ExecutionNotRedrivableError extends Error {
-  override readonly name = 'ExecutionNotRedrivable';
-}
-
-/** Step Functions redrives an unsuccessful execution for 14 days after it ends. */
-const REDRIVABLE_PERIOD_MS = 14 * 24 * 60 * 60 * 1000;
-
-/** Why an execution cannot be redriven (AWS's redriveStatusReason), or undefined when it can. */
-export function notRedrivableReason(status: string, stopDate: Date | undefined, now = new Date()): string | undefined {
-  if (!['FAILED', 'TIMED_OUT', 'ABORTED'].includes(status)) return `Execution is ${status} and cannot be redriven.`;
-  if (stopDate && now.getTime() - stopDate.getTime() > REDRIVABLE_PERIOD_MS) return 'Execution redrivable period exceeded.';
-  return undefined;
-}
-
-/**
- * The entry of a redriven run: a Pass state that no rendered definition can hold (state names there are
- * identifiers), so that it never clashes.
- */
-const REDRIVE_ENTRY = '(redrive)';
-
-/** The state where an execution stopped, with its input: the last state it entered. */
-function stoppedAt(history: readonly HistoryEvent[]): { state: string; input: unknown } | undefined {
-  const entered = history.findLast((event) => event.type.endsWith('StateEntered'));
-  if (!entered) return undefined;
-  const { name, input } = entered['stateEnteredEventDetails'] as { name: string; input: string };
-  return { state: name, input: JSON.parse(input) };
-}
+/** The name of an execution's journal: its name, and on EXPRESS its unique suffix too (the ARN after the machine). */
+const journalKeyOf = (executionArn: string): string => executionArn.split(':').slice(7).join(':');
 
 /**
  * aws-local-stepfunctions validates with asl-validator, which adds keys to what it is given: give it a copy.
@@ -222,15 +116,25 @@ export class LocalSaga {
   readonly #handlers: Readonly<Record<string, LambdaHandler>>;
   readonly #machine: StateMachine;
   readonly #dataDir: string | undefined;
+  readonly #journal: Journal | undefined;
   readonly type: StateMachineType;
   /** Names a STANDARD machine has run in this process: a name is never run twice. */
   readonly #names = new Set<string>();
+  /** The runs under way, each with what interrupts it. */
+  readonly #running = new Map<AbortController, Promise<Execution>>();
 
-  private constructor(options: LocalSagaOptions, dynamo: EmbeddedDynamoDb, handlers: Record<string, LambdaHandler>, kind: MachineKind) {
+  private constructor(
+    options: LocalSagaOptions,
+    dynamo: EmbeddedDynamoDb,
+    handlers: Record<string, LambdaHandler>,
+    kind: MachineKind,
+    journal: Journal | undefined,
+  ) {
     this.saga = options.saga;
     this.kind = kind;
     this.dynamo = dynamo;
     this.#dataDir = options.dataDir;
+    this.#journal = journal;
     this.#handlers = handlers;
     this.type = options.type ?? 'STANDARD';
     this.machineName = kind === 'rollback' ? `${options.saga.name}-rollback` : options.saga.name;
@@ -238,10 +142,11 @@ export class LocalSaga {
     this.rollback =
       kind === 'saga'
         ? new LocalSaga(
-            { ...options, type: 'STANDARD', ...(options.dataDir ? { dataDir: rollbackDataDir(options.dataDir) } : {}) },
+            { ...options, type: 'STANDARD', ...(options.dataDir ? { dataDir: join(options.dataDir, ROLLBACK_DIR) } : {}) },
             dynamo,
             handlers,
             'rollback',
+            journal?.within(ROLLBACK_DIR),
           )
         : undefined;
     // ARNs of the shape AWS gives, in a local account: the definitions render exactly as for a deployment.
@@ -259,14 +164,13 @@ export class LocalSaga {
   }
 
   static async start(options: LocalSagaOptions): Promise<LocalSaga> {
-    if (options.dataDir) {
-      await mkdir(join(options.dataDir, 'executions'), { recursive: true });
-      await mkdir(join(rollbackDataDir(options.dataDir), 'executions'), { recursive: true });
-      await lockDataDir(options.dataDir);
-    }
+    const journal = options.dataDir ? Journal.open(options.dataDir) : undefined;
     const dynamo = await startDynamoDb({
       ...(options.dataDir ? { path: join(options.dataDir, 'dynamodb') } : {}),
       ...(options.dynamoDbPort === undefined ? {} : { port: options.dynamoDbPort }),
+    }).catch((error: unknown) => {
+      journal?.release();
+      throw error;
     });
     try {
       await createBookingTables(dynamo.client, options.saga);
@@ -281,38 +185,53 @@ export class LocalSaga {
         const { createHandler } = (await import(url)) as { createHandler: (dependencies: HandlerDependencies) => LambdaHandler };
         handlers[state] = createHandler({ config: configs[state] as StepConfig, client: dynamo.client, logger });
       }
-      return new LocalSaga(options, dynamo, handlers, 'saga');
+      return new LocalSaga(options, dynamo, handlers, 'saga', journal);
     } catch (error) {
       await dynamo.close();
+      journal?.release();
       throw error;
     }
   }
 
-  /** Runs one execution to its end. */
-  async execute(input: unknown, options: ExecuteOptions = {}): Promise<Execution> {
-    return (await this.begin(input, options)).done;
+  /** Whether executions are kept in a data folder (--data). */
+  get keepsData(): boolean {
+    return this.#journal !== undefined;
   }
 
-  /** Accepts an execution (its name checked and claimed) and runs it in the background. */
-  async begin(input: unknown, options: ExecuteOptions = {}): Promise<{ executionArn: string; done: Promise<Execution> }> {
+  /** The pid of the process that held the data folder and is gone, when this one took the folder over. */
+  get staleLockOf(): number | undefined {
+    return this.#journal?.staleLockOf;
+  }
+
+  /** Runs one execution to its end. */
+  async execute(input: unknown, options: ExecuteOptions = {}): Promise<Execution> {
+    return this.begin(input, options).done;
+  }
+
+  /** Starts an execution: when this returns it is accepted, and with --data its start is on disk. */
+  begin(input: unknown, options: ExecuteOptions = {}): Started {
     const keyValue = (input as Record<string, unknown> | null)?.[this.saga.keyField];
     // Named by the trip id, as the README suggests for AWS; a trip id that cannot name an execution is invalid anyway.
     const name = options.name ?? (isExecutionName(keyValue) ? keyValue : randomUUID());
     if (!isExecutionName(name))
       throw new ExecutionNameError(`"${name}" cannot name an execution: 1 to 80 characters, no blanks, no <>{}[]?*"#%\\^|~\`$&,;:/`);
-    if (this.type === 'STANDARD') {
-      if (this.#names.has(name)) throw new ExecutionNameError(`an execution named "${name}" has already run: choose another name`);
-      // Claimed before the folder is read: two starts of one name at once must not both pass.
-      this.#names.add(name);
-      if (await this.savedExecution(name)) {
-        throw new ExecutionNameError(`an execution named "${name}" is already kept in ${this.#dataDir}: choose another name`);
-      }
-    }
+    if (this.type === 'STANDARD' && this.#names.has(name))
+      throw new ExecutionNameError(`an execution named "${name}" has already run: choose another name`);
     const executionArn =
       this.type === 'EXPRESS'
         ? `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:express:${this.machineName}:${name}:${randomUUID()}`
         : this.executionArnOf(name);
-    return { executionArn, done: this.#run(this.#machine, { name, executionArn, input, startDate: new Date(), redriveCount: 0 }, options) };
+    const run: ExecutionRun = { name, executionArn, input, startDate: new Date(), redriveCount: 0 };
+    let journal: JournalWriter | undefined;
+    try {
+      journal = this.#journal?.begin(journalKeyOf(executionArn), run);
+    } catch (error) {
+      if (error instanceof JournalExistsError)
+        throw new ExecutionNameError(`an execution named "${name}" is already kept in ${this.#dataDir}: choose another name`);
+      throw error;
+    }
+    if (this.type === 'STANDARD') this.#names.add(name);
+    return { name, executionArn, startDate: run.startDate, done: this.#launch(this.#machine, run, options, { journal }) };
   }
 
   /**
@@ -325,13 +244,8 @@ export class LocalSaga {
     const reason = notRedrivableReason(execution.status, execution.stopDate);
     if (reason) throw new ExecutionNotRedrivableError(reason);
     const { state, input } = stoppedAt(execution.history) ?? { state: this.definition.StartAt, input: execution.input };
-    // The interpreter sets $$.Execution.Input to its run's input: run it with the original input, entering by a
-    // Pass state that hands the stopped state its saved input. Nothing else of the definition changes.
-    const entered: StateMachineDefinition = {
-      ...this.definition,
-      StartAt: REDRIVE_ENTRY,
-      States: { [REDRIVE_ENTRY]: { Type: 'Pass', Result: input, Next: state } as never, ...this.definition.States },
-    };
+    if (!this.definition.States[state])
+      throw new ExecutionNotRedrivableError(`Execution stopped in state ${state}, which the state machine no longer has.`);
     const { name, executionArn, startDate } = execution;
     const run = {
       name,
@@ -341,26 +255,103 @@ export class LocalSaga {
       redriveCount: execution.redriveCount + 1,
       redriveDate: new Date(),
     };
-    // The states before the stopped one are unreachable from the entry, which asl-validator refuses; the
-    // definition itself was validated when this saga started.
-    return this.#run(interpreterOf(entered, { validationOptions: { noValidate: true } }), run, options, execution);
+    const journal = this.#journal?.reopen(journalKeyOf(executionArn));
+    return this.#launch(this.#reentered(state, input), run, options, { earlier: execution, journal, redriven: true });
   }
 
-  /** Runs the interpreter to the end of one run of an execution: its first, or a redrive after `previous`. */
-  async #run(machine: StateMachine, run: ExecutionRun, options: ExecuteOptions, previous?: Execution): Promise<Execution> {
+  /**
+   * Continues every execution of the data folder that was running when its process stopped (a journal without an
+   * end): it reruns the last state entered, with that state's input (the functions are idempotent), as a redrive
+   * does but without being one: no ExecutionRedriven, no redriveCount. One the definition cannot continue (its
+   * state is gone from the step list) ends FAILED there, ExecutionInterrupted.
+   */
+  continueInterrupted(optionsOf: (kept: Kept) => ExecuteOptions = () => ({})): Recovery[] {
+    return (this.#journal?.readAll() ?? [])
+      .filter((kept) => !kept.ended)
+      .map((kept) => {
+        const { name, executionArn, input: executionInput } = kept.run;
+        const journal = this.#journal?.reopen(journalKeyOf(executionArn));
+        const { state, input } = stoppedAt(kept.history) ?? { state: this.definition.StartAt, input: kept.run.input };
+        const found = `${name}: was running${stoppedAt(kept.history) ? ` in ${state}` : ', before its first state'}`;
+        if (!this.definition.States[state]) {
+          const cause = `The process stopped in state ${state}, which the state machine no longer has (the step list changed).`;
+          const done = Promise.resolve(this.#interruptedForGood(kept, cause, journal));
+          return {
+            name,
+            executionArn,
+            input: executionInput,
+            report: `${found}, which the step list no longer has: ended FAILED (ExecutionInterrupted)`,
+            done,
+          };
+        }
+        const done = this.#launch(this.#reentered(state, input), kept.run, optionsOf(kept), { earlier: kept, journal });
+        return { name, executionArn, input: executionInput, report: `${found}: continued from ${state}`, done };
+      });
+  }
+
+  /** Interrupts every run under way and waits for each to stop; with --data they are continued at the next start. */
+  async interrupt(): Promise<void> {
+    for (const interruption of this.#running.keys()) interruption.abort();
+    await Promise.allSettled([...this.#running.values(), this.rollback?.interrupt()]);
+  }
+
+  #reentered(state: string, input: unknown): StateMachine {
+    // The states before `state` are unreachable from the entry, which asl-validator refuses; the definition itself
+    // was validated when this saga started.
+    return interpreterOf(reentered(this.definition, state, input), { validationOptions: { noValidate: true } });
+  }
+
+  /** Ends FAILED, where it stopped, an interrupted execution that cannot be continued. */
+  #interruptedForGood(kept: Kept, cause: string, journal: JournalWriter | undefined): Execution {
+    const history = new ExecutionHistory(this.definition, this.roleArn, kept.history);
+    history.record({ type: 'ExecutionFailed', timestamp: Date.now(), Error: 'ExecutionInterrupted', Cause: cause });
+    journal?.event(history.events.at(-1) as HistoryEvent);
+    const ending: Ending = { status: 'FAILED', outcome: 'failed', error: 'ExecutionInterrupted', cause, stopDate: new Date() };
+    journal?.end(ending);
+    const path = statesEntered(kept.history);
+    return { ...kept.run, ...ending, path, calls: kept.calls, history: history.events, alerts: kept.alerts };
+  }
+
+  /** Runs one run of an execution, interruptible by `interrupt()`. */
+  #launch(machine: StateMachine, run: ExecutionRun, options: ExecuteOptions, context: RunContext): Promise<Execution> {
+    const interruption = new AbortController();
+    const done = this.#run(machine, run, options, context, interruption.signal);
+    this.#running.set(interruption, done);
+    const forget = () => void this.#running.delete(interruption);
+    done.then(forget, forget);
+    return done;
+  }
+
+  /** Runs the interpreter to the end of one run of an execution: its first, a redrive or a continuation. */
+  async #run(
+    machine: StateMachine,
+    run: ExecutionRun,
+    options: ExecuteOptions,
+    context: RunContext,
+    interrupted: AbortSignal,
+  ): Promise<Execution> {
     const { name, executionArn, input, redriveCount } = run;
-    const history = new ExecutionHistory(this.definition, this.roleArn, previous?.history);
-    const calls: Record<string, number> = { ...previous?.calls };
+    const { earlier, journal } = context;
+    const history = new ExecutionHistory(this.definition, this.roleArn, earlier?.history);
+    const calls: Record<string, number> = { ...earlier?.calls };
     const functionCalls: Record<string, number> = {};
-    const alerts: Alert[] = [...(previous?.alerts ?? [])];
+    const alerts: Alert[] = [...(earlier?.alerts ?? [])];
     const raise = (alert: Alert) => {
       alerts.push(alert);
+      journal?.alert(alert);
       options.onAlert?.(alert);
+    };
+    const emitSince = (before: number) => {
+      for (const recorded of history.events.slice(before)) {
+        journal?.event(recorded);
+        options.onEvent?.(recorded);
+      }
     };
     const taskStates = taskStatesOf(this.definition);
     const taskHandler = (state: string) => async (taskInput: unknown) => {
       const call = history.recordCall(state, taskInput);
       calls[state] = (calls[state] ?? 0) + 1;
+      journal?.call(state);
       // Faults strike the function, whichever state calls it, counting its calls in this run from every state.
       const fn = functionOf(this.definition, state);
       functionCalls[fn] = (functionCalls[fn] ?? 0) + 1;
@@ -374,10 +365,11 @@ export class LocalSaga {
         throw asLambdaError(error);
       }
     };
-    if (previous) {
+    if (context.redriven && run.redriveDate) {
       const before = history.events.length;
+      journal?.redrive(redriveCount, run.redriveDate);
       history.redriven(redriveCount);
-      for (const recorded of history.events.slice(before)) options.onEvent?.(recorded);
+      emitSince(before);
     }
     const execution = machine.run(input as never, {
       overrides: {
@@ -398,33 +390,46 @@ export class LocalSaga {
       } as never,
     });
     options.signal?.addEventListener('abort', () => execution.abort(), { once: true });
+    interrupted.addEventListener('abort', () => execution.abort(), { once: true });
+    const stopped = () => interrupted.aborted && !options.signal?.aborted;
     const settled = execution.result.then(
       (output) => ({ status: 'SUCCEEDED' as const, output }),
       () => ({ status: options.signal?.aborted ? ('ABORTED' as const) : ('FAILED' as const) }),
     );
-    const path: string[] = [...(previous?.path ?? [])];
+    const path: string[] = statesEntered(earlier?.history ?? []);
     let failure: { error: string; cause: string } | undefined;
     for await (const event of execution.eventLogs) {
-      // A redrive's entry and its run's start are the local machinery of a redrive, not events of the execution.
-      if (previous && (event.type === 'ExecutionStarted' || ('state' in event && event.state.name === REDRIVE_ENTRY))) continue;
+      // A later run's start and entry are the local machinery of that run, not events of the execution; nor is
+      // the abort by which the process interrupts a run.
+      if (event.type === 'ExecutionStarted' && history.events.length > 0) continue;
+      if ('state' in event && event.state.name === REENTRY) continue;
+      if (event.type === 'ExecutionAborted' && stopped()) continue;
       const before = history.events.length;
       history.record(event as InterpreterEvent);
       if (event.type === 'StateEntered') path.push(event.state.name);
       if (event.type === 'ExecutionFailed')
         failure = { error: event.Error, cause: typeof event.Cause === 'string' ? event.Cause : JSON.stringify(event.Cause) };
-      for (const recorded of history.events.slice(before)) options.onEvent?.(recorded);
+      emitSince(before);
     }
     const { status, ...result } = await settled;
-    const ended: Execution = {
-      name,
-      executionArn,
-      input,
+    if (stopped()) {
+      journal?.close();
+      throw new ExecutionInterruptedError(`${executionArn} was interrupted in ${path.at(-1) ?? 'its start'}`);
+    }
+    const ending: Ending = {
       status,
       outcome: outcomeOf(this.saga, status, failure?.error, path.at(-1)),
       ...(failure ? { error: failure.error, cause: failure.cause } : {}),
       ...('output' in result ? { output: result.output } : {}),
-      startDate: run.startDate,
       stopDate: new Date(),
+    };
+    journal?.end(ending);
+    return {
+      name,
+      executionArn,
+      input,
+      ...ending,
+      startDate: run.startDate,
       redriveCount,
       ...(run.redriveDate ? { redriveDate: run.redriveDate } : {}),
       path,
@@ -432,8 +437,6 @@ export class LocalSaga {
       history: history.events,
       alerts,
     };
-    await this.#save(ended);
-    return ended;
   }
 
   /** What a Task does locally: the function's handler, or (for the alert) a recorded SNS publish. */
@@ -461,7 +464,6 @@ export class LocalSaga {
         at: new Date().toISOString(),
       };
       raise(alert);
-      if (this.#dataDir) await appendFile(join(this.#dataDir, 'alerts.jsonl'), `${JSON.stringify(alert)}\n`);
       return { MessageId: randomUUID() };
     }
     if (definition?.Type === 'Task' && definition.Resource === START_EXECUTION) return this.#handOff(input as HandOff);
@@ -475,10 +477,9 @@ export class LocalSaga {
    * it answers once the rollback machine has accepted the execution; a name already used is refused, as AWS
    * refuses it, so that a repeated hand-off starts nothing.
    */
-  async #handOff({ Name, Input }: HandOff): Promise<{ ExecutionArn: string; StartDate: string }> {
-    const startDate = new Date();
+  #handOff({ Name, Input }: HandOff): { ExecutionArn: string; StartDate: string } {
     try {
-      const { executionArn, done } = await (this.rollback as LocalSaga).begin(Input, { name: Name });
+      const { executionArn, startDate, done } = (this.rollback as LocalSaga).begin(Input, { name: Name });
       this.#handedOff.push(done);
       return { ExecutionArn: executionArn, StartDate: startDate.toISOString() };
     } catch (error) {
@@ -510,39 +511,14 @@ export class LocalSaga {
     return this.#serve(state, input, { executionArn: String(execution), input: trip }, () => undefined);
   }
 
-  async #save(execution: Execution): Promise<void> {
-    if (!this.#dataDir) return;
-    await writeFile(join(this.#dataDir, 'executions', `${execution.name}.json`), JSON.stringify(execution, null, 2));
+  /** An execution kept in the data folder (with --data) that has ended, for redriving or describing it. */
+  savedExecution(name: string): Execution | undefined {
+    return this.#journal?.read(name)?.ended;
   }
 
-  /** An execution kept in the data folder (with --data), for redriving or describing it. */
-  async savedExecution(name: string): Promise<Execution | undefined> {
-    if (!this.#dataDir) return undefined;
-    let text: string;
-    try {
-      text = await readFile(join(this.#dataDir, 'executions', `${name}.json`), 'utf8');
-    } catch {
-      return undefined;
-    }
-    const saved = JSON.parse(text) as Execution;
-    const date = (value: unknown) => new Date(value as string);
-    return {
-      ...saved,
-      startDate: date(saved.startDate),
-      stopDate: date(saved.stopDate),
-      ...(saved.redriveDate ? { redriveDate: date(saved.redriveDate) } : {}),
-      history: saved.history.map((event) => ({ ...event, timestamp: date(event.timestamp) })),
-    };
-  }
-
-  /** Every execution kept in the data folder. */
-  async savedExecutions(): Promise<Execution[]> {
-    if (!this.#dataDir) return [];
-    const files = await readdir(join(this.#dataDir, 'executions'));
-    const saved = await Promise.all(
-      files.filter((file) => file.endsWith('.json')).map((file) => this.savedExecution(file.slice(0, -'.json'.length))),
-    );
-    return saved.filter((execution): execution is Execution => execution !== undefined);
+  /** Every execution kept in the data folder that has ended. */
+  savedExecutions(): Execution[] {
+    return (this.#journal?.readAll() ?? []).flatMap((kept) => kept.ended ?? []);
   }
 
   /** Each step's item for a trip: a booking, a cancellation marker, or nothing. */
@@ -558,39 +534,12 @@ export class LocalSaga {
     return Object.fromEntries(entries);
   }
 
+  /** Closes the DynamoDB; with --data, runs under way are interrupted first, to be continued at the next start. */
   async close(): Promise<void> {
-    await this.handedOff();
+    if (this.#journal) await this.interrupt();
+    // A hand-off interrupted with the process is continued at the next start.
+    await Promise.allSettled(this.#handedOff);
     await this.dynamo.close();
-    if (this.#dataDir) await rm(join(this.#dataDir, LOCK_FILE), { force: true });
+    this.#journal?.release();
   }
-}
-
-const LOCK_FILE = 'saga.lock';
-
-export class DataDirInUseError extends Error {
-  override readonly name = 'DataDirInUseError';
-}
-
-/**
- * One process at a time per data folder: LevelDB allows no more, and fails late and obscurely. A lock left by a
- * process that is gone is taken over.
- */
-async function lockDataDir(dataDir: string): Promise<void> {
-  const lock = join(dataDir, LOCK_FILE);
-  try {
-    await writeFile(lock, String(process.pid), { flag: 'wx' });
-    return;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  }
-  const holder = Number(await readFile(lock, 'utf8'));
-  let alive = false;
-  try {
-    process.kill(holder, 0);
-    alive = true;
-  } catch {
-    // no such process: the lock is stale
-  }
-  if (alive && holder !== process.pid) throw new DataDirInUseError(`${dataDir} is in use by another saga process (pid ${holder})`);
-  await writeFile(lock, String(process.pid));
 }

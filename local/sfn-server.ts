@@ -5,7 +5,8 @@ import { problemsText } from '../functions/trip-problems.ts';
 import type { FaultSpec } from './faults.ts';
 import type { HistoryEvent } from './history.ts';
 import { inputDepthProblem } from './input.ts';
-import { isExecutionName, notRedrivableReason, type Alert, type Execution, type LocalSaga } from './runtime.ts';
+import type { ExecutionRun } from './journal.ts';
+import { ExecutionInterruptedError, isExecutionName, notRedrivableReason, type Alert, type Execution, type LocalSaga } from './runtime.ts';
 
 // The Step Functions API (AWS JSON 1.0, `X-Amz-Target: AWSStepFunctions.<Operation>`) for the local saga's one
 // state machine, so that the AWS CLI and SDKs drive it as they drive AWS, only the endpoint differing.
@@ -27,7 +28,7 @@ interface ExecutionRecord {
   readonly executionArn: string;
   readonly name: string;
   readonly input: string;
-  readonly startDate: Date;
+  startDate: Date;
   readonly history: HistoryEvent[];
   /** Stops the current run: each redrive has its own. */
   abort: AbortController;
@@ -121,6 +122,8 @@ export interface StepFunctionsServerOptions {
    * server, so that it reads executions through the same operations as any client. @default none: GET is refused
    */
   readonly pages?: (server: StepFunctionsServer) => (request: IncomingMessage, response: ServerResponse) => Promise<void>;
+  /** Called at start with one line for each execution found running in the data folder: what was done with it. */
+  readonly onRecovery?: (report: string) => void;
 }
 
 export class StepFunctionsServer {
@@ -149,23 +152,25 @@ export class StepFunctionsServer {
   static async start(local: LocalSaga, options: StepFunctionsServerOptions = {}): Promise<StepFunctionsServer> {
     const server = new StepFunctionsServer(local, options);
     // Executions kept by an earlier run (--data) keep their names, and can still be described.
-    for (const machine of server.#machines.values())
-      for (const execution of await machine.savedExecutions()) {
+    for (const machine of server.#machines.values()) {
+      for (const execution of machine.savedExecutions()) {
         server.#executions.set(execution.executionArn, {
-          machine,
-          executionArn: execution.executionArn,
-          name: execution.name,
-          input: JSON.stringify(execution.input),
-          startDate: execution.startDate,
-          history: [...execution.history],
-          abort: new AbortController(),
+          ...server.#recordOf(machine, execution, execution.history),
           status: execution.status,
           result: execution,
-          done: Promise.resolve(),
-          redriveCount: execution.redriveCount,
-          ...(execution.redriveDate ? { redriveDate: execution.redriveDate } : {}),
         });
       }
+      // Executions that were running when the process stopped go on, and answer as RUNNING meanwhile.
+      const recoveries = machine.continueInterrupted((kept) => {
+        const record = server.#recordOf(machine, kept.run, kept.history);
+        server.#executions.set(record.executionArn, record);
+        return server.#runOptions(record);
+      });
+      for (const recovery of recoveries) {
+        server.#track(server.#executions.get(recovery.executionArn) as ExecutionRecord, recovery.done);
+        options.onRecovery?.(recovery.report);
+      }
+    }
     await new Promise<void>((resolve, reject) => {
       server.#server.once('error', reject);
       server.#server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
@@ -177,10 +182,31 @@ export class StepFunctionsServer {
     return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
   }
 
-  /** Stops accepting requests, aborts running executions and waits for them to end. */
+  /** A running record of an execution on `machine`, from its start and the history it has so far. */
+  #recordOf(machine: LocalSaga, run: ExecutionRun, history: readonly HistoryEvent[]): ExecutionRecord {
+    return {
+      machine,
+      executionArn: run.executionArn,
+      name: run.name,
+      input: JSON.stringify(run.input),
+      startDate: run.startDate,
+      history: [...history],
+      abort: new AbortController(),
+      status: 'RUNNING',
+      done: Promise.resolve(),
+      redriveCount: run.redriveCount,
+      ...(run.redriveDate ? { redriveDate: run.redriveDate } : {}),
+    };
+  }
+
+  /**
+   * Stops accepting requests and waits for running executions to stop: with a data folder they are interrupted,
+   * kept without an end and continued at the next start; in memory they are aborted.
+   */
   async close(): Promise<void> {
     const running = [...this.#executions.values()].filter((record) => record.status === 'RUNNING');
-    for (const record of running) record.abort.abort();
+    if (this.local.keepsData) await this.local.interrupt();
+    else for (const record of running) record.abort.abort();
     await Promise.all(running.map((record) => record.done));
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
@@ -298,21 +324,14 @@ export class StepFunctionsServer {
       if (existing.status === 'RUNNING' && existing.input === input) return existing;
       throw new ApiError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
-    const abort = new AbortController();
-    const history: HistoryEvent[] = [];
     const record: ExecutionRecord = {
-      machine,
-      executionArn,
-      name,
+      ...this.#recordOf(machine, { name, executionArn, input: parsed, startDate: new Date(), redriveCount: 0 }, []),
       input,
-      startDate: new Date(),
-      history,
-      abort,
-      status: 'RUNNING',
-      done: Promise.resolve(),
-      redriveCount: 0,
     };
-    this.#track(record, machine.execute(parsed, { name, ...this.#runOptions(record) }));
+    // Accepted once begun: with a data folder its start is on disk before StartExecution answers.
+    const started = machine.begin(parsed, { name, ...this.#runOptions(record) });
+    record.startDate = started.startDate;
+    this.#track(record, started.done);
     this.#executions.set(executionArn, record);
     return record;
   }
@@ -336,8 +355,9 @@ export class StepFunctionsServer {
         record.status = execution.status;
         this.#options.onEnd?.(execution);
       },
-      () => {
-        record.status = 'FAILED';
+      (error: unknown) => {
+        // An interrupted run (the process is stopping) stays RUNNING: it is continued at the next start.
+        if (!(error instanceof ExecutionInterruptedError)) record.status = 'FAILED';
       },
     );
   }
