@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -19,4 +19,49 @@ export async function saga(...args: string[]): Promise<Result> {
     const failed = error as { code: number; stdout: string; stderr: string };
     return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
   }
+}
+
+/** A `saga` command running in its own process, its standard output gathered as it comes. */
+export interface SagaProcess {
+  readonly child: ChildProcess;
+  /** Everything printed so far. */
+  readonly output: () => string;
+  /** Waits until the output matches, and returns the match; fails if the process ends first. */
+  readonly waitFor: (pattern: RegExp) => Promise<RegExpMatchArray>;
+  /** Its exit code, or the signal that ended it. */
+  readonly exited: Promise<number | NodeJS.Signals>;
+}
+
+/** Starts the `saga` command without waiting for its end, to signal or kill it. */
+export function startSaga(...args: string[]): SagaProcess {
+  const child = spawn(process.execPath, [SAGA, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const waiters = new Set<() => void>();
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    for (const waiter of waiters) waiter();
+  });
+  child.stderr.on('data', (chunk: Buffer) => void (output += chunk.toString()));
+  const exited = new Promise<number | NodeJS.Signals>((resolve) =>
+    child.on('exit', (code, signal) => {
+      resolve(code ?? (signal as NodeJS.Signals));
+      for (const waiter of waiters) waiter();
+    }),
+  );
+  const waitFor = (pattern: RegExp) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const check = () => {
+        const match = output.match(pattern);
+        if (match) {
+          waiters.delete(check);
+          resolve(match);
+        } else if (child.exitCode !== null || child.signalCode !== null) {
+          waiters.delete(check);
+          reject(new Error(`saga ${args.join(' ')} ended before printing ${pattern}:\n${output}`));
+        }
+      };
+      waiters.add(check);
+      check();
+    });
+  return { child, output: () => output, waitFor, exited };
 }
