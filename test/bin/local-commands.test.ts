@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { saga } from '../helpers/cli.ts';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { localStateMachineArn, saga, sfnOf, startSaga } from '../helpers/cli.ts';
 import { scratchDir, scratchFile } from '../helpers/scratch.ts';
 import { tourOf } from '../../bin/local-commands.ts';
 import { alertStateOf, retryStateOf } from '../../asl/saga.ts';
@@ -195,4 +196,61 @@ describe('saga resume --help', () => {
     const { stdout } = await saga('resume', '--help');
     expect(stdout.replace(/\s+/g, ' ')).toContain("the execution's name: the trip id, unless `saga run --name` gave another");
   });
+});
+
+describe('Ctrl-C with --data', () => {
+  const stuck = steps.at(-2) ?? lastStep;
+  // The stuck compensation's retry state retries for seconds: Ctrl-C strikes it there.
+  const retrying = ['--fail', lastStep.action, '--fail', `${stuck.compensation}=until-redrive`, '--retry-delay', '300'];
+
+  it('saga run stops cleanly: it prints what is still booked and the command that finishes it, which does (exit 130, then 3)', async () => {
+    const data = await scratchDir();
+    const run = startSaga('run', '--data', data, ...retrying);
+    await run.waitFor(new RegExp(`→ ${retryStateOf(stuck)}\n`));
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(130);
+    const owned = steps.slice(0, steps.indexOf(stuck) + 1).map((step) => step.name);
+    expect(run.output()).toContain(`still booked by it: ${owned.join(', ')}.`);
+    expect(run.output()).toContain(`To finish it: npx saga resume --data ${data} --execution ${exampleTrip.trip_id}`);
+
+    const resumed = await saga('resume', '--data', data, '--execution', exampleTrip.trip_id, '--retry-delay', '0');
+    expect(resumed.stdout).toContain(
+      `↻ ${exampleTrip.trip_id}: was running in ${retryStateOf(stuck)}: continued from ${retryStateOf(stuck)}`,
+    );
+    expect(resumed.code).toBe(3);
+    expect(resumed.stdout).toContain('↩ rolled back');
+  }, 60_000);
+
+  it('saga local keeps an execution retrying a compensation RUNNING: the next start continues it, not ABORTED', async () => {
+    const data = await scratchDir();
+    const args = ['local', '--data', data, '--port', '0', '--dynamodb-port', '0'];
+    const first = startSaga(...args, ...retrying);
+    const sfn = await sfnOf(first);
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: localStateMachineArn,
+        name: 'interrupted',
+        input: JSON.stringify(tripWithId('interrupted')),
+      }),
+    );
+    for (;;) {
+      const { events = [] } = await sfn.send(new GetExecutionHistoryCommand({ executionArn }));
+      if (events.some((event) => event.stateEnteredEventDetails?.name === retryStateOf(stuck))) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    sfn.destroy();
+    first.child.kill('SIGINT');
+    expect(await first.exited).toBe(0);
+
+    const second = startSaga(...args, '--retry-delay', '0');
+    const again = await sfnOf(second);
+    expect(second.output()).toContain(`↻ interrupted: was running in ${retryStateOf(stuck)}: continued from ${retryStateOf(stuck)}`);
+    let described = await again.send(new DescribeExecutionCommand({ executionArn }));
+    expect(described.status).not.toBe('ABORTED');
+    while (described.status === 'RUNNING') described = await again.send(new DescribeExecutionCommand({ executionArn }));
+    expect(described).toMatchObject({ status: 'FAILED', error: 'SagaRolledBack', redriveCount: 0 });
+    again.destroy();
+    second.child.kill('SIGINT');
+    expect(await second.exited).toBe(0);
+  }, 60_000);
 });

@@ -1,6 +1,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb.ts';
+import { tripSaga } from '../../saga.ts';
 
 const SAGA = fileURLToPath(new URL('../../bin/saga.js', import.meta.url));
 
@@ -65,3 +68,12 @@ export function startSaga(...args: string[]): SagaProcess {
     });
   return { child, output: () => output, waitFor, exited };
 }
+
+/** The AWS SDK's client of the Step Functions endpoint that a `saga local` process serves, once it is up. */
+export async function sfnOf(server: SagaProcess): Promise<SFNClient> {
+  const [, endpoint] = await server.waitFor(/Step Functions (http:\S+)/);
+  return new SFNClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, endpoint: endpoint as string });
+}
+
+/** The ARN of the trip saga's state machine, served locally. */
+export const localStateMachineArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${tripSaga.name}`;

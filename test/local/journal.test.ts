@@ -1,17 +1,16 @@
 import { describe, expect, it } from '@jest/globals';
-import { writeFile } from 'node:fs/promises';
+import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import fc from 'fast-check';
 import { retryStateOf } from '../../asl/saga.ts';
 import type { Trip } from '../../functions/trip.ts';
-import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb.ts';
-import { LocalSaga, type Alert, type Execution } from '../../local/runtime.ts';
+import { ExecutionInterruptedError, LocalSaga, type Alert, type Execution } from '../../local/runtime.ts';
 import { tripSaga } from '../../saga.ts';
-import { startSaga, type SagaProcess } from '../helpers/cli.ts';
+import { localStateMachineArn, sfnOf, startSaga, type SagaProcess } from '../helpers/cli.ts';
 import { expectConsistent } from '../helpers/invariant.ts';
-import { firstStep, lastStep, steps } from '../helpers/sagas.ts';
+import { addedStep, firstStep, lastStep, steps, tripSagaWithAddedStep } from '../helpers/sagas.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 import { tripWithId } from '../helpers/trips.ts';
 
@@ -67,9 +66,6 @@ async function expectAllConsistent(dataDir: string, tripIds: readonly string[]):
   }
 }
 
-const STATE_MACHINE = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${tripSaga.name}`;
-const sfnAt = (endpoint: string) => new SFNClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, endpoint });
-
 async function served(dataDir: string, faults: readonly string[]): Promise<{ server: SagaProcess; sfn: SFNClient }> {
   const server = startSaga(
     'local',
@@ -83,8 +79,7 @@ async function served(dataDir: string, faults: readonly string[]): Promise<{ ser
     RETRY_DELAY,
     ...failFlags(faults),
   );
-  const [, endpoint] = await server.waitFor(/Step Functions (http:\S+)/);
-  return { server, sfn: sfnAt(endpoint as string) };
+  return { server, sfn: await sfnOf(server) };
 }
 
 describe('killed at random moments (SIGKILL), restarted on the same folder', () => {
@@ -102,7 +97,7 @@ describe('killed at random moments (SIGKILL), restarted on the same folder', () 
         tripIds.push(tripId);
         const input = JSON.stringify(tripWithId(tripId));
         // Not awaited: some requests are in flight when the process dies, and get no ARN.
-        sfn.send(new StartExecutionCommand({ stateMachineArn: STATE_MACHINE, name: tripId, input })).then(
+        sfn.send(new StartExecutionCommand({ stateMachineArn: localStateMachineArn, name: tripId, input })).then(
           ({ executionArn }) => void returned.push(executionArn as string),
           () => undefined,
         );
@@ -116,7 +111,7 @@ describe('killed at random moments (SIGKILL), restarted on the same folder', () 
     // The last start is not killed: everything running is continued to its end.
     const { server, sfn } = await served(dataDir, []);
     for (;;) {
-      const { executions } = await sfn.send(new ListExecutionsCommand({ stateMachineArn: STATE_MACHINE, statusFilter: 'RUNNING' }));
+      const { executions } = await sfn.send(new ListExecutionsCommand({ stateMachineArn: localStateMachineArn, statusFilter: 'RUNNING' }));
       if (executions?.length === 0) break;
       await sleep(100);
     }
@@ -165,4 +160,52 @@ describe('killed at random moments (SIGKILL), restarted on the same folder', () 
     expect(started.length).toBeGreaterThan(0);
     expect(continued).toBeGreaterThan(0);
   }, 180_000);
+});
+
+describe('in one process', () => {
+  it('a StopExecution still aborts, for good: the end is kept, and a line torn by a crash is ignored', async () => {
+    const dataDir = await scratchDir();
+    const local = await LocalSaga.start({ saga: tripSaga, dataDir });
+    const stop = new AbortController();
+    const started = local.begin(tripWithId('stopped'), {
+      faults: { [firstStep.action]: { times: 2 } },
+      retryDelayMs: 5_000,
+      signal: stop.signal,
+    });
+    stop.abort();
+    expect(await started.done).toMatchObject({ status: 'ABORTED' });
+    await local.close();
+    await appendFile(join(dataDir, 'executions', 'stopped.jsonl'), '{"type":"ev');
+
+    const restarted = await LocalSaga.start({ saga: tripSaga, dataDir });
+    try {
+      expect(restarted.continueInterrupted()).toEqual([]);
+      expect(restarted.savedExecution('stopped')).toMatchObject({ status: 'ABORTED', outcome: 'aborted' });
+    } finally {
+      await restarted.close();
+    }
+  });
+
+  it('an execution interrupted in a state the step list no longer has ends FAILED there, ExecutionInterrupted', async () => {
+    const dataDir = await scratchDir();
+    const before = await LocalSaga.start({ saga: tripSagaWithAddedStep, dataDir });
+    const started = before.begin(tripWithId('gone'), { faults: { [addedStep.action]: { times: 2 } }, retryDelayMs: 5_000 });
+    const interrupted = expect(started.done).rejects.toBeInstanceOf(ExecutionInterruptedError);
+    // In the added step once the step before it has booked: its retries pause 5 s.
+    while ((await before.bookingsOf('gone'))[lastStep.name] === undefined) await sleep(20);
+    await before.close();
+    await interrupted;
+
+    const after = await LocalSaga.start({ saga: tripSaga, dataDir });
+    try {
+      const [recovery] = after.continueInterrupted();
+      expect(recovery?.report).toBe(
+        `gone: was running in ${addedStep.action}, which the step list no longer has: ended FAILED (ExecutionInterrupted)`,
+      );
+      expect(await recovery?.done).toMatchObject({ status: 'FAILED', error: 'ExecutionInterrupted' });
+      expect(after.savedExecution('gone')?.history.at(-1)).toMatchObject({ type: 'ExecutionFailed' });
+    } finally {
+      await after.close();
+    }
+  });
 });
