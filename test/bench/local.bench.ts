@@ -1,5 +1,8 @@
 // Executions per second of the local mode, beside the same interpreter over no-op handlers, and the wall time
 // of the whole failure matrix. A script, not a test: run with `npm run bench`.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { taskStatesOf } from '../../asl/model.ts';
 import { LocalSaga } from '../../local/runtime.ts';
@@ -39,22 +42,37 @@ const perSecond = (value: number): string => value.toFixed(0);
 console.log(
   `Executions per second, happy path (median of ${REPEATS} rounds of ${DURATION_MS / 1000} s, each lane running executions back to back):\n`,
 );
-console.log('| steps | local mode, sequential | local mode, 16 concurrent | no-op handlers, sequential | no-op handlers, 16 concurrent |');
-console.log('| ---: | ---: | ---: | ---: | ---: |');
+console.log(
+  '| steps | local mode, sequential | local mode, 16 concurrent | with --data, sequential | with --data, 16 concurrent | no-op handlers, sequential | no-op handlers, 16 concurrent |',
+);
+console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const size of [3, 10, 30]) {
   const local = await LocalSaga.start({ saga: tripSagaOfSize(size) });
   const run = () => local.execute(tripWithId(`bench-${size}-${(uniqueId += 1)}`), { retryDelayMs: 0 });
+  // The same with a data folder: LevelDB tables and the journal of each execution, written as it runs.
+  const dataDir = await mkdtemp(join(tmpdir(), 'saga-bench-'));
+  const durable = await LocalSaga.start({ saga: tripSagaOfSize(size), dataDir });
+  const runDurably = () => durable.execute(tripWithId(`bench-${size}-${(uniqueId += 1)}`), { retryDelayMs: 0 });
   const noOps = Object.fromEntries(taskStatesOf(local.definition).map((name) => [name, async () => ({})]));
   const bare = new StateMachine(JSON.parse(JSON.stringify(local.definition)));
-  const ceiling = () => bare.run(tripWithId('ceiling') as never, { overrides: { taskResourceLocalHandlers: noOps } }).result;
+  const ceiling = () =>
+    bare.run(tripWithId('ceiling') as never, {
+      overrides: { taskResourceLocalHandlers: noOps },
+      // The definition passes $$.Execution.Id to every function.
+      context: { Execution: { Id: 'ceiling' } } as never,
+    }).result;
   const row = [
     await throughput(1, run),
     await throughput(CONCURRENCY, run),
+    await throughput(1, runDurably),
+    await throughput(CONCURRENCY, runDurably),
     await throughput(1, ceiling),
     await throughput(CONCURRENCY, ceiling),
   ];
   console.log(`| ${size} | ${row.map(perSecond).join(' | ')} |`);
   await local.close();
+  await durable.close();
+  await rm(dataDir, { recursive: true, force: true });
 }
 
 const matrixSaga = tripSagaOfSize(3);
