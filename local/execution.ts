@@ -110,12 +110,15 @@ export interface Started {
   readonly done: Promise<Execution>;
 }
 
+/** The error of an interrupted execution that cannot be continued, and of the exception that interrupts a run. */
+export const EXECUTION_INTERRUPTED = 'ExecutionInterrupted';
+
 /**
  * The process stopped a run before its end (Ctrl-C, close): with --data the execution is kept without an end, and
  * continued by the next start (continueInterrupted).
  */
 export class ExecutionInterruptedError extends Error {
-  override readonly name = 'ExecutionInterrupted';
+  override readonly name = EXECUTION_INTERRUPTED;
 }
 
 /** An execution found running in the data folder at start, what was done with it, and its end to come. */

@@ -18,6 +18,7 @@ import { lambdaContext } from './lambda-context.ts';
 import { ExecutionNotRedrivableError, notRedrivableReason, reentered, REENTRY, statesEntered, stoppedAt } from './redrive.ts';
 
 import {
+  EXECUTION_INTERRUPTED,
   ExecutionInterruptedError,
   ExecutionNameError,
   isExecutionName,
@@ -122,6 +123,8 @@ export class LocalSaga {
   readonly #names = new Set<string>();
   /** The runs under way, each with what interrupts it. */
   readonly #running = new Map<AbortController, Promise<Execution>>();
+  /** The interrupted executions this process has taken on: each is continued once. */
+  readonly #continued = new Set<string>();
 
   private constructor(
     options: LocalSagaOptions,
@@ -267,9 +270,10 @@ export class LocalSaga {
    */
   continueInterrupted(optionsOf: (kept: Kept) => ExecuteOptions = () => ({})): Recovery[] {
     return (this.#journal?.readAll() ?? [])
-      .filter((kept) => !kept.ended)
+      .filter((kept) => !kept.ended && !this.#continued.has(kept.run.executionArn))
       .map((kept) => {
         const { name, executionArn, input: executionInput } = kept.run;
+        this.#continued.add(executionArn);
         const journal = this.#journal?.reopen(journalKeyOf(executionArn));
         const { state, input } = stoppedAt(kept.history) ?? { state: this.definition.StartAt, input: kept.run.input };
         const found = `${name}: was running${stoppedAt(kept.history) ? ` in ${state}` : ', before its first state'}`;
@@ -304,9 +308,9 @@ export class LocalSaga {
   /** Ends FAILED, where it stopped, an interrupted execution that cannot be continued. */
   #interruptedForGood(kept: Kept, cause: string, journal: JournalWriter | undefined): Execution {
     const history = new ExecutionHistory(this.definition, this.roleArn, kept.history);
-    history.record({ type: 'ExecutionFailed', timestamp: Date.now(), Error: 'ExecutionInterrupted', Cause: cause });
+    history.record({ type: 'ExecutionFailed', timestamp: Date.now(), Error: EXECUTION_INTERRUPTED, Cause: cause });
     journal?.event(history.events.at(-1) as HistoryEvent);
-    const ending: Ending = { status: 'FAILED', outcome: 'failed', error: 'ExecutionInterrupted', cause, stopDate: new Date() };
+    const ending: Ending = { status: 'FAILED', outcome: 'failed', error: EXECUTION_INTERRUPTED, cause, stopDate: new Date() };
     journal?.end(ending);
     const path = statesEntered(kept.history);
     return { ...kept.run, ...ending, path, calls: kept.calls, history: history.events, alerts: kept.alerts };

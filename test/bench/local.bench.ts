@@ -16,11 +16,16 @@ const REPEATS = 5;
 
 let uniqueId = 0;
 
-/** Executions per second: the median of REPEATS rounds of `lanes` callers running back to back for DURATION_MS. */
-async function throughput(lanes: number, execute: () => Promise<unknown>): Promise<number> {
-  const rounds: number[] = [];
-  for (let round = 0; round < REPEATS; round += 1) rounds.push(await oneRound(lanes, execute));
-  return rounds.sort((a, b) => a - b)[Math.floor(REPEATS / 2)] as number;
+/**
+ * Executions per second of each of `executes`: the median of REPEATS rounds of `lanes` callers running back to back
+ * for DURATION_MS. Their rounds take turns, so that a change in the machine's load strikes each alike.
+ */
+async function throughputs(lanes: number, ...executes: (() => Promise<unknown>)[]): Promise<number[]> {
+  const rounds: number[][] = executes.map(() => []);
+  for (let round = 0; round < REPEATS; round += 1) {
+    for (const [index, execute] of executes.entries()) rounds[index]?.push(await oneRound(lanes, execute));
+  }
+  return rounds.map((each) => each.sort((a, b) => a - b)[Math.floor(REPEATS / 2)] as number);
 }
 
 async function oneRound(lanes: number, execute: () => Promise<unknown>): Promise<number> {
@@ -61,15 +66,17 @@ for (const size of [3, 10, 30]) {
       // The definition passes $$.Execution.Id to every function.
       context: { Execution: { Id: 'ceiling' } } as never,
     }).result;
+  const [sequential, durableSequential] = await throughputs(1, run, runDurably);
+  const [concurrent, durableConcurrent] = await throughputs(CONCURRENCY, run, runDurably);
   const row = [
-    await throughput(1, run),
-    await throughput(CONCURRENCY, run),
-    await throughput(1, runDurably),
-    await throughput(CONCURRENCY, runDurably),
-    await throughput(1, ceiling),
-    await throughput(CONCURRENCY, ceiling),
+    sequential,
+    concurrent,
+    durableSequential,
+    durableConcurrent,
+    ...(await throughputs(1, ceiling)),
+    ...(await throughputs(CONCURRENCY, ceiling)),
   ];
-  console.log(`| ${size} | ${row.map(perSecond).join(' | ')} |`);
+  console.log(`| ${size} | ${row.map((value) => perSecond(value as number)).join(' | ')} |`);
   await local.close();
   await durable.close();
   await rm(dataDir, { recursive: true, force: true });
