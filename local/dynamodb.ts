@@ -1,6 +1,6 @@
 import { Agent } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import type { Saga } from '../asl/saga.ts';
@@ -93,6 +93,25 @@ export async function createBookingTables(client: DynamoDBDocumentClient, saga: 
       } catch (error) {
         if ((error as Error).name !== 'ResourceInUseException') throw error;
       }
+      await untilActive(client, step.table);
     }),
   );
+}
+
+/** How long a new table may stay CREATING before the start is given up. */
+const TABLE_ACTIVE_TIMEOUT_MS = 10_000;
+
+/**
+ * Waits for a table to be ACTIVE, as AWS's waitUntilTableExists does: dynalite answers CreateTable while the
+ * table is still CREATING, and refuses items (ResourceNotFoundException) until it is not, a window that a loaded
+ * machine widens enough for a first booking to fall into.
+ */
+async function untilActive(client: DynamoDBDocumentClient, table: string): Promise<void> {
+  const deadline = Date.now() + TABLE_ACTIVE_TIMEOUT_MS;
+  for (;;) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: table }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    if (Date.now() > deadline) throw new Error(`table ${table} is still ${Table?.TableStatus} after ${TABLE_ACTIVE_TIMEOUT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
