@@ -107,7 +107,10 @@ const book = await warmHandler('BookHotel');
 const cancel = await warmHandler('CancelHotel');
 const timings = { book: [] as number[], rebook: [] as number[], cancel: [] as number[] };
 for (let run = 0; run < WARM_RUNS; run += 1) {
-  const event = { trip: tripWithId(`bench-${run}`) };
+  const event = {
+    trip: tripWithId(`bench-${run}`),
+    execution: `arn:aws:states:us-east-1:000000000000:execution:${tripSaga.name}:bench-${run}`,
+  };
   for (const [name, handler] of [
     ['book', book],
     ['rebook', book],
