@@ -348,9 +348,12 @@ export function renderRollback(saga: Saga, resources: SagaResources): StateMachi
 }
 
 /** ARNs of the shape AWS gives, in a given or placeholder account: to look at, validate or run a definition without AWS. */
+/** The rollback machine's name where it is not given by a deployment: the saga's, suffixed. */
+export const rollbackMachineNameOf = (saga: Saga): string => `${saga.name}-rollback`;
+
 /** The rollback machine's ARN in the same placeholder account: what an EXPRESS saga hands a stuck rollback to. */
 export const placeholderRollbackArn = (saga: Saga, region = 'us-east-1', account = '123456789012'): string =>
-  `arn:aws:states:${region}:${account}:stateMachine:${saga.name}-rollback`;
+  `arn:aws:states:${region}:${account}:stateMachine:${rollbackMachineNameOf(saga)}`;
 
 export function placeholderResources(saga: Saga, region = 'us-east-1', account = '123456789012'): SagaResources {
   return {

@@ -4,7 +4,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { SagaOutcome } from '../asl/errors.ts';
 import { taskStatesOf, type StateMachineDefinition } from '../asl/model.ts';
-import { placeholderResources, renderRollback, renderSaga, SNS_PUBLISH, START_EXECUTION } from '../asl/render.ts';
+import { placeholderResources, renderRollback, renderSaga, SNS_PUBLISH, START_EXECUTION, rollbackMachineNameOf } from '../asl/render.ts';
 import { retryStateOf, type Saga } from '../asl/saga.ts';
 import { handlerModulesOf } from '../functions/build.ts';
 import { stepConfigsOf, type StepConfig } from '../functions/config.ts';
@@ -140,7 +140,7 @@ export class LocalSaga {
     this.#journal = journal;
     this.#handlers = handlers;
     this.type = options.type ?? 'STANDARD';
-    this.machineName = kind === 'rollback' ? `${options.saga.name}-rollback` : options.saga.name;
+    this.machineName = kind === 'rollback' ? rollbackMachineNameOf(options.saga) : options.saga.name;
     this.stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${this.machineName}`;
     this.rollback =
       kind === 'saga'
