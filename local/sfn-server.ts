@@ -60,6 +60,19 @@ function typed(body: Record<string, unknown>, member: string, type: 'string' | '
   }
 }
 
+/** An enum member, as AWS words a value outside it; undefined when absent. */
+function oneOf<const Value extends string>(body: Record<string, unknown>, member: string, values: readonly Value[]): Value | undefined {
+  const value = body[member];
+  if (value === undefined || value === null) return undefined;
+  if (!values.includes(value as Value)) {
+    throw new ApiError(
+      'ValidationException',
+      `1 validation error detected: Value '${String(value)}' at '${member}' failed to satisfy constraint: Member must satisfy enum value set: [${values.join(', ')}]`,
+    );
+  }
+  return value as Value;
+}
+
 /** As AWS words a missing required member. */
 function required(member: string, value: unknown): void {
   if (value === undefined || value === null) {
@@ -250,7 +263,7 @@ export class StepFunctionsServer {
       }
       if (typeof body !== 'object' || body === null || Array.isArray(body))
         throw new ApiError('SerializationException', 'Request body must be a JSON object');
-      for (const member of ['executionArn', 'stateMachineArn', 'name', 'input', 'nextToken', 'statusFilter', 'error', 'cause'])
+      for (const member of ['executionArn', 'stateMachineArn', 'name', 'input', 'nextToken', 'statusFilter', 'redriveFilter', 'error', 'cause'])
         typed(body, member, 'string');
       for (const member of ['reverseOrder', 'includeExecutionData']) typed(body, member, 'boolean');
       typed(body, 'maxResults', 'number');
@@ -442,15 +455,19 @@ export class StepFunctionsServer {
     },
     ListExecutions: (body) => {
       const machine = this.#stateMachine(body['stateMachineArn']);
-      const filter = body['statusFilter'];
-      if (filter !== undefined && !['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE'].includes(String(filter))) {
-        throw new ApiError(
-          'ValidationException',
-          `1 validation error detected: Value '${String(filter)}' at 'statusFilter' failed to satisfy constraint`,
-        );
+      const filter = oneOf(body, 'statusFilter', ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE']);
+      // PENDING_REDRIVE belongs to a Distributed Map's child executions, which AWS lists by mapRunArn only.
+      if (filter === 'PENDING_REDRIVE') {
+        throw new ApiError('ValidationException', 'A PENDING_REDRIVE statusFilter requires a mapRunArn, not a stateMachineArn.');
       }
+      const redriven = oneOf(body, 'redriveFilter', ['REDRIVEN', 'NOT_REDRIVEN']);
       const records = [...this.#executions.values()]
-        .filter((record) => record.machine === machine && (filter === undefined || record.status === filter))
+        .filter(
+          (record) =>
+            record.machine === machine &&
+            (filter === undefined || record.status === filter) &&
+            (redriven === undefined || (record.redriveCount > 0) === (redriven === 'REDRIVEN')),
+        )
         .sort((a, b) => b.startDate.getTime() - a.startDate.getTime());
       const { items, nextToken } = page(records, body['maxResults'], body['nextToken']);
       return {

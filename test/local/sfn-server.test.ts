@@ -303,6 +303,16 @@ describe('bad requests get AWS’s errors, and the server carries on', () => {
       () => sfn.send(new ListExecutionsCommand({ stateMachineArn: local.stateMachineArn, statusFilter: 'LOST' as never })),
       'ValidationException',
     ],
+    [
+      'a bad redrive filter',
+      () => sfn.send(new ListExecutionsCommand({ stateMachineArn: local.stateMachineArn, redriveFilter: 'SOMETIMES' as never })),
+      'ValidationException',
+    ],
+    [
+      'PENDING_REDRIVE with a state machine (AWS asks for a Map Run)',
+      () => sfn.send(new ListExecutionsCommand({ stateMachineArn: local.stateMachineArn, statusFilter: 'PENDING_REDRIVE' })),
+      'ValidationException',
+    ],
   ])('%s: the error is %s', async (_, call, type) => {
     expect(await apiError(call())).toMatchObject({ name: type, status: 400 });
   });
@@ -422,6 +432,13 @@ describe('redrive', () => {
     expect(events.map((event) => event.id)).toEqual(events.map((_, index) => index + 1));
     expect(events.slice(before.length).map((event) => event.type)).toEqual(['ExecutionRedriven', 'FailStateEntered', 'ExecutionFailed']);
     expect(events[before.length]).toMatchObject({ executionRedrivenEventDetails: { redriveCount: 1 } });
+
+    const listed = async (redriveFilter: 'REDRIVEN' | 'NOT_REDRIVEN') =>
+      ((await sfn.send(new ListExecutionsCommand({ stateMachineArn: local.stateMachineArn, redriveFilter, maxResults: 1000 })))
+        .executions ?? []).map((execution) => execution.executionArn);
+    expect(await listed('REDRIVEN')).toContain(executionArn);
+    expect(await listed('NOT_REDRIVEN')).not.toContain(executionArn);
+    expect((await listed('NOT_REDRIVEN')).length).toBeGreaterThan(0);
   });
 });
 
