@@ -2,7 +2,8 @@
 // server it comes from, as the AWS SDK would (POST, X-Amz-Target), and /console/api/ for what that API lacks.
 
 const POLL_MS = 1000;
-const STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT', 'PENDING_REDRIVE'];
+// PENDING_REDRIVE is for a Map Run's child executions: ListExecutions refuses it with a state machine.
+const STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT'];
 
 const main = document.getElementById('main');
 const errorBox = document.getElementById('error');
