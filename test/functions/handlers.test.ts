@@ -7,17 +7,19 @@ import { StepError } from '../../asl/errors.ts';
 import { stepConfigsOf, type StepConfig } from '../../functions/config.ts';
 import { bookingHandler, cancelHandler } from '../../functions/handlers.ts';
 import { Logger } from '../../functions/logger.ts';
-import type { Trip } from '../../functions/trip.ts';
+import { tripFields, type Trip } from '../../functions/trip.ts';
 import { createBookingTables, localClient, startDynamoDb, type EmbeddedDynamoDb } from '../../local/dynamodb.ts';
 import { tripSaga } from '../../saga.ts';
 import { lambdaContext } from '../../local/lambda-context.ts';
+import { firstStep } from '../helpers/sagas.ts';
 import { exampleTrip, tripWithId } from '../helpers/trips.ts';
 
 // Every behaviour against a real DynamoDB API: dynalite, in this process, on 127.0.0.1.
 
 let dynamo: EmbeddedDynamoDb;
 const configs = stepConfigsOf(tripSaga, { faultInjection: true });
-const hotel = configs['BookHotel'] as StepConfig;
+// The first step of the step list stands for every booking step: they share the handlers.
+const firstConfig = configs[firstStep.action] as StepConfig;
 const silent = () => new Logger({ service: 'saga', level: 'SILENT' });
 
 beforeAll(async () => {
@@ -30,24 +32,24 @@ afterAll(() => dynamo.close());
 const executionArn = (name: string) => `arn:aws:states:us-east-1:123456789012:execution:TripBooking:${name}`;
 const firstExecution = executionArn('first');
 
-const bookHotel = (trip: unknown, client: DynamoDBDocumentClient = dynamo.client, config: StepConfig = hotel, execution = firstExecution) =>
-  bookingHandler({ config, client, logger: silent() })({ trip, execution } as never, lambdaContext('BookHotel'));
-const cancelHotel = (trip: unknown, execution = firstExecution) =>
-  cancelHandler({ config: { ...hotel, state: 'CancelHotel' }, client: dynamo.client, logger: silent() })(
+const book = (trip: unknown, client: DynamoDBDocumentClient = dynamo.client, config: StepConfig = firstConfig, execution = firstExecution) =>
+  bookingHandler({ config, client, logger: silent() })({ trip, execution } as never, lambdaContext(firstStep.action));
+const cancel = (trip: unknown, execution = firstExecution) =>
+  cancelHandler({ config: { ...firstConfig, state: firstStep.compensation }, client: dynamo.client, logger: silent() })(
     { trip, execution } as never,
-    lambdaContext('CancelHotel'),
+    lambdaContext(firstStep.compensation),
   );
 /** The same, on behalf of the execution named. */
-const bookHotelAs = (execution: string, trip: unknown) => bookHotel(trip, dynamo.client, hotel, executionArn(execution));
-const cancelHotelAs = (execution: string, trip: unknown) => cancelHotel(trip, executionArn(execution));
+const bookAs = (execution: string, trip: unknown) => book(trip, dynamo.client, firstConfig, executionArn(execution));
+const cancelAs = (execution: string, trip: unknown) => cancel(trip, executionArn(execution));
 
-async function hotelItem(tripId: string): Promise<Record<string, unknown> | undefined> {
-  const { Item } = await dynamo.client.send(new GetCommand({ TableName: 'HotelBookings', Key: { trip_id: tripId }, ConsistentRead: true }));
+async function itemOf(tripId: string): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await dynamo.client.send(new GetCommand({ TableName: firstStep.table, Key: { trip_id: tripId }, ConsistentRead: true }));
   return Item;
 }
 
 async function itemCount(): Promise<number> {
-  const { Count } = await dynamo.client.send(new ScanCommand({ TableName: 'HotelBookings', Select: 'COUNT', ConsistentRead: true }));
+  const { Count } = await dynamo.client.send(new ScanCommand({ TableName: firstStep.table, Select: 'COUNT', ConsistentRead: true }));
   return Count ?? 0;
 }
 
@@ -62,97 +64,96 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
 
 describe('booking', () => {
   it('puts the trip’s booking, keyed by trip id, with the step’s fields, its owner and metadata', async () => {
-    const result = await bookHotel(tripWithId('book-1'));
-    const item = await hotelItem('book-1');
+    const result = await book(tripWithId('book-1'));
+    const item = await itemOf('book-1');
     expect(item).toEqual(result);
     expect(item).toMatchObject({
       trip_id: 'book-1',
       status: 'BOOKED',
-      step: 'Hotel',
+      step: firstStep.name,
       execution: firstExecution,
-      hotel: exampleTrip.hotel,
-      check_in: exampleTrip.check_in,
-      check_out: exampleTrip.check_out,
+      ...Object.fromEntries(firstStep.records.map((field) => [field, exampleTrip[field as keyof Trip]])),
       booked_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       request_id: expect.any(String),
     });
-    expect(item).not.toHaveProperty('depart');
+    for (const field of tripFields.filter((field) => field !== tripSaga.keyField && !firstStep.records.includes(field)))
+      expect(item).not.toHaveProperty(field);
   });
 
   it('returns the same result when the same execution delivers the booking again, and changes nothing', async () => {
-    const first = await bookHotel(tripWithId('book-twice'));
-    const second = await bookHotel(tripWithId('book-twice'));
+    const first = await book(tripWithId('book-twice'));
+    const second = await book(tripWithId('book-twice'));
     expect(second).toEqual(first);
-    expect(await hotelItem('book-twice')).toEqual(first);
+    expect(await itemOf('book-twice')).toEqual(first);
   });
 
   it.each([
     ['the same details', {}],
     ['other details', { hotel: 'the ritz' }],
   ])('refuses another execution of the trip (%s) with BookingConflict naming the holder, leaving the booking', async (_, changes) => {
-    const first = await bookHotelAs('holder', tripWithId(`conflict-${Object.keys(changes).length}`));
-    const error = await rejection(bookHotelAs('challenger', tripWithId(`conflict-${Object.keys(changes).length}`, changes)));
+    const first = await bookAs('holder', tripWithId(`conflict-${Object.keys(changes).length}`));
+    const error = await rejection(bookAs('challenger', tripWithId(`conflict-${Object.keys(changes).length}`, changes)));
     expect(error.name).toBe(StepError.BookingConflict);
     expect(error.message).toContain(executionArn('holder'));
     // Names the holder, and no trip details.
-    for (const field of hotel.records) expect(error.message).not.toContain(String(exampleTrip[field as keyof Trip]));
-    expect(await hotelItem(`conflict-${Object.keys(changes).length}`)).toEqual(first);
+    for (const field of firstConfig.records) expect(error.message).not.toContain(String(exampleTrip[field as keyof Trip]));
+    expect(await itemOf(`conflict-${Object.keys(changes).length}`)).toEqual(first);
   });
 
   it('books a trip again for a new execution once the earlier one rolled back, keeping its marker', async () => {
-    await bookHotelAs('gave-up', tripWithId('again'));
-    await cancelHotelAs('gave-up', tripWithId('again'));
-    expect(await bookHotelAs('retried', tripWithId('again'))).toMatchObject({ status: 'BOOKED', execution: executionArn('retried') });
+    await bookAs('gave-up', tripWithId('again'));
+    await cancelAs('gave-up', tripWithId('again'));
+    expect(await bookAs('retried', tripWithId('again'))).toMatchObject({ status: 'BOOKED', execution: executionArn('retried') });
     // The earlier execution's late write still meets its marker.
-    expect((await rejection(bookHotelAs('gave-up', tripWithId('again')))).name).toBe(StepError.BookingCancelled);
-    expect(await hotelItem('again')).toMatchObject({ status: 'BOOKED', execution: executionArn('retried') });
+    expect((await rejection(bookAs('gave-up', tripWithId('again')))).name).toBe(StepError.BookingCancelled);
+    expect(await itemOf('again')).toMatchObject({ status: 'BOOKED', execution: executionArn('retried') });
   });
 });
 
 describe('cancelling', () => {
   it('marks the booking cancelled, by whom, and lets the item expire through TTL', async () => {
-    await bookHotel(tripWithId('cancel-1'));
+    await book(tripWithId('cancel-1'));
     const before = Math.floor(Date.now() / 1000);
-    expect(await cancelHotel(tripWithId('cancel-1'))).toEqual({ trip_id: 'cancel-1', status: 'CANCELLED', outcome: 'cancelled' });
-    const marker = await hotelItem('cancel-1');
+    expect(await cancel(tripWithId('cancel-1'))).toEqual({ trip_id: 'cancel-1', status: 'CANCELLED', outcome: 'cancelled' });
+    const marker = await itemOf('cancel-1');
     expect(marker).toMatchObject({ trip_id: 'cancel-1', status: 'CANCELLED', cancelled_at: expect.any(String) });
     expect(marker?.['cancelled_by']).toEqual(new Set([firstExecution]));
-    expect(marker?.['expires_at']).toBeGreaterThanOrEqual(before + hotel.cancelMarkerTtlSeconds);
-    expect(marker?.['expires_at']).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000) + hotel.cancelMarkerTtlSeconds);
+    expect(marker?.['expires_at']).toBeGreaterThanOrEqual(before + firstConfig.cancelMarkerTtlSeconds);
+    expect(marker?.['expires_at']).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000) + firstConfig.cancelMarkerTtlSeconds);
   });
 
   it('succeeds when cancelled again', async () => {
-    await bookHotel(tripWithId('cancel-twice'));
-    await cancelHotel(tripWithId('cancel-twice'));
-    expect(await cancelHotel(tripWithId('cancel-twice'))).toMatchObject({ outcome: 'already cancelled' });
-    expect(await hotelItem('cancel-twice')).toMatchObject({ status: 'CANCELLED' });
+    await book(tripWithId('cancel-twice'));
+    await cancel(tripWithId('cancel-twice'));
+    expect(await cancel(tripWithId('cancel-twice'))).toMatchObject({ outcome: 'already cancelled' });
+    expect(await itemOf('cancel-twice')).toMatchObject({ status: 'CANCELLED' });
   });
 
   it('succeeds when there is nothing to cancel, and still leaves the marker', async () => {
-    expect(await cancelHotel(tripWithId('never-booked'))).toMatchObject({ outcome: 'nothing to cancel' });
-    expect(await hotelItem('never-booked')).toMatchObject({ status: 'CANCELLED' });
+    expect(await cancel(tripWithId('never-booked'))).toMatchObject({ outcome: 'nothing to cancel' });
+    expect(await itemOf('never-booked')).toMatchObject({ status: 'CANCELLED' });
   });
 
   it('never removes another execution’s booking, says so, and still refuses its own late write', async () => {
-    const theirs = await bookHotelAs('owner', tripWithId('not-mine'));
-    expect(await cancelHotelAs('other', tripWithId('not-mine'))).toEqual({
+    const theirs = await bookAs('owner', tripWithId('not-mine'));
+    expect(await cancelAs('other', tripWithId('not-mine'))).toEqual({
       trip_id: 'not-mine',
       status: 'CANCELLED',
       outcome: 'left another booking',
       heldBy: executionArn('owner'),
     });
-    expect(await hotelItem('not-mine')).toMatchObject(theirs as Record<string, unknown>);
+    expect(await itemOf('not-mine')).toMatchObject(theirs as Record<string, unknown>);
     // Once the owner rolls back in turn, the other execution's late booking must not land.
-    await cancelHotelAs('owner', tripWithId('not-mine'));
-    expect((await rejection(bookHotelAs('other', tripWithId('not-mine')))).name).toBe(StepError.BookingCancelled);
-    expect(await hotelItem('not-mine')).toMatchObject({ status: 'CANCELLED' });
+    await cancelAs('owner', tripWithId('not-mine'));
+    expect((await rejection(bookAs('other', tripWithId('not-mine')))).name).toBe(StepError.BookingCancelled);
+    expect(await itemOf('not-mine')).toMatchObject({ status: 'CANCELLED' });
   });
 
   it('makes a booking that arrives after its cancellation fail with BookingCancelled, without resurrecting it', async () => {
-    await cancelHotel(tripWithId('late'));
-    const error = await rejection(bookHotel(tripWithId('late')));
+    await cancel(tripWithId('late'));
+    const error = await rejection(book(tripWithId('late')));
     expect(error.name).toBe(StepError.BookingCancelled);
-    expect(await hotelItem('late')).toMatchObject({ status: 'CANCELLED' });
+    expect(await itemOf('late')).toMatchObject({ status: 'CANCELLED' });
   });
 
   const operation = fc.record({
@@ -171,17 +172,17 @@ describe('cancelling', () => {
         await Promise.all(
           operations.map(async ({ execution, kind }) => {
             if (kind === 'cancel') {
-              await cancelHotelAs(`${execution}-${run}`, trip);
+              await cancelAs(`${execution}-${run}`, trip);
               cancelled.add(execution);
             } else {
-              await bookHotelAs(`${execution}-${run}`, trip).then(
+              await bookAs(`${execution}-${run}`, trip).then(
                 () => (holder = execution),
                 (error: Error) => expect([StepError.BookingCancelled, StepError.BookingConflict]).toContain(error.name),
               );
             }
           }),
         );
-        const item = await hotelItem(trip.trip_id);
+        const item = await itemOf(trip.trip_id);
         // Whatever the order: a booking, if any, belongs to an execution that booked and never cancelled it.
         if (item?.['status'] === 'BOOKED') {
           const owner = String(item['execution']).split(':').at(-1)?.replace(`-${run}`, '') as string;
@@ -190,7 +191,7 @@ describe('cancelling', () => {
         }
         for (const execution of cancelled) {
           expect([...(item?.['cancelled_by'] as Set<string>)]).toContain(executionArn(`${execution}-${run}`));
-          expect((await rejection(bookHotelAs(`${execution}-${run}`, trip))).name).toBe(StepError.BookingCancelled);
+          expect((await rejection(bookAs(`${execution}-${run}`, trip))).name).toBe(StepError.BookingCancelled);
         }
       }),
       { numRuns: 50 },
@@ -226,21 +227,21 @@ describe('invalid trips', () => {
 
   it.each(invalid)('%s: TripInvalid, naming the problem, and nothing written', async (_, trip) => {
     const count = await itemCount();
-    const error = await rejection(bookHotel(trip));
+    const error = await rejection(book(trip));
     expect(error.name).toBe(StepError.TripInvalid);
     expect(error.message).toMatch(/^invalid trip: /);
     expect(await itemCount()).toBe(count);
   });
 
   it('names the field at fault', async () => {
-    const error = await rejection(bookHotel(tripWithId('named', { check_out: '2017-07-09T14:00:00.000Z', hotel: '' })));
+    const error = await rejection(book(tripWithId('named', { check_out: '2017-07-09T14:00:00.000Z', hotel: '' })));
     expect(error.message).toContain('/trip/check_out must be a date-time after check_in');
     expect(error.message).toContain('/trip/hotel must NOT have fewer than 1 characters');
   });
 
   it('refuses an event without the execution that owns it, writing nothing', async () => {
     const count = await itemCount();
-    const error = await rejection(bookHotel(tripWithId('no-owner'), dynamo.client, hotel, null as never));
+    const error = await rejection(book(tripWithId('no-owner'), dynamo.client, firstConfig, null as never));
     expect(error.name).toBe(StepError.TripInvalid);
     expect(error.message).toContain('execution');
     expect(await itemCount()).toBe(count);
@@ -253,15 +254,15 @@ describe('invalid trips', () => {
     ['no execution', tripWithId('no-execution'), null],
   ])('a compensation given an event it cannot cancel by (%s) answers "nothing to cancel", writing nothing', async (_, trip, execution) => {
     const count = await itemCount();
-    expect(await cancelHotel(trip, execution as string)).toEqual({ status: 'CANCELLED', outcome: 'nothing to cancel' });
+    expect(await cancel(trip, execution as string)).toEqual({ status: 'CANCELLED', outcome: 'nothing to cancel' });
     expect(await itemCount()).toBe(count);
   });
 
   it('a compensation given a trip that fails the schema, yet has its key, still cancels its execution’s booking', async () => {
     // As after a deployment that tightened the rules: the booking was made under the old ones.
-    await bookHotel(tripWithId('tightened'));
-    expect(await cancelHotel({ ...tripWithId('tightened'), hotel: ' ' })).toMatchObject({ outcome: 'cancelled' });
-    expect(await hotelItem('tightened')).toMatchObject({ status: 'CANCELLED' });
+    await book(tripWithId('tightened'));
+    expect(await cancel({ ...tripWithId('tightened'), hotel: ' ' })).toMatchObject({ outcome: 'cancelled' });
+    expect(await itemOf('tightened')).toMatchObject({ status: 'CANCELLED' });
   });
 
   const field = fc.constantFrom(...(Object.keys(exampleTrip) as (keyof Trip)[]));
@@ -292,7 +293,7 @@ describe('invalid trips', () => {
         const trip: Record<string, unknown> = { ...tripWithId('fuzzed') };
         for (const change of breaks) change(trip);
         const count = await itemCount();
-        const error = await rejection(bookHotel(trip));
+        const error = await rejection(book(trip));
         expect(error.name).toBe(StepError.TripInvalid);
         expect(await itemCount()).toBe(count);
       }),
@@ -320,10 +321,10 @@ describe('invalid trips', () => {
   it('any valid trip (fast-check) is booked, and booking it again returns the same booking', async () => {
     await fc.assert(
       fc.asyncProperty(validTrip, async (trip) => {
-        const first = await bookHotel(trip);
-        expect(await bookHotel(trip)).toEqual(first);
-        expect(await hotelItem(trip.trip_id)).toEqual(first);
-        await cancelHotel(trip);
+        const first = await book(trip);
+        expect(await book(trip)).toEqual(first);
+        expect(await itemOf(trip.trip_id)).toEqual(first);
+        await cancel(trip);
       }),
       { numRuns: 60 },
     );
@@ -351,19 +352,19 @@ describe('transient faults', () => {
       message: 'Rate of requests exceeds the allowed throughput.',
       $metadata: {},
     });
-    const error = await rejection(bookHotel(tripWithId('throttled'), failingClient(throttled)));
+    const error = await rejection(book(tripWithId('throttled'), failingClient(throttled)));
     expect(error.name).toBe(StepError.Transient);
     expect(error.message).toContain('ProvisionedThroughputExceededException');
-    expect(await hotelItem('throttled')).toBeUndefined();
+    expect(await itemOf('throttled')).toBeUndefined();
   });
 
   it('a fault the SDK marks retryable surfaces as TransientError', async () => {
     const fault = Object.assign(new Error('socket hang up'), { name: 'TimeoutError', $retryable: {} });
-    expect((await rejection(bookHotel(tripWithId('timeout'), failingClient(fault)))).name).toBe(StepError.Transient);
+    expect((await rejection(book(tripWithId('timeout'), failingClient(fault)))).name).toBe(StepError.Transient);
   });
 
   it('other DynamoDB errors keep their own name', async () => {
-    const error = await rejection(bookHotel(tripWithId('no-table'), dynamo.client, { ...hotel, table: 'NoSuchTable' }));
+    const error = await rejection(book(tripWithId('no-table'), dynamo.client, { ...firstConfig, table: 'NoSuchTable' }));
     expect(error.name).toBe('ResourceNotFoundException');
   });
 
@@ -372,25 +373,25 @@ describe('transient faults', () => {
     const refused = new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {}, Item: existing });
     const client = failingClient(refused);
     const sent = jest.spyOn(client, 'send');
-    expect((await rejection(bookHotel(tripWithId('returned'), client))).name).toBe(StepError.BookingCancelled);
+    expect((await rejection(book(tripWithId('returned'), client))).name).toBe(StepError.BookingCancelled);
     expect(sent).toHaveBeenCalledTimes(1);
   });
 });
 
 describe('fault injection', () => {
   it('fails a state the trip names when the configuration enables it', async () => {
-    const error = await rejection(bookHotel(tripWithId('inject', { fail: ['BookHotel'] })));
+    const error = await rejection(book(tripWithId('inject', { fail: [firstStep.action] })));
     expect(error.name).toBe('InjectedFault');
-    expect(await hotelItem('inject')).toBeUndefined();
+    expect(await itemOf('inject')).toBeUndefined();
   });
 
   it('ignores the request when fault injection is disabled (the default)', async () => {
-    const result = await bookHotel(tripWithId('no-inject', { fail: ['BookHotel'] }), dynamo.client, { ...hotel, faultInjection: false });
+    const result = await book(tripWithId('no-inject', { fail: [firstStep.action] }), dynamo.client, { ...firstConfig, faultInjection: false });
     expect(result).toMatchObject({ status: 'BOOKED' });
   });
 
   it('only fails the state named', async () => {
-    expect(await bookHotel(tripWithId('other-state', { fail: ['BookFlight'] }))).toMatchObject({ status: 'BOOKED' });
+    expect(await book(tripWithId('other-state', { fail: ['BookFlight'] }))).toMatchObject({ status: 'BOOKED' });
   });
 });
 
@@ -398,10 +399,10 @@ describe('logging', () => {
   it('writes structured JSON lines carrying the request, the trip id and the state', async () => {
     const lines: string[] = [];
     const logger = new Logger({ service: 'saga', level: 'INFO', write: (line) => lines.push(line) });
-    const handler = bookingHandler({ config: hotel, client: dynamo.client, logger });
-    const context = lambdaContext('BookHotel');
+    const handler = bookingHandler({ config: firstConfig, client: dynamo.client, logger });
+    const context = lambdaContext(firstStep.action);
     await handler({ trip: tripWithId('logged'), execution: executionArn('logged') }, context);
-    await rejection(handler({ trip: tripWithId('logged'), execution: executionArn('another') }, lambdaContext('BookHotel')));
+    await rejection(handler({ trip: tripWithId('logged'), execution: executionArn('another') }, lambdaContext(firstStep.action)));
     const [done, failed] = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(done).toMatchObject({
       level: 'INFO',
@@ -410,7 +411,7 @@ describe('logging', () => {
       function_request_id: context.awsRequestId,
       cold_start: true,
       trip_id: 'logged',
-      state: 'BookHotel',
+      state: firstStep.action,
       result: { status: 'BOOKED' },
     });
     expect(failed).toMatchObject({ level: 'ERROR', message: 'failed', cold_start: false, error: { name: StepError.BookingConflict } });
