@@ -11,7 +11,7 @@ import { tripFields, type Trip } from '../../functions/trip.ts';
 import { createBookingTables, localClient, startDynamoDb, type EmbeddedDynamoDb } from '../../local/dynamodb.ts';
 import { tripSaga } from '../../saga.ts';
 import { lambdaContext } from '../../local/lambda-context.ts';
-import { firstStep } from '../helpers/sagas.ts';
+import { firstStep, lastStep } from '../helpers/sagas.ts';
 import { exampleTrip, tripWithId } from '../helpers/trips.ts';
 
 // Every behaviour against a real DynamoDB API: dynalite, in this process, on 127.0.0.1.
@@ -391,7 +391,7 @@ describe('fault injection', () => {
   });
 
   it('only fails the state named', async () => {
-    expect(await book(tripWithId('other-state', { fail: ['BookFlight'] }))).toMatchObject({ status: 'BOOKED' });
+    expect(await book(tripWithId('other-state', { fail: [lastStep.action] }))).toMatchObject({ status: 'BOOKED' });
   });
 });
 
