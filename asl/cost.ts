@@ -1,15 +1,19 @@
 import { ALL_ERRORS, StepError } from './errors.ts';
-import { assertNever, type State, type StateMachineDefinition } from './model.ts';
+import { allStatesOf, assertNever, type State, type StateGraph, type StateMachineDefinition } from './model.ts';
 import {
   actionRetryOf,
   backoffSeconds,
   compensationRetryOf,
   DEFAULT_ALERT_RETRY,
   DEFAULT_TASK_TIMEOUT_SECONDS,
+  isGroup,
   retryStateOf,
+  stepsOf,
+  stepsOfStage,
   type RetryPolicy,
   type Saga,
   type SagaStep,
+  type Stage,
 } from './saga.ts';
 
 /**
@@ -29,14 +33,24 @@ export const PRICES = {
   expressBillingIncrementMs: 100,
 } as const;
 
+/** A way through a stretch of the execution that takes time one after the other: attempts of states, and pauses. */
+export interface Stretch {
+  readonly attempts: number;
+  readonly waitSeconds: number;
+}
+
 /** One way through the state machine: the states it enters, and the retries on the way. */
 export interface SagaPath {
   readonly scenario: string;
+  /** Every state entered, those of Parallel branches included, which run at the same time. */
   readonly states: readonly string[];
   /** Retries of failing Tasks: each is one more billed transition on Standard. */
   readonly retries: number;
-  /** Expected time spent waiting between retries (full jitter: half of each capped interval, on average). */
-  readonly waitSeconds: number;
+  /**
+   * How long the execution runs, for Express: the longest of these stretches (one per way through the Parallel
+   * states' branches; a single stretch without them). A Parallel state takes as long as its slowest branch.
+   */
+  readonly stretches: readonly Stretch[];
 }
 
 interface Fault {
@@ -46,40 +60,76 @@ interface Fault {
 
 const matches = (errors: readonly string[], error: string): boolean => errors.includes(error) || errors.includes(ALL_ERRORS);
 
-/**
- * Follows the definition from StartAt. A faulty state fails every attempt with its error: it uses up the first
- * retrier that matches, then takes the first catcher that matches.
- */
-export function walk(definition: StateMachineDefinition, faults: readonly Fault[]): Omit<SagaPath, 'scenario'> {
+/** What a graph does with faults: the states entered, the retries, the stretches of time, and the error it ends with. */
+interface Walked {
+  readonly states: string[];
+  readonly retries: number;
+  readonly stretches: Stretch[];
+  readonly error: string | undefined;
+}
+
+/** One stretch after another: every way through the first, followed by every way through the second. */
+const followedBy = (first: readonly Stretch[], second: readonly Stretch[]): Stretch[] =>
+  first.flatMap((a) => second.map((b) => ({ attempts: a.attempts + b.attempts, waitSeconds: a.waitSeconds + b.waitSeconds })));
+
+function walkGraph(graph: StateGraph, faults: readonly Fault[]): Walked {
   const states: string[] = [];
   let retries = 0;
-  let waitSeconds = 0;
-  for (let name: string | undefined = definition.StartAt; name !== undefined;) {
-    if (states.length > Object.keys(definition.States).length) throw new Error(`the path from StartAt loops at "${name}"`);
+  let stretches: Stretch[] = [{ attempts: 0, waitSeconds: 0 }];
+  let error: string | undefined;
+  for (let name: string | undefined = graph.StartAt; name !== undefined; ) {
+    if (states.length > allStatesOf(graph).length) throw new Error(`the path from StartAt loops at "${name}"`);
     states.push(name);
-    const state: State | undefined = definition.States[name];
+    const state: State | undefined = graph.States[name];
     if (state === undefined) throw new Error(`the path reaches "${name}", which is not a state`);
-    const error = faults.find((fault) => fault.state === name)?.error;
-    const retrier =
-      state.Type === 'Task' && error !== undefined ? state.Retry?.find((candidate) => matches(candidate.ErrorEquals, error)) : undefined;
-    for (let attempt = 0; retrier !== undefined && attempt < retrier.MaxAttempts; attempt += 1) {
-      retries += 1;
-      const policy = {
-        intervalSeconds: retrier.IntervalSeconds,
-        backoffRate: retrier.BackoffRate,
-        maxDelaySeconds: retrier.MaxDelaySeconds,
-        maxAttempts: retrier.MaxAttempts,
-      };
-      waitSeconds += backoffSeconds(policy, attempt) / (retrier.JitterStrategy === 'FULL' ? 2 : 1);
+    if (state.Type === 'Parallel') {
+      // Every branch runs; the state fails with the first failing branch's error and lasts as long as its slowest.
+      const branches = state.Branches.map((branch) => walkGraph(branch, faults));
+      for (const branch of branches) {
+        states.push(...branch.states);
+        retries += branch.retries;
+      }
+      stretches = followedBy(stretches, branches.flatMap((branch) => branch.stretches));
+      error = branches.find((branch) => branch.error !== undefined)?.error;
+    } else {
+      error = faults.find((fault) => fault.state === name)?.error;
+      const retrier =
+        state.Type === 'Task' && error !== undefined ? state.Retry?.find((candidate) => matches(candidate.ErrorEquals, error as string)) : undefined;
+      let waitSeconds = 0;
+      for (let attempt = 0; retrier !== undefined && attempt < retrier.MaxAttempts; attempt += 1) {
+        retries += 1;
+        const policy = {
+          intervalSeconds: retrier.IntervalSeconds,
+          backoffRate: retrier.BackoffRate,
+          maxDelaySeconds: retrier.MaxDelaySeconds,
+          maxAttempts: retrier.MaxAttempts,
+        };
+        waitSeconds += backoffSeconds(policy, attempt) / (retrier.JitterStrategy === 'FULL' ? 2 : 1);
+      }
+      stretches = followedBy(stretches, [{ attempts: 1 + (retrier?.MaxAttempts ?? 0), waitSeconds }]);
     }
-    name = nextState(state, error);
+    const next = nextState(state, error);
+    if (next !== undefined) error = undefined;
+    // A Fail state ends its graph with its own error.
+    if (state.Type === 'Fail') error = state.Error;
+    name = next;
   }
-  return { states, retries, waitSeconds };
+  return { states, retries, stretches, error };
+}
+
+/**
+ * Follows the definition from StartAt. A faulty state fails every attempt with its error: it uses up the first
+ * retrier that matches, then takes the first catcher that matches. A Parallel state runs every branch.
+ */
+export function walk(definition: StateMachineDefinition, faults: readonly Fault[]): Omit<SagaPath, 'scenario'> {
+  const { states, retries, stretches } = walkGraph(definition, faults);
+  return { states, retries, stretches };
 }
 
 function nextState(state: State, error: string | undefined): string | undefined {
   switch (state.Type) {
     case 'Task':
+    case 'Parallel':
       if (error === undefined) return state.Next;
       return (state.Catch ?? []).find((catcher) => matches(catcher.ErrorEquals, error))?.Next;
     case 'Choice':
@@ -97,15 +147,16 @@ function nextState(state: State, error: string | undefined): string | undefined 
 export function sagaPaths(saga: Saga, definition: StateMachineDefinition): SagaPath[] {
   const businessFailure = (state: string): Fault => ({ state, error: StepError.BookingConflict });
   // A definition was rendered from this saga, so it has at least one step.
-  const first = saga.steps[0] as SagaStep;
-  const last = saga.steps.at(-1) as SagaStep;
+  const last = stepsOf(saga).at(-1) as SagaStep;
   return [
     { scenario: 'all steps succeed', ...walk(definition, []) },
-    ...saga.steps.map((step, index) => ({
-      scenario: `${step.action} fails (step ${index + 1}): roll back`,
-      ...walk(definition, [businessFailure(step.action)]),
-    })),
-    { scenario: 'invalid trip', ...walk(definition, [{ state: first.action, error: StepError.TripInvalid }]) },
+    ...saga.steps.flatMap((stage, index) =>
+      stepsOfStage(stage).map((step) => ({
+        scenario: `${step.action} fails (step ${index + 1}${isGroup(stage) ? `, group ${stage.name}` : ''}): roll back`,
+        ...walk(definition, [businessFailure(step.action)]),
+      })),
+    ),
+    { scenario: 'invalid trip', ...walk(definition, stepsOfStage(saga.steps[0] as Stage).map((step) => ({ state: step.action, error: StepError.TripInvalid }))) },
     {
       scenario: `${last.action} fails and ${last.compensation} stays stuck: alert, stop for redrive`,
       ...walk(definition, [businessFailure(last.action), businessFailure(last.compensation), businessFailure(retryStateOf(last))]),
@@ -123,7 +174,7 @@ export interface PathCost extends SagaPath {
 /** Prices a path per million executions, assuming each attempt of a state takes `stateMs` on Express. */
 export function priceOf(path: SagaPath, stateMs: number): PathCost {
   const transitions = path.states.length + path.retries;
-  const durationMs = transitions * stateMs + path.waitSeconds * 1000;
+  const durationMs = Math.max(...path.stretches.map((stretch) => stretch.attempts * stateMs + stretch.waitSeconds * 1000));
   const billedMs = Math.ceil(durationMs / PRICES.expressBillingIncrementMs) * PRICES.expressBillingIncrementMs;
   const expressPerExecution = PRICES.expressPerRequest + (billedMs / 1000) * PRICES.expressMemoryGb * PRICES.expressPerGbSecond;
   return {
@@ -151,11 +202,16 @@ function exhaustedSeconds(policy: RetryPolicy, attemptSeconds: number): number {
  */
 export function worstCaseSeconds(saga: Saga, attemptSeconds: number): number {
   const attempt = (step: SagaStep): number => Math.min(step.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS, attemptSeconds);
-  const steps = saga.steps.reduce(
-    (sum, step) => sum + exhaustedSeconds(actionRetryOf(step), attempt(step)) + exhaustedSeconds(compensationRetryOf(saga), attempt(step)),
+  // A group's actions run at once, and so do its compensations: each takes as long as its slowest.
+  const slowest = (stage: Stage, seconds: (step: SagaStep) => number): number => Math.max(...stepsOfStage(stage).map(seconds));
+  const stages = saga.steps.reduce(
+    (sum, stage) =>
+      sum +
+      slowest(stage, (step) => exhaustedSeconds(actionRetryOf(step), attempt(step))) +
+      slowest(stage, (step) => exhaustedSeconds(compensationRetryOf(saga), attempt(step))),
     0,
   );
-  return steps + 2 * exhaustedSeconds(DEFAULT_ALERT_RETRY, 0);
+  return stages + 2 * exhaustedSeconds(DEFAULT_ALERT_RETRY, 0);
 }
 
 const dollars = (amount: number): string => `$${amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;

@@ -1,5 +1,5 @@
 import { ALL_ERRORS } from './errors.ts';
-import { assertNever, edgesOfDefinition, type Edge, type State, type StateMachineDefinition } from './model.ts';
+import { assertNever, edgesOfDefinition, type Edge, type State, type StateGraph, type StateMachineDefinition } from './model.ts';
 
 // Diagrams are drawn from the rendered definition, not from the step list, so they show exactly what runs.
 
@@ -10,7 +10,9 @@ interface Node {
   readonly id: string;
   readonly name: string;
   readonly label: string;
-  readonly kind: 'task' | 'choice' | 'fail' | 'succeeded';
+  readonly kind: 'task' | 'parallel' | 'choice' | 'fail' | 'succeeded';
+  /** The Parallel state whose branch holds it: drawn inside that group. */
+  readonly parent: string | undefined;
 }
 
 interface GraphEdge extends Edge {
@@ -18,7 +20,13 @@ interface GraphEdge extends Edge {
   readonly toId: string;
 }
 
-const KIND_OF = { Task: 'task', Choice: 'choice', Fail: 'fail', Succeed: 'succeeded' } as const satisfies Record<State['Type'], Node['kind']>;
+const KIND_OF = {
+  Task: 'task',
+  Parallel: 'parallel',
+  Choice: 'choice',
+  Fail: 'fail',
+  Succeed: 'succeeded',
+} as const satisfies Record<State['Type'], Node['kind']>;
 
 /** The second line of a node: how a Task retries, or the error a Fail state ends with when its name does not say it. */
 function noteOf(name: string, state: State): string {
@@ -29,6 +37,8 @@ function noteOf(name: string, state: State): string {
       );
       return attempts.join(', ');
     }
+    case 'Parallel':
+      return 'at once';
     case 'Fail':
       return state.Error === name ? '' : state.Error;
     case 'Choice':
@@ -39,20 +49,31 @@ function noteOf(name: string, state: State): string {
   }
 }
 
+/** A graph and those of its Parallel states' branches, each with the Parallel state that holds it. */
+function scopesOf(graph: StateGraph, parent?: string): { graph: StateGraph; parent: string | undefined }[] {
+  return [
+    { graph, parent },
+    ...Object.entries(graph.States).flatMap(([name, state]) =>
+      state.Type === 'Parallel' ? state.Branches.flatMap((branch) => scopesOf(branch, name)) : [],
+    ),
+  ];
+}
+
 function graphOf(definition: StateMachineDefinition): { nodes: Node[]; edges: GraphEdge[] } {
-  const names = Object.keys(definition.States);
-  const ids = new Map(names.map((name, index) => [name, `s${index}`]));
+  const scopes = scopesOf(definition);
+  const states = scopes.flatMap(({ graph, parent }) => Object.entries(graph.States).map(([name, state]) => ({ name, state, parent })));
+  const ids = new Map(states.map(({ name }, index) => [name, `s${index}`]));
   ids.set(SUCCEEDED, 'succeeded');
-  const nodes: Node[] = names.map((name) => {
-    const state = definition.States[name] as State;
+  const nodes: Node[] = states.map(({ name, state, parent }) => {
     const note = noteOf(name, state);
-    return { id: ids.get(name) as string, name, label: note ? `${name}\n${note}` : name, kind: KIND_OF[state.Type] };
+    return { id: ids.get(name) as string, name, label: note ? `${name}\n${note}` : name, kind: KIND_OF[state.Type], parent };
   });
+  // Only the machine's own last state ends the execution; a branch's end is its Parallel state's business.
   const ends = Object.entries(definition.States)
-    .filter(([, state]) => state.Type === 'Task' && state.End === true)
+    .filter(([, state]) => (state.Type === 'Task' || state.Type === 'Parallel') && state.End === true)
     .map(([name]) => ({ from: name, to: SUCCEEDED, via: 'Next' as const }));
-  if (ends.length > 0) nodes.push({ id: 'succeeded', name: SUCCEEDED, label: SUCCEEDED, kind: 'succeeded' });
-  const edges = [...edgesOfDefinition(definition), ...ends].map((edge) => ({
+  if (ends.length > 0) nodes.push({ id: 'succeeded', name: SUCCEEDED, label: SUCCEEDED, kind: 'succeeded', parent: undefined });
+  const edges = [...scopes.flatMap(({ graph }) => edgesOfDefinition(graph)), ...ends].map((edge) => ({
     ...edge,
     fromId: ids.get(edge.from) as string,
     toId: ids.get(edge.to) as string,
@@ -70,7 +91,19 @@ const isCatcher = (edge: Edge): boolean => Array.isArray(edge.via);
 
 const mermaidText = (text: string): string => text.replaceAll('"', '#quot;').replaceAll('\n', '<br/>');
 
-/** A Mermaid flowchart: solid arrows are `Next`, dashed ones are catchers labelled with what they catch. */
+/** The nodes drawn inside `parent` (the top level when undefined), each a line, or a group of lines for a Parallel state. */
+function nested(nodes: readonly Node[], parent: string | undefined, line: (node: Node) => string, group: (node: Node, inner: string[]) => string[]): string[] {
+  return nodes
+    .filter((node) => node.parent === parent)
+    .flatMap((node) => (node.kind === 'parallel' ? group(node, nested(nodes, node.name, line, group)) : [line(node)]));
+}
+
+const indented = (lines: readonly string[]): string[] => lines.map((line) => `  ${line}`);
+
+/**
+ * A Mermaid flowchart: solid arrows are `Next`, dashed ones are catchers labelled with what they catch. A Parallel
+ * state is one box (a subgraph) holding its branches, side by side.
+ */
 export function toMermaid(definition: StateMachineDefinition): string {
   const { nodes, edges } = graphOf(definition);
   const shape = (node: Node): string => {
@@ -80,7 +113,14 @@ export function toMermaid(definition: StateMachineDefinition): string {
   };
   return [
     'flowchart TD',
-    ...nodes.map((node) => `  ${node.id}${shape(node)}`),
+    ...indented(
+      nested(
+        nodes,
+        undefined,
+        (node) => `${node.id}${shape(node)}`,
+        (node, inner) => [`subgraph ${node.id}["${mermaidText(node.label)}"]`, ...indented(inner), 'end'],
+      ),
+    ),
     ...edges.map((edge) =>
       edge.via === 'Next'
         ? `  ${edge.fromId} --> ${edge.toId}`
@@ -120,42 +160,67 @@ export function toDot(
   marks: Readonly<Record<string, readonly StateMark[]>> = {},
 ): string {
   const { nodes, edges } = graphOf(definition);
-  const last = definition.States[path.at(-1) ?? ''];
-  const visited = [...path, ...(last?.Type === 'Task' && last.End === true ? [SUCCEEDED] : [])];
+  const parentOf = new Map(nodes.map((node) => [node.name, node.parent]));
+  const topLevel = path.filter((name) => parentOf.get(name) === undefined);
+  const last = definition.States[topLevel.at(-1) ?? ''];
+  const visited = [...path, ...((last?.Type === 'Task' || last?.Type === 'Parallel') && last.End === true ? [SUCCEEDED] : [])];
   const takenNodes = new Set(visited);
-  const takenEdges = new Set(visited.slice(1).map((to, index) => `${visited[index]}->${to}`));
-  const style: Record<Node['kind'], string> = {
+  // An edge is taken when its two states follow each other among the states of its own graph (branches run at once).
+  const takenEdges = new Set(
+    [...new Set(visited.map((name) => parentOf.get(name)))].flatMap((scope) => {
+      const steps = visited.filter((name) => parentOf.get(name) === scope);
+      return steps.slice(1).map((to, index) => `${steps[index]}->${to}`);
+    }),
+  );
+  const style: Record<Exclude<Node['kind'], 'parallel'>, string> = {
     task: 'shape=box, style="rounded"',
     choice: 'shape=diamond',
     fail: 'shape=box, style="rounded,filled", fillcolor="#fde2e1", color="#b42318"',
     succeeded: 'shape=box, style="rounded,filled", fillcolor="#dcfae6", color="#067647"',
   };
   const TAKEN = 'color="#1570ef", penwidth=2.5';
-  const nodeLine = (node: Node): string => {
+  const attributesOf = (node: Node): string[] => {
     const nodeMarks = MARK_ORDER.filter((mark) => marks[node.name]?.includes(mark));
     const classes = [...(takenNodes.has(node.name) ? ['taken'] : []), ...nodeMarks];
     const label = nodeMarks.length > 0 ? `${node.label}\n${nodeMarks.join(', ')}` : node.label;
-    const attributes = [
+    return [
       `label=${dotText(label)}`,
-      style[node.kind],
+      ...(node.kind === 'parallel' ? ['style="rounded,dashed"'] : [style[node.kind]]),
       ...(takenNodes.has(node.name) ? [TAKEN] : []),
       ...nodeMarks.slice(-1).map((mark) => MARK_STYLE[mark]),
       ...(classes.length > 0 ? [`class=${dotText(classes.join(' '))}`] : []),
     ];
-    return `  ${node.id} [${attributes.join(', ')}];`;
   };
+  // An edge to or from a Parallel state is drawn to or from its box (a cluster), through the first state inside it.
+  const byId = new Map(nodes.map((node) => [node.id, node]));
+  const anchorOf = (id: string): string => {
+    const node = byId.get(id) as Node;
+    const first = node.kind === 'parallel' ? nodes.find((inner) => inner.parent === node.name) : undefined;
+    return first ? anchorOf(first.id) : id;
+  };
+  const isBox = (id: string): boolean => byId.get(id)?.kind === 'parallel';
   return [
     'digraph saga {',
+    ...(nodes.some((node) => node.kind === 'parallel') ? ['  compound=true;'] : []),
     '  node [fontname="Helvetica", fontsize=11];',
     '  edge [fontname="Helvetica", fontsize=9];',
-    ...nodes.map(nodeLine),
+    ...indented(
+      nested(
+        nodes,
+        undefined,
+        (node) => `${node.id} [${attributesOf(node).join(', ')}];`,
+        (node, inner) => [`subgraph cluster_${node.id} {`, ...indented([...attributesOf(node).map((attribute) => `${attribute};`), ...inner]), '}'],
+      ),
+    ),
     ...edges.map((edge) => {
       const attributes = [
         ...(isCatcher(edge) ? ['style=dashed'] : []),
         ...(edge.via === 'Next' ? [] : [`label=${dotText(edgeLabel(edge))}`]),
         ...(takenEdges.has(`${edge.from}->${edge.to}`) ? [TAKEN] : []),
+        ...(isBox(edge.fromId) ? [`ltail=cluster_${edge.fromId}`] : []),
+        ...(isBox(edge.toId) ? [`lhead=cluster_${edge.toId}`] : []),
       ];
-      return `  ${edge.fromId} -> ${edge.toId}${attributes.length > 0 ? ` [${attributes.join(', ')}]` : ''};`;
+      return `  ${anchorOf(edge.fromId)} -> ${anchorOf(edge.toId)}${attributes.length > 0 ? ` [${attributes.join(', ')}]` : ''};`;
     }),
     '}',
   ].join('\n');

@@ -68,13 +68,33 @@ export interface SucceedState {
   readonly Comment?: string;
 }
 
-export type State = TaskState | ChoiceState | FailState | SucceedState;
-
-export interface StateMachineDefinition {
-  readonly Comment?: string;
+/** States reached from `StartAt`: a whole state machine, or one branch of a Parallel state. */
+export interface StateGraph {
   readonly StartAt: string;
-  readonly TimeoutSeconds?: number;
   readonly States: Readonly<Record<string, State>>;
+}
+
+/**
+ * Runs its branches at once and goes on when all have ended; when one fails, Step Functions stops the others and
+ * the state fails with that branch's error. Its raw result is the array of the branches' outputs.
+ */
+export type ParallelState = {
+  readonly Type: 'Parallel';
+  readonly Comment?: string;
+  readonly Branches: readonly StateGraph[];
+  /** What every branch gets as its input. */
+  readonly Parameters?: PayloadTemplate;
+  /** Picks from the array of the branches' outputs. */
+  readonly ResultSelector?: PayloadTemplate;
+  readonly ResultPath?: JsonPath;
+  readonly Catch?: readonly Catcher[];
+} & Transition;
+
+export type State = TaskState | ParallelState | ChoiceState | FailState | SucceedState;
+
+export interface StateMachineDefinition extends StateGraph {
+  readonly Comment?: string;
+  readonly TimeoutSeconds?: number;
 }
 
 export function assertNever(value: never): never {
@@ -92,6 +112,7 @@ export interface Edge {
 export function edgesOf(name: string, state: State): Edge[] {
   switch (state.Type) {
     case 'Task':
+    case 'Parallel':
       return [
         ...(state.Catch ?? []).map((catcher) => ({ from: name, to: catcher.Next, via: catcher.ErrorEquals })),
         ...(state.Next === undefined ? [] : [{ from: name, to: state.Next, via: 'Next' as const }]),
@@ -109,11 +130,20 @@ export function edgesOf(name: string, state: State): Edge[] {
   }
 }
 
-/** The names of a definition's Task states, in order. */
-export function taskStatesOf(definition: StateMachineDefinition): string[] {
-  return Object.entries(definition.States).flatMap(([name, state]) => (state.Type === 'Task' ? [name] : []));
+/** Every state of a graph, those of its Parallel states' branches included (names are unique machine-wide), in order. */
+export function allStatesOf(graph: StateGraph): [string, State][] {
+  return Object.entries(graph.States).flatMap(([name, state]): [string, State][] => [
+    [name, state],
+    ...(state.Type === 'Parallel' ? state.Branches.flatMap(allStatesOf) : []),
+  ]);
 }
 
-export function edgesOfDefinition(definition: StateMachineDefinition): Edge[] {
-  return Object.entries(definition.States).flatMap(([name, state]) => edgesOf(name, state));
+/** The names of a definition's Task states, in order, those inside Parallel branches included. */
+export function taskStatesOf(graph: StateGraph): string[] {
+  return allStatesOf(graph).flatMap(([name, state]) => (state.Type === 'Task' ? [name] : []));
+}
+
+/** The edges between the states of one graph: a branch's states are linked among themselves, not to the graph around. */
+export function edgesOfDefinition(graph: StateGraph): Edge[] {
+  return Object.entries(graph.States).flatMap(([name, state]) => edgesOf(name, state));
 }

@@ -4,27 +4,37 @@ import {
   type Catcher,
   type FailState,
   type JsonPath,
+  type ParallelState,
   type PayloadTemplate,
   type Retrier,
   type State,
   type StateMachineDefinition,
   type TaskState,
+  type Transition,
 } from './model.ts';
 import {
+  actionEntryOf,
   actionRetryOf,
   alertStateOf,
+  compensationEntryOf,
   compensationRetryOf,
   DEFAULT_ALERT_RETRY,
   DEFAULT_TASK_TIMEOUT_SECONDS,
   functionStatesOf,
+  groupCompensationOf,
+  handedOffStateOf,
   handOffStateOf,
+  isGroup,
   retryStateOf,
   RollbackState,
+  stepsOfStage,
   TerminalState,
+  type ParallelGroup,
   type RetryPolicy,
   type Saga,
   type SagaResources,
   type SagaStep,
+  type Stage,
 } from './saga.ts';
 import { assertValidDefinition, assertValidSaga, resourceProblems, SagaResourcesError } from './validate.ts';
 
@@ -34,6 +44,7 @@ export const SNS_PUBLISH = 'arn:aws:states:::sns:publish';
 /** Where each Task writes its result, and each catcher its error: never over the trip input at `$`. */
 export const resultPathOf = (state: string): JsonPath => `$.results.${state}`;
 export const errorPathOf = (state: string): JsonPath => `$.errors.${state}`;
+const RESULTS_PATH: JsonPath = '$.results';
 const ALERT_RESULT_PATH: JsonPath = '$.alert';
 const HAND_OFF_RESULT_PATH: JsonPath = '$.handOff';
 const RESUME_FROM_PATH: JsonPath = '$.resumeFrom';
@@ -63,13 +74,24 @@ export const START_EXECUTION = 'arn:aws:states:::states:startExecution';
  */
 const HAND_OFF_NAME = "States.Hash($$.Execution.Id, 'SHA-256')";
 
+/**
+ * What a group's Parallel state gives each branch, and what a branch's function gets from it. The trip travels in
+ * the branch input rather than being read as `$$.Execution.Input` inside the branch: aws-local-stepfunctions gives a
+ * branch its own input as `$$.Execution.Input`, where Step Functions gives the execution's; this way both agree.
+ */
+const GROUP_INPUT: PayloadTemplate = { 'trip.$': '$$.Execution.Input' };
+const BRANCH_PAYLOAD: PayloadTemplate = { 'trip.$': '$.trip', 'execution.$': '$$.Execution.Id' };
+
 /** How one state machine runs a rollback: what its compensations get, what the alert says, what follows it. */
 interface RollbackPlan {
   readonly payload: PayloadTemplate;
+  /** What a group's compensations (a Parallel state) give their branches, and what a branch's function gets. */
+  readonly groupInput: PayloadTemplate;
+  readonly branchPayload: PayloadTemplate;
   /** Keys of the alert's message that say how the rollback gets finished. */
   readonly resume: PayloadTemplate;
-  /** The state after a stuck compensation's alert, by step index: its name and the state. */
-  readonly afterAlert: (index: number) => readonly [string, TaskState];
+  /** The states after a stuck compensation's alert: the first is the alert's `Next`. */
+  readonly afterAlert: (step: SagaStep, then: Transition, group: ParallelGroup | undefined) => [string, State][];
 }
 
 /** How the saga's definition is rendered for a stack's state machine type. */
@@ -89,77 +111,95 @@ function retrier(errors: readonly string[], policy: RetryPolicy): Retrier {
   };
 }
 
+/** On to the named state, or, when there is none, the end of the graph: the execution's, or a branch's. */
+const then = (state: string | undefined): Transition => (state === undefined ? { End: true } : { Next: state });
+
 // Present for every action and compensation: renderSaga checks the resources before building states.
 const functionArn = (resources: SagaResources, state: string): string => resources.functions[state] as string;
 
-function actionState(saga: Saga, index: number, resources: SagaResources): TaskState {
-  const step = saga.steps[index] as SagaStep;
-  const next = saga.steps[index + 1];
-  // Only the first action can reject the input before anything was booked; later steps compensate. The error
-  // is not written into the input: an input that is not a JSON object has nowhere to take it (the execution's
-  // history keeps it).
-  const rejectsInput: Catcher[] =
-    index === 0 ? [{ ErrorEquals: [StepError.TripInvalid], Next: TerminalState.TripRejected, ResultPath: null }] : [];
+/**
+ * Only the first stage can reject the input before anything was booked; later steps compensate. The error is not
+ * written into the input: an input that is not a JSON object has nowhere to take it (the execution's history keeps it).
+ */
+const rejectsInput = (index: number): Catcher[] =>
+  index === 0 ? [{ ErrorEquals: [StepError.TripInvalid], Next: TerminalState.TripRejected, ResultPath: null }] : [];
+
+/** A step's action Task, without its catchers: alone it has them, in a group its Parallel state does. */
+function actionTask(step: SagaStep, resources: SagaResources, payload: PayloadTemplate, next: Transition): TaskState {
   return {
     Type: 'Task',
     Comment: `Book the ${step.name}; on failure, undo it and every earlier booking`,
     Resource: functionArn(resources, step.action),
-    Parameters: SAGA_PAYLOAD,
+    Parameters: payload,
     ResultPath: resultPathOf(step.action),
     TimeoutSeconds: step.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS,
     Retry: [retrier([...LambdaTransientErrors, StepError.Transient], actionRetryOf(step))],
+    ...next,
+  };
+}
+
+function actionState(step: SagaStep, index: number, resources: SagaResources, next: Transition): TaskState {
+  return {
+    ...actionTask(step, resources, SAGA_PAYLOAD, next),
     // The failing step's own compensation runs too: its write may have landed before it failed.
-    Catch: [...rejectsInput, { ErrorEquals: [ALL_ERRORS], Next: step.compensation, ResultPath: errorPathOf(step.action) }],
-    ...(next === undefined ? { End: true } : { Next: next.action }),
-  };
-}
-
-/** The compensation's Task, going on to the previous step's compensation, or to the end of the rollback. */
-function compensationTask(saga: Saga, index: number, resources: SagaResources, plan: RollbackPlan): TaskState {
-  const step = saga.steps[index] as SagaStep;
-  const previous = saga.steps[index - 1];
-  return {
-    Type: 'Task',
-    Comment: `Cancel the ${step.name} booking if there is one (idempotent)`,
-    Resource: functionArn(resources, step.compensation),
-    Parameters: plan.payload,
-    ResultPath: resultPathOf(step.compensation),
-    TimeoutSeconds: step.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS,
-    Retry: [retrier([ALL_ERRORS], compensationRetryOf(saga))],
-    Next: previous === undefined ? TerminalState.RolledBack : previous.compensation,
-  };
-}
-
-function compensationState(saga: Saga, index: number, resources: SagaResources, plan: RollbackPlan): TaskState {
-  const step = saga.steps[index] as SagaStep;
-  return {
-    ...compensationTask(saga, index, resources, plan),
-    Catch: [{ ErrorEquals: [ALL_ERRORS], Next: alertStateOf(step), ResultPath: errorPathOf(step.compensation) }],
+    Catch: [...rejectsInput(index), { ErrorEquals: [ALL_ERRORS], Next: step.compensation, ResultPath: errorPathOf(step.action) }],
   };
 }
 
 /**
- * The same compensation after the alert, with fresh retries and no catcher: if it still fails, the execution
- * fails here, at a Task state, which `redrive-execution` reruns before every earlier compensation. (A Fail state
- * would be a dead end: redriving it only fails again.)
+ * A group's actions at once. A Parallel state's result is the array of its branches' outputs: the selector puts each
+ * action's result back at `$.results.<action>`, beside those of the earlier actions (passed through the branches),
+ * so that the results read as after single steps. When one branch fails, Step Functions stops the others, whose
+ * writes may still land: the catcher goes to every compensation of the group.
  */
-function retryState(saga: Saga, index: number, resources: SagaResources, plan: RollbackPlan): TaskState {
-  const step = saga.steps[index] as SagaStep;
+function actionGroupState(saga: Saga, index: number, resources: SagaResources, next: Transition): ParallelState {
+  const group = saga.steps[index] as ParallelGroup;
+  const earlier = saga.steps.slice(0, index).flatMap(stepsOfStage);
   return {
-    ...compensationTask(saga, index, resources, plan),
-    Comment: `${step.compensation} again after the alert; if it still fails the execution stops here, to be redriven once fixed`,
+    Type: 'Parallel',
+    Comment: `Book the ${group.parallel.map((step) => step.name).join(', ')} at once; if any fails, undo every booking of the group and every earlier one`,
+    Branches: group.parallel.map((step) => ({
+      StartAt: step.action,
+      States: { [step.action]: actionTask(step, resources, BRANCH_PAYLOAD, { End: true }) },
+    })),
+    Parameters: { ...GROUP_INPUT, ...(earlier.length > 0 ? { 'results.$': '$.results' } : {}) },
+    ResultSelector: Object.fromEntries([
+      ...earlier.map((step) => [`${step.action}.$`, `$[0].results.${step.action}`]),
+      ...group.parallel.map((step, branch) => [`${step.action}.$`, `$[${branch}].results.${step.action}`]),
+    ]),
+    ResultPath: RESULTS_PATH,
+    Catch: [...rejectsInput(index), { ErrorEquals: [ALL_ERRORS], Next: groupCompensationOf(group), ResultPath: errorPathOf(group.name) }],
+    ...next,
+  };
+}
+
+/** The compensation's Task, going on to what follows it in the rollback. */
+function compensationTask(saga: Saga, step: SagaStep, resources: SagaResources, payload: PayloadTemplate, next: Transition): TaskState {
+  return {
+    Type: 'Task',
+    Comment: `Cancel the ${step.name} booking if there is one (idempotent)`,
+    Resource: functionArn(resources, step.compensation),
+    Parameters: payload,
+    ResultPath: resultPathOf(step.compensation),
+    TimeoutSeconds: step.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS,
+    Retry: [retrier([ALL_ERRORS], compensationRetryOf(saga))],
+    ...next,
   };
 }
 
 /** Alerts name at most this many owed compensations: a list per alert makes the definition grow with N². */
 const OWED_LISTED = 10;
 
-/** The compensations still owed when the step's compensation is stuck: its own, then every earlier one's. */
-function owedCompensations(saga: Saga, index: number): string {
-  const owed = saga.steps
-    .slice(0, index + 1)
-    .reverse()
-    .map((step) => step.compensation);
+/**
+ * The compensations still owed when a step's compensation is stuck: its own, the rest of its group's (run at once,
+ * they may not have finished), then every earlier stage's, in reverse.
+ */
+function owedCompensations(saga: Saga, index: number, step: SagaStep): string {
+  const owed = [
+    step,
+    ...stepsOfStage(saga.steps[index] as Stage).filter((other) => other !== step),
+    ...saga.steps.slice(0, index).reverse().flatMap(stepsOfStage),
+  ].map((owing) => owing.compensation);
   const listed = owed.slice(0, OWED_LISTED).join(', ');
   return owed.length > OWED_LISTED ? `${listed}, and ${owed.length - OWED_LISTED} more in reverse step order` : listed;
 }
@@ -171,8 +211,7 @@ function owedCompensations(saga: Saga, index: number): string {
  * the topic is not KMS-encrypted (see infra); the execution has them. Publishing that fails still goes on to the
  * retry: the execution then fails at a Task, which the failed-execution alarm reports.
  */
-function alertState(saga: Saga, index: number, resources: SagaResources, plan: RollbackPlan, next: string): TaskState {
-  const step = saga.steps[index] as SagaStep;
+function alertState(saga: Saga, index: number, step: SagaStep, resources: SagaResources, plan: RollbackPlan, next: string): TaskState {
   return {
     Type: 'Task',
     Comment: `${step.compensation} gave up: alert people, then try it once more`,
@@ -185,7 +224,7 @@ function alertState(saga: Saga, index: number, resources: SagaResources, plan: R
         'execution.$': '$$.Execution.Id',
         'executionName.$': '$$.Execution.Name',
         stuckCompensation: step.compensation,
-        compensationsOwed: owedCompensations(saga, index),
+        compensationsOwed: owedCompensations(saga, index, step),
         // The catcher's {Error, Cause}: AWS caps a cause at 32,768 characters, far below SNS's 256 KB.
         'error.$': errorPathOf(step.compensation),
         ...plan.resume,
@@ -199,36 +238,98 @@ function alertState(saga: Saga, index: number, resources: SagaResources, plan: R
 }
 
 /**
- * An EXPRESS execution cannot be redriven: its stuck rollback goes on in the rollback machine, from the stuck
- * compensation, on this execution's bookings. Without a catcher: a hand-off that keeps failing fails the execution
- * here, which the stack's alarm reports.
+ * An EXPRESS execution cannot be redriven: its stuck rollback goes on in the rollback machine, on this execution's
+ * bookings, from the stuck compensation; inside a group, from the group's compensations, so that two branches stuck
+ * at once hand off the same input under the same name (StartExecution then answers both with one execution).
+ * Without a catcher: a hand-off that keeps failing fails the execution here, which the stack's alarm reports.
  */
-function handOffState(saga: Saga, index: number, rollbackStateMachine: string): TaskState {
-  const step = saga.steps[index] as SagaStep;
+function handOffState(rollbackStateMachine: string, payload: PayloadTemplate, resumeFrom: string, next: string): TaskState {
   return {
     Type: 'Task',
-    Comment: `Hand the rollback from ${step.compensation} to the rollback machine, which can be redriven`,
+    Comment: `Hand the rollback from ${resumeFrom} to the rollback machine, which can be redriven`,
     Resource: START_EXECUTION,
     Parameters: {
       StateMachineArn: rollbackStateMachine,
       'Name.$': HAND_OFF_NAME,
-      Input: { ...SAGA_PAYLOAD, resumeFrom: step.compensation },
+      Input: { ...payload, resumeFrom },
     },
     ResultPath: HAND_OFF_RESULT_PATH,
     Retry: [retrier([ALL_ERRORS], DEFAULT_ALERT_RETRY)],
-    Next: RollbackState.HandedOff,
+    Next: next,
   };
 }
 
+const handedOff = (): FailState => ({
+  Type: 'Fail',
+  Error: SagaOutcome.RollbackHandedOff,
+  Cause: 'A compensation was stuck and people were alerted: the rollback machine finishes the rollback.',
+});
+
 /** A step's compensation, its alert, and what follows the alert: the states of its part of a rollback. */
-function compensationStates(saga: Saga, index: number, resources: SagaResources, plan: RollbackPlan): [string, State][] {
-  const step = saga.steps[index] as SagaStep;
-  const [stuckName, stuckState] = plan.afterAlert(index);
+function compensationStates(
+  saga: Saga,
+  index: number,
+  step: SagaStep,
+  resources: SagaResources,
+  plan: RollbackPlan,
+  next: Transition,
+  group?: ParallelGroup,
+): [string, State][] {
+  const payload = group === undefined ? plan.payload : plan.branchPayload;
+  const after = plan.afterAlert(step, next, group);
+  const [stuckName] = after[0] as [string, State];
   return [
-    [step.compensation, compensationState(saga, index, resources, plan)],
-    [alertStateOf(step), alertState(saga, index, resources, plan, stuckName)],
-    [stuckName, stuckState],
+    [
+      step.compensation,
+      {
+        ...compensationTask(saga, step, resources, payload, next),
+        Catch: [{ ErrorEquals: [ALL_ERRORS], Next: alertStateOf(step), ResultPath: errorPathOf(step.compensation) }],
+      },
+    ],
+    [alertStateOf(step), alertState(saga, index, step, resources, plan, stuckName)],
+    ...after,
   ];
+}
+
+/**
+ * A group's compensations at once, each branch the compensation, its alert and what follows, as for a single step.
+ * Every compensation of the group runs, whichever action failed: cancels are idempotent and owned by the execution,
+ * so a branch that never booked cancels nothing, and a stopped branch's late write meets its cancellation marker.
+ * Without a catcher: a branch stuck past its alert fails this state, which a redrive reruns (on AWS, the failed and
+ * stopped branches only).
+ */
+function compensationGroupState(
+  saga: Saga,
+  index: number,
+  resources: SagaResources,
+  plan: RollbackPlan,
+  next: Transition,
+): ParallelState {
+  const group = saga.steps[index] as ParallelGroup;
+  return {
+    Type: 'Parallel',
+    Comment: `Cancel the ${group.parallel.map((step) => step.name).join(', ')} bookings at once, if there are any (idempotent)`,
+    Branches: group.parallel.map((step) => ({
+      StartAt: step.compensation,
+      States: Object.fromEntries(compensationStates(saga, index, step, resources, plan, { End: true }, group)),
+    })),
+    Parameters: plan.groupInput,
+    ResultSelector: Object.fromEntries(
+      group.parallel.map((step, branch) => [`${step.compensation}.$`, `$[${branch}].results.${step.compensation}`]),
+    ),
+    ResultPath: resultPathOf(groupCompensationOf(group)),
+    ...next,
+  };
+}
+
+/** The states of a stage's part of a rollback, going on to the previous stage's, or to `end`. */
+function stageCompensationStates(saga: Saga, index: number, resources: SagaResources, plan: RollbackPlan, end: string): [string, State][] {
+  const stage = saga.steps[index] as Stage;
+  const previous = saga.steps[index - 1];
+  const next = { Next: previous === undefined ? end : compensationEntryOf(previous) };
+  return isGroup(stage)
+    ? [[groupCompensationOf(stage), compensationGroupState(saga, index, resources, plan, next)]]
+    : compensationStates(saga, index, stage, resources, plan, next);
 }
 
 // Built afresh on every render: consumers (asl-validator among them) add keys to the objects they are given.
@@ -252,24 +353,45 @@ function assertRenderable(saga: Saga, resources: SagaResources): void {
 }
 
 /** A stuck compensation, once alerted, runs again with no catcher: the execution stops there, to be redriven. */
-const redrivablePlan = (saga: Saga, resources: SagaResources, payload: PayloadTemplate): RollbackPlan => {
-  const plan: RollbackPlan = {
+const redrivablePlan = (saga: Saga, resources: SagaResources, payload: PayloadTemplate, groupInput: PayloadTemplate): RollbackPlan => {
+  const branchPayload = groupInput === GROUP_INPUT ? BRANCH_PAYLOAD : payload;
+  return {
     payload,
+    groupInput,
+    branchPayload,
     resume: REDRIVE,
-    afterAlert: (index) => [retryStateOf(saga.steps[index] as SagaStep), retryState(saga, index, resources, plan)],
+    afterAlert: (step, next, group) => [
+      [
+        retryStateOf(step),
+        {
+          ...compensationTask(saga, step, resources, group === undefined ? payload : branchPayload, next),
+          Comment: `${step.compensation} again after the alert; if it still fails the execution stops here, to be redriven once fixed`,
+        },
+      ],
+    ],
   };
-  return plan;
 };
 
 function sagaPlan(saga: Saga, resources: SagaResources, options: SagaRenderOptions): RollbackPlan {
   switch (options.type) {
     case 'STANDARD':
-      return redrivablePlan(saga, resources, SAGA_PAYLOAD);
+      return redrivablePlan(saga, resources, SAGA_PAYLOAD, GROUP_INPUT);
     case 'EXPRESS':
       return {
         payload: SAGA_PAYLOAD,
+        groupInput: GROUP_INPUT,
+        branchPayload: BRANCH_PAYLOAD,
         resume: { resume: 'none: the rollback machine finishes it, in an execution named by the SHA-256 of this execution id' },
-        afterAlert: (index) => [handOffStateOf(saga.steps[index] as SagaStep), handOffState(saga, index, options.rollbackStateMachine)],
+        afterAlert: (step, _, group) =>
+          group === undefined
+            ? [[handOffStateOf(step), handOffState(options.rollbackStateMachine, SAGA_PAYLOAD, step.compensation, RollbackState.HandedOff)]]
+            : [
+                [
+                  handOffStateOf(step),
+                  handOffState(options.rollbackStateMachine, BRANCH_PAYLOAD, groupCompensationOf(group), handedOffStateOf(step)),
+                ],
+                [handedOffStateOf(step), handedOff()],
+              ],
       };
     default:
       return assertNever(options);
@@ -287,28 +409,24 @@ export function renderSaga(
 ): StateMachineDefinition {
   assertRenderable(saga, resources);
   const plan = sagaPlan(saga, resources, options);
-  const first = saga.steps[0] as SagaStep;
   const definition: StateMachineDefinition = {
     Comment: `Saga ${saga.name}: every action in order; after a failure, the compensations owed in reverse`,
-    StartAt: first.action,
+    StartAt: actionEntryOf(saga.steps[0] as Stage),
     ...(saga.timeoutSeconds === undefined ? {} : { TimeoutSeconds: saga.timeoutSeconds }),
     States: {
       ...Object.fromEntries(
-        saga.steps.flatMap((step, index) => [
-          [step.action, actionState(saga, index, resources)],
-          ...compensationStates(saga, index, resources, plan),
-        ]),
+        saga.steps.flatMap((stage, index): [string, State][] => {
+          const following = saga.steps[index + 1];
+          const next = then(following && actionEntryOf(following));
+          return [
+            isGroup(stage) ? [stage.name, actionGroupState(saga, index, resources, next)] : [stage.action, actionState(stage, index, resources, next)],
+            ...stageCompensationStates(saga, index, resources, plan, TerminalState.RolledBack),
+          ];
+        }),
       ),
       ...terminalStates(),
-      ...(options.type === 'EXPRESS'
-        ? {
-            [RollbackState.HandedOff]: {
-              Type: 'Fail',
-              Error: SagaOutcome.RollbackHandedOff,
-              Cause: 'A compensation was stuck and people were alerted: the rollback machine finishes the rollback.',
-            },
-          }
-        : {}),
+      // A grouped step's hand-off ends in its own branch: the top-level one serves single steps only.
+      ...(options.type === 'EXPRESS' && !saga.steps.every(isGroup) ? { [RollbackState.HandedOff]: handedOff() } : {}),
     },
   };
   assertValidDefinition(definition);
@@ -319,27 +437,31 @@ export function renderSaga(
  * Renders the rollback machine: a STANDARD state machine that finishes a saga execution's rollback from a named
  * compensation, for an execution that redrive cannot serve (EXPRESS, or more than 14 days after it ended). Input:
  * `{"trip": …, "execution": "<the saga execution's ARN, which owns the bookings>", "resumeFrom": "<compensation>"}`.
- * Its compensations, alerts and retries are the saga's own, so a stuck one is redriven in this machine.
+ * Its compensations, alerts and retries are the saga's own, so a stuck one is redriven in this machine. A
+ * compensation of a group resumes the whole group (its other compensations are idempotent), as does the group's name.
  */
 export function renderRollback(saga: Saga, resources: SagaResources): StateMachineDefinition {
   assertRenderable(saga, resources);
-  const plan = redrivablePlan(saga, resources, ROLLBACK_PAYLOAD);
-  const compensations = saga.steps.map((step) => step.compensation);
+  const plan = redrivablePlan(saga, resources, ROLLBACK_PAYLOAD, ROLLBACK_PAYLOAD);
+  const resumable = saga.steps.flatMap((stage) => [
+    ...(isGroup(stage) ? [groupCompensationOf(stage)] : []),
+    ...stepsOfStage(stage).map((step) => [step.compensation, compensationEntryOf(stage)] as const),
+  ].map((entry) => (typeof entry === 'string' ? ([entry, entry] as const) : entry)));
   const definition: StateMachineDefinition = {
     Comment: `Saga ${saga.name}'s rollback, finished from the compensation named in $.resumeFrom, on the bookings of $.execution`,
     StartAt: RollbackState.ResumeFrom,
     States: {
       [RollbackState.ResumeFrom]: {
         Type: 'Choice',
-        Choices: compensations.map((compensation) => ({ Variable: RESUME_FROM_PATH, StringEquals: compensation, Next: compensation })),
+        Choices: resumable.map(([resumeFrom, entry]) => ({ Variable: RESUME_FROM_PATH, StringEquals: resumeFrom, Next: entry })),
         Default: RollbackState.UnknownCompensation,
       },
-      ...Object.fromEntries(saga.steps.flatMap((_, index) => compensationStates(saga, index, resources, plan))),
+      ...Object.fromEntries(saga.steps.flatMap((_, index) => stageCompensationStates(saga, index, resources, plan, TerminalState.RolledBack))),
       [TerminalState.RolledBack]: { Type: 'Succeed', Comment: 'Every compensation owed completed: nothing is left booked.' },
       [RollbackState.UnknownCompensation]: {
         Type: 'Fail',
         Error: SagaOutcome.UnknownCompensation,
-        Cause: `resumeFrom must name one of ${compensations.join(', ')}`,
+        Cause: `resumeFrom must name one of ${resumable.map(([resumeFrom]) => resumeFrom).join(', ')}`,
       },
     },
   };

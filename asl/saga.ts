@@ -66,6 +66,20 @@ export interface SagaStep<Field extends string = string> {
   readonly compensationModule?: string;
 }
 
+/**
+ * Steps whose actions run at once (a Parallel state), for bookings that do not depend on one another. If any of
+ * them fails, every compensation of the group runs, at once too, then those of the earlier steps and groups.
+ */
+export interface ParallelGroup<Field extends string = string> {
+  /** Names the group and its Parallel state, e.g. `Travel`. */
+  readonly name: string;
+  /** The steps that run at once, at least two; each is one branch. */
+  readonly parallel: readonly SagaStep<Field>[];
+}
+
+/** One entry of the step list: a step, or a group of steps that run at once. */
+export type Stage<Field extends string = string> = SagaStep<Field> | ParallelGroup<Field>;
+
 export interface Saga<Field extends string = string> {
   /** Names the saga in alerts and comments, e.g. `TripBooking`. */
   readonly name: string;
@@ -73,8 +87,8 @@ export interface Saga<Field extends string = string> {
   readonly keyField: Field;
   /** Every field the input may carry: a step can only record these. */
   readonly fields: readonly Field[];
-  /** The steps, in the order their actions run. */
-  readonly steps: readonly SagaStep<Field>[];
+  /** The steps and groups of steps, in the order their actions run. */
+  readonly steps: readonly Stage<Field>[];
   /** Overrides of the compensations' retry. @default DEFAULT_COMPENSATION_RETRY */
   readonly compensationRetry?: Partial<RetryPolicy>;
   /** Bound on a whole execution. @default none (Step Functions' own limit) */
@@ -93,6 +107,20 @@ export interface SagaResources {
 export function defineSaga<const Field extends string>(saga: Saga<Field>): Saga<Field> {
   return saga;
 }
+
+/** A group of steps that run at once, e.g. `parallel('Travel', [hotel, flight])`. */
+export function parallel<const Field extends string>(name: string, steps: readonly SagaStep<Field>[]): ParallelGroup<Field> {
+  return { name, parallel: steps };
+}
+
+export const isGroup = <Field extends string>(stage: Stage<Field>): stage is ParallelGroup<Field> => 'parallel' in stage;
+
+/** The steps of a stage: a group's, or the step itself. */
+export const stepsOfStage = <Field extends string>(stage: Stage<Field>): readonly SagaStep<Field>[] =>
+  isGroup(stage) ? stage.parallel : [stage];
+
+/** Every step of the saga, groups opened, in step-list order: what has a table, functions and a booking. */
+export const stepsOf = <Field extends string>(saga: Saga<Field>): SagaStep<Field>[] => saga.steps.flatMap(stepsOfStage);
 
 /** The pause before the retry numbered `attempt` (0 for the first), before any jitter: ASL's backoff, capped. */
 export function backoffSeconds(policy: RetryPolicy, attempt: number): number {
@@ -130,6 +158,25 @@ export function handOffStateOf(step: SagaStep): string {
   return `HandOff${step.compensation}`;
 }
 
+/** A group's compensations, run at once: one Parallel state. */
+export function groupCompensationOf(group: ParallelGroup): string {
+  return `Compensate${group.name}`;
+}
+
+/** The state where an EXPRESS saga enters a stage's rollback, and the rollback machine resumes it: a group is resumed whole. */
+export const compensationEntryOf = (stage: Stage): string => (isGroup(stage) ? groupCompensationOf(stage) : stage.compensation);
+
+/** The state where a stage's actions begin: its action, or its group's Parallel state. */
+export const actionEntryOf = (stage: Stage): string => (isGroup(stage) ? stage.name : stage.action);
+
+/**
+ * Ends the branch of a grouped step whose EXPRESS hand-off is done, failing the group's compensations (and so the
+ * execution) with SagaRollbackHandedOff: a branch cannot go to a state outside it.
+ */
+export function handedOffStateOf(step: SagaStep): string {
+  return `HandedOff${step.compensation}`;
+}
+
 /** The rollback machine's own states, besides the compensations (and their alerts and retries) and SagaRolledBack. */
 export const RollbackState = {
   ResumeFrom: 'ResumeFrom',
@@ -140,7 +187,9 @@ export const RollbackState = {
 /** Every state that the saga's definitions (STANDARD, EXPRESS and the rollback machine) hold, in rendering order. */
 export function stateNamesOf(saga: Saga): string[] {
   return [
-    ...saga.steps.flatMap((step) => [step.action, step.compensation, alertStateOf(step), retryStateOf(step), handOffStateOf(step)]),
+    ...saga.steps.flatMap((stage) => (isGroup(stage) ? [stage.name, groupCompensationOf(stage)] : [])),
+    ...stepsOf(saga).flatMap((step) => [step.action, step.compensation, alertStateOf(step), retryStateOf(step), handOffStateOf(step)]),
+    ...saga.steps.flatMap((stage) => (isGroup(stage) ? stage.parallel.map(handedOffStateOf) : [])),
     ...Object.values(TerminalState),
     ...Object.values(RollbackState),
   ];
@@ -148,5 +197,5 @@ export function stateNamesOf(saga: Saga): string[] {
 
 /** The functions the saga invokes: one per action and one per compensation. */
 export function functionStatesOf(saga: Saga): string[] {
-  return saga.steps.flatMap((step) => [step.action, step.compensation]);
+  return stepsOf(saga).flatMap((step) => [step.action, step.compensation]);
 }

@@ -16,7 +16,7 @@ export function describeSchemaErrors(errors: readonly ErrorObject[] | null | und
         case 'const':
           return `${where} must be ${JSON.stringify(params['allowedValue'])}`;
         case 'discriminator':
-          return `${where} has a Type this project does not emit: ${JSON.stringify(params['tagValue'] ?? null)} (it emits Task and Fail states)`;
+          return `${where} has a Type this project does not emit: ${JSON.stringify(params['tagValue'] ?? null)} (it emits Task, Parallel, Choice, Fail and Succeed states)`;
         case 'enum':
           return `${where} must be one of ${(params['allowedValues'] as unknown[]).map((value) => JSON.stringify(value)).join(', ')}`;
         default:

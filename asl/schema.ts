@@ -89,6 +89,27 @@ const succeed = {
   properties: { Type: { const: 'Succeed' }, Comment: { type: 'string' } },
 } as const;
 
+/** A state machine's states, or a Parallel branch's: recursive through `#/$defs/graph`. */
+const graphRef = { $ref: '#/$defs/graph' } as const;
+
+const parallel = {
+  type: 'object',
+  required: ['Type', 'Branches'],
+  additionalProperties: false,
+  properties: {
+    Type: { const: 'Parallel' },
+    Comment: { type: 'string' },
+    Branches: { type: 'array', minItems: 1, items: graphRef },
+    Parameters: { type: 'object' },
+    ResultSelector: { type: 'object' },
+    ResultPath: path,
+    Catch: { type: 'array', items: catcher },
+    Next: name,
+    End: { const: true },
+  },
+  oneOf: [{ required: ['Next'] }, { required: ['End'] }],
+} as const;
+
 export const definitionSchema = {
   $id: 'saga-asl-subset',
   type: 'object',
@@ -98,12 +119,26 @@ export const definitionSchema = {
     Comment: { type: 'string' },
     StartAt: name,
     TimeoutSeconds: positiveInteger,
-    States: {
+    States: { $ref: '#/$defs/states' },
+  },
+  $defs: {
+    states: {
       type: 'object',
       minProperties: 1,
       propertyNames: name,
       // The discriminator checks a state against the one branch its Type names (ajv `discriminator` option).
-      additionalProperties: { type: 'object', discriminator: { propertyName: 'Type' }, required: ['Type'], oneOf: [task, choice, fail, succeed] },
+      additionalProperties: {
+        type: 'object',
+        discriminator: { propertyName: 'Type' },
+        required: ['Type'],
+        oneOf: [task, parallel, choice, fail, succeed],
+      },
+    },
+    graph: {
+      type: 'object',
+      required: ['StartAt', 'States'],
+      additionalProperties: false,
+      properties: { Comment: { type: 'string' }, StartAt: name, States: { $ref: '#/$defs/states' } },
     },
   },
 } as const;

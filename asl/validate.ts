@@ -1,14 +1,17 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import { ALL_ERRORS } from './errors.ts';
-import { edgesOfDefinition, type StateMachineDefinition } from './model.ts';
+import { allStatesOf, edgesOfDefinition, type StateGraph, type StateMachineDefinition } from './model.ts';
 import {
   actionRetryOf,
   compensationRetryOf,
   functionStatesOf,
+  isGroup,
   stateNamesOf,
+  type ParallelGroup,
   type RetryPolicy,
   type Saga,
   type SagaResources,
+  type SagaStep,
 } from './saga.ts';
 import { describeSchemaErrors } from './schema-errors.ts';
 import { definitionSchema } from './schema.ts';
@@ -73,6 +76,58 @@ function retryProblems(owner: string, policy: RetryPolicy): string[] {
   return problems;
 }
 
+/** A branch that is empty, or not a step: what a step list written in plain JavaScript can hold. */
+function branchProblem(group: ParallelGroup, branch: unknown, index: number): string | undefined {
+  const where = `group "${group.name}" branch ${index + 1}`;
+  if (branch === undefined || branch === null || (typeof branch === 'object' && Object.keys(branch).length === 0)) {
+    return `${where} is empty: a branch is one step`;
+  }
+  if (typeof branch !== 'object' || Array.isArray(branch)) return `${where} is not a step: a branch is one step`;
+  if (isGroup(branch as SagaStep | ParallelGroup)) return `${where} is a group ("${(branch as ParallelGroup).name}"): groups do not nest`;
+  return undefined;
+}
+
+function groupProblems(group: ParallelGroup): string[] {
+  const problems: string[] = [];
+  if (!FUNCTION_NAME.test(group.name) || group.name.length > MAX_FUNCTION_NAME_LENGTH) {
+    problems.push(
+      `group "${group.name}": its name must be letters, digits, "-" or "_", start with a letter and have at most ` +
+        `${MAX_FUNCTION_NAME_LENGTH} characters (it names the group's Parallel state)`,
+    );
+  }
+  if (!Array.isArray(group.parallel) || group.parallel.length < 2) {
+    problems.push(`group "${group.name}" has ${Array.isArray(group.parallel) ? group.parallel.length : 'no'} step(s): a group runs at least two at once`);
+    return problems;
+  }
+  return [...problems, ...group.parallel.flatMap((branch, index) => branchProblem(group, branch, index) ?? [])];
+}
+
+function stepProblems(saga: Saga, step: SagaStep, where: string): string[] {
+  const problems: string[] = [];
+  if (step.name.length === 0) problems.push(`${where}: name is empty`);
+  // At most 64 characters, so that `Alert<compensation>` also stays within a state name's 80.
+  for (const stateName of [step.action, step.compensation]) {
+    if (!FUNCTION_NAME.test(stateName) || stateName.length > MAX_FUNCTION_NAME_LENGTH) {
+      problems.push(
+        `${where}: state "${stateName}" must be letters, digits, "-" or "_", start with a letter and ` +
+          `have at most ${MAX_FUNCTION_NAME_LENGTH} characters (it names a Lambda function)`,
+      );
+    }
+  }
+  if (!TABLE_NAME.test(step.table)) {
+    problems.push(`${where}: table "${step.table}" is not a valid DynamoDB table name`);
+  }
+  for (const field of step.records) {
+    if (!saga.fields.includes(field)) problems.push(`${where}: records unknown field "${field}"`);
+  }
+  for (const field of duplicatesIn(step.records)) problems.push(`${where}: records "${field}" twice`);
+  if (step.timeoutSeconds !== undefined && !(Number.isInteger(step.timeoutSeconds) && step.timeoutSeconds >= 1)) {
+    problems.push(`${where}: timeoutSeconds must be an integer >= 1, got ${step.timeoutSeconds}`);
+  }
+  problems.push(...retryProblems(`${where} actionRetry`, actionRetryOf(step)));
+  return problems;
+}
+
 /** Problems of a step list, each naming its culprit; empty when the saga can be rendered. */
 export function sagaProblems(saga: Saga): string[] {
   const problems: string[] = [];
@@ -86,33 +141,19 @@ export function sagaProblems(saga: Saga): string[] {
   if (saga.timeoutSeconds !== undefined && !(Number.isInteger(saga.timeoutSeconds) && saga.timeoutSeconds >= 1)) {
     problems.push(`timeoutSeconds must be an integer >= 1, got ${saga.timeoutSeconds}`);
   }
-  for (const [index, step] of saga.steps.entries()) {
-    const where = `step ${index + 1} (${step.name || 'unnamed'})`;
-    if (step.name.length === 0) problems.push(`${where}: name is empty`);
-    // At most 64 characters, so that `Alert<compensation>` also stays within a state name's 80.
-    for (const stateName of [step.action, step.compensation]) {
-      if (!FUNCTION_NAME.test(stateName) || stateName.length > MAX_FUNCTION_NAME_LENGTH) {
-        problems.push(
-          `${where}: state "${stateName}" must be letters, digits, "-" or "_", start with a letter and ` +
-            `have at most ${MAX_FUNCTION_NAME_LENGTH} characters (it names a Lambda function)`,
-        );
-      }
-    }
-    if (!TABLE_NAME.test(step.table)) {
-      problems.push(`${where}: table "${step.table}" is not a valid DynamoDB table name`);
-    }
-    for (const field of step.records) {
-      if (!saga.fields.includes(field)) problems.push(`${where}: records unknown field "${field}"`);
-    }
-    for (const field of duplicatesIn(step.records)) problems.push(`${where}: records "${field}" twice`);
-    if (step.timeoutSeconds !== undefined && !(Number.isInteger(step.timeoutSeconds) && step.timeoutSeconds >= 1)) {
-      problems.push(`${where}: timeoutSeconds must be an integer >= 1, got ${step.timeoutSeconds}`);
-    }
-    problems.push(...retryProblems(`${where} actionRetry`, actionRetryOf(step)));
-  }
+  const groups = saga.steps.filter(isGroup);
+  const groupFaults = groups.flatMap(groupProblems);
+  problems.push(...groupFaults);
   problems.push(...retryProblems('compensationRetry', compensationRetryOf(saga)));
-  for (const name of duplicatesIn(saga.steps.map((step) => step.name))) problems.push(`duplicate step name "${name}"`);
-  for (const name of duplicatesIn(saga.steps.map((step) => step.table))) problems.push(`duplicate table "${name}"`);
+  // The rest reads every step: only a well-formed list of groups has them all.
+  if (groupFaults.length > 0) return problems;
+  const steps = saga.steps.flatMap((stage) => (isGroup(stage) ? stage.parallel : [stage]));
+  steps.forEach((step, index) => problems.push(...stepProblems(saga, step, `step ${index + 1} (${step.name || 'unnamed'})`)));
+  // Names are unique across groups and steps alike: a group's name is also a state's.
+  for (const name of duplicatesIn([...groups.map((group) => group.name), ...steps.map((step) => step.name)])) {
+    problems.push(`duplicate step name "${name}"`);
+  }
+  for (const name of duplicatesIn(steps.map((step) => step.table))) problems.push(`duplicate table "${name}"`);
   for (const name of duplicatesIn(stateNamesOf(saga))) problems.push(`duplicate state name "${name}"`);
   return problems;
 }
@@ -153,38 +194,39 @@ function catchAllProblems(where: string, lists: readonly (readonly string[])[]):
   });
 }
 
-/** Problems of a definition: the schema of our ASL subset, then the graph rules, each naming its culprit. */
-export function definitionProblems(definition: unknown): string[] {
-  const validate = schemaValidator();
-  if (!validate(definition)) {
-    return describeSchemaErrors(validate.errors, '(root)');
-  }
-  const machine = definition as StateMachineDefinition;
+/** The graph rules of one state machine or Parallel branch: targets inside it, catch-alls last, everything reachable. */
+function graphProblems(graph: StateGraph, scope: string): string[] {
   const problems: string[] = [];
-  const names = new Set(Object.keys(machine.States));
-  if (!names.has(machine.StartAt)) problems.push(`StartAt "${machine.StartAt}" is not a state`);
-  const edges = edgesOfDefinition(machine);
+  const names = new Set(Object.keys(graph.States));
+  if (!names.has(graph.StartAt)) problems.push(`${scope}StartAt "${graph.StartAt}" is not a state`);
+  const edges = edgesOfDefinition(graph);
   for (const edge of edges) {
-    if (!names.has(edge.to)) problems.push(`state "${edge.from}" goes to "${edge.to}", which is not a state`);
+    if (!names.has(edge.to)) problems.push(`${scope}state "${edge.from}" goes to "${edge.to}", which is not a state`);
   }
-  for (const [name, state] of Object.entries(machine.States)) {
-    if (state.Type !== 'Task') continue;
-    problems.push(
-      ...catchAllProblems(
-        `state "${name}" Retry`,
-        (state.Retry ?? []).map((r) => r.ErrorEquals),
-      ),
-    );
-    problems.push(
-      ...catchAllProblems(
-        `state "${name}" Catch`,
-        (state.Catch ?? []).map((c) => c.ErrorEquals),
-      ),
-    );
+  for (const [name, state] of Object.entries(graph.States)) {
+    if (state.Type === 'Task') {
+      problems.push(
+        ...catchAllProblems(
+          `state "${name}" Retry`,
+          (state.Retry ?? []).map((r) => r.ErrorEquals),
+        ),
+      );
+    }
+    if (state.Type === 'Task' || state.Type === 'Parallel') {
+      problems.push(
+        ...catchAllProblems(
+          `state "${name}" Catch`,
+          (state.Catch ?? []).map((c) => c.ErrorEquals),
+        ),
+      );
+    }
+    if (state.Type === 'Parallel') {
+      state.Branches.forEach((branch, index) => problems.push(...graphProblems(branch, `state "${name}" branch ${index + 1}: `)));
+    }
   }
   const successors = Map.groupBy(edges, (edge) => edge.from);
-  const reached = new Set([machine.StartAt]);
-  const frontier = [machine.StartAt];
+  const reached = new Set([graph.StartAt]);
+  const frontier = [graph.StartAt];
   for (let name = frontier.pop(); name !== undefined; name = frontier.pop()) {
     for (const { to } of successors.get(name) ?? []) {
       if (!reached.has(to)) {
@@ -193,7 +235,22 @@ export function definitionProblems(definition: unknown): string[] {
       }
     }
   }
-  for (const name of names) if (!reached.has(name)) problems.push(`state "${name}" is unreachable from StartAt`);
+  for (const name of names) if (!reached.has(name)) problems.push(`${scope}state "${name}" is unreachable from StartAt`);
+  return problems;
+}
+
+/** Problems of a definition: the schema of our ASL subset, then the graph rules, each naming its culprit. */
+export function definitionProblems(definition: unknown): string[] {
+  const validate = schemaValidator();
+  if (!validate(definition)) {
+    return describeSchemaErrors(validate.errors, '(root)');
+  }
+  const machine = definition as StateMachineDefinition;
+  const problems = graphProblems(machine, '');
+  // Step Functions wants a state's name unique in the whole machine, its branches included.
+  for (const name of duplicatesIn(allStatesOf(machine).map(([name]) => name))) {
+    problems.push(`state name "${name}" is used more than once (in a Parallel branch and elsewhere)`);
+  }
   const bytes = new TextEncoder().encode(JSON.stringify(machine)).length;
   if (bytes > MAX_DEFINITION_BYTES) {
     problems.push(`definition is ${bytes} bytes, over AWS's limit of ${MAX_DEFINITION_BYTES}`);

@@ -6,6 +6,7 @@ import {
   placeholderResources,
   placeholderRollbackArn,
   costTable,
+  stepsOf,
   PRICES,
   renderRollback,
   renderSaga,
@@ -18,13 +19,14 @@ import {
 } from '../asl/index.ts';
 import { SagaResourcesError } from '../asl/validate.ts';
 import { parse as parseYaml } from 'yaml';
-import { sagaWithSettings, settingsFrom, stackFileConfig } from '../infra/settings.ts';
+import { sagaModuleOf, sagaWithSettings, settingsFrom, stackFileConfig } from '../infra/settings.ts';
 import { handlerModulesOf } from '../functions/build.ts';
-import { tripSaga } from '../saga.ts';
 import { DataDirInUseError, ExecutionNameError, ExecutionNotRedrivableError } from '../local/runtime.ts';
 import { errorLine, Exit, isFileError, readJsonFile, readText, UsageError, writeOrPrint } from './io.ts';
 import { StaleValidatorError } from '../functions/generate-validator.ts';
 import { registerLocalCommands } from './local-commands.ts';
+import { DEFAULT_STATE_MS, partPattern, readmeParts } from './readme.ts';
+import { loadSaga, sagaOption } from './saga-module.ts';
 
 function isResources(value: unknown): value is SagaResources {
   if (typeof value !== 'object' || value === null) return false;
@@ -37,8 +39,8 @@ function isResources(value: unknown): value is SagaResources {
   );
 }
 
-async function resourcesFrom(path: string | undefined): Promise<SagaResources> {
-  if (path === undefined) return placeholderResources(tripSaga);
+async function resourcesFrom(saga: Saga, path: string | undefined): Promise<SagaResources> {
+  if (path === undefined) return placeholderResources(saga);
   const value = await readJsonFile(path);
   // A file that was read and parsed but holds the wrong things is invalid ARNs (exit 1), as a malformed ARN is.
   if (!isResources(value)) {
@@ -49,30 +51,43 @@ async function resourcesFrom(path: string | undefined): Promise<SagaResources> {
   return value;
 }
 
-interface RenderOptions {
-  resources?: string;
+interface SagaOptions {
+  saga?: string;
   stack?: string;
 }
 
-/** The saga as the named stack deploys it (its settings from Pulumi.<stack>.yaml), or with the defaults. */
-async function sagaFor(stack: string | undefined): Promise<{ saga: Saga; type: 'STANDARD' | 'EXPRESS' }> {
+interface RenderOptions extends SagaOptions {
+  resources?: string;
+}
+
+/**
+ * The step list (`--saga FILE`, else the stack's `saga` setting, else saga.ts) as the named stack deploys it (its
+ * settings from Pulumi.<stack>.yaml), or with the defaults.
+ */
+async function sagaFor(options: SagaOptions): Promise<{ saga: Saga; type: 'STANDARD' | 'EXPRESS' }> {
+  const settings =
+    options.stack === undefined
+      ? undefined
+      : settingsFrom(
+          stackFileConfig(parseYaml(await readText(fileURLToPath(new URL(`../Pulumi.${options.stack}.yaml`, import.meta.url))))),
+          options.stack,
+        );
+  const saga = await loadSaga(options.saga ?? (settings && sagaModuleOf(settings)));
   // The step list's handler modules exist (else a SagaDefinitionError names each missing one).
-  handlerModulesOf(tripSaga);
-  if (stack === undefined) return { saga: tripSaga, type: 'STANDARD' };
-  const file = fileURLToPath(new URL(`../Pulumi.${stack}.yaml`, import.meta.url));
-  const settings = settingsFrom(stackFileConfig(parseYaml(await readText(file))), stack);
-  return { saga: sagaWithSettings(tripSaga, settings), type: settings.stateMachineType };
+  handlerModulesOf(saga);
+  if (settings === undefined) return { saga, type: 'STANDARD' };
+  return { saga: sagaWithSettings(saga, settings), type: settings.stateMachineType };
 }
 
 /** The saga's definition as the stack deploys it: an EXPRESS stack's hands stuck rollbacks to the rollback machine. */
-async function render(options: RenderOptions): Promise<StateMachineDefinition> {
-  const { saga, type } = await sagaFor(options.stack);
-  const resources = await resourcesFrom(options.resources);
-  return renderSaga(saga, resources, type === 'EXPRESS' ? { type, rollbackStateMachine: placeholderRollbackArn(saga) } : undefined);
+async function render(options: RenderOptions): Promise<{ saga: Saga; definition: StateMachineDefinition }> {
+  const { saga, type } = await sagaFor(options);
+  const resources = await resourcesFrom(saga, options.resources);
+  return {
+    saga,
+    definition: renderSaga(saga, resources, type === 'EXPRESS' ? { type, rollbackStateMachine: placeholderRollbackArn(saga) } : undefined),
+  };
 }
-
-/** What one attempt of a state is assumed to take, for Express duration pricing. */
-const DEFAULT_STATE_MS = 100;
 
 /** Lambda runs a function for 15 minutes at most. */
 const MAX_STATE_MS = 900_000;
@@ -83,23 +98,17 @@ const stateDuration = (value: string): number => {
 };
 
 const README = fileURLToPath(new URL('../README.md', import.meta.url));
-const MERMAID_BLOCK = /```mermaid\n[\s\S]*?\n```/;
 
-/** The README's cost table: the lines after "`npx saga cost` for the trip:" up to the blank line. */
-const COST_TABLE = /(`npx saga cost` for the trip:\n\n)(\|[^\n]*\n)+/;
-
-/** Brings the README's generated parts up to date with the step list: the diagram and the cost table. */
-async function refreshReadme(mermaid: string, costLines: readonly string[]): Promise<void> {
-  const readme = await readText(README);
-  if (!MERMAID_BLOCK.test(readme)) throw new UsageError(`${README} has no \`\`\`mermaid block to replace`);
-  if (!COST_TABLE.test(readme)) throw new UsageError(`${README} has no cost table to replace`);
-  await writeFile(
-    README,
-    readme
-      .replace(MERMAID_BLOCK, () => `\`\`\`mermaid\n${mermaid}\n\`\`\``)
-      .replace(COST_TABLE, (_, intro: string) => `${intro}${costLines.join('\n')}\n`),
-  );
-  process.stderr.write(`updated the diagram and the cost table in ${README}\n`);
+/** Brings the README's generated parts up to date with the step lists: the diagrams and the cost tables. */
+async function refreshReadme(): Promise<void> {
+  let readme = await readText(README);
+  for (const part of await readmeParts()) {
+    const pattern = partPattern(part);
+    if (!pattern.test(readme)) throw new UsageError(`${README} has no part after ${JSON.stringify(part.intro)} to replace`);
+    readme = readme.replace(pattern, () => `${part.intro}${part.text}`);
+  }
+  await writeFile(README, readme);
+  process.stderr.write(`updated the diagrams and the cost tables in ${README}\n`);
 }
 
 const resourcesOption = new Option(
@@ -110,7 +119,10 @@ const resourcesOption = new Option(
 const stackOption = new Option('--stack <name>', 'render as this Pulumi stack deploys it, with the settings in Pulumi.<name>.yaml');
 
 const program = new Command('saga')
-  .description(`The ${tripSaga.name} saga (step list: saga.ts) as an AWS Step Functions state machine`)
+  .description(
+    'A saga as an AWS Step Functions state machine, from its step list: saga.ts (the trip), or the default export of ' +
+      'the module every command takes with --saga FILE',
+  )
   // Read before commander parses, so that it is accepted anywhere on the command line.
   .option('--debug', 'show the stack trace of an unexpected error')
   .exitOverride()
@@ -119,27 +131,29 @@ const program = new Command('saga')
 program
   .command('asl')
   .description('print the state machine definition (Amazon States Language, JSON)')
+  .addOption(sagaOption)
   .addOption(resourcesOption)
   .addOption(stackOption)
   .option('--compact', 'one line, as sent to AWS')
   .option('--rollback', 'the rollback machine instead: it finishes a rollback from the compensation named in its input')
   .action(async (options: RenderOptions & { compact?: boolean; rollback?: boolean }) => {
-    const definition = options.rollback
-      ? renderRollback((await sagaFor(options.stack)).saga, await resourcesFrom(options.resources))
-      : await render(options);
+    const { saga } = await sagaFor(options);
+    const definition = options.rollback ? renderRollback(saga, await resourcesFrom(saga, options.resources)) : (await render(options)).definition;
     process.stdout.write(`${JSON.stringify(definition, null, options.compact ? undefined : 2)}\n`);
   });
 
 program
   .command('validate')
   .description('check the step list, or a definition file, against the ASL schema and graph rules')
+  .addOption(sagaOption)
   .addOption(resourcesOption)
   .addOption(stackOption)
   .option('--definition <file>', 'validate this ASL file instead of the rendered saga')
   .action(async (options: RenderOptions & { definition?: string }) => {
     // A rendered saga has passed these checks already: renderSaga returns nothing else.
-    const definition = options.definition === undefined ? await render(options) : await readJsonFile(options.definition);
-    const problems = options.definition === undefined ? [] : definitionProblems(definition);
+    const rendered = options.definition === undefined ? await render(options) : undefined;
+    const definition = rendered?.definition ?? (await readJsonFile(options.definition as string));
+    const problems = rendered === undefined ? definitionProblems(definition) : [];
     if (problems.length > 0) {
       process.stderr.write(`✗ invalid state machine definition:\n  - ${problems.join('\n  - ')}\n`);
       process.exitCode = Exit.invalid;
@@ -147,7 +161,7 @@ program
     }
     const machine = definition as StateMachineDefinition;
     const bytes = new TextEncoder().encode(JSON.stringify(machine)).length;
-    const source = options.definition ?? `${tripSaga.name} (${tripSaga.steps.length} steps)`;
+    const source = rendered ? `${rendered.saga.name} (${stepsOf(rendered.saga).length} steps)` : options.definition;
     process.stdout.write(`✓ ${source}: ${Object.keys(machine.States).length} states, ${bytes} bytes — valid\n`);
   });
 
@@ -157,11 +171,11 @@ program
   .addOption(new Option('--format <format>', 'output format').choices(['mermaid', 'dot', 'svg']).default('mermaid'))
   .option('-o, --out <file>', 'write to a file instead of standard output (svg defaults to saga.svg; - is standard output)')
   .option('--readme', "replace the Mermaid diagram embedded in the project's README.md (after editing the step list)")
+  .addOption(sagaOption)
   .addOption(stackOption)
-  .action(async (options: { format: 'mermaid' | 'dot' | 'svg'; out?: string; readme?: boolean; stack?: string }) => {
-    const definition = await render(options.stack === undefined ? {} : { stack: options.stack });
-    if (options.readme)
-      return refreshReadme(toMermaid(definition), costTable((await sagaFor(options.stack)).saga, definition, DEFAULT_STATE_MS));
+  .action(async (options: SagaOptions & { format: 'mermaid' | 'dot' | 'svg'; out?: string; readme?: boolean }) => {
+    if (options.readme) return refreshReadme();
+    const { definition } = await render(options);
     if (options.format === 'mermaid') return writeOrPrint(toMermaid(definition), options.out);
     if (options.format === 'dot') return writeOrPrint(toDot(definition), options.out);
     return writeOrPrint(await svgOf(toDot(definition)), options.out ?? 'saga.svg');
@@ -171,10 +185,10 @@ program
   .command('cost')
   .description('state transitions per path and what a million executions cost on Standard and Express')
   .option('--state-ms <ms>', 'average duration of one attempt of a state, for Express duration pricing', stateDuration, DEFAULT_STATE_MS)
+  .addOption(sagaOption)
   .addOption(stackOption)
-  .action(async (options: { stateMs: number; stack?: string }) => {
-    const { saga } = await sagaFor(options.stack);
-    const definition = await render(options.stack === undefined ? {} : { stack: options.stack });
+  .action(async (options: SagaOptions & { stateMs: number }) => {
+    const { saga, definition } = await render(options);
     const lines = costTable(saga, definition, options.stateMs);
     process.stdout.write(
       [
@@ -183,7 +197,7 @@ program
         `Prices assumed (us-east-1 list prices, free tiers ignored): Standard $${PRICES.standardPerTransition * 1000} per 1,000 ` +
           `state transitions; Express $${PRICES.expressPerRequest * 1e6} per million executions plus ` +
           `$${PRICES.expressPerGbSecond} per GB-second at the ${PRICES.expressMemoryGb * 1024} MB minimum, duration rounded up ` +
-          `to ${PRICES.expressBillingIncrementMs} ms, each state taking ${options.stateMs} ms.`,
+          `to ${PRICES.expressBillingIncrementMs} ms, each state taking ${options.stateMs} ms (a Parallel state as long as its slowest branch).`,
         'Retries count as transitions on Standard; on Express, the expected pauses between them (backoff with full jitter) count as duration.',
         'Lambda, DynamoDB and SNS charges come on top.',
       ].join('\n') + '\n',

@@ -22,9 +22,9 @@ import {
 import { consolePages, CONSOLE_PATH } from '../local/console.ts';
 import { StepFunctionsServer } from '../local/sfn-server.ts';
 import { tripProblems } from '../functions/trip-problems.ts';
-import type { Saga, SagaStep } from '../asl/saga.ts';
-import { tripSaga } from '../saga.ts';
+import { isGroup, stepsOf, type Saga, type SagaStep } from '../asl/saga.ts';
 import { Exit, readText, UsageError } from './io.ts';
+import { loadSaga, sagaOption } from './saga-module.ts';
 
 const EXAMPLE_TRIP = fileURLToPath(new URL('../examples/trip.json', import.meta.url));
 /** Retry pauses in the tour: short enough to watch, long enough to see. */
@@ -172,6 +172,7 @@ async function reportInterrupted(
 }
 
 interface RunOptions {
+  saga?: string;
   input: string;
   fail: string[];
   retryDelay?: number;
@@ -212,7 +213,7 @@ async function run(options: RunOptions): Promise<void> {
     process.exitCode = Exit.badInput;
     return;
   }
-  const local = await startLocal(options.dynamodbPort, {
+  const local = await startLocal(options.saga, options.dynamodbPort, {
     ...(options.data ? { dataDir: options.data } : {}),
     ...(options.logs ? { functionLog: (line: string) => process.stderr.write(`${line}\n`) } : {}),
   });
@@ -274,10 +275,10 @@ async function run(options: RunOptions): Promise<void> {
  * `saga resume`: continues the kept execution if it was interrupted, else redrives it, as `aws stepfunctions
  * redrive-execution` on AWS. Other executions found running are continued and finished first.
  */
-async function resume(options: { data: string; execution: string; fail: string[]; retryDelay?: number }): Promise<void> {
+async function resume(options: { saga?: string; data: string; execution: string; fail: string[]; retryDelay?: number }): Promise<void> {
   if (!(await stat(options.data).catch(() => undefined))?.isDirectory())
     throw new UsageError(`${options.data} is not a data folder: give the one that \`saga run --data\` used`);
-  const local = await LocalSaga.start({ saga: tripSaga, dataDir: options.data });
+  const local = await startLocal(options.saga, undefined, { dataDir: options.data });
   const stopOnSignal = interruptOnSignal(local);
   let current: Pick<Execution, 'name' | 'executionArn' | 'input'> | undefined;
   try {
@@ -322,10 +323,11 @@ interface TourScenario {
 
 /** The tour, from the step list: a success, a failure at the second step, a failure at the last with a retried compensation. */
 export function tourOf(saga: Saga): TourScenario[] {
-  const first = saga.steps[0] as SagaStep;
-  const second = saga.steps[1] ?? first;
-  const last = saga.steps.at(-1) as SagaStep;
-  const retried = saga.steps.at(-2) ?? first;
+  const steps = stepsOf(saga);
+  const first = steps[0] as SagaStep;
+  const second = steps[1] ?? first;
+  const last = steps.at(-1) as SagaStep;
+  const retried = steps.at(-2) ?? first;
   return [
     {
       title: '1. The happy path',
@@ -348,12 +350,12 @@ export function tourOf(saga: Saga): TourScenario[] {
   ];
 }
 
-async function tour(options: { dynamodbPort?: number }): Promise<void> {
+async function tour(options: { saga?: string; dynamodbPort?: number }): Promise<void> {
   const loaded = await tripFrom(EXAMPLE_TRIP);
   if ('refused' in loaded) throw new UsageError(loaded.refused);
-  const local = await startLocal(options.dynamodbPort);
+  const local = await startLocal(options.saga, options.dynamodbPort);
   try {
-    print(`The ${local.saga.name} saga, on this machine: ${local.saga.steps.map((step) => step.action).join(' → ')},`);
+    print(`The ${local.saga.name} saga, on this machine: ${local.saga.steps.map((stage) => (isGroup(stage) ? `(${stage.parallel.map((step) => step.action).join(' ‖ ')})` : stage.action)).join(' → ')},`);
     print(`each with its compensation. DynamoDB is dynalite at ${local.dynamo.endpoint} (in memory); the state machine is the`);
     print('definition that `pulumi up` deploys, run by aws-local-stepfunctions with each state served by its real Middy handler.');
     print(`Retry pauses are shortened to ${TOUR_RETRY_DELAY_MS} ms for the tour (\`saga run\` honours the definition's backoff).`);
@@ -386,6 +388,7 @@ const port = (value: string): number => {
 };
 
 interface ServeOptions {
+  saga?: string;
   port: number;
   dynamodbPort: number;
   data?: string;
@@ -400,7 +403,7 @@ async function serve(options: ServeOptions): Promise<void> {
     throw new UsageError(`--port and --dynamodb-port are both ${options.port}: the two endpoints need a port each`);
   }
   if (options.data) await makeDataDir(options.data);
-  const local = await startLocal(options.dynamodbPort, options.data ? { dataDir: options.data } : {});
+  const local = await startLocal(options.saga, options.dynamodbPort, options.data ? { dataDir: options.data } : {});
   const faults = await Promise.resolve()
     .then(() => faultsFrom(options.fail, local))
     .catch(async (error: unknown) => {
@@ -433,7 +436,7 @@ async function serve(options: ServeOptions): Promise<void> {
     print(`  Rollback       ${local.rollback.stateMachineArn}   input: {"trip": …, "execution": ARN, "resumeFrom": COMPENSATION}`);
   print(`  Step Functions ${server.endpoint}`);
   print(`  Console        ${server.endpoint}${CONSOLE_PATH}   (in a browser)`);
-  print(`  DynamoDB       ${local.dynamo.endpoint}   tables: ${local.saga.steps.map((step) => step.table).join(', ')}`);
+  print(`  DynamoDB       ${local.dynamo.endpoint}   tables: ${stepsOf(local.saga).map((step) => step.table).join(', ')}`);
   print();
   print('With the AWS CLI (any credentials will do; the region must be set, under both names for CLI v1 and boto3):');
   print(`  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=${LOCAL_REGION} AWS_DEFAULT_REGION=${LOCAL_REGION}`);
@@ -444,7 +447,7 @@ async function serve(options: ServeOptions): Promise<void> {
   print(`  aws stepfunctions get-execution-history ${sfn} --execution-arn ${executionArn}`);
   print(`  aws stepfunctions redrive-execution ${sfn} --execution-arn ${executionArn}   # AWS CLI 2.13 or later`);
   print(
-    `  aws dynamodb get-item --endpoint-url ${local.dynamo.endpoint} --table-name ${local.saga.steps[0]?.table} --key '{"trip_id": {"S": "${trip}"}}'`,
+    `  aws dynamodb get-item --endpoint-url ${local.dynamo.endpoint} --table-name ${stepsOf(local.saga)[0]?.table} --key '{"trip_id": {"S": "${trip}"}}'`,
   );
   print();
   print('Ctrl-C stops the servers.');
@@ -466,12 +469,14 @@ async function serve(options: ServeOptions): Promise<void> {
 const dynamodbPortOption = (byDefault: number) =>
   new Option('--dynamodb-port <port>', 'the embedded DynamoDB endpoint’s port (0: any free port)').argParser(port).default(byDefault);
 
-/** The local mode on the trip's step list, its DynamoDB on the port asked for, a port in use said as such. */
+/** The local mode on the step list (--saga, else the trip's), its DynamoDB on the port asked for, a port in use said as such. */
 async function startLocal(
+  sagaFile: string | undefined,
   dynamodbPort: number | undefined,
   options: Omit<LocalSagaOptions, 'saga' | 'dynamoDbPort'> = {},
 ): Promise<LocalSaga> {
-  return LocalSaga.start({ saga: tripSaga, ...options, ...(dynamodbPort ? { dynamoDbPort: dynamodbPort } : {}) }).catch(
+  const saga = await loadSaga(sagaFile);
+  return LocalSaga.start({ saga, ...options, ...(dynamodbPort ? { dynamoDbPort: dynamodbPort } : {}) }).catch(
     (error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE') throw new UsageError(`port ${dynamodbPort} is in use: choose another with --dynamodb-port`);
       throw error;
@@ -492,6 +497,7 @@ export function registerLocalCommands(program: Command): void {
     .command('run')
     .hook('preAction', requireCurrentValidator)
     .description('run one execution locally, on an embedded DynamoDB, and show it state by state')
+    .addOption(sagaOption)
     .option('--input <file>', 'the trip (JSON)', EXAMPLE_TRIP)
     .option('--fail <spec>', FAIL_HELP, collect, [])
     .option(
@@ -517,6 +523,7 @@ export function registerLocalCommands(program: Command): void {
     .description(
       'redrive a kept execution that did not succeed (a stuck rollback, once the fault is fixed), as redrive-execution does on AWS',
     )
+    .addOption(sagaOption)
     .requiredOption('--data <dir>', 'the folder given to `saga run --data`')
     .requiredOption('--execution <name>', "the execution's name: the trip id, unless `saga run --name` gave another")
     .option('--fail <spec>', FAIL_HELP, collect, [])
@@ -531,6 +538,7 @@ export function registerLocalCommands(program: Command): void {
     .command('local')
     .hook('preAction', requireCurrentValidator)
     .description('serve the Step Functions and DynamoDB APIs on 127.0.0.1, for the AWS CLI and SDKs, until Ctrl-C')
+    .addOption(sagaOption)
     .option('--port <port>', 'the Step Functions endpoint’s port', port, 8083)
     .addOption(dynamodbPortOption(8000))
     .option('--data <dir>', 'keep tables, executions and alerts in this folder')
@@ -550,5 +558,7 @@ export function registerLocalCommands(program: Command): void {
     .command('tour')
     .hook('preAction', requireCurrentValidator)
     .description('the happy path, a rollback and a retried compensation, explained (npm start)')
+    .addOption(sagaOption)
+    .addOption(dynamodbPortOption(0))
     .action(tour);
 }

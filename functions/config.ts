@@ -1,4 +1,4 @@
-import type { Saga } from '../asl/saga.ts';
+import { stepsOf, type Saga } from '../asl/saga.ts';
 import { ConfigurationError } from './errors.ts';
 
 /** What one function needs to know of its step; the infrastructure and the local mode set it in the environment. */
@@ -90,7 +90,7 @@ export interface DeploymentOptions {
  */
 export function stepConfigsOf(saga: Saga, options: DeploymentOptions): Record<string, StepConfig> {
   return Object.fromEntries(
-    saga.steps.flatMap((step) =>
+    stepsOf(saga).flatMap((step) =>
       [step.action, step.compensation].map((state) => [
         state,
         {

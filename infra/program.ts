@@ -1,10 +1,11 @@
-// The Pulumi program: the trip saga's stack, configured by the stack's settings (Pulumi.<stack>.yaml).
+// The Pulumi program: a saga's stack (the trip's, unless the `saga` setting names another step list), configured by the
+// stack's settings (Pulumi.<stack>.yaml).
 import { fileURLToPath } from 'node:url';
 import * as pulumi from '@pulumi/pulumi';
 import { buildFunctions } from '../functions/build.ts';
-import { tripSaga } from '../saga.ts';
+import { loadSaga } from '../bin/saga-module.ts';
 import { SagaStack } from './saga-stack.ts';
-import { settingsFrom } from './settings.ts';
+import { sagaModuleOf, settingsFrom } from './settings.ts';
 
 const BUNDLES = fileURLToPath(new URL('../dist/functions', import.meta.url));
 
@@ -12,8 +13,10 @@ const BUNDLES = fileURLToPath(new URL('../dist/functions', import.meta.url));
 export default async function sagaProgram() {
   const config = new pulumi.Config();
   const settings = settingsFrom((key) => config.get(key), pulumi.getStack());
-  const code = await buildFunctions(tripSaga, { outDir: BUNDLES });
-  const stack = new SagaStack('trip', { saga: tripSaga, settings, code });
+  // The stack's `saga` setting chooses its step list; saga.ts (the trip) by default.
+  const saga = await loadSaga(sagaModuleOf(settings));
+  const code = await buildFunctions(saga, { outDir: BUNDLES });
+  const stack = new SagaStack('trip', { saga, settings, code });
   return {
     stateMachineArn: stack.stateMachine.arn,
     stateMachineName: stack.stateMachine.name,

@@ -4,7 +4,7 @@ import { EXPRESS_MAX_SECONDS, worstCaseSeconds } from '../asl/cost.ts';
 import { SagaOutcome } from '../asl/errors.ts';
 import { renderRollback, renderSaga } from '../asl/render.ts';
 import type { StateMachineDefinition } from '../asl/model.ts';
-import { compensationRetryOf, DEFAULT_TASK_TIMEOUT_SECONDS, type Saga } from '../asl/saga.ts';
+import { compensationRetryOf, DEFAULT_TASK_TIMEOUT_SECONDS, stepsOf, type Saga } from '../asl/saga.ts';
 import { EXPIRES_AT } from '../functions/bookings.ts';
 import type { BuiltFunction } from '../functions/build.ts';
 import { configToEnvironment, stepConfigsOf } from '../functions/config.ts';
@@ -47,7 +47,7 @@ export class SagaStack extends pulumi.ComponentResource {
     super('step-saga:index:SagaStack', name, {}, options);
     const { saga, settings, code } = args;
     const parent = { parent: this };
-    const tooShort = saga.steps.filter((step) => (step.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS) <= settings.functionTimeoutSeconds);
+    const tooShort = stepsOf(saga).filter((step) => (step.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS) <= settings.functionTimeoutSeconds);
     if (tooShort.length > 0) {
       throw new StackSettingsError(
         `functionTimeoutSeconds (${settings.functionTimeoutSeconds}) must be below the task timeout of ${tooShort.map((step) => step.name).join(', ')}`,
@@ -55,7 +55,7 @@ export class SagaStack extends pulumi.ComponentResource {
     }
 
     this.tables = Object.fromEntries(
-      saga.steps.map((step) => [
+      stepsOf(saga).map((step) => [
         step.name,
         new aws.dynamodb.Table(
           step.table,
@@ -78,7 +78,7 @@ export class SagaStack extends pulumi.ComponentResource {
       cancelMarkerTtlSeconds: settings.cancelMarkerTtlDays * 24 * 3600,
     });
     this.functions = Object.fromEntries(
-      saga.steps.flatMap((step) => {
+      stepsOf(saga).flatMap((step) => {
         const table = this.tables[step.name] as aws.dynamodb.Table;
         return (['action', 'compensation'] as const).map((kind) => {
           const state = kind === 'action' ? step.action : step.compensation;
@@ -136,7 +136,7 @@ export class SagaStack extends pulumi.ComponentResource {
 
     const functionArns = Object.fromEntries(Object.entries(this.functions).map(([state, fn]) => [state, fn.arn]));
     const sagaForStack = sagaWithSettings(saga, settings);
-    const compensations = new Set(saga.steps.map((step) => step.compensation));
+    const compensations = new Set(stepsOf(saga).map((step) => step.compensation));
     const compensationArns = Object.entries(functionArns).flatMap(([state, arn]) => (compensations.has(state) ? [arn] : []));
     const unexpectedEnds: MetricName = { namespace: `StepSaga/${pulumi.getStack()}/${name}`, name: 'UnexpectedExecutionEnds' };
     const machine = (prefix: string, machineArgs: Omit<MachineArgs, 'unexpectedEnds'>) =>

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { compensationRetryOf, type Saga } from '../asl/saga.ts';
 
 /** A stack's settings (`pulumi config set <key> <value>`), each with a default fit for development. */
@@ -21,6 +22,8 @@ export interface StackSettings {
   readonly cancelMarkerTtlDays: number;
   /** Subscribe this address to the alert topic (it must confirm by e-mail). */
   readonly alertEmail: string | undefined;
+  /** The step list the stack deploys: a module (its default export), as a path from the project's folder. @default saga.ts */
+  readonly saga: string | undefined;
 }
 
 export const DEFAULT_SETTINGS: StackSettings = {
@@ -36,6 +39,7 @@ export const DEFAULT_SETTINGS: StackSettings = {
   faultInjection: false,
   cancelMarkerTtlDays: 30,
   alertEmail: undefined,
+  saga: undefined,
 };
 
 /** CloudWatch Logs accepts only these retention periods. */
@@ -89,6 +93,7 @@ export function settingsFrom(get: (key: string) => string | undefined, stack: st
     faultInjection: flag('faultInjection'),
     cancelMarkerTtlDays: integer('cancelMarkerTtlDays', 1, 365),
     alertEmail,
+    saga: get('saga'),
   };
   if (settings.faultInjection && !isDevelopmentStack(stack)) {
     problems.push(`faultInjection is for development stacks (dev, dev-…), not "${stack}"`);
@@ -99,6 +104,10 @@ export function settingsFrom(get: (key: string) => string | undefined, stack: st
   if (problems.length > 0) throw new StackSettingsError(`bad stack configuration: ${problems.join('; ')}`);
   return settings;
 }
+
+/** Where a stack's `saga` setting points: a path from the project's folder, where Pulumi.yaml is. */
+export const sagaModuleOf = (settings: StackSettings): string | undefined =>
+  settings.saga === undefined ? undefined : fileURLToPath(new URL(`../${settings.saga}`, import.meta.url));
 
 /** The saga as a stack deploys it: the step list with the stack's bound on compensation attempts. */
 export function sagaWithSettings(saga: Saga, settings: StackSettings): Saga {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { svgOf, toDot, type StateMark } from '../asl/diagram.ts';
+import { stepsOf } from '../asl/saga.ts';
 import type { LocalSaga } from './runtime.ts';
 import { ApiError, type StepFunctionsServer } from './sfn-server.ts';
 
@@ -130,7 +131,7 @@ export function consolePages(
         path,
         marks,
         alerts,
-        items: local.saga.steps.map((step) => ({ step: step.name, table: step.table, item: plain(bookings[step.name]) })),
+        items: stepsOf(local.saga).map((step) => ({ step: step.name, table: step.table, item: plain(bookings[step.name]) })),
       };
     }
 
@@ -139,7 +140,7 @@ export function consolePages(
         name: local.saga.name,
         stateMachineArn: local.stateMachineArn,
         keyField: local.saga.keyField,
-        steps: local.saga.steps.map(({ name, action, compensation, table }) => ({ name, action, compensation, table })),
+        steps: stepsOf(local.saga).map(({ name, action, compensation, table }) => ({ name, action, compensation, table })),
         exampleTrip: JSON.parse(await readFile(EXAMPLE_TRIP, 'utf8')) as unknown,
       };
     }

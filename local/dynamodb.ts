@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
-import type { Saga } from '../asl/saga.ts';
+import { stepsOf, type Saga } from '../asl/saga.ts';
 
 /** Any values do: dynalite checks that requests are signed, not by whom. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -80,7 +80,7 @@ export async function startDynamoDb(options: EmbeddedDynamoDbOptions = {}): Prom
  */
 export async function createBookingTables(client: DynamoDBDocumentClient, saga: Saga): Promise<void> {
   await Promise.all(
-    saga.steps.map(async (step) => {
+    stepsOf(saga).map(async (step) => {
       try {
         await client.send(
           new CreateTableCommand({

@@ -7,7 +7,11 @@ import { StepError } from '../asl/errors.ts';
  * TransientError (retried, so the state then succeeds if its retries outlast N); `until-redrive` fails like
  * `always` until the execution is redriven, as a fault fixed before the redrive would.
  */
-export type FaultSpec = { readonly times: 'always' | 'until-redrive' } | { readonly times: number };
+export type FaultSpec =
+  | { readonly times: 'always' | 'until-redrive' }
+  | { readonly times: number }
+  /** Not a failure: every call waits this long before its function runs, as a slow service would make it. */
+  | { readonly delayMs: number };
 
 export class FaultSpecError extends Error {
   override readonly name = 'FaultSpecError';
@@ -33,7 +37,7 @@ export function parseFault(text: string, taskStates: readonly string[]): [string
  * times the execution has been redriven.
  */
 export function injectedError(fault: FaultSpec | undefined, state: string, call: number, redriveCount: number): Error | undefined {
-  if (fault === undefined) return undefined;
+  if (fault === undefined || 'delayMs' in fault) return undefined;
   if (fault.times === 'always' || (fault.times === 'until-redrive' && redriveCount === 0)) {
     return Object.assign(new Error(`${state} failed on purpose (--fail ${state}=${fault.times})`), { name: StepError.InjectedFault });
   }

@@ -1,4 +1,4 @@
-import type { StateMachineDefinition } from '../asl/model.ts';
+import { allStatesOf, type State, type StateMachineDefinition } from '../asl/model.ts';
 import { SNS_PUBLISH } from '../asl/render.ts';
 import { LOCAL_REGION } from './dynamodb.ts';
 
@@ -33,7 +33,8 @@ interface TaskCall {
 
 export class ExecutionHistory {
   readonly events: HistoryEvent[];
-  readonly #definition: StateMachineDefinition;
+  /** Every state by name, those inside Parallel branches included: their events are the execution's, as on AWS. */
+  readonly #states: ReadonlyMap<string, State>;
   readonly #resources: Readonly<Record<string, string>>;
   /** Each Task's TimeoutSeconds, which AWS reports as the scheduled function's timeoutInSeconds. */
   readonly #timeouts: Readonly<Record<string, number | undefined>>;
@@ -50,14 +51,11 @@ export class ExecutionHistory {
   /** `previous`: the events of the execution's earlier runs, when it is redriven: ids continue from them. */
   constructor(definition: StateMachineDefinition, roleArn: string, previous: readonly HistoryEvent[] = []) {
     this.events = [...previous];
-    this.#definition = definition;
+    this.#states = new Map(allStatesOf(definition));
     this.#roleArn = roleArn;
-    this.#resources = Object.fromEntries(
-      Object.entries(definition.States).flatMap(([name, state]) => (state.Type === 'Task' ? [[name, state.Resource]] : [])),
-    );
-    this.#timeouts = Object.fromEntries(
-      Object.entries(definition.States).flatMap(([name, state]) => (state.Type === 'Task' ? [[name, state.TimeoutSeconds]] : [])),
-    );
+    const tasks = allStatesOf(definition).flatMap(([name, state]) => (state.Type === 'Task' ? [[name, state] as const] : []));
+    this.#resources = Object.fromEntries(tasks.map(([name, state]) => [name, state.Resource]));
+    this.#timeouts = Object.fromEntries(tasks.map(([name, state]) => [name, state.TimeoutSeconds]));
   }
 
   /** Called by a Task's handler wrapper as a call begins; the returned record takes the result. */
@@ -74,10 +72,19 @@ export class ExecutionHistory {
     this.#add(Date.now(), 'ExecutionRedriven', { executionRedrivenEventDetails: { redriveCount } });
   }
 
-  #add(timestamp: number, type: string, fields: Record<string, unknown> = {}): void {
+  /**
+   * Adds an event. One of a state's own (its calls, its end) follows that state's previous event, as AWS links them:
+   * with a Parallel state's branches running at once, the event before it may be another state's.
+   */
+  #add(timestamp: number, type: string, fields: Record<string, unknown> = {}, state?: string): void {
     const id = this.events.length + 1;
-    this.events.push({ id, previousEventId: id - 1, timestamp: new Date(timestamp), type, ...fields });
+    const previousEventId = (state !== undefined && !type.endsWith('StateEntered') && this.#lastOf.get(state)) || id - 1;
+    this.events.push({ id, previousEventId, timestamp: new Date(timestamp), type, ...fields });
+    if (state !== undefined) this.#lastOf.set(state, id);
   }
+
+  /** Each state's latest event: where its next event links to. */
+  readonly #lastOf = new Map<string, number>();
 
   #isSns(state: string): boolean {
     return this.#resources[state] === SNS_PUBLISH;
@@ -89,21 +96,29 @@ export class ExecutionHistory {
     const at = this.#scheduledAt.get(state) ?? Date.now();
     const input = json(call.input);
     if (this.#isSns(state)) {
-      this.#add(at, 'TaskScheduled', {
-        taskScheduledEventDetails: { resourceType: 'sns', resource: 'publish', region: LOCAL_REGION, parameters: input },
-      });
-      this.#add(at, 'TaskStarted', { taskStartedEventDetails: { resourceType: 'sns', resource: 'publish' } });
+      this.#add(
+        at,
+        'TaskScheduled',
+        { taskScheduledEventDetails: { resourceType: 'sns', resource: 'publish', region: LOCAL_REGION, parameters: input } },
+        state,
+      );
+      this.#add(at, 'TaskStarted', { taskStartedEventDetails: { resourceType: 'sns', resource: 'publish' } }, state);
     } else {
       const timeout = this.#timeouts[state];
-      this.#add(at, 'LambdaFunctionScheduled', {
-        lambdaFunctionScheduledEventDetails: {
-          resource: this.#resources[state],
-          input,
-          inputDetails: details(input),
-          ...(timeout === undefined ? {} : { timeoutInSeconds: timeout }),
+      this.#add(
+        at,
+        'LambdaFunctionScheduled',
+        {
+          lambdaFunctionScheduledEventDetails: {
+            resource: this.#resources[state],
+            input,
+            inputDetails: details(input),
+            ...(timeout === undefined ? {} : { timeoutInSeconds: timeout }),
+          },
         },
-      });
-      this.#add(at, 'LambdaFunctionStarted');
+        state,
+      );
+      this.#add(at, 'LambdaFunctionStarted', {}, state);
     }
     ended(call);
   }
@@ -132,11 +147,16 @@ export class ExecutionHistory {
         this.#add(event.timestamp, 'ExecutionTimedOut');
         return;
       case 'StateEntered': {
-        const type = this.#definition.States[event.state.name]?.Type ?? 'Task';
+        const type = this.#states.get(event.state.name)?.Type ?? 'Task';
         const input = json(event.state.input);
-        this.#add(event.timestamp, `${type}StateEntered`, {
-          stateEnteredEventDetails: { name: event.state.name, input, inputDetails: details(input) },
-        });
+        this.#add(
+          event.timestamp,
+          `${type}StateEntered`,
+          { stateEnteredEventDetails: { name: event.state.name, input, inputDetails: details(input) } },
+          event.state.name,
+        );
+        // AWS records a Parallel state's start apart from its entry, then its branches' states as the execution's.
+        if (type === 'Parallel') this.#add(event.timestamp, 'ParallelStateStarted', {}, event.state.name);
         this.#scheduledAt.set(event.state.name, event.timestamp);
         this.#failedLast.delete(event.state.name);
         return;
@@ -147,13 +167,18 @@ export class ExecutionHistory {
         return;
       case 'StateFailed': {
         const name = event.state.name;
-        if (this.#definition.States[name]?.Type !== 'Task') return;
+        if (this.#states.get(name)?.Type === 'Parallel') {
+          this.#failedLast.add(name);
+          this.#add(event.timestamp, 'ParallelStateFailed', {}, name);
+          return;
+        }
+        if (this.#states.get(name)?.Type !== 'Task') return;
         const failure = { error: event.Error, cause: json(event.Cause) };
         this.#failedLast.add(name);
         this.#call(name, () =>
           this.#isSns(name)
-            ? this.#add(event.timestamp, 'TaskFailed', { taskFailedEventDetails: { resourceType: 'sns', resource: 'publish', ...failure } })
-            : this.#add(event.timestamp, 'LambdaFunctionFailed', { lambdaFunctionFailedEventDetails: failure }),
+            ? this.#add(event.timestamp, 'TaskFailed', { taskFailedEventDetails: { resourceType: 'sns', resource: 'publish', ...failure } }, name)
+            : this.#add(event.timestamp, 'LambdaFunctionFailed', { lambdaFunctionFailedEventDetails: failure }, name),
         );
         return;
       }
@@ -161,22 +186,30 @@ export class ExecutionHistory {
         return;
       case 'StateExited': {
         const name = event.state.name;
-        if (this.#definition.States[name]?.Type === 'Task' && !this.#failedLast.has(name)) {
+        const type = this.#states.get(name)?.Type ?? 'Task';
+        if (type === 'Parallel' && !this.#failedLast.has(name)) this.#add(event.timestamp, 'ParallelStateSucceeded', {}, name);
+        if (type === 'Task' && !this.#failedLast.has(name)) {
           this.#call(name, (call) => {
             const result = json(call.result);
             if (this.#isSns(name)) {
-              this.#add(event.timestamp, 'TaskSucceeded', {
-                taskSucceededEventDetails: { resourceType: 'sns', resource: 'publish', output: result },
-              });
+              this.#add(
+                event.timestamp,
+                'TaskSucceeded',
+                { taskSucceededEventDetails: { resourceType: 'sns', resource: 'publish', output: result } },
+                name,
+              );
             } else {
-              this.#add(event.timestamp, 'LambdaFunctionSucceeded', {
-                lambdaFunctionSucceededEventDetails: { output: result, outputDetails: details(result) },
-              });
+              this.#add(
+                event.timestamp,
+                'LambdaFunctionSucceeded',
+                { lambdaFunctionSucceededEventDetails: { output: result, outputDetails: details(result) } },
+                name,
+              );
             }
           });
         }
         const output = json(event.state.output);
-        this.#add(event.timestamp, 'TaskStateExited', { stateExitedEventDetails: { name, output, outputDetails: details(output) } });
+        this.#add(event.timestamp, `${type}StateExited`, { stateExitedEventDetails: { name, output, outputDetails: details(output) } }, name);
         return;
       }
     }

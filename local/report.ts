@@ -1,4 +1,4 @@
-import { retryStateOf, type Saga } from '../asl/saga.ts';
+import { actionEntryOf, retryStateOf, stepsOf, type Saga } from '../asl/saga.ts';
 import type { HistoryEvent } from './history.ts';
 import { BookingStatus, CANCELLED_BY, EXPIRES_AT, OWNER } from '../functions/bookings.ts';
 import { stillBooked, type Bookings, type Execution } from './runtime.ts';
@@ -31,31 +31,37 @@ function resultSummary(output: unknown): string {
 
 /**
  * Turns history events into timeline lines as they happen. Keeps what it needs to tell a retry (a new call of
- * the state that just failed) from a first call.
+ * the state that just failed) from a first call, and which state an event belongs to: the one its
+ * `previousEventId` leads to (branches of a Parallel state run at once, their events interleaved).
  */
 export function timelinePrinter(write: (line: string) => void) {
   let start: number | undefined;
-  let current = '';
-  let attempt = 0;
+  const stateOfEvent = new Map<number, string>();
+  const attempts = new Map<string, number>();
   const at = (event: HistoryEvent): string => `${String(event.timestamp.getTime() - (start ??= event.timestamp.getTime())).padStart(6)} ms`;
   return (event: HistoryEvent): void => {
+    const entered = detailsOf(event, 'stateEnteredEventDetails')['name'];
+    const current = typeof entered === 'string' ? entered : (stateOfEvent.get(event.previousEventId) ?? '');
+    stateOfEvent.set(event.id, current);
     switch (event.type) {
       case 'ExecutionStarted':
         at(event);
         return;
       case 'TaskStateEntered':
+      case 'ParallelStateEntered':
       case 'FailStateEntered': {
-        current = String(detailsOf(event, 'stateEnteredEventDetails')['name']);
-        attempt = 0;
+        attempts.set(current, 0);
         const marker = event.type === 'FailStateEntered' ? '■' : '→';
-        write(`${at(event)}  ${marker} ${current}`);
+        write(`${at(event)}  ${marker} ${current}${event.type === 'ParallelStateEntered' ? ' (its branches at once)' : ''}`);
         return;
       }
       case 'LambdaFunctionScheduled':
-      case 'TaskScheduled':
-        attempt += 1;
-        if (attempt > 1) write(`${at(event)}      ↻ retry ${attempt - 1}`);
+      case 'TaskScheduled': {
+        const attempt = (attempts.get(current) ?? 0) + 1;
+        attempts.set(current, attempt);
+        if (attempt > 1) write(`${at(event)}      ↻ ${current} retry ${attempt - 1}`);
         return;
+      }
       case 'LambdaFunctionSucceeded': {
         const summary = resultSummary(detailsOf(event, 'lambdaFunctionSucceededEventDetails')['output']);
         write(`${at(event)}      ✓ ${current}${summary ? ` (${summary})` : ''}`);
@@ -67,9 +73,13 @@ export function timelinePrinter(write: (line: string) => void) {
       case 'LambdaFunctionFailed':
       case 'TaskFailed': {
         const failure = detailsOf(event, event.type === 'TaskFailed' ? 'taskFailedEventDetails' : 'lambdaFunctionFailedEventDetails');
-        write(`${at(event)}      ✗ ${failure['error']}: ${causeMessage(failure['cause'])}`);
+        write(`${at(event)}      ✗ ${current} ${failure['error']}: ${causeMessage(failure['cause'])}`);
         return;
       }
+      case 'ParallelStateSucceeded':
+      case 'ParallelStateFailed':
+        write(`${at(event)}  ${event.type === 'ParallelStateSucceeded' ? '✓' : '✗'} ${current}: every branch ${event.type === 'ParallelStateSucceeded' ? 'succeeded' : 'ended; one failed'}`);
+        return;
       case 'ExecutionSucceeded':
         write(`${at(event)}  ● execution succeeded`);
         return;
@@ -94,8 +104,8 @@ const executionName = (arn: unknown): string => String(arn).split(':').slice(7).
 
 /** One line per step: what its table holds for the trip. */
 export function bookingsTable(saga: Saga, bookings: Bookings): string[] {
-  const width = Math.max(...saga.steps.map((step) => step.name.length));
-  return saga.steps.map((step) => {
+  const width = Math.max(...stepsOf(saga).map((step) => step.name.length));
+  return stepsOf(saga).map((step) => {
     const item = bookings[step.name];
     const name = step.name.padEnd(width);
     if (!item) return `  ${name}  —          (no item)`;
@@ -111,7 +121,7 @@ export function bookingsTable(saga: Saga, bookings: Bookings): string[] {
 /** The error a state's catcher put at `$.errors.<state>`, as its exit shows it. */
 function caughtError(execution: Execution, state: string): string {
   const exited = execution.history.find(
-    (event) => event.type === 'TaskStateExited' && detailsOf(event, 'stateExitedEventDetails')['name'] === state,
+    (event) => event.type.endsWith('StateExited') && detailsOf(event, 'stateExitedEventDetails')['name'] === state,
   );
   const output = JSON.parse(String(detailsOf(exited, 'stateExitedEventDetails')['output'] ?? '{}')) as {
     errors?: Record<string, { Error?: string }>;
@@ -124,11 +134,12 @@ export function verdict(saga: Saga, execution: Execution, bookings: Bookings): s
   const booked = stillBooked(bookings, execution.executionArn);
   switch (execution.outcome) {
     case 'succeeded':
-      return booked.length === saga.steps.length
+      return booked.length === stepsOf(saga).length
         ? `✓ succeeded: all ${booked.length} bookings made`
         : `✗ INCONSISTENT: succeeded but only ${booked.join(', ') || 'nothing'} booked`;
     case 'rolled back': {
-      const actions = new Set(saga.steps.map((step) => step.action));
+      // A group's actions fail as one: its Parallel state caught the error.
+      const actions = new Set(saga.steps.map(actionEntryOf));
       const failedAction = execution.path.filter((state) => actions.has(state)).at(-1) ?? 'a step';
       // Bookings of the trip held by other executions were never this one's to undo: say so, not "nothing booked".
       const others = Object.entries(bookings).flatMap(([step, item]) => (item?.['status'] === BookingStatus.Booked ? [step] : []));
@@ -139,7 +150,8 @@ export function verdict(saga: Saga, execution: Execution, bookings: Bookings): s
     }
     case 'compensation not finished': {
       // Named by the state it stopped at: its alert may not have been published.
-      const stuck = saga.steps.find((step) => retryStateOf(step) === execution.path.at(-1));
+      const retried = execution.path.findLast((state) => stepsOf(saga).some((step) => retryStateOf(step) === state));
+      const stuck = stepsOf(saga).find((step) => retryStateOf(step) === retried);
       const told = execution.alerts.length > 0 ? 'raised an alert' : 'no alert was published';
       return (
         `⚠ compensation not finished: ${stuck?.compensation ?? 'a compensation'} gave up and ${told}; ` +

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { SagaOutcome } from '../asl/errors.ts';
-import { taskStatesOf, type StateMachineDefinition } from '../asl/model.ts';
+import { allStatesOf, taskStatesOf, type State, type StateMachineDefinition } from '../asl/model.ts';
 import { placeholderResources, renderRollback, renderSaga, SNS_PUBLISH, START_EXECUTION, rollbackMachineNameOf } from '../asl/render.ts';
-import { retryStateOf, type Saga } from '../asl/saga.ts';
+import { groupCompensationOf, isGroup, retryStateOf, stepsOf, type Saga } from '../asl/saga.ts';
 import { handlerModulesOf } from '../functions/build.ts';
 import { stepConfigsOf, type StepConfig } from '../functions/config.ts';
 import type { HandlerDependencies } from '../functions/handlers.ts';
@@ -15,7 +17,7 @@ import { injectedError } from './faults.ts';
 import { ExecutionHistory, type HistoryEvent, type InterpreterEvent } from './history.ts';
 import { Journal, JournalExistsError, type Ending, type ExecutionRun, type JournalWriter, type Kept } from './journal.ts';
 import { lambdaContext } from './lambda-context.ts';
-import { ExecutionNotRedrivableError, notRedrivableReason, reentered, REENTRY, statesEntered, stoppedAt } from './redrive.ts';
+import { ExecutionNotRedrivableError, isReentry, notRedrivableReason, reentered, statesEntered, stoppedAt } from './redrive.ts';
 
 import {
   EXECUTION_INTERRUPTED,
@@ -68,7 +70,10 @@ const interpreterOf = (definition: StateMachineDefinition, options?: Constructor
 
 type LambdaHandler = (event: unknown, context: unknown) => Promise<unknown>;
 
-/** How an execution ended; `lastState` is the last state it entered (a failed retry of a compensation: stuck). */
+/**
+ * How an execution ended; `lastState` is the last top-level state it entered: a failed retry of a compensation, or a
+ * group's compensations (which fail when one of them is stuck past its retry), is stuck.
+ */
 const outcomeOf = (saga: Saga, status: Execution['status'], error: string | undefined, lastState: string | undefined): Outcome => {
   if (status === 'SUCCEEDED') return 'succeeded';
   if (status === 'ABORTED') return 'aborted';
@@ -76,13 +81,18 @@ const outcomeOf = (saga: Saga, status: Execution['status'], error: string | unde
   if (error === SagaOutcome.TripInvalid) return 'bad input';
   // Stuck at a compensation's retry (STANDARD, to be redriven), or handed to the rollback machine (EXPRESS).
   if (error === SagaOutcome.RollbackHandedOff) return 'compensation not finished';
-  if (saga.steps.some((step) => retryStateOf(step) === lastState)) return 'compensation not finished';
+  const stuckAt = [...stepsOf(saga).map(retryStateOf), ...saga.steps.filter(isGroup).map(groupCompensationOf)];
+  if (lastState !== undefined && stuckAt.includes(lastState)) return 'compensation not finished';
   return 'failed';
 };
 
+/** A state of the definition by name, inside a Parallel state's branches too. */
+const stateOf = (definition: StateMachineDefinition, state: string): State | undefined =>
+  allStatesOf(definition).find(([name]) => name === state)?.[1];
+
 /** The function a Task state invokes: the name at the end of its Lambda ARN (a compensation and its retry share one). */
 const functionOf = (definition: StateMachineDefinition, state: string): string => {
-  const task = definition.States[state];
+  const task = stateOf(definition, state);
   return task?.Type === 'Task' ? (task.Resource.split(':function:')[1] ?? state) : state;
 };
 
@@ -120,9 +130,11 @@ export class LocalSaga {
   readonly #journal: Journal | undefined;
   readonly type: StateMachineType;
   /** Names a STANDARD machine has run in this process: a name is never run twice. */
-  readonly #names = new Set<string>();
+  readonly #names = new Map<string, ExecutionRun>();
   /** The runs under way, each with what interrupts it. */
   readonly #running = new Map<AbortController, Promise<Execution>>();
+  /** Function calls under way, which a stopped Parallel branch leaves running. */
+  readonly #calls = new Set<Promise<unknown>>();
   /** The interrupted executions this process has taken on: each is continued once. */
   readonly #continued = new Set<string>();
 
@@ -233,7 +245,7 @@ export class LocalSaga {
         throw new ExecutionNameError(`an execution named "${name}" is already kept in ${this.#dataDir}: choose another name`);
       throw error;
     }
-    if (this.type === 'STANDARD') this.#names.add(name);
+    if (this.type === 'STANDARD') this.#names.set(name, run);
     return { name, executionArn, startDate: run.startDate, done: this.#launch(this.#machine, run, options, { journal }) };
   }
 
@@ -246,7 +258,7 @@ export class LocalSaga {
     if (this.type === 'EXPRESS') throw new ExecutionNotRedrivableError('RedriveExecution is not supported by EXPRESS state machines');
     const reason = notRedrivableReason(execution.status, execution.stopDate);
     if (reason) throw new ExecutionNotRedrivableError(reason);
-    const { state, input } = stoppedAt(execution.history) ?? { state: this.definition.StartAt, input: execution.input };
+    const { state, input } = stoppedAt(execution.history, this.definition.States) ?? this.#stoppedOutside(execution.history, execution.input);
     if (!this.definition.States[state])
       throw new ExecutionNotRedrivableError(`Execution stopped in state ${state}, which the state machine no longer has.`);
     const { name, executionArn, startDate } = execution;
@@ -259,7 +271,7 @@ export class LocalSaga {
       redriveDate: new Date(),
     };
     const journal = this.#journal?.reopen(journalKeyOf(executionArn));
-    return this.#launch(this.#reentered(state, input), run, options, { earlier: execution, journal, redriven: true });
+    return this.#launch(this.#reentered(state, input, execution.history), run, options, { earlier: execution, journal, redriven: true });
   }
 
   /**
@@ -275,7 +287,7 @@ export class LocalSaga {
         const { name, executionArn, input: executionInput } = kept.run;
         this.#continued.add(executionArn);
         const journal = this.#journal?.reopen(journalKeyOf(executionArn));
-        const { state, input } = stoppedAt(kept.history) ?? { state: this.definition.StartAt, input: kept.run.input };
+        const { state, input } = stoppedAt(kept.history, this.definition.States) ?? this.#stoppedOutside(kept.history, kept.run.input);
         const found = `${name}: was running${stoppedAt(kept.history) ? ` in ${state}` : ', before its first state'}`;
         if (!this.definition.States[state]) {
           const cause = `The process stopped in state ${state}, which the state machine no longer has (the step list changed).`;
@@ -288,7 +300,7 @@ export class LocalSaga {
             done,
           };
         }
-        const done = this.#launch(this.#reentered(state, input), kept.run, optionsOf(kept), { earlier: kept, journal });
+        const done = this.#launch(this.#reentered(state, input, kept.history), kept.run, optionsOf(kept), { earlier: kept, journal });
         return { name, executionArn, input: executionInput, report: `${found}: continued from ${state}`, done };
       });
   }
@@ -299,10 +311,18 @@ export class LocalSaga {
     await Promise.allSettled([...this.#running.values(), this.rollback?.interrupt()]);
   }
 
-  #reentered(state: string, input: unknown): StateMachine {
+  #reentered(state: string, input: unknown, history: readonly HistoryEvent[]): StateMachine {
     // The states before `state` are unreachable from the entry, which asl-validator refuses; the definition itself
     // was validated when this saga started.
-    return interpreterOf(reentered(this.definition, state, input), { validationOptions: { noValidate: true } });
+    return interpreterOf(reentered(this.definition, state, input, history), { validationOptions: { noValidate: true } });
+  }
+
+  /**
+   * Where an execution that entered none of the definition's top-level states stopped: before its first state, or
+   * in a state (perhaps one inside a branch) that the step list no longer has.
+   */
+  #stoppedOutside(history: readonly HistoryEvent[], input: unknown): { state: string; input: unknown } {
+    return stoppedAt(history) ?? { state: this.definition.StartAt, input };
   }
 
   /** Ends FAILED, where it stopped, an interrupted execution that cannot be continued. */
@@ -360,14 +380,20 @@ export class LocalSaga {
       const fn = functionOf(this.definition, state);
       functionCalls[fn] = (functionCalls[fn] ?? 0) + 1;
       const fault = injectedError(options.faults?.[fn], fn, functionCalls[fn], redriveCount);
-      try {
+      const served = (async () => {
         if (fault) throw fault;
+        const spec = options.faults?.[fn];
+        if (spec && 'delayMs' in spec) await delay(spec.delayMs);
         if (options.deliverTwice?.includes(state)) await this.#serve(state, taskInput, { executionArn, input }, raise);
         call.result = await this.#serve(state, taskInput, { executionArn, input }, raise);
         return call.result as never;
-      } catch (error) {
+      })();
+      // A call outlives its state when a Parallel state stops its branch: its write still lands, as on AWS.
+      this.#calls.add(served);
+      void served.finally(() => this.#calls.delete(served)).catch(() => undefined);
+      return served.catch((error: unknown) => {
         throw asLambdaError(error);
-      }
+      });
     };
     if (context.redriven && run.redriveDate) {
       const before = history.events.length;
@@ -406,7 +432,7 @@ export class LocalSaga {
       // A later run's start and entry are the local machinery of that run, not events of the execution; nor is
       // the abort by which the process interrupts a run.
       if (event.type === 'ExecutionStarted' && history.events.length > 0) continue;
-      if ('state' in event && event.state.name === REENTRY) continue;
+      if ('state' in event && isReentry(event.state.name)) continue;
       if (event.type === 'ExecutionAborted' && stopped()) continue;
       const before = history.events.length;
       history.record(event as InterpreterEvent);
@@ -422,7 +448,7 @@ export class LocalSaga {
     }
     const ending: Ending = {
       status,
-      outcome: outcomeOf(this.saga, status, failure?.error, path.at(-1)),
+      outcome: outcomeOf(this.saga, status, failure?.error, path.findLast((state) => state in this.definition.States)),
       ...(failure ? { error: failure.error, cause: failure.cause } : {}),
       ...('output' in result ? { output: result.output } : {}),
       stopDate: new Date(),
@@ -450,7 +476,7 @@ export class LocalSaga {
     execution: Pick<Execution, 'executionArn' | 'input'>,
     raise: (alert: Alert) => void,
   ): Promise<unknown> {
-    const definition = this.definition.States[state];
+    const definition = stateOf(this.definition, state);
     if (definition?.Type === 'Task' && definition.Resource === SNS_PUBLISH) {
       const { Subject, Message } = input as { Subject: string; Message: Record<string, unknown> };
       // The rollback machine undoes the bookings of the saga execution its input names.
@@ -482,12 +508,18 @@ export class LocalSaga {
    * refuses it, so that a repeated hand-off starts nothing.
    */
   #handOff({ Name, Input }: HandOff): { ExecutionArn: string; StartDate: string } {
+    const rollback = this.rollback as LocalSaga;
     try {
-      const { executionArn, startDate, done } = (this.rollback as LocalSaga).begin(Input, { name: Name });
+      const { executionArn, startDate, done } = rollback.begin(Input, { name: Name });
       this.#handedOff.push(done);
       return { ExecutionArn: executionArn, StartDate: startDate.toISOString() };
     } catch (error) {
       if (!(error instanceof ExecutionNameError)) throw error;
+      // The same name with the same input is the same request (two branches of a group handing off at once): Step
+      // Functions answers it with the execution already started.
+      const started = rollback.#names.get(Name) ?? rollback.#journal?.read(Name)?.run;
+      if (started && isDeepStrictEqual(started.input, Input))
+        return { ExecutionArn: started.executionArn, StartDate: new Date(started.startDate).toISOString() };
       // As the Step Functions integration names the service's refusal.
       throw Object.assign(new Error(error.message), { name: 'StepFunctions.ExecutionAlreadyExistsException' });
     }
@@ -528,7 +560,7 @@ export class LocalSaga {
   /** Each step's item for a trip: a booking, a cancellation marker, or nothing. */
   async bookingsOf(tripId: string): Promise<Record<string, Record<string, unknown> | undefined>> {
     const entries = await Promise.all(
-      this.saga.steps.map(async (step) => {
+      stepsOf(this.saga).map(async (step) => {
         const { Item } = await this.dynamo.client.send(
           new GetCommand({ TableName: step.table, Key: { [this.saga.keyField]: tripId }, ConsistentRead: true }),
         );
@@ -538,9 +570,15 @@ export class LocalSaga {
     return Object.fromEntries(entries);
   }
 
+  /** Once every function call under way has ended: those of stopped Parallel branches too, whose writes land late. */
+  async idle(): Promise<void> {
+    while (this.#calls.size > 0) await Promise.allSettled([...this.#calls]);
+  }
+
   /** Closes the DynamoDB; with --data, runs under way are interrupted first, to be continued at the next start. */
   async close(): Promise<void> {
     if (this.#journal) await this.interrupt();
+    await this.idle();
     // A hand-off interrupted with the process is continued at the next start.
     await Promise.allSettled(this.#handedOff);
     await this.dynamo.close();

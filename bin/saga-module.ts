@@ -1,0 +1,68 @@
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Option } from 'commander';
+import type { Saga } from '../asl/saga.ts';
+import { SagaDefinitionError } from '../asl/validate.ts';
+import { tripSaga } from '../saga.ts';
+import { errorLine, UsageError } from './io.ts';
+
+// `--saga FILE` (every command) and a stack's `saga` setting: a module whose default export is a step list.
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * What a module's export lacks to be read as a step list at all; the rules of a step list (validate.ts) come after.
+ * A step list written in plain JavaScript, or exported by mistake, is refused here by name rather than by a TypeError.
+ */
+function shapeProblems(saga: unknown): string[] {
+  if (!isObject(saga)) return ['its default export is not a step list (an object made by defineSaga)'];
+  const problems = (['name', 'keyField'] as const).flatMap((key) => (typeof saga[key] === 'string' ? [] : [`"${key}" must be a string`]));
+  if (!Array.isArray(saga['fields'])) problems.push('"fields" must be a list of field names');
+  if (!Array.isArray(saga['steps'])) return [...problems, '"steps" must be a list of steps and groups'];
+  const stepProblems = (step: unknown, where: string): string[] =>
+    !isObject(step)
+      ? []
+      : [
+          ...(['name', 'action', 'compensation', 'table'] as const).flatMap((key) =>
+            typeof step[key] === 'string' ? [] : [`${where}: "${key}" must be a string`],
+          ),
+          ...(Array.isArray(step['records']) ? [] : [`${where}: "records" must be a list of fields`]),
+        ];
+  saga['steps'].forEach((stage: unknown, index) => {
+    const where = `entry ${index + 1} of steps`;
+    if (!isObject(stage)) problems.push(`${where} is neither a step nor a group`);
+    else if ('parallel' in stage) {
+      // Branches that are not steps at all are named by the step list's own rules.
+      if (Array.isArray(stage['parallel'])) stage['parallel'].forEach((step: unknown, branch) => problems.push(...stepProblems(step, `${where}, branch ${branch + 1}`)));
+    } else problems.push(...stepProblems(stage, where));
+  });
+  return problems;
+}
+
+/**
+ * The step list in `file` (its default export), or the trip's (saga.ts) when none is named. A file that is missing
+ * or cannot be imported is a usage error; one whose export is no step list, a SagaDefinitionError.
+ */
+export async function loadSaga(file: string | undefined): Promise<Saga> {
+  if (file === undefined) return tripSaga;
+  const path = resolve(file);
+  if (!statSync(path, { throwIfNoEntry: false })?.isFile()) throw new UsageError(`--saga ${file}: no such file`);
+  let module: { default?: unknown };
+  try {
+    module = (await import(pathToFileURL(path).href)) as { default?: unknown };
+  } catch (error) {
+    throw new UsageError(`--saga ${file} cannot be loaded as a module: ${errorLine(error)}`);
+  }
+  if (!('default' in module)) {
+    throw new SagaDefinitionError([`${file} has no default export: export the step list, \`export default defineSaga({ … })\``]);
+  }
+  const problems = shapeProblems(module.default);
+  if (problems.length > 0) throw new SagaDefinitionError(problems.map((problem) => `${file}: ${problem}`));
+  return module.default as Saga;
+}
+
+export const sagaOption = new Option(
+  '--saga <file>',
+  'the step list: the default export of this module (TypeScript or JavaScript), e.g. examples/trip-parallel.ts; default: saga.ts',
+);
