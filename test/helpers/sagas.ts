@@ -1,4 +1,4 @@
-import { defineSaga, type Saga, type SagaStep } from '../../asl/index.ts';
+import { defineSaga, parallel, stepsOf, type Saga, type SagaStep } from '../../asl/index.ts';
 import { tripFields, type TripField } from '../../functions/trip.ts';
 import { tripSaga } from '../../saga.ts';
 
@@ -32,7 +32,7 @@ export const addedStep: SagaStep = {
 export const tripSagaWithAddedStep: Saga = { ...tripSaga, steps: [...tripSaga.steps, addedStep] };
 
 /** The trip's steps, by position: tests state the rules on these, so that they hold for any step list. */
-export const steps: readonly SagaStep[] = tripSaga.steps;
+export const steps: readonly SagaStep[] = stepsOf(tripSaga);
 export const firstStep = steps[0] as SagaStep;
 export const lastStep = steps.at(-1) as SagaStep;
 /** The step before the last (the first, in a saga of one): its compensation is owed when the last action fails. */
@@ -63,4 +63,22 @@ export function tripSagaOfSize(size: number): Saga {
       records: [(['hotel', 'depart', 'rental'] as const)[index % 3] as TripField],
     })),
   });
+}
+
+/** The trip's example with a group (examples/trip-parallel.ts): what tests of groups run, taken from that file. */
+export { default as tripParallelSaga } from '../../examples/trip-parallel.ts';
+
+/**
+ * A saga over the trip's fields whose step list mixes groups and single steps: `shape` gives each entry's size (1 a
+ * single step, 2 or more a group), e.g. [2, 1] is a group of two, then a step.
+ */
+export function tripSagaOfShape(shape: readonly number[]): Saga {
+  const single = tripSagaOfSize(shape.reduce((sum, size) => sum + size, 0));
+  let next = 0;
+  const take = (size: number) => single.steps.slice(next, (next += size)) as SagaStep[];
+  return {
+    ...single,
+    name: `Trip${shape.join('x')}`,
+    steps: shape.map((size, index) => (size === 1 ? (take(1)[0] as SagaStep) : parallel(`Group${index + 1}`, take(size)))),
+  };
 }

@@ -1,13 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { StepError } from '../../asl/errors.ts';
-import { compensationRetryOf, type Saga, type SagaStep } from '../../asl/saga.ts';
+import {
+  actionEntryOf,
+  compensationEntryOf,
+  compensationRetryOf,
+  stepsOf,
+  stepsOfStage,
+  type Saga,
+  type SagaStep,
+  type Stage,
+} from '../../asl/saga.ts';
 import type { Trip } from '../../functions/trip.ts';
 import type { FaultSpec } from '../../local/faults.ts';
 import { LocalSaga, stillBooked, type Execution } from '../../local/runtime.ts';
 import { tripSaga } from '../../saga.ts';
 import { failureMatrix } from '../helpers/matrix.ts';
-import { firstStep, lastStep, tripSagaOfSize } from '../helpers/sagas.ts';
+import { firstStep, lastStep, tripParallelSaga, tripSagaOfShape } from '../helpers/sagas.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 import { tripWithId } from '../helpers/trips.ts';
 import { booked, expectConsistent, type Bookings } from '../helpers/invariant.ts';
@@ -35,18 +44,21 @@ async function runChecked(
   return execution;
 }
 
-describe('the failure matrix, generated from the step list', () => {
+describe.each([
+  ['the trip', tripSaga],
+  ['the trip with a group', tripParallelSaga],
+])('the failure matrix, generated from the step list: %s', (_, saga) => {
   let local: LocalSaga;
   beforeAll(async () => {
-    local = await LocalSaga.start({ saga: tripSaga });
+    local = await LocalSaga.start({ saga });
   });
   afterAll(() => local.close());
 
-  const steps = tripSaga.steps;
+  const steps: readonly SagaStep[] = stepsOf<string>(saga);
   const last = steps.at(-1)?.action as string;
-  const allowed = compensationRetryOf(tripSaga).maxAttempts;
+  const allowed = compensationRetryOf(saga).maxAttempts;
 
-  it.each(failureMatrix(tripSaga).map((scenario) => [scenario.name, scenario] as const))('%s', async (_, scenario) => {
+  it.each(failureMatrix(saga).map((scenario) => [scenario.name, scenario] as const))('%s', async (_, scenario) => {
     const trip = tripWithId(nextTripId(scenario.name.replaceAll(' ', '-').replaceAll(/[^A-Za-z0-9-]/g, '')));
     const execution = await runChecked(local, trip, { ...scenario.faults }, [...scenario.deliverTwice]);
     expect(execution.outcome).toBe(scenario.expected);
@@ -63,18 +75,20 @@ describe('the failure matrix, generated from the step list', () => {
     else expect(stillBooked(await local.bookingsOf(trip.trip_id), execution.executionArn)).toEqual([]);
   });
 
-  it.each(steps.map((step, index) => [step.action, index + 1] as const))(
-    'when %s fails, the path is its k actions, their compensations in reverse and SagaRolledBack (k = %i)',
-    async (action, k) => {
+  const stageOf = (step: SagaStep) => saga.steps.findIndex((stage) => stepsOfStage<string>(stage).includes(step));
+  it.each(steps.map((step) => [step.action, stageOf(step) + 1, step] as const))(
+    'when %s fails, the path is the k entries of the actions, their compensations in reverse and SagaRolledBack (k = %i)',
+    async (action, k, step) => {
       const execution = await runChecked(local, tripWithId(nextTripId(action)), { [action]: { times: 'always' } });
-      expect(execution.path).toHaveLength(2 * k + 1);
-      expect(execution.path.slice(k, 2 * k)).toEqual(
-        steps
-          .slice(0, k)
-          .reverse()
-          .map((step) => step.compensation),
-      );
-      expect(execution.path.at(-1)).toBe('SagaRolledBack');
+      const stages = saga.steps.slice(0, k);
+      expect(execution.path.filter((state) => state in local.definition.States)).toEqual([
+        ...stages.map(actionEntryOf),
+        ...stages.reverse().map(compensationEntryOf),
+        'SagaRolledBack',
+      ]);
+      // Every compensation of the failing step's group ran, whichever action failed.
+      for (const owed of stepsOfStage(saga.steps[k - 1] as Stage<string>)) expect(execution.path).toContain(owed.compensation);
+      expect(execution.path).toContain(step.compensation);
     },
   );
 
@@ -85,7 +99,7 @@ describe('the failure matrix, generated from the step list', () => {
     });
     expect(execution.calls[compensation]).toBe(allowed + 1);
     // Then the alert, and the compensation once more with fresh retries, where the execution stops.
-    expect(execution.path.slice(-2)).toEqual([`Alert${compensation}`, `Retry${compensation}`]);
+    expect(execution.path.filter((state) => state.endsWith(compensation)).slice(-2)).toEqual([`Alert${compensation}`, `Retry${compensation}`]);
     expect(execution.calls[`Retry${compensation}`]).toBe(allowed + 1);
   });
 
@@ -96,7 +110,7 @@ describe('the failure matrix, generated from the step list', () => {
   ])('an invalid trip (%s) ends as bad input, writing nothing', async (_, input) => {
     const execution = await local.execute(input, { retryDelayMs: 0, name: nextTripId('invalid') });
     expect(execution.outcome).toBe('bad input');
-    expect(execution.path).toEqual([firstStep.action, 'TripRejected']);
+    expect(execution.path.filter((state) => state in local.definition.States)).toEqual([local.definition.StartAt, 'TripRejected']);
     const tripId = (input as Partial<Trip>).trip_id;
     if (tripId) expect(Object.values(await local.bookingsOf(tripId)).filter(Boolean)).toEqual([]);
   });
@@ -113,13 +127,16 @@ describe('the failure matrix, generated from the step list', () => {
   });
 });
 
-describe('random fault schedules over step lists of 1 to 6 steps (fast-check)', () => {
-  const sagas = new Map<number, LocalSaga>();
-  beforeAll(async () => {
-    for (let size = 1; size <= 6; size += 1) sagas.set(size, await LocalSaga.start({ saga: tripSagaOfSize(size) }));
-  });
+describe('random fault schedules over step lists of 1 to 6 steps, single or in groups (fast-check)', () => {
+  const sagas = new Map<string, Promise<LocalSaga>>();
+  /** One local saga per shape of step list, started when a schedule first needs it. */
+  const localOf = (shape: readonly number[]): Promise<LocalSaga> => {
+    const key = shape.join('x');
+    if (!sagas.has(key)) sagas.set(key, LocalSaga.start({ saga: tripSagaOfShape(shape) }));
+    return sagas.get(key) as Promise<LocalSaga>;
+  };
   afterAll(async () => {
-    for (const local of sagas.values()) await local.close();
+    for (const local of sagas.values()) await (await local).close();
   });
 
   const faultOf = (saga: Saga) =>
@@ -131,14 +148,16 @@ describe('random fault schedules over step lists of 1 to 6 steps (fast-check)', 
       { nil: undefined },
     );
 
-  const schedule = fc.integer({ min: 1, max: 6 }).chain((size) => {
-    const saga = tripSagaOfSize(size);
-    const states = saga.steps.flatMap((step) => [step.action, step.compensation]);
+  // Entries of 1 (a single step) to 3 (a group of three), at most 6 steps in all.
+  const shapes = fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 }).filter((shape) => shape.reduce((a, b) => a + b) <= 6);
+  const schedule = shapes.chain((shape) => {
+    const saga = tripSagaOfShape(shape);
+    const states = stepsOf(saga).flatMap((step) => [step.action, step.compensation]);
     const faults = fc
       .tuple(...states.map(() => faultOf(saga)))
       .map((specs) => Object.fromEntries(states.flatMap((state, index) => (specs[index] ? [[state, specs[index]]] : []))));
     return fc.record({
-      size: fc.constant(size),
+      shape: fc.constant(shape),
       faults,
       deliverTwice: fc.subarray(states),
       // Another execution of the same trip, under another name: none, one at the same time, or one after.
@@ -148,10 +167,11 @@ describe('random fault schedules over step lists of 1 to 6 steps (fast-check)', 
 
   it('keeps the invariant in every run, with rival executions of the same trip: all booked, none, or an alert owing what is left', async () => {
     const outcomes = new Map<string, number>();
+    let grouped = 0;
     await fc.assert(
-      fc.asyncProperty(schedule, async ({ size, faults, deliverTwice, rival }) => {
-        const local = sagas.get(size) as LocalSaga;
-        const trip = tripWithId(nextTripId(`prop${size}`));
+      fc.asyncProperty(schedule, async ({ shape, faults, deliverTwice, rival }) => {
+        const local = await localOf(shape);
+        const trip = tripWithId(nextTripId(`prop${shape.join('x')}`));
         const first = runChecked(local, trip, faults, deliverTwice);
         const second =
           rival && (rival.concurrent ? runChecked(local, trip, rival.faults) : first.then(() => runChecked(local, trip, rival.faults)));
@@ -161,12 +181,14 @@ describe('random fault schedules over step lists of 1 to 6 steps (fast-check)', 
           if (execution.outcome !== 'compensation not finished') await expectConsistent(local, execution, trip);
           outcomes.set(execution.outcome, (outcomes.get(execution.outcome) ?? 0) + 1);
         }
+        if (shape.some((size) => size > 1)) grouped += 1;
         expect(executions.filter((execution) => execution.outcome === 'succeeded').length).toBeLessThanOrEqual(1);
       }),
       { numRuns: 1000 },
     );
-    // The schedules reach every ending, so the property is not vacuous.
+    // The schedules reach every ending, and step lists with groups, so the property is not vacuous.
     expect([...outcomes.keys()].sort()).toEqual(['compensation not finished', 'rolled back', 'succeeded']);
+    expect(grouped).toBeGreaterThan(100);
   }, 180_000);
 });
 
@@ -214,7 +236,7 @@ describe('executions of one trip under different names', () => {
   const names = (execution: Execution, bookings: Bookings) =>
     Object.values(bookings).map((item) => (item?.['execution'] === execution.executionArn ? 'mine' : item?.['execution']));
 
-  it.each([['no fault', {}], ...tripSaga.steps.map((step) => [`${step.action} failing`, { [step.action]: { times: 'always' } }] as const)])(
+  it.each([['no fault', {}], ...stepsOf(tripSaga).map((step) => [`${step.action} failing`, { [step.action]: { times: 'always' } }] as const)])(
     'a later execution of a succeeded trip (%s) rolls back without touching the succeeded one’s bookings, and says so',
     async (label, faults) => {
       const trip = tripWithId(nextTripId(`kept-${label.replaceAll(' ', '-')}`));
@@ -224,7 +246,7 @@ describe('executions of one trip under different names', () => {
       await expectConsistent(local, first, trip);
       await expectConsistent(local, second, trip);
       // Every compensation the second ran found the first's booking, left it, and said whose it was.
-      const compensations = new Set(tripSaga.steps.map((step) => step.compensation));
+      const compensations = new Set(stepsOf(tripSaga).map((step) => step.compensation));
       const exits = second.history.filter(
         (event) => event.type === 'TaskStateExited' && compensations.has((event['stateExitedEventDetails'] as { name: string }).name),
       );
@@ -233,13 +255,13 @@ describe('executions of one trip under different names', () => {
         const { name, output } = exited['stateExitedEventDetails'] as { name: string; output: string };
         expect(JSON.parse(output).results[name]).toMatchObject({ outcome: 'left another booking', heldBy: first.executionArn });
       }
-      expect(names(first, await local.bookingsOf(trip.trip_id))).toEqual(tripSaga.steps.map(() => 'mine'));
+      expect(names(first, await local.bookingsOf(trip.trip_id))).toEqual(stepsOf(tripSaga).map(() => 'mine'));
     },
   );
 
   it('a trip whose execution rolled back can be booked by a new execution, and the old one’s late write is refused', async () => {
     const trip = tripWithId(nextTripId('rebooked'));
-    const failing = (tripSaga.steps.at(-1) as SagaStep).action;
+    const failing = (stepsOf(tripSaga).at(-1) as SagaStep).action;
     const rolledBack = await local.execute(trip, {
       name: nextTripId('gave-up'),
       faults: { [failing]: { times: 'always' } },
@@ -248,7 +270,7 @@ describe('executions of one trip under different names', () => {
     const again = await local.execute(trip, { name: nextTripId('again'), retryDelayMs: 0 });
     expect([rolledBack.outcome, again.outcome]).toEqual(['rolled back', 'succeeded']);
     await expectConsistent(local, again, trip);
-    for (const step of tripSaga.steps) {
+    for (const step of stepsOf(tripSaga)) {
       await expect(local.invoke(step.action, { trip, execution: rolledBack.executionArn })).rejects.toMatchObject({
         name: expect.stringMatching(/^(BookingCancelled|BookingConflict)$/),
       });
@@ -262,13 +284,13 @@ describe('executions of one trip under different names', () => {
     await expect(local.execute(trip, { retryDelayMs: 0 })).rejects.toMatchObject({ name: 'ExecutionNameError' });
   });
 
-  it.each(tripSaga.steps.map((step) => step.compensation))(
+  it.each(stepsOf(tripSaga).map((step) => step.compensation))(
     'an EXPRESS saga stuck at %s alerts, then hands the rollback to the rollback machine, which finishes it',
     async (compensation) => {
       const express = await LocalSaga.start({ saga: tripSaga, type: 'EXPRESS' });
       try {
         const trip = tripWithId(nextTripId(`handed-${compensation}`));
-        const failing = (tripSaga.steps.at(-1) as SagaStep).action;
+        const failing = (stepsOf(tripSaga).at(-1) as SagaStep).action;
         // The fault is the saga's run's only: the rollback machine finds the compensation fixed.
         const stuck = await express.execute(trip, {
           faults: { [failing]: { times: 'always' }, [compensation]: { times: 'always' } },
