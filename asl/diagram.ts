@@ -209,7 +209,7 @@ export function toDot(
         nodes,
         undefined,
         (node) => `${node.id} [${attributesOf(node).join(', ')}];`,
-        (node, inner) => [`subgraph cluster_${node.id} {`, ...indented([...attributesOf(node).map((attribute) => `${attribute};`), ...inner]), '}'],
+        (node, inner) => [`subgraph cluster_${node.id} {`, ...indented([`graph [${attributesOf(node).join(', ')}];`, ...inner]), '}'],
       ),
     ),
     ...edges.map((edge) => {

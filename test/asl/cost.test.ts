@@ -17,7 +17,7 @@ describe('sagaPaths', () => {
   it.each([1, 3, 7])('for %i steps: N transitions on success, 2k+1 for a rollback from step k', (size) => {
     const saga = sagaOfSize(size);
     const paths = sagaPaths(saga, renderSaga(saga, placeholderResources(saga)));
-    expect(paths[0]).toMatchObject({ retries: 0, waitSeconds: 0 });
+    expect(paths[0]).toMatchObject({ retries: 0, stretches: [{ attempts: size, waitSeconds: 0 }] });
     expect(paths[0]?.states).toHaveLength(size);
     saga.steps.forEach((_, index) => expect(paths[index + 1]?.states).toHaveLength(2 * (index + 1) + 1));
     // A business error is not retried: a rollback costs no retries.
@@ -34,7 +34,7 @@ describe('sagaPaths', () => {
     expect(stuck?.states).toEqual([...actions, lastStep.compensation, `Alert${lastStep.compensation}`, `Retry${lastStep.compensation}`]);
     expect(stuck?.retries).toBe(10);
     // 2, 4, 8, 16 and 32 s, none over the 60 s cap, halved by full jitter on average: before the alert and after.
-    expect(stuck?.waitSeconds).toBe(62);
+    expect(stuck?.stretches).toEqual([{ attempts: actions.length + 3 + 10, waitSeconds: 62 }]);
     expect(priceOf(stuck as SagaPath, 100).transitions).toBe(actions.length + 3 + 10);
   });
 });
@@ -50,9 +50,10 @@ describe('walk', () => {
 
   it('uses up the matching retrier of a faulty state before its catcher, and no other retrier', () => {
     const definition = renderSaga(tripSaga, placeholderResources(tripSaga));
+    // BookHotel, BookFlight 4 times, CancelFlight, CancelHotel, SagaRolledBack, one after the other.
     expect(walk(definition, [{ state: 'BookFlight', error: 'TransientError' }])).toMatchObject({
       retries: 3,
-      waitSeconds: (1 + 2 + 4) / 2,
+      stretches: [{ attempts: 8, waitSeconds: (1 + 2 + 4) / 2 }],
     });
     expect(walk(definition, [{ state: 'BookFlight', error: 'BookingConflict' }]).retries).toBe(0);
   });
@@ -60,7 +61,7 @@ describe('walk', () => {
 
 describe('priceOf', () => {
   it('prices Standard per transition and Express per request plus billed duration', () => {
-    const price = priceOf({ scenario: 'three states', states: ['A', 'B', 'C'], retries: 0, waitSeconds: 0 }, 40);
+    const price = priceOf({ scenario: 'three states', states: ['A', 'B', 'C'], retries: 0, stretches: [{ attempts: 3, waitSeconds: 0 }] }, 40);
     expect(price.transitions).toBe(3);
     expect(price.standardPerMillion).toBeCloseTo(75, 6);
     // 3 × 40 ms = 120 ms, billed as 200 ms at 64 MB.
@@ -68,7 +69,7 @@ describe('priceOf', () => {
   });
 
   it('counts retries as transitions, and their pauses as Express duration', () => {
-    const price = priceOf({ scenario: 'retried', states: ['A', 'B'], retries: 2, waitSeconds: 1.5 }, 100);
+    const price = priceOf({ scenario: 'retried', states: ['A', 'B'], retries: 2, stretches: [{ attempts: 4, waitSeconds: 1.5 }] }, 100);
     expect(price.transitions).toBe(4);
     expect(price.standardPerMillion).toBeCloseTo(100, 6);
     // 4 attempts × 100 ms + 1.5 s of pauses = 1.9 s.

@@ -8,6 +8,7 @@ import {
   placeholderResources,
   renderSaga,
   StepError,
+  stepsOf,
   type Saga,
 } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
@@ -156,7 +157,7 @@ describe('generated sagas in an ASL interpreter', () => {
         fc.integer({ min: 1, max: 8 }).chain((size) => fc.tuple(fc.constant(size), fc.integer({ min: 0, max: size }))),
         async ([size, k]) => {
           const saga = sagaOfSize(size);
-          const steps = saga.steps;
+          const steps = stepsOf(saga);
           const faults = k === 0 ? {} : { [steps[k - 1]?.action as string]: business() };
           const run = await runDefinition(definitionOf(saga), { id: 'trip' }, faults);
           if (k === 0) {
@@ -178,7 +179,7 @@ describe('generated sagas in an ASL interpreter', () => {
 
   it('50 steps: a failure at the last step compensates all 50 in reverse', async () => {
     const saga = sagaOfSize(50);
-    const last = saga.steps.at(-1)?.action as string;
+    const last = stepsOf(saga).at(-1)?.action as string;
     const run = await runDefinition(definitionOf(saga), { id: 'trip' }, { [last]: business() });
     expect(run.entered).toHaveLength(101);
     expect(run.entered.at(-2)).toBe('CancelStep1');

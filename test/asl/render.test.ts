@@ -55,7 +55,7 @@ describe('renderSaga, for the trip', () => {
   });
 
   it('sends a failed action to its own compensation, catching States.ALL alone and last', () => {
-    for (const step of tripSaga.steps) {
+    for (const step of steps) {
       const catchers = task(definition, step.action).Catch ?? [];
       expect(catchers.at(-1)).toEqual({ ErrorEquals: [ALL_ERRORS], Next: step.compensation, ResultPath: `$.errors.${step.action}` });
     }
