@@ -47,12 +47,12 @@ function shapeProblems(saga: unknown): string[] {
 export async function loadSaga(file: string | undefined): Promise<Saga> {
   if (file === undefined) return tripSaga;
   const path = resolve(file);
-  if (!statSync(path, { throwIfNoEntry: false })?.isFile()) throw new UsageError(`--saga ${file}: no such file`);
+  if (!statSync(path, { throwIfNoEntry: false })?.isFile()) throw new UsageError(`step list ${file}: no such file`);
   let module: { default?: unknown };
   try {
     module = (await import(pathToFileURL(path).href)) as { default?: unknown };
   } catch (error) {
-    throw new UsageError(`--saga ${file} cannot be loaded as a module: ${errorLine(error)}`);
+    throw new UsageError(`step list ${file} cannot be loaded as a module: ${errorLine(error)}`);
   }
   if (!('default' in module)) {
     throw new SagaDefinitionError([`${file} has no default export: export the step list, \`export default defineSaga({ … })\``]);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { renderRollback, renderSaga } from '../../asl/render.ts';
-import { DEFAULT_ACTION_RETRY, type Saga } from '../../asl/saga.ts';
+import { DEFAULT_ACTION_RETRY, stepsOf, type Saga } from '../../asl/saga.ts';
 import { buildFunctions, type BuiltFunction } from '../../functions/build.ts';
 import { configToEnvironment, stepConfigsOf, type StepConfig } from '../../functions/config.ts';
 import { WILDCARD_ONLY_ACTIONS, type PolicyDocument } from '../../infra/policies.ts';
@@ -10,7 +10,7 @@ import { DEFAULT_SETTINGS, sagaWithSettings } from '../../infra/settings.ts';
 import { tripSaga } from '../../saga.ts';
 import { saga } from '../helpers/cli.ts';
 import { MOCK_ACCOUNT, MOCK_REGION, ofType, runProgram, stackFileSettings, withMocks, type MockResource } from '../helpers/pulumi.ts';
-import { addedStep, firstStep, tripSagaWithAddedStep } from '../helpers/sagas.ts';
+import { addedStep, firstStep, tripParallelSaga, tripSagaWithAddedStep } from '../helpers/sagas.ts';
 import { scratchDir, scratchFile } from '../helpers/scratch.ts';
 
 // Pulumi's own unit-test mocks stand in for AWS: every resource the program registers is recorded with its inputs.
@@ -43,8 +43,8 @@ const arnOf = (run: Run, type: string, name: string): string => named(run, type,
 /** Every rule of the inventory and of least privilege, for any step list. */
 function expectSagaInventory(run: Run, saga: Saga): void {
   const count = (type: string) => ofType(run.resources, type).length;
-  const functions = saga.steps.length * 2;
-  expect(count(TYPES.table)).toBe(saga.steps.length);
+  const functions = stepsOf(saga).length * 2;
+  expect(count(TYPES.table)).toBe(stepsOf(saga).length);
   expect(count(TYPES.fn)).toBe(functions);
   expect(count(TYPES.stateMachine)).toBe(2);
   expect(count(TYPES.role)).toBe(functions + 2);
@@ -54,7 +54,7 @@ function expectSagaInventory(run: Run, saga: Saga): void {
   expect(count(TYPES.topic)).toBe(1);
   expect(count(TYPES.alarm)).toBe(1);
 
-  for (const step of saga.steps) {
+  for (const step of stepsOf(saga)) {
     const table = named(run, TYPES.table, step.table);
     expect(table.inputs).toMatchObject({
       billingMode: 'PAY_PER_REQUEST',
@@ -93,7 +93,7 @@ function expectSagaInventory(run: Run, saga: Saga): void {
   const functionArns = ofType(run.resources, TYPES.fn).map((fn) => fn.state['arn'] as string);
   expectStateMachinePolicy(run, 'state-machine-policy', functionArns);
   // The rollback machine's: only the compensations, only the alert topic.
-  const compensationArns = saga.steps.map((step) => arnOf(run, TYPES.fn, step.compensation));
+  const compensationArns = stepsOf(saga).map((step) => arnOf(run, TYPES.fn, step.compensation));
   expectStateMachinePolicy(run, 'rollback-policy', compensationArns);
   for (const prefix of ['state-machine', 'rollback']) {
     expect(JSON.parse(named(run, TYPES.role, `${prefix}-role`).inputs['assumeRolePolicy'])).toEqual(STEP_FUNCTIONS_TRUST);
@@ -246,7 +246,7 @@ describe('the program, with the default settings', () => {
       rollbackStateMachineArn: rollbackMachineOf(run).state['arn'],
       rollbackStateMachineName: rollbackMachineOf(run).state['name'],
       rollbackStateMachineLogGroup: named(run, TYPES.logGroup, 'rollback-logs').state['name'],
-      tableNames: Object.fromEntries(tripSaga.steps.map((step) => [step.name, named(run, TYPES.table, step.table).state['name']])),
+      tableNames: Object.fromEntries(stepsOf(tripSaga).map((step) => [step.name, named(run, TYPES.table, step.table).state['name']])),
       functionNames: Object.fromEntries(ofType(run.resources, TYPES.fn).map((fn) => [fn.name, fn.state['name']])),
     });
   });
@@ -267,6 +267,29 @@ describe('a step list with one more step, through the same component', () => {
     expectNoStrayWildcards(run);
     expect(JSON.parse(stateMachineOf(run).inputs['definition']).States).toHaveProperty(addedStep.action);
   });
+});
+
+describe('a stack whose saga setting names the example with a group (examples/trip-parallel.ts)', () => {
+  let run: Run;
+  beforeAll(async () => {
+    run = await runProgram({ saga: 'examples/trip-parallel.ts' });
+  }, 60_000);
+
+  it('deploys that step list, its group a Parallel state, under the same rules of inventory and least privilege', () => {
+    expectSagaInventory(run, tripParallelSaga);
+    expectNoStrayWildcards(run);
+    const functions = Object.fromEntries(ofType(run.resources, TYPES.fn).map((fn) => [fn.name, fn.state['arn'] as string]));
+    const definition = JSON.parse(stateMachineOf(run).inputs['definition']);
+    expect(definition).toEqual(renderSaga(tripParallelSaga, { functions, alertTopic: run.outputs['alertTopicArn'] }));
+    expect(Object.values(definition.States).map((state) => (state as { Type: string }).Type)).toContain('Parallel');
+    expect(JSON.parse(rollbackMachineOf(run).inputs['definition'])).toEqual(
+      renderRollback(tripParallelSaga, { functions, alertTopic: run.outputs['alertTopicArn'] }),
+    );
+  });
+
+  it('refuses a saga setting that names no module, saying which', async () => {
+    await expect(runProgram({ saga: 'examples/no-such-saga.ts' })).rejects.toThrow('step list examples/no-such-saga.ts: no such file');
+  }, 60_000);
 });
 
 describe('stack settings', () => {

@@ -1,6 +1,7 @@
 import { expect, it } from '@jest/globals';
 import { alertForPrinting, verdict } from '../../local/report.ts';
 import type { Execution } from '../../local/runtime.ts';
+import { stepsOf } from '../../asl/saga.ts';
 import { tripSaga } from '../../saga.ts';
 
 // What the command line prints of an execution carries no stack trace: `--json` keeps the whole cause.
@@ -23,7 +24,7 @@ it('an alert is printed with its error’s message in place of its cause', () =>
 });
 
 it('a rolled-back execution says which bookings of the trip another execution still holds', () => {
-  const [first, ...rest] = tripSaga.steps;
+  const [first, ...rest] = stepsOf(tripSaga);
   const rolledBack = {
     executionArn: 'arn:aws:states:us-east-1:000000000000:execution:TripBooking:second',
     outcome: 'rolled back',
@@ -31,7 +32,7 @@ it('a rolled-back execution says which bookings of the trip another execution st
     history: [],
   };
   const held = { status: 'BOOKED', execution: 'arn:aws:states:us-east-1:000000000000:execution:TripBooking:first' };
-  const bookings = Object.fromEntries(tripSaga.steps.map((step) => [step.name, held]));
+  const bookings = Object.fromEntries(stepsOf(tripSaga).map((step) => [step.name, held]));
   const line = verdict(tripSaga, rolledBack as unknown as Execution, bookings);
   expect(line).toContain('nothing of its own is left booked');
   expect(line).toContain(`${[first, ...rest].map((step) => step?.name).join(', ')} stay booked by another execution`);
