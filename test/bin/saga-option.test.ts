@@ -1,0 +1,129 @@
+import { describe, expect, it } from '@jest/globals';
+import { groupCompensationOf, isGroup, stepsOf, type ParallelGroup, type SagaStep } from '../../asl/index.ts';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from '../../local/dynamodb.ts';
+import { saga, sfnOf, startSaga } from '../helpers/cli.ts';
+import { tripParallelSaga } from '../helpers/sagas.ts';
+import { scratchFile } from '../helpers/scratch.ts';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { readFileSync } from 'node:fs';
+
+// Every `saga` command takes the step list from --saga FILE: the example with a group, examples/trip-parallel.ts.
+
+const EXAMPLE = 'examples/trip-parallel.ts';
+const group = tripParallelSaga.steps.find(isGroup) as ParallelGroup;
+const grouped = group.parallel;
+const earlierThan = (step: SagaStep) => stepsOf(tripParallelSaga).filter((other) => other !== step);
+
+describe('--saga examples/trip-parallel.ts', () => {
+  it('saga asl has a Parallel state for the group', async () => {
+    const { code, stdout } = await saga('asl', '--saga', EXAMPLE);
+    expect(code).toBe(0);
+    const definition = JSON.parse(stdout);
+    expect(definition.States[group.name].Type).toBe('Parallel');
+    expect(definition.States[groupCompensationOf(group)].Type).toBe('Parallel');
+  });
+
+  it('saga run --fail on a grouped action exits 3, shows every compensation of the group and the earlier ones, nothing left booked', async () => {
+    const failing = grouped.at(-1) as SagaStep;
+    const { code, stdout } = await saga('run', '--saga', EXAMPLE, '--fail', failing.action, '--json');
+    expect(code).toBe(3);
+    const run = JSON.parse(stdout) as { error: string; events: { type: string; stateEnteredEventDetails?: { name: string } }[] };
+    expect(run.error).toBe('SagaRolledBack');
+    const entered = run.events.flatMap((event) => (event.stateEnteredEventDetails ? [event.stateEnteredEventDetails.name] : []));
+    for (const step of grouped) expect(entered).toContain(step.compensation);
+    expect(run.events.map((event) => event.type)).toEqual(
+      expect.arrayContaining(['ParallelStateEntered', 'ParallelStateStarted', 'ParallelStateFailed', 'ParallelStateSucceeded', 'ParallelStateExited']),
+    );
+    const { stdout: report } = await saga('run', '--saga', EXAMPLE, '--fail', failing.action);
+    for (const step of stepsOf(tripParallelSaga)) expect(report).toMatch(new RegExp(`^  ${step.name} +(CANCELLED|—)`, 'm'));
+    expect(report).toContain('nothing of its own is left booked');
+  });
+
+  it('saga run --fail on the step after the group compensates it, then every compensation of the group', async () => {
+    const later = stepsOf(tripParallelSaga).at(-1) as SagaStep;
+    const { code, stdout } = await saga('run', '--saga', EXAMPLE, '--fail', later.action);
+    expect(code).toBe(3);
+    const after = stdout.slice(stdout.indexOf(`→ ${later.compensation}`));
+    for (const step of earlierThan(later)) expect(after).toContain(`→ ${step.compensation}`);
+    expect(stdout).not.toMatch(/ BOOKED /);
+  });
+
+  it('saga cost prints the happy path and every rollback, the group counted as Step Functions counts a Parallel state', async () => {
+    const { code, stdout } = await saga('cost', '--saga', EXAMPLE);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(new RegExp(`\\| all steps succeed +\\| ${stepsOf(tripParallelSaga).length + 1} +\\|`));
+    for (const step of grouped) expect(stdout).toContain(`${step.action} fails (step 1, group ${group.name}): roll back`);
+    expect(stdout).toContain('a Parallel state as long as its slowest branch');
+  });
+
+  it('saga graph and saga validate read it too', async () => {
+    const graph = await saga('graph', '--saga', EXAMPLE);
+    expect(graph.stdout).toContain(`subgraph`);
+    const validate = await saga('validate', '--saga', EXAMPLE);
+    expect(validate.stdout).toContain(`✓ ${tripParallelSaga.name} (${stepsOf(tripParallelSaga).length} steps)`);
+  });
+
+  it('saga local serves it: an execution through the AWS SDK, its history with the Parallel events', async () => {
+    const server = startSaga('local', '--saga', EXAMPLE, '--port', '0', '--dynamodb-port', '0', '--retry-delay', '0', '--fail', (grouped[0] as SagaStep).action);
+    try {
+      const sfn = await sfnOf(server);
+      const stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${tripParallelSaga.name}`;
+      const input = readFileSync(new URL('../../examples/trip.json', import.meta.url), 'utf8');
+      const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn, name: 'parallel-local', input }));
+      await server.waitFor(/■ \S+parallel-local FAILED \(SagaRolledBack\): rolled back/);
+      expect(await sfn.send(new DescribeExecutionCommand({ executionArn }))).toMatchObject({ status: 'FAILED', error: 'SagaRolledBack' });
+      const { events } = await sfn.send(new GetExecutionHistoryCommand({ executionArn }));
+      expect(events?.filter((event) => event.type === 'ParallelStateEntered')).toHaveLength(2);
+    } finally {
+      server.child.kill('SIGINT');
+      await server.exited;
+    }
+  });
+});
+
+describe('--saga FILE that is not a step list', () => {
+  it('a missing file: exit 2, naming it', async () => {
+    const { code, stderr } = await saga('asl', '--saga', 'examples/nothing-here.ts');
+    expect(code).toBe(2);
+    expect(stderr).toContain('step list examples/nothing-here.ts: no such file');
+  });
+
+  it('a module without a default export, or one whose export is no step list: exit 1, SagaDefinitionError', async () => {
+    const noDefault = await scratchFile('export const saga = {};\n', 'no-default.mjs');
+    const notASaga = await scratchFile('export default { name: "X", steps: "none" };\n', 'not-a-saga.mjs');
+    const first = await saga('cost', '--saga', noDefault);
+    expect(first.code).toBe(1);
+    expect(first.stderr).toContain('SagaDefinitionError');
+    expect(first.stderr).toContain('has no default export');
+    const second = await saga('run', '--saga', notASaga);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain('"steps" must be a list of steps and groups');
+  });
+
+  it('a module that does not load: exit 2, with its error', async () => {
+    const broken = await scratchFile('export default {\n', 'broken.mjs');
+    const { code, stderr } = await saga('graph', '--saga', broken);
+    expect(code).toBe(2);
+    expect(stderr).toContain('cannot be loaded as a module: SyntaxError');
+  });
+
+  it('a group of one step: exit 1, the group named', async () => {
+    const file = await scratchFile(
+      `import { parallel } from ${JSON.stringify(new URL('../../asl/saga.ts', import.meta.url).href)};\n` +
+        `import trip, { hotel, flight } from ${JSON.stringify(new URL('../../saga.ts', import.meta.url).href)};\n` +
+        'export default { ...trip, steps: [parallel("Alone", [hotel]), flight] };\n',
+      'one-step-group.mjs',
+    );
+    const { code, stderr } = await saga('validate', '--saga', file);
+    expect(code).toBe(1);
+    expect(stderr).toContain('group "Alone" has 1 step(s): a group runs at least two at once');
+  });
+
+  it('every command says so in its help', async () => {
+    for (const command of ['asl', 'validate', 'graph', 'cost', 'run', 'resume', 'local', 'tour']) {
+      const { stdout } = await saga(command, '--help');
+      expect(stdout).toContain('--saga <file>');
+      expect(stdout).toContain('default export');
+    }
+  });
+});
