@@ -22,6 +22,8 @@ const EXAMPLE_TRIP = new URL('../examples/trip.json', import.meta.url);
 
 /** An event of GetExecutionHistory as the API answers it. */
 interface WireEvent {
+  readonly id: number;
+  readonly previousEventId: number;
   readonly type: string;
   readonly timestamp: number;
   readonly [details: string]: unknown;
@@ -51,37 +53,43 @@ function pathOf(events: readonly WireEvent[]): { path: string[]; marks: Record<s
     if (!list.includes(value)) list.push(value);
   };
   // Per visit of a state: its calls' outcomes, true for a success. A visit that made more than one call was
-  // retried; one whose last call failed failed (its catcher took over, or the execution ended there).
-  let calls: boolean[] = [];
-  const closeVisit = () => {
-    const state = path.at(-1);
-    if (state === undefined) return;
+  // retried; one whose last call failed failed (its catcher took over, or the execution ended there). A state's
+  // events follow its entry through `previousEventId`: a Parallel state's branches run at once, interleaved.
+  const visits = new Map<string, boolean[]>();
+  const stateOfEvent = new Map<number, string>();
+  const closeVisit = (state: string) => {
+    const calls = visits.get(state) ?? [];
     if (calls.length > 1) mark(state, 'retried');
     if (calls.at(-1) === false) mark(state, 'failed');
   };
   for (const event of events) {
     const details = (key: string) => (event[key] ?? {}) as Record<string, unknown>;
-    if (event.type.endsWith('StateEntered')) {
-      closeVisit();
-      calls = [];
-      path.push(String(details('stateEnteredEventDetails')['name']));
+    const entered = event.type.endsWith('StateEntered') ? String(details('stateEnteredEventDetails')['name']) : undefined;
+    const state = entered ?? stateOfEvent.get(event.previousEventId) ?? '';
+    stateOfEvent.set(event.id, state);
+    if (entered !== undefined) {
+      closeVisit(entered);
+      visits.set(entered, []);
+      path.push(entered);
     } else if (event.type === 'LambdaFunctionSucceeded' || event.type === 'TaskSucceeded') {
-      calls.push(true);
+      visits.get(state)?.push(true);
     } else if (event.type === 'LambdaFunctionFailed' || event.type === 'TaskFailed') {
-      calls.push(false);
+      visits.get(state)?.push(false);
     }
     // The only non-Lambda Task is the alert's SNS publish; its events follow the state's entry.
     if (event.type === 'TaskScheduled') {
       const { Subject, Message } = JSON.parse(String(details('taskScheduledEventDetails')['parameters'])) as Record<string, unknown>;
-      alerts.push({ state: path.at(-1) as string, at: event.timestamp, subject: Subject, message: Message, published: false });
+      alerts.push({ state, at: event.timestamp, subject: Subject, message: Message, published: false });
     }
     const alert = alerts.at(-1);
     if (event.type === 'TaskSucceeded' && alert) alert.published = true;
   }
-  closeVisit();
-  // An execution that failed at a Task state (not a Fail state) stopped there, waiting for a redrive.
-  const last = path.at(-1);
-  if (last !== undefined && events.at(-1)?.type === 'ExecutionFailed' && marks[last]?.includes('failed')) mark(last, 'stuck');
+  for (const state of visits.keys()) closeVisit(state);
+  // An execution that failed at a Task state (not a Fail state) stopped there, waiting for a redrive; inside a
+  // group, the group's Parallel state failed after it.
+  const ending = events.findLast((event) => event.type !== 'ExecutionFailed' && event.type !== 'ParallelStateFailed');
+  const stuck = ending && stateOfEvent.get(ending.id);
+  if (events.at(-1)?.type === 'ExecutionFailed' && stuck !== undefined && marks[stuck]?.includes('failed')) mark(stuck, 'stuck');
   return { path, marks, alerts };
 }
 

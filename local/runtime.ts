@@ -258,7 +258,7 @@ export class LocalSaga {
     if (this.type === 'EXPRESS') throw new ExecutionNotRedrivableError('RedriveExecution is not supported by EXPRESS state machines');
     const reason = notRedrivableReason(execution.status, execution.stopDate);
     if (reason) throw new ExecutionNotRedrivableError(reason);
-    const { state, input } = stoppedAt(execution.history, this.definition.States) ?? this.#stoppedOutside(execution.history, execution.input);
+    const { state, input } = this.#stoppedIn(execution.history, execution.input);
     if (!this.definition.States[state])
       throw new ExecutionNotRedrivableError(`Execution stopped in state ${state}, which the state machine no longer has.`);
     const { name, executionArn, startDate } = execution;
@@ -287,7 +287,7 @@ export class LocalSaga {
         const { name, executionArn, input: executionInput } = kept.run;
         this.#continued.add(executionArn);
         const journal = this.#journal?.reopen(journalKeyOf(executionArn));
-        const { state, input } = stoppedAt(kept.history, this.definition.States) ?? this.#stoppedOutside(kept.history, kept.run.input);
+        const { state, input } = this.#stoppedIn(kept.history, kept.run.input);
         const found = `${name}: was running${stoppedAt(kept.history) ? ` in ${state}` : ', before its first state'}`;
         if (!this.definition.States[state]) {
           const cause = `The process stopped in state ${state}, which the state machine no longer has (the step list changed).`;
@@ -318,11 +318,18 @@ export class LocalSaga {
   }
 
   /**
-   * Where an execution that entered none of the definition's top-level states stopped: before its first state, or
-   * in a state (perhaps one inside a branch) that the step list no longer has.
+   * Where a later run enters: the last state the execution entered, with its input; when that state is inside a
+   * Parallel state's branch, the Parallel state (its branches resume where they stopped); before the first state,
+   * the start. A state the definition no longer has is returned as it is, for the caller to refuse.
    */
-  #stoppedOutside(history: readonly HistoryEvent[], input: unknown): { state: string; input: unknown } {
-    return stoppedAt(history) ?? { state: this.definition.StartAt, input };
+  #stoppedIn(history: readonly HistoryEvent[], input: unknown): { state: string; input: unknown } {
+    const last = stoppedAt(history);
+    if (last === undefined) return { state: this.definition.StartAt, input };
+    if (last.state in this.definition.States) return last;
+    const parallel = Object.entries(this.definition.States).find(
+      ([, state]) => state.Type === 'Parallel' && state.Branches.flatMap(allStatesOf).some(([name]) => name === last.state),
+    );
+    return parallel ? (stoppedAt(history, { [parallel[0]]: parallel[1] }) ?? last) : last;
   }
 
   /** Ends FAILED, where it stopped, an interrupted execution that cannot be continued. */

@@ -28,7 +28,9 @@ describe('saga tour (npm start)', () => {
     );
     expect(stdout).toContain(`━━ ${third?.title} ━━`);
     expect(stdout).toContain(`↩ rolled back: ${lastStep.action} failed (InjectedFault)`);
-    expect(stdout.match(/↻ retry \d/g)).toEqual(['↻ retry 1', '↻ retry 2']);
+    // The retried compensation, named on each retry.
+    const retried = Object.keys(third?.faults ?? {})[1];
+    expect(stdout.match(/↻ \S+ retry \d/g)).toEqual([`↻ ${retried} retry 1`, `↻ ${retried} retry 2`]);
     expect(stdout).not.toContain('INCONSISTENT');
   });
 });

@@ -3,12 +3,12 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { retryStateOf, TerminalState } from '../../asl/saga.ts';
+import { isGroup, retryStateOf, TerminalState, type ParallelGroup, type SagaStep } from '../../asl/saga.ts';
 import { consolePages } from '../../local/console.ts';
 import { LocalSaga } from '../../local/runtime.ts';
 import { StepFunctionsServer } from '../../local/sfn-server.ts';
 import { tripSaga } from '../../saga.ts';
-import { actions, firstStep, rollbackPath, steps } from '../helpers/sagas.ts';
+import { actions, firstStep, rollbackPath, steps, tripParallelSaga } from '../helpers/sagas.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 import { tripWithId } from '../helpers/trips.ts';
 
@@ -94,6 +94,38 @@ describe('console routes', () => {
       steps.map((step, index) => [step.name, index < 2 ? 'CANCELLED' : null]),
     );
     expect(view.diagram).toContain('class="node taken failed"');
+  });
+
+  it('draws an execution of a step list with a group: the group as one box, both branches on the path', async () => {
+    const grouped = await LocalSaga.start({ saga: tripParallelSaga });
+    const groupServer = await StepFunctionsServer.start(grouped, { retryDelayMs: 0, pages: consolePages(grouped) });
+    try {
+      const group = tripParallelSaga.steps.find(isGroup) as ParallelGroup;
+      const [failing, stuck] = group.parallel as [SagaStep, SagaStep];
+      const trip = tripWithId('console-group', { fail: [failing.action, stuck.compensation] });
+      const { executionArn } = (await groupServer.call('StartExecution', {
+        stateMachineArn: grouped.stateMachineArn,
+        name: trip.trip_id,
+        input: JSON.stringify(trip),
+      })) as { executionArn: string };
+      while (((await groupServer.call('DescribeExecution', { executionArn })) as { status: string }).status === 'RUNNING') {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const view = (await (await fetch(`${groupServer.endpoint}/console/api/execution?arn=${encodeURIComponent(executionArn)}`)).json()) as {
+        path: string[];
+        marks: Record<string, string[]>;
+        diagram: string;
+      };
+      for (const step of group.parallel) expect(view.path).toEqual(expect.arrayContaining([step.action, step.compensation]));
+      // Each mark on its own state, though the branches' events interleave.
+      expect(view.marks[failing.action]).toEqual(['failed']);
+      expect(view.marks[failing.compensation]).toBeUndefined();
+      expect(view.marks[retryStateOf(stuck)]).toEqual(['retried', 'failed', 'stuck']);
+      expect(view.diagram).toContain('class="cluster');
+    } finally {
+      await groupServer.close();
+      await grouped.close();
+    }
   });
 
   it('answers bad requests with clear errors, and goes on serving', async () => {

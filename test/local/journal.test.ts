@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import fc from 'fast-check';
-import { retryStateOf } from '../../asl/saga.ts';
+import { isGroup, retryStateOf, type ParallelGroup, type SagaStep } from '../../asl/saga.ts';
 import type { Trip } from '../../functions/trip.ts';
 import { ExecutionInterruptedError, LocalSaga, type Alert, type Execution } from '../../local/runtime.ts';
 import { tripSaga } from '../../saga.ts';
 import { localStateMachineArn, sfnOf, startSaga, type SagaProcess } from '../helpers/cli.ts';
 import { expectConsistent } from '../helpers/invariant.ts';
-import { addedStep, firstStep, lastStep, steps, tripSagaWithAddedStep } from '../helpers/sagas.ts';
+import { addedStep, firstStep, lastStep, steps, tripParallelSaga, tripSagaWithAddedStep } from '../helpers/sagas.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 import { tripWithId } from '../helpers/trips.ts';
 
@@ -204,6 +204,33 @@ describe('in one process', () => {
       );
       expect(await recovery?.done).toMatchObject({ status: 'FAILED', error: 'ExecutionInterrupted' });
       expect(after.savedExecution('gone')?.history.at(-1)).toMatchObject({ type: 'ExecutionFailed' });
+    } finally {
+      await after.close();
+    }
+  });
+
+  it('an execution interrupted inside a group is continued from the group: the branch that ended keeps its result', async () => {
+    const dataDir = await scratchDir();
+    const group = tripParallelSaga.steps.find(isGroup) as ParallelGroup;
+    const [quick, slow] = group.parallel as [SagaStep, SagaStep];
+    const before = await LocalSaga.start({ saga: tripParallelSaga, dataDir });
+    const trip = tripWithId('in-group');
+    const started = before.begin(trip, { faults: { [slow.action]: { times: 2 } }, retryDelayMs: 5_000 });
+    const interrupted = expect(started.done).rejects.toBeInstanceOf(ExecutionInterruptedError);
+    // The quick branch has booked; the slow one pauses 5 s before its retry.
+    while ((await before.bookingsOf(trip.trip_id))[quick.name] === undefined) await sleep(20);
+    await before.close();
+    await interrupted;
+
+    const after = await LocalSaga.start({ saga: tripParallelSaga, dataDir });
+    try {
+      const [recovery] = after.continueInterrupted(() => ({ retryDelayMs: 0 }));
+      expect(recovery?.report).toBe(`in-group: was running in ${group.name}: continued from ${group.name}`);
+      const execution = (await recovery?.done) as Execution;
+      expect(execution.status).toBe('SUCCEEDED');
+      // Called once before the interruption: its branch had ended, and is not run again.
+      expect(execution.calls[quick.action]).toBe(1);
+      await expectConsistent(after, execution, trip);
     } finally {
       await after.close();
     }

@@ -5,8 +5,11 @@ import {
   actionEntryOf,
   compensationEntryOf,
   compensationRetryOf,
+  groupCompensationOf,
+  isGroup,
   stepsOf,
   stepsOfStage,
+  type ParallelGroup,
   type Saga,
   type SagaStep,
   type Stage,
@@ -322,6 +325,53 @@ describe('executions of one trip under different names', () => {
         expect(runs.map((run) => run.outcome).sort()).toEqual(['rolled back', 'succeeded']);
         for (const run of runs) await expectConsistent(express, run, trip);
       }
+    } finally {
+      await express.close();
+    }
+  });
+});
+
+describe('a group stuck in its compensations', () => {
+  const group = tripParallelSaga.steps.find(isGroup) as ParallelGroup;
+  const [fine, stuckStep] = group.parallel as [SagaStep, SagaStep];
+
+  it('is redriven as AWS redrives a Parallel state: only the failed branch reruns, from where it stopped', async () => {
+    const local = await LocalSaga.start({ saga: tripParallelSaga });
+    try {
+      const trip = tripWithId(nextTripId('group-redrive'));
+      const stuck = await local.execute(trip, {
+        faults: { [fine.action]: { times: 'always' }, [stuckStep.compensation]: { times: 'until-redrive' } },
+        retryDelayMs: 0,
+      });
+      expect(stuck).toMatchObject({ outcome: 'compensation not finished', status: 'FAILED' });
+      await expectConsistent(local, stuck, trip);
+      const redriven = await local.redrive(stuck, { faults: { [stuckStep.compensation]: { times: 'until-redrive' } }, retryDelayMs: 0 });
+      expect(redriven).toMatchObject({ outcome: 'rolled back', error: 'SagaRolledBack', redriveCount: 1 });
+      // The branch that succeeded is not rerun; the stuck one reruns its retry, not its first attempts or its alert.
+      expect(redriven.calls[fine.compensation]).toBe(stuck.calls[fine.compensation]);
+      expect(redriven.calls[`Retry${stuckStep.compensation}`]).toBe((stuck.calls[`Retry${stuckStep.compensation}`] ?? 0) + 1);
+      expect(redriven.calls[`Alert${stuckStep.compensation}`]).toBe(stuck.calls[`Alert${stuckStep.compensation}`]);
+      await expectConsistent(local, redriven, trip);
+      const events = redriven.history.slice(stuck.history.length).map((event) => event.type);
+      expect(events.slice(0, 3)).toEqual(['ExecutionRedriven', 'ParallelStateEntered', 'ParallelStateStarted']);
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('on EXPRESS, two branches stuck at once hand the rollback off once, from the group, which finishes it', async () => {
+    const express = await LocalSaga.start({ saga: tripParallelSaga, type: 'EXPRESS' });
+    try {
+      const trip = tripWithId(nextTripId('group-handed'));
+      const stuck = await express.execute(trip, {
+        faults: Object.fromEntries([[fine.action, { times: 'always' }], ...group.parallel.map((step) => [step.compensation, { times: 'always' }])]),
+        retryDelayMs: 0,
+      });
+      expect(stuck).toMatchObject({ outcome: 'compensation not finished', error: 'SagaRollbackHandedOff' });
+      const handedOff = await express.handedOff();
+      expect(handedOff).toHaveLength(1);
+      expect(handedOff[0]).toMatchObject({ status: 'SUCCEEDED', input: { resumeFrom: groupCompensationOf(group), execution: stuck.executionArn } });
+      expect(stillBooked(await express.bookingsOf(trip.trip_id), stuck.executionArn)).toEqual([]);
     } finally {
       await express.close();
     }
