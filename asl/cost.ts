@@ -77,7 +77,7 @@ function walkGraph(graph: StateGraph, faults: readonly Fault[]): Walked {
   let retries = 0;
   let stretches: Stretch[] = [{ attempts: 0, waitSeconds: 0 }];
   let error: string | undefined;
-  for (let name: string | undefined = graph.StartAt; name !== undefined; ) {
+  for (let name: string | undefined = graph.StartAt; name !== undefined;) {
     if (states.length > allStatesOf(graph).length) throw new Error(`the path from StartAt loops at "${name}"`);
     states.push(name);
     const state: State | undefined = graph.States[name];
@@ -89,12 +89,17 @@ function walkGraph(graph: StateGraph, faults: readonly Fault[]): Walked {
         states.push(...branch.states);
         retries += branch.retries;
       }
-      stretches = followedBy(stretches, branches.flatMap((branch) => branch.stretches));
+      stretches = followedBy(
+        stretches,
+        branches.flatMap((branch) => branch.stretches),
+      );
       error = branches.find((branch) => branch.error !== undefined)?.error;
     } else {
       error = faults.find((fault) => fault.state === name)?.error;
       const retrier =
-        state.Type === 'Task' && error !== undefined ? state.Retry?.find((candidate) => matches(candidate.ErrorEquals, error as string)) : undefined;
+        state.Type === 'Task' && error !== undefined
+          ? state.Retry?.find((candidate) => matches(candidate.ErrorEquals, error as string))
+          : undefined;
       let waitSeconds = 0;
       for (let attempt = 0; retrier !== undefined && attempt < retrier.MaxAttempts; attempt += 1) {
         retries += 1;
@@ -156,7 +161,13 @@ export function sagaPaths(saga: Saga, definition: StateMachineDefinition): SagaP
         ...walk(definition, [businessFailure(step.action)]),
       })),
     ),
-    { scenario: 'invalid trip', ...walk(definition, stepsOfStage(saga.steps[0] as Stage).map((step) => ({ state: step.action, error: StepError.TripInvalid }))) },
+    {
+      scenario: 'invalid trip',
+      ...walk(
+        definition,
+        stepsOfStage(saga.steps[0] as Stage).map((step) => ({ state: step.action, error: StepError.TripInvalid })),
+      ),
+    },
     {
       scenario: `${last.action} fails and ${last.compensation} stays stuck: alert, stop for redrive`,
       ...walk(definition, [businessFailure(last.action), businessFailure(last.compensation), businessFailure(retryStateOf(last))]),

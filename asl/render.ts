@@ -298,13 +298,7 @@ function compensationStates(
  * Without a catcher: a branch stuck past its alert fails this state, which a redrive reruns (on AWS, the failed and
  * stopped branches only).
  */
-function compensationGroupState(
-  saga: Saga,
-  index: number,
-  resources: SagaResources,
-  plan: RollbackPlan,
-  next: Transition,
-): ParallelState {
+function compensationGroupState(saga: Saga, index: number, resources: SagaResources, plan: RollbackPlan, next: Transition): ParallelState {
   const group = saga.steps[index] as ParallelGroup;
   return {
     Type: 'Parallel',
@@ -419,7 +413,9 @@ export function renderSaga(
           const following = saga.steps[index + 1];
           const next = then(following && actionEntryOf(following));
           return [
-            isGroup(stage) ? [stage.name, actionGroupState(saga, index, resources, next)] : [stage.action, actionState(stage, index, resources, next)],
+            isGroup(stage)
+              ? [stage.name, actionGroupState(saga, index, resources, next)]
+              : [stage.action, actionState(stage, index, resources, next)],
             ...stageCompensationStates(saga, index, resources, plan, TerminalState.RolledBack),
           ];
         }),
@@ -443,10 +439,12 @@ export function renderSaga(
 export function renderRollback(saga: Saga, resources: SagaResources): StateMachineDefinition {
   assertRenderable(saga, resources);
   const plan = redrivablePlan(saga, resources, ROLLBACK_PAYLOAD, ROLLBACK_PAYLOAD);
-  const resumable = saga.steps.flatMap((stage) => [
-    ...(isGroup(stage) ? [groupCompensationOf(stage)] : []),
-    ...stepsOfStage(stage).map((step) => [step.compensation, compensationEntryOf(stage)] as const),
-  ].map((entry) => (typeof entry === 'string' ? ([entry, entry] as const) : entry)));
+  const resumable = saga.steps.flatMap((stage) =>
+    [
+      ...(isGroup(stage) ? [groupCompensationOf(stage)] : []),
+      ...stepsOfStage(stage).map((step) => [step.compensation, compensationEntryOf(stage)] as const),
+    ].map((entry) => (typeof entry === 'string' ? ([entry, entry] as const) : entry)),
+  );
   const definition: StateMachineDefinition = {
     Comment: `Saga ${saga.name}'s rollback, finished from the compensation named in $.resumeFrom, on the bookings of $.execution`,
     StartAt: RollbackState.ResumeFrom,
@@ -456,7 +454,9 @@ export function renderRollback(saga: Saga, resources: SagaResources): StateMachi
         Choices: resumable.map(([resumeFrom, entry]) => ({ Variable: RESUME_FROM_PATH, StringEquals: resumeFrom, Next: entry })),
         Default: RollbackState.UnknownCompensation,
       },
-      ...Object.fromEntries(saga.steps.flatMap((_, index) => stageCompensationStates(saga, index, resources, plan, TerminalState.RolledBack))),
+      ...Object.fromEntries(
+        saga.steps.flatMap((_, index) => stageCompensationStates(saga, index, resources, plan, TerminalState.RolledBack)),
+      ),
       [TerminalState.RolledBack]: { Type: 'Succeed', Comment: 'Every compensation owed completed: nothing is left booked.' },
       [RollbackState.UnknownCompensation]: {
         Type: 'Fail',

@@ -96,7 +96,9 @@ function groupProblems(group: ParallelGroup): string[] {
     );
   }
   if (!Array.isArray(group.parallel) || group.parallel.length < 2) {
-    problems.push(`group "${group.name}" has ${Array.isArray(group.parallel) ? group.parallel.length : 'no'} step(s): a group runs at least two at once`);
+    problems.push(
+      `group "${group.name}" has ${Array.isArray(group.parallel) ? group.parallel.length : 'no'} step(s): a group runs at least two at once`,
+    );
     return problems;
   }
   return [...problems, ...group.parallel.flatMap((branch, index) => branchProblem(group, branch, index) ?? [])];

@@ -355,7 +355,9 @@ async function tour(options: { saga?: string; dynamodbPort?: number }): Promise<
   if ('refused' in loaded) throw new UsageError(loaded.refused);
   const local = await startLocal(options.saga, options.dynamodbPort);
   try {
-    print(`The ${local.saga.name} saga, on this machine: ${local.saga.steps.map((stage) => (isGroup(stage) ? `(${stage.parallel.map((step) => step.action).join(' ‖ ')})` : stage.action)).join(' → ')},`);
+    print(
+      `The ${local.saga.name} saga, on this machine: ${local.saga.steps.map((stage) => (isGroup(stage) ? `(${stage.parallel.map((step) => step.action).join(' ‖ ')})` : stage.action)).join(' → ')},`,
+    );
     print(`each with its compensation. DynamoDB is dynalite at ${local.dynamo.endpoint} (in memory); the state machine is the`);
     print('definition that `pulumi up` deploys, run by aws-local-stepfunctions with each state served by its real Middy handler.');
     print(`Retry pauses are shortened to ${TOUR_RETRY_DELAY_MS} ms for the tour (\`saga run\` honours the definition's backoff).`);
@@ -436,7 +438,11 @@ async function serve(options: ServeOptions): Promise<void> {
     print(`  Rollback       ${local.rollback.stateMachineArn}   input: {"trip": …, "execution": ARN, "resumeFrom": COMPENSATION}`);
   print(`  Step Functions ${server.endpoint}`);
   print(`  Console        ${server.endpoint}${CONSOLE_PATH}   (in a browser)`);
-  print(`  DynamoDB       ${local.dynamo.endpoint}   tables: ${stepsOf(local.saga).map((step) => step.table).join(', ')}`);
+  print(
+    `  DynamoDB       ${local.dynamo.endpoint}   tables: ${stepsOf(local.saga)
+      .map((step) => step.table)
+      .join(', ')}`,
+  );
   print();
   print('With the AWS CLI (any credentials will do; the region must be set, under both names for CLI v1 and boto3):');
   print(`  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=${LOCAL_REGION} AWS_DEFAULT_REGION=${LOCAL_REGION}`);

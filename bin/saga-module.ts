@@ -34,7 +34,8 @@ function shapeProblems(saga: unknown): string[] {
     if (!isObject(stage)) problems.push(`${where} is neither a step nor a group`);
     else if ('parallel' in stage) {
       // Branches that are not steps at all are named by the step list's own rules.
-      if (Array.isArray(stage['parallel'])) stage['parallel'].forEach((step: unknown, branch) => problems.push(...stepProblems(step, `${where}, branch ${branch + 1}`)));
+      if (Array.isArray(stage['parallel']))
+        stage['parallel'].forEach((step: unknown, branch) => problems.push(...stepProblems(step, `${where}, branch ${branch + 1}`)));
     } else problems.push(...stepProblems(stage, where));
   });
   return problems;

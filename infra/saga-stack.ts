@@ -47,7 +47,9 @@ export class SagaStack extends pulumi.ComponentResource {
     super('step-saga:index:SagaStack', name, {}, options);
     const { saga, settings, code } = args;
     const parent = { parent: this };
-    const tooShort = stepsOf(saga).filter((step) => (step.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS) <= settings.functionTimeoutSeconds);
+    const tooShort = stepsOf(saga).filter(
+      (step) => (step.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS) <= settings.functionTimeoutSeconds,
+    );
     if (tooShort.length > 0) {
       throw new StackSettingsError(
         `functionTimeoutSeconds (${settings.functionTimeoutSeconds}) must be below the task timeout of ${tooShort.map((step) => step.name).join(', ')}`,

@@ -177,7 +177,12 @@ export class ExecutionHistory {
         this.#failedLast.add(name);
         this.#call(name, () =>
           this.#isSns(name)
-            ? this.#add(event.timestamp, 'TaskFailed', { taskFailedEventDetails: { resourceType: 'sns', resource: 'publish', ...failure } }, name)
+            ? this.#add(
+                event.timestamp,
+                'TaskFailed',
+                { taskFailedEventDetails: { resourceType: 'sns', resource: 'publish', ...failure } },
+                name,
+              )
             : this.#add(event.timestamp, 'LambdaFunctionFailed', { lambdaFunctionFailedEventDetails: failure }, name),
         );
         return;
@@ -209,7 +214,12 @@ export class ExecutionHistory {
           });
         }
         const output = json(event.state.output);
-        this.#add(event.timestamp, `${type}StateExited`, { stateExitedEventDetails: { name, output, outputDetails: details(output) } }, name);
+        this.#add(
+          event.timestamp,
+          `${type}StateExited`,
+          { stateExitedEventDetails: { name, output, outputDetails: details(output) } },
+          name,
+        );
         return;
       }
     }

@@ -39,7 +39,9 @@ export const statesEntered = (history: readonly HistoryEvent[]): string[] =>
  * a redrive looks among the top-level states, and reruns a Parallel state's branches itself).
  */
 export function stoppedAt(history: readonly HistoryEvent[], states?: StateGraph['States']): { state: string; input: unknown } | undefined {
-  const entered = history.findLast((event) => event.type.endsWith('StateEntered') && (states === undefined || detailsOf(event).name in states));
+  const entered = history.findLast(
+    (event) => event.type.endsWith('StateEntered') && (states === undefined || detailsOf(event).name in states),
+  );
   if (!entered) return undefined;
   const { name, input } = detailsOf(entered);
   return { state: name, input: JSON.parse(input ?? 'null') };

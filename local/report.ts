@@ -78,7 +78,9 @@ export function timelinePrinter(write: (line: string) => void) {
       }
       case 'ParallelStateSucceeded':
       case 'ParallelStateFailed':
-        write(`${at(event)}  ${event.type === 'ParallelStateSucceeded' ? '✓' : '✗'} ${current}: every branch ${event.type === 'ParallelStateSucceeded' ? 'succeeded' : 'ended; one failed'}`);
+        write(
+          `${at(event)}  ${event.type === 'ParallelStateSucceeded' ? '✓' : '✗'} ${current}: every branch ${event.type === 'ParallelStateSucceeded' ? 'succeeded' : 'ended; one failed'}`,
+        );
         return;
       case 'ExecutionSucceeded':
         write(`${at(event)}  ● execution succeeded`);

@@ -455,7 +455,12 @@ export class LocalSaga {
     }
     const ending: Ending = {
       status,
-      outcome: outcomeOf(this.saga, status, failure?.error, path.findLast((state) => state in this.definition.States)),
+      outcome: outcomeOf(
+        this.saga,
+        status,
+        failure?.error,
+        path.findLast((state) => state in this.definition.States),
+      ),
       ...(failure ? { error: failure.error, cause: failure.cause } : {}),
       ...('output' in result ? { output: result.output } : {}),
       stopDate: new Date(),

@@ -7,6 +7,9 @@ import { partPattern, readmeParts } from '../bin/readme.ts';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
-it.each((await readmeParts()).map((part) => [part.intro.trim(), part] as const))('the README embeds the current part after %s', (_, part) => {
-  expect(readme.match(partPattern(part))?.[0]).toBe(`${part.intro}${part.text}`);
-});
+it.each((await readmeParts()).map((part) => [part.intro.trim(), part] as const))(
+  'the README embeds the current part after %s',
+  (_, part) => {
+    expect(readme.match(partPattern(part))?.[0]).toBe(`${part.intro}${part.text}`);
+  },
+);

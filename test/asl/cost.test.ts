@@ -61,7 +61,10 @@ describe('walk', () => {
 
 describe('priceOf', () => {
   it('prices Standard per transition and Express per request plus billed duration', () => {
-    const price = priceOf({ scenario: 'three states', states: ['A', 'B', 'C'], retries: 0, stretches: [{ attempts: 3, waitSeconds: 0 }] }, 40);
+    const price = priceOf(
+      { scenario: 'three states', states: ['A', 'B', 'C'], retries: 0, stretches: [{ attempts: 3, waitSeconds: 0 }] },
+      40,
+    );
     expect(price.transitions).toBe(3);
     expect(price.standardPerMillion).toBeCloseTo(75, 6);
     // 3 × 40 ms = 120 ms, billed as 200 ms at 64 MB.

@@ -56,7 +56,11 @@ describe('a group renders as one Parallel state for its actions and one for its 
   it('runs each action of the group in its own branch; the group’s failure goes to every compensation of the group', () => {
     const actions = parallelState(definition, group.name);
     expect(actions.Branches.map((branch) => branch.StartAt)).toEqual(grouped.map((step) => step.action));
-    expect(actions.Catch?.at(-1)).toEqual({ ErrorEquals: [ALL_ERRORS], Next: groupCompensationOf(group), ResultPath: `$.errors.${group.name}` });
+    expect(actions.Catch?.at(-1)).toEqual({
+      ErrorEquals: [ALL_ERRORS],
+      Next: groupCompensationOf(group),
+      ResultPath: `$.errors.${group.name}`,
+    });
     const compensations = parallelState(definition, groupCompensationOf(group));
     expect(compensations.Branches.map((branch) => Object.keys(branch.States))).toEqual(
       grouped.map((step) => [step.compensation, `Alert${step.compensation}`, `Retry${step.compensation}`]),
@@ -81,13 +85,16 @@ describe('the example in an ASL interpreter', () => {
     for (const name of actions) expect(run.inputs[name]).toEqual([{ trip, execution: EXECUTION_ARN }]);
   });
 
-  it.each(grouped.map((step) => step.action))('when %s fails, every compensation of the group runs, then the rollback ends', async (failing) => {
-    const run = await runDefinition(definition, trip, { [failing]: business });
-    for (const step of grouped) expect(run.calls[step.compensation]).toBe(1);
-    for (const step of after) expect(run.calls[step.compensation]).toBeUndefined();
-    expect(run).toMatchObject({ status: 'FAILED', error: 'SagaRolledBack' });
-    for (const step of grouped) expect(run.inputs[step.compensation]).toEqual([{ trip, execution: EXECUTION_ARN }]);
-  });
+  it.each(grouped.map((step) => step.action))(
+    'when %s fails, every compensation of the group runs, then the rollback ends',
+    async (failing) => {
+      const run = await runDefinition(definition, trip, { [failing]: business });
+      for (const step of grouped) expect(run.calls[step.compensation]).toBe(1);
+      for (const step of after) expect(run.calls[step.compensation]).toBeUndefined();
+      expect(run).toMatchObject({ status: 'FAILED', error: 'SagaRolledBack' });
+      for (const step of grouped) expect(run.inputs[step.compensation]).toEqual([{ trip, execution: EXECUTION_ARN }]);
+    },
+  );
 
   it('when a later step fails, its compensation runs, then the group’s', async () => {
     const failing = after.at(-1) as SagaStep;
@@ -98,7 +105,11 @@ describe('the example in an ASL interpreter', () => {
   });
 
   it('an invalid trip is rejected by the group before anything is booked, without compensating', async () => {
-    const run = await runDefinition(definition, trip, Object.fromEntries(grouped.map((step) => [step.action, { error: StepError.TripInvalid, times: 'always' }])));
+    const run = await runDefinition(
+      definition,
+      trip,
+      Object.fromEntries(grouped.map((step) => [step.action, { error: StepError.TripInvalid, times: 'always' }])),
+    );
     expect(run.entered.filter((state) => state in definition.States)).toEqual([group.name, 'TripRejected']);
     expect(run.error).toBe('TripInvalid');
   });
@@ -144,7 +155,10 @@ describe('the rollback machine and EXPRESS with a group', () => {
     const onlyGroups = tripSagaOfShape([2, 3]);
     for (const machine of [
       renderSaga(onlyGroups, placeholderResources(onlyGroups)),
-      renderSaga(onlyGroups, placeholderResources(onlyGroups), { type: 'EXPRESS', rollbackStateMachine: placeholderRollbackArn(onlyGroups) }),
+      renderSaga(onlyGroups, placeholderResources(onlyGroups), {
+        type: 'EXPRESS',
+        rollbackStateMachine: placeholderRollbackArn(onlyGroups),
+      }),
       renderRollback(onlyGroups, placeholderResources(onlyGroups)),
     ]) {
       expect(aslValidator(machine).errorsText('\n')).toBe('');
@@ -162,9 +176,17 @@ describe('a bad group is refused with SagaDefinitionError naming it', () => {
     ['an empty branch', withSteps([parallel('Travel', [hotel, {} as SagaStep]), rental]), 'group "Travel" branch 2 is empty'],
     ['a nested group', withSteps([parallel('Travel', [hotel, parallel('Inner', [flight, rental]) as never])]), 'groups do not nest'],
     ['a group named like a step', withSteps([parallel('Hotel', [hotel, flight]), rental]), 'duplicate step name "Hotel"'],
-    ['a step in two groups', withSteps([parallel('Travel', [hotel, flight]), parallel('Again', [rental, hotel])]), 'duplicate step name "Hotel"'],
+    [
+      'a step in two groups',
+      withSteps([parallel('Travel', [hotel, flight]), parallel('Again', [rental, hotel])]),
+      'duplicate step name "Hotel"',
+    ],
     ['a group named like a state', withSteps([parallel('BookRental', [hotel, flight]), rental]), 'duplicate state name "BookRental"'],
-    ['a group name that cannot name a state', withSteps([parallel('Travel plans', [hotel, flight]), rental]), 'group "Travel plans": its name must be'],
+    [
+      'a group name that cannot name a state',
+      withSteps([parallel('Travel plans', [hotel, flight]), rental]),
+      'group "Travel plans": its name must be',
+    ],
   ])('%s', (_, bad, message) => {
     expect(() => renderSaga(bad, placeholderResources(saga))).toThrow(SagaDefinitionError);
     try {
@@ -203,7 +225,9 @@ describe('cost: transitions as Step Functions counts them, and Express duration 
 
   it('is cheaper in Express time than the same steps in sequence, and dearer by a transition per group on Standard', () => {
     const sequential: Saga = { ...saga, steps: stepsOf(saga) };
-    const [seq, par] = [sequential, saga].map((each) => priceOf(sagaPaths(each, renderSaga(each, placeholderResources(each)))[0] as never, 100));
+    const [seq, par] = [sequential, saga].map((each) =>
+      priceOf(sagaPaths(each, renderSaga(each, placeholderResources(each)))[0] as never, 100),
+    );
     expect(par?.transitions).toBe((seq?.transitions ?? 0) + 1);
     expect(par?.expressPerMillion).toBeLessThan(seq?.expressPerMillion ?? 0);
   });

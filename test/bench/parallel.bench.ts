@@ -35,5 +35,7 @@ console.log('| step list | wall time median ms | in calls of one function |');
 console.log('| --- | ---: | ---: |');
 console.log(`| ${stepsOf(tripSaga).length} steps in sequence | ${inSequence.toFixed(1)} | ${(inSequence / DELAY_MS).toFixed(2)} |`);
 console.log(`| the ${stepsOf(tripSaga).length} steps in one group | ${atOnce.toFixed(1)} | ${(atOnce / DELAY_MS).toFixed(2)} |`);
-console.log(`\nThe group takes ${((atOnce / inSequence) * 100).toFixed(0)}% of the sequence's time (ratio ${(inSequence / atOnce).toFixed(2)}).`);
+console.log(
+  `\nThe group takes ${((atOnce / inSequence) * 100).toFixed(0)}% of the sequence's time (ratio ${(inSequence / atOnce).toFixed(2)}).`,
+);
 console.log(`Node ${process.version}, ${process.arch}.`);

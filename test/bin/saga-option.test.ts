@@ -32,7 +32,13 @@ describe('--saga examples/trip-parallel.ts', () => {
     const entered = run.events.flatMap((event) => (event.stateEnteredEventDetails ? [event.stateEnteredEventDetails.name] : []));
     for (const step of grouped) expect(entered).toContain(step.compensation);
     expect(run.events.map((event) => event.type)).toEqual(
-      expect.arrayContaining(['ParallelStateEntered', 'ParallelStateStarted', 'ParallelStateFailed', 'ParallelStateSucceeded', 'ParallelStateExited']),
+      expect.arrayContaining([
+        'ParallelStateEntered',
+        'ParallelStateStarted',
+        'ParallelStateFailed',
+        'ParallelStateSucceeded',
+        'ParallelStateExited',
+      ]),
     );
     const { stdout: report } = await saga('run', '--saga', EXAMPLE, '--fail', failing.action);
     for (const step of stepsOf(tripParallelSaga)) expect(report).toMatch(new RegExp(`^  ${step.name} +(CANCELLED|—)`, 'm'));
@@ -64,7 +70,19 @@ describe('--saga examples/trip-parallel.ts', () => {
   });
 
   it('saga local serves it: an execution through the AWS SDK, its history with the Parallel events', async () => {
-    const server = startSaga('local', '--saga', EXAMPLE, '--port', '0', '--dynamodb-port', '0', '--retry-delay', '0', '--fail', (grouped[0] as SagaStep).action);
+    const server = startSaga(
+      'local',
+      '--saga',
+      EXAMPLE,
+      '--port',
+      '0',
+      '--dynamodb-port',
+      '0',
+      '--retry-delay',
+      '0',
+      '--fail',
+      (grouped[0] as SagaStep).action,
+    );
     try {
       const sfn = await sfnOf(server);
       const stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${tripParallelSaga.name}`;

@@ -50,7 +50,11 @@ export async function expectConsistent(local: LocalSaga, execution: Execution, t
       );
       expect(execution.path).toContain(retryStateOf(stuckStep));
       // Owed: the stuck one, the rest of its group (run at once), then every earlier stage's in reverse.
-      const owed = [stuckStep, ...stepsOfStage(group as never).filter((step) => step !== stuckStep), ...stages.slice(0, stage).reverse().flatMap(stepsOfStage)];
+      const owed = [
+        stuckStep,
+        ...stepsOfStage(group as never).filter((step) => step !== stuckStep),
+        ...stages.slice(0, stage).reverse().flatMap(stepsOfStage),
+      ];
       expect(message['compensationsOwed']).toBe(owed.map((step) => step.compensation).join(', '));
       expect(message['execution']).toBe(execution.executionArn);
       expect(message['resume']).toBe(`aws stepfunctions redrive-execution --execution-arn ${execution.executionArn}`);

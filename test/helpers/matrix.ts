@@ -37,14 +37,12 @@ export function failureMatrix(saga: Saga): Scenario[] {
             deliverTwice: [],
             expected: 'rolled back',
           },
-          ...siblings.map(
-            (sibling): Scenario => ({
-              name: `${step.action} fails while ${sibling.action} is slow`,
-              faults: { [step.action]: always, [sibling.action]: { delayMs: SLOW_MS } },
-              deliverTwice: [],
-              expected: 'rolled back',
-            }),
-          ),
+          ...siblings.map((sibling): Scenario => ({
+            name: `${step.action} fails while ${sibling.action} is slow`,
+            faults: { [step.action]: always, [sibling.action]: { delayMs: SLOW_MS } },
+            deliverTwice: [],
+            expected: 'rolled back',
+          })),
         ];
       }),
     ),

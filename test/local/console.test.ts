@@ -111,7 +111,9 @@ describe('console routes', () => {
       while (((await groupServer.call('DescribeExecution', { executionArn })) as { status: string }).status === 'RUNNING') {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      const view = (await (await fetch(`${groupServer.endpoint}/console/api/execution?arn=${encodeURIComponent(executionArn)}`)).json()) as {
+      const view = (await (
+        await fetch(`${groupServer.endpoint}/console/api/execution?arn=${encodeURIComponent(executionArn)}`)
+      ).json()) as {
         path: string[];
         marks: Record<string, string[]>;
         diagram: string;

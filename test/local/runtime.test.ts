@@ -102,7 +102,10 @@ describe.each([
     });
     expect(execution.calls[compensation]).toBe(allowed + 1);
     // Then the alert, and the compensation once more with fresh retries, where the execution stops.
-    expect(execution.path.filter((state) => state.endsWith(compensation)).slice(-2)).toEqual([`Alert${compensation}`, `Retry${compensation}`]);
+    expect(execution.path.filter((state) => state.endsWith(compensation)).slice(-2)).toEqual([
+      `Alert${compensation}`,
+      `Retry${compensation}`,
+    ]);
     expect(execution.calls[`Retry${compensation}`]).toBe(allowed + 1);
   });
 
@@ -152,7 +155,9 @@ describe('random fault schedules over step lists of 1 to 6 steps, single or in g
     );
 
   // Entries of 1 (a single step) to 3 (a group of three), at most 6 steps in all.
-  const shapes = fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 }).filter((shape) => shape.reduce((a, b) => a + b) <= 6);
+  const shapes = fc
+    .array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 })
+    .filter((shape) => shape.reduce((a, b) => a + b) <= 6);
   const schedule = shapes.chain((shape) => {
     const saga = tripSagaOfShape(shape);
     const states = stepsOf(saga).flatMap((step) => [step.action, step.compensation]);
@@ -239,7 +244,10 @@ describe('executions of one trip under different names', () => {
   const names = (execution: Execution, bookings: Bookings) =>
     Object.values(bookings).map((item) => (item?.['execution'] === execution.executionArn ? 'mine' : item?.['execution']));
 
-  it.each([['no fault', {}], ...stepsOf(tripSaga).map((step) => [`${step.action} failing`, { [step.action]: { times: 'always' } }] as const)])(
+  it.each([
+    ['no fault', {}],
+    ...stepsOf(tripSaga).map((step) => [`${step.action} failing`, { [step.action]: { times: 'always' } }] as const),
+  ])(
     'a later execution of a succeeded trip (%s) rolls back without touching the succeeded one’s bookings, and says so',
     async (label, faults) => {
       const trip = tripWithId(nextTripId(`kept-${label.replaceAll(' ', '-')}`));
@@ -364,13 +372,19 @@ describe('a group stuck in its compensations', () => {
     try {
       const trip = tripWithId(nextTripId('group-handed'));
       const stuck = await express.execute(trip, {
-        faults: Object.fromEntries([[fine.action, { times: 'always' }], ...group.parallel.map((step) => [step.compensation, { times: 'always' }])]),
+        faults: Object.fromEntries([
+          [fine.action, { times: 'always' }],
+          ...group.parallel.map((step) => [step.compensation, { times: 'always' }]),
+        ]),
         retryDelayMs: 0,
       });
       expect(stuck).toMatchObject({ outcome: 'compensation not finished', error: 'SagaRollbackHandedOff' });
       const handedOff = await express.handedOff();
       expect(handedOff).toHaveLength(1);
-      expect(handedOff[0]).toMatchObject({ status: 'SUCCEEDED', input: { resumeFrom: groupCompensationOf(group), execution: stuck.executionArn } });
+      expect(handedOff[0]).toMatchObject({
+        status: 'SUCCEEDED',
+        input: { resumeFrom: groupCompensationOf(group), execution: stuck.executionArn },
+      });
       expect(stillBooked(await express.bookingsOf(trip.trip_id), stuck.executionArn)).toEqual([]);
     } finally {
       await express.close();
