@@ -82,12 +82,19 @@ const HAND_OFF_NAME = "States.Hash($$.Execution.Id, 'SHA-256')";
 const GROUP_INPUT: PayloadTemplate = { 'trip.$': '$$.Execution.Input' };
 const BRANCH_PAYLOAD: PayloadTemplate = { 'trip.$': '$.trip', 'execution.$': '$$.Execution.Id' };
 
-/** How one state machine runs a rollback: what its compensations get, what the alert says, what follows it. */
-interface RollbackPlan {
+/** What a state machine's functions get: alone, and in a group's branch (with what the group gives the branch). */
+interface Payloads {
   readonly payload: PayloadTemplate;
-  /** What a group's compensations (a Parallel state) give their branches, and what a branch's function gets. */
   readonly groupInput: PayloadTemplate;
   readonly branchPayload: PayloadTemplate;
+}
+
+const SAGA_PAYLOADS: Payloads = { payload: SAGA_PAYLOAD, groupInput: GROUP_INPUT, branchPayload: BRANCH_PAYLOAD };
+/** The rollback machine's input carries the trip and the owner: its branches get the same. */
+const ROLLBACK_PAYLOADS: Payloads = { payload: ROLLBACK_PAYLOAD, groupInput: ROLLBACK_PAYLOAD, branchPayload: ROLLBACK_PAYLOAD };
+
+/** How one state machine runs a rollback: what its compensations get, what the alert says, what follows it. */
+interface RollbackPlan extends Payloads {
   /** Keys of the alert's message that say how the rollback gets finished. */
   readonly resume: PayloadTemplate;
   /** The states after a stuck compensation's alert: the first is the alert's `Next`. */
@@ -347,12 +354,10 @@ function assertRenderable(saga: Saga, resources: SagaResources): void {
 }
 
 /** A stuck compensation, once alerted, runs again with no catcher: the execution stops there, to be redriven. */
-const redrivablePlan = (saga: Saga, resources: SagaResources, payload: PayloadTemplate, groupInput: PayloadTemplate): RollbackPlan => {
-  const branchPayload = groupInput === GROUP_INPUT ? BRANCH_PAYLOAD : payload;
+const redrivablePlan = (saga: Saga, resources: SagaResources, payloads: Payloads): RollbackPlan => {
+  const { payload, branchPayload } = payloads;
   return {
-    payload,
-    groupInput,
-    branchPayload,
+    ...payloads,
     resume: REDRIVE,
     afterAlert: (step, next, group) => [
       [
@@ -369,12 +374,10 @@ const redrivablePlan = (saga: Saga, resources: SagaResources, payload: PayloadTe
 function sagaPlan(saga: Saga, resources: SagaResources, options: SagaRenderOptions): RollbackPlan {
   switch (options.type) {
     case 'STANDARD':
-      return redrivablePlan(saga, resources, SAGA_PAYLOAD, GROUP_INPUT);
+      return redrivablePlan(saga, resources, SAGA_PAYLOADS);
     case 'EXPRESS':
       return {
-        payload: SAGA_PAYLOAD,
-        groupInput: GROUP_INPUT,
-        branchPayload: BRANCH_PAYLOAD,
+        ...SAGA_PAYLOADS,
         resume: { resume: 'none: the rollback machine finishes it, in an execution named by the SHA-256 of this execution id' },
         afterAlert: (step, _, group) =>
           group === undefined
@@ -438,13 +441,12 @@ export function renderSaga(
  */
 export function renderRollback(saga: Saga, resources: SagaResources): StateMachineDefinition {
   assertRenderable(saga, resources);
-  const plan = redrivablePlan(saga, resources, ROLLBACK_PAYLOAD, ROLLBACK_PAYLOAD);
-  const resumable = saga.steps.flatMap((stage) =>
-    [
-      ...(isGroup(stage) ? [groupCompensationOf(stage)] : []),
-      ...stepsOfStage(stage).map((step) => [step.compensation, compensationEntryOf(stage)] as const),
-    ].map((entry) => (typeof entry === 'string' ? ([entry, entry] as const) : entry)),
-  );
+  const plan = redrivablePlan(saga, resources, ROLLBACK_PAYLOADS);
+  // What `resumeFrom` may name, and where the rollback then enters.
+  const resumable = saga.steps.flatMap((stage): [string, string][] => [
+    ...(isGroup(stage) ? [[groupCompensationOf(stage), groupCompensationOf(stage)] as [string, string]] : []),
+    ...stepsOfStage(stage).map((step): [string, string] => [step.compensation, compensationEntryOf(stage)]),
+  ]);
   const definition: StateMachineDefinition = {
     Comment: `Saga ${saga.name}'s rollback, finished from the compensation named in $.resumeFrom, on the bookings of $.execution`,
     StartAt: RollbackState.ResumeFrom,

@@ -163,7 +163,7 @@ export function groupCompensationOf(group: ParallelGroup): string {
   return `Compensate${group.name}`;
 }
 
-/** The state where an EXPRESS saga enters a stage's rollback, and the rollback machine resumes it: a group is resumed whole. */
+/** The state where a stage's part of a rollback begins: its compensation, or its group's (a group is resumed whole). */
 export const compensationEntryOf = (stage: Stage): string => (isGroup(stage) ? groupCompensationOf(stage) : stage.compensation);
 
 /** The state where a stage's actions begin: its action, or its group's Parallel state. */
