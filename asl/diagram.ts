@@ -185,7 +185,7 @@ export function toDot(
     const label = nodeMarks.length > 0 ? `${node.label}\n${nodeMarks.join(', ')}` : node.label;
     return [
       `label=${dotText(label)}`,
-      ...(node.kind === 'parallel' ? ['style="rounded,dashed"'] : [style[node.kind]]),
+      ...(node.kind === 'parallel' ? ['style="rounded,dashed", fontname="Helvetica", fontsize=11'] : [style[node.kind]]),
       ...(takenNodes.has(node.name) ? [TAKEN] : []),
       ...nodeMarks.slice(-1).map((mark) => MARK_STYLE[mark]),
       ...(classes.length > 0 ? [`class=${dotText(classes.join(' '))}`] : []),
