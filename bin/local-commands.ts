@@ -92,9 +92,15 @@ function tripIdOf(local: LocalSaga, execution: Pick<Execution, 'input'>): string
   return typeof id === 'string' ? id : undefined;
 }
 
+/** The items of the execution's trip in every step's table; none when its input names no trip. */
+async function bookingsOfTrip(local: LocalSaga, execution: Pick<Execution, 'input'>) {
+  const tripId = tripIdOf(local, execution);
+  return tripId === undefined ? {} : local.bookingsOf(tripId);
+}
+
 async function report(local: LocalSaga, execution: Execution, dataDir?: string): Promise<string> {
   const tripId = tripIdOf(local, execution);
-  const bookings = tripId === undefined ? {} : await local.bookingsOf(tripId);
+  const bookings = await bookingsOfTrip(local, execution);
   print();
   if (tripId === undefined) {
     print(`The input has no ${local.saga.keyField}: no table can hold a booking of it.`);
@@ -248,6 +254,8 @@ async function run(options: RunOptions): Promise<void> {
             status: execution.status,
             error: execution.error,
             cause: execution.cause,
+            // What the execution still holds in the tables, read as the text report reads them.
+            bookingsLeft: stillBooked(await bookingsOfTrip(local, execution), execution.executionArn),
             events: execution.history,
           },
           null,

@@ -1,4 +1,5 @@
-// The trip with its hotel and flight booked at once (a group: one Parallel state), then the rental:
+// The trip with a group: the hotel first (without a room nothing else is worth booking), then the flight and the
+// rental car, which do not depend on one another, at once (one Parallel state):
 //   npx saga asl --saga examples/trip-parallel.ts
 // The same steps, tables and functions as saga.ts; only the order of the actions changes.
 import { defineSaga, parallel } from '../asl/saga.ts';
@@ -9,5 +10,5 @@ export default defineSaga<TripField>({
   name: 'TripBookingParallel',
   keyField: 'trip_id',
   fields: tripFields,
-  steps: [parallel('Travel', [hotel, flight]), rental],
+  steps: [hotel, parallel('Travel', [flight, rental])],
 });

@@ -31,13 +31,13 @@ import { aslValidator } from '../helpers/asl.ts';
 import { EXECUTION_ARN, runDefinition } from '../helpers/interpreter.ts';
 import { tripParallelSaga, tripSagaOfShape } from '../helpers/sagas.ts';
 
-// Groups of steps that run at once: the example's step list (examples/trip-parallel.ts), and generated ones.
+// Groups of steps that run at once: the example's step list (examples/trip-parallel.ts), and a generated one with a
+// group between two single steps, so that a group has steps before and after it.
 
 const trip = JSON.parse(readFileSync(new URL('../../examples/trip.json', import.meta.url), 'utf8')) as Record<string, string>;
 const saga = tripParallelSaga;
 const group = saga.steps.find(isGroup) as ParallelGroup;
 const grouped = group.parallel;
-const after = stepsOf(saga).filter((step) => !grouped.includes(step));
 const definition = renderSaga(saga, placeholderResources(saga));
 const parallelState = (machine: StateMachineDefinition, name: string): ParallelState => {
   const state = machine.States[name];
@@ -45,6 +45,12 @@ const parallelState = (machine: StateMachineDefinition, name: string): ParallelS
   return state;
 };
 const business = { error: StepError.BookingConflict, times: 'always' } as const;
+
+/** A group between a step before it and a step after it: Step1, then Step2 and Step3 at once, then Step4. */
+const between = tripSagaOfShape([1, 2, 1]);
+const [before, middle, after] = between.steps as [SagaStep, ParallelGroup, SagaStep];
+const betweenDefinition = renderSaga(between, placeholderResources(between));
+const topLevel = (entered: readonly string[]) => entered.filter((state) => state in betweenDefinition.States);
 
 describe('a group renders as one Parallel state for its actions and one for its compensations', () => {
   it('is valid for asl-validator and for our own rules, and pinned by a snapshot', () => {
@@ -56,73 +62,87 @@ describe('a group renders as one Parallel state for its actions and one for its 
   it('runs each action of the group in its own branch; the group’s failure goes to every compensation of the group', () => {
     const actions = parallelState(definition, group.name);
     expect(actions.Branches.map((branch) => branch.StartAt)).toEqual(grouped.map((step) => step.action));
-    expect(actions.Catch?.at(-1)).toEqual({
-      ErrorEquals: [ALL_ERRORS],
-      Next: groupCompensationOf(group),
-      ResultPath: `$.errors.${group.name}`,
-    });
+    expect(actions.Catch?.at(-1)).toEqual({ ErrorEquals: [ALL_ERRORS], Next: groupCompensationOf(group), ResultPath: `$.errors.${group.name}` });
     const compensations = parallelState(definition, groupCompensationOf(group));
     expect(compensations.Branches.map((branch) => Object.keys(branch.States))).toEqual(
       grouped.map((step) => [step.compensation, `Alert${step.compensation}`, `Retry${step.compensation}`]),
     );
     // A stuck compensation inside the group stops at its retry, without a catcher: the Parallel state fails, redrivable.
     expect(compensations.Catch).toBeUndefined();
-    expect(compensations.Next).toBe('SagaRolledBack');
   });
 
-  it('compensates a later step, then the whole group', () => {
-    for (const step of after) expect(definition.States[step.compensation]).toMatchObject({ Next: groupCompensationOf(group) });
+  it('goes on from the step before to the group and to the step after; compensates the step after, the group, the step before', () => {
+    expect(betweenDefinition.States[before.action]).toMatchObject({ Next: middle.name });
+    expect(betweenDefinition.States[middle.name]).toMatchObject({ Next: after.action });
+    expect(betweenDefinition.States[after.compensation]).toMatchObject({ Next: groupCompensationOf(middle) });
+    expect(betweenDefinition.States[groupCompensationOf(middle)]).toMatchObject({ Next: before.compensation });
+    expect(betweenDefinition.States[before.compensation]).toMatchObject({ Next: 'SagaRolledBack' });
+    expect(aslValidator(betweenDefinition).errorsText('\n')).toBe('');
   });
 });
 
-describe('the example in an ASL interpreter', () => {
+describe('a group in an ASL interpreter', () => {
   it('happy path: every result at its own path, beside the trip, as with single steps', async () => {
-    const run = await runDefinition(definition, trip);
-    expect(run.status).toBe('SUCCEEDED');
-    const actions = stepsOf(saga).map((step) => step.action);
-    expect(run.output).toEqual({ ...trip, results: Object.fromEntries(actions.map((action) => [action, { done: action }])) });
-    // Branch functions too get the execution's input, not the branch's.
-    for (const name of actions) expect(run.inputs[name]).toEqual([{ trip, execution: EXECUTION_ARN }]);
+    for (const [machine, steps] of [
+      [definition, stepsOf(saga)],
+      [betweenDefinition, stepsOf(between)],
+    ] as const) {
+      const run = await runDefinition(machine, trip);
+      expect(run.status).toBe('SUCCEEDED');
+      const actions = steps.map((step) => step.action);
+      expect(run.output).toEqual({ ...trip, results: Object.fromEntries(actions.map((action) => [action, { done: action }])) });
+      // Branch functions too get the execution's input, not the branch's.
+      for (const name of actions) expect(run.inputs[name]).toEqual([{ trip, execution: EXECUTION_ARN }]);
+    }
   });
 
-  it.each(grouped.map((step) => step.action))(
-    'when %s fails, every compensation of the group runs, then the rollback ends',
+  it.each(middle.parallel.map((step) => step.action))(
+    'when %s fails, every compensation of the group runs, then the earlier ones, and the rollback ends',
     async (failing) => {
-      const run = await runDefinition(definition, trip, { [failing]: business });
-      for (const step of grouped) expect(run.calls[step.compensation]).toBe(1);
-      for (const step of after) expect(run.calls[step.compensation]).toBeUndefined();
+      const run = await runDefinition(betweenDefinition, trip, { [failing]: business });
+      for (const step of [...middle.parallel, before]) expect(run.calls[step.compensation]).toBe(1);
+      expect(run.calls[after.action]).toBeUndefined();
+      expect(run.calls[after.compensation]).toBeUndefined();
+      expect(topLevel(run.entered)).toEqual([before.action, middle.name, groupCompensationOf(middle), before.compensation, 'SagaRolledBack']);
       expect(run).toMatchObject({ status: 'FAILED', error: 'SagaRolledBack' });
-      for (const step of grouped) expect(run.inputs[step.compensation]).toEqual([{ trip, execution: EXECUTION_ARN }]);
+      for (const step of middle.parallel) expect(run.inputs[step.compensation]).toEqual([{ trip, execution: EXECUTION_ARN }]);
     },
   );
 
-  it('when a later step fails, its compensation runs, then the group’s', async () => {
-    const failing = after.at(-1) as SagaStep;
-    const run = await runDefinition(definition, trip, { [failing.action]: business });
-    const entered = run.entered.filter((state) => state in definition.States);
-    expect(entered).toEqual([group.name, failing.action, failing.compensation, groupCompensationOf(group), 'SagaRolledBack']);
-    for (const step of grouped) expect(run.calls[step.compensation]).toBe(1);
+  it('when the step after the group fails, its compensation runs, then the group’s, then the one before', async () => {
+    const run = await runDefinition(betweenDefinition, trip, { [after.action]: business });
+    expect(topLevel(run.entered)).toEqual([
+      before.action,
+      middle.name,
+      after.action,
+      after.compensation,
+      groupCompensationOf(middle),
+      before.compensation,
+      'SagaRolledBack',
+    ]);
+    for (const step of middle.parallel) expect(run.calls[step.compensation]).toBe(1);
   });
 
-  it('an invalid trip is rejected by the group before anything is booked, without compensating', async () => {
-    const run = await runDefinition(
-      definition,
-      trip,
-      Object.fromEntries(grouped.map((step) => [step.action, { error: StepError.TripInvalid, times: 'always' }])),
-    );
-    expect(run.entered.filter((state) => state in definition.States)).toEqual([group.name, 'TripRejected']);
+  it('an invalid trip is rejected by a first group before anything is booked, without compensating', async () => {
+    const first = tripSagaOfShape([2, 1]);
+    const machine = renderSaga(first, placeholderResources(first));
+    const firstGroup = first.steps[0] as ParallelGroup;
+    const invalid = Object.fromEntries(firstGroup.parallel.map((step) => [step.action, { error: StepError.TripInvalid, times: 'always' as const }]));
+    const run = await runDefinition(machine, trip, invalid);
+    expect(run.entered.filter((state) => state in machine.States)).toEqual([firstGroup.name, 'TripRejected']);
     expect(run.error).toBe('TripInvalid');
   });
 
   it('a compensation stuck inside the group alerts, retries once more, and fails the execution at the group', async () => {
-    const stuck = grouped.at(-1) as SagaStep;
-    const run = await runDefinition(definition, trip, {
-      [grouped[0]?.action as string]: business,
+    const stuck = middle.parallel.at(-1) as SagaStep;
+    const run = await runDefinition(betweenDefinition, trip, {
+      [after.action]: business,
       [stuck.compensation]: business,
       [`Retry${stuck.compensation}`]: business,
     });
     expect(run.entered).toEqual(expect.arrayContaining([`Alert${stuck.compensation}`, `Retry${stuck.compensation}`]));
-    expect(run.entered.filter((state) => state in definition.States).at(-1)).toBe(groupCompensationOf(group));
+    expect(topLevel(run.entered).at(-1)).toBe(groupCompensationOf(middle));
+    expect(run.calls[before.compensation]).toBeUndefined();
     expect(run.status).toBe('FAILED');
   });
 });
@@ -198,38 +218,40 @@ describe('a bad group is refused with SagaDefinitionError naming it', () => {
 });
 
 describe('cost: transitions as Step Functions counts them, and Express duration from the slowest branch', () => {
-  const paths = sagaPaths(saga, definition);
+  const paths = sagaPaths(between, betweenDefinition);
   const byScenario = (start: string) => paths.find((path) => path.scenario.startsWith(start));
 
   it('the happy path enters the Parallel state and each branch’s state: one more transition than in sequence', () => {
     const happy = byScenario('all steps succeed');
-    expect(happy?.states).toEqual([group.name, ...grouped.map((step) => step.action), ...after.map((step) => step.action)]);
-    expect(priceOf(happy as never, 100).transitions).toBe(stepsOf(saga).length + 1);
-    // The branches run at once: the group takes one state's time.
-    expect(happy?.stretches.map((stretch) => stretch.attempts)).toEqual(grouped.map(() => 1 + after.length));
+    expect(happy?.states).toEqual([before.action, middle.name, ...middle.parallel.map((step) => step.action), after.action]);
+    expect(priceOf(happy as never, 100).transitions).toBe(stepsOf(between).length + 1);
+    // The branches run at once: the group takes one state's time, whichever branch is the slowest.
+    expect(happy?.stretches.map((stretch) => stretch.attempts)).toEqual(middle.parallel.map(() => 3));
   });
 
-  it('a rollback from the group runs every compensation of the group, at once', () => {
-    const failing = grouped[0] as SagaStep;
+  it('a rollback from the group runs every compensation of the group, at once, then the earlier ones', () => {
+    const failing = middle.parallel[0] as SagaStep;
     const rollback = byScenario(`${failing.action} fails`);
-    expect(rollback?.scenario).toContain(`group ${group.name}`);
+    expect(rollback?.scenario).toBe(`${failing.action} fails (step 2, group ${middle.name}): roll back`);
     expect(rollback?.states).toEqual([
-      group.name,
-      ...grouped.map((step) => step.action),
-      groupCompensationOf(group),
-      ...grouped.map((step) => step.compensation),
+      before.action,
+      middle.name,
+      ...middle.parallel.map((step) => step.action),
+      groupCompensationOf(middle),
+      ...middle.parallel.map((step) => step.compensation),
+      before.compensation,
       'SagaRolledBack',
     ]);
-    expect(Math.max(...(rollback?.stretches ?? []).map((stretch) => stretch.attempts))).toBe(3);
+    expect(Math.max(...(rollback?.stretches ?? []).map((stretch) => stretch.attempts))).toBe(5);
   });
 
   it('is cheaper in Express time than the same steps in sequence, and dearer by a transition per group on Standard', () => {
-    const sequential: Saga = { ...saga, steps: stepsOf(saga) };
-    const [seq, par] = [sequential, saga].map((each) =>
-      priceOf(sagaPaths(each, renderSaga(each, placeholderResources(each)))[0] as never, 100),
-    );
-    expect(par?.transitions).toBe((seq?.transitions ?? 0) + 1);
-    expect(par?.expressPerMillion).toBeLessThan(seq?.expressPerMillion ?? 0);
+    for (const grouping of [saga, between]) {
+      const sequential: Saga = { ...grouping, steps: stepsOf(grouping) };
+      const [seq, par] = [sequential, grouping].map((each) => priceOf(sagaPaths(each, renderSaga(each, placeholderResources(each)))[0] as never, 100));
+      expect(par?.transitions).toBe((seq?.transitions ?? 0) + 1);
+      expect(par?.expressPerMillion).toBeLessThan(seq?.expressPerMillion ?? 0);
+    }
   });
 
   it('prints both kinds of path: the happy one and every rollback', () => {
@@ -242,14 +264,14 @@ describe('cost: transitions as Step Functions counts them, and Express duration 
 describe('diagrams draw a group as one box', () => {
   it('Mermaid: a subgraph per Parallel state, holding its branches’ states', () => {
     const mermaid = toMermaid(definition);
-    expect(mermaid.match(/subgraph s\d+\["Travel<br\/>at once"\]/)).not.toBeNull();
+    expect(mermaid.match(new RegExp(`subgraph s\\d+\\["${group.name}<br/>at once"\\]`))).not.toBeNull();
     expect(mermaid.match(/subgraph/g)).toHaveLength(2);
     expect(mermaid.match(/^ {2}end$/gm)).toHaveLength(2);
     for (const step of grouped) expect(mermaid).toMatch(new RegExp(` {4}s\\d+\\["${step.action}`));
   });
 
   it('DOT and SVG: a cluster per Parallel state, edges to it drawn to its box', async () => {
-    const path = [group.name, ...grouped.map((step) => step.action), ...after.map((step) => step.action)];
+    const path = saga.steps.flatMap((stage) => (isGroup(stage) ? [stage.name, ...stage.parallel.map((step) => step.action)] : [stage.action]));
     const dot = toDot(definition, path);
     expect(dot).toContain('compound=true;');
     expect(dot.match(/subgraph cluster_s\d+ \{/g)).toHaveLength(2);
