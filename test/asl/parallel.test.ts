@@ -62,7 +62,11 @@ describe('a group renders as one Parallel state for its actions and one for its 
   it('runs each action of the group in its own branch; the group’s failure goes to every compensation of the group', () => {
     const actions = parallelState(definition, group.name);
     expect(actions.Branches.map((branch) => branch.StartAt)).toEqual(grouped.map((step) => step.action));
-    expect(actions.Catch?.at(-1)).toEqual({ ErrorEquals: [ALL_ERRORS], Next: groupCompensationOf(group), ResultPath: `$.errors.${group.name}` });
+    expect(actions.Catch?.at(-1)).toEqual({
+      ErrorEquals: [ALL_ERRORS],
+      Next: groupCompensationOf(group),
+      ResultPath: `$.errors.${group.name}`,
+    });
     const compensations = parallelState(definition, groupCompensationOf(group));
     expect(compensations.Branches.map((branch) => Object.keys(branch.States))).toEqual(
       grouped.map((step) => [step.compensation, `Alert${step.compensation}`, `Retry${step.compensation}`]),
@@ -103,7 +107,13 @@ describe('a group in an ASL interpreter', () => {
       for (const step of [...middle.parallel, before]) expect(run.calls[step.compensation]).toBe(1);
       expect(run.calls[after.action]).toBeUndefined();
       expect(run.calls[after.compensation]).toBeUndefined();
-      expect(topLevel(run.entered)).toEqual([before.action, middle.name, groupCompensationOf(middle), before.compensation, 'SagaRolledBack']);
+      expect(topLevel(run.entered)).toEqual([
+        before.action,
+        middle.name,
+        groupCompensationOf(middle),
+        before.compensation,
+        'SagaRolledBack',
+      ]);
       expect(run).toMatchObject({ status: 'FAILED', error: 'SagaRolledBack' });
       for (const step of middle.parallel) expect(run.inputs[step.compensation]).toEqual([{ trip, execution: EXECUTION_ARN }]);
     },
@@ -127,7 +137,9 @@ describe('a group in an ASL interpreter', () => {
     const first = tripSagaOfShape([2, 1]);
     const machine = renderSaga(first, placeholderResources(first));
     const firstGroup = first.steps[0] as ParallelGroup;
-    const invalid = Object.fromEntries(firstGroup.parallel.map((step) => [step.action, { error: StepError.TripInvalid, times: 'always' as const }]));
+    const invalid = Object.fromEntries(
+      firstGroup.parallel.map((step) => [step.action, { error: StepError.TripInvalid, times: 'always' as const }]),
+    );
     const run = await runDefinition(machine, trip, invalid);
     expect(run.entered.filter((state) => state in machine.States)).toEqual([firstGroup.name, 'TripRejected']);
     expect(run.error).toBe('TripInvalid');
@@ -248,7 +260,9 @@ describe('cost: transitions as Step Functions counts them, and Express duration 
   it('is cheaper in Express time than the same steps in sequence, and dearer by a transition per group on Standard', () => {
     for (const grouping of [saga, between]) {
       const sequential: Saga = { ...grouping, steps: stepsOf(grouping) };
-      const [seq, par] = [sequential, grouping].map((each) => priceOf(sagaPaths(each, renderSaga(each, placeholderResources(each)))[0] as never, 100));
+      const [seq, par] = [sequential, grouping].map((each) =>
+        priceOf(sagaPaths(each, renderSaga(each, placeholderResources(each)))[0] as never, 100),
+      );
       expect(par?.transitions).toBe((seq?.transitions ?? 0) + 1);
       expect(par?.expressPerMillion).toBeLessThan(seq?.expressPerMillion ?? 0);
     }
@@ -271,7 +285,9 @@ describe('diagrams draw a group as one box', () => {
   });
 
   it('DOT and SVG: a cluster per Parallel state, edges to it drawn to its box', async () => {
-    const path = saga.steps.flatMap((stage) => (isGroup(stage) ? [stage.name, ...stage.parallel.map((step) => step.action)] : [stage.action]));
+    const path = saga.steps.flatMap((stage) =>
+      isGroup(stage) ? [stage.name, ...stage.parallel.map((step) => step.action)] : [stage.action],
+    );
     const dot = toDot(definition, path);
     expect(dot).toContain('compound=true;');
     expect(dot.match(/subgraph cluster_s\d+ \{/g)).toHaveLength(2);

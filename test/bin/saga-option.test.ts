@@ -41,7 +41,13 @@ describe('--saga examples/trip-parallel.ts', () => {
     for (const step of [...grouped, ...earlier]) expect(afterGroup).toContain(step.compensation);
     expect(afterGroup.at(-1)).toBe('SagaRolledBack');
     expect(run.events.map((event) => event.type)).toEqual(
-      expect.arrayContaining(['ParallelStateEntered', 'ParallelStateStarted', 'ParallelStateFailed', 'ParallelStateSucceeded', 'ParallelStateExited']),
+      expect.arrayContaining([
+        'ParallelStateEntered',
+        'ParallelStateStarted',
+        'ParallelStateFailed',
+        'ParallelStateSucceeded',
+        'ParallelStateExited',
+      ]),
     );
     const { stdout: report } = await saga('run', '--saga', EXAMPLE, '--fail', failing.action);
     for (const step of stepsOf(tripParallelSaga)) expect(report).toMatch(new RegExp(`^  ${step.name} +(CANCELLED|—)`, 'm'));
