@@ -11,6 +11,7 @@ import { tripSaga } from '../../saga.ts';
 import { actions, firstStep, rollbackPath, steps, tripParallelSaga } from '../helpers/sagas.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 import { tripWithId } from '../helpers/trips.ts';
+import type { Trip } from '../../functions/trip.ts';
 
 // The console of `saga local` in a real browser: Debian's Chromium, driven by playwright-core (which downloads
 // nothing). `.ci/run` installs Chromium and sets SAGA_REQUIRE_CHROMIUM, so CI never skips the browser tests.
@@ -55,6 +56,24 @@ afterAll(async () => {
 
 const get = (path: string) => fetch(`${server.endpoint}${path}`, { redirect: 'manual' });
 
+/** Runs a trip to its end through the server, then reads its view as the console does. */
+async function viewOfRun(on: StepFunctionsServer, saga: LocalSaga, trip: Trip) {
+  const { executionArn } = (await on.call('StartExecution', {
+    stateMachineArn: saga.stateMachineArn,
+    name: trip.trip_id,
+    input: JSON.stringify(trip),
+  })) as { executionArn: string };
+  while (((await on.call('DescribeExecution', { executionArn })) as { status: string }).status === 'RUNNING') {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return (await (await fetch(`${on.endpoint}/console/api/execution?arn=${encodeURIComponent(executionArn)}`)).json()) as {
+    path: string[];
+    marks: Record<string, string[]>;
+    items: { step: string; item: { status: string } | null }[];
+    diagram: string;
+  };
+}
+
 describe('console routes', () => {
   it('serves the page, its script and style, and sends / to the console', async () => {
     expect((await get('/')).headers.get('location')).toBe('/console/');
@@ -74,20 +93,7 @@ describe('console routes', () => {
   it("reads an execution's path, marks and items from its history and the tables", async () => {
     const second = steps[1]?.action as string;
     const trip = tripWithId('console-view', { fail: [second] });
-    const { executionArn } = (await server.call('StartExecution', {
-      stateMachineArn: local.stateMachineArn,
-      name: trip.trip_id,
-      input: JSON.stringify(trip),
-    })) as { executionArn: string };
-    while (((await server.call('DescribeExecution', { executionArn })) as { status: string }).status === 'RUNNING') {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    const view = (await (await get(`/console/api/execution?arn=${encodeURIComponent(executionArn)}`)).json()) as {
-      path: string[];
-      marks: Record<string, string[]>;
-      items: { step: string; item: { status: string } | null }[];
-      diagram: string;
-    };
+    const view = await viewOfRun(server, local, trip);
     expect(view.path).toEqual(rollbackPath(2));
     expect(view.marks).toEqual({ [second]: ['failed'] });
     expect(view.items.map(({ step, item }) => [step, item?.status ?? null])).toEqual(
@@ -103,21 +109,7 @@ describe('console routes', () => {
       const group = tripParallelSaga.steps.find(isGroup) as ParallelGroup;
       const [failing, stuck] = group.parallel as [SagaStep, SagaStep];
       const trip = tripWithId('console-group', { fail: [failing.action, stuck.compensation] });
-      const { executionArn } = (await groupServer.call('StartExecution', {
-        stateMachineArn: grouped.stateMachineArn,
-        name: trip.trip_id,
-        input: JSON.stringify(trip),
-      })) as { executionArn: string };
-      while (((await groupServer.call('DescribeExecution', { executionArn })) as { status: string }).status === 'RUNNING') {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      const view = (await (
-        await fetch(`${groupServer.endpoint}/console/api/execution?arn=${encodeURIComponent(executionArn)}`)
-      ).json()) as {
-        path: string[];
-        marks: Record<string, string[]>;
-        diagram: string;
-      };
+      const view = await viewOfRun(groupServer, grouped, trip);
       for (const step of group.parallel) expect(view.path).toEqual(expect.arrayContaining([step.action, step.compensation]));
       // Each mark on its own state, though the branches' events interleave.
       expect(view.marks[failing.action]).toEqual(['failed']);
