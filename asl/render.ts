@@ -54,10 +54,25 @@ const RESUME_FROM_PATH: JsonPath = '$.resumeFrom';
  * handler sees exactly the trip it validates; and the execution's id, which owns what it books and cancels. The id,
  * not the name: an EXPRESS saga's runs may share a name, never an id.
  */
-const SAGA_PAYLOAD: PayloadTemplate = { 'trip.$': '$$.Execution.Input', 'execution.$': '$$.Execution.Id' };
+const OWNED_TRIP: PayloadTemplate = { 'trip.$': '$$.Execution.Input', 'execution.$': '$$.Execution.Id' };
 
 /** The rollback machine's compensations undo the bookings of the saga execution named in its input, not its own. */
-const ROLLBACK_PAYLOAD: PayloadTemplate = { 'trip.$': '$.trip', 'execution.$': '$.execution' };
+const ROLLBACK_TRIP: PayloadTemplate = { 'trip.$': '$.trip', 'execution.$': '$.execution' };
+
+/**
+ * Where the attempt stands, from the context object (which AWS fills with both): a fault injected to heal after N
+ * attempts, or after a redrive, is keyed on these, not on anything an engine keeps, so that it heals alike on AWS
+ * and locally. EXPRESS executions cannot be redriven, and the retry count alone is asked of them.
+ */
+const RETRY_COUNT: PayloadTemplate = { 'retryCount.$': '$$.State.RetryCount' };
+const REDRIVE_COUNT: PayloadTemplate = { 'redriveCount.$': '$$.Execution.RedriveCount' };
+
+/** A function's payload: the trip and its owner, and where the attempt stands. */
+const withAttempt = (trip: PayloadTemplate, type: SagaRenderOptions['type']): PayloadTemplate => ({
+  ...trip,
+  ...RETRY_COUNT,
+  ...(type === 'STANDARD' ? REDRIVE_COUNT : {}),
+});
 
 /** The alert's one command that finishes the rollback: a redrive of this execution, which failed at a Task. */
 const REDRIVE: PayloadTemplate = {
@@ -80,7 +95,7 @@ const HAND_OFF_NAME = "States.Hash($$.Execution.Id, 'SHA-256')";
  * branch its own input as `$$.Execution.Input`, where Step Functions gives the execution's; this way both agree.
  */
 const GROUP_INPUT: PayloadTemplate = { 'trip.$': '$$.Execution.Input' };
-const BRANCH_PAYLOAD: PayloadTemplate = { 'trip.$': '$.trip', 'execution.$': '$$.Execution.Id' };
+const BRANCH_TRIP: PayloadTemplate = { 'trip.$': '$.trip', 'execution.$': '$$.Execution.Id' };
 
 /** What a state machine's functions get: alone, and in a group's branch (with what the group gives the branch). */
 interface Payloads {
@@ -89,9 +104,17 @@ interface Payloads {
   readonly branchPayload: PayloadTemplate;
 }
 
-const SAGA_PAYLOADS: Payloads = { payload: SAGA_PAYLOAD, groupInput: GROUP_INPUT, branchPayload: BRANCH_PAYLOAD };
+const sagaPayloads = (type: SagaRenderOptions['type']): Payloads => ({
+  payload: withAttempt(OWNED_TRIP, type),
+  groupInput: GROUP_INPUT,
+  branchPayload: withAttempt(BRANCH_TRIP, type),
+});
 /** The rollback machine's input carries the trip and the owner: its branches get the same. */
-const ROLLBACK_PAYLOADS: Payloads = { payload: ROLLBACK_PAYLOAD, groupInput: ROLLBACK_PAYLOAD, branchPayload: ROLLBACK_PAYLOAD };
+const ROLLBACK_PAYLOADS: Payloads = {
+  payload: withAttempt(ROLLBACK_TRIP, 'STANDARD'),
+  groupInput: ROLLBACK_TRIP,
+  branchPayload: withAttempt(ROLLBACK_TRIP, 'STANDARD'),
+};
 
 /** How one state machine runs a rollback: what its compensations get, what the alert says, what follows it. */
 interface RollbackPlan extends Payloads {
@@ -145,9 +168,9 @@ function actionTask(step: SagaStep, resources: SagaResources, payload: PayloadTe
   };
 }
 
-function actionState(step: SagaStep, index: number, resources: SagaResources, next: Transition): TaskState {
+function actionState(step: SagaStep, index: number, resources: SagaResources, payload: PayloadTemplate, next: Transition): TaskState {
   return {
-    ...actionTask(step, resources, SAGA_PAYLOAD, next),
+    ...actionTask(step, resources, payload, next),
     // The failing step's own compensation runs too: its write may have landed before it failed.
     Catch: [...rejectsInput(index), { ErrorEquals: [ALL_ERRORS], Next: step.compensation, ResultPath: errorPathOf(step.action) }],
   };
@@ -159,7 +182,13 @@ function actionState(step: SagaStep, index: number, resources: SagaResources, ne
  * so that the results read as after single steps. When one branch fails, Step Functions stops the others, whose
  * writes may still land: the catcher goes to every compensation of the group.
  */
-function actionGroupState(saga: Saga, index: number, resources: SagaResources, next: Transition): ParallelState {
+function actionGroupState(
+  saga: Saga,
+  index: number,
+  resources: SagaResources,
+  branchPayload: PayloadTemplate,
+  next: Transition,
+): ParallelState {
   const group = saga.steps[index] as ParallelGroup;
   const earlier = saga.steps.slice(0, index).flatMap(stepsOfStage);
   return {
@@ -167,7 +196,7 @@ function actionGroupState(saga: Saga, index: number, resources: SagaResources, n
     Comment: `Book the ${group.parallel.map((step) => step.name).join(', ')} at once; if any fails, undo every booking of the group and every earlier one`,
     Branches: group.parallel.map((step) => ({
       StartAt: step.action,
-      States: { [step.action]: actionTask(step, resources, BRANCH_PAYLOAD, { End: true }) },
+      States: { [step.action]: actionTask(step, resources, branchPayload, { End: true }) },
     })),
     Parameters: { ...GROUP_INPUT, ...(earlier.length > 0 ? { 'results.$': '$.results' } : {}) },
     ResultSelector: Object.fromEntries([
@@ -374,18 +403,18 @@ const redrivablePlan = (saga: Saga, resources: SagaResources, payloads: Payloads
 function sagaPlan(saga: Saga, resources: SagaResources, options: SagaRenderOptions): RollbackPlan {
   switch (options.type) {
     case 'STANDARD':
-      return redrivablePlan(saga, resources, SAGA_PAYLOADS);
+      return redrivablePlan(saga, resources, sagaPayloads(options.type));
     case 'EXPRESS':
       return {
-        ...SAGA_PAYLOADS,
+        ...sagaPayloads(options.type),
         resume: { resume: 'none: the rollback machine finishes it, in an execution named by the SHA-256 of this execution id' },
         afterAlert: (step, _, group) =>
           group === undefined
-            ? [[handOffStateOf(step), handOffState(options.rollbackStateMachine, SAGA_PAYLOAD, step.compensation, RollbackState.HandedOff)]]
+            ? [[handOffStateOf(step), handOffState(options.rollbackStateMachine, OWNED_TRIP, step.compensation, RollbackState.HandedOff)]]
             : [
                 [
                   handOffStateOf(step),
-                  handOffState(options.rollbackStateMachine, BRANCH_PAYLOAD, groupCompensationOf(group), handedOffStateOf(step)),
+                  handOffState(options.rollbackStateMachine, BRANCH_TRIP, groupCompensationOf(group), handedOffStateOf(step)),
                 ],
                 [handedOffStateOf(step), handedOff()],
               ],
@@ -417,8 +446,8 @@ export function renderSaga(
           const next = then(following && actionEntryOf(following));
           return [
             isGroup(stage)
-              ? [stage.name, actionGroupState(saga, index, resources, next)]
-              : [stage.action, actionState(stage, index, resources, next)],
+              ? [stage.name, actionGroupState(saga, index, resources, plan.branchPayload, next)]
+              : [stage.action, actionState(stage, index, resources, plan.payload, next)],
             ...stageCompensationStates(saga, index, resources, plan, TerminalState.RolledBack),
           ];
         }),

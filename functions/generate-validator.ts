@@ -26,7 +26,10 @@ const RULES_MODULE = './trip-rules.ts';
 const rule = (cxt: KeywordCxt, name: keyof typeof rules) =>
   cxt.gen.scopeValue('func', { ref: rules[name], code: _`require(${RULES_MODULE})[${name}]` });
 
-/** The trip schema's own keywords: ajv-formats' date-time comparison cannot order leap seconds, hour offsets or the epoch. */
+/**
+ * The trip schema's own keywords: ajv-formats' date-time comparison cannot order leap seconds, hour offsets or the
+ * epoch; uniqueItems cannot see that `CancelHotel` and `CancelHotel=2` name one state.
+ */
 function addTripKeywords(ajv: Ajv): void {
   ajv.addKeyword({
     keyword: 'instant',
@@ -49,6 +52,13 @@ function addTripKeywords(ajv: Ajv): void {
     schemaType: 'boolean',
     error: { message: 'must hold a visible character and no control characters' },
     code: (cxt) => cxt.fail(_`!${rule(cxt, 'isPlaceName')}(${cxt.data})`),
+  });
+  ajv.addKeyword({
+    keyword: 'faultStates',
+    type: 'array',
+    schemaType: 'boolean',
+    error: { message: 'must name each state at most once' },
+    code: (cxt) => cxt.fail(_`!${rule(cxt, 'hasDistinctFaultStates')}(${cxt.data})`),
   });
 }
 

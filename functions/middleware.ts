@@ -4,7 +4,8 @@ import type { Ajv, ErrorObject } from 'ajv';
 import type { Context } from 'aws-lambda';
 import type { StepConfig } from './config.ts';
 import type { Logger } from './logger.ts';
-import { InjectedFaultError, TransientError, TripInvalidError } from './errors.ts';
+import { TransientError, TripInvalidError } from './errors.ts';
+import { faultError, parseFault } from './faults.ts';
 import validateStepEvent from './step-event-validator.generated.js';
 import { problemsText, stepEventProblems } from './trip-problems.ts';
 import { stepEventSchema, tripSchema, type StepEvent } from './trip.ts';
@@ -96,18 +97,28 @@ export function sagaLogging(logger: Logger, config: StepConfig): StepMiddleware 
   };
 }
 
-/** Fails on purpose when the trip asks for it, but only where configuration enables fault injection. */
+/**
+ * Fails on purpose when the trip's `fail` list names this state, but only where configuration enables fault
+ * injection. A fault that heals reads where the attempt stands from what Step Functions passed (its retry and
+ * redrive counts), never from state of its own, so that it heals alike on AWS and locally.
+ */
 export function faultInjection(logger: Logger, config: StepConfig): StepMiddleware {
   return {
     before: (request) => {
       const fail: unknown = request.event.trip.fail;
       // A compensation may run on a trip that failed the schema: its fail list may be anything.
-      if (!Array.isArray(fail) || !fail.includes(config.state)) return;
+      if (!Array.isArray(fail)) return;
+      const fault = fail
+        .flatMap((entry) => (typeof entry === 'string' ? (parseFault(entry) ?? []) : []))
+        .find(({ state }) => state === config.state);
+      if (!fault) return;
       if (!config.faultInjection) {
         logger.warn('the trip asks this state to fail, but fault injection is disabled: ignored');
         return;
       }
-      throw new InjectedFaultError(`${config.state} failed on purpose: the trip's "fail" list names it`);
+      const { retryCount, redriveCount } = request.event;
+      const error = faultError(fault, { number: (retryCount ?? 0) + 1, redriveCount: redriveCount ?? 0 }, 'the trip\'s "fail" list');
+      if (error) throw error;
     },
   };
 }

@@ -3,6 +3,8 @@
 // run time through the trip schema's own keywords (functions/generate-validator.ts); they fail closed: what
 // they cannot read is invalid.
 
+export { hasDistinctFaultStates } from './faults.ts';
+
 /**
  * An RFC 3339 date-time: a four-digit year, seconds up to 60 (a leap second), any fraction, and an offset of
  * `Z`, `±HH:MM` or the hour alone (`±HH`, as ISO 8601 allows).

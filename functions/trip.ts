@@ -1,4 +1,5 @@
 import type { JSONSchemaType } from 'ajv';
+import { FAULT_PATTERN } from './faults.ts';
 
 // The trip is declared once, here: its fields and their rules are the schema below; the type, the field list
 // and the compiled validator (`npm run generate`) follow from it. `instant`, `after` and `placeName` are this
@@ -34,8 +35,11 @@ export const tripFields = Object.keys(tripFieldSchemas) as TripField[];
 /** The input of one saga execution: the trip, as in `examples/trip.json`. */
 export type Trip = { [Field in TripField]: string } & {
   /**
-   * Demo only: state names (e.g. `BookFlight`) that fail on purpose. Ignored unless the function's
-   * configuration enables fault injection.
+   * Demos and `saga verify` only: the states that fail on purpose, each at most once, as `STATE` or `STATE=always`
+   * (every attempt), `STATE=N` (the first N attempts of each entry of the state, by `$$.State.RetryCount`:
+   * TransientError, retried) or `STATE=until-redrive` (until `$$.Execution.RedriveCount` is above 0), e.g.
+   * `["BookRental", "CancelHotel=2"]` (functions/faults.ts). Ignored unless the function's configuration enables
+   * fault injection.
    */
   fail?: string[] | null;
 };
@@ -52,20 +56,28 @@ export const tripSchema: JSONSchemaType<Trip> = {
       type: 'array',
       nullable: true,
       maxItems: 20,
-      uniqueItems: true,
-      items: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_-]{0,63}$' },
+      faultStates: true,
+      items: { type: 'string', pattern: FAULT_PATTERN },
     },
   },
 };
 
 /**
- * What Step Functions passes each function (see asl/render.ts): the execution's input, untouched, and the id of
- * the execution that owns whatever the function books or cancels.
+ * What Step Functions passes each function (see asl/render.ts): the execution's input, untouched; the id of the
+ * execution that owns whatever the function books or cancels; and where the attempt stands, which a fault that
+ * heals is keyed on. The counts are absent from a direct invocation (a late delivery), which counts as a first
+ * attempt, never redriven.
  */
 export interface StepEvent {
   trip: Trip;
   execution: string;
+  /** `$$.State.RetryCount`: 0 on the state's first attempt. */
+  retryCount?: number;
+  /** `$$.Execution.RedriveCount`: 0 until the execution is redriven (absent on EXPRESS, which cannot be). */
+  redriveCount?: number;
 }
+
+const count = { type: 'integer', minimum: 0, maximum: 1_000_000, nullable: true } as const;
 
 export const stepEventSchema: JSONSchemaType<StepEvent> = {
   $id: 'step-event',
@@ -76,5 +88,7 @@ export const stepEventSchema: JSONSchemaType<StepEvent> = {
     trip: tripSchema,
     // An execution ARN (`$$.Execution.Id`): at most 2,048 characters, as AWS allows an ARN.
     execution: { type: 'string', pattern: '^arn:[^\\s]+$', maxLength: 2048 },
+    retryCount: count,
+    redriveCount: count,
   },
 };

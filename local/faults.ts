@@ -1,15 +1,13 @@
-import { StepError } from '../asl/errors.ts';
+import { faultError, parseFault as parseFaultEntry, type Fault } from '../functions/faults.ts';
 
 /**
- * A failure injected at a Task state by the local mode, before its handler runs:
- * `always` fails every call with InjectedFault (an action does not retry it: the saga rolls back; a compensation
- * retries it until its attempts are spent: the alert); a number fails the first N calls of a run with
- * TransientError (retried, so the state then succeeds if its retries outlast N); `until-redrive` fails like
- * `always` until the execution is redriven, as a fault fixed before the redrive would.
+ * A failure injected at a Task state by the local mode (`--fail`), before its handler runs, in the grammar and with
+ * the meaning of the trip's `fail` list (functions/faults.ts), but counting differently: N fails the first N calls of
+ * the function in a run, from whichever state calls it, where the trip's list counts the retries of each entry of a
+ * state. Only `saga run`, `resume` and `local` take it: `saga verify` asks for faults through the trip alone.
  */
 export type FaultSpec =
-  | { readonly times: 'always' | 'until-redrive' }
-  | { readonly times: number }
+  | Pick<Fault, 'times'>
   /** Not a failure: every call waits this long before its function runs, as a slow service would make it. */
   | { readonly delayMs: number };
 
@@ -19,17 +17,18 @@ export class FaultSpecError extends Error {
 
 /** Parses `STATE`, `STATE=N`, `STATE=always` or `STATE=until-redrive` (from `--fail`), checking STATE against the definition's Task states. */
 export function parseFault(text: string, taskStates: readonly string[]): [string, FaultSpec] {
-  const match = /^([A-Za-z][A-Za-z0-9_-]*)(?:=(always|until-redrive|\d+))?$/.exec(text.trim());
-  if (!match) throw new FaultSpecError(`--fail "${text}": expected STATE, STATE=N, STATE=always or STATE=until-redrive`);
-  const [, state = '', count] = match;
-  if (!taskStates.includes(state)) {
-    throw new FaultSpecError(`--fail "${text}": "${state}" is not a Task state (one of ${taskStates.join(', ')})`);
+  const fault = parseFaultEntry(text.trim());
+  if (!fault) {
+    throw new FaultSpecError(
+      /=0+$/.test(text.trim())
+        ? `--fail "${text}": N must be at least 1`
+        : `--fail "${text}": expected STATE, STATE=N, STATE=always or STATE=until-redrive (N from 1 to 999)`,
+    );
   }
-  if (count === undefined || count === 'always') return [state, { times: 'always' }];
-  if (count === 'until-redrive') return [state, { times: 'until-redrive' }];
-  const times = Number(count);
-  if (times < 1) throw new FaultSpecError(`--fail "${text}": N must be at least 1`);
-  return [state, { times }];
+  if (!taskStates.includes(fault.state)) {
+    throw new FaultSpecError(`--fail "${text}": "${fault.state}" is not a Task state (one of ${taskStates.join(', ')})`);
+  }
+  return [fault.state, { times: fault.times }];
 }
 
 /**
@@ -38,11 +37,5 @@ export function parseFault(text: string, taskStates: readonly string[]): [string
  */
 export function injectedError(fault: FaultSpec | undefined, state: string, call: number, redriveCount: number): Error | undefined {
   if (fault === undefined || 'delayMs' in fault) return undefined;
-  if (fault.times === 'always' || (fault.times === 'until-redrive' && redriveCount === 0)) {
-    return Object.assign(new Error(`${state} failed on purpose (--fail ${state}=${fault.times})`), { name: StepError.InjectedFault });
-  }
-  if (fault.times === 'until-redrive' || call > fault.times) return undefined;
-  return Object.assign(new Error(`${state} failed on purpose, call ${call} of the first ${fault.times} (--fail ${state}=${fault.times})`), {
-    name: StepError.Transient,
-  });
+  return faultError({ state, times: fault.times }, { number: call, redriveCount }, `--fail ${state}=${fault.times}`);
 }

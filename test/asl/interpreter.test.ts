@@ -45,7 +45,8 @@ describe('the trip saga in an ASL interpreter', () => {
 
   it('passes every function the original trip and the execution that owns its bookings, however far it went', async () => {
     const run = await runDefinition(tripDefinition, trip, { [lastStep.action]: business() });
-    for (const name of functionStatesOf(tripSaga)) expect(run.inputs[name]).toEqual([{ trip, execution: EXECUTION_ARN }]);
+    for (const name of functionStatesOf(tripSaga))
+      expect(run.inputs[name]).toEqual([{ trip, execution: EXECUTION_ARN, retryCount: 0, redriveCount: 0 }]);
   });
 
   it('does not retry a business error', async () => {
@@ -56,6 +57,8 @@ describe('the trip saga in an ASL interpreter', () => {
   it('retries a transient error and carries on when it clears', async () => {
     const run = await runDefinition(tripDefinition, trip, { [lastStep.action]: { error: StepError.Transient, times: 2 } });
     expect(run.calls[lastStep.action]).toBe(3);
+    // Each attempt is told its retry count ($$.State.RetryCount), which a fault that heals is keyed on.
+    expect(run.inputs[lastStep.action]?.map((input) => (input as { retryCount: number }).retryCount)).toEqual([0, 1, 2]);
     expect(run.entered).toEqual(actions);
     expect(run.status).toBe('SUCCEEDED');
   });
@@ -183,5 +186,47 @@ describe('generated sagas in an ASL interpreter', () => {
     const run = await runDefinition(definitionOf(saga), { id: 'trip' }, { [last]: business() });
     expect(run.entered).toHaveLength(101);
     expect(run.entered.at(-2)).toBe('CancelStep1');
+  });
+});
+
+describe("the interpreter's context object (patches/aws-local-stepfunctions+3.0.0.patch)", () => {
+  // A Task retried twice, at the top and inside a Parallel branch, tells what it sees of $$.
+  const retried = (name: string) => ({
+    Type: 'Task',
+    Resource: `arn:aws:lambda:us-east-1:123456789012:function:${name}`,
+    Parameters: { 'state.$': '$$.State.Name', 'retryCount.$': '$$.State.RetryCount', 'input.$': '$$.Execution.Input' },
+    Retry: [{ ErrorEquals: ['States.ALL'], MaxAttempts: 3 }],
+    End: true,
+  });
+  const definition = {
+    StartAt: 'Top',
+    States: {
+      Top: { ...retried('Top'), End: undefined, Next: 'Group' },
+      Group: {
+        Type: 'Parallel',
+        Parameters: { 'part.$': '$.part' },
+        Branches: [{ StartAt: 'Inner', States: { Inner: retried('Inner') } }],
+        End: true,
+      },
+    },
+  };
+
+  it('gives $$.State (name, retry count) to every attempt, in a Parallel branch too, and the execution input there', async () => {
+    const { StateMachine } = await import('aws-local-stepfunctions');
+    const seen: Record<string, unknown>[] = [];
+    const failTwice = (name: string) => async (payload: Record<string, unknown>) => {
+      seen.push(payload);
+      if (seen.filter((earlier) => earlier['state'] === name).length <= 2) throw Object.assign(new Error('not yet'), { name: 'Flaky' });
+      return { part: 'branch input' };
+    };
+    const machine = new StateMachine(JSON.parse(JSON.stringify(definition)));
+    const input = { trip: 'the execution input' };
+    await machine.run(input as never, {
+      overrides: {
+        taskResourceLocalHandlers: { Top: failTwice('Top'), Inner: failTwice('Inner') },
+        retryIntervalOverrides: { Top: 0, Inner: 0 },
+      },
+    }).result;
+    expect(seen).toEqual(['Top', 'Inner'].flatMap((state) => [0, 1, 2].map((retryCount) => ({ state, retryCount, input }))));
   });
 });

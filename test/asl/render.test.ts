@@ -37,10 +37,15 @@ describe('renderSaga, for the trip', () => {
     expect(task(definition, lastStep.action).Next).toBeUndefined();
   });
 
-  it('gives every function the original trip and its execution’s id, and keeps each result and error at its own path', () => {
+  it('gives every function the original trip, its execution’s id and where the attempt stands, and keeps each result and error at its own path', () => {
     for (const name of functionStatesOf(tripSaga)) {
       const state = task(definition, name);
-      expect(state.Parameters).toEqual({ 'trip.$': '$$.Execution.Input', 'execution.$': '$$.Execution.Id' });
+      expect(state.Parameters).toEqual({
+        'trip.$': '$$.Execution.Input',
+        'execution.$': '$$.Execution.Id',
+        'retryCount.$': '$$.State.RetryCount',
+        'redriveCount.$': '$$.Execution.RedriveCount',
+      });
       expect(state.ResultPath).toBe(`$.results.${name}`);
       expect(state.Catch?.at(-1)?.ResultPath).toBe(`$.errors.${name}`);
     }

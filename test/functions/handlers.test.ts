@@ -223,6 +223,9 @@ describe('invalid trips', () => {
     ['a trip id that cannot name an execution', tripWithId('has spaces/and slashes')],
     ['an unknown field', { ...tripWithId('extra'), seat: '12A' }],
     ['a fail list that is not a list of state names', tripWithId('bad-fail', { fail: ['Book Hotel'] })],
+    ['a fault that fails no attempt', tripWithId('fail-zero', { fail: [`${hotel.state}=0`] })],
+    ['a fault of no known kind', tripWithId('fail-sometimes', { fail: [`${hotel.state}=sometimes`] })],
+    ['two faults of one state', tripWithId('fail-twice', { fail: [hotel.state, `${hotel.state}=2`] })],
   ];
 
   it.each(invalid)('%s: TripInvalid, naming the problem, and nothing written', async (_, trip) => {
@@ -392,6 +395,26 @@ describe('fault injection', () => {
 
   it('only fails the state named', async () => {
     expect(await book(tripWithId('other-state', { fail: [lastStep.action] }))).toMatchObject({ status: 'BOOKED' });
+  });
+
+  /** An attempt as Step Functions makes it: the payload says its retry and redrive counts. */
+  const attempt = (trip: Trip, retryCount: number, redriveCount = 0) =>
+    bookingHandler({ config: hotel, client: dynamo.client, logger: silent() })(
+      { trip, execution: firstExecution, retryCount, redriveCount } as never,
+      lambdaContext(hotel.state),
+    );
+
+  it('fails the first N attempts of STATE=N with TransientError (retried), by the retry count it is given, then books', async () => {
+    const trip = tripWithId('inject-twice', { fail: [`${hotel.state}=2`] });
+    for (const retryCount of [0, 1]) expect((await rejection(attempt(trip, retryCount))).name).toBe(StepError.Transient);
+    expect(await hotelItem('inject-twice')).toBeUndefined();
+    expect(await attempt(trip, 2)).toMatchObject({ status: 'BOOKED' });
+  });
+
+  it('fails STATE=until-redrive with InjectedFault until the execution has been redriven', async () => {
+    const trip = tripWithId('inject-until-redrive', { fail: [`${hotel.state}=until-redrive`] });
+    expect((await rejection(attempt(trip, 5, 0))).name).toBe('InjectedFault');
+    expect(await attempt(trip, 0, 1)).toMatchObject({ status: 'BOOKED' });
   });
 });
 

@@ -56,7 +56,8 @@ export async function runDefinition(
       taskResourceLocalHandlers: handlers,
       retryIntervalOverrides: Object.fromEntries(taskNames.map((name) => [name, 0])),
     },
-    context: { Execution: { Id: EXECUTION_ARN, Name: 'interpreted' } } as never,
+    // As AWS fills the context object for an execution never redriven; `$$.State` is the interpreter's own.
+    context: { Execution: { Id: EXECUTION_ARN, Name: 'interpreted', RedriveCount: 0 } } as never,
   });
   type EventLog = typeof execution.eventLogs extends AsyncGenerator<infer Event> ? Event : never;
   const events: EventLog[] = [];
