@@ -214,8 +214,8 @@ describe("the interpreter's context object (patches/aws-local-stepfunctions+3.0.
   it('gives $$.State (name, retry count) to every attempt, in a Parallel branch too, and the execution input there', async () => {
     const { StateMachine } = await import('aws-local-stepfunctions');
     const seen: Record<string, unknown>[] = [];
-    const failTwice = (name: string) => async (payload: Record<string, unknown>) => {
-      seen.push(payload);
+    const failTwice = (name: string) => async (payload: unknown) => {
+      seen.push(payload as Record<string, unknown>);
       if (seen.filter((earlier) => earlier['state'] === name).length <= 2) throw Object.assign(new Error('not yet'), { name: 'Flaky' });
       return { part: 'branch input' };
     };

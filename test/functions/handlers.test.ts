@@ -32,8 +32,12 @@ afterAll(() => dynamo.close());
 const executionArn = (name: string) => `arn:aws:states:us-east-1:123456789012:execution:TripBooking:${name}`;
 const firstExecution = executionArn('first');
 
-const book = (trip: unknown, client: DynamoDBDocumentClient = dynamo.client, config: StepConfig = firstConfig, execution = firstExecution) =>
-  bookingHandler({ config, client, logger: silent() })({ trip, execution } as never, lambdaContext(firstStep.action));
+const book = (
+  trip: unknown,
+  client: DynamoDBDocumentClient = dynamo.client,
+  config: StepConfig = firstConfig,
+  execution = firstExecution,
+) => bookingHandler({ config, client, logger: silent() })({ trip, execution } as never, lambdaContext(firstStep.action));
 const cancel = (trip: unknown, execution = firstExecution) =>
   cancelHandler({ config: { ...firstConfig, state: firstStep.compensation }, client: dynamo.client, logger: silent() })(
     { trip, execution } as never,
@@ -223,9 +227,9 @@ describe('invalid trips', () => {
     ['a trip id that cannot name an execution', tripWithId('has spaces/and slashes')],
     ['an unknown field', { ...tripWithId('extra'), seat: '12A' }],
     ['a fail list that is not a list of state names', tripWithId('bad-fail', { fail: ['Book Hotel'] })],
-    ['a fault that fails no attempt', tripWithId('fail-zero', { fail: [`${hotel.state}=0`] })],
-    ['a fault of no known kind', tripWithId('fail-sometimes', { fail: [`${hotel.state}=sometimes`] })],
-    ['two faults of one state', tripWithId('fail-twice', { fail: [hotel.state, `${hotel.state}=2`] })],
+    ['a fault that fails no attempt', tripWithId('fail-zero', { fail: [`${firstStep.action}=0`] })],
+    ['a fault of no known kind', tripWithId('fail-sometimes', { fail: [`${firstStep.action}=sometimes`] })],
+    ['two faults of one state', tripWithId('fail-twice', { fail: [firstStep.action, `${firstStep.action}=2`] })],
   ];
 
   it.each(invalid)('%s: TripInvalid, naming the problem, and nothing written', async (_, trip) => {
@@ -389,7 +393,10 @@ describe('fault injection', () => {
   });
 
   it('ignores the request when fault injection is disabled (the default)', async () => {
-    const result = await book(tripWithId('no-inject', { fail: [firstStep.action] }), dynamo.client, { ...firstConfig, faultInjection: false });
+    const result = await book(tripWithId('no-inject', { fail: [firstStep.action] }), dynamo.client, {
+      ...firstConfig,
+      faultInjection: false,
+    });
     expect(result).toMatchObject({ status: 'BOOKED' });
   });
 
@@ -399,20 +406,20 @@ describe('fault injection', () => {
 
   /** An attempt as Step Functions makes it: the payload says its retry and redrive counts. */
   const attempt = (trip: Trip, retryCount: number, redriveCount = 0) =>
-    bookingHandler({ config: hotel, client: dynamo.client, logger: silent() })(
+    bookingHandler({ config: firstConfig, client: dynamo.client, logger: silent() })(
       { trip, execution: firstExecution, retryCount, redriveCount } as never,
-      lambdaContext(hotel.state),
+      lambdaContext(firstStep.action),
     );
 
   it('fails the first N attempts of STATE=N with TransientError (retried), by the retry count it is given, then books', async () => {
-    const trip = tripWithId('inject-twice', { fail: [`${hotel.state}=2`] });
+    const trip = tripWithId('inject-twice', { fail: [`${firstStep.action}=2`] });
     for (const retryCount of [0, 1]) expect((await rejection(attempt(trip, retryCount))).name).toBe(StepError.Transient);
-    expect(await hotelItem('inject-twice')).toBeUndefined();
+    expect(await itemOf('inject-twice')).toBeUndefined();
     expect(await attempt(trip, 2)).toMatchObject({ status: 'BOOKED' });
   });
 
   it('fails STATE=until-redrive with InjectedFault until the execution has been redriven', async () => {
-    const trip = tripWithId('inject-until-redrive', { fail: [`${hotel.state}=until-redrive`] });
+    const trip = tripWithId('inject-until-redrive', { fail: [`${firstStep.action}=until-redrive`] });
     expect((await rejection(attempt(trip, 5, 0))).name).toBe('InjectedFault');
     expect(await attempt(trip, 0, 1)).toMatchObject({ status: 'BOOKED' });
   });
