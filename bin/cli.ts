@@ -27,6 +27,8 @@ import { StaleValidatorError } from '../functions/generate-validator.ts';
 import { registerLocalCommands } from './local-commands.ts';
 import { DEFAULT_STATE_MS, partPattern, readmeParts } from './readme.ts';
 import { loadSaga, sagaOption } from './saga-module.ts';
+import { registerVerifyCommand } from './verify.ts';
+import { EndpointUnreachableError, NotADevelopmentStackError, PulumiMissingError, VerifyTargetError } from '../verify/target.ts';
 
 function isResources(value: unknown): value is SagaResources {
   if (typeof value !== 'object' || value === null) return false;
@@ -207,6 +209,7 @@ program
   });
 
 registerLocalCommands(program);
+registerVerifyCommand(program);
 
 const debug = process.argv.includes('--debug');
 
@@ -223,6 +226,16 @@ try {
     isFileError(error)
   ) {
     process.stderr.write(`saga: ${error.message}\n`);
+    process.exitCode = Exit.usage;
+  } else if (
+    error instanceof VerifyTargetError ||
+    error instanceof EndpointUnreachableError ||
+    error instanceof NotADevelopmentStackError ||
+    error instanceof PulumiMissingError
+  ) {
+    // Named, so that a script can tell a refused target from an unreachable one: nothing was run.
+    process.stderr.write(`saga: ${error.name}: ${error.message}
+`);
     process.exitCode = Exit.usage;
   } else if (error instanceof StaleValidatorError || (error instanceof Error && 'problems' in error)) {
     process.stderr.write(`saga: ${error.name}: ${error.message}\n`);

@@ -41,7 +41,7 @@ const exitFor: Readonly<Record<Outcome, number>> = {
 
 const print = (line = ''): void => void process.stdout.write(`${line}\n`);
 
-const nonNegativeInteger = (value: string): number => {
+export const nonNegativeInteger = (value: string): number => {
   const number = Number(value);
   if (!Number.isInteger(number) || number < 0) throw new InvalidArgumentError('expected a whole number of milliseconds, 0 or more');
   return number;
@@ -504,7 +504,7 @@ const FAIL_HELP =
   'execution is redriven: a fault fixed before the redrive); repeatable';
 
 /** The functions validate trips with the compiled validator: never run them with one older than the trip schema. */
-const requireCurrentValidator = async (): Promise<void> => (await import('../functions/generate-validator.ts')).assertValidatorCurrent();
+export const requireCurrentValidator = async (): Promise<void> => (await import('../functions/generate-validator.ts')).assertValidatorCurrent();
 
 export function registerLocalCommands(program: Command): void {
   program

@@ -70,11 +70,15 @@ const interpreterOf = (definition: StateMachineDefinition, options?: Constructor
 
 type LambdaHandler = (event: unknown, context: unknown) => Promise<unknown>;
 
+/** Each function's configuration, by its name (the Task state it serves), as the local mode runs it. */
+export const functionConfigsOf = (options: Pick<LocalSagaOptions, 'saga' | 'faultInjection'>): Record<string, StepConfig> =>
+  stepConfigsOf(options.saga, { faultInjection: options.faultInjection ?? true });
+
 /**
  * How an execution ended; `lastState` is the last top-level state it entered: a failed retry of a compensation, or a
  * group's compensations (which fail when one of them is stuck past its retry), is stuck.
  */
-const outcomeOf = (saga: Saga, status: Execution['status'], error: string | undefined, lastState: string | undefined): Outcome => {
+export const outcomeOf = (saga: Saga, status: Execution['status'], error: string | undefined, lastState: string | undefined): Outcome => {
   if (status === 'SUCCEEDED') return 'succeeded';
   if (status === 'ABORTED') return 'aborted';
   if (error === SagaOutcome.RolledBack) return 'rolled back';
@@ -124,6 +128,8 @@ export class LocalSaga {
   /** The role the state machine would run as: it appears in histories and descriptions, and grants nothing. */
   readonly roleArn: string;
   readonly dynamo: EmbeddedDynamoDb;
+  /** Whether its functions honour a trip's `fail` list, as SAGA_FAULT_INJECTION says on a deployed stack. */
+  readonly faultInjection: boolean;
   readonly #handlers: Readonly<Record<string, LambdaHandler>>;
   readonly #machine: StateMachine;
   readonly #dataDir: string | undefined;
@@ -151,6 +157,7 @@ export class LocalSaga {
     this.#dataDir = options.dataDir;
     this.#journal = journal;
     this.#handlers = handlers;
+    this.faultInjection = options.faultInjection ?? true;
     this.type = options.type ?? 'STANDARD';
     this.machineName = kind === 'rollback' ? rollbackMachineNameOf(options.saga) : options.saga.name;
     this.stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${this.machineName}`;
@@ -189,7 +196,7 @@ export class LocalSaga {
     });
     try {
       await createBookingTables(dynamo.client, options.saga);
-      const configs = stepConfigsOf(options.saga, { faultInjection: options.faultInjection ?? true });
+      const configs = functionConfigsOf(options);
       const logger = new Logger({
         service: 'saga',
         level: options.functionLog ? 'INFO' : 'SILENT',

@@ -5,11 +5,13 @@ import { problemsText } from '../functions/trip-problems.ts';
 import type { FaultSpec } from './faults.ts';
 import type { HistoryEvent } from './history.ts';
 import { inputDepthProblem } from './input.ts';
+import { answerFunctionConfiguration } from './lambda-api.ts';
 import type { ExecutionRun } from './journal.ts';
 import { ExecutionInterruptedError, isExecutionName, notRedrivableReason, type Alert, type Execution, type LocalSaga } from './runtime.ts';
 
 // The Step Functions API (AWS JSON 1.0, `X-Amz-Target: AWSStepFunctions.<Operation>`) for the local saga's one
-// state machine, so that the AWS CLI and SDKs drive it as they drive AWS, only the endpoint differing.
+// state machine, so that the AWS CLI and SDKs drive it as they drive AWS, only the endpoint differing; and, on the
+// same port, Lambda's GetFunctionConfiguration of its functions (local/lambda-api.ts).
 
 /** Step Functions' limit on an execution's input. */
 const MAX_INPUT_BYTES = 256 * 1024;
@@ -233,6 +235,7 @@ export class StepFunctionsServer {
   }
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (answerFunctionConfiguration(this.local, request, response)) return;
     if (request.method === 'GET' && this.#pages) return this.#pages(request, response);
     const requestId = randomUUID();
     try {
@@ -263,7 +266,17 @@ export class StepFunctionsServer {
       }
       if (typeof body !== 'object' || body === null || Array.isArray(body))
         throw new ApiError('SerializationException', 'Request body must be a JSON object');
-      for (const member of ['executionArn', 'stateMachineArn', 'name', 'input', 'nextToken', 'statusFilter', 'redriveFilter', 'error', 'cause'])
+      for (const member of [
+        'executionArn',
+        'stateMachineArn',
+        'name',
+        'input',
+        'nextToken',
+        'statusFilter',
+        'redriveFilter',
+        'error',
+        'cause',
+      ])
         typed(body, member, 'string');
       for (const member of ['reverseOrder', 'includeExecutionData']) typed(body, member, 'boolean');
       typed(body, 'maxResults', 'number');
@@ -466,7 +479,7 @@ export class StepFunctionsServer {
           (record) =>
             record.machine === machine &&
             (filter === undefined || record.status === filter) &&
-            (redriven === undefined || (record.redriveCount > 0) === (redriven === 'REDRIVEN')),
+            (redriven === undefined || record.redriveCount > 0 === (redriven === 'REDRIVEN')),
         )
         .sort((a, b) => b.startDate.getTime() - a.startDate.getTime());
       const { items, nextToken } = page(records, body['maxResults'], body['nextToken']);

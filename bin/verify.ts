@@ -1,0 +1,129 @@
+import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { Trip } from '../functions/trip.ts';
+import { LocalSaga } from '../local/runtime.ts';
+import { StepFunctionsServer } from '../local/sfn-server.ts';
+import { tripSaga } from '../saga.ts';
+import { longestWaitSeconds, resultLines, verdictLines } from '../verify/report.ts';
+import { executionsOf, scenariosOf, TRANSIENT_FAILURES } from '../verify/scenarios.ts';
+import { runSuite, TRIP_PREFIX } from '../verify/suite.ts';
+import { resolveTarget, type Target, type TargetOptions } from '../verify/target.ts';
+import { Exit, readJsonFile } from './io.ts';
+import { nonNegativeInteger, requireCurrentValidator } from './local-commands.ts';
+
+const EXAMPLE_TRIP = fileURLToPath(new URL('../examples/trip.json', import.meta.url));
+
+/** Retry pauses of the `saga local` that `--local` starts: the suite's scenarios exhaust retries. */
+const LOCAL_RETRY_DELAY_MS = 10;
+/** How often an execution is asked whether it has ended: locally at once, on AWS without throttling. */
+const LOCAL_POLL_MS = 20;
+const AWS_POLL_MS = 2000;
+/** @default 600 s: far above the longest scenario on a dev stack (a stuck compensation, retried twice over). */
+const DEFAULT_TIMEOUT_SECONDS = 600;
+
+const print = (line = ''): void => void process.stdout.write(`${line}\n`);
+
+interface VerifyOptions extends Omit<TargetOptions, 'table'> {
+  local?: boolean;
+  table: string[];
+  timeout: number;
+  retryDelay: number;
+}
+
+const seconds = (value: string): number => {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1 || number > 86_400) throw new InvalidArgumentError('expected whole seconds, 1 to 86400');
+  return number;
+};
+
+async function verifyOn(target: Target, options: VerifyOptions, pauses: string): Promise<void> {
+  const retries = target.compensationRetry.maxAttempts;
+  const scenarios = scenariosOf(tripSaga, Math.min(TRANSIENT_FAILURES, retries));
+  print(`saga verify: ${tripSaga.name} on ${target.label}`);
+  print(`  state machine  ${target.stateMachineArn}`);
+  print(
+    `  tables         ${Object.entries(target.tables)
+      .map(([step, table]) => `${step}=${table}`)
+      .join(', ')}`,
+  );
+  print(`  faults         ${target.faults.run ? "injected through the trip's fail list" : `none (${target.faults.why})`}`);
+  print(
+    `  bounds         at most ${executionsOf(scenarios)} executions, each stopped after ${options.timeout} s; trip ids ${TRIP_PREFIX}-…`,
+  );
+  print(`  retry pauses   ${pauses}`);
+  print();
+  const run = await runSuite(target, scenarios, {
+    saga: tripSaga,
+    trip: (await readJsonFile(EXAMPLE_TRIP)) as Trip,
+    pollMs: options.local || options.endpointUrl ? LOCAL_POLL_MS : AWS_POLL_MS,
+    timeoutMs: options.timeout * 1000,
+  });
+  for (const line of resultLines(run.results)) print(line);
+  print();
+  for (const line of verdictLines(run)) print(line);
+  process.exitCode = run.results.some((result) => result.status === 'violated') ? Exit.invalid : Exit.ok;
+}
+
+/** `saga verify --local`: its own `saga local` (Step Functions, Lambda's configuration, DynamoDB), in this process. */
+async function verifyLocal(options: VerifyOptions): Promise<void> {
+  const local = await LocalSaga.start({ saga: tripSaga });
+  try {
+    const server = await StepFunctionsServer.start(local, { retryDelayMs: options.retryDelay });
+    try {
+      const target = await resolveTarget(tripSaga, {
+        stateMachineArn: local.stateMachineArn,
+        endpointUrl: server.endpoint,
+        dynamodbEndpointUrl: local.dynamo.endpoint,
+        table: [],
+      });
+      await verifyOn(
+        { ...target, label: `saga local, started by verify (${server.endpoint})` },
+        options,
+        `every one replaced by ${options.retryDelay} ms`,
+      );
+    } finally {
+      await server.close();
+    }
+  } finally {
+    await local.close();
+  }
+}
+
+async function verify(options: VerifyOptions): Promise<void> {
+  if (options.local) return verifyLocal(options);
+  const target = await resolveTarget(tripSaga, options);
+  const wait = longestWaitSeconds(target.compensationRetry);
+  await verifyOn(
+    target,
+    options,
+    `the definition's own: the longest scenario waits up to ${wait} s between attempts (scenarios run at once)`,
+  );
+}
+
+export function registerVerifyCommand(program: Command): void {
+  program
+    .command('verify')
+    .description("check that a stack keeps the saga's promise: every scenario through the Step Functions and DynamoDB APIs")
+    .addOption(new Option('--local', 'start a saga local of its own and verify it').conflicts(['stack', 'stateMachineArn', 'endpointUrl']))
+    .addOption(
+      new Option('--stack <name>', 'a Pulumi stack: its outputs name the state machine and tables (needs the Pulumi CLI)').conflicts(
+        'stateMachineArn',
+      ),
+    )
+    .option('--state-machine-arn <arn>', "the saga's state machine")
+    .option('--endpoint-url <url>', 'the Step Functions endpoint (default: AWS), e.g. a saga local')
+    .option('--dynamodb-endpoint-url <url>', 'the DynamoDB endpoint (default: AWS)')
+    .option('--lambda-endpoint-url <url>', "where the functions' configuration is read (default: --endpoint-url, as saga local serves it)")
+    .option(
+      '--table <step=name>',
+      "a step's table, where the functions' configuration cannot be read; repeatable",
+      (value: string, previous: string[]) => [...previous, value],
+      [],
+    )
+    .option('--yes-this-is-not-production', 'run against a stack not named dev or dev-…: only the scenarios that inject no fault')
+    .option('--timeout <seconds>', 'stop an execution still running after this long: its scenario fails', seconds, DEFAULT_TIMEOUT_SECONDS)
+    .option('--retry-delay <ms>', 'with --local: every retry pause, in milliseconds', nonNegativeInteger, LOCAL_RETRY_DELAY_MS)
+    .addHelpText('after', '\nExit status: 0 every scenario run holds, 1 one does not, 2 a bad target (nothing run).')
+    .hook('preAction', requireCurrentValidator)
+    .action(verify);
+}

@@ -1,0 +1,301 @@
+import { randomBytes } from 'node:crypto';
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  GetExecutionHistoryCommand,
+  RedriveExecutionCommand,
+  StartExecutionCommand,
+  StopExecutionCommand,
+  type HistoryEvent,
+} from '@aws-sdk/client-sfn';
+import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { retryStateOf, type Saga } from '../asl/saga.ts';
+import { BookingStatus, OWNER } from '../functions/bookings.ts';
+import type { Trip } from '../functions/trip.ts';
+import { stillBooked, type Bookings, type Outcome } from '../local/execution.ts';
+import { outcomeOf } from '../local/runtime.ts';
+import type { Scenario } from './scenarios.ts';
+import type { Target } from './target.ts';
+
+// Runs the scenarios against a target through the Step Functions and DynamoDB APIs alone, checks the saga's
+// invariant on what the tables hold, and deletes what it wrote: the items of its own trip ids.
+
+/** Every trip id verify writes starts so: its clean-up deletes these ids, and no other. */
+export const TRIP_PREFIX = 'saga-verify';
+
+/** One execution as the APIs show it once it has ended. */
+export interface Seen {
+  readonly executionArn: string;
+  readonly outcome: Outcome;
+  readonly path: readonly string[];
+  readonly history: readonly HistoryEvent[];
+}
+
+export interface ScenarioResult {
+  readonly scenario: Scenario;
+  readonly status: 'held' | 'violated' | 'skipped';
+  /** Why it was skipped, or the problems that make it violated. */
+  readonly notes: readonly string[];
+  readonly seen: readonly Seen[];
+  /** What each step's table holds for the scenario's trip, as seen from its (first) execution. */
+  readonly tables: string;
+}
+
+export interface SuiteOptions {
+  readonly saga: Saga;
+  /** The trip every scenario starts from (the example trip), under its own id. */
+  readonly trip: Trip;
+  /** How often an execution's status is asked for. */
+  readonly pollMs: number;
+  /** How long one execution may run before it is stopped and its scenario violated. */
+  readonly timeoutMs: number;
+}
+
+export interface SuiteRun {
+  readonly results: readonly ScenarioResult[];
+  /** Items deleted at the end: verify's own, by trip id. */
+  readonly cleanedUp: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A state entered twice in a row is one visit: a redrive re-enters the state where the execution stopped. */
+export const visits = (path: readonly string[]): string[] => path.filter((state, index) => state !== path[index - 1]);
+
+const sameVisits = (a: readonly string[], b: readonly string[]): boolean => visits(a).join() === visits(b).join();
+
+class Runner {
+  readonly #target: Target;
+  readonly #options: SuiteOptions;
+  readonly tripIds = new Set<string>();
+
+  constructor(target: Target, options: SuiteOptions) {
+    this.#target = target;
+    this.#options = options;
+  }
+
+  async #history(executionArn: string): Promise<HistoryEvent[]> {
+    const events: HistoryEvent[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.#target.sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken }));
+      events.push(...(page.events ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return events;
+  }
+
+  /** Waits for the execution's run to end (a redrive's, with `redriveCount`), stopping it past the timeout. */
+  async #ended(executionArn: string, redriveCount = 0): Promise<Seen> {
+    const deadline = Date.now() + this.#options.timeoutMs;
+    for (;;) {
+      const described = await this.#target.sfn.send(new DescribeExecutionCommand({ executionArn }));
+      const running =
+        described.status === 'RUNNING' || described.status === 'PENDING_REDRIVE' || (described.redriveCount ?? 0) < redriveCount;
+      if (!running) {
+        const history = await this.#history(executionArn);
+        const path = history.flatMap((event) => (event.stateEnteredEventDetails?.name ? [event.stateEnteredEventDetails.name] : []));
+        const status = described.status === 'SUCCEEDED' || described.status === 'ABORTED' ? described.status : 'FAILED';
+        return { executionArn, outcome: outcomeOf(this.#options.saga, status, described.error, path.at(-1)), path, history };
+      }
+      if (Date.now() > deadline) {
+        await this.#target.sfn.send(new StopExecutionCommand({ executionArn, error: 'SagaVerifyTimeout' }));
+        throw new Error(`${executionArn} still ran after ${this.#options.timeoutMs / 1000} s: stopped`);
+      }
+      await sleep(this.#options.pollMs);
+    }
+  }
+
+  async #start(name: string, trip: unknown): Promise<string> {
+    const { executionArn } = await this.#target.sfn.send(
+      new StartExecutionCommand({ stateMachineArn: this.#target.stateMachineArn, name, input: JSON.stringify(trip) }),
+    );
+    return executionArn as string;
+  }
+
+  async #bookings(tripId: string): Promise<Bookings> {
+    const { saga } = this.#options;
+    const items = await Promise.all(
+      saga.steps.map(async (step) => {
+        const { Item } = await this.#target.dynamodb.send(
+          new GetCommand({ TableName: this.#target.tables[step.name], Key: { [saga.keyField]: tripId }, ConsistentRead: true }),
+        );
+        return [step.name, Item] as const;
+      }),
+    );
+    return Object.fromEntries(items);
+  }
+
+  /** The consistency invariant of one execution, on the tables: what is wrong, if anything. */
+  #problems(seen: Seen, trip: Trip, bookings: Bookings): string[] {
+    const { saga } = this.#options;
+    const own = stillBooked(bookings, seen.executionArn);
+    switch (seen.outcome) {
+      case 'succeeded': {
+        const missing = saga.steps.filter((step) => !own.includes(step.name)).map((step) => step.name);
+        const altered = saga.steps.flatMap((step) =>
+          step.records
+            .filter((field) => bookings[step.name]?.[field] !== trip[field as keyof Trip])
+            .map((field) => `${step.name}.${field}`),
+        );
+        return [
+          ...(missing.length ? [`succeeded, but ${missing.join(', ')} not booked by it`] : []),
+          ...(missing.length === 0 && altered.length ? [`succeeded, but ${altered.join(', ')} differ from the trip`] : []),
+        ];
+      }
+      case 'rolled back':
+        return own.length ? [`rolled back, but ${own.join(', ')} still booked by it`] : [];
+      case 'compensation not finished': {
+        const stuck = saga.steps.findIndex((step) => retryStateOf(step) === seen.path.at(-1));
+        const alerted = seen.history.some(
+          (event) => event.type === 'TaskSucceeded' && event.taskSucceededEventDetails?.resourceType === 'sns',
+        );
+        const owed = saga.steps.slice(0, stuck + 1).map((step) => step.name);
+        return [
+          ...(alerted ? [] : ['a compensation gave up, but no alert was published']),
+          ...own.filter((step) => !owed.includes(step)).map((step) => `${step} still booked, though no compensation owed it`),
+        ];
+      }
+      case 'bad input': {
+        const written = saga.steps.filter((step) => bookings[step.name]).map((step) => step.name);
+        return written.length ? [`bad input, but ${written.join(', ')} written`] : [];
+      }
+      case 'aborted':
+      case 'failed':
+        return [`ended ${seen.outcome}, which the saga never does`];
+    }
+  }
+
+  async run(scenario: Scenario, tripId: string): Promise<ScenarioResult> {
+    const { saga } = this.#options;
+    this.tripIds.add(tripId);
+    const trip: Trip = { ...this.#options.trip, [saga.keyField]: tripId, ...(scenario.fail.length ? { fail: [...scenario.fail] } : {}) };
+    const input = scenario.invalid ? { ...trip, not_a_trip_field: true } : trip;
+    const notes: string[] = [];
+    let seen: Seen[];
+    switch (scenario.kind) {
+      case 'once':
+        seen = [await this.#ended(await this.#start(tripId, input))];
+        break;
+      case 'redrive': {
+        const stopped = await this.#ended(await this.#start(tripId, input));
+        notes.push(...this.#problems(stopped, trip, await this.#bookings(tripId)).map((problem) => `before the redrive: ${problem}`));
+        if (stopped.outcome !== scenario.outcomes[0])
+          notes.push(`before the redrive: expected ${scenario.outcomes[0]}, saw ${stopped.outcome}`);
+        await this.#target.sfn.send(new RedriveExecutionCommand({ executionArn: stopped.executionArn }));
+        seen = [stopped, await this.#ended(stopped.executionArn, 1)];
+        break;
+      }
+      case 'repeated start': {
+        const first = await this.#start(tripId, input);
+        const again = await this.#start(tripId, input).catch((error: unknown) => {
+          // The first has already ended: AWS refuses the name from then on, which is one execution as well.
+          if (error instanceof ExecutionAlreadyExists) return first;
+          throw error;
+        });
+        if (again !== first) notes.push(`the second start made another execution: ${again}`);
+        seen = [await this.#ended(first)];
+        break;
+      }
+      case 'two executions': {
+        const arns = await Promise.all(['a', 'b'].map((suffix) => this.#start(`${tripId}-${suffix}`, input)));
+        seen = await Promise.all(arns.map((arn) => this.#ended(arn)));
+        break;
+      }
+    }
+    const bookings = await this.#bookings(tripId);
+    const outcomes = seen.map((execution) => execution.outcome);
+    // Which of two executions of one trip wins is a race: their outcomes are compared in any order.
+    const inOrder = scenario.kind === 'two executions' ? [...outcomes].sort() : outcomes;
+    const expected = scenario.kind === 'two executions' ? [...scenario.outcomes].sort() : scenario.outcomes;
+    if (inOrder.join() !== expected.join()) notes.push(`expected ${expected.join(' + ')}, saw ${inOrder.join(' + ')}`);
+    const last = scenario.kind === 'redrive' ? seen.slice(1) : seen;
+    for (const execution of last) notes.push(...this.#problems(execution, trip, bookings));
+    const paths = scenario.kind === 'redrive' ? [seen[1]?.path ?? []] : last.map((execution) => execution.path);
+    const unmatched = paths.filter((path) => !scenario.paths.some((expectedPath) => sameVisits(path, expectedPath)));
+    for (const path of unmatched)
+      notes.push(`path ${visits(path).join(' → ')} is not the expected ${scenario.paths.map((p) => p.join(' → ')).join(' or ')}`);
+    if (scenario.recovers) {
+      const attempts = attemptsIn(seen[0]?.history ?? [], scenario.recovers.state);
+      if (attempts !== scenario.recovers.attempts)
+        notes.push(
+          `${scenario.recovers.state}: expected ${scenario.recovers.attempts} attempts (failing, then recovering), saw ${attempts}`,
+        );
+    }
+    const holder = seen.find((execution) => execution.outcome === 'succeeded') ?? seen[0];
+    return { scenario, status: notes.length ? 'violated' : 'held', notes, seen, tables: tablesCell(saga, bookings, holder?.executionArn) };
+  }
+
+  /** Deletes every item of verify's own trip ids, and no other; returns how many there were. */
+  async cleanUp(): Promise<number> {
+    const { saga } = this.#options;
+    const deleted = await Promise.all(
+      [...this.tripIds].flatMap((tripId) =>
+        saga.steps.map(async (step) => {
+          const { Attributes } = await this.#target.dynamodb.send(
+            new DeleteCommand({ TableName: this.#target.tables[step.name], Key: { [saga.keyField]: tripId }, ReturnValues: 'ALL_OLD' }),
+          );
+          return Attributes ? 1 : 0;
+        }),
+      ),
+    );
+    return deleted.reduce<number>((sum, count) => sum + count, 0);
+  }
+}
+
+/** Attempts of a state's function (its first call and its retries), from the history. */
+function attemptsIn(history: readonly HistoryEvent[], state: string): number {
+  let current: string | undefined;
+  let attempts = 0;
+  for (const event of history) {
+    if (event.stateEnteredEventDetails?.name) current = event.stateEnteredEventDetails.name;
+    if (event.type === 'LambdaFunctionScheduled' && current === state) attempts += 1;
+  }
+  return attempts;
+}
+
+/** What each step's table holds for the trip, in a few words: booked by the execution, by another, cancelled, nothing. */
+function tablesCell(saga: Saga, bookings: Bookings, executionArn: string | undefined): string {
+  return saga.steps
+    .map((step) => {
+      const item = bookings[step.name];
+      const held = !item
+        ? '—'
+        : item['status'] === BookingStatus.Cancelled
+          ? 'cancelled'
+          : item[OWNER] === executionArn
+            ? 'booked'
+            : 'booked by the other';
+      return `${step.name} ${held}`;
+    })
+    .join(', ');
+}
+
+/**
+ * Runs every scenario (those that need faults only where `target.faults` allows), all at once, each on its own trip
+ * id; then deletes what they wrote, even when one of them failed to run.
+ */
+export async function runSuite(target: Target, scenarios: readonly Scenario[], options: SuiteOptions): Promise<SuiteRun> {
+  const runner = new Runner(target, options);
+  const runId = randomBytes(4).toString('hex');
+  try {
+    const results = await Promise.all(
+      scenarios.map(async (scenario, index): Promise<ScenarioResult> => {
+        if (scenario.fail.length > 0 && !target.faults.run) {
+          return { scenario, status: 'skipped', notes: [target.faults.why], seen: [], tables: '' };
+        }
+        try {
+          // At most 80 characters, as an execution name, less the suffix of two executions' names.
+          const tripId = `${TRIP_PREFIX}-${runId}-${index}-${scenario.slug}`.slice(0, 77);
+          return await runner.run(scenario, tripId);
+        } catch (error) {
+          return { scenario, status: 'violated', notes: [`${(error as Error).name}: ${(error as Error).message}`], seen: [], tables: '' };
+        }
+      }),
+    );
+    return { results, cleanedUp: await runner.cleanUp() };
+  } catch (error) {
+    await runner.cleanUp();
+    throw error;
+  }
+}
