@@ -504,7 +504,8 @@ const FAIL_HELP =
   'execution is redriven: a fault fixed before the redrive); repeatable';
 
 /** The functions validate trips with the compiled validator: never run them with one older than the trip schema. */
-export const requireCurrentValidator = async (): Promise<void> => (await import('../functions/generate-validator.ts')).assertValidatorCurrent();
+export const requireCurrentValidator = async (): Promise<void> =>
+  (await import('../functions/generate-validator.ts')).assertValidatorCurrent();
 
 export function registerLocalCommands(program: Command): void {
   program

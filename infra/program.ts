@@ -27,5 +27,7 @@ export default async function sagaProgram() {
     rollbackStateMachineLogGroup: stack.rollbackStateMachineLogs.name,
     tableNames: pulumi.all(Object.fromEntries(Object.entries(stack.tables).map(([step, table]) => [step, table.name]))),
     functionNames: pulumi.all(Object.fromEntries(Object.entries(stack.functions).map(([state, fn]) => [state, fn.name]))),
+    // `saga verify --stack` injects faults only where the functions honour them.
+    faultInjection: pulumi.output(settings.faultInjection),
   };
 }

@@ -14,9 +14,12 @@ export interface Result {
 }
 
 /** Runs the `saga` command as a user would, in its own process. */
-export async function saga(...args: string[]): Promise<Result> {
+export const saga = (...args: string[]): Promise<Result> => sagaWithEnv(process.env, ...args);
+
+/** Runs the `saga` command in its own process, with the environment given (e.g. another PATH). */
+export async function sagaWithEnv(env: NodeJS.ProcessEnv, ...args: string[]): Promise<Result> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [SAGA, ...args]);
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [SAGA, ...args], { env });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };

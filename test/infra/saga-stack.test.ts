@@ -357,7 +357,8 @@ describe('stack settings', () => {
       ].sort(),
     );
     for (const fn of ofType(run.resources, TYPES.fn)) expect(fn.inputs['tracingConfig']).toEqual({ mode: 'PassThrough' });
-    for (const machine of ofType(run.resources, TYPES.stateMachine)) expect(machine.inputs['tracingConfiguration']).toEqual({ enabled: false });
+    for (const machine of ofType(run.resources, TYPES.stateMachine))
+      expect(machine.inputs['tracingConfiguration']).toEqual({ enabled: false });
     for (const policy of ofType(run.resources, TYPES.policy)) expect(policy.inputs['policy']).not.toContain('xray:');
   }, 60_000);
 
@@ -404,6 +405,13 @@ describe('stack settings', () => {
     );
     const run = await runProgram({ faultInjection: 'true' }, 'dev-alice');
     expect(ofType(run.resources, TYPES.fn)[0]?.inputs['environment'].variables['SAGA_FAULT_INJECTION']).toBe('enabled');
+    // What `saga verify --stack` reads: the state machine, each step's table, and whether faults are honoured.
+    expect(run.outputs).toMatchObject({
+      stateMachineArn: stateMachineOf(run).state['arn'],
+      tableNames: Object.fromEntries(tripSaga.steps.map((step) => [step.name, expect.stringMatching(new RegExp(`^${step.table}`))])),
+      faultInjection: true,
+    });
+    expect((await runProgram()).outputs['faultInjection']).toBe(false);
   }, 60_000);
 
   it('bad settings stop the program with StackSettingsError naming each key', async () => {
