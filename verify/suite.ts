@@ -9,10 +9,11 @@ import {
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
 import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { retryStateOf, type Saga } from '../asl/saga.ts';
+import type { Saga } from '../asl/saga.ts';
 import { BookingStatus, OWNER } from '../functions/bookings.ts';
 import type { Trip } from '../functions/trip.ts';
-import { stillBooked, type Bookings, type Outcome } from '../local/execution.ts';
+import type { Bookings, Outcome } from '../local/execution.ts';
+import { invariantProblems } from './invariant.ts';
 import { outcomeOf } from '../local/runtime.ts';
 import type { Scenario } from './scenarios.ts';
 import type { Target } from './target.ts';
@@ -128,42 +129,8 @@ class Runner {
 
   /** The consistency invariant of one execution, on the tables: what is wrong, if anything. */
   #problems(seen: Seen, trip: Trip, bookings: Bookings): string[] {
-    const { saga } = this.#options;
-    const own = stillBooked(bookings, seen.executionArn);
-    switch (seen.outcome) {
-      case 'succeeded': {
-        const missing = saga.steps.filter((step) => !own.includes(step.name)).map((step) => step.name);
-        const altered = saga.steps.flatMap((step) =>
-          step.records
-            .filter((field) => bookings[step.name]?.[field] !== trip[field as keyof Trip])
-            .map((field) => `${step.name}.${field}`),
-        );
-        return [
-          ...(missing.length ? [`succeeded, but ${missing.join(', ')} not booked by it`] : []),
-          ...(missing.length === 0 && altered.length ? [`succeeded, but ${altered.join(', ')} differ from the trip`] : []),
-        ];
-      }
-      case 'rolled back':
-        return own.length ? [`rolled back, but ${own.join(', ')} still booked by it`] : [];
-      case 'compensation not finished': {
-        const stuck = saga.steps.findIndex((step) => retryStateOf(step) === seen.path.at(-1));
-        const alerted = seen.history.some(
-          (event) => event.type === 'TaskSucceeded' && event.taskSucceededEventDetails?.resourceType === 'sns',
-        );
-        const owed = saga.steps.slice(0, stuck + 1).map((step) => step.name);
-        return [
-          ...(alerted ? [] : ['a compensation gave up, but no alert was published']),
-          ...own.filter((step) => !owed.includes(step)).map((step) => `${step} still booked, though no compensation owed it`),
-        ];
-      }
-      case 'bad input': {
-        const written = saga.steps.filter((step) => bookings[step.name]).map((step) => step.name);
-        return written.length ? [`bad input, but ${written.join(', ')} written`] : [];
-      }
-      case 'aborted':
-      case 'failed':
-        return [`ended ${seen.outcome}, which the saga never does`];
-    }
+    const alerted = seen.history.some((event) => event.type === 'TaskSucceeded' && event.taskSucceededEventDetails?.resourceType === 'sns');
+    return invariantProblems(this.#options.saga, { ...seen, alerted }, trip, bookings);
   }
 
   async run(scenario: Scenario, tripId: string): Promise<ScenarioResult> {

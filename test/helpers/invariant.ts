@@ -2,6 +2,7 @@ import { expect } from '@jest/globals';
 import { groupCompensationOf, isGroup, retryStateOf, stepsOf, stepsOfStage, type SagaStep } from '../../asl/saga.ts';
 import type { Trip } from '../../functions/trip.ts';
 import { stillBooked, type Execution, type LocalSaga } from '../../local/runtime.ts';
+import { invariantProblems } from '../../verify/invariant.ts';
 
 // The saga's consistency invariant, checked on the real tables after an execution ends.
 
@@ -11,9 +12,9 @@ export const booked = (bookings: Bookings) =>
   Object.entries(bookings).flatMap(([step, item]) => (item?.['status'] === 'BOOKED' ? [step] : []));
 
 /**
- * The invariant: a succeeded execution leaves all N bookings, its own, with its details; a rolled-back one leaves
- * none of its own; one whose compensation did not finish raised an alert owing exactly the stuck step, the rest of
- * its group and every earlier step, and every booking of its own left is among those; bad input writes nothing.
+ * The invariant (verify/invariant.ts, which `saga verify` checks too) and, of one whose compensation did not finish,
+ * its alert: raised once per stuck compensation, owing exactly the stuck step, the rest of its group and every
+ * earlier step, and naming the bookings left.
  */
 export async function expectConsistent(local: LocalSaga, execution: Execution, trip: Trip): Promise<Bookings> {
   // A stopped branch's call may still be under way: its write lands before the tables are read.
@@ -22,57 +23,38 @@ export async function expectConsistent(local: LocalSaga, execution: Execution, t
   const stages = local.saga.steps;
   const steps = stepsOf(local.saga);
   const own = stillBooked(bookings, execution.executionArn);
-  switch (execution.outcome) {
-    case 'succeeded':
-      expect(own).toEqual(steps.map((step) => step.name));
-      for (const step of steps) for (const field of step.records) expect(bookings[step.name]?.[field]).toBe(trip[field as keyof Trip]);
-      break;
-    case 'rolled back':
-      expect(own).toEqual([]);
-      break;
-    case 'compensation not finished': {
-      // One alert per compensation that got stuck (a retry that then succeeds lets the rollback go on, and a later
-      // one may get stuck too, or, in a group, a sibling at the same time).
-      const stuckOnes = execution.alerts.map((alert) => alert.message['stuckCompensation']);
-      expect(new Set(stuckOnes).size).toBe(stuckOnes.length);
-      // Stuck where the last retry after an alert failed; with a hand-off (EXPRESS), where the last alert says.
-      const retried = execution.path.findLast((state) => steps.some((step) => retryStateOf(step) === state));
-      const stuckStep = (steps.find((step) => retryStateOf(step) === retried) ??
-        steps.find((step) => step.compensation === execution.alerts.at(-1)?.message['stuckCompensation'])) as SagaStep;
-      const alert = execution.alerts.findLast((raised) => raised.message['stuckCompensation'] === stuckStep?.compensation);
-      const message = alert?.message ?? {};
-      const stage = stages.findIndex((entry) => stepsOfStage(entry).includes(stuckStep));
-      expect(stage).toBeGreaterThanOrEqual(0);
-      const group = stages[stage];
-      // It failed at the stuck compensation's retry, a Task state, or at its group's compensations: redrivable.
-      expect(execution.path.findLast((state) => state in local.definition.States)).toBe(
-        group !== undefined && isGroup(group) ? groupCompensationOf(group) : retryStateOf(stuckStep),
-      );
-      expect(execution.path).toContain(retryStateOf(stuckStep));
-      // Owed: the stuck one, the rest of its group (run at once), then every earlier stage's in reverse.
-      const owed = [
-        stuckStep,
-        ...stepsOfStage(group as never).filter((step) => step !== stuckStep),
-        ...stages.slice(0, stage).reverse().flatMap(stepsOfStage),
-      ];
-      expect(message['compensationsOwed']).toBe(owed.map((step) => step.compensation).join(', '));
-      expect(message['execution']).toBe(execution.executionArn);
-      expect(message['resume']).toBe(`aws stepfunctions redrive-execution --execution-arn ${execution.executionArn}`);
-      for (const step of own) expect(owed.map((owing) => owing.name)).toContain(step);
-      // The alert names exactly the bookings left. In a group it can only name what is owed: its other compensations
-      // may still be running when it is published, and a stopped branch's write may land after it (its compensation
-      // being the stuck one); the redrive undoes that too (runChecked).
-      const left = alert?.bookingsLeft ?? [];
-      if (group !== undefined && isGroup(group)) for (const step of left) expect(owed.map((owing) => owing.name)).toContain(step);
-      else expect(left).toEqual(own);
-      break;
-    }
-    case 'bad input':
-      expect(Object.values(bookings).filter(Boolean)).toEqual([]);
-      break;
-    case 'aborted':
-    case 'failed':
-      throw new Error(`execution ended unexpectedly (${execution.outcome}): ${execution.error}: ${execution.cause}`);
+  expect(invariantProblems(local.saga, { ...execution, alerted: execution.alerts.length > 0 }, trip, bookings)).toEqual([]);
+  if (execution.outcome === 'compensation not finished') {
+    // One alert per compensation that got stuck (a retry that then succeeds lets the rollback go on, and a later
+    // one may get stuck too, or, in a group, a sibling at the same time).
+    const stuckOnes = execution.alerts.map((alert) => alert.message['stuckCompensation']);
+    expect(new Set(stuckOnes).size).toBe(stuckOnes.length);
+    // Stuck where the last retry after an alert failed.
+    const retried = execution.path.findLast((state) => steps.some((step) => retryStateOf(step) === state));
+    const stuckStep = steps.find((step) => retryStateOf(step) === retried) as SagaStep;
+    const alert = execution.alerts.findLast((raised) => raised.message['stuckCompensation'] === stuckStep.compensation);
+    const message = alert?.message ?? {};
+    const stage = stages.findIndex((entry) => stepsOfStage(entry).includes(stuckStep));
+    const group = stages[stage];
+    // It failed at the stuck compensation's retry, a Task state, or at its group's compensations: redrivable.
+    expect(execution.path.findLast((state) => state in local.definition.States)).toBe(
+      group !== undefined && isGroup(group) ? groupCompensationOf(group) : retryStateOf(stuckStep),
+    );
+    // Owed: the stuck one, the rest of its group (run at once), then every earlier stage's in reverse.
+    const owed = [
+      stuckStep,
+      ...stepsOfStage(group as never).filter((step) => step !== stuckStep),
+      ...stages.slice(0, stage).reverse().flatMap(stepsOfStage),
+    ];
+    expect(message['compensationsOwed']).toBe(owed.map((step) => step.compensation).join(', '));
+    expect(message['execution']).toBe(execution.executionArn);
+    expect(message['resume']).toBe(`aws stepfunctions redrive-execution --execution-arn ${execution.executionArn}`);
+    // The alert names exactly the bookings left. In a group it can only name what is owed: its other compensations
+    // may still be running when it is published, and a stopped branch's write may land after it (its compensation
+    // being the stuck one); the redrive undoes that too (runChecked).
+    const left = alert?.bookingsLeft ?? [];
+    if (group !== undefined && isGroup(group)) for (const step of left) expect(owed.map((owing) => owing.name)).toContain(step);
+    else expect(left).toEqual(own);
   }
   return bookings;
 }

@@ -1,0 +1,58 @@
+import { retryStateOf, stepsOf, stepsOfStage, type Saga } from '../asl/saga.ts';
+import type { Trip } from '../functions/trip.ts';
+import { stillBooked, type Bookings, type Outcome } from '../local/execution.ts';
+
+// The saga's consistency invariant, on what the tables hold once an execution has ended: what `saga verify` checks
+// of every scenario, and the tests of every local execution.
+
+/** An ended execution, as far as the invariant needs it. */
+export interface Ended {
+  readonly executionArn: string;
+  readonly outcome: Outcome;
+  /** The states entered, in order, those of a group's branches among them. */
+  readonly path: readonly string[];
+  /** Whether an alert was published. */
+  readonly alerted: boolean;
+}
+
+/**
+ * What breaks the invariant, if anything: a succeeded execution holds all its bookings, with the trip's details; a
+ * rolled-back one holds none; one whose compensation did not finish stopped after a compensation's retry, alerted,
+ * and holds only bookings still owed (its stage's, a group's whole, and every earlier stage's); bad input wrote nothing.
+ */
+export function invariantProblems(saga: Saga, ended: Ended, trip: Trip, bookings: Bookings): string[] {
+  const steps = stepsOf(saga);
+  const own = stillBooked(bookings, ended.executionArn);
+  switch (ended.outcome) {
+    case 'succeeded': {
+      const missing = steps.filter((step) => !own.includes(step.name)).map((step) => step.name);
+      if (missing.length) return [`succeeded, but ${missing.join(', ')} not booked by it`];
+      const altered = steps.flatMap((step) =>
+        step.records.filter((field) => bookings[step.name]?.[field] !== trip[field as keyof Trip]).map((field) => `${step.name}.${field}`),
+      );
+      return altered.length ? [`succeeded, but ${altered.join(', ')} differ from the trip`] : [];
+    }
+    case 'rolled back':
+      return own.length ? [`rolled back, but ${own.join(', ')} still booked by it`] : [];
+    case 'compensation not finished': {
+      const retried = ended.path.findLast((state) => steps.some((step) => retryStateOf(step) === state));
+      const stage = saga.steps.findIndex((entry) => stepsOfStage(entry).some((step) => retryStateOf(step) === retried));
+      const owed = saga.steps
+        .slice(0, stage + 1)
+        .flatMap(stepsOfStage)
+        .map((step) => step.name);
+      return [
+        ...(stage < 0 ? ['a compensation did not finish, but none was retried after an alert'] : []),
+        ...(ended.alerted ? [] : ['a compensation gave up, but no alert was published']),
+        ...own.filter((step) => !owed.includes(step)).map((step) => `${step} still booked, though no compensation owed it`),
+      ];
+    }
+    case 'bad input': {
+      const written = steps.filter((step) => bookings[step.name]).map((step) => step.name);
+      return written.length ? [`bad input, but ${written.join(', ')} written`] : [];
+    }
+    case 'aborted':
+    case 'failed':
+      return [`ended ${ended.outcome}, which the saga never does`];
+  }
+}
