@@ -8,7 +8,7 @@ import { longestWaitSeconds, resultLines, verdictLines } from '../verify/report.
 import { executionsOf, scenariosOf, TRANSIENT_FAILURES } from '../verify/scenarios.ts';
 import { runSuite, TRIP_PREFIX } from '../verify/suite.ts';
 import { resolveTarget, type Target, type TargetOptions } from '../verify/target.ts';
-import { Exit, readJsonFile } from './io.ts';
+import { Exit, readJsonFile, UsageError } from './io.ts';
 import { nonNegativeInteger, requireCurrentValidator } from './local-commands.ts';
 
 const EXAMPLE_TRIP = fileURLToPath(new URL('../examples/trip.json', import.meta.url));
@@ -27,7 +27,7 @@ interface VerifyOptions extends Omit<TargetOptions, 'table'> {
   local?: boolean;
   table: string[];
   timeout: number;
-  retryDelay: number;
+  retryDelay?: number;
 }
 
 const seconds = (value: string): number => {
@@ -68,7 +68,8 @@ async function verifyOn(target: Target, options: VerifyOptions, pauses: string):
 async function verifyLocal(options: VerifyOptions): Promise<void> {
   const local = await LocalSaga.start({ saga: tripSaga });
   try {
-    const server = await StepFunctionsServer.start(local, { retryDelayMs: options.retryDelay });
+    const retryDelayMs = options.retryDelay ?? LOCAL_RETRY_DELAY_MS;
+    const server = await StepFunctionsServer.start(local, { retryDelayMs });
     try {
       const target = await resolveTarget(tripSaga, {
         stateMachineArn: local.stateMachineArn,
@@ -79,7 +80,7 @@ async function verifyLocal(options: VerifyOptions): Promise<void> {
       await verifyOn(
         { ...target, label: `saga local, started by verify (${server.endpoint})` },
         options,
-        `every one replaced by ${options.retryDelay} ms`,
+        `every one replaced by ${retryDelayMs} ms`,
       );
     } finally {
       await server.close();
@@ -91,6 +92,8 @@ async function verifyLocal(options: VerifyOptions): Promise<void> {
 
 async function verify(options: VerifyOptions): Promise<void> {
   if (options.local) return verifyLocal(options);
+  // A deployed definition's pauses are its own: only the saga local that verify starts can be told otherwise.
+  if (options.retryDelay !== undefined) throw new UsageError('--retry-delay goes with --local');
   const target = await resolveTarget(tripSaga, options);
   const wait = longestWaitSeconds(target.compensationRetry);
   await verifyOn(
@@ -122,7 +125,7 @@ export function registerVerifyCommand(program: Command): void {
     )
     .option('--yes-this-is-not-production', 'run against a stack not named dev or dev-…: only the scenarios that inject no fault')
     .option('--timeout <seconds>', 'stop an execution still running after this long: its scenario fails', seconds, DEFAULT_TIMEOUT_SECONDS)
-    .option('--retry-delay <ms>', 'with --local: every retry pause, in milliseconds', nonNegativeInteger, LOCAL_RETRY_DELAY_MS)
+    .option('--retry-delay <ms>', `with --local: every retry pause, in milliseconds (default ${LOCAL_RETRY_DELAY_MS})`, nonNegativeInteger)
     .addHelpText('after', '\nExit status: 0 every scenario run holds, 1 one does not, 2 a bad target (nothing run).')
     .hook('preAction', requireCurrentValidator)
     .action(verify);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DescribeExecutionCommand,
   ExecutionAlreadyExists,
@@ -38,7 +39,7 @@ export interface ScenarioResult {
   /** Why it was skipped, or the problems that make it violated. */
   readonly notes: readonly string[];
   readonly seen: readonly Seen[];
-  /** What each step's table holds for the scenario's trip, as seen from its (first) execution. */
+  /** What each step's table holds for the scenario's trip, as seen by the execution that should hold its bookings. */
   readonly tables: string;
 }
 
@@ -57,8 +58,6 @@ export interface SuiteRun {
   /** Items deleted at the end: verify's own, by trip id. */
   readonly cleanedUp: number;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A state entered twice in a row is one visit: a redrive re-enters the state where the execution stopped. */
 export const visits = (path: readonly string[]): string[] => path.filter((state, index) => state !== path[index - 1]);

@@ -191,6 +191,11 @@ describe('saga verify, a bad target (nothing run, exit 2)', () => {
       ),
     ],
     [
+      '--retry-delay without --local: a deployed definition’s pauses are its own',
+      ['--state-machine-arn', arn, '--retry-delay', '0'],
+      /^saga: --retry-delay goes with --local/,
+    ],
+    [
       'a malformed --table',
       ['--state-machine-arn', arn, '--table', firstStep.name],
       /VerifyTargetError: --table ".*": expected STEP=TABLE/,

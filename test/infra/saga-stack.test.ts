@@ -237,7 +237,7 @@ describe('the program, with the default settings', () => {
     expect(ofType(run.resources, TYPES.subscription)).toEqual([]);
   });
 
-  it('outputs the state machine and its log group, the alert topic, and the table and function names', () => {
+  it('outputs the state machine and its log group, the alert topic, the table and function names, and whether faults are honoured', () => {
     expect(run.outputs).toEqual({
       stateMachineArn: stateMachineOf(run).state['arn'],
       stateMachineName: stateMachineOf(run).state['name'],
@@ -248,6 +248,7 @@ describe('the program, with the default settings', () => {
       rollbackStateMachineLogGroup: named(run, TYPES.logGroup, 'rollback-logs').state['name'],
       tableNames: Object.fromEntries(stepsOf(tripSaga).map((step) => [step.name, named(run, TYPES.table, step.table).state['name']])),
       functionNames: Object.fromEntries(ofType(run.resources, TYPES.fn).map((fn) => [fn.name, fn.state['name']])),
+      faultInjection: false,
     });
   });
 });
@@ -405,13 +406,8 @@ describe('stack settings', () => {
     );
     const run = await runProgram({ faultInjection: 'true' }, 'dev-alice');
     expect(ofType(run.resources, TYPES.fn)[0]?.inputs['environment'].variables['SAGA_FAULT_INJECTION']).toBe('enabled');
-    // What `saga verify --stack` reads: the state machine, each step's table, and whether faults are honoured.
-    expect(run.outputs).toMatchObject({
-      stateMachineArn: stateMachineOf(run).state['arn'],
-      tableNames: Object.fromEntries(tripSaga.steps.map((step) => [step.name, expect.stringMatching(new RegExp(`^${step.table}`))])),
-      faultInjection: true,
-    });
-    expect((await runProgram()).outputs['faultInjection']).toBe(false);
+    // What `saga verify --stack` reads to inject faults.
+    expect(run.outputs['faultInjection']).toBe(true);
   }, 60_000);
 
   it('bad settings stop the program with StackSettingsError naming each key', async () => {
