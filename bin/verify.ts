@@ -3,13 +3,14 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Trip } from '../functions/trip.ts';
 import { LocalSaga } from '../local/runtime.ts';
 import { StepFunctionsServer } from '../local/sfn-server.ts';
-import { tripSaga } from '../saga.ts';
+import type { Saga } from '../asl/saga.ts';
 import { longestWaitSeconds, resultLines, verdictLines } from '../verify/report.ts';
 import { executionsOf, scenariosOf, TRANSIENT_FAILURES } from '../verify/scenarios.ts';
 import { runSuite, TRIP_PREFIX } from '../verify/suite.ts';
 import { resolveTarget, type Target, type TargetOptions } from '../verify/target.ts';
 import { Exit, readJsonFile, UsageError } from './io.ts';
 import { nonNegativeInteger, requireCurrentValidator } from './local-commands.ts';
+import { loadSaga, sagaOption } from './saga-module.ts';
 
 const EXAMPLE_TRIP = fileURLToPath(new URL('../examples/trip.json', import.meta.url));
 
@@ -25,6 +26,7 @@ const print = (line = ''): void => void process.stdout.write(`${line}\n`);
 
 interface VerifyOptions extends Omit<TargetOptions, 'table'> {
   local?: boolean;
+  saga?: string;
   table: string[];
   timeout: number;
   retryDelay?: number;
@@ -36,10 +38,10 @@ const seconds = (value: string): number => {
   return number;
 };
 
-async function verifyOn(target: Target, options: VerifyOptions, pauses: string): Promise<void> {
+async function verifyOn(saga: Saga, target: Target, options: VerifyOptions, pauses: string): Promise<void> {
   const retries = target.compensationRetry.maxAttempts;
-  const scenarios = scenariosOf(tripSaga, Math.min(TRANSIENT_FAILURES, retries));
-  print(`saga verify: ${tripSaga.name} on ${target.label}`);
+  const scenarios = scenariosOf(saga, Math.min(TRANSIENT_FAILURES, retries));
+  print(`saga verify: ${saga.name} on ${target.label}`);
   print(`  state machine  ${target.stateMachineArn}`);
   print(
     `  tables         ${Object.entries(target.tables)
@@ -53,7 +55,7 @@ async function verifyOn(target: Target, options: VerifyOptions, pauses: string):
   print(`  retry pauses   ${pauses}`);
   print();
   const run = await runSuite(target, scenarios, {
-    saga: tripSaga,
+    saga,
     trip: (await readJsonFile(EXAMPLE_TRIP)) as Trip,
     pollMs: options.local || options.endpointUrl ? LOCAL_POLL_MS : AWS_POLL_MS,
     timeoutMs: options.timeout * 1000,
@@ -65,19 +67,20 @@ async function verifyOn(target: Target, options: VerifyOptions, pauses: string):
 }
 
 /** `saga verify --local`: its own `saga local` (Step Functions, Lambda's configuration, DynamoDB), in this process. */
-async function verifyLocal(options: VerifyOptions): Promise<void> {
-  const local = await LocalSaga.start({ saga: tripSaga });
+async function verifyLocal(saga: Saga, options: VerifyOptions): Promise<void> {
+  const local = await LocalSaga.start({ saga });
   try {
     const retryDelayMs = options.retryDelay ?? LOCAL_RETRY_DELAY_MS;
     const server = await StepFunctionsServer.start(local, { retryDelayMs });
     try {
-      const target = await resolveTarget(tripSaga, {
+      const target = await resolveTarget(saga, {
         stateMachineArn: local.stateMachineArn,
         endpointUrl: server.endpoint,
         dynamodbEndpointUrl: local.dynamo.endpoint,
         table: [],
       });
       await verifyOn(
+        saga,
         { ...target, label: `saga local, started by verify (${server.endpoint})` },
         options,
         `every one replaced by ${retryDelayMs} ms`,
@@ -90,13 +93,16 @@ async function verifyLocal(options: VerifyOptions): Promise<void> {
   }
 }
 
+/** The step list, as every command takes it (`--saga FILE`, else saga.ts): the one the target was deployed from. */
 async function verify(options: VerifyOptions): Promise<void> {
-  if (options.local) return verifyLocal(options);
+  const saga = await loadSaga(options.saga);
+  if (options.local) return verifyLocal(saga, options);
   // A deployed definition's pauses are its own: only the saga local that verify starts can be told otherwise.
   if (options.retryDelay !== undefined) throw new UsageError('--retry-delay goes with --local');
-  const target = await resolveTarget(tripSaga, options);
+  const target = await resolveTarget(saga, options);
   const wait = longestWaitSeconds(target.compensationRetry);
   await verifyOn(
+    saga,
     target,
     options,
     `the definition's own: the longest scenario waits up to ${wait} s between attempts (scenarios run at once)`,
@@ -107,6 +113,7 @@ export function registerVerifyCommand(program: Command): void {
   program
     .command('verify')
     .description("check that a stack keeps the saga's promise: every scenario through the Step Functions and DynamoDB APIs")
+    .addOption(sagaOption)
     .addOption(new Option('--local', 'start a saga local of its own and verify it').conflicts(['stack', 'stateMachineArn', 'endpointUrl']))
     .addOption(
       new Option('--stack <name>', 'a Pulumi stack: its outputs name the state machine and tables (needs the Pulumi CLI)').conflicts(

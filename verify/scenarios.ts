@@ -1,7 +1,7 @@
 import { walk } from '../asl/cost.ts';
 import { StepError } from '../asl/errors.ts';
 import { placeholderResources, renderSaga } from '../asl/render.ts';
-import { retryStateOf, type Saga, type SagaStep } from '../asl/saga.ts';
+import { retryStateOf, stepsOf, stepsOfStage, type Saga, type SagaStep, type Stage } from '../asl/saga.ts';
 import type { Outcome } from '../local/execution.ts';
 
 // What `saga verify` runs, derived from the step list alone: each scenario, what it asks of the trip, and what
@@ -18,7 +18,7 @@ export type ScenarioKind =
   | 'redrive'
   /** StartExecution sent twice with one name and input: one execution. */
   | 'repeated start'
-  /** Two executions (two names) of one trip: one holds the bookings, the other rolls back. */
+  /** A second execution (another name) of a trip that the first holds: it rolls back, undoing nothing of the first's. */
   | 'two executions';
 
 export interface Scenario {
@@ -30,9 +30,9 @@ export interface Scenario {
   readonly fail: readonly string[];
   /** The trip breaks its schema (an unknown field): rejected before anything is written. */
   readonly invalid?: true;
-  /** The outcome of each execution, in order (both of two executions, in either order). */
+  /** The outcome of each execution, in order: of two executions, or of one before and after its redrive. */
   readonly outcomes: readonly Outcome[];
-  /** The states entered, over every run, of each execution. */
+  /** The states each execution enters, over every run; those of a group's branches in any order. */
   readonly paths: readonly (readonly string[])[];
   /** A compensation that must be seen failing and then recovering: its attempts. */
   readonly recovers?: { readonly state: string; readonly attempts: number };
@@ -41,25 +41,47 @@ export interface Scenario {
 /** The fault-injection fault that no retrier of an action matches: the action's step is compensated. */
 const injected = (state: string) => ({ state, error: StepError.InjectedFault });
 
+/** The states of the saga's definition outside any group's branches: the ones whose order a path must keep. */
+export const topLevelStatesOf = (saga: Saga): ReadonlySet<string> =>
+  new Set(Object.keys(renderSaga(saga, placeholderResources(saga)).States));
+
+/**
+ * Whether a path taken is the expected one: the same states, and those outside a group's branches (which run at
+ * once, their events interleaved) first entered in the same order. A state entered again (the one a redrive reruns)
+ * counts once.
+ */
+export function samePath(topLevel: ReadonlySet<string>, seen: readonly string[], expected: readonly string[]): boolean {
+  const firsts = (path: readonly string[]) => [...new Set(path.filter((state) => topLevel.has(state)))].join();
+  const all = (path: readonly string[]) => [...new Set(path)].sort().join();
+  return firsts(seen) === firsts(expected) && all(seen) === all(expected);
+}
+
 /**
  * Every scenario of the suite, from the step list: the happy path; each action failing; each compensation failing
  * `transientFailures` times and recovering (none when the compensations are not retried); a stuck compensation,
- * alerted, then redriven; an invalid trip; a repeated start; two executions of one trip.
+ * alerted, then redriven; an invalid trip; a repeated start; a second execution of a trip the first holds.
  */
 export function scenariosOf(saga: Saga, transientFailures = TRANSIENT_FAILURES): Scenario[] {
   const definition = renderSaga(saga, placeholderResources(saga));
+  const topLevel = new Set(Object.keys(definition.States));
   const path = (faults: readonly { state: string; error: string }[], from = definition.StartAt) =>
     walk({ ...definition, StartAt: from }, faults).states;
-  const first = saga.steps[0] as SagaStep;
-  const last = saga.steps.at(-1) as SagaStep;
+  const steps = stepsOf(saga);
+  const first = stepsOfStage(saga.steps[0] as Stage);
+  const last = steps.at(-1) as SagaStep;
   // The step before the last: the rollback gets stuck midway, and a redrive has earlier compensations to finish.
-  const stuck = saga.steps.at(-2) ?? first;
+  const stuck = steps.at(-2) ?? last;
   const happy = path([]);
   const lastFails = path([injected(last.action)]);
-  const stuckPath = path([injected(last.action), injected(stuck.compensation), injected(retryStateOf(stuck))]);
+  const stopped = path([injected(last.action), injected(stuck.compensation), injected(retryStateOf(stuck))]);
+  // The redrive reruns the state where the execution stopped (a group's compensations, or a retry), and goes on.
+  const redriven = path(
+    [],
+    stopped.findLast((state) => topLevel.has(state)),
+  );
   return [
     { title: 'happy path', slug: 'happy', kind: 'once', fail: [], outcomes: ['succeeded'], paths: [happy] },
-    ...saga.steps.map((step): Scenario => ({
+    ...steps.map((step): Scenario => ({
       title: `${step.action} fails`,
       slug: `${step.action}-fails`,
       kind: 'once',
@@ -67,7 +89,7 @@ export function scenariosOf(saga: Saga, transientFailures = TRANSIENT_FAILURES):
       outcomes: ['rolled back'],
       paths: [path([injected(step.action)])],
     })),
-    ...(transientFailures === 0 ? [] : saga.steps).map((step): Scenario => ({
+    ...(transientFailures === 0 ? [] : steps).map((step): Scenario => ({
       title: `${step.compensation} fails ${transientFailures}× and recovers`,
       slug: `${step.compensation}-recovers`,
       kind: 'once',
@@ -82,8 +104,7 @@ export function scenariosOf(saga: Saga, transientFailures = TRANSIENT_FAILURES):
       kind: 'redrive',
       fail: [last.action, `${stuck.compensation}=until-redrive`],
       outcomes: ['compensation not finished', 'rolled back'],
-      // The redrive reruns the state where the execution stopped, and goes on from there.
-      paths: [[...stuckPath, ...path([], retryStateOf(stuck)).slice(1)]],
+      paths: [[...stopped, ...redriven]],
     },
     {
       title: 'invalid trip',
@@ -92,7 +113,7 @@ export function scenariosOf(saga: Saga, transientFailures = TRANSIENT_FAILURES):
       fail: [],
       invalid: true,
       outcomes: ['bad input'],
-      paths: [path([{ state: first.action, error: StepError.TripInvalid }])],
+      paths: [path(first.map((step) => ({ state: step.action, error: StepError.TripInvalid })))],
     },
     { title: 'repeated start of one trip', slug: 'repeated', kind: 'repeated start', fail: [], outcomes: ['succeeded'], paths: [happy] },
     {
@@ -101,7 +122,7 @@ export function scenariosOf(saga: Saga, transientFailures = TRANSIENT_FAILURES):
       kind: 'two executions',
       fail: [],
       outcomes: ['succeeded', 'rolled back'],
-      paths: [happy, path([{ state: first.action, error: StepError.BookingConflict }])],
+      paths: [happy, path(first.map((step) => ({ state: step.action, error: StepError.BookingConflict })))],
     },
   ];
 }

@@ -10,13 +10,13 @@ import {
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
 import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { Saga } from '../asl/saga.ts';
+import { stepsOf, type Saga } from '../asl/saga.ts';
 import { BookingStatus, OWNER } from '../functions/bookings.ts';
 import type { Trip } from '../functions/trip.ts';
 import type { Bookings, Outcome } from '../local/execution.ts';
 import { invariantProblems } from './invariant.ts';
 import { outcomeOf } from '../local/runtime.ts';
-import type { Scenario } from './scenarios.ts';
+import { samePath, topLevelStatesOf, type Scenario } from './scenarios.ts';
 import type { Target } from './target.ts';
 
 // Runs the scenarios against a target through the Step Functions and DynamoDB APIs alone, checks the saga's
@@ -62,16 +62,16 @@ export interface SuiteRun {
 /** A state entered twice in a row is one visit: a redrive re-enters the state where the execution stopped. */
 export const visits = (path: readonly string[]): string[] => path.filter((state, index) => state !== path[index - 1]);
 
-const sameVisits = (a: readonly string[], b: readonly string[]): boolean => visits(a).join() === visits(b).join();
-
 class Runner {
   readonly #target: Target;
   readonly #options: SuiteOptions;
+  readonly #topLevel: ReadonlySet<string>;
   readonly tripIds = new Set<string>();
 
   constructor(target: Target, options: SuiteOptions) {
     this.#target = target;
     this.#options = options;
+    this.#topLevel = topLevelStatesOf(options.saga);
   }
 
   async #history(executionArn: string): Promise<HistoryEvent[]> {
@@ -96,7 +96,9 @@ class Runner {
         const history = await this.#history(executionArn);
         const path = history.flatMap((event) => (event.stateEnteredEventDetails?.name ? [event.stateEnteredEventDetails.name] : []));
         const status = described.status === 'SUCCEEDED' || described.status === 'ABORTED' ? described.status : 'FAILED';
-        return { executionArn, outcome: outcomeOf(this.#options.saga, status, described.error, path.at(-1)), path, history };
+        // Where it stopped: the last state entered outside a group's branches (a group's compensations, when stuck).
+        const stoppedAt = path.findLast((state) => this.#topLevel.has(state));
+        return { executionArn, outcome: outcomeOf(this.#options.saga, status, described.error, stoppedAt), path, history };
       }
       if (Date.now() > deadline) {
         await this.#target.sfn.send(new StopExecutionCommand({ executionArn, error: 'SagaVerifyTimeout' }));
@@ -116,7 +118,7 @@ class Runner {
   async #bookings(tripId: string): Promise<Bookings> {
     const { saga } = this.#options;
     const items = await Promise.all(
-      saga.steps.map(async (step) => {
+      stepsOf(saga).map(async (step) => {
         const { Item } = await this.#target.dynamodb.send(
           new GetCommand({ TableName: this.#target.tables[step.name], Key: { [saga.keyField]: tripId }, ConsistentRead: true }),
         );
@@ -164,23 +166,24 @@ class Runner {
         break;
       }
       case 'two executions': {
-        const arns = await Promise.all(['a', 'b'].map((suffix) => this.#start(`${tripId}-${suffix}`, input)));
-        seen = await Promise.all(arns.map((arn) => this.#ended(arn)));
+        // The second starts once the first holds the trip: of two at once, which wins a group's bookings is a race,
+        // which both can lose.
+        const holder = await this.#ended(await this.#start(`${tripId}-a`, input));
+        seen = [holder, await this.#ended(await this.#start(`${tripId}-b`, input))];
         break;
       }
     }
     const bookings = await this.#bookings(tripId);
     const outcomes = seen.map((execution) => execution.outcome);
-    // Which of two executions of one trip wins is a race: their outcomes are compared in any order.
-    const inOrder = scenario.kind === 'two executions' ? [...outcomes].sort() : outcomes;
-    const expected = scenario.kind === 'two executions' ? [...scenario.outcomes].sort() : scenario.outcomes;
-    if (inOrder.join() !== expected.join()) notes.push(`expected ${expected.join(' + ')}, saw ${inOrder.join(' + ')}`);
+    if (outcomes.join() !== scenario.outcomes.join()) notes.push(`expected ${scenario.outcomes.join(' + ')}, saw ${outcomes.join(' + ')}`);
     const last = scenario.kind === 'redrive' ? seen.slice(1) : seen;
     for (const execution of last) notes.push(...this.#problems(execution, trip, bookings));
     const paths = scenario.kind === 'redrive' ? [seen[1]?.path ?? []] : last.map((execution) => execution.path);
-    const unmatched = paths.filter((path) => !scenario.paths.some((expectedPath) => sameVisits(path, expectedPath)));
-    for (const path of unmatched)
-      notes.push(`path ${visits(path).join(' → ')} is not the expected ${scenario.paths.map((p) => p.join(' → ')).join(' or ')}`);
+    paths.forEach((path, index) => {
+      const expected = scenario.paths[index] ?? [];
+      if (!samePath(this.#topLevel, path, expected))
+        notes.push(`path ${visits(path).join(' → ')} is not the expected ${expected.join(' → ')}`);
+    });
     if (scenario.recovers) {
       const attempts = attemptsIn(seen[0]?.history ?? [], scenario.recovers.state);
       if (attempts !== scenario.recovers.attempts)
@@ -188,7 +191,7 @@ class Runner {
           `${scenario.recovers.state}: expected ${scenario.recovers.attempts} attempts (failing, then recovering), saw ${attempts}`,
         );
     }
-    const holder = seen.find((execution) => execution.outcome === 'succeeded') ?? seen[0];
+    const holder = seen.find((execution) => execution.outcome === 'succeeded') ?? seen.at(-1);
     return { scenario, status: notes.length ? 'violated' : 'held', notes, seen, tables: tablesCell(saga, bookings, holder?.executionArn) };
   }
 
@@ -197,7 +200,7 @@ class Runner {
     const { saga } = this.#options;
     const deleted = await Promise.all(
       [...this.tripIds].flatMap((tripId) =>
-        saga.steps.map(async (step) => {
+        stepsOf(saga).map(async (step) => {
           const { Attributes } = await this.#target.dynamodb.send(
             new DeleteCommand({ TableName: this.#target.tables[step.name], Key: { [saga.keyField]: tripId }, ReturnValues: 'ALL_OLD' }),
           );
@@ -209,20 +212,23 @@ class Runner {
   }
 }
 
-/** Attempts of a state's function (its first call and its retries), from the history. */
+/**
+ * Attempts of a state's function (its first call and its retries), from the history: each scheduling of a function
+ * is traced back, event by event, to the state it was scheduled in, which a group's interleaved branches need.
+ */
 function attemptsIn(history: readonly HistoryEvent[], state: string): number {
-  let current: string | undefined;
-  let attempts = 0;
-  for (const event of history) {
-    if (event.stateEnteredEventDetails?.name) current = event.stateEnteredEventDetails.name;
-    if (event.type === 'LambdaFunctionScheduled' && current === state) attempts += 1;
-  }
-  return attempts;
+  const byId = new Map(history.map((event) => [event.id, event]));
+  const stateOf = (event: HistoryEvent | undefined): string | undefined => {
+    let current = event;
+    while (current && !current.stateEnteredEventDetails) current = byId.get(current.previousEventId ?? 0);
+    return current?.stateEnteredEventDetails?.name;
+  };
+  return history.filter((event) => event.type === 'LambdaFunctionScheduled' && stateOf(event) === state).length;
 }
 
 /** What each step's table holds for the trip, in a few words: booked by the execution, by another, cancelled, nothing. */
 function tablesCell(saga: Saga, bookings: Bookings, executionArn: string | undefined): string {
-  return saga.steps
+  return stepsOf(saga)
     .map((step) => {
       const item = bookings[step.name];
       const held = !item

@@ -4,8 +4,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { compensationRetryOf, functionStatesOf, type RetryPolicy, type Saga } from '../asl/saga.ts';
-import type { StateMachineDefinition } from '../asl/model.ts';
+import { compensationRetryOf, functionStatesOf, stepsOf, type RetryPolicy, type Saga } from '../asl/saga.ts';
+import { allStatesOf, type State, type StateMachineDefinition } from '../asl/model.ts';
 import { ConfigVariable } from '../functions/config.ts';
 import { isDevelopmentStack } from '../infra/settings.ts';
 import { LOCAL_CREDENTIALS } from '../local/dynamodb.ts';
@@ -70,10 +70,10 @@ const isLoopback = (url: string | undefined): boolean => {
 
 /** Each `--table STEP=NAME`, checked against the step list. */
 export function tablesGiven(saga: Saga, specs: readonly string[]): Record<string, string> {
-  const steps = saga.steps.map((step) => step.name);
+  const steps = stepsOf(saga).map((step) => step.name);
   const entries = specs.map((spec) => {
     const match = /^([^=]+)=([A-Za-z0-9_.-]{3,255})$/.exec(spec);
-    if (!match) throw new VerifyTargetError(`--table "${spec}": expected STEP=TABLE, e.g. ${steps[0]}=${saga.steps[0]?.table}`);
+    if (!match) throw new VerifyTargetError(`--table "${spec}": expected STEP=TABLE, e.g. ${steps[0]}=${stepsOf(saga)[0]?.table}`);
     const [, step = '', table = ''] = match;
     if (!steps.includes(step)) throw new VerifyTargetError(`--table "${spec}": "${step}" is not a step (one of ${steps.join(', ')})`);
     return [step, table] as const;
@@ -132,6 +132,10 @@ async function deployedDefinition(sfn: SFNClient, arn: string, endpoint: string)
   }
 }
 
+/** A state of the definition by name, in a group's branches too. */
+const taskOf = (definition: StateMachineDefinition, name: string): State | undefined =>
+  allStatesOf(definition).find(([state]) => state === name)?.[1];
+
 /** What the functions' configuration says: each step's table, and whether every function honours the fail list. */
 async function functionsConfiguration(
   saga: Saga,
@@ -140,7 +144,7 @@ async function functionsConfiguration(
   endpoint: string,
 ): Promise<{ tables: Record<string, string>; faultInjection: boolean }> {
   const functionArn = (state: string): string => {
-    const task = definition.States[state];
+    const task = taskOf(definition, state);
     if (task?.Type !== 'Task')
       throw new VerifyTargetError(`the state machine has no Task ${state}: it does not run this step list (saga.ts)`);
     return task.Resource;
@@ -160,7 +164,7 @@ async function functionsConfiguration(
     await Promise.all(functionStatesOf(saga).map(async (state) => [state, await variablesOf(state)] as const)),
   );
   const tables = Object.fromEntries(
-    saga.steps.map((step) => {
+    stepsOf(saga).map((step) => {
       const table = variables[step.action]?.[ConfigVariable.table];
       if (!table)
         throw new VerifyTargetError(
@@ -174,7 +178,7 @@ async function functionsConfiguration(
 
 /** The deployed compensations' retry (the first compensation's retrier), as the stack configured it. */
 const compensationRetryIn = (saga: Saga, definition: StateMachineDefinition): RetryPolicy => {
-  const state = definition.States[saga.steps[0]?.compensation ?? ''];
+  const state = taskOf(definition, stepsOf(saga)[0]?.compensation ?? '');
   const retrier = state?.Type === 'Task' ? state.Retry?.[0] : undefined;
   if (!retrier) return { ...compensationRetryOf(saga), maxAttempts: 0 };
   return {
@@ -215,7 +219,7 @@ export async function resolveTarget(saga: Saga, options: TargetOptions): Promise
   });
   const sfn = new SFNClient(client(options.endpointUrl));
   const definition = await deployedDefinition(sfn, arn, options.endpointUrl ?? 'AWS');
-  const complete = saga.steps.every((step) => given[step.name] ?? outputs?.tableNames[step.name]);
+  const complete = stepsOf(saga).every((step) => given[step.name] ?? outputs?.tableNames[step.name]);
   const lambdaEndpoint = options.lambdaEndpointUrl ?? options.endpointUrl;
   const configured =
     outputs === undefined
@@ -227,8 +231,10 @@ export async function resolveTarget(saga: Saga, options: TargetOptions): Promise
           },
         )
       : { tables: outputs.tableNames, faultInjection: outputs.faultInjection };
-  const tables = Object.fromEntries(saga.steps.map((step) => [step.name, given[step.name] ?? configured?.tables[step.name] ?? '']));
-  const missing = saga.steps.filter((step) => !tables[step.name]).map((step) => step.name);
+  const tables = Object.fromEntries(stepsOf(saga).map((step) => [step.name, given[step.name] ?? configured?.tables[step.name] ?? '']));
+  const missing = stepsOf(saga)
+    .filter((step) => !tables[step.name])
+    .map((step) => step.name);
   if (missing.length > 0) throw new VerifyTargetError(`no table known for ${missing.join(', ')}: give it with --table STEP=NAME`);
   const faults: Target['faults'] = !development
     ? { run: false, why: 'not a dev stack: no fault is injected' }

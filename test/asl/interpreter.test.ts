@@ -12,7 +12,7 @@ import {
   type Saga,
 } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
-import { EXECUTION_ARN, runDefinition } from '../helpers/interpreter.ts';
+import { EXECUTION_ARN, FIRST_ATTEMPT, runDefinition } from '../helpers/interpreter.ts';
 import { actions, firstStep, lastStep, rollbackPath, sagaOfSize, steps } from '../helpers/sagas.ts';
 
 // The rendered definition executed by aws-local-stepfunctions, an ASL interpreter we did not write.
@@ -46,7 +46,7 @@ describe('the trip saga in an ASL interpreter', () => {
   it('passes every function the original trip and the execution that owns its bookings, however far it went', async () => {
     const run = await runDefinition(tripDefinition, trip, { [lastStep.action]: business() });
     for (const name of functionStatesOf(tripSaga))
-      expect(run.inputs[name]).toEqual([{ trip, execution: EXECUTION_ARN, retryCount: 0, redriveCount: 0 }]);
+      expect(run.inputs[name]).toEqual([{ trip, execution: EXECUTION_ARN, ...FIRST_ATTEMPT }]);
   });
 
   it('does not retry a business error', async () => {

@@ -28,7 +28,7 @@ import {
   type TaskState,
 } from '../../asl/index.ts';
 import { aslValidator } from '../helpers/asl.ts';
-import { EXECUTION_ARN, runDefinition } from '../helpers/interpreter.ts';
+import { EXECUTION_ARN, FIRST_ATTEMPT, runDefinition } from '../helpers/interpreter.ts';
 import { tripParallelSaga, tripSagaOfShape } from '../helpers/sagas.ts';
 
 // Groups of steps that run at once: the example's step list (examples/trip-parallel.ts), and a generated one with a
@@ -96,7 +96,7 @@ describe('a group in an ASL interpreter', () => {
       const actions = steps.map((step) => step.action);
       expect(run.output).toEqual({ ...trip, results: Object.fromEntries(actions.map((action) => [action, { done: action }])) });
       // Branch functions too get the execution's input, not the branch's.
-      for (const name of actions) expect(run.inputs[name]).toEqual([{ trip, execution: EXECUTION_ARN }]);
+      for (const name of actions) expect(run.inputs[name]).toEqual([{ trip, execution: EXECUTION_ARN, ...FIRST_ATTEMPT }]);
     }
   });
 
@@ -115,7 +115,8 @@ describe('a group in an ASL interpreter', () => {
         'SagaRolledBack',
       ]);
       expect(run).toMatchObject({ status: 'FAILED', error: 'SagaRolledBack' });
-      for (const step of middle.parallel) expect(run.inputs[step.compensation]).toEqual([{ trip, execution: EXECUTION_ARN }]);
+      for (const step of middle.parallel)
+        expect(run.inputs[step.compensation]).toEqual([{ trip, execution: EXECUTION_ARN, ...FIRST_ATTEMPT }]);
     },
   );
 
@@ -166,7 +167,7 @@ describe('the rollback machine and EXPRESS with a group', () => {
     for (const resumeFrom of [...grouped.map((step) => step.compensation), groupCompensationOf(group)]) {
       const run = await runDefinition(rollback, { trip, execution: 'arn:owner', resumeFrom });
       expect(run.status).toBe('SUCCEEDED');
-      for (const step of grouped) expect(run.inputs[step.compensation]).toEqual([{ trip, execution: 'arn:owner' }]);
+      for (const step of grouped) expect(run.inputs[step.compensation]).toEqual([{ trip, execution: 'arn:owner', ...FIRST_ATTEMPT }]);
     }
   });
 

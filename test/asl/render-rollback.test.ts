@@ -12,7 +12,7 @@ import {
 } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
 import { aslValidator, task } from '../helpers/asl.ts';
-import { EXECUTION_ARN, runDefinition } from '../helpers/interpreter.ts';
+import { EXECUTION_ARN, FIRST_ATTEMPT, runDefinition } from '../helpers/interpreter.ts';
 import { firstStep, lastStep, sagaOfSize, steps } from '../helpers/sagas.ts';
 
 // The rollback machine (finishes a rollback from a named compensation) and the EXPRESS saga that hands off to it.
@@ -81,7 +81,7 @@ describe('renderRollback', () => {
       expect(run.entered).toEqual(['ResumeFrom', ...owedFrom(index), 'SagaRolledBack']);
       expect(run.status).toBe('SUCCEEDED');
       for (const name of owedFrom(index))
-        expect(run.inputs[name]).toEqual([{ trip, execution: SAGA_EXECUTION, retryCount: 0, redriveCount: 0 }]);
+        expect(run.inputs[name]).toEqual([{ trip, execution: SAGA_EXECUTION, ...FIRST_ATTEMPT }]);
     },
   );
 

@@ -50,6 +50,16 @@ describe('saga verify --local', () => {
   });
 });
 
+describe('saga verify --local --saga FILE', () => {
+  it('takes the step list as every command does: a group’s scenarios, from the list, all hold', async () => {
+    const grouped = (await import('../../examples/trip-parallel.ts')).default;
+    const { code, stdout } = await saga('verify', '--local', '--saga', 'examples/trip-parallel.ts');
+    expect(code).toBe(0);
+    expect(stdout).toContain(`saga verify: ${grouped.name} on saga local`);
+    for (const scenario of scenariosOf(grouped)) expect(row(stdout, '✓', scenario.title)).toBeDefined();
+  });
+});
+
 describe('saga verify --endpoint-url … --state-machine-arn …', () => {
   it('verifies a saga local it is pointed at, finding the tables from the functions’ configuration, and deletes only its own trips', async () => {
     const server = startSaga('local', '--port', '0', '--dynamodb-port', '0', '--retry-delay', '0');

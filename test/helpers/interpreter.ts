@@ -23,6 +23,9 @@ export interface SagaRun {
 /** The execution's id, as Step Functions gives it in the context object (`$$.Execution.Id`). */
 export const EXECUTION_ARN = 'arn:aws:states:us-east-1:123456789012:execution:Saga:interpreted';
 
+/** Where a function's first attempt stands, in an execution never redriven: what its payload says besides the trip. */
+export const FIRST_ATTEMPT = { retryCount: 0, redriveCount: 0 } as const;
+
 /**
  * Runs a definition in aws-local-stepfunctions (an independent ASL interpreter), every Task served by a
  * stub that succeeds unless `faults` says otherwise. Retry pauses are overridden to 0 ms.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { retryStateOf } from '../../asl/saga.ts';
+import { retryStateOf, stepsOf } from '../../asl/saga.ts';
 import { tripSaga } from '../../saga.ts';
-import { executionsOf, scenariosOf, TRANSIENT_FAILURES } from '../../verify/scenarios.ts';
+import { executionsOf, samePath, scenariosOf, topLevelStatesOf, TRANSIENT_FAILURES } from '../../verify/scenarios.ts';
 import { actions, addedStep, firstStep, lastStep, previousStep, rollbackPath, steps, tripSagaWithAddedStep } from '../helpers/sagas.ts';
 
 // The suite is derived from the step list: a step added is a step verified.
@@ -39,8 +39,8 @@ describe('scenariosOf', () => {
       .slice(0, steps.indexOf(previousStep))
       .reverse()
       .map((step) => step.compensation);
-    // Stopped at the stuck compensation's retry; redriven, it goes on with the earlier compensations.
-    expect(path.slice(path.indexOf(retryStateOf(previousStep)) + 1)).toEqual([...earlier, 'SagaRolledBack']);
+    // Stopped at the stuck compensation's retry, which the redrive reruns, going on with the earlier compensations.
+    expect(path.slice(path.lastIndexOf(retryStateOf(previousStep)) + 1)).toEqual([...earlier, 'SagaRolledBack']);
   });
 
   it('expects two executions of one trip to end one succeeded and one rolled back from the first step', () => {
@@ -67,5 +67,21 @@ describe('scenariosOf', () => {
         .find((scenario) => scenario.recovers)
         ?.fail.at(-1),
     ).toBe(`${firstStep.compensation}=1`);
+  });
+});
+
+describe('scenariosOf, for a step list with a group', () => {
+  it('fails each grouped action alone, expecting the rollback, its path compared whatever the order of the branches’ states', async () => {
+    const grouped = (await import('../../examples/trip-parallel.ts')).default;
+    const topLevel = topLevelStatesOf(grouped);
+    for (const step of stepsOf(grouped)) {
+      const path = scenariosOf(grouped).find((scenario) => scenario.title === `${step.action} fails`)?.paths[0] ?? [];
+      expect(path.at(-1)).toBe('SagaRolledBack');
+      // The branches' states interleaved otherwise: the same path. The top-level states in another order: not.
+      const inBranches = path.filter((state) => !topLevel.has(state)).reverse();
+      const interleaved = path.map((state) => (topLevel.has(state) ? state : (inBranches.shift() as string)));
+      expect(samePath(topLevel, interleaved, path)).toBe(true);
+      expect(samePath(topLevel, [...path].reverse(), path)).toBe(false);
+    }
   });
 });
