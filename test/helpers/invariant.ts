@@ -23,6 +23,8 @@ export async function expectConsistent(local: LocalSaga, execution: Execution, t
   const stages = local.saga.steps;
   const steps = stepsOf(local.saga);
   const own = stillBooked(bookings, execution.executionArn);
+  if (execution.outcome === 'aborted' || execution.outcome === 'failed')
+    throw new Error(`execution ended unexpectedly (${execution.outcome}): ${execution.error}: ${execution.cause}`);
   expect(invariantProblems(local.saga, { ...execution, alerted: execution.alerts.length > 0 }, trip, bookings)).toEqual([]);
   if (execution.outcome === 'compensation not finished') {
     // One alert per compensation that got stuck (a retry that then succeeds lets the rollback go on, and a later
