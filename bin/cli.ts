@@ -18,15 +18,14 @@ import {
   type StateMachineDefinition,
 } from '../asl/index.ts';
 import { SagaResourcesError } from '../asl/validate.ts';
-import { parse as parseYaml } from 'yaml';
-import { sagaModuleOf, sagaWithSettings, settingsFrom, stackFileConfig } from '../infra/settings.ts';
+import { sagaModuleOf, sagaWithSettings } from '../infra/settings.ts';
 import { handlerModulesOf } from '../functions/build.ts';
 import { DataDirInUseError, ExecutionNameError, ExecutionNotRedrivableError } from '../local/runtime.ts';
 import { errorLine, Exit, isFileError, readJsonFile, readText, UsageError, writeOrPrint } from './io.ts';
 import { StaleValidatorError } from '../functions/generate-validator.ts';
 import { registerLocalCommands } from './local-commands.ts';
 import { DEFAULT_STATE_MS, partPattern, readmeParts } from './readme.ts';
-import { loadSaga, sagaOption } from './saga-module.ts';
+import { loadSaga, sagaOption, stackSettingsOf } from './saga-module.ts';
 import { registerVerifyCommand } from './verify.ts';
 import { EndpointUnreachableError, NotADevelopmentStackError, PulumiMissingError, VerifyTargetError } from '../verify/target.ts';
 
@@ -67,13 +66,7 @@ interface RenderOptions extends SagaOptions {
  * settings from Pulumi.<stack>.yaml), or with the defaults.
  */
 async function sagaFor(options: SagaOptions): Promise<{ saga: Saga; type: 'STANDARD' | 'EXPRESS' }> {
-  const settings =
-    options.stack === undefined
-      ? undefined
-      : settingsFrom(
-          stackFileConfig(parseYaml(await readText(fileURLToPath(new URL(`../Pulumi.${options.stack}.yaml`, import.meta.url))))),
-          options.stack,
-        );
+  const settings = options.stack === undefined ? undefined : await stackSettingsOf(options.stack);
   const saga = await loadSaga(options.saga ?? (settings && sagaModuleOf(settings)));
   // The step list's handler modules exist (else a SagaDefinitionError names each missing one).
   handlerModulesOf(saga);

@@ -1,11 +1,13 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Option } from 'commander';
+import { parse as parseYaml } from 'yaml';
 import type { Saga } from '../asl/saga.ts';
 import { SagaDefinitionError } from '../asl/validate.ts';
+import { settingsFrom, stackFileConfig, type StackSettings } from '../infra/settings.ts';
 import { tripSaga } from '../saga.ts';
-import { errorLine, UsageError } from './io.ts';
+import { errorLine, readText, UsageError } from './io.ts';
 
 // `--saga FILE` (every command) and a stack's `saga` setting: a module whose default export is a step list.
 
@@ -67,3 +69,11 @@ export const sagaOption = new Option(
   '--saga <file>',
   'the step list: the default export of this module (TypeScript or JavaScript), e.g. examples/trip-parallel.ts; default: saga.ts',
 );
+
+/** A stack's file in this project, beside Pulumi.yaml: Pulumi.<stack>.yaml. */
+export const stackFileOf = (stack: string): string => fileURLToPath(new URL(`../Pulumi.${stack}.yaml`, import.meta.url));
+
+/** A stack's settings, read from its stack file (by default the project's) as `pulumi up` reads them. */
+export async function stackSettingsOf(stack: string, file = stackFileOf(stack)): Promise<StackSettings> {
+  return settingsFrom(stackFileConfig(parseYaml(await readText(file))), stack);
+}
