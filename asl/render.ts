@@ -90,34 +90,17 @@ export const START_EXECUTION = 'arn:aws:states:::states:startExecution';
 const HAND_OFF_NAME = "States.Hash($$.Execution.Id, 'SHA-256')";
 
 /**
- * What a group's Parallel state gives each branch, and what a branch's function gets from it. The trip travels in
- * the branch input rather than being read as `$$.Execution.Input` inside the branch: aws-local-stepfunctions gives a
- * branch its own input as `$$.Execution.Input`, where Step Functions gives the execution's; this way both agree.
+ * What the saga's functions get, alone or in a group's branch: inside a branch too, `$$.Execution.Input` is the
+ * execution's input on AWS (and locally, where the interpreter is patched to agree: see patches/).
  */
-const GROUP_INPUT: PayloadTemplate = { 'trip.$': '$$.Execution.Input' };
-const BRANCH_TRIP: PayloadTemplate = { 'trip.$': '$.trip', 'execution.$': '$$.Execution.Id' };
-
-/** What a state machine's functions get: alone, and in a group's branch (with what the group gives the branch). */
-interface Payloads {
-  readonly payload: PayloadTemplate;
-  readonly groupInput: PayloadTemplate;
-  readonly branchPayload: PayloadTemplate;
-}
-
-const sagaPayloads = (type: SagaRenderOptions['type']): Payloads => ({
-  payload: withAttempt(OWNED_TRIP, type),
-  groupInput: GROUP_INPUT,
-  branchPayload: withAttempt(BRANCH_TRIP, type),
-});
-/** The rollback machine's input carries the trip and the owner: its branches get the same. */
-const ROLLBACK_PAYLOADS: Payloads = {
-  payload: withAttempt(ROLLBACK_TRIP, 'STANDARD'),
-  groupInput: ROLLBACK_TRIP,
-  branchPayload: withAttempt(ROLLBACK_TRIP, 'STANDARD'),
-};
+const sagaPayload = (type: SagaRenderOptions['type']): PayloadTemplate => withAttempt(OWNED_TRIP, type);
+/** The rollback machine's input carries the trip and the owner. */
+const ROLLBACK_PAYLOAD: PayloadTemplate = withAttempt(ROLLBACK_TRIP, 'STANDARD');
 
 /** How one state machine runs a rollback: what its compensations get, what the alert says, what follows it. */
-interface RollbackPlan extends Payloads {
+interface RollbackPlan {
+  /** What its functions get. */
+  readonly payload: PayloadTemplate;
   /** Keys of the alert's message that say how the rollback gets finished. */
   readonly resume: PayloadTemplate;
   /** The states after a stuck compensation's alert: the first is the alert's `Next`. */
@@ -182,13 +165,7 @@ function actionState(step: SagaStep, index: number, resources: SagaResources, pa
  * so that the results read as after single steps. When one branch fails, Step Functions stops the others, whose
  * writes may still land: the catcher goes to every compensation of the group.
  */
-function actionGroupState(
-  saga: Saga,
-  index: number,
-  resources: SagaResources,
-  branchPayload: PayloadTemplate,
-  next: Transition,
-): ParallelState {
+function actionGroupState(saga: Saga, index: number, resources: SagaResources, payload: PayloadTemplate, next: Transition): ParallelState {
   const group = saga.steps[index] as ParallelGroup;
   const earlier = saga.steps.slice(0, index).flatMap(stepsOfStage);
   return {
@@ -196,9 +173,8 @@ function actionGroupState(
     Comment: `Book the ${group.parallel.map((step) => step.name).join(', ')} at once; if any fails, undo every booking of the group and every earlier one`,
     Branches: group.parallel.map((step) => ({
       StartAt: step.action,
-      States: { [step.action]: actionTask(step, resources, branchPayload, { End: true }) },
+      States: { [step.action]: actionTask(step, resources, payload, { End: true }) },
     })),
-    Parameters: { ...GROUP_INPUT, ...(earlier.length > 0 ? { 'results.$': '$.results' } : {}) },
     ResultSelector: Object.fromEntries([
       ...earlier.map((step) => [`${step.action}.$`, `$[0].results.${step.action}`]),
       ...group.parallel.map((step, branch) => [`${step.action}.$`, `$[${branch}].results.${step.action}`]),
@@ -311,14 +287,13 @@ function compensationStates(
   next: Transition,
   group?: ParallelGroup,
 ): [string, State][] {
-  const payload = group === undefined ? plan.payload : plan.branchPayload;
   const after = plan.afterAlert(step, next, group);
   const [stuckName] = after[0] as [string, State];
   return [
     [
       step.compensation,
       {
-        ...compensationTask(saga, step, resources, payload, next),
+        ...compensationTask(saga, step, resources, plan.payload, next),
         Catch: [{ ErrorEquals: [ALL_ERRORS], Next: alertStateOf(step), ResultPath: errorPathOf(step.compensation) }],
       },
     ],
@@ -343,7 +318,6 @@ function compensationGroupState(saga: Saga, index: number, resources: SagaResour
       StartAt: step.compensation,
       States: Object.fromEntries(compensationStates(saga, index, step, resources, plan, { End: true }, group)),
     })),
-    Parameters: plan.groupInput,
     ResultSelector: Object.fromEntries(
       group.parallel.map((step, branch) => [`${step.compensation}.$`, `$[${branch}].results.${step.compensation}`]),
     ),
@@ -383,16 +357,15 @@ function assertRenderable(saga: Saga, resources: SagaResources): void {
 }
 
 /** A stuck compensation, once alerted, runs again with no catcher: the execution stops there, to be redriven. */
-const redrivablePlan = (saga: Saga, resources: SagaResources, payloads: Payloads): RollbackPlan => {
-  const { payload, branchPayload } = payloads;
+const redrivablePlan = (saga: Saga, resources: SagaResources, payload: PayloadTemplate): RollbackPlan => {
   return {
-    ...payloads,
+    payload,
     resume: REDRIVE,
-    afterAlert: (step, next, group) => [
+    afterAlert: (step, next) => [
       [
         retryStateOf(step),
         {
-          ...compensationTask(saga, step, resources, group === undefined ? payload : branchPayload, next),
+          ...compensationTask(saga, step, resources, payload, next),
           Comment: `${step.compensation} again after the alert; if it still fails the execution stops here, to be redriven once fixed`,
         },
       ],
@@ -403,10 +376,10 @@ const redrivablePlan = (saga: Saga, resources: SagaResources, payloads: Payloads
 function sagaPlan(saga: Saga, resources: SagaResources, options: SagaRenderOptions): RollbackPlan {
   switch (options.type) {
     case 'STANDARD':
-      return redrivablePlan(saga, resources, sagaPayloads(options.type));
+      return redrivablePlan(saga, resources, sagaPayload(options.type));
     case 'EXPRESS':
       return {
-        ...sagaPayloads(options.type),
+        payload: sagaPayload(options.type),
         resume: { resume: 'none: the rollback machine finishes it, in an execution named by the SHA-256 of this execution id' },
         afterAlert: (step, _, group) =>
           group === undefined
@@ -414,7 +387,7 @@ function sagaPlan(saga: Saga, resources: SagaResources, options: SagaRenderOptio
             : [
                 [
                   handOffStateOf(step),
-                  handOffState(options.rollbackStateMachine, BRANCH_TRIP, groupCompensationOf(group), handedOffStateOf(step)),
+                  handOffState(options.rollbackStateMachine, OWNED_TRIP, groupCompensationOf(group), handedOffStateOf(step)),
                 ],
                 [handedOffStateOf(step), handedOff()],
               ],
@@ -446,7 +419,7 @@ export function renderSaga(
           const next = then(following && actionEntryOf(following));
           return [
             isGroup(stage)
-              ? [stage.name, actionGroupState(saga, index, resources, plan.branchPayload, next)]
+              ? [stage.name, actionGroupState(saga, index, resources, plan.payload, next)]
               : [stage.action, actionState(stage, index, resources, plan.payload, next)],
             ...stageCompensationStates(saga, index, resources, plan, TerminalState.RolledBack),
           ];
@@ -470,7 +443,7 @@ export function renderSaga(
  */
 export function renderRollback(saga: Saga, resources: SagaResources): StateMachineDefinition {
   assertRenderable(saga, resources);
-  const plan = redrivablePlan(saga, resources, ROLLBACK_PAYLOADS);
+  const plan = redrivablePlan(saga, resources, ROLLBACK_PAYLOAD);
   // What `resumeFrom` may name, and where the rollback then enters.
   const resumable = saga.steps.flatMap((stage): [string, string][] => [
     ...(isGroup(stage) ? [[groupCompensationOf(stage), groupCompensationOf(stage)] as [string, string]] : []),
