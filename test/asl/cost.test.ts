@@ -11,7 +11,7 @@ import {
   type SagaPath,
 } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
-import { actions, firstStep, lastStep, sagaOfSize } from '../helpers/sagas.ts';
+import { actions, firstStep, lastStep, rollbackPath, sagaOfSize, steps } from '../helpers/sagas.ts';
 
 describe('sagaPaths', () => {
   it.each([1, 3, 7])('for %i steps: N transitions on success, 2k+1 for a rollback from step k', (size) => {
@@ -50,12 +50,12 @@ describe('walk', () => {
 
   it('uses up the matching retrier of a faulty state before its catcher, and no other retrier', () => {
     const definition = renderSaga(tripSaga, placeholderResources(tripSaga));
-    // BookHotel, BookFlight 4 times, CancelFlight, CancelHotel, SagaRolledBack, one after the other.
-    expect(walk(definition, [{ state: 'BookFlight', error: 'TransientError' }])).toMatchObject({
+    // The rollback from the last step, one after the other, with its action entered 3 more times.
+    expect(walk(definition, [{ state: lastStep.action, error: 'TransientError' }])).toMatchObject({
       retries: 3,
-      stretches: [{ attempts: 8, waitSeconds: (1 + 2 + 4) / 2 }],
+      stretches: [{ attempts: rollbackPath(steps.length).length + 3, waitSeconds: (1 + 2 + 4) / 2 }],
     });
-    expect(walk(definition, [{ state: 'BookFlight', error: 'BookingConflict' }]).retries).toBe(0);
+    expect(walk(definition, [{ state: lastStep.action, error: 'BookingConflict' }]).retries).toBe(0);
   });
 });
 

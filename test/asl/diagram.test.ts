@@ -24,8 +24,8 @@ describe('toMermaid', () => {
 
   it('labels catchers with what they catch and marks retries', () => {
     expect(mermaid).toContain('-.->|"TripInvalid"|');
-    expect(mermaid).toContain('["BookHotel<br/>retry transient ×3"]');
-    expect(mermaid).toContain('["CancelHotel<br/>retry ×5"]');
+    expect(mermaid).toContain(`["${firstStep.action}<br/>retry transient ×3"]`);
+    expect(mermaid).toContain(`["${firstStep.compensation}<br/>retry ×5"]`);
   });
 
   it('follows the step list: an added step adds its states', () => {

@@ -208,13 +208,21 @@ describe('a bad group is refused with SagaDefinitionError naming it', () => {
     ['an empty group', withSteps([parallel('Travel', []), rental]), 'group "Travel" has 0 step(s)'],
     ['an empty branch', withSteps([parallel('Travel', [hotel, {} as SagaStep]), rental]), 'group "Travel" branch 2 is empty'],
     ['a nested group', withSteps([parallel('Travel', [hotel, parallel('Inner', [flight, rental]) as never])]), 'groups do not nest'],
-    ['a group named like a step', withSteps([parallel('Hotel', [hotel, flight]), rental]), 'duplicate step name "Hotel"'],
+    [
+      'a group named like a step',
+      withSteps([parallel(hotel.name, [hotel, flight]), rental]),
+      `duplicate step name "${hotel.name}"`,
+    ],
     [
       'a step in two groups',
       withSteps([parallel('Travel', [hotel, flight]), parallel('Again', [rental, hotel])]),
-      'duplicate step name "Hotel"',
+      `duplicate step name "${hotel.name}"`,
     ],
-    ['a group named like a state', withSteps([parallel('BookRental', [hotel, flight]), rental]), 'duplicate state name "BookRental"'],
+    [
+      'a group named like a state',
+      withSteps([parallel(rental.action, [hotel, flight]), rental]),
+      `duplicate state name "${rental.action}"`,
+    ],
     [
       'a group name that cannot name a state',
       withSteps([parallel('Travel plans', [hotel, flight]), rental]),

@@ -144,16 +144,18 @@ describe('renderSaga for EXPRESS', () => {
   });
 
   it('hands off through request-response startExecution, named after the execution, resuming from the stuck compensation', () => {
-    expect(task(express, 'HandOffCancelFlight')).toMatchObject({
-      Resource: START_EXECUTION,
-      Parameters: {
-        StateMachineArn: ROLLBACK_MACHINE,
-        'Name.$': "States.Hash($$.Execution.Id, 'SHA-256')",
-        Input: { 'trip.$': '$$.Execution.Input', 'execution.$': '$$.Execution.Id', resumeFrom: 'CancelFlight' },
-      },
-      Next: 'SagaRollbackHandedOff',
-    });
-    expect(task(express, 'HandOffCancelFlight').Catch).toBeUndefined();
+    for (const { compensation } of steps) {
+      expect(task(express, `HandOff${compensation}`)).toMatchObject({
+        Resource: START_EXECUTION,
+        Parameters: {
+          StateMachineArn: ROLLBACK_MACHINE,
+          'Name.$': "States.Hash($$.Execution.Id, 'SHA-256')",
+          Input: { 'trip.$': '$$.Execution.Input', 'execution.$': '$$.Execution.Id', resumeFrom: compensation },
+        },
+        Next: 'SagaRollbackHandedOff',
+      });
+      expect(task(express, `HandOff${compensation}`).Catch).toBeUndefined();
+    }
   });
 
   it('in an interpreter: a stuck compensation alerts, then starts the rollback machine with a 64-character name and ends handed off', async () => {

@@ -13,7 +13,7 @@ import {
 } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
 import { aslValidator, task } from '../helpers/asl.ts';
-import { actions, addedStep, firstStep, lastStep, sagaOfSize, steps, tripSagaWithAddedStep } from '../helpers/sagas.ts';
+import { actions, addedStep, firstStep, lastStep, previousStep, sagaOfSize, steps, tripSagaWithAddedStep } from '../helpers/sagas.ts';
 
 const render = (saga: Saga): StateMachineDefinition => renderSaga(saga, placeholderResources(saga));
 
@@ -52,11 +52,13 @@ describe('renderSaga, for the trip', () => {
   });
 
   it('retries an action on transient errors only, with capped, jittered backoff', () => {
-    const retry = task(definition, 'BookFlight').Retry ?? [];
-    expect(retry).toHaveLength(1);
-    expect(retry[0]?.ErrorEquals).toEqual([...LambdaTransientErrors, StepError.Transient]);
-    expect(retry[0]?.ErrorEquals).not.toContain(ALL_ERRORS);
-    expect(retry[0]).toMatchObject({ JitterStrategy: 'FULL', MaxDelaySeconds: 8, BackoffRate: 2, MaxAttempts: 3 });
+    for (const action of actions) {
+      const retry = task(definition, action).Retry ?? [];
+      expect(retry).toHaveLength(1);
+      expect(retry[0]?.ErrorEquals).toEqual([...LambdaTransientErrors, StepError.Transient]);
+      expect(retry[0]?.ErrorEquals).not.toContain(ALL_ERRORS);
+      expect(retry[0]).toMatchObject({ JitterStrategy: 'FULL', MaxDelaySeconds: 8, BackoffRate: 2, MaxAttempts: 3 });
+    }
   });
 
   it('sends a failed action to its own compensation, catching States.ALL alone and last', () => {
@@ -67,8 +69,9 @@ describe('renderSaga, for the trip', () => {
   });
 
   it('rejects an invalid trip at the first action without compensating', () => {
-    expect(task(definition, 'BookHotel').Catch?.[0]).toEqual({ ErrorEquals: ['TripInvalid'], Next: 'TripRejected', ResultPath: null });
-    expect(task(definition, 'BookFlight').Catch).toHaveLength(1);
+    expect(task(definition, firstStep.action).Catch?.[0]).toEqual({ ErrorEquals: ['TripInvalid'], Next: 'TripRejected', ResultPath: null });
+    // Past the first action the trip has been accepted: the later ones catch only what sends them to compensate.
+    for (const action of actions.slice(1)) expect(task(definition, action).Catch).toHaveLength(1);
     expect(definition.States['TripRejected']).toMatchObject({ Type: 'Fail', Error: 'TripInvalid' });
   });
 
@@ -79,32 +82,40 @@ describe('renderSaga, for the trip', () => {
   });
 
   it('retries compensations on every error, a bounded number of times, then alerts', () => {
-    const cancel = task(definition, 'CancelFlight');
-    expect(cancel.Retry).toEqual([
-      { ErrorEquals: [ALL_ERRORS], IntervalSeconds: 2, MaxAttempts: 5, BackoffRate: 2, MaxDelaySeconds: 60, JitterStrategy: 'FULL' },
-    ]);
-    expect(cancel.Catch).toEqual([{ ErrorEquals: [ALL_ERRORS], Next: 'AlertCancelFlight', ResultPath: '$.errors.CancelFlight' }]);
+    for (const { compensation } of steps) {
+      const cancel = task(definition, compensation);
+      expect(cancel.Retry).toEqual([
+        { ErrorEquals: [ALL_ERRORS], IntervalSeconds: 2, MaxAttempts: 5, BackoffRate: 2, MaxDelaySeconds: 60, JitterStrategy: 'FULL' },
+      ]);
+      expect(cancel.Catch).toEqual([{ ErrorEquals: [ALL_ERRORS], Next: `Alert${compensation}`, ResultPath: `$.errors.${compensation}` }]);
+    }
   });
 
   it('alerts through SNS from what every execution has: its id, the stuck compensation, what is owed, the resume command', () => {
-    const alert = task(definition, 'AlertCancelFlight');
+    // The step before the last: its compensation is the first owed when the last action fails, and others follow.
+    const stuck = previousStep.compensation;
+    const owed = steps
+      .slice(0, steps.indexOf(previousStep) + 1)
+      .reverse()
+      .map((step) => step.compensation);
+    const alert = task(definition, `Alert${stuck}`);
     expect(alert.Resource).toBe(SNS_PUBLISH);
     expect(alert.Parameters).toMatchObject({
       TopicArn: placeholderResources(tripSaga).alertTopic,
       Message: {
         'execution.$': '$$.Execution.Id',
         'executionName.$': '$$.Execution.Name',
-        stuckCompensation: 'CancelFlight',
-        compensationsOwed: 'CancelFlight, CancelHotel',
-        'error.$': '$.errors.CancelFlight',
+        stuckCompensation: stuck,
+        compensationsOwed: owed.join(', '),
+        'error.$': `$.errors.${stuck}`,
         'resume.$': "States.Format('aws stepfunctions redrive-execution --execution-arn {}', $$.Execution.Id)",
       },
     });
     // No path into the input: one the input lacked would fail the execution with States.Runtime, past any catcher.
-    expect(JSON.stringify(alert.Parameters)).not.toMatch(/"\$\.(?!errors\.CancelFlight")/);
+    expect(JSON.stringify(alert.Parameters)).not.toMatch(new RegExp(`"\\$\\.(?!errors\\.${stuck}")`));
     // Published or not, the compensation is tried once more.
-    expect(alert.Next).toBe('RetryCancelFlight');
-    expect(alert.Catch).toEqual([{ ErrorEquals: [ALL_ERRORS], Next: 'RetryCancelFlight', ResultPath: '$.errors.AlertCancelFlight' }]);
+    expect(alert.Next).toBe(`Retry${stuck}`);
+    expect(alert.Catch).toEqual([{ ErrorEquals: [ALL_ERRORS], Next: `Retry${stuck}`, ResultPath: `$.errors.Alert${stuck}` }]);
   });
 
   it('tries a stuck compensation once more after the alert, with no catcher: the execution fails at a Task, redrivable', () => {
@@ -140,22 +151,23 @@ describe('renderSaga, for the trip', () => {
 
 describe('renderSaga, overrides', () => {
   it('takes a step’s own action retry and timeout, and the saga’s compensation attempts', () => {
+    // The last step has its own; the first keeps the defaults (the trip's steps, in order, whatever its groups).
     const saga: Saga = {
       ...tripSaga,
       compensationRetry: { maxAttempts: 9 },
       timeoutSeconds: 3600,
-      steps: tripSaga.steps.map((step) =>
-        step.name === 'Flight' ? { ...step, timeoutSeconds: 20, actionRetry: { maxAttempts: 6, maxDelaySeconds: 30 } } : step,
+      steps: steps.map((step) =>
+        step === lastStep ? { ...step, timeoutSeconds: 20, actionRetry: { maxAttempts: 6, maxDelaySeconds: 30 } } : step,
       ),
     };
     const definition = render(saga);
     expect(definition.TimeoutSeconds).toBe(3600);
-    expect(task(definition, 'BookFlight')).toMatchObject({
+    expect(task(definition, lastStep.action)).toMatchObject({
       TimeoutSeconds: 20,
       Retry: [{ MaxAttempts: 6, MaxDelaySeconds: 30, IntervalSeconds: 1 }],
     });
-    expect(task(definition, 'BookHotel')).toMatchObject({ TimeoutSeconds: 60, Retry: [{ MaxAttempts: 3 }] });
-    expect(task(definition, 'CancelHotel').Retry?.[0]?.MaxAttempts).toBe(9);
+    expect(task(definition, firstStep.action)).toMatchObject({ TimeoutSeconds: 60, Retry: [{ MaxAttempts: 3 }] });
+    expect(task(definition, firstStep.compensation).Retry?.[0]?.MaxAttempts).toBe(9);
   });
 });
 

@@ -14,10 +14,12 @@ import {
 } from '../../asl/index.ts';
 import type { TripField } from '../../functions/trip.ts';
 import { tripSaga } from '../../saga.ts';
-import { lastStep, sagaOfSize } from '../helpers/sagas.ts';
+import { task } from '../helpers/asl.ts';
+import { firstStep, lastStep, sagaOfSize, steps } from '../helpers/sagas.ts';
 
 const withSteps = (steps: readonly SagaStep<string>[], extra: Partial<Saga> = {}): Saga => ({ ...tripSaga, ...extra, steps });
-const [hotel, flight, rental] = tripSaga.steps as [SagaStep, SagaStep, SagaStep];
+// Two distinct steps of the trip, by position, and the rest of them: each bad list below spoils the second.
+const [first, second, ...rest] = steps as [SagaStep, SagaStep, ...SagaStep[]];
 
 function renderError(saga: Saga): SagaDefinitionError {
   try {
@@ -32,33 +34,53 @@ function renderError(saga: Saga): SagaDefinitionError {
 describe('a bad step list is rejected with SagaDefinitionError naming the culprit', () => {
   it.each<[string, Saga, string]>([
     ['no steps', withSteps([]), 'the saga has no steps'],
-    ['a duplicate step name', withSteps([hotel, { ...flight, name: 'Hotel' }, rental]), 'duplicate step name "Hotel"'],
-    ['a state name used twice', withSteps([hotel, { ...flight, compensation: 'BookHotel' }, rental]), 'duplicate state name "BookHotel"'],
+    ['a duplicate step name', withSteps([first, { ...second, name: first.name }, ...rest]), `duplicate step name "${first.name}"`],
+    [
+      'a state name used twice',
+      withSteps([first, { ...second, compensation: first.action }, ...rest]),
+      `duplicate state name "${first.action}"`,
+    ],
     [
       'a step named like an ending',
-      withSteps([hotel, { ...flight, action: 'SagaRolledBack' }, rental]),
+      withSteps([first, { ...second, action: 'SagaRolledBack' }, ...rest]),
       'duplicate state name "SagaRolledBack"',
     ],
-    ['a shared table', withSteps([hotel, { ...flight, table: 'HotelBookings' }, rental]), 'duplicate table "HotelBookings"'],
+    ['a shared table', withSteps([first, { ...second, table: first.table }, ...rest]), `duplicate table "${first.table}"`],
     [
       'an unknown field',
-      withSteps([hotel, { ...flight, records: ['depart', 'seat'] }, rental]),
-      'step 2 (Flight): records unknown field "seat"',
+      withSteps([first, { ...second, records: [...second.records, 'seat'] }, ...rest]),
+      `step 2 (${second.name}): records unknown field "seat"`,
     ],
-    ['a field recorded twice', withSteps([{ ...hotel, records: ['hotel', 'hotel'] }]), 'step 1 (Hotel): records "hotel" twice'],
-    ['a bad table name', withSteps([{ ...hotel, table: 'a b' }]), 'step 1 (Hotel): table "a b" is not a valid DynamoDB table name'],
-    ['an empty step name', withSteps([{ ...hotel, name: '' }]), 'step 1 (unnamed): name is empty'],
+    [
+      'a field recorded twice',
+      withSteps([{ ...first, records: ['hotel', 'hotel'] }]),
+      `step 1 (${first.name}): records "hotel" twice`,
+    ],
+    [
+      'a bad table name',
+      withSteps([{ ...first, table: 'a b' }]),
+      `step 1 (${first.name}): table "a b" is not a valid DynamoDB table name`,
+    ],
+    ['an empty step name', withSteps([{ ...first, name: '' }]), 'step 1 (unnamed): name is empty'],
     [
       'a state that cannot name a function',
-      withSteps([{ ...hotel, action: 'Book Hotel' }]),
-      'step 1 (Hotel): state "Book Hotel" must be letters, digits',
+      withSteps([{ ...first, action: 'Book Trip' }]),
+      `step 1 (${first.name}): state "Book Trip" must be letters, digits`,
     ],
-    ['a state name over 64 characters', withSteps([{ ...hotel, action: `Book${'H'.repeat(61)}` }]), 'have at most 64 characters'],
-    ['a fractional timeout', withSteps([{ ...hotel, timeoutSeconds: 1.5 }]), 'step 1 (Hotel): timeoutSeconds must be an integer >= 1'],
-    ['a negative retry count', withSteps([{ ...hotel, actionRetry: { maxAttempts: -1 } }]), 'step 1 (Hotel) actionRetry: maxAttempts'],
-    ['a backoff below 1', withSteps([hotel], { compensationRetry: { backoffRate: 0.5 } }), 'compensationRetry: backoffRate must be >= 1'],
-    ['a key field that is not a field', withSteps([hotel], { keyField: 'id' as never }), 'key field "id" is not one of the input fields'],
-    ['an empty saga name', withSteps([hotel], { name: '' }), 'saga name "" must have 1 to 60 characters'],
+    ['a state name over 64 characters', withSteps([{ ...first, action: `Book${'H'.repeat(61)}` }]), 'have at most 64 characters'],
+    [
+      'a fractional timeout',
+      withSteps([{ ...first, timeoutSeconds: 1.5 }]),
+      `step 1 (${first.name}): timeoutSeconds must be an integer >= 1`,
+    ],
+    [
+      'a negative retry count',
+      withSteps([{ ...first, actionRetry: { maxAttempts: -1 } }]),
+      `step 1 (${first.name}) actionRetry: maxAttempts`,
+    ],
+    ['a backoff below 1', withSteps([first], { compensationRetry: { backoffRate: 0.5 } }), 'compensationRetry: backoffRate must be >= 1'],
+    ['a key field that is not a field', withSteps([first], { keyField: 'id' as never }), 'key field "id" is not one of the input fields'],
+    ['an empty saga name', withSteps([first], { name: '' }), 'saga name "" must have 1 to 60 characters'],
   ])('%s', (_, saga, message) => {
     const error = renderError(saga);
     expect(error.name).toBe('SagaDefinitionError');
@@ -67,12 +89,12 @@ describe('a bad step list is rejected with SagaDefinitionError naming the culpri
   });
 
   it('reports every problem at once, not just the first', () => {
-    const error = renderError(withSteps([hotel, { ...hotel, records: ['nope'] }]));
+    const error = renderError(withSteps([first, { ...first, records: ['nope'] }]));
     expect(error.problems).toEqual(
       expect.arrayContaining([
-        'duplicate step name "Hotel"',
-        'duplicate table "HotelBookings"',
-        'step 2 (Hotel): records unknown field "nope"',
+        `duplicate step name "${first.name}"`,
+        `duplicate table "${first.table}"`,
+        `step 2 (${first.name}): records unknown field "nope"`,
       ]),
     );
   });
@@ -81,11 +103,11 @@ describe('a bad step list is rejected with SagaDefinitionError naming the culpri
 describe('resources', () => {
   it('rejects missing or malformed ARNs with SagaResourcesError', () => {
     const resources = placeholderResources(tripSaga);
-    const { BookFlight: _, ...functions } = resources.functions;
-    const broken = { functions: { ...functions, CancelHotel: 'arn:aws:s3:::bucket' }, alertTopic: 'topic' };
+    const { [lastStep.action]: _, ...functions } = resources.functions;
+    const broken = { functions: { ...functions, [firstStep.compensation]: 'arn:aws:s3:::bucket' }, alertTopic: 'topic' };
     expect(() => renderSaga(tripSaga, broken)).toThrow(SagaResourcesError);
-    expect(() => renderSaga(tripSaga, broken)).toThrow(/no function ARN given for state "BookFlight"/);
-    expect(() => renderSaga(tripSaga, broken)).toThrow(/function ARN for state "CancelHotel" is not a Lambda function ARN/);
+    expect(() => renderSaga(tripSaga, broken)).toThrow(`no function ARN given for state "${lastStep.action}"`);
+    expect(() => renderSaga(tripSaga, broken)).toThrow(`function ARN for state "${firstStep.compensation}" is not a Lambda function ARN`);
     expect(() => renderSaga(tripSaga, broken)).toThrow(/alert topic "topic" is not an SNS topic ARN/);
   });
 });
@@ -97,14 +119,16 @@ describe('definitionProblems, on definitions that did not come from the renderer
     change(copy.States);
     return copy as unknown as StateMachineDefinition;
   };
+  // Where the last action catches States.ALL: its last catcher (the first action has TripInvalid's before it).
+  const catchersOfLast = (task(valid, lastStep.action).Catch ?? []).length;
 
   it('accepts the rendered trip', () => {
     expect(definitionProblems(valid)).toEqual([]);
   });
 
   it('finds a Next that points nowhere', () => {
-    const definition = edit((states) => void (states['BookHotel'] = { ...states['BookHotel'], Next: 'BookCar' }));
-    expect(definitionProblems(definition)).toContain('state "BookHotel" goes to "BookCar", which is not a state');
+    const definition = edit((states) => void (states[firstStep.action] = { ...states[firstStep.action], Next: 'Nowhere' }));
+    expect(definitionProblems(definition)).toContain(`state "${firstStep.action}" goes to "Nowhere", which is not a state`);
   });
 
   it('finds a StartAt that is not a state', () => {
@@ -118,24 +142,28 @@ describe('definitionProblems, on definitions that did not come from the renderer
 
   it('requires States.ALL to stand alone', () => {
     const definition = edit((states) => {
-      const catchers = states['BookFlight']?.['Catch'] as { ErrorEquals: string[] }[];
-      (catchers[0] as { ErrorEquals: string[] }).ErrorEquals = ['States.ALL', 'BookingConflict'];
+      const catchers = states[lastStep.action]?.['Catch'] as { ErrorEquals: string[] }[];
+      (catchers.at(-1) as { ErrorEquals: string[] }).ErrorEquals = ['States.ALL', 'BookingConflict'];
     });
-    expect(definitionProblems(definition)).toContain('state "BookFlight" Catch[0]: States.ALL must stand alone in ErrorEquals');
+    expect(definitionProblems(definition)).toContain(
+      `state "${lastStep.action}" Catch[${catchersOfLast - 1}]: States.ALL must stand alone in ErrorEquals`,
+    );
   });
 
   it('requires States.ALL to come last', () => {
     const definition = edit((states) => {
-      const catchers = states['BookFlight']?.['Catch'] as unknown[];
-      catchers.push({ ErrorEquals: ['BookingConflict'], Next: 'CancelFlight', ResultPath: '$.errors.x' });
+      const catchers = states[lastStep.action]?.['Catch'] as unknown[];
+      catchers.push({ ErrorEquals: ['BookingConflict'], Next: lastStep.compensation, ResultPath: '$.errors.x' });
     });
-    expect(definitionProblems(definition)).toContain('state "BookFlight" Catch[0]: States.ALL must be in the last entry');
+    expect(definitionProblems(definition)).toContain(
+      `state "${lastStep.action}" Catch[${catchersOfLast - 1}]: States.ALL must be in the last entry`,
+    );
   });
 
   it('rejects a state with both Next and End, and a state type we do not emit', () => {
     const definition = edit((states) => {
       states[lastStep.action] = { ...states[lastStep.action], Next: lastStep.compensation };
-      states['Extra'] = { Type: 'Wait', Seconds: 1, Next: 'BookHotel' };
+      states['Extra'] = { Type: 'Wait', Seconds: 1, Next: firstStep.action };
     });
     const problems = definitionProblems(definition);
     expect(problems.some((problem) => problem.startsWith(`/States/${lastStep.action}`))).toBe(true);
@@ -168,7 +196,7 @@ describe('the step list is typed', () => {
       ...tripSaga,
       steps: [
         // @ts-expect-error "seat" is not a field of the trip
-        { ...hotel, records: ['seat'] },
+        { ...first, records: ['seat'] },
       ],
     });
     expect(() => renderSaga(saga, placeholderResources(saga))).toThrow('records unknown field "seat"');

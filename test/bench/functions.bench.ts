@@ -9,6 +9,7 @@ import { configToEnvironment, stepConfigsOf, type StepConfig } from '../../funct
 import { bundleEnvironment, createBookingTables, LOCAL_REGION, startDynamoDb } from '../../local/dynamodb.ts';
 import { tripSaga } from '../../saga.ts';
 import { lambdaContext } from '../../local/lambda-context.ts';
+import { firstStep } from '../helpers/sagas.ts';
 import { tripWithId } from '../helpers/trips.ts';
 
 const COLD_RUNS = 15;
@@ -81,7 +82,7 @@ const header = [
   'cold import, SDK bundled ms',
 ];
 console.log(`| ${header.join(' | ')} |\n| ${header.map(() => '---:').join(' | ')} |`);
-for (const state of ['BookHotel', 'CancelHotel']) {
+for (const state of [firstStep.action, firstStep.compensation]) {
   const withoutSdk = runtimeSdk.find((bundle) => bundle.state === state) as BuiltFunction;
   const withSdk = bundledSdk.find((bundle) => bundle.state === state) as BuiltFunction;
   const alone = await coldImports(withoutSdk, SDK_MODULES);
@@ -103,8 +104,8 @@ async function warmHandler(state: string): Promise<Handler> {
   const bundle = runtimeSdk.find((candidate) => candidate.state === state) as BuiltFunction;
   return ((await import(pathToFileURL(bundle.file).href)) as { handler: Handler }).handler;
 }
-const book = await warmHandler('BookHotel');
-const cancel = await warmHandler('CancelHotel');
+const book = await warmHandler(firstStep.action);
+const cancel = await warmHandler(firstStep.compensation);
 const timings = { book: [] as number[], rebook: [] as number[], cancel: [] as number[] };
 for (let run = 0; run < WARM_RUNS; run += 1) {
   const event = {
@@ -125,9 +126,9 @@ await dynamo.close();
 
 console.log(`\nWarm invocations against dynalite on 127.0.0.1 (${WARM_RUNS} trips):\n`);
 console.log('| invocation | median ms | p95 ms |\n| --- | ---: | ---: |');
-console.log(`| BookHotel, new booking | ${ms(median(timings.book))} | ${ms(percentile95(timings.book))} |`);
+console.log(`| ${firstStep.action}, new booking | ${ms(median(timings.book))} | ${ms(percentile95(timings.book))} |`);
 console.log(
-  `| BookHotel, repeated delivery (conditional write refused, then read) | ${ms(median(timings.rebook))} | ${ms(percentile95(timings.rebook))} |`,
+  `| ${firstStep.action}, repeated delivery (conditional write refused, then read) | ${ms(median(timings.rebook))} | ${ms(percentile95(timings.rebook))} |`,
 );
-console.log(`| CancelHotel | ${ms(median(timings.cancel))} | ${ms(percentile95(timings.cancel))} |`);
+console.log(`| ${firstStep.compensation} | ${ms(median(timings.cancel))} | ${ms(percentile95(timings.cancel))} |`);
 console.log(`\nNode ${process.version}, ${process.arch}.`);

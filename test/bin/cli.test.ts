@@ -7,8 +7,9 @@ import { describe, expect, it } from '@jest/globals';
 import { placeholderResources, renderRollback, renderSaga } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
 import { errorLine, isFileError } from '../../bin/io.ts';
+import { task } from '../helpers/asl.ts';
 import { saga } from '../helpers/cli.ts';
-import { lastStep, steps } from '../helpers/sagas.ts';
+import { firstStep, lastStep, steps } from '../helpers/sagas.ts';
 import { scratchDir, scratchFile } from '../helpers/scratch.ts';
 
 const SAGA = fileURLToPath(new URL('../../bin/saga.js', import.meta.url));
@@ -58,12 +59,12 @@ describe('saga asl', () => {
 
   it('refuses ARNs that are missing or malformed with exit 1, naming each', async () => {
     const file = await scratchFile(
-      JSON.stringify({ functions: { BookHotel: 'nope' }, alertTopic: 'arn:aws:sns:us-east-1:123456789012:t' }),
+      JSON.stringify({ functions: { [firstStep.action]: 'nope' }, alertTopic: 'arn:aws:sns:us-east-1:123456789012:t' }),
     );
     const { code, stderr } = await saga('asl', '--resources', file);
     expect(code).toBe(1);
     expect(stderr).toContain('SagaResourcesError');
-    expect(stderr).toContain('function ARN for state "BookHotel" is not a Lambda function ARN: "nope"');
+    expect(stderr).toContain(`function ARN for state "${firstStep.action}" is not a Lambda function ARN: "nope"`);
     expect(stderr).toContain(`no function ARN given for state "${lastStep.compensation}"`);
   });
 });
@@ -72,17 +73,19 @@ describe('saga validate', () => {
   it('accepts the trip saga', async () => {
     const { code, stdout } = await saga('validate');
     expect(code).toBe(0);
-    expect(stdout).toContain(`✓ TripBooking (${steps.length} steps): ${4 * steps.length + 2} states, `);
+    expect(stdout).toContain(`✓ ${tripSaga.name} (${steps.length} steps): ${4 * steps.length + 2} states, `);
     expect(stdout).toMatch(/ \d+ bytes — valid$/m);
   });
 
   it('checks a definition file and names each problem, exit 1', async () => {
     const definition = renderSaga(tripSaga, placeholderResources(tripSaga));
-    const broken = { ...definition, States: { ...definition.States, BookHotel: { ...definition.States['BookHotel'], Next: 'Nowhere' } } };
+    // The first action goes nowhere: what it went to, the second, is then unreachable.
+    const first = task(definition, firstStep.action);
+    const broken = { ...definition, States: { ...definition.States, [firstStep.action]: { ...first, Next: 'Nowhere' } } };
     const { code, stderr } = await saga('validate', '--definition', await scratchFile(JSON.stringify(broken)));
     expect(code).toBe(1);
-    expect(stderr).toContain('state "BookHotel" goes to "Nowhere", which is not a state');
-    expect(stderr).toContain('state "BookFlight" is unreachable from StartAt');
+    expect(stderr).toContain(`state "${firstStep.action}" goes to "Nowhere", which is not a state`);
+    expect(stderr).toContain(`state "${first.Next}" is unreachable from StartAt`);
   });
 });
 

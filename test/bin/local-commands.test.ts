@@ -170,9 +170,9 @@ describe('saga run', () => {
 
   it.each([
     [['--input', '/nonexistent/trip.json'], /cannot read \/nonexistent\/trip.json/],
-    [['--fail', 'BookBoat'], /"BookBoat" is not a Task state \(one of BookHotel, CancelHotel/],
-    [['--fail', 'BookFlight=0'], /N must be at least 1/],
-    [['--fail', 'BookFlight=sometimes'], /expected STATE, STATE=N, STATE=always or STATE=until-redrive/],
+    [['--fail', 'NoSuchState'], new RegExp(`"NoSuchState" is not a Task state \\(one of ${firstStep.action}, ${firstStep.compensation}`)],
+    [['--fail', `${lastStep.action}=0`], /N must be at least 1/],
+    [['--fail', `${lastStep.action}=sometimes`], /expected STATE, STATE=N, STATE=always or STATE=until-redrive/],
     [['--retry-delay', 'soon'], /expected a whole number of milliseconds/],
     [['--graph', 'path.png'], /the picture is an SVG; name the file \*\.svg/],
     [['--graph', '/nonexistent/folder/path.svg'], /the folder \/nonexistent\/folder does not exist/],

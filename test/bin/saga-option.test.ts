@@ -128,9 +128,10 @@ describe('--saga FILE that is not a step list', () => {
 
   it('a group of one step: exit 1, the group named', async () => {
     const file = await scratchFile(
-      `import { parallel } from ${JSON.stringify(new URL('../../asl/saga.ts', import.meta.url).href)};\n` +
-        `import trip, { hotel, flight } from ${JSON.stringify(new URL('../../saga.ts', import.meta.url).href)};\n` +
-        'export default { ...trip, steps: [parallel("Alone", [hotel]), flight] };\n',
+      `import { parallel, stepsOf } from ${JSON.stringify(new URL('../../asl/saga.ts', import.meta.url).href)};\n` +
+        `import trip from ${JSON.stringify(new URL('../../saga.ts', import.meta.url).href)};\n` +
+        'const [first, second] = stepsOf(trip);\n' +
+        'export default { ...trip, steps: [parallel("Alone", [first]), second] };\n',
       'one-step-group.mjs',
     );
     const { code, stderr } = await saga('validate', '--saga', file);

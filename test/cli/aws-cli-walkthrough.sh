@@ -3,8 +3,12 @@
 # `aws stepfunctions`, check the bookings with `aws dynamodb get-item`, run each trip again under another name (the
 # bookings stay with the execution that made them), stop the server. Prints "walkthrough ok".
 # Usage: AWS=<path to aws v2> test/cli/aws-cli-walkthrough.sh   (run through npm, so that node is Node 22)
+# The states and tables come from the step list, as test/cli/aws-cli.test.ts passes them in (the test reads saga.ts):
+# TABLES (every step's, space-separated), FIRST_TABLE, LAST_TABLE, ROLLBACK_FAIL (an action before the last step's,
+# so that the last step is never reached) and LAST_ACTION.
 set -euo pipefail
 AWS=${AWS:-aws}
+: "${TABLES:?}" "${FIRST_TABLE:?}" "${LAST_TABLE:?}" "${ROLLBACK_FAIL:?}" "${LAST_ACTION:?}"
 cd "$(dirname "$0")/../.."
 
 log=$(mktemp)
@@ -55,19 +59,22 @@ with_fail() {
 
 happy=$(run_trip 5c12d94a-ee6a-40d9-889b-1d49142248b7 examples/trip.json)
 [ "$(echo "$happy" | cut -f1)" = SUCCEEDED ] || { echo "happy path: $happy" >&2; exit 1; }
-[ "$(booking HotelBookings 5c12d94a-ee6a-40d9-889b-1d49142248b7)" = BOOKED ] || { echo "hotel not booked" >&2; exit 1; }
-[ "$(booking RentalBookings 5c12d94a-ee6a-40d9-889b-1d49142248b7)" = BOOKED ] || { echo "rental not booked" >&2; exit 1; }
+[ "$(booking "$FIRST_TABLE" 5c12d94a-ee6a-40d9-889b-1d49142248b7)" = BOOKED ] || { echo "$FIRST_TABLE: not booked" >&2; exit 1; }
+[ "$(booking "$LAST_TABLE" 5c12d94a-ee6a-40d9-889b-1d49142248b7)" = BOOKED ] || { echo "$LAST_TABLE: not booked" >&2; exit 1; }
 
-rollback=$(run_trip 7f1d2c3b-0a9e-4c5d-8b7a-6e5f4d3c2b1a examples/trip-fail-flight.json)
+# The other example trip (its own trip_id), failing where the test says: the first booking is undone, the last step
+# never reached.
+failing=$(with_fail examples/trip-fail-flight.json "$ROLLBACK_FAIL")
+rollback=$(run_trip 7f1d2c3b-0a9e-4c5d-8b7a-6e5f4d3c2b1a "$failing")
 [ "$rollback" = "$(printf 'FAILED\tSagaRolledBack')" ] || { echo "rollback: $rollback" >&2; exit 1; }
-[ "$(booking HotelBookings 7f1d2c3b-0a9e-4c5d-8b7a-6e5f4d3c2b1a)" = CANCELLED ] || { echo "hotel not cancelled" >&2; exit 1; }
-[ "$(booking RentalBookings 7f1d2c3b-0a9e-4c5d-8b7a-6e5f4d3c2b1a)" = None ] || { echo "rental written" >&2; exit 1; }
+[ "$(booking "$FIRST_TABLE" 7f1d2c3b-0a9e-4c5d-8b7a-6e5f4d3c2b1a)" = CANCELLED ] || { echo "$FIRST_TABLE: not cancelled" >&2; exit 1; }
+[ "$(booking "$LAST_TABLE" 7f1d2c3b-0a9e-4c5d-8b7a-6e5f4d3c2b1a)" = None ] || { echo "$LAST_TABLE: written" >&2; exit 1; }
 
-# Bookings belong to the execution that made them. The booked trip again, under another name, with BookRental
+# Bookings belong to the execution that made them. The booked trip again, under another name, with the last action
 # failing: it rolls back, and the first execution's bookings stay, still its own.
-again=$(run_trip trip-again "$(with_fail examples/trip.json BookRental)")
+again=$(run_trip trip-again "$(with_fail examples/trip.json "$LAST_ACTION")")
 [ "$again" = "$(printf 'FAILED\tSagaRolledBack')" ] || { echo "second execution of a booked trip: $again" >&2; exit 1; }
-for table in HotelBookings FlightBookings RentalBookings; do
+for table in $TABLES; do
   [ "$(booking $table 5c12d94a-ee6a-40d9-889b-1d49142248b7)" = BOOKED ] || { echo "$table lost the first booking" >&2; exit 1; }
   [ "$(booking $table 5c12d94a-ee6a-40d9-889b-1d49142248b7 execution)" = "${machine/:stateMachine:/:execution:}:5c12d94a-ee6a-40d9-889b-1d49142248b7" ] ||
     { echo "$table: the booking changed hands" >&2; exit 1; }
@@ -75,7 +82,7 @@ done
 # The rolled-back trip again, under another name and without a fault: it is booked.
 rebooked=$(run_trip trip-rebooked "$(with_fail examples/trip-fail-flight.json)")
 [ "$(echo "$rebooked" | cut -f1)" = SUCCEEDED ] || { echo "rebooking a rolled-back trip: $rebooked" >&2; exit 1; }
-for table in HotelBookings FlightBookings RentalBookings; do
+for table in $TABLES; do
   [ "$(booking $table 7f1d2c3b-0a9e-4c5d-8b7a-6e5f4d3c2b1a)" = BOOKED ] || { echo "$table: rolled-back trip not booked again" >&2; exit 1; }
 done
 

@@ -4,11 +4,22 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect, it } from '@jest/globals';
+import { firstStep, lastStep, previousStep, steps } from '../helpers/sagas.ts';
 
 // The offline walkthrough with the real AWS CLI v2 (test/cli/aws-cli-walkthrough.sh). `.ci/run` installs it when
 // missing and sets SAGA_REQUIRE_AWS_CLI, so CI never skips this; elsewhere it runs when an AWS CLI v2 is found.
 
 const SCRIPT = fileURLToPath(new URL('./aws-cli-walkthrough.sh', import.meta.url));
+
+/** What the walkthrough checks, named from the step list: the script names no step of the trip. */
+const STEP_LIST = {
+  TABLES: steps.map((step) => step.table).join(' '),
+  FIRST_TABLE: firstStep.table,
+  LAST_TABLE: lastStep.table,
+  // The step before the last fails: the rollback undoes what came before it and never reaches the last step.
+  ROLLBACK_FAIL: previousStep.action,
+  LAST_ACTION: lastStep.action,
+};
 
 /** The first AWS CLI v2 on the PATH (an older v1 may come first). */
 async function awsCliV2(): Promise<string | undefined> {
@@ -35,7 +46,7 @@ it('finds an AWS CLI v2 where CI requires one', () => {
 (aws ? it : it.skip)(
   'drives the saga offline with the AWS CLI: a trip, a rollback, the tables, a refused name',
   async () => {
-    const { stdout } = await promisify(execFile)('bash', [SCRIPT], { env: { ...process.env, AWS: aws as string } });
+    const { stdout } = await promisify(execFile)('bash', [SCRIPT], { env: { ...process.env, ...STEP_LIST, AWS: aws as string } });
     expect(stdout.trim().split('\n').at(-1)).toBe('walkthrough ok');
   },
   180_000,

@@ -63,23 +63,22 @@ describe('the esbuild bundles', () => {
   });
 
   it('books, refuses a conflict and rejects an invalid trip with the names the state machine matches', async () => {
-    const bookFlight = await coldStart('BookFlight');
-    const cancelFlight = await coldStart('CancelFlight');
+    const { action, compensation, records } = lastStep;
+    const book = await coldStart(action);
+    const cancel = await coldStart(compensation);
     const trip = tripWithId('bundled');
-    const execution = 'arn:aws:states:us-east-1:123456789012:execution:TripBooking:bundled';
-    expect(await bookFlight({ trip, execution }, lambdaContext('BookFlight'))).toMatchObject({
-      trip_id: 'bundled',
-      status: 'BOOKED',
-      depart: 'London',
-    });
-    await expect(bookFlight({ trip, execution: `${execution}-rival` }, lambdaContext('BookFlight'))).rejects.toMatchObject({
+    const execution = `arn:aws:states:us-east-1:123456789012:execution:${tripSaga.name}:bundled`;
+    // The booking holds the fields its step records, as the trip gave them.
+    const recorded = Object.fromEntries(records.map((field) => [field, trip[field as keyof typeof trip]]));
+    expect(await book({ trip, execution }, lambdaContext(action))).toMatchObject({ trip_id: 'bundled', status: 'BOOKED', ...recorded });
+    await expect(book({ trip, execution: `${execution}-rival` }, lambdaContext(action))).rejects.toMatchObject({
       name: StepError.BookingConflict,
     });
-    await expect(bookFlight({ trip: { trip_id: 'x' }, execution }, lambdaContext('BookFlight'))).rejects.toMatchObject({
+    await expect(book({ trip: { trip_id: 'x' }, execution }, lambdaContext(action))).rejects.toMatchObject({
       name: StepError.TripInvalid,
     });
-    expect(await cancelFlight({ trip, execution }, lambdaContext('CancelFlight'))).toMatchObject({ outcome: 'cancelled' });
-    await expect(bookFlight({ trip, execution }, lambdaContext('BookFlight'))).rejects.toMatchObject({ name: StepError.BookingCancelled });
+    expect(await cancel({ trip, execution }, lambdaContext(compensation))).toMatchObject({ outcome: 'cancelled' });
+    await expect(book({ trip, execution }, lambdaContext(action))).rejects.toMatchObject({ name: StepError.BookingCancelled });
   });
 
   it('refuses to start with a clear error when its configuration is missing', async () => {

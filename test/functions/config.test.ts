@@ -2,18 +2,19 @@ import { describe, expect, it } from '@jest/globals';
 import { configFromEnvironment, configToEnvironment, DEFAULT_CANCEL_MARKER_TTL_SECONDS, stepConfigsOf } from '../../functions/config.ts';
 import { functionStatesOf } from '../../asl/saga.ts';
 import { tripSaga } from '../../saga.ts';
+import { lastStep } from '../helpers/sagas.ts';
 
 describe('function configuration', () => {
   const configs = stepConfigsOf(tripSaga, { faultInjection: false });
 
   it('is derived from the step list for every action and compensation', () => {
     expect(Object.keys(configs)).toEqual(functionStatesOf(tripSaga));
-    expect(configs['CancelFlight']).toEqual({
-      state: 'CancelFlight',
-      step: 'Flight',
-      table: 'FlightBookings',
-      keyField: 'trip_id',
-      records: ['depart', 'depart_at', 'arrive', 'arrive_at'],
+    expect(configs[lastStep.compensation]).toEqual({
+      state: lastStep.compensation,
+      step: lastStep.name,
+      table: lastStep.table,
+      keyField: tripSaga.keyField,
+      records: lastStep.records,
       cancelMarkerTtlSeconds: DEFAULT_CANCEL_MARKER_TTL_SECONDS,
       faultInjection: false,
     });
@@ -26,7 +27,7 @@ describe('function configuration', () => {
   it('names every variable that is missing or malformed', () => {
     expect(() =>
       configFromEnvironment({
-        SAGA_STATE: 'BookHotel',
+        SAGA_STATE: lastStep.action,
         SAGA_RECORDS: 'hotel,bad-field',
         SAGA_CANCEL_MARKER_TTL_SECONDS: '5',
         SAGA_FAULT_INJECTION: 'yes',

@@ -378,8 +378,10 @@ describe('stack settings', () => {
     for (const group of ofType(run.resources, TYPES.logGroup)) expect(group.inputs['retentionInDays']).toBe(365);
     for (const fn of ofType(run.resources, TYPES.fn)) expect(fn.inputs['memorySize']).toBe(512);
     const definition = JSON.parse(stateMachineOf(run).inputs['definition']);
-    expect(definition.States.CancelHotel.Retry[0].MaxAttempts).toBe(8);
-    expect(definition.States.BookHotel.Retry[0].MaxAttempts).toBe(DEFAULT_ACTION_RETRY.maxAttempts);
+    for (const step of stepsOf(tripSaga)) {
+      expect(definition.States[step.compensation].Retry[0].MaxAttempts).toBe(8);
+      expect(definition.States[step.action].Retry[0].MaxAttempts).toBe(DEFAULT_ACTION_RETRY.maxAttempts);
+    }
     expect(ofType(run.resources, TYPES.subscription).map((subscription) => subscription.inputs)).toEqual([
       { topic: run.outputs['alertTopicArn'], protocol: 'email', endpoint: 'oncall@example.com' },
     ]);
