@@ -31,13 +31,16 @@ const rule = (cxt: KeywordCxt, name: keyof typeof rules) =>
  * epoch; uniqueItems cannot see that `CancelHotel` and `CancelHotel=2` name one state.
  */
 function addTripKeywords(ajv: Ajv): void {
-  ajv.addKeyword({
-    keyword: 'instant',
-    type: 'string',
-    schemaType: 'boolean',
-    error: { message: 'must be an RFC 3339 date-time, e.g. 2017-07-10T12:00:00Z' },
-    code: (cxt) => cxt.fail(_`!${rule(cxt, 'isInstant')}(${cxt.data})`),
-  });
+  // A keyword set to `true` holds when its rule of trip-rules.ts holds for the value.
+  const ruleKeyword = (keyword: string, type: 'string' | 'array', name: keyof typeof rules, message: string) =>
+    ajv.addKeyword({
+      keyword,
+      type,
+      schemaType: 'boolean',
+      error: { message },
+      code: (cxt) => cxt.fail(_`!${rule(cxt, name)}(${cxt.data})`),
+    });
+  ruleKeyword('instant', 'string', 'isInstant', 'must be an RFC 3339 date-time, e.g. 2017-07-10T12:00:00Z');
   ajv.addKeyword({
     keyword: 'after',
     type: 'string',
@@ -46,20 +49,8 @@ function addTripKeywords(ajv: Ajv): void {
     // The sibling is read from the object holding this field; missing or unreadable, the check fails.
     code: (cxt) => cxt.fail(_`!${rule(cxt, 'isLaterInstant')}(${cxt.data}, ${cxt.it.parentData}[${cxt.schema as string}])`),
   });
-  ajv.addKeyword({
-    keyword: 'placeName',
-    type: 'string',
-    schemaType: 'boolean',
-    error: { message: 'must hold a visible character and no control characters' },
-    code: (cxt) => cxt.fail(_`!${rule(cxt, 'isPlaceName')}(${cxt.data})`),
-  });
-  ajv.addKeyword({
-    keyword: 'faultStates',
-    type: 'array',
-    schemaType: 'boolean',
-    error: { message: 'must name each state at most once' },
-    code: (cxt) => cxt.fail(_`!${rule(cxt, 'hasDistinctFaultStates')}(${cxt.data})`),
-  });
+  ruleKeyword('placeName', 'string', 'isPlaceName', 'must hold a visible character and no control characters');
+  ruleKeyword('faultStates', 'array', 'hasDistinctFaultStates', 'must name each state at most once');
 }
 
 export function generateValidatorSource(): string {
