@@ -7,6 +7,7 @@ import {
   functionStatesOf,
   isGroup,
   stateNamesOf,
+  stepsOf,
   type ParallelGroup,
   type RetryPolicy,
   type Saga,
@@ -149,7 +150,7 @@ export function sagaProblems(saga: Saga): string[] {
   problems.push(...retryProblems('compensationRetry', compensationRetryOf(saga)));
   // The rest reads every step: only a well-formed list of groups has them all.
   if (groupFaults.length > 0) return problems;
-  const steps = saga.steps.flatMap((stage) => (isGroup(stage) ? stage.parallel : [stage]));
+  const steps = stepsOf(saga);
   steps.forEach((step, index) => problems.push(...stepProblems(saga, step, `step ${index + 1} (${step.name || 'unnamed'})`)));
   // Names are unique across groups and steps alike: a group's name is also a state's.
   for (const name of duplicatesIn([...groups.map((group) => group.name), ...steps.map((step) => step.name)])) {
