@@ -138,6 +138,9 @@ export function allStatesOf(graph: StateGraph): [string, State][] {
   ]);
 }
 
+/** Every state of a graph by name, those inside Parallel branches included (state names are unique machine-wide). */
+export const statesByName = (graph: StateGraph): ReadonlyMap<string, State> => new Map(allStatesOf(graph));
+
 /** The names of a definition's Task states, in order, those inside Parallel branches included. */
 export function taskStatesOf(graph: StateGraph): string[] {
   return allStatesOf(graph).flatMap(([name, state]) => (state.Type === 'Task' ? [name] : []));

@@ -1,4 +1,4 @@
-import { allStatesOf, type State, type StateMachineDefinition } from '../asl/model.ts';
+import { statesByName, type State, type StateMachineDefinition } from '../asl/model.ts';
 import { SNS_PUBLISH } from '../asl/render.ts';
 import { LOCAL_REGION } from './dynamodb.ts';
 
@@ -51,9 +51,9 @@ export class ExecutionHistory {
   /** `previous`: the events of the execution's earlier runs, when it is redriven: ids continue from them. */
   constructor(definition: StateMachineDefinition, roleArn: string, previous: readonly HistoryEvent[] = []) {
     this.events = [...previous];
-    this.#states = new Map(allStatesOf(definition));
+    this.#states = statesByName(definition);
     this.#roleArn = roleArn;
-    const tasks = allStatesOf(definition).flatMap(([name, state]) => (state.Type === 'Task' ? [[name, state] as const] : []));
+    const tasks = [...this.#states].flatMap(([name, state]) => (state.Type === 'Task' ? [[name, state] as const] : []));
     this.#resources = Object.fromEntries(tasks.map(([name, state]) => [name, state.Resource]));
     this.#timeouts = Object.fromEntries(tasks.map(([name, state]) => [name, state.TimeoutSeconds]));
   }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { SagaOutcome } from '../asl/errors.ts';
-import { allStatesOf, taskStatesOf, type State, type StateMachineDefinition } from '../asl/model.ts';
+import { allStatesOf, statesByName, taskStatesOf, type State, type StateMachineDefinition } from '../asl/model.ts';
 import { placeholderResources, renderRollback, renderSaga, SNS_PUBLISH, START_EXECUTION, rollbackMachineNameOf } from '../asl/render.ts';
 import { groupCompensationOf, isGroup, retryStateOf, stepsOf, type Saga } from '../asl/saga.ts';
 import { handlerModulesOf } from '../functions/build.ts';
@@ -23,6 +23,7 @@ import {
   EXECUTION_INTERRUPTED,
   ExecutionInterruptedError,
   ExecutionNameError,
+  executionNameOf,
   isExecutionName,
   stillBooked,
   type Alert,
@@ -57,9 +58,6 @@ interface RunContext {
   readonly redriven?: boolean;
 }
 
-/** The name of an execution's journal: its name, and on EXPRESS its unique suffix too (the ARN after the machine). */
-const journalKeyOf = (executionArn: string): string => executionArn.split(':').slice(7).join(':');
-
 /**
  * aws-local-stepfunctions validates with asl-validator, which adds keys to what it is given: give it a copy.
  * A JSON copy, not structuredClone: its objects must be plain objects of this realm for the interpreter to
@@ -90,15 +88,9 @@ export const outcomeOf = (saga: Saga, status: Execution['status'], error: string
   return 'failed';
 };
 
-/** A state of the definition by name, inside a Parallel state's branches too. */
-const stateOf = (definition: StateMachineDefinition, state: string): State | undefined =>
-  allStatesOf(definition).find(([name]) => name === state)?.[1];
-
 /** The function a Task state invokes: the name at the end of its Lambda ARN (a compensation and its retry share one). */
-const functionOf = (definition: StateMachineDefinition, state: string): string => {
-  const task = stateOf(definition, state);
-  return task?.Type === 'Task' ? (task.Resource.split(':function:')[1] ?? state) : state;
-};
+const functionOf = (state: string, task: State | undefined): string =>
+  task?.Type === 'Task' ? (task.Resource.split(':function:')[1] ?? state) : state;
 
 /**
  * As Lambda reports a function's error to Step Functions: `Error` is the error's name, `Cause` a JSON string
@@ -132,6 +124,8 @@ export class LocalSaga {
   readonly faultInjection: boolean;
   readonly #handlers: Readonly<Record<string, LambdaHandler>>;
   readonly #machine: StateMachine;
+  /** The definition's states by name, looked up on every Task call. */
+  readonly #states: ReadonlyMap<string, State>;
   readonly #dataDir: string | undefined;
   readonly #journal: Journal | undefined;
   readonly type: StateMachineType;
@@ -183,6 +177,7 @@ export class LocalSaga {
           );
     this.roleArn = `arn:aws:iam::${LOCAL_ACCOUNT}:role/${this.machineName}-local`;
     this.#machine = interpreterOf(this.definition);
+    this.#states = statesByName(this.definition);
   }
 
   static async start(options: LocalSagaOptions): Promise<LocalSaga> {
@@ -246,7 +241,7 @@ export class LocalSaga {
     const run: ExecutionRun = { name, executionArn, input, startDate: new Date(), redriveCount: 0 };
     let journal: JournalWriter | undefined;
     try {
-      journal = this.#journal?.begin(journalKeyOf(executionArn), run);
+      journal = this.#journal?.begin(executionNameOf(executionArn), run);
     } catch (error) {
       if (error instanceof JournalExistsError)
         throw new ExecutionNameError(`an execution named "${name}" is already kept in ${this.#dataDir}: choose another name`);
@@ -277,7 +272,7 @@ export class LocalSaga {
       redriveCount: execution.redriveCount + 1,
       redriveDate: new Date(),
     };
-    const journal = this.#journal?.reopen(journalKeyOf(executionArn));
+    const journal = this.#journal?.reopen(executionNameOf(executionArn));
     return this.#launch(this.#reentered(state, input, execution.history), run, options, { earlier: execution, journal, redriven: true });
   }
 
@@ -293,7 +288,7 @@ export class LocalSaga {
       .map((kept) => {
         const { name, executionArn, input: executionInput } = kept.run;
         this.#continued.add(executionArn);
-        const journal = this.#journal?.reopen(journalKeyOf(executionArn));
+        const journal = this.#journal?.reopen(executionNameOf(executionArn));
         const { state, input } = this.#stoppedIn(kept.history, kept.run.input);
         const found = `${name}: was running${stoppedAt(kept.history) ? ` in ${state}` : ', before its first state'}`;
         if (!this.definition.States[state]) {
@@ -391,7 +386,7 @@ export class LocalSaga {
       calls[state] = (calls[state] ?? 0) + 1;
       journal?.call(state);
       // Faults strike the function, whichever state calls it, counting its calls in this run from every state.
-      const fn = functionOf(this.definition, state);
+      const fn = functionOf(state, this.#states.get(state));
       functionCalls[fn] = (functionCalls[fn] ?? 0) + 1;
       const fault = injectedError(options.faults?.[fn], fn, functionCalls[fn], redriveCount);
       const served = (async () => {
@@ -495,7 +490,7 @@ export class LocalSaga {
     execution: Pick<Execution, 'executionArn' | 'input'>,
     raise: (alert: Alert) => void,
   ): Promise<unknown> {
-    const definition = stateOf(this.definition, state);
+    const definition = this.#states.get(state);
     if (definition?.Type === 'Task' && definition.Resource === SNS_PUBLISH) {
       const { Subject, Message } = input as { Subject: string; Message: Record<string, unknown> };
       // The rollback machine undoes the bookings of the saga execution its input names.
@@ -516,7 +511,7 @@ export class LocalSaga {
       return { MessageId: randomUUID() };
     }
     if (definition?.Type === 'Task' && definition.Resource === START_EXECUTION) return this.#handOff(input as HandOff);
-    const handler = this.#handlers[functionOf(this.definition, state)];
+    const handler = this.#handlers[functionOf(state, definition)];
     if (!handler) throw new Error(`no handler for Task state ${state}`);
     return handler(input, lambdaContext(state));
   }

@@ -5,7 +5,7 @@ import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-l
 import { DescribeStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { compensationRetryOf, functionStatesOf, stepsOf, type RetryPolicy, type Saga } from '../asl/saga.ts';
-import { allStatesOf, type State, type StateMachineDefinition } from '../asl/model.ts';
+import { statesByName, type StateMachineDefinition } from '../asl/model.ts';
 import { ConfigVariable } from '../functions/config.ts';
 import { isDevelopmentStack } from '../infra/settings.ts';
 import { LOCAL_CREDENTIALS } from '../local/dynamodb.ts';
@@ -132,10 +132,6 @@ async function deployedDefinition(sfn: SFNClient, arn: string, endpoint: string)
   }
 }
 
-/** A state of the definition by name, in a group's branches too. */
-const taskOf = (definition: StateMachineDefinition, name: string): State | undefined =>
-  allStatesOf(definition).find(([state]) => state === name)?.[1];
-
 /** What the functions' configuration says: each step's table, and whether every function honours the fail list. */
 async function functionsConfiguration(
   saga: Saga,
@@ -143,8 +139,9 @@ async function functionsConfiguration(
   lambda: LambdaClient,
   endpoint: string,
 ): Promise<{ tables: Record<string, string>; faultInjection: boolean }> {
+  const states = statesByName(definition);
   const functionArn = (state: string): string => {
-    const task = taskOf(definition, state);
+    const task = states.get(state);
     if (task?.Type !== 'Task')
       throw new VerifyTargetError(`the state machine has no Task ${state}: it does not run this step list (saga.ts)`);
     return task.Resource;
@@ -178,7 +175,7 @@ async function functionsConfiguration(
 
 /** The deployed compensations' retry (the first compensation's retrier), as the stack configured it. */
 const compensationRetryIn = (saga: Saga, definition: StateMachineDefinition): RetryPolicy => {
-  const state = taskOf(definition, stepsOf(saga)[0]?.compensation ?? '');
+  const state = statesByName(definition).get(stepsOf(saga)[0]?.compensation ?? '');
   const retrier = state?.Type === 'Task' ? state.Retry?.[0] : undefined;
   if (!retrier) return { ...compensationRetryOf(saga), maxAttempts: 0 };
   return {
