@@ -77,8 +77,9 @@ function walkGraph(graph: StateGraph, faults: readonly Fault[]): Walked {
   let retries = 0;
   let stretches: Stretch[] = [{ attempts: 0, waitSeconds: 0 }];
   let error: string | undefined;
+  const stateCount = allStatesOf(graph).length;
   for (let name: string | undefined = graph.StartAt; name !== undefined;) {
-    if (states.length > allStatesOf(graph).length) throw new Error(`the path from StartAt loops at "${name}"`);
+    if (states.length > stateCount) throw new Error(`the path from StartAt loops at "${name}"`);
     states.push(name);
     const state: State | undefined = graph.States[name];
     if (state === undefined) throw new Error(`the path reaches "${name}", which is not a state`);

@@ -14,6 +14,12 @@ export class ExecutionNameError extends Error {
   override readonly name = 'ExecutionNameError';
 }
 
+/**
+ * An execution's name from its ARN (`…:execution:<machine>:<name>`), and on EXPRESS its unique suffix too
+ * (`…:express:<machine>:<name>:<id>`).
+ */
+export const executionNameOf = (executionArn: string): string => executionArn.split(':').slice(7).join(':');
+
 export type Bookings = Readonly<Record<string, Readonly<Record<string, unknown>> | undefined>>;
 
 /** The steps whose table still holds a booking (not a cancellation marker) of the trip owned by the execution. */

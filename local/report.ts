@@ -1,7 +1,7 @@
 import { actionEntryOf, retryStateOf, stepsOf, type Saga } from '../asl/saga.ts';
 import type { HistoryEvent } from './history.ts';
 import { BookingStatus, CANCELLED_BY, EXPIRES_AT, OWNER } from '../functions/bookings.ts';
-import { stillBooked, type Bookings, type Execution } from './runtime.ts';
+import { executionNameOf, stillBooked, type Bookings, type Execution } from './runtime.ts';
 
 // What the command line prints of an execution: its path state by state, the tables, a verdict.
 
@@ -101,9 +101,6 @@ export function alertForPrinting(message: Readonly<Record<string, unknown>>): Re
   return { ...message, error: { ...error, Cause: causeMessage((error as Details)['Cause']) } };
 }
 
-/** An execution's name, from its ARN (`…:execution:<machine>:<name>`, or `…:express:<machine>:<name>:<id>`). */
-const executionName = (arn: unknown): string => String(arn).split(':').slice(7).join(':');
-
 /** One line per step: what its table holds for the trip. */
 export function bookingsTable(saga: Saga, bookings: Bookings): string[] {
   const width = Math.max(...stepsOf(saga).map((step) => step.name.length));
@@ -116,7 +113,7 @@ export function bookingsTable(saga: Saga, bookings: Bookings): string[] {
       const until = new Date(Number(item[EXPIRES_AT]) * 1000).toISOString();
       return `  ${name}  CANCELLED  refusing late bookings of ${markers} execution${markers === 1 ? '' : 's'} until ${until}`;
     }
-    return `  ${name}  BOOKED     ${step.records.map((field) => String(item[field])).join(', ')}  by ${executionName(item[OWNER])}`;
+    return `  ${name}  BOOKED     ${step.records.map((field) => String(item[field])).join(', ')}  by ${executionNameOf(String(item[OWNER]))}`;
   });
 }
 
