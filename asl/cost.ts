@@ -7,9 +7,11 @@ import {
   DEFAULT_ALERT_RETRY,
   DEFAULT_TASK_TIMEOUT_SECONDS,
   isGroup,
+  retryPolicyOf,
   retryStateOf,
   stepsOf,
   stepsOfStage,
+  totalBackoffSeconds,
   type RetryPolicy,
   type Saga,
   type SagaStep,
@@ -104,13 +106,7 @@ function walkGraph(graph: StateGraph, faults: readonly Fault[]): Walked {
       let waitSeconds = 0;
       for (let attempt = 0; retrier !== undefined && attempt < retrier.MaxAttempts; attempt += 1) {
         retries += 1;
-        const policy = {
-          intervalSeconds: retrier.IntervalSeconds,
-          backoffRate: retrier.BackoffRate,
-          maxDelaySeconds: retrier.MaxDelaySeconds,
-          maxAttempts: retrier.MaxAttempts,
-        };
-        waitSeconds += backoffSeconds(policy, attempt) / (retrier.JitterStrategy === 'FULL' ? 2 : 1);
+        waitSeconds += backoffSeconds(retryPolicyOf(retrier), attempt) / (retrier.JitterStrategy === 'FULL' ? 2 : 1);
       }
       stretches = followedBy(stretches, [{ attempts: 1 + (retrier?.MaxAttempts ?? 0), waitSeconds }]);
     }
@@ -202,8 +198,7 @@ export const EXPRESS_MAX_SECONDS = 300;
 
 /** A Task's every attempt failing after `attemptSeconds`, with the longest pauses between them (no jitter). */
 function exhaustedSeconds(policy: RetryPolicy, attemptSeconds: number): number {
-  const pauses = Array.from({ length: policy.maxAttempts }, (_, attempt) => backoffSeconds(policy, attempt));
-  return (policy.maxAttempts + 1) * attemptSeconds + pauses.reduce((sum, pause) => sum + pause, 0);
+  return (policy.maxAttempts + 1) * attemptSeconds + totalBackoffSeconds(policy);
 }
 
 /**

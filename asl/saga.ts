@@ -1,4 +1,5 @@
 // The declarative description of a saga: an ordered list of steps, each an action with its compensation.
+import type { Retrier } from './model.ts';
 
 /** How a failed Task is retried. Every field has a documented default per kind of state. */
 export interface RetryPolicy {
@@ -126,6 +127,19 @@ export const stepsOf = <Field extends string>(saga: Saga<Field>): SagaStep<Field
 export function backoffSeconds(policy: RetryPolicy, attempt: number): number {
   return Math.min(policy.intervalSeconds * policy.backoffRate ** attempt, policy.maxDelaySeconds);
 }
+
+/** Every pause of a policy's retries, before any jitter, added up: what a Task that keeps failing waits in all. */
+export function totalBackoffSeconds(policy: RetryPolicy): number {
+  return Array.from({ length: policy.maxAttempts }, (_, attempt) => backoffSeconds(policy, attempt)).reduce((sum, pause) => sum + pause, 0);
+}
+
+/** The policy a rendered retrier carries: the inverse of the renderer's. */
+export const retryPolicyOf = (retrier: Retrier): RetryPolicy => ({
+  intervalSeconds: retrier.IntervalSeconds,
+  maxAttempts: retrier.MaxAttempts,
+  backoffRate: retrier.BackoffRate,
+  maxDelaySeconds: retrier.MaxDelaySeconds,
+});
 
 export function actionRetryOf(step: SagaStep): RetryPolicy {
   return { ...DEFAULT_ACTION_RETRY, ...step.actionRetry };

@@ -1,4 +1,4 @@
-import { backoffSeconds, type RetryPolicy } from '../asl/saga.ts';
+import { totalBackoffSeconds, type RetryPolicy } from '../asl/saga.ts';
 import { visits, type ScenarioResult, type SuiteRun } from './suite.ts';
 
 // What `saga verify` prints: one row per scenario (expected and seen outcome, what each table holds) with the path
@@ -70,5 +70,4 @@ export function verdictLines(run: SuiteRun): string[] {
 }
 
 /** The longest wait between attempts in the suite: a stuck compensation spends its retries twice (before and after its alert). */
-export const longestWaitSeconds = (policy: RetryPolicy): number =>
-  2 * Array.from({ length: policy.maxAttempts }, (_, attempt) => backoffSeconds(policy, attempt)).reduce((sum, pause) => sum + pause, 0);
+export const longestWaitSeconds = (policy: RetryPolicy): number => 2 * totalBackoffSeconds(policy);

@@ -4,7 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { compensationRetryOf, functionStatesOf, stepsOf, type RetryPolicy, type Saga } from '../asl/saga.ts';
+import { compensationRetryOf, functionStatesOf, retryPolicyOf, stepsOf, type RetryPolicy, type Saga } from '../asl/saga.ts';
 import { statesByName, type StateMachineDefinition } from '../asl/model.ts';
 import { ConfigVariable } from '../functions/config.ts';
 import { isDevelopmentStack } from '../infra/settings.ts';
@@ -177,13 +177,7 @@ async function functionsConfiguration(
 const compensationRetryIn = (saga: Saga, definition: StateMachineDefinition): RetryPolicy => {
   const state = statesByName(definition).get(stepsOf(saga)[0]?.compensation ?? '');
   const retrier = state?.Type === 'Task' ? state.Retry?.[0] : undefined;
-  if (!retrier) return { ...compensationRetryOf(saga), maxAttempts: 0 };
-  return {
-    intervalSeconds: retrier.IntervalSeconds,
-    maxAttempts: retrier.MaxAttempts,
-    backoffRate: retrier.BackoffRate,
-    maxDelaySeconds: retrier.MaxDelaySeconds,
-  };
+  return retrier ? retryPolicyOf(retrier) : { ...compensationRetryOf(saga), maxAttempts: 0 };
 };
 
 /**
