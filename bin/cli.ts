@@ -132,10 +132,13 @@ program
   .option('--compact', 'one line, as sent to AWS')
   .option('--rollback', 'the rollback machine instead: it finishes a rollback from the compensation named in its input')
   .action(async (options: RenderOptions & { compact?: boolean; rollback?: boolean }) => {
-    const { saga } = await sagaFor(options);
-    const definition = options.rollback
-      ? renderRollback(saga, await resourcesFrom(saga, options.resources))
-      : (await render(options)).definition;
+    let definition: StateMachineDefinition;
+    if (options.rollback) {
+      const { saga } = await sagaFor(options);
+      definition = renderRollback(saga, await resourcesFrom(saga, options.resources));
+    } else {
+      definition = (await render(options)).definition;
+    }
     process.stdout.write(`${JSON.stringify(definition, null, options.compact ? undefined : 2)}\n`);
   });
 
