@@ -113,6 +113,18 @@ export async function stackOutputs(stack: string, pulumi = 'pulumi'): Promise<St
   return { stateMachineArn: outputs.stateMachineArn, tableNames: outputs.tableNames, faultInjection: outputs.faultInjection === true };
 }
 
+/**
+ * A failed SDK call as verify reports it: no HTTP status means the endpoint never answered; otherwise the service
+ * refused, in words `refused` gives. Verify's own errors pass through.
+ */
+function sdkFailure(error: unknown, service: string, refused: (name: string, message: string) => string): Error {
+  if (error instanceof VerifyTargetError) return error;
+  const { name, message, $metadata } = error as Error & { $metadata?: { httpStatusCode?: number } };
+  return $metadata?.httpStatusCode === undefined
+    ? new EndpointUnreachableError(`cannot reach ${service}: ${message}`)
+    : new VerifyTargetError(refused(name, message));
+}
+
 /** The deployed definition, which also proves the endpoint answers and the ARN names a state machine. */
 async function deployedDefinition(sfn: SFNClient, arn: string, endpoint: string): Promise<StateMachineDefinition> {
   try {
@@ -124,11 +136,7 @@ async function deployedDefinition(sfn: SFNClient, arn: string, endpoint: string)
     }
     return JSON.parse(described.definition ?? '{}') as StateMachineDefinition;
   } catch (error) {
-    if (error instanceof VerifyTargetError) throw error;
-    const { name, message, $metadata } = error as Error & { $metadata?: { httpStatusCode?: number } };
-    if ($metadata?.httpStatusCode === undefined)
-      throw new EndpointUnreachableError(`cannot reach Step Functions at ${endpoint}: ${message}`);
-    throw new VerifyTargetError(`${arn}: ${name}: ${message}`);
+    throw sdkFailure(error, `Step Functions at ${endpoint}`, (name, message) => `${arn}: ${name}: ${message}`);
   }
 }
 
@@ -151,10 +159,11 @@ async function functionsConfiguration(
       const { Environment } = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionArn(state) }));
       return Environment?.Variables ?? {};
     } catch (error) {
-      if (error instanceof VerifyTargetError) throw error;
-      const { name, message, $metadata } = error as Error & { $metadata?: { httpStatusCode?: number } };
-      if ($metadata?.httpStatusCode === undefined) throw new EndpointUnreachableError(`cannot reach Lambda at ${endpoint}: ${message}`);
-      throw new VerifyTargetError(`reading ${state}'s configuration: ${name}: ${message}; or give each table with --table STEP=NAME`);
+      throw sdkFailure(
+        error,
+        `Lambda at ${endpoint}`,
+        (name, message) => `reading ${state}'s configuration: ${name}: ${message}; or give each table with --table STEP=NAME`,
+      );
     }
   };
   const variables = Object.fromEntries(
