@@ -129,9 +129,14 @@ async function report(local: LocalSaga, execution: Execution, dataDir?: string):
 /** The exit status of a command stopped by Ctrl-C, as a shell reports a process ended by SIGINT. */
 const INTERRUPTED_EXIT = 130;
 
+/** Says so when the start took the data folder over from a process that is gone. */
+function announceTakeover(local: LocalSaga, dataDir: string | undefined): void {
+  if (local.staleLockOf !== undefined) print(`Took over ${dataDir}: the process that held it (pid ${local.staleLockOf}) is gone.`);
+}
+
 /** Says what the start found in the data folder, and continues the executions it found running. */
 function recoverFrom(local: LocalSaga, dataDir: string, optionsOf: (name: string) => ExecuteOptions): Recovery[] {
-  if (local.staleLockOf !== undefined) print(`Took over ${dataDir}: the process that held it (pid ${local.staleLockOf}) is gone.`);
+  announceTakeover(local, dataDir);
   const recoveries = local.continueInterrupted((kept) => optionsOf(kept.run.name));
   for (const recovery of recoveries) print(`↻ ${recovery.report}`);
   return recoveries;
@@ -436,7 +441,7 @@ async function serve(options: ServeOptions): Promise<void> {
     if (error.code === 'EADDRINUSE') throw new UsageError(`port ${options.port} is in use: choose another with --port`);
     throw error;
   });
-  if (local.staleLockOf !== undefined) print(`Took over ${options.data}: the process that held it (pid ${local.staleLockOf}) is gone.`);
+  announceTakeover(local, options.data);
   const sfn = `--endpoint-url ${server.endpoint}`;
   const trip = '5c12d94a-ee6a-40d9-889b-1d49142248b7';
   const executionArn = local.executionArnOf(trip);
