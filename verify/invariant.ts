@@ -1,4 +1,4 @@
-import { retryStateOf, stepsOf, stepsOfStage, type Saga } from '../asl/saga.ts';
+import { retryStateOf, stepsOf, stepsOfStage, type Saga, type SagaStep } from '../asl/saga.ts';
 import type { Trip } from '../functions/trip.ts';
 import { stillBooked, type Bookings, type Outcome } from '../local/execution.ts';
 
@@ -13,6 +13,13 @@ export interface Ended {
   readonly path: readonly string[];
   /** Whether an alert was published. */
   readonly alerted: boolean;
+}
+
+/** Where a rollback that did not finish is stuck: the step whose compensation was retried last after its alert. */
+export function stuckStepOf(saga: Saga, path: readonly string[]): SagaStep | undefined {
+  const steps = stepsOf(saga);
+  const retried = path.findLast((state) => steps.some((step) => retryStateOf(step) === state));
+  return steps.find((step) => retryStateOf(step) === retried);
 }
 
 /**
@@ -35,8 +42,8 @@ export function invariantProblems(saga: Saga, ended: Ended, trip: Trip, bookings
     case 'rolled back':
       return own.length ? [`rolled back, but ${own.join(', ')} still booked by it`] : [];
     case 'compensation not finished': {
-      const retried = ended.path.findLast((state) => steps.some((step) => retryStateOf(step) === state));
-      const stage = saga.steps.findIndex((entry) => stepsOfStage(entry).some((step) => retryStateOf(step) === retried));
+      const stuck = stuckStepOf(saga, ended.path);
+      const stage = saga.steps.findIndex((entry) => stepsOfStage(entry).some((step) => step === stuck));
       const owed = saga.steps
         .slice(0, stage + 1)
         .flatMap(stepsOfStage)

@@ -1,8 +1,8 @@
 import { expect } from '@jest/globals';
-import { groupCompensationOf, isGroup, retryStateOf, stepsOf, stepsOfStage, type SagaStep } from '../../asl/saga.ts';
+import { groupCompensationOf, isGroup, retryStateOf, stepsOfStage, type SagaStep } from '../../asl/saga.ts';
 import type { Trip } from '../../functions/trip.ts';
 import { stillBooked, type Execution, type LocalSaga } from '../../local/runtime.ts';
-import { invariantProblems } from '../../verify/invariant.ts';
+import { invariantProblems, stuckStepOf } from '../../verify/invariant.ts';
 
 // The saga's consistency invariant, checked on the real tables after an execution ends.
 
@@ -21,7 +21,6 @@ export async function expectConsistent(local: LocalSaga, execution: Execution, t
   await local.idle();
   const bookings = await local.bookingsOf(trip.trip_id);
   const stages = local.saga.steps;
-  const steps = stepsOf(local.saga);
   const own = stillBooked(bookings, execution.executionArn);
   if (execution.outcome === 'aborted' || execution.outcome === 'failed')
     throw new Error(`execution ended unexpectedly (${execution.outcome}): ${execution.error}: ${execution.cause}`);
@@ -32,8 +31,7 @@ export async function expectConsistent(local: LocalSaga, execution: Execution, t
     const stuckOnes = execution.alerts.map((alert) => alert.message['stuckCompensation']);
     expect(new Set(stuckOnes).size).toBe(stuckOnes.length);
     // Stuck where the last retry after an alert failed.
-    const retried = execution.path.findLast((state) => steps.some((step) => retryStateOf(step) === state));
-    const stuckStep = steps.find((step) => retryStateOf(step) === retried) as SagaStep;
+    const stuckStep = stuckStepOf(local.saga, execution.path) as SagaStep;
     const alert = execution.alerts.findLast((raised) => raised.message['stuckCompensation'] === stuckStep.compensation);
     const message = alert?.message ?? {};
     const stage = stages.findIndex((entry) => stepsOfStage(entry).includes(stuckStep));
