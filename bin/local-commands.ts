@@ -7,7 +7,7 @@ import { taskStatesOf } from '../asl/model.ts';
 import { parseFault, type FaultSpec } from '../local/faults.ts';
 import { inputDepthProblem } from '../local/input.ts';
 import { alertForPrinting, bookingsTable, timelinePrinter, verdict } from '../local/report.ts';
-import { LOCAL_REGION } from '../local/dynamodb.ts';
+import { LOCAL_PORTS, LOCAL_REGION } from '../local/dynamodb.ts';
 import {
   ExecutionInterruptedError,
   LocalSaga,
@@ -559,8 +559,8 @@ export function registerLocalCommands(program: Command): void {
     .hook('preAction', requireCurrentValidator)
     .description('serve the Step Functions and DynamoDB APIs on 127.0.0.1, for the AWS CLI and SDKs, until Ctrl-C')
     .addOption(sagaOption)
-    .option('--port <port>', 'the Step Functions endpoint’s port', port, 8083)
-    .addOption(dynamodbPortOption(8000))
+    .option('--port <port>', 'the Step Functions endpoint’s port', port, LOCAL_PORTS.stepFunctions)
+    .addOption(dynamodbPortOption(LOCAL_PORTS.dynamodb))
     .option('--data <dir>', 'keep tables, executions and alerts in this folder')
     .option(
       '--retry-delay <ms>',

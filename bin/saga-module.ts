@@ -1,11 +1,11 @@
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import type { Saga } from '../asl/saga.ts';
 import { SagaDefinitionError } from '../asl/validate.ts';
-import { settingsFrom, stackFileConfig, type StackSettings } from '../infra/settings.ts';
+import { sagaModuleOf, settingsFrom, stackFileConfig, type StackSettings } from '../infra/settings.ts';
 import { tripSaga } from '../saga.ts';
 import { errorLine, readText, UsageError } from './io.ts';
 
@@ -76,4 +76,16 @@ export const stackFileOf = (stack: string): string => fileURLToPath(new URL(`../
 /** A stack's settings, read from its stack file (by default the project's) as `pulumi up` reads them. */
 export async function stackSettingsOf(stack: string, file = stackFileOf(stack)): Promise<StackSettings> {
   return settingsFrom(stackFileConfig(parseYaml(await readText(file))), stack);
+}
+
+/**
+ * The step list the target was deployed from, as every command takes it: `--saga FILE`; else, for `--stack NAME`
+ * with a stack file in this project, its `saga` setting, as `pulumi up` took it; else saga.ts.
+ */
+export async function deployedSaga(options: { readonly saga?: string; readonly stack?: string }, stackFile?: string): Promise<Saga> {
+  if (options.saga !== undefined || options.stack === undefined) return loadSaga(options.saga);
+  const file = stackFile ?? stackFileOf(options.stack);
+  // A stack deployed from another checkout has no file here: its step list is --saga's to name.
+  if (!existsSync(file)) return loadSaga(undefined);
+  return loadSaga(sagaModuleOf(await stackSettingsOf(options.stack, file)));
 }

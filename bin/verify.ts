@@ -1,18 +1,16 @@
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Trip } from '../functions/trip.ts';
 import { LocalSaga } from '../local/runtime.ts';
 import { StepFunctionsServer } from '../local/sfn-server.ts';
 import type { Saga } from '../asl/saga.ts';
-import { sagaModuleOf } from '../infra/settings.ts';
 import { longestWaitSeconds, resultLines, verdictLines } from '../verify/report.ts';
 import { executionsOf, scenariosOf, TRANSIENT_FAILURES } from '../verify/scenarios.ts';
 import { runSuite, TRIP_PREFIX } from '../verify/suite.ts';
 import { resolveTarget, type Target, type TargetOptions } from '../verify/target.ts';
 import { Exit, readJsonFile, UsageError } from './io.ts';
 import { nonNegativeInteger, requireCurrentValidator } from './local-commands.ts';
-import { loadSaga, sagaOption, stackFileOf, stackSettingsOf } from './saga-module.ts';
+import { deployedSaga, sagaOption } from './saga-module.ts';
 
 const EXAMPLE_TRIP = fileURLToPath(new URL('../examples/trip.json', import.meta.url));
 
@@ -95,20 +93,8 @@ async function verifyLocal(saga: Saga, options: VerifyOptions): Promise<void> {
   }
 }
 
-/**
- * The step list the target was deployed from, as every command takes it: `--saga FILE`; else, for `--stack NAME`
- * with a stack file in this project, its `saga` setting, as `pulumi up` took it; else saga.ts.
- */
-export async function verifiedSaga(options: Pick<VerifyOptions, 'saga' | 'stack'>, stackFile?: string): Promise<Saga> {
-  if (options.saga !== undefined || options.stack === undefined) return loadSaga(options.saga);
-  const file = stackFile ?? stackFileOf(options.stack);
-  // A stack deployed from another checkout has no file here: its step list is --saga's to name.
-  if (!existsSync(file)) return loadSaga(undefined);
-  return loadSaga(sagaModuleOf(await stackSettingsOf(options.stack, file)));
-}
-
 async function verify(options: VerifyOptions): Promise<void> {
-  const saga = await verifiedSaga(options);
+  const saga = await deployedSaga(options);
   if (options.local) return verifyLocal(saga, options);
   // A deployed definition's pauses are its own: only the saga local that verify starts can be told otherwise.
   if (options.retryDelay !== undefined) throw new UsageError('--retry-delay goes with --local');

@@ -10,6 +10,8 @@ export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local
 export const LOCAL_REGION = 'us-east-1';
 /** The account in local ARNs: AWS's shape, no real account. */
 export const LOCAL_ACCOUNT = '000000000000';
+/** Where `saga local` serves its endpoints unless told otherwise, on 127.0.0.1. */
+export const LOCAL_PORTS = { stepFunctions: 8083, dynamodb: 8000 } as const;
 
 /**
  * The environment that points a function bundle (its AWS SDK) at the embedded DynamoDB, as the Lambda runtime's

@@ -33,7 +33,7 @@ export class PulumiMissingError extends Error {
   override readonly name = 'PulumiMissing';
 }
 
-const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/;
+export const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/;
 
 export interface Target {
   /** What the report calls it: a stack, an endpoint, or the `saga local` verify started. */
@@ -60,7 +60,7 @@ export interface TargetOptions {
   readonly yesThisIsNotProduction?: boolean;
 }
 
-const isLoopback = (url: string | undefined): boolean => {
+export const isLoopback = (url: string | undefined): boolean => {
   try {
     return url !== undefined && ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
   } catch {
@@ -88,6 +88,8 @@ export interface StackOutputs {
   readonly stateMachineArn: string;
   readonly tableNames: Readonly<Record<string, string>>;
   readonly faultInjection: boolean;
+  /** Absent from a stack deployed before the rollback machine was. */
+  readonly rollbackStateMachineArn?: string;
 }
 
 /** Reads a stack's outputs with the Pulumi CLI. */
@@ -110,14 +112,19 @@ export async function stackOutputs(stack: string, pulumi = 'pulumi'): Promise<St
   if (typeof outputs.stateMachineArn !== 'string' || typeof outputs.tableNames !== 'object' || outputs.tableNames === null) {
     throw new VerifyTargetError(`stack ${stack} has no stateMachineArn and tableNames outputs: is it this project's, deployed?`);
   }
-  return { stateMachineArn: outputs.stateMachineArn, tableNames: outputs.tableNames, faultInjection: outputs.faultInjection === true };
+  return {
+    stateMachineArn: outputs.stateMachineArn,
+    tableNames: outputs.tableNames,
+    faultInjection: outputs.faultInjection === true,
+    ...(typeof outputs.rollbackStateMachineArn === 'string' ? { rollbackStateMachineArn: outputs.rollbackStateMachineArn } : {}),
+  };
 }
 
 /**
  * A failed SDK call as verify reports it: no HTTP status means the endpoint never answered; otherwise the service
  * refused, in words `refused` gives. Verify's own errors pass through.
  */
-function sdkFailure(error: unknown, service: string, refused: (name: string, message: string) => string): Error {
+export function sdkFailure(error: unknown, service: string, refused: (name: string, message: string) => string): Error {
   if (error instanceof VerifyTargetError) return error;
   const { name, message, $metadata } = error as Error & { $metadata?: { httpStatusCode?: number } };
   return $metadata?.httpStatusCode === undefined
@@ -141,7 +148,7 @@ async function deployedDefinition(sfn: SFNClient, arn: string, endpoint: string)
 }
 
 /** What the functions' configuration says: each step's table, and whether every function honours the fail list. */
-async function functionsConfiguration(
+export async function functionsConfiguration(
   saga: Saga,
   definition: StateMachineDefinition,
   lambda: LambdaClient,
@@ -189,6 +196,14 @@ const compensationRetryIn = (saga: Saga, definition: StateMachineDefinition): Re
   return retrier ? retryPolicyOf(retrier) : { ...compensationRetryOf(saga), maxAttempts: 0 };
 };
 
+/** An SDK client's configuration for an endpoint (AWS's own when none is given). */
+export const clientConfig = (region: string, endpoint: string | undefined) => ({
+  region,
+  ...(endpoint === undefined ? {} : { endpoint }),
+  // A local stand-in checks that requests are signed, not by whom.
+  ...(isLoopback(endpoint) ? { credentials: LOCAL_CREDENTIALS } : {}),
+});
+
 /**
  * The target, checked before anything runs: the state machine answers and runs this step list, every step's table
  * is known, and faults are injected only where fault injection is enabled on a stack named dev or dev-… (or a local
@@ -211,12 +226,7 @@ export async function resolveTarget(saga: Saga, options: TargetOptions): Promise
         'If you mean it, --yes-this-is-not-production runs the scenarios that inject no fault.',
     );
   }
-  const client = (endpoint: string | undefined) => ({
-    region,
-    ...(endpoint === undefined ? {} : { endpoint }),
-    // A local stand-in checks that requests are signed, not by whom.
-    ...(isLoopback(endpoint) ? { credentials: LOCAL_CREDENTIALS } : {}),
-  });
+  const client = (endpoint: string | undefined) => clientConfig(region, endpoint);
   const sfn = new SFNClient(client(options.endpointUrl));
   const definition = await deployedDefinition(sfn, arn, options.endpointUrl ?? 'AWS');
   const complete = stepsOf(saga).every((step) => given[step.name] ?? outputs?.tableNames[step.name]);

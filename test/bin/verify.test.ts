@@ -7,7 +7,7 @@ import { localClient } from '../../local/dynamodb.ts';
 import { LocalSaga, type LocalSagaOptions } from '../../local/runtime.ts';
 import { StepFunctionsServer } from '../../local/sfn-server.ts';
 import { tripSaga } from '../../saga.ts';
-import { verifiedSaga } from '../../bin/verify.ts';
+import { deployedSaga } from '../../bin/saga-module.ts';
 import { scenariosOf } from '../../verify/scenarios.ts';
 import { TRIP_PREFIX } from '../../verify/suite.ts';
 import { saga, sagaWithEnv, startSaga } from '../helpers/cli.ts';
@@ -65,12 +65,12 @@ describe('the step list saga verify takes', () => {
   it('is --saga FILE; else, for --stack, its stack file’s saga setting, as pulumi up took it; else saga.ts', async () => {
     const grouped = (await import('../../examples/trip-parallel.ts')).default;
     const stackFile = await scratchFile('config:\n  step-saga:saga: examples/trip-parallel.ts\n', 'Pulumi.dev-groups.yaml');
-    expect((await verifiedSaga({ stack: 'dev-groups' }, stackFile)).name).toBe(grouped.name);
+    expect((await deployedSaga({ stack: 'dev-groups' }, stackFile)).name).toBe(grouped.name);
     const elsewhere = await scratchFile('config:\n  step-saga:saga: examples/no-such-saga.ts\n', 'Pulumi.dev-groups.yaml');
-    expect((await verifiedSaga({ stack: 'dev-groups', saga: 'examples/trip-parallel.ts' }, elsewhere)).name).toBe(grouped.name);
+    expect((await deployedSaga({ stack: 'dev-groups', saga: 'examples/trip-parallel.ts' }, elsewhere)).name).toBe(grouped.name);
     // A stack with no file in this project, or no stack: the trip's.
-    expect((await verifiedSaga({ stack: 'dev-deployed-elsewhere' })).name).toBe(tripSaga.name);
-    expect((await verifiedSaga({})).name).toBe(tripSaga.name);
+    expect((await deployedSaga({ stack: 'dev-deployed-elsewhere' })).name).toBe(tripSaga.name);
+    expect((await deployedSaga({})).name).toBe(tripSaga.name);
   });
 });
 

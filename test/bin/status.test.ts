@@ -1,0 +1,155 @@
+import { afterAll, describe, expect, it } from '@jest/globals';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  RedriveExecutionCommand,
+  SFNClient,
+  StartExecutionCommand,
+  StopExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { SagaOutcome } from '../../asl/errors.ts';
+import { retryStateOf } from '../../asl/saga.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb.ts';
+import { LocalSaga } from '../../local/runtime.ts';
+import { StepFunctionsServer, type StepFunctionsServerOptions } from '../../local/sfn-server.ts';
+import { tripSaga } from '../../saga.ts';
+import { Need, type NeedsAPerson } from '../../status/needs.ts';
+import { saga } from '../helpers/cli.ts';
+import { firstStep, lastStep, previousStep, steps } from '../helpers/sagas.ts';
+import { tripWithId } from '../helpers/trips.ts';
+
+// `saga status` as a person on call runs it, in its own process, against a saga local given by its endpoints.
+
+const stops: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const stop of stops.splice(0)) await stop();
+});
+
+async function served(options: StepFunctionsServerOptions = {}) {
+  const local = await LocalSaga.start({ saga: tripSaga });
+  const server = await StepFunctionsServer.start(local, options);
+  stops.push(async () => {
+    await server.close();
+    await local.close();
+  });
+  const sfn = new SFNClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, endpoint: server.endpoint });
+  stops.push(async () => sfn.destroy());
+  const start = async (id: string, fail: string[] = []) => {
+    const { executionArn = '' } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: local.stateMachineArn, name: id, input: JSON.stringify(tripWithId(id, { fail })) }),
+    );
+    return executionArn;
+  };
+  const ended = async (executionArn: string) => {
+    for (;;) {
+      const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+      if (described.status !== 'RUNNING') return described;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  const status = (...args: string[]) =>
+    saga('status', '--endpoint-url', server.endpoint, '--dynamodb-endpoint-url', local.dynamo.endpoint, ...args);
+  return { local, server, sfn, start, ended, status };
+}
+
+const needsOf = (stdout: string): NeedsAPerson[] => (JSON.parse(stdout) as { needs: NeedsAPerson[] }).needs;
+
+describe('saga status --endpoint-url … --dynamodb-endpoint-url …', () => {
+  it('of a succeeded, a rolled-back and a stuck execution lists exactly the stuck one, with its bookings, deadline and redrive; exit 1, then 0 once redriven', async () => {
+    const { sfn, start, ended, status } = await served({ retryDelayMs: 0 });
+    const succeeded = await start('status-succeeded');
+    const rolledBack = await start('status-rolled-back', [lastStep.action]);
+    // The last action fails and the previous step's compensation stays stuck: the steps up to it stay booked.
+    const stuck = await start('status-stuck', [lastStep.action, `${previousStep.compensation}=until-redrive`]);
+    expect((await ended(succeeded)).status).toBe('SUCCEEDED');
+    expect((await ended(rolledBack)).error).toBe(SagaOutcome.RolledBack);
+    const stuckEnd = await ended(stuck);
+    expect(stuckEnd.status).toBe('FAILED');
+
+    const text = await status();
+    expect(text.code).toBe(1);
+    expect(text.stdout).toContain('1 execution needs a person:');
+    expect(text.stdout).toContain(`✗ status-stuck  ${Need.Stuck}`);
+    expect(text.stdout).not.toContain('status-succeeded');
+    expect(text.stdout).not.toContain('status-rolled-back');
+    const owed = steps.slice(0, steps.indexOf(previousStep) + 1).map((step) => step.name);
+    expect(text.stdout).toContain(`still booked  ${owed.join(', ')}`);
+    expect(text.stdout).toContain(`stopped at    ${retryStateOf(previousStep)}`);
+    expect(text.stdout).toMatch(/redrive until 20\d\d-\d\d-\d\dT[\d:.]+Z \(in 13 d 23 h\)/);
+
+    const json = await status('--json');
+    expect(json.code).toBe(1);
+    const [need, ...others] = needsOf(json.stdout);
+    expect(others).toEqual([]);
+    const deadline = new Date((stuckEnd.stopDate as Date).getTime() + 14 * 86_400_000).toISOString();
+    expect(need).toMatchObject({
+      need: Need.Stuck,
+      executionArn: stuck,
+      bookingsLeft: owed,
+      redriveDeadline: deadline,
+      redrivable: true,
+      stoppedAt: retryStateOf(previousStep),
+    });
+    expect(need?.command).toMatch(new RegExp(`^aws stepfunctions redrive-execution --endpoint-url \\S+ --execution-arn ${stuck}$`));
+    expect(need?.rollbackCommand).toContain(`"resumeFrom":"${previousStep.compensation}"`);
+    // Bounded: three lists per machine (saga and rollback), one description per ended execution, one history per need.
+    const report = JSON.parse(json.stdout) as { examined: number; calls: { stepFunctions: number; dynamodb: number } };
+    expect(report.examined).toBe(2);
+    expect(report.calls.stepFunctions).toBe(2 * 3 + report.examined + 1);
+    expect(report.calls.dynamodb).toBe(steps.length);
+
+    await sfn.send(new RedriveExecutionCommand({ executionArn: stuck }));
+    expect((await ended(stuck)).error).toBe(SagaOutcome.RolledBack);
+    const after = await status();
+    expect(after.stdout).toContain('✓ nothing needs a person');
+    expect(after.code).toBe(0);
+  });
+
+  it('lists a run stopped with bookings left, whose command is a redrive and whose undo is the rollback machine; not one stopped holding nothing', async () => {
+    // The definition's own retry pauses: the stuck compensation is still retrying when the execution is stopped.
+    const { sfn, start, ended, status } = await served();
+    const stopWhenCompensationFailed = async (executionArn: string, compensation: string) => {
+      for (;;) {
+        const { events = [] } = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }));
+        const entered = events.findIndex((event) => event.stateEnteredEventDetails?.name === compensation);
+        if (entered >= 0 && events.slice(entered).some((event) => event.type === 'LambdaFunctionFailed')) break;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await sfn.send(new StopExecutionCommand({ executionArn }));
+      expect((await ended(executionArn)).status).toBe('ABORTED');
+    };
+    const aborted = await start('status-aborted', [lastStep.action, previousStep.compensation]);
+    await stopWhenCompensationFailed(aborted, previousStep.compensation);
+    // Stopped while its first compensation retried, its action having failed: it holds nothing.
+    const nothingHeld = await start('status-aborted-empty', [firstStep.action, firstStep.compensation]);
+    await stopWhenCompensationFailed(nothingHeld, firstStep.compensation);
+
+    const { code, stdout } = await status('--json');
+    expect(code).toBe(1);
+    const needs = needsOf(stdout);
+    expect(needs.map((need) => need.name)).toEqual(['status-aborted']);
+    expect(needs[0]).toMatchObject({ need: Need.Aborted, status: 'ABORTED', stoppedAt: previousStep.compensation });
+    expect(needs[0]?.bookingsLeft).toContain(firstStep.name);
+    expect(needs[0]?.command).toContain(`redrive-execution`);
+    expect(needs[0]?.rollbackCommand).toContain(`"resumeFrom":"${previousStep.compensation}"`);
+  });
+
+  it('says when it could not look at everything (--max-executions): exit 1 even with nothing found', async () => {
+    const { start, ended, status } = await served({ retryDelayMs: 0 });
+    for (const id of ['status-bound-1', 'status-bound-2']) await ended(await start(id, [firstStep.action]));
+    const { code, stdout } = await status('--max-executions', '1');
+    expect(stdout).toMatch(/NOT looked at {3}past --max-executions: \S+ FAILED/);
+    expect(stdout).toContain('? nothing found among those looked at');
+    expect(code).toBe(1);
+  });
+
+  it('refuses a target it cannot find, naming what to give (exit 2)', async () => {
+    const { code, stderr } = await saga('status');
+    expect(code).toBe(2);
+    expect(stderr).toContain('--local, --stack NAME, --state-machine-arn ARN, or --endpoint-url URL');
+    const { status } = await served();
+    const wrong = await status('--saga', 'examples/trip-parallel.ts');
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/serves no state machine named \S+: give it with --state-machine-arn ARN/);
+  });
+});

@@ -1,0 +1,78 @@
+import { describe, expect, it } from '@jest/globals';
+import { SagaOutcome, StepError } from '../../asl/errors.ts';
+import { alertStateOf, groupCompensationOf, isGroup, retryStateOf, stepsOfStage, type ParallelGroup } from '../../asl/saga.ts';
+import tripParallel from '../../examples/trip-parallel.ts';
+import { causeMessage, Need, needOf, resumeFromOf, ROUTINE_ENDS, type EndedExecution } from '../../status/needs.ts';
+import { tripSaga } from '../../saga.ts';
+import { firstStep, lastStep, steps } from '../helpers/sagas.ts';
+
+// Which ended executions need a person, and where the rollback machine takes over: the rules, on the step lists.
+
+const DAY = 86_400_000;
+const now = new Date('2026-12-06T12:00:00Z');
+const ended = (changes: Partial<EndedExecution>): EndedExecution => ({
+  executionArn: 'arn:aws:states:us-east-1:000000000000:execution:TripBooking:x',
+  stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:TripBooking',
+  name: 'x',
+  status: 'FAILED',
+  startDate: new Date(now.getTime() - DAY),
+  stopDate: new Date(now.getTime() - DAY),
+  input: {},
+  redrivable: true,
+  redriveCount: 0,
+  ...changes,
+});
+
+describe('needOf', () => {
+  it('a routine end never needs anyone, whatever the tables hold', () => {
+    for (const error of ROUTINE_ENDS) expect(needOf('saga', ended({ error }), [firstStep.name], now)).toBeUndefined();
+  });
+
+  it('any other failure needs a person while it can be redriven, and after that only while it holds bookings', () => {
+    const stuck = ended({ error: StepError.InjectedFault });
+    expect(needOf('saga', stuck, [], now)).toBe(Need.Stuck);
+    const old = ended({ error: StepError.InjectedFault, stopDate: new Date(now.getTime() - 15 * DAY) });
+    expect(needOf('saga', old, [firstStep.name], now)).toBe(Need.Stuck);
+    // Past the deadline, holding nothing: the rollback machine finished it, or nothing was left to undo.
+    expect(needOf('saga', old, [], now)).toBeUndefined();
+  });
+
+  it('a run that timed out or was stopped needs a person only if it left bookings', () => {
+    expect(needOf('saga', ended({ status: 'TIMED_OUT' }), [firstStep.name], now)).toBe(Need.TimedOut);
+    expect(needOf('saga', ended({ status: 'ABORTED' }), [firstStep.name], now)).toBe(Need.Aborted);
+    expect(needOf('saga', ended({ status: 'ABORTED' }), [], now)).toBeUndefined();
+  });
+
+  it("the rollback machine's completed rollback is routine; its stuck one is not", () => {
+    expect(needOf('rollback', ended({ error: SagaOutcome.RolledBack }), [], now)).toBeUndefined();
+    expect(needOf('rollback', ended({ error: StepError.InjectedFault }), [], now)).toBe(Need.Stuck);
+  });
+});
+
+describe('resumeFromOf', () => {
+  it("takes over at the compensation of the last state's step, the last step's when it entered none", () => {
+    expect(resumeFromOf(tripSaga, retryStateOf(firstStep))).toBe(firstStep.compensation);
+    expect(resumeFromOf(tripSaga, alertStateOf(lastStep))).toBe(lastStep.compensation);
+    for (const step of steps) expect(resumeFromOf(tripSaga, step.action)).toBe(step.compensation);
+    expect(resumeFromOf(tripSaga, undefined)).toBe(lastStep.compensation);
+  });
+
+  it("resumes a group whole, from any of its states or its branches'", () => {
+    const group = tripParallel.steps.find(isGroup) as ParallelGroup;
+    for (const state of [
+      group.name,
+      groupCompensationOf(group),
+      ...stepsOfStage(group).flatMap((step) => [step.action, retryStateOf(step)]),
+    ])
+      expect(resumeFromOf(tripParallel, state)).toBe(groupCompensationOf(group));
+  });
+});
+
+describe('causeMessage', () => {
+  it("is a Lambda error's message, and any other cause as it is", () => {
+    const cause = JSON.stringify({ errorType: StepError.InjectedFault, errorMessage: 'failed on purpose', trace: ['at x'] });
+    expect(causeMessage(cause)).toBe('failed on purpose');
+    expect(causeMessage('stopped by hand')).toBe('stopped by hand');
+    expect(causeMessage(undefined)).toBeUndefined();
+  });
+});
