@@ -1,9 +1,11 @@
-import { Agent } from 'node:http';
+import { Agent, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { stepsOf, type Saga } from '../asl/saga.ts';
+import { guard, type Listener, type Refusal } from './http-guard.ts';
 
 /** Any values do: dynalite checks that requests are signed, not by whom. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -56,9 +58,61 @@ export function localClient(endpoint: string, config: Omit<DynamoDBClientConfig,
   );
 }
 
-/** Starts dynalite (the DynamoDB API over LevelDB or memory) in this process, on 127.0.0.1 only. */
+/** dynalite's own limit on a request body. */
+const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+
+const dynamoDbErrorBody = ({ type, message }: Refusal): string =>
+  JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message });
+
+function refuse(response: ServerResponse, refusal: Refusal): void {
+  const text = dynamoDbErrorBody(refusal);
+  response.writeHead(refusal.status, {
+    'content-type': 'application/x-amz-json-1.0',
+    'content-length': Buffer.byteLength(text),
+    'x-amzn-errortype': refusal.type,
+  });
+  response.end(text);
+}
+
+/**
+ * dynalite behind the project's front (local/http-guard.ts) rather than patched: it answers any Origin with
+ * `Access-Control-Allow-Origin: *` and throws from a request's 'error' event (a client gone mid-body ends the
+ * process). The front reads the body itself and hands dynalite a request that cannot fail, without its Origin
+ * (only the port's own origin gets this far, and a same-origin request needs no CORS header).
+ */
+function behindFront(server: Server): void {
+  const [dynaliteListener] = server.listeners('request') as Listener[];
+  if (!dynaliteListener) throw new Error('dynalite serves no requests');
+  server.removeAllListeners('request');
+  guard(
+    server,
+    async (request, response) => {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      for await (const chunk of request) {
+        bytes += (chunk as Buffer).length;
+        if (bytes > MAX_REQUEST_BYTES) {
+          response.once('finish', () => request.destroy());
+          return refuse(response, {
+            status: 413,
+            type: 'ValidationException',
+            message: `Request body is larger than ${MAX_REQUEST_BYTES} bytes`,
+          });
+        }
+        chunks.push(chunk as Buffer);
+      }
+      const { origin: _sameOrigin, ...headers } = request.headers;
+      const whole = Object.assign(Readable.from(chunks), { headers, method: request.method, url: request.url });
+      dynaliteListener(whole as unknown as IncomingMessage, response);
+    },
+    { refuse, body: dynamoDbErrorBody, internalError: 'InternalServerError' },
+  );
+}
+
+/** Starts dynalite (the DynamoDB API over LevelDB or memory) in this process, on 127.0.0.1 only, behind the front. */
 export async function startDynamoDb(options: EmbeddedDynamoDbOptions = {}): Promise<EmbeddedDynamoDb> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.path ? { path: options.path } : {}) });
+  behindFront(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());

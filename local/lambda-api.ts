@@ -24,7 +24,19 @@ function send(response: ServerResponse, status: number, body: unknown, errorType
 export function answerFunctionConfiguration(local: LocalSaga, request: IncomingMessage, response: ServerResponse): boolean {
   const match = request.method === 'GET' ? CONFIGURATION.exec(request.url ?? '') : null;
   if (!match) return false;
-  const asked = decodeURIComponent(match[1] as string);
+  let asked: string;
+  try {
+    asked = decodeURIComponent(match[1] as string);
+  } catch {
+    // As Lambda answers a name it cannot read: the request, not the server, is at fault.
+    send(
+      response,
+      400,
+      { Type: 'User', message: `FunctionName is not a valid percent-encoded name: ${match[1]}` },
+      'InvalidParameterValueException',
+    );
+    return true;
+  }
   const arns = placeholderResources(local.saga, LOCAL_REGION, LOCAL_ACCOUNT).functions;
   const configs = functionConfigsOf(local);
   const name = Object.keys(arns).find((state) => state === asked || arns[state] === asked);

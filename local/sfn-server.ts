@@ -5,6 +5,7 @@ import { problemsText } from '../functions/trip-problems.ts';
 import type { FaultSpec } from './faults.ts';
 import type { HistoryEvent } from './history.ts';
 import { inputDepthProblem } from './input.ts';
+import { guard } from './http-guard.ts';
 import { answerFunctionConfiguration } from './lambda-api.ts';
 import type { ExecutionRun } from './journal.ts';
 import { ExecutionInterruptedError, isExecutionName, notRedrivableReason, type Alert, type Execution, type LocalSaga } from './runtime.ts';
@@ -53,6 +54,22 @@ export class ApiError extends Error {
     this.status = status;
   }
 }
+
+const errorBody = ({ type, message }: Pick<ApiError, 'type' | 'message'>): string =>
+  JSON.stringify({ __type: `com.amazonaws.swf.service.v2.model#${type}`, message });
+
+function send(response: ServerResponse, status: number, requestId: string, text: string, errorType?: string): void {
+  response.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.0',
+    'content-length': Buffer.byteLength(text),
+    'x-amzn-requestid': requestId,
+    ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
+  });
+  response.end(text);
+}
+
+const sendError = (response: ServerResponse, requestId: string, error: ApiError): void =>
+  send(response, error.status, requestId, errorBody(error), error.type);
 
 /** A member of the wrong JSON type: AWS cannot deserialise the request at all. */
 function typed(body: Record<string, unknown>, member: string, type: 'string' | 'boolean' | 'number'): void {
@@ -160,8 +177,12 @@ export class StepFunctionsServer {
     this.#server = createServer(
       // Checked every second (Node's default: every 30 s), so that the timeout is kept to within a second.
       { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
-      (request, response) => void this.#handle(request, response),
     );
+    guard(this.#server, (request, response) => this.#handle(request, response), {
+      refuse: (response, { status, type, message }) => sendError(response, randomUUID(), new ApiError(type, message, status)),
+      body: errorBody,
+      internalError: 'InternalFailure',
+    });
   }
 
   static async start(local: LocalSaga, options: StepFunctionsServerOptions = {}): Promise<StepFunctionsServer> {
@@ -281,28 +302,10 @@ export class StepFunctionsServer {
       for (const member of ['reverseOrder', 'includeExecutionData']) typed(body, member, 'boolean');
       typed(body, 'maxResults', 'number');
       const result = await handler(body);
-      this.#send(response, 200, requestId, result);
+      send(response, 200, requestId, JSON.stringify(result));
     } catch (error) {
-      const apiError = error instanceof ApiError ? error : new ApiError('InternalFailure', (error as Error).message, 500);
-      this.#send(
-        response,
-        apiError.status,
-        requestId,
-        { __type: `com.amazonaws.swf.service.v2.model#${apiError.type}`, message: apiError.message },
-        apiError.type,
-      );
+      sendError(response, requestId, error instanceof ApiError ? error : new ApiError('InternalFailure', (error as Error).message, 500));
     }
-  }
-
-  #send(response: ServerResponse, status: number, requestId: string, body: unknown, errorType?: string): void {
-    const text = JSON.stringify(body);
-    response.writeHead(status, {
-      'content-type': 'application/x-amz-json-1.0',
-      'content-length': Buffer.byteLength(text),
-      'x-amzn-requestid': requestId,
-      ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
-    });
-    response.end(text);
   }
 
   #stateMachine(arn: unknown): LocalSaga {

@@ -1,20 +1,19 @@
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { isGroup, retryStateOf, TerminalState, type ParallelGroup, type SagaStep } from '../../asl/saga.ts';
 import { consolePages } from '../../local/console.ts';
 import { LocalSaga } from '../../local/runtime.ts';
 import { StepFunctionsServer } from '../../local/sfn-server.ts';
 import { tripSaga } from '../../saga.ts';
 import { actions, firstStep, rollbackPath, steps, tripParallelSaga } from '../helpers/sagas.ts';
+import { chromiumRequired, executablePath, launchChromium } from '../helpers/browser.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 import { tripWithId } from '../helpers/trips.ts';
 import type { Trip } from '../../functions/trip.ts';
 
-// The console of `saga local` in a real browser: Debian's Chromium, driven by playwright-core (which downloads
-// nothing). `.ci/run` installs Chromium and sets SAGA_REQUIRE_CHROMIUM, so CI never skips the browser tests.
+// The console of `saga local` in a real browser (test/helpers/browser.ts).
 
 /**
  * The README's screenshot, rewritten on request only (as snapshots are with -u): its clock times change on every
@@ -24,20 +23,6 @@ const README_SCREENSHOT = fileURLToPath(new URL('../../docs/console.png', import
 const updateScreenshot = process.env['SAGA_UPDATE_SCREENSHOT'] === '1';
 const LAPTOP = { width: 1366, height: 768 };
 
-function chromiumPath(): string | undefined {
-  for (const candidate of ['/usr/bin/chromium', ...(process.env['PATH'] ?? '').split(delimiter).map((dir) => join(dir, 'chromium'))]) {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not there: look further
-    }
-  }
-  return undefined;
-}
-
-const executablePath = chromiumPath();
-const required = process.env['SAGA_REQUIRE_CHROMIUM'] === '1';
 if (!executablePath)
   console.warn('test/local/console.test.ts: no Chromium found (apt-get install chromium): the browser tests are skipped');
 
@@ -144,20 +129,7 @@ describe('console routes', () => {
   let page: Page;
 
   beforeAll(async () => {
-    context = await chromium.launchPersistentContext(await scratchDir(), {
-      executablePath: executablePath as string,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-      viewport: LAPTOP,
-    });
+    context = await launchChromium(LAPTOP);
     page = context.pages()[0] ?? (await context.newPage());
     // Everything comes from saga local, on 127.0.0.1: any other request would be a CDN or a leak.
     await page.route(/.*/, (route) => (route.request().url().startsWith('http://127.0.0.1:') ? route.continue() : route.abort()));
@@ -251,5 +223,5 @@ describe('console routes', () => {
 });
 
 it('runs the browser tests where CI requires them', () => {
-  if (required) expect(executablePath).toBeDefined();
+  if (chromiumRequired) expect(executablePath).toBeDefined();
 });
