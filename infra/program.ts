@@ -21,6 +21,7 @@ export default async function sagaProgram() {
     stateMachineArn: stack.stateMachine.arn,
     stateMachineName: stack.stateMachine.name,
     alertTopicArn: stack.alertTopic.arn,
+    dashboardUrl: stack.dashboardUrl,
     stateMachineLogGroup: stack.stateMachineLogs.name,
     rollbackStateMachineArn: stack.rollbackStateMachine.arn,
     rollbackStateMachineName: stack.rollbackStateMachine.name,

@@ -17,6 +17,8 @@ import {
   type PolicyDocument,
 } from './policies.ts';
 import { sagaWithSettings, StackSettingsError, type StackSettings } from './settings.ts';
+import { alertTopicPolicy, dashboardBody, dashboardUrlOf, executionEndAlerts, unexpectedEndPattern } from './alerting.ts';
+import { TRIP_PREFIX } from '../verify/trip-prefix.ts';
 
 export interface SagaStackArgs {
   readonly saga: Saga;
@@ -42,6 +44,8 @@ export class SagaStack extends pulumi.ComponentResource {
   readonly rollbackStateMachineLogs: aws.cloudwatch.LogGroup;
   readonly tables: Readonly<Record<string, aws.dynamodb.Table>>;
   readonly functions: Readonly<Record<string, aws.lambda.Function>>;
+  /** The CloudWatch console's address of the stack's dashboard. */
+  readonly dashboardUrl: pulumi.Output<string>;
 
   constructor(name: string, args: SagaStackArgs, options?: pulumi.ComponentResourceOptions) {
     super('step-saga:index:SagaStack', name, {}, options);
@@ -141,8 +145,10 @@ export class SagaStack extends pulumi.ComponentResource {
     const compensations = new Set(stepsOf(saga).map((step) => step.compensation));
     const compensationArns = Object.entries(functionArns).flatMap(([state, arn]) => (compensations.has(state) ? [arn] : []));
     const unexpectedEnds: MetricName = { namespace: `StepSaga/${pulumi.getStack()}/${name}`, name: 'UnexpectedExecutionEnds' };
+    // A stack that honours injected faults is where `saga verify` fails executions on purpose: those do not page.
+    const quiet = settings.faultInjection ? { quietPrefix: `${TRIP_PREFIX}-` } : {};
     const machine = (prefix: string, machineArgs: Omit<MachineArgs, 'unexpectedEnds'>) =>
-      stateMachineOf(prefix, { ...machineArgs, unexpectedEnds }, this.alertTopic.arn, settings, parent);
+      stateMachineOf(prefix, { ...machineArgs, unexpectedEnds, ...quiet }, this.alertTopic.arn, settings, parent);
 
     // STANDARD whatever the saga's type: it must be redrivable. It invokes only the compensations.
     const rollback = machine('rollback', {
@@ -169,6 +175,9 @@ export class SagaStack extends pulumi.ComponentResource {
         );
       }
     }
+    // A rollback, an invalid trip, a rollback handed to the rollback machine: each ends as a failed execution,
+    // and none needs anyone (a stuck compensation has published its own alert before).
+    const sagaRoutineFailures = [SagaOutcome.RolledBack, SagaOutcome.TripInvalid, SagaOutcome.RollbackHandedOff];
     const sagaMachine = machine('state-machine', {
       type: settings.stateMachineType,
       machineName: 'saga',
@@ -192,20 +201,25 @@ export class SagaStack extends pulumi.ComponentResource {
             ...(settings.stateMachineType === 'EXPRESS' ? [startExecutionOf(rollbackArn)] : []),
           ),
         ),
-      // A rollback, an invalid trip, a rollback handed to the rollback machine: each ends as a failed execution,
-      // and none needs anyone (a stuck compensation has published its own alert before).
-      routineFailures: [SagaOutcome.RolledBack, SagaOutcome.TripInvalid, SagaOutcome.RollbackHandedOff],
+      routineFailures: sagaRoutineFailures,
     });
     this.stateMachine = sagaMachine.stateMachine;
     this.stateMachineLogs = sagaMachine.logs;
 
+    const statusCommand = `npx saga status --stack ${pulumi.getStack()}`;
+    new aws.sns.TopicPolicy(
+      'alerts-policy',
+      { arn: this.alertTopic.arn, policy: this.alertTopic.arn.apply((arn) => JSON.stringify(alertTopicPolicy(arn))) },
+      parent,
+    );
     // Both state machines count their unexpected ends into one metric (see stateMachineOf); any of them raises the alarm.
-    new aws.cloudwatch.MetricAlarm(
+    const unexpectedEndsAlarm = new aws.cloudwatch.MetricAlarm(
       'executions-failed',
       {
         alarmDescription:
           `Saga ${saga.name}: an execution of the saga or of its rollback machine failed other than by a rollback or an ` +
-          'invalid trip, or timed out: a rollback may be stuck with bookings left (its alert, if it could publish one, says which)',
+          'invalid trip, timed out or was stopped: bookings may be left (what, and the command that finishes it: ' +
+          `${statusCommand})`,
         comparisonOperator: 'GreaterThanOrEqualToThreshold',
         threshold: 1,
         evaluationPeriods: 1,
@@ -219,10 +233,76 @@ export class SagaStack extends pulumi.ComponentResource {
       parent,
     );
 
+    // Step Functions' own events and metrics, besides the log: CloudWatch Logs delivers on a best-effort basis.
+    const machineAlerts = [
+      { prefix: 'state-machine', arn: this.stateMachine.arn, type: settings.stateMachineType, routineFailures: sagaRoutineFailures },
+      { prefix: 'rollback', arn: this.rollbackStateMachine.arn, type: 'STANDARD' as const, routineFailures: [] },
+    ].map(({ prefix, arn, type, routineFailures }) =>
+      executionEndAlerts(
+        {
+          sagaName: saga.name,
+          prefix,
+          stateMachineArn: arn,
+          type,
+          routineFailures,
+          alertTopicArn: this.alertTopic.arn,
+          statusCommand,
+          ...quiet,
+        },
+        parent,
+      ),
+    );
+
+    // Rollbacks are routine, and counted apart from AWS/States' failures, which include them.
+    const rolledBack: MetricName = { namespace: unexpectedEnds.namespace, name: 'RolledBackExecutions' };
+    new aws.cloudwatch.LogMetricFilter(
+      'state-machine-rolled-back',
+      {
+        logGroupName: this.stateMachineLogs.name,
+        pattern: `{ $.type = "ExecutionFailed" && $.details.error = "${SagaOutcome.RolledBack}" }`,
+        metricTransformation: { namespace: rolledBack.namespace, name: rolledBack.name, value: '1' },
+      },
+      parent,
+    );
+    const region = this.alertTopic.arn.apply((arn) => arn.split(':')[3] as string);
+    const dashboard = new aws.cloudwatch.Dashboard(
+      'dashboard',
+      {
+        // Dashboard names take letters, digits, - and _ only.
+        dashboardName: `${saga.name}-${pulumi.getStack()}-${name}`.replace(/[^A-Za-z0-9_-]/g, '-'),
+        dashboardBody: pulumi
+          .output({
+            region,
+            stateMachineArn: this.stateMachine.arn,
+            rollbackStateMachineArn: this.rollbackStateMachine.arn,
+            functions: pulumi.all(Object.fromEntries(Object.entries(this.functions).map(([state, fn]) => [state, fn.name]))),
+            tables: pulumi.all(Object.fromEntries(Object.entries(this.tables).map(([step, table]) => [step, table.name]))),
+            topicName: this.alertTopic.name,
+            alarmArns: pulumi.all([unexpectedEndsAlarm.arn, ...machineAlerts.flatMap((alerts) => alerts.alarms.map((alarm) => alarm.arn))]),
+          })
+          .apply((names) =>
+            JSON.stringify(
+              dashboardBody({
+                ...names,
+                sagaName: saga.name,
+                namespace: unexpectedEnds.namespace,
+                unexpectedEnds: unexpectedEnds.name,
+                rolledBack: rolledBack.name,
+              }),
+            ),
+          ),
+      },
+      parent,
+    );
+    this.dashboardUrl = pulumi
+      .all([region, dashboard.dashboardName])
+      .apply(([where, dashboardName]) => dashboardUrlOf(where, dashboardName));
+
     this.registerOutputs({
       stateMachineArn: this.stateMachine.arn,
       rollbackStateMachineArn: this.rollbackStateMachine.arn,
       alertTopicArn: this.alertTopic.arn,
+      dashboardUrl: this.dashboardUrl,
     });
   }
 }
@@ -236,23 +316,14 @@ interface MachineArgs {
   /** Errors of the Fail states in which an execution ends as the business intends: no alarm for these. */
   readonly routineFailures: readonly string[];
   readonly unexpectedEnds: MetricName;
+  /** Executions whose name starts so do not page: `saga verify`'s, on a stack that honours injected faults. */
+  readonly quietPrefix?: string;
 }
 
 /** The metric that counts executions ending other than as intended: one per saga stack, in its own namespace. */
 interface MetricName {
   readonly namespace: string;
   readonly name: string;
-}
-
-/**
- * A CloudWatch Logs filter pattern for the log events of executions that failed other than in a routine way, or
- * timed out. Read from the state machine's own log (level ERROR logs every ExecutionFailed with its error name), not
- * from AWS/States' ExecutionsFailed, which counts every rollback; and it serves EXPRESS too, which sends no
- * EventBridge status events.
- */
-export function unexpectedEndPattern(routineFailures: readonly string[]): string {
-  const failed = ['$.type = "ExecutionFailed"', ...routineFailures.map((error) => `$.details.error != "${error}"`)].join(' && ');
-  return `{ ($.type = "ExecutionTimedOut") || (${failed}) }`;
 }
 
 /**
@@ -303,7 +374,7 @@ function stateMachineOf(
     `${prefix}-unexpected-ends`,
     {
       logGroupName: logs.name,
-      pattern: unexpectedEndPattern(args.routineFailures),
+      pattern: unexpectedEndPattern(args.routineFailures, args.quietPrefix),
       metricTransformation: { namespace: args.unexpectedEnds.namespace, name: args.unexpectedEnds.name, value: '1' },
     },
     parent,

@@ -18,12 +18,10 @@ import { invariantProblems } from './invariant.ts';
 import { outcomeOf } from '../local/runtime.ts';
 import { samePath, topLevelStatesOf, type Scenario } from './scenarios.ts';
 import type { Target } from './target.ts';
+import { TRIP_PREFIX } from './trip-prefix.ts';
 
 // Runs the scenarios against a target through the Step Functions and DynamoDB APIs alone, checks the saga's
 // invariant on what the tables hold, and deletes what it wrote: the items of its own trip ids.
-
-/** Every trip id verify writes starts so: its clean-up deletes these ids, and no other. */
-export const TRIP_PREFIX = 'saga-verify';
 
 /** One execution as the APIs show it once it has ended. */
 export interface Seen {

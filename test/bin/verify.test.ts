@@ -9,7 +9,7 @@ import { StepFunctionsServer } from '../../local/sfn-server.ts';
 import { tripSaga } from '../../saga.ts';
 import { deployedSaga } from '../../bin/saga-module.ts';
 import { scenariosOf } from '../../verify/scenarios.ts';
-import { TRIP_PREFIX } from '../../verify/suite.ts';
+import { TRIP_PREFIX } from '../../verify/trip-prefix.ts';
 import { saga, sagaWithEnv, startSaga } from '../helpers/cli.ts';
 import { firstStep, steps } from '../helpers/sagas.ts';
 import { scratchDir, scratchFile } from '../helpers/scratch.ts';

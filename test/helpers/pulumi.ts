@@ -24,6 +24,8 @@ function computedState(type: string, name: string, inputs: Record<string, any>):
     'aws:cloudwatch/logGroup:LogGroup': `arn:aws:logs:${MOCK_REGION}:${MOCK_ACCOUNT}:log-group:${physical}`,
     'aws:iam/role:Role': `arn:aws:iam::${MOCK_ACCOUNT}:role/${physical}`,
     'aws:sfn/stateMachine:StateMachine': `arn:aws:states:${MOCK_REGION}:${MOCK_ACCOUNT}:stateMachine:${physical}`,
+    'aws:cloudwatch/metricAlarm:MetricAlarm': `arn:aws:cloudwatch:${MOCK_REGION}:${MOCK_ACCOUNT}:alarm:${physical}`,
+    'aws:cloudwatch/eventRule:EventRule': `arn:aws:events:${MOCK_REGION}:${MOCK_ACCOUNT}:rule/${physical}`,
   };
   return { ...inputs, name: physical, ...(arnOf[type] ? { arn: arnOf[type] } : {}) };
 }

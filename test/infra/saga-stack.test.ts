@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { SagaOutcome } from '../../asl/errors.ts';
 import { renderRollback, renderSaga } from '../../asl/render.ts';
 import { DEFAULT_ACTION_RETRY, stepsOf, type Saga } from '../../asl/saga.ts';
 import { buildFunctions, type BuiltFunction } from '../../functions/build.ts';
 import { configToEnvironment, stepConfigsOf, type StepConfig } from '../../functions/config.ts';
+import { STATES_ALARMED } from '../../infra/alerting.ts';
+import { TRIP_PREFIX } from '../../verify/trip-prefix.ts';
 import { WILDCARD_ONLY_ACTIONS, type PolicyDocument } from '../../infra/policies.ts';
 import { SagaStack } from '../../infra/saga-stack.ts';
 import { DEFAULT_SETTINGS, sagaWithSettings } from '../../infra/settings.ts';
@@ -28,6 +31,10 @@ const TYPES = {
   subscription: 'aws:sns/topicSubscription:TopicSubscription',
   alarm: 'aws:cloudwatch/metricAlarm:MetricAlarm',
   metricFilter: 'aws:cloudwatch/logMetricFilter:LogMetricFilter',
+  rule: 'aws:cloudwatch/eventRule:EventRule',
+  target: 'aws:cloudwatch/eventTarget:EventTarget',
+  topicPolicy: 'aws:sns/topicPolicy:TopicPolicy',
+  dashboard: 'aws:cloudwatch/dashboard:Dashboard',
 };
 
 const named = (run: Run, type: string, name: string): MockResource => {
@@ -50,9 +57,17 @@ function expectSagaInventory(run: Run, saga: Saga): void {
   expect(count(TYPES.role)).toBe(functions + 2);
   expect(count(TYPES.policy)).toBe(functions + 2);
   expect(count(TYPES.logGroup)).toBe(functions + 2);
-  expect(count(TYPES.metricFilter)).toBe(2);
+  // Unexpected ends in each machine's log, rollbacks in the saga's.
+  expect(count(TYPES.metricFilter)).toBe(3);
   expect(count(TYPES.topic)).toBe(1);
-  expect(count(TYPES.alarm)).toBe(1);
+  expect(count(TYPES.topicPolicy)).toBe(1);
+  // The log-based alarm, and AWS/States' timed-out and aborted counts of each machine.
+  expect(count(TYPES.alarm)).toBe(1 + 2 * STATES_ALARMED.length);
+  // Both machines STANDARD: each has its status-change rule to the topic.
+  expect(count(TYPES.rule)).toBe(2);
+  expect(count(TYPES.target)).toBe(2);
+  expect(count(TYPES.dashboard)).toBe(1);
+  expectDashboardOfOwnResources(run);
 
   for (const step of stepsOf(saga)) {
     const table = named(run, TYPES.table, step.table);
@@ -97,6 +112,50 @@ function expectSagaInventory(run: Run, saga: Saga): void {
   expectStateMachinePolicy(run, 'rollback-policy', compensationArns);
   for (const prefix of ['state-machine', 'rollback']) {
     expect(JSON.parse(named(run, TYPES.role, `${prefix}-role`).inputs['assumeRolePolicy'])).toEqual(STEP_FUNCTIONS_TRUST);
+  }
+}
+
+/**
+ * The dashboard names the stack's own resources and nothing else: every dimension of every metric is one of its
+ * state machines, functions, tables or its topic, every alarm one of its alarms; and every function and table is on it.
+ */
+function expectDashboardOfOwnResources(run: Run): void {
+  const body = JSON.parse((ofType(run.resources, TYPES.dashboard)[0] as MockResource).inputs['dashboardBody']) as {
+    widgets: { type: string; properties: { metrics?: unknown[][]; alarms?: string[]; region?: string } }[];
+  };
+  const own: Record<string, string[]> = {
+    StateMachineArn: ofType(run.resources, TYPES.stateMachine).map((machine) => machine.state['arn']),
+    FunctionName: ofType(run.resources, TYPES.fn).map((fn) => fn.state['name']),
+    TableName: ofType(run.resources, TYPES.table).map((table) => table.state['name']),
+    TopicName: ofType(run.resources, TYPES.topic).map((topic) => topic.state['name']),
+  };
+  const named: Record<string, Set<string>> = {};
+  const ownMetrics = ofType(run.resources, TYPES.metricFilter).map((filter) => filter.inputs['metricTransformation']);
+  for (const widget of body.widgets) {
+    if (widget.type === 'alarm') {
+      expect([...(widget.properties.alarms ?? [])].sort()).toEqual(
+        ofType(run.resources, TYPES.alarm)
+          .map((alarm) => alarm.state['arn'])
+          .sort(),
+      );
+      continue;
+    }
+    expect(widget.properties.region).toBe(MOCK_REGION);
+    for (const metric of widget.properties.metrics ?? []) {
+      const [namespace, name, ...rest] = metric as [string, string, ...unknown[]];
+      const dimensions = rest.filter((part) => typeof part === 'string') as string[];
+      if (dimensions.length === 0) {
+        // A metric of the stack's own, counted by one of its log filters.
+        expect(ownMetrics).toContainEqual(expect.objectContaining({ namespace, name }));
+        continue;
+      }
+      const [dimension = '', value = ''] = dimensions;
+      expect(own[dimension]).toContain(value);
+      (named[dimension] ??= new Set()).add(value);
+    }
+  }
+  for (const dimension of ['FunctionName', 'TableName', 'StateMachineArn']) {
+    expect([...(named[dimension] ?? [])].sort()).toEqual([...(own[dimension] ?? [])].sort());
   }
 }
 
@@ -208,25 +267,100 @@ describe('the program, with the default settings', () => {
     });
   });
 
-  it('alarms the alert topic on an execution of either machine that timed out or failed other than by a routine end', () => {
-    const alarm = ofType(run.resources, TYPES.alarm)[0] as MockResource;
+  it('alarms the alert topic on an execution of either machine that timed out, was aborted or failed other than by a routine end', () => {
+    const alarm = named(run, TYPES.alarm, 'executions-failed');
     expect(alarm.inputs).toMatchObject({ alarmActions: [run.outputs['alertTopicArn']], threshold: 1, statistic: 'Sum' });
     const filters = ofType(run.resources, TYPES.metricFilter);
-    for (const filter of filters) {
-      expect(filter.inputs['metricTransformation']).toEqual({
+    const patternOf = (group: string, metric = alarm.inputs['metricName']) =>
+      filters.find(
+        (filter) =>
+          filter.inputs['logGroupName'] === named(run, TYPES.logGroup, group).state['name'] &&
+          filter.inputs['metricTransformation'].name === metric,
+      )?.inputs;
+    for (const group of ['state-machine-logs', 'rollback-logs']) {
+      expect(patternOf(group)?.['metricTransformation']).toEqual({
         namespace: alarm.inputs['namespace'],
         name: alarm.inputs['metricName'],
         value: '1',
       });
     }
-    const patternOf = (group: string) =>
-      filters.find((filter) => filter.inputs['logGroupName'] === named(run, TYPES.logGroup, group).state['name'])?.inputs['pattern'];
-    expect(patternOf('state-machine-logs')).toBe(
-      '{ ($.type = "ExecutionTimedOut") || ($.type = "ExecutionFailed" && $.details.error != "SagaRolledBack" && ' +
-        '$.details.error != "TripInvalid" && $.details.error != "SagaRollbackHandedOff") }',
+    expect(patternOf('state-machine-logs')?.['pattern']).toBe(
+      '{ ($.type = "ExecutionTimedOut") || ($.type = "ExecutionAborted") || ($.type = "ExecutionFailed" && ' +
+        '$.details.error != "SagaRolledBack" && $.details.error != "TripInvalid" && $.details.error != "SagaRollbackHandedOff") }',
     );
     // The rollback machine ends well only by succeeding.
-    expect(patternOf('rollback-logs')).toBe('{ ($.type = "ExecutionTimedOut") || ($.type = "ExecutionFailed") }');
+    expect(patternOf('rollback-logs')?.['pattern']).toBe(
+      '{ ($.type = "ExecutionTimedOut") || ($.type = "ExecutionAborted") || ($.type = "ExecutionFailed") }',
+    );
+  });
+
+  it("alarms on AWS/States' timed-out and aborted executions of each machine, whatever their log says", () => {
+    for (const machine of [stateMachineOf(run), rollbackMachineOf(run)]) {
+      const alarms = ofType(run.resources, TYPES.alarm).filter(
+        (alarm) => alarm.inputs['dimensions']?.StateMachineArn === machine.state['arn'],
+      );
+      expect(alarms.map((alarm) => alarm.inputs['metricName']).sort()).toEqual(STATES_ALARMED.map((alarmed) => alarmed.metric).sort());
+      for (const alarm of alarms) {
+        expect(alarm.inputs).toMatchObject({ namespace: 'AWS/States', threshold: 1, alarmActions: [run.outputs['alertTopicArn']] });
+      }
+    }
+  });
+
+  it('sends every STANDARD execution that ends unfinished to the topic through EventBridge: not a rollback, a refused trip or a hand-off', () => {
+    const patternOf = (machine: MockResource) => {
+      const rule = ofType(run.resources, TYPES.rule).find((candidate) =>
+        JSON.parse(candidate.inputs['eventPattern']).detail.stateMachineArn.includes(machine.state['arn']),
+      ) as MockResource;
+      const target = ofType(run.resources, TYPES.target).find((candidate) => candidate.inputs['rule'] === rule.state['name']);
+      expect(target?.inputs['arn']).toBe(run.outputs['alertTopicArn']);
+      expect(JSON.parse(target?.inputs['inputTransformer'].inputTemplate)).toContain('npx saga status --stack test');
+      return JSON.parse(rule.inputs['eventPattern']);
+    };
+    const arn = stateMachineOf(run).state['arn'];
+    expect(patternOf(stateMachineOf(run))).toEqual({
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: {
+        stateMachineArn: [arn, { prefix: `${arn}:` }],
+        $or: [
+          { status: ['TIMED_OUT', 'ABORTED'] },
+          {
+            status: ['FAILED'],
+            error: [{ 'anything-but': [SagaOutcome.RolledBack, SagaOutcome.TripInvalid, SagaOutcome.RollbackHandedOff] }],
+          },
+        ],
+      },
+    });
+    expect(patternOf(rollbackMachineOf(run)).detail.$or).toEqual([{ status: ['TIMED_OUT', 'ABORTED'] }, { status: ['FAILED'] }]);
+    // EventBridge and CloudWatch alarms of the stack's account may publish to the topic.
+    const policy = JSON.parse(named(run, TYPES.topicPolicy, 'alerts-policy').inputs['policy']);
+    expect(policy.Statement.map((statement: { Principal: { Service: string } }) => statement.Principal.Service).sort()).toEqual([
+      'cloudwatch.amazonaws.com',
+      'events.amazonaws.com',
+    ]);
+    for (const statement of policy.Statement) {
+      expect(statement).toMatchObject({
+        Resource: run.outputs['alertTopicArn'],
+        Condition: { StringEquals: { 'aws:SourceAccount': MOCK_ACCOUNT } },
+      });
+    }
+  });
+
+  it("has one dashboard of the stack's own resources, its URL a stack output", () => {
+    const dashboard = ofType(run.resources, TYPES.dashboard)[0] as MockResource;
+    expect(run.outputs['dashboardUrl']).toBe(
+      `https://${MOCK_REGION}.console.aws.amazon.com/cloudwatch/home?region=${MOCK_REGION}#dashboards/dashboard/${dashboard.state['dashboardName']}`,
+    );
+    const titles = JSON.parse(dashboard.inputs['dashboardBody']).widgets.map(
+      (widget: { properties: { title: string } }) => widget.properties.title,
+    );
+    expect(titles).toEqual([
+      `${tripSaga.name}: executions by outcome`,
+      'stuck rollbacks',
+      'function errors and throttles',
+      'DynamoDB throttles',
+      'alarms',
+    ]);
   });
 
   it('leaves fault injection, point-in-time recovery and deletion protection off', () => {
@@ -242,6 +376,7 @@ describe('the program, with the default settings', () => {
       stateMachineArn: stateMachineOf(run).state['arn'],
       stateMachineName: stateMachineOf(run).state['name'],
       alertTopicArn: (ofType(run.resources, TYPES.topic)[0] as MockResource).state['arn'],
+      dashboardUrl: expect.stringContaining('#dashboards/dashboard/'),
       stateMachineLogGroup: named(run, TYPES.logGroup, 'state-machine-logs').state['name'],
       rollbackStateMachineArn: rollbackMachineOf(run).state['arn'],
       rollbackStateMachineName: rollbackMachineOf(run).state['name'],
@@ -316,6 +451,10 @@ describe('stack settings', () => {
     const standard = await runProgram(settings);
     const run = await runProgram({ ...settings, stateMachineType: 'EXPRESS' });
     expect(changedResourcesBetween(standard, run)).toEqual(['RolePolicy state-machine-policy', 'StateMachine saga']);
+    // Express sends no status-change events: only the rollback machine has a rule; the log and AWS/States still alarm.
+    expect(ofType(run.resources, TYPES.rule).map((rule) => JSON.parse(rule.inputs['eventPattern']).detail.stateMachineArn[0])).toEqual([
+      rollbackMachineOf(run).state['arn'],
+    ]);
     expect(stateMachineOf(run).inputs).toMatchObject({
       type: 'EXPRESS',
       loggingConfiguration: { level: 'ALL', includeExecutionData: false },
@@ -400,6 +539,13 @@ describe('stack settings', () => {
     const deployed = JSON.parse(stateMachineOf(run).inputs['definition']);
     expect(deployed).toEqual(JSON.parse(printed.stdout));
     expect(deployed.States[firstStep.compensation].Retry[0].MaxAttempts).toBe(3);
+    // saga verify fails executions on purpose here: its trip ids (the executions' names) page no one.
+    for (const rule of ofType(run.resources, TYPES.rule)) {
+      expect(JSON.parse(rule.inputs['eventPattern']).detail.name).toEqual([{ 'anything-but': { prefix: `${TRIP_PREFIX}-` } }]);
+    }
+    for (const filter of ofType(run.resources, TYPES.metricFilter).filter((candidate) => candidate.name.endsWith('-unexpected-ends'))) {
+      expect(filter.inputs['pattern']).toMatch(new RegExp(`&& \\$\\.execution_arn != "\\*:${TRIP_PREFIX}-\\*" }$`));
+    }
   }, 60_000);
 
   it('fault injection is refused on any stack but a development one', async () => {
