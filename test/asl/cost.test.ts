@@ -8,10 +8,27 @@ import {
   sagaPaths,
   walk,
   worstCaseSeconds,
+  alertStateOf,
+  groupCompensationOf,
+  isGroup,
+  retryStateOf,
   type SagaPath,
+  type SagaStep,
+  type Stage,
 } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
-import { actions, firstStep, lastStep, rollbackPath, sagaOfSize, steps } from '../helpers/sagas.ts';
+import { actionStatesOf, branchStatesOf, expectSamePath, lastStep, rollbackPathOf, sagaOfSize } from '../helpers/sagas.ts';
+
+/**
+ * The states of a path that take time one after the other through a step: outside groups, and in the step's own
+ * branches (a Parallel state takes its branches' time, none of its own).
+ */
+const throughBranchOf = (step: SagaStep, path: readonly string[]): string[] => {
+  const own = new Set([step.action, step.compensation, alertStateOf(step), retryStateOf(step)]);
+  const inBranch = branchStatesOf();
+  const groups = new Set(tripSaga.steps.filter(isGroup).flatMap((group) => [group.name, groupCompensationOf(group)]));
+  return path.filter((state) => !groups.has(state) && (!inBranch.has(state) || own.has(state)));
+};
 
 describe('sagaPaths', () => {
   it.each([1, 3, 7])('for %i steps: N transitions on success, 2k+1 for a rollback from step k', (size) => {
@@ -26,16 +43,17 @@ describe('sagaPaths', () => {
 
   it('for the trip: invalid input costs 2 transitions; a stuck last compensation N+3 states and 5 retries twice', () => {
     const paths = sagaPaths(tripSaga, renderSaga(tripSaga, placeholderResources(tripSaga)));
-    expect(paths.find((path) => path.scenario === 'invalid trip')).toMatchObject({
-      states: [firstStep.action, 'TripRejected'],
-      retries: 0,
-    });
+    const invalid = paths.find((path) => path.scenario === 'invalid trip');
+    expectSamePath(invalid?.states ?? [], [...actionStatesOf(tripSaga.steps[0] as Stage), 'TripRejected']);
+    expect(invalid?.retries).toBe(0);
     const stuck = paths.at(-1);
-    expect(stuck?.states).toEqual([...actions, lastStep.compensation, `Alert${lastStep.compensation}`, `Retry${lastStep.compensation}`]);
+    // Stuck at the last compensation: its retry fails, whatever else of its group ran.
+    const path = rollbackPathOf(lastStep, tripSaga, { stuck: lastStep });
+    expectSamePath(stuck?.states ?? [], path);
     expect(stuck?.retries).toBe(10);
     // 2, 4, 8, 16 and 32 s, none over the 60 s cap, halved by full jitter on average: before the alert and after.
-    expect(stuck?.stretches).toEqual([{ attempts: actions.length + 3 + 10, waitSeconds: 62 }]);
-    expect(priceOf(stuck as SagaPath, 100).transitions).toBe(actions.length + 3 + 10);
+    expect(stuck?.stretches).toContainEqual({ attempts: throughBranchOf(lastStep, path).length + 10, waitSeconds: 62 });
+    expect(priceOf(stuck as SagaPath, 100).transitions).toBe(path.length + 10);
   });
 });
 
@@ -51,9 +69,12 @@ describe('walk', () => {
   it('uses up the matching retrier of a faulty state before its catcher, and no other retrier', () => {
     const definition = renderSaga(tripSaga, placeholderResources(tripSaga));
     // The rollback from the last step, one after the other, with its action entered 3 more times.
-    expect(walk(definition, [{ state: lastStep.action, error: 'TransientError' }])).toMatchObject({
-      retries: 3,
-      stretches: [{ attempts: rollbackPath(steps.length).length + 3, waitSeconds: (1 + 2 + 4) / 2 }],
+    const walked = walk(definition, [{ state: lastStep.action, error: 'TransientError' }]);
+    expect(walked.retries).toBe(3);
+    expectSamePath(walked.states, rollbackPathOf(lastStep));
+    expect(walked.stretches).toContainEqual({
+      attempts: throughBranchOf(lastStep, rollbackPathOf(lastStep)).length + 3,
+      waitSeconds: (1 + 2 + 4) / 2,
     });
     expect(walk(definition, [{ state: lastStep.action, error: 'BookingConflict' }]).retries).toBe(0);
   });
@@ -90,7 +111,14 @@ describe('worstCaseSeconds', () => {
   });
 
   it('caps an attempt at its Task’s timeout', () => {
-    const saga = { ...tripSaga, steps: tripSaga.steps.map((step) => ({ ...step, timeoutSeconds: 1 })) };
+    const saga = {
+      ...tripSaga,
+      steps: tripSaga.steps.map((stage) =>
+        isGroup(stage)
+          ? { ...stage, parallel: stage.parallel.map((step) => ({ ...step, timeoutSeconds: 1 })) }
+          : { ...stage, timeoutSeconds: 1 },
+      ),
+    };
     expect(worstCaseSeconds(saga, 10)).toBe(worstCaseSeconds(tripSaga, 1));
   });
 });

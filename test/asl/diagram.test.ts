@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { Graphviz } from '@hpcc-js/wasm-graphviz';
 import { edgesOfDefinition, placeholderResources, renderSaga, retryStateOf, svgOf, toDot, toMermaid } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
+import { graphsOf } from '../helpers/asl.ts';
 import { addedStep, firstStep, tripSagaWithAddedStep } from '../helpers/sagas.ts';
 
 const definition = renderSaga(tripSaga, placeholderResources(tripSaga));
@@ -15,11 +16,13 @@ describe('toMermaid', () => {
 
   it('draws every state once and every edge of the definition, plus the success ending', () => {
     const lines = mermaid.split('\n');
-    for (const name of Object.keys(definition.States)) {
+    // A group's states are drawn inside it: every graph's, the branches' too.
+    const graphs = graphsOf(definition);
+    for (const name of graphs.flatMap((graph) => Object.keys(graph.States))) {
       expect(lines.filter((line) => line.includes(`"${name}`))).toHaveLength(1);
     }
     const arrows = lines.filter((line) => line.includes('-->') || line.includes('-.->'));
-    expect(arrows).toHaveLength(edgesOfDefinition(definition).length + 1);
+    expect(arrows).toHaveLength(graphs.flatMap(edgesOfDefinition).length + 1);
   });
 
   it('labels catchers with what they catch and marks retries', () => {

@@ -9,11 +9,25 @@ import {
   renderSaga,
   StepError,
   stepsOf,
+  stepsOfStage,
   type Saga,
+  type Stage,
 } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
 import { EXECUTION_ARN, FIRST_ATTEMPT, runDefinition } from '../helpers/interpreter.ts';
-import { actions, firstStep, lastStep, rollbackPath, sagaOfSize, steps } from '../helpers/sagas.ts';
+import {
+  actions,
+  actionStatesOf,
+  expectSamePath,
+  firstStep,
+  happyPathOf,
+  lastStep,
+  owedBy,
+  rollbackPathOf,
+  sagaOfSize,
+  stageIndexOf,
+  steps,
+} from '../helpers/sagas.ts';
 
 // The rendered definition executed by aws-local-stepfunctions, an ASL interpreter we did not write.
 
@@ -24,29 +38,26 @@ const business = (times: number | 'always' = 'always') => ({ error: StepError.Bo
 describe('the trip saga in an ASL interpreter', () => {
   // A compensation that is not the last one run: the rollback goes on after it.
   const owingStep = steps.at(-2) ?? lastStep;
-  const owingIndex = steps.indexOf(owingStep);
 
   it('happy path: enters exactly the N actions and succeeds, the trip intact beside each result', async () => {
     const run = await runDefinition(tripDefinition, trip);
-    expect(run.entered).toEqual(actions);
+    expectSamePath(run.entered, happyPathOf());
     expect(run.status).toBe('SUCCEEDED');
     expect(run.output).toEqual({ ...trip, results: Object.fromEntries(actions.map((action) => [action, { done: action }])) });
   });
 
-  it.each(steps.map((step, index) => [index + 1, step.action] as const))(
-    'a failure at step %i (%s) enters 2k+1 states: k actions, compensations k..1, one Fail',
-    async (k, failing) => {
+  it.each(steps.map((step) => [stageIndexOf(step) + 1, step.action, step] as const))(
+    'a failure at entry %i of the step list (%s) enters its actions and those before, then their compensations in reverse, one Fail',
+    async (_, failing, step) => {
       const run = await runDefinition(tripDefinition, trip, { [failing]: business() });
-      expect(run.entered).toEqual(rollbackPath(k));
-      expect(run.entered).toHaveLength(2 * k + 1);
+      expectSamePath(run.entered, rollbackPathOf(step));
       expect(run).toMatchObject({ status: 'FAILED', error: 'SagaRolledBack' });
     },
   );
 
   it('passes every function the original trip and the execution that owns its bookings, however far it went', async () => {
     const run = await runDefinition(tripDefinition, trip, { [lastStep.action]: business() });
-    for (const name of functionStatesOf(tripSaga))
-      expect(run.inputs[name]).toEqual([{ trip, execution: EXECUTION_ARN, ...FIRST_ATTEMPT }]);
+    for (const name of functionStatesOf(tripSaga)) expect(run.inputs[name]).toEqual([{ trip, execution: EXECUTION_ARN, ...FIRST_ATTEMPT }]);
   });
 
   it('does not retry a business error', async () => {
@@ -59,7 +70,7 @@ describe('the trip saga in an ASL interpreter', () => {
     expect(run.calls[lastStep.action]).toBe(3);
     // Each attempt is told its retry count ($$.State.RetryCount), which a fault that heals is keyed on.
     expect(run.inputs[lastStep.action]?.map((input) => (input as { retryCount: number }).retryCount)).toEqual([0, 1, 2]);
-    expect(run.entered).toEqual(actions);
+    expectSamePath(run.entered, happyPathOf());
     expect(run.status).toBe('SUCCEEDED');
   });
 
@@ -78,7 +89,7 @@ describe('the trip saga in an ASL interpreter', () => {
       [owingStep.compensation]: { error: 'Lambda.ServiceException', times: 2 },
     });
     expect(run.calls[owingStep.compensation]).toBe(3);
-    expect(run.entered).toEqual(rollbackPath(steps.length));
+    expectSamePath(run.entered, rollbackPathOf(lastStep));
     expect(run.error).toBe('SagaRolledBack');
   });
 
@@ -94,9 +105,10 @@ describe('the trip saga in an ASL interpreter', () => {
     const attempts = 1 + compensationRetryOf(tripSaga).maxAttempts;
     expect(run.calls[owingStep.compensation]).toBe(attempts);
     expect(run.calls[`Retry${owingStep.compensation}`]).toBe(attempts);
-    const untilStuck = rollbackPath(steps.length).slice(0, steps.length + (steps.length - owingIndex));
-    expect(run.entered).toEqual([...untilStuck, `Alert${owingStep.compensation}`, `Retry${owingStep.compensation}`]);
-    for (const step of steps.slice(0, owingIndex)) expect(run.calls[step.compensation]).toBeUndefined();
+    expectSamePath(run.entered, rollbackPathOf(lastStep, tripSaga, { stuck: owingStep }));
+    // Nothing owed after the stuck one runs: the compensations of the entries before its own.
+    const earlier = tripSaga.steps.slice(0, stageIndexOf(owingStep)).flatMap(stepsOfStage);
+    for (const step of earlier) expect(run.calls[step.compensation]).toBeUndefined();
     expect(run).toMatchObject({ status: 'FAILED', error: StepError.BookingConflict });
     const [published] = run.inputs[`Alert${owingStep.compensation}`] ?? [];
     expect(published).toMatchObject({
@@ -104,11 +116,7 @@ describe('the trip saga in an ASL interpreter', () => {
       Message: {
         execution: EXECUTION_ARN,
         stuckCompensation: owingStep.compensation,
-        compensationsOwed: steps
-          .slice(0, owingIndex + 1)
-          .reverse()
-          .map((step) => step.compensation)
-          .join(', '),
+        compensationsOwed: owedBy(owingStep).join(', '),
         error: { Error: StepError.BookingConflict },
         resume: `aws stepfunctions redrive-execution --execution-arn ${EXECUTION_ARN}`,
       },
@@ -118,20 +126,14 @@ describe('the trip saga in an ASL interpreter', () => {
 
   it('an alert that cannot be published still leads to the retry, and the execution fails at a Task', async () => {
     const run = await runDefinition(tripDefinition, trip, { ...stuck(), [`Alert${owingStep.compensation}`]: business() });
-    expect(run.entered.slice(-2)).toEqual([`Alert${owingStep.compensation}`, `Retry${owingStep.compensation}`]);
+    expectSamePath(run.entered, rollbackPathOf(lastStep, tripSaga, { stuck: owingStep }));
     expect(run).toMatchObject({ status: 'FAILED', error: StepError.BookingConflict });
   });
 
   it('a compensation that recovers after the alert finishes the rollback', async () => {
     const run = await runDefinition(tripDefinition, trip, { [lastStep.action]: business(), [owingStep.compensation]: business() });
-    expect(run.entered.slice(-owingIndex - 2)).toEqual([
-      `Retry${owingStep.compensation}`,
-      ...steps
-        .slice(0, owingIndex)
-        .reverse()
-        .map((step) => step.compensation),
-      'SagaRolledBack',
-    ]);
+    expectSamePath(run.entered, rollbackPathOf(lastStep, tripSaga, { stuck: owingStep, recovers: true }));
+    expect(run.error).toBe('SagaRolledBack');
   });
 
   it('an invalid trip ends in TripInvalid without compensating', async () => {
@@ -140,7 +142,7 @@ describe('the trip saga in an ASL interpreter', () => {
       { trip_id: 'x' },
       { [firstStep.action]: { error: StepError.TripInvalid, times: 'always' } },
     );
-    expect(run.entered).toEqual([firstStep.action, 'TripRejected']);
+    expectSamePath(run.entered, [...actionStatesOf(tripSaga.steps[0] as Stage), 'TripRejected']);
     expect(run.calls[firstStep.action]).toBe(1);
     expect(run).toMatchObject({ status: 'FAILED', error: 'TripInvalid' });
   });

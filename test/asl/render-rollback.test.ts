@@ -1,19 +1,37 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import {
+  compensationEntryOf,
   definitionProblems,
+  groupCompensationOf,
+  handedOffStateOf,
+  isGroup,
   placeholderResources,
   renderRollback,
   renderSaga,
   START_EXECUTION,
   StepError,
+  stepsOfStage,
   toMermaid,
+  type SagaStep,
+  type Stage,
   type StateMachineDefinition,
 } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
 import { aslValidator, task } from '../helpers/asl.ts';
 import { EXECUTION_ARN, FIRST_ATTEMPT, runDefinition } from '../helpers/interpreter.ts';
-import { firstStep, lastStep, sagaOfSize, steps } from '../helpers/sagas.ts';
+import {
+  compensationPathFrom,
+  expectSamePath,
+  firstStep,
+  groupOf,
+  lastStep,
+  rollbackPathOf,
+  sagaOfSize,
+  stageIndexOf,
+  stageOf,
+  steps,
+} from '../helpers/sagas.ts';
 
 // The rollback machine (finishes a rollback from a named compensation) and the EXPRESS saga that hands off to it.
 
@@ -26,12 +44,17 @@ const express = renderSaga(tripSaga, resources, { type: 'EXPRESS', rollbackState
 const SAGA_EXECUTION = 'arn:aws:states:us-east-1:123456789012:express:Saga:run-1:0a1b';
 const stuck = { error: StepError.InjectedFault, times: 'always' } as const;
 
-/** The compensations owed from the `index`-th step's, in the order a rollback runs them. */
-const owedFrom = (index: number) =>
-  steps
-    .slice(0, index + 1)
-    .reverse()
-    .map((step) => step.compensation);
+/** The compensations owed from a step's: those of its entry of the step list and of every earlier one. */
+const owedFrom = (step: SagaStep) =>
+  tripSaga.steps
+    .slice(0, stageIndexOf(step) + 1)
+    .flatMap(stepsOfStage)
+    .map((owing) => owing.compensation);
+/** What `resumeFrom` may name, and where the rollback enters: a compensation's entry, or a group's by its name. */
+const resumable = tripSaga.steps.flatMap((stage) => [
+  ...(isGroup(stage) ? [[groupCompensationOf(stage), groupCompensationOf(stage)]] : []),
+  ...stepsOfStage(stage).map((step) => [step.compensation, compensationEntryOf(stage)]),
+]);
 
 describe('renderRollback', () => {
   it('passes asl-validator and our own rules', () => {
@@ -43,7 +66,7 @@ describe('renderRollback', () => {
     expect(rollback.StartAt).toBe('ResumeFrom');
     expect(rollback.States['ResumeFrom']).toEqual({
       Type: 'Choice',
-      Choices: steps.map((step) => ({ Variable: '$.resumeFrom', StringEquals: step.compensation, Next: step.compensation })),
+      Choices: resumable.map(([name, entry]) => ({ Variable: '$.resumeFrom', StringEquals: name, Next: entry })),
       Default: 'UnknownCompensation',
     });
     expect(rollback.States['UnknownCompensation']).toMatchObject({ Type: 'Fail', Error: 'UnknownCompensation' });
@@ -71,17 +94,16 @@ describe('renderRollback', () => {
   it('draws the Choice as a diamond with one labelled edge per compensation', () => {
     const mermaid = toMermaid(rollback);
     expect(mermaid).toContain('{"ResumeFrom"}');
-    for (const step of steps) expect(mermaid).toContain(`|"$.resumeFrom = ${step.compensation}"|`);
+    for (const [name] of resumable) expect(mermaid).toContain(`|"$.resumeFrom = ${name}"|`);
   });
 
-  it.each(steps.map((step, index) => [step.compensation, index] as const))(
+  it.each(steps.map((step) => [step.compensation, step] as const))(
     'run from %s: undoes the saga execution’s bookings, owed compensations in order, and succeeds',
-    async (compensation, index) => {
+    async (compensation, step) => {
       const run = await runDefinition(rollback, { trip, execution: SAGA_EXECUTION, resumeFrom: compensation });
-      expect(run.entered).toEqual(['ResumeFrom', ...owedFrom(index), 'SagaRolledBack']);
+      expectSamePath(run.entered, ['ResumeFrom', ...compensationPathFrom(step)]);
       expect(run.status).toBe('SUCCEEDED');
-      for (const name of owedFrom(index))
-        expect(run.inputs[name]).toEqual([{ trip, execution: SAGA_EXECUTION, ...FIRST_ATTEMPT }]);
+      for (const name of owedFrom(step)) expect(run.inputs[name]).toEqual([{ trip, execution: SAGA_EXECUTION, ...FIRST_ATTEMPT }]);
     },
   );
 
@@ -91,7 +113,7 @@ describe('renderRollback', () => {
       { trip, execution: SAGA_EXECUTION, resumeFrom: lastStep.compensation },
       { [lastStep.compensation]: stuck, [`Retry${lastStep.compensation}`]: stuck },
     );
-    expect(run.entered).toEqual(['ResumeFrom', lastStep.compensation, `Alert${lastStep.compensation}`, `Retry${lastStep.compensation}`]);
+    expectSamePath(run.entered, ['ResumeFrom', ...compensationPathFrom(lastStep, tripSaga, { stuck: lastStep })]);
     expect(run).toMatchObject({ status: 'FAILED', error: StepError.InjectedFault });
   });
 
@@ -117,13 +139,17 @@ describe('renderSaga for EXPRESS', () => {
   it('differs from STANDARD only after an alert (and in the redrive count): a hand-off replaces the retry, and the alert says so', () => {
     const standard = renderSaga(tripSaga, resources);
     // The redrive count, which an EXPRESS execution is not given, is the subject of the next test.
-    const compared = (state: unknown) => String(JSON.stringify(state)).replace(/,?"redriveCount\.\$":"[^"]*"/, '');
+    const compared = (state: unknown) => String(JSON.stringify(state)).replace(/,?"redriveCount\.\$":"[^"]*"/g, '');
     const differing = (a: StateMachineDefinition, b: StateMachineDefinition) =>
       Object.keys(a.States).filter((name) => compared(a.States[name]) !== compared(b.States[name]));
-    expect(differing(standard, express)).toEqual(steps.flatMap((step) => [`Alert${step.compensation}`, `Retry${step.compensation}`]));
+    // A group's compensations are one state at the top, holding its branches' alerts.
+    const afterAlert = (then: (step: SagaStep) => string) => (stage: Stage) =>
+      isGroup(stage) ? [groupCompensationOf(stage)] : [`Alert${stage.compensation}`, then(stage)];
+    expect(differing(standard, express)).toEqual(tripSaga.steps.flatMap(afterAlert((step) => `Retry${step.compensation}`)));
     expect(differing(express, standard)).toEqual([
-      ...steps.flatMap((step) => [`Alert${step.compensation}`, `HandOff${step.compensation}`]),
-      'SagaRollbackHandedOff',
+      ...tripSaga.steps.flatMap(afterAlert((step) => `HandOff${step.compensation}`)),
+      // A single step's hand-off ends there; a grouped one's in its own branch.
+      ...(tripSaga.steps.every(isGroup) ? [] : ['SagaRollbackHandedOff']),
     ]);
     for (const step of steps) {
       expect(task(express, `Alert${step.compensation}`)).toMatchObject({
@@ -143,16 +169,18 @@ describe('renderSaga for EXPRESS', () => {
     }
   });
 
-  it('hands off through request-response startExecution, named after the execution, resuming from the stuck compensation', () => {
-    for (const { compensation } of steps) {
+  it('hands off through request-response startExecution, named after the execution, resuming from the stuck compensation (or its group)', () => {
+    for (const step of steps) {
+      const { compensation } = step;
+      const group = groupOf(step);
       expect(task(express, `HandOff${compensation}`)).toMatchObject({
         Resource: START_EXECUTION,
         Parameters: {
           StateMachineArn: ROLLBACK_MACHINE,
           'Name.$': "States.Hash($$.Execution.Id, 'SHA-256')",
-          Input: { 'trip.$': '$$.Execution.Input', 'execution.$': '$$.Execution.Id', resumeFrom: compensation },
+          Input: { 'trip.$': '$$.Execution.Input', 'execution.$': '$$.Execution.Id', resumeFrom: compensationEntryOf(stageOf(step)) },
         },
-        Next: 'SagaRollbackHandedOff',
+        Next: group === undefined ? 'SagaRollbackHandedOff' : handedOffStateOf(step),
       });
       expect(task(express, `HandOff${compensation}`).Catch).toBeUndefined();
     }
@@ -160,13 +188,16 @@ describe('renderSaga for EXPRESS', () => {
 
   it('in an interpreter: a stuck compensation alerts, then starts the rollback machine with a 64-character name and ends handed off', async () => {
     const run = await runDefinition(express, trip, { [lastStep.action]: stuck, [lastStep.compensation]: stuck });
-    expect(run.entered.slice(-3)).toEqual([`Alert${lastStep.compensation}`, `HandOff${lastStep.compensation}`, 'SagaRollbackHandedOff']);
+    // As for a STANDARD saga up to the alert (without its retry), then the hand-off, and the end of its branch or of all.
+    const untilAlert = rollbackPathOf(lastStep, tripSaga, { stuck: lastStep }).slice(0, -1);
+    const handedOff = groupOf(lastStep) === undefined ? 'SagaRollbackHandedOff' : handedOffStateOf(lastStep);
+    expectSamePath(run.entered, [...untilAlert, `HandOff${lastStep.compensation}`, handedOff]);
     expect(run).toMatchObject({ status: 'FAILED', error: 'SagaRollbackHandedOff' });
     const [handOff] = run.inputs[`HandOff${lastStep.compensation}`] as [Record<string, unknown>];
     expect(handOff).toEqual({
       StateMachineArn: ROLLBACK_MACHINE,
       Name: expect.stringMatching(/^[0-9a-f]{64}$/),
-      Input: { trip, execution: EXECUTION_ARN, resumeFrom: lastStep.compensation },
+      Input: { trip, execution: EXECUTION_ARN, resumeFrom: compensationEntryOf(stageOf(lastStep)) },
     });
     // What the saga hands over, the rollback machine finishes.
     const finished = await runDefinition(rollback, handOff['Input']);

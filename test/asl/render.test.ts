@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import {
+  actionEntryOf,
   ALL_ERRORS,
+  compensationEntryOf,
   definitionProblems,
   functionStatesOf,
   LambdaTransientErrors,
@@ -9,13 +11,37 @@ import {
   SNS_PUBLISH,
   StepError,
   type Saga,
+  type Stage,
+  type State,
   type StateMachineDefinition,
+  type TaskState,
+  type Transition,
 } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
-import { aslValidator, task } from '../helpers/asl.ts';
-import { actions, addedStep, firstStep, lastStep, previousStep, sagaOfSize, steps, tripSagaWithAddedStep } from '../helpers/sagas.ts';
+import { aslValidator, stateOf, task } from '../helpers/asl.ts';
+import {
+  actions,
+  addedStep,
+  afterActionOf,
+  afterCompensationsOf,
+  afterStageOf,
+  firstStep,
+  groupOf,
+  lastStep,
+  owedBy,
+  previousStep,
+  sagaOfSize,
+  steps,
+  tripSagaWithAddedStep,
+  withStepChanged,
+} from '../helpers/sagas.ts';
 
 const render = (saga: Saga): StateMachineDefinition => renderSaga(saga, placeholderResources(saga));
+/** The trip's step list: its steps, and its groups of steps. */
+const stages = tripSaga.steps;
+/** A state's way on: to the next state, or the end of its graph. */
+const transitionOf = (state: State): Transition =>
+  'End' in state && state.End ? { End: true } : { Next: (state as { Next: string }).Next };
 
 describe('renderSaga, for the trip', () => {
   const definition = render(tripSaga);
@@ -31,10 +57,11 @@ describe('renderSaga, for the trip', () => {
   });
 
   it('runs the actions in step-list order and ends after the last one', () => {
-    expect(definition.StartAt).toBe(firstStep.action);
-    actions.slice(1).forEach((next, index) => expect(task(definition, actions[index] as string).Next).toBe(next));
-    expect(task(definition, lastStep.action)).toMatchObject({ End: true });
-    expect(task(definition, lastStep.action).Next).toBeUndefined();
+    expect(definition.StartAt).toBe(actionEntryOf(stages[0] as Stage));
+    for (const stage of stages) expect(transitionOf(stateOf(definition, actionEntryOf(stage)))).toEqual(afterStageOf(stage));
+    // A grouped action ends its branch; the group's Parallel state goes on.
+    for (const step of steps) expect(transitionOf(task(definition, step.action))).toEqual(afterActionOf(step));
+    expect(afterStageOf(stages.at(-1) as Stage)).toEqual({ End: true });
   });
 
   it('gives every function the original trip, its execution’s id and where the attempt stands, and keeps each result and error at its own path', () => {
@@ -47,8 +74,13 @@ describe('renderSaga, for the trip', () => {
         'redriveCount.$': '$$.Execution.RedriveCount',
       });
       expect(state.ResultPath).toBe(`$.results.${name}`);
-      expect(state.Catch?.at(-1)?.ResultPath).toBe(`$.errors.${name}`);
     }
+    // Each error at the path of the state that catches it: a compensation, a single step's action, or a group.
+    for (const stage of stages) {
+      const catcher = stateOf(definition, actionEntryOf(stage));
+      expect('Catch' in catcher && catcher.Catch?.at(-1)?.ResultPath).toBe(`$.errors.${actionEntryOf(stage)}`);
+    }
+    for (const { compensation } of steps) expect(task(definition, compensation).Catch?.at(-1)?.ResultPath).toBe(`$.errors.${compensation}`);
   });
 
   it('retries an action on transient errors only, with capped, jittered backoff', () => {
@@ -61,23 +93,39 @@ describe('renderSaga, for the trip', () => {
     }
   });
 
-  it('sends a failed action to its own compensation, catching States.ALL alone and last', () => {
-    for (const step of steps) {
-      const catchers = task(definition, step.action).Catch ?? [];
-      expect(catchers.at(-1)).toEqual({ ErrorEquals: [ALL_ERRORS], Next: step.compensation, ResultPath: `$.errors.${step.action}` });
+  it('sends a failed action to its own compensation (a group’s to all of the group’s), catching States.ALL alone and last', () => {
+    for (const stage of stages) {
+      const catcher = stateOf(definition, actionEntryOf(stage));
+      const catchers = 'Catch' in catcher ? (catcher.Catch ?? []) : [];
+      expect(catchers.at(-1)).toEqual({
+        ErrorEquals: [ALL_ERRORS],
+        Next: compensationEntryOf(stage),
+        ResultPath: `$.errors.${actionEntryOf(stage)}`,
+      });
     }
+    // Inside a group, the Parallel state catches for its branches.
+    for (const step of steps.filter((grouped) => groupOf(grouped) !== undefined))
+      expect(task(definition, step.action).Catch).toBeUndefined();
   });
 
   it('rejects an invalid trip at the first action without compensating', () => {
-    expect(task(definition, firstStep.action).Catch?.[0]).toEqual({ ErrorEquals: ['TripInvalid'], Next: 'TripRejected', ResultPath: null });
-    // Past the first action the trip has been accepted: the later ones catch only what sends them to compensate.
-    for (const action of actions.slice(1)) expect(task(definition, action).Catch).toHaveLength(1);
+    const catchersOf = (stage: Stage) => {
+      const state = stateOf(definition, actionEntryOf(stage));
+      return 'Catch' in state ? state.Catch : undefined;
+    };
+    expect(catchersOf(stages[0] as Stage)?.[0]).toEqual({ ErrorEquals: ['TripInvalid'], Next: 'TripRejected', ResultPath: null });
+    // Past the first entry the trip has been accepted: the later ones catch only what sends them to compensate.
+    for (const stage of stages.slice(1)) expect(catchersOf(stage)).toHaveLength(1);
     expect(definition.States['TripRejected']).toMatchObject({ Type: 'Fail', Error: 'TripInvalid' });
   });
 
   it('chains compensations in reverse and ends a completed rollback in SagaRolledBack', () => {
-    steps.slice(1).forEach((step, index) => expect(task(definition, step.compensation).Next).toBe(steps[index]?.compensation));
-    expect(task(definition, firstStep.compensation).Next).toBe('SagaRolledBack');
+    for (const stage of stages)
+      expect(transitionOf(stateOf(definition, compensationEntryOf(stage)))).toEqual({ Next: afterCompensationsOf(stage) });
+    // A grouped compensation ends its branch; the group's Parallel state goes on.
+    for (const step of steps.filter((grouped) => groupOf(grouped) !== undefined))
+      expect(transitionOf(task(definition, step.compensation))).toEqual({ End: true });
+    expect(afterCompensationsOf(stages[0] as Stage)).toBe('SagaRolledBack');
     expect(definition.States['SagaRolledBack']).toMatchObject({ Type: 'Fail', Error: 'SagaRolledBack' });
   });
 
@@ -94,10 +142,7 @@ describe('renderSaga, for the trip', () => {
   it('alerts through SNS from what every execution has: its id, the stuck compensation, what is owed, the resume command', () => {
     // The step before the last: its compensation is the first owed when the last action fails, and others follow.
     const stuck = previousStep.compensation;
-    const owed = steps
-      .slice(0, steps.indexOf(previousStep) + 1)
-      .reverse()
-      .map((step) => step.compensation);
+    const owed = owedBy(previousStep);
     const alert = task(definition, `Alert${stuck}`);
     expect(alert.Resource).toBe(SNS_PUBLISH);
     expect(alert.Parameters).toMatchObject({
@@ -119,12 +164,13 @@ describe('renderSaga, for the trip', () => {
   });
 
   it('tries a stuck compensation once more after the alert, with no catcher: the execution fails at a Task, redrivable', () => {
-    for (const [index, step] of steps.entries()) {
+    for (const step of steps) {
       const retry = task(definition, `Retry${step.compensation}`);
       const { Catch, Comment: _, ...compensation } = task(definition, step.compensation);
+      // The same Task, going on where the compensation goes on.
       expect(retry).toMatchObject(compensation);
+      expect(transitionOf(retry)).toEqual(transitionOf(compensation as TaskState));
       expect(retry.Catch).toBeUndefined();
-      expect(retry.Next).toBe(steps[index - 1]?.compensation ?? 'SagaRolledBack');
     }
     expect(
       Object.values(definition.States)
@@ -153,12 +199,9 @@ describe('renderSaga, overrides', () => {
   it('takes a step’s own action retry and timeout, and the saga’s compensation attempts', () => {
     // The last step has its own; the first keeps the defaults (the trip's steps, in order, whatever its groups).
     const saga: Saga = {
-      ...tripSaga,
+      ...withStepChanged(lastStep, { timeoutSeconds: 20, actionRetry: { maxAttempts: 6, maxDelaySeconds: 30 } }),
       compensationRetry: { maxAttempts: 9 },
       timeoutSeconds: 3600,
-      steps: steps.map((step) =>
-        step === lastStep ? { ...step, timeoutSeconds: 20, actionRetry: { maxAttempts: 6, maxDelaySeconds: 30 } } : step,
-      ),
     };
     const definition = render(saga);
     expect(definition.TimeoutSeconds).toBe(3600);
@@ -199,11 +242,13 @@ describe('adding a step', () => {
     const after = render(tripSagaWithAddedStep);
     const added = Object.keys(after.States).filter((name) => !(name in before.States));
     expect(added).toEqual([addedStep.action, addedStep.compensation, `Alert${addedStep.compensation}`, `Retry${addedStep.compensation}`]);
+    // The last entry of the step list: its actions went to the end, now to the added step's.
+    const lastEntry = stages.at(-1) as Stage;
     const changed = Object.keys(before.States).filter((name) => JSON.stringify(before.States[name]) !== JSON.stringify(after.States[name]));
-    expect(changed).toEqual([lastStep.action]);
-    const { End, ...rest } = task(before, lastStep.action);
+    expect(changed).toEqual([actionEntryOf(lastEntry)]);
+    const { End, ...rest } = before.States[actionEntryOf(lastEntry)] as State & { End?: true };
     expect(End).toBe(true);
-    expect(after.States[lastStep.action]).toEqual({ ...rest, Next: addedStep.action });
-    expect(task(after, addedStep.compensation).Next).toBe(lastStep.compensation);
+    expect(after.States[actionEntryOf(lastEntry)]).toEqual({ ...rest, Next: addedStep.action });
+    expect(task(after, addedStep.compensation).Next).toBe(compensationEntryOf(lastEntry));
   });
 });

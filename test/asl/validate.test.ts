@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import {
+  actionEntryOf,
   AslValidationError,
+  compensationEntryOf,
   defineSaga,
   definitionProblems,
   MAX_DEFINITION_BYTES,
@@ -10,11 +12,12 @@ import {
   SagaResourcesError,
   type Saga,
   type SagaStep,
+  type Stage,
   type StateMachineDefinition,
 } from '../../asl/index.ts';
 import type { TripField } from '../../functions/trip.ts';
 import { tripSaga } from '../../saga.ts';
-import { task } from '../helpers/asl.ts';
+import { stateOf } from '../helpers/asl.ts';
 import { firstStep, lastStep, sagaOfSize, steps } from '../helpers/sagas.ts';
 
 const withSteps = (steps: readonly SagaStep<string>[], extra: Partial<Saga> = {}): Saga => ({ ...tripSaga, ...extra, steps });
@@ -51,16 +54,8 @@ describe('a bad step list is rejected with SagaDefinitionError naming the culpri
       withSteps([first, { ...second, records: [...second.records, 'seat'] }, ...rest]),
       `step 2 (${second.name}): records unknown field "seat"`,
     ],
-    [
-      'a field recorded twice',
-      withSteps([{ ...first, records: ['hotel', 'hotel'] }]),
-      `step 1 (${first.name}): records "hotel" twice`,
-    ],
-    [
-      'a bad table name',
-      withSteps([{ ...first, table: 'a b' }]),
-      `step 1 (${first.name}): table "a b" is not a valid DynamoDB table name`,
-    ],
+    ['a field recorded twice', withSteps([{ ...first, records: ['hotel', 'hotel'] }]), `step 1 (${first.name}): records "hotel" twice`],
+    ['a bad table name', withSteps([{ ...first, table: 'a b' }]), `step 1 (${first.name}): table "a b" is not a valid DynamoDB table name`],
     ['an empty step name', withSteps([{ ...first, name: '' }]), 'step 1 (unnamed): name is empty'],
     [
       'a state that cannot name a function',
@@ -119,8 +114,11 @@ describe('definitionProblems, on definitions that did not come from the renderer
     change(copy.States);
     return copy as unknown as StateMachineDefinition;
   };
-  // Where the last action catches States.ALL: its last catcher (the first action has TripInvalid's before it).
-  const allCatcherOfLast = () => (task(valid, lastStep.action).Catch ?? []).length - 1;
+  // The last entry of the step list, which catches for its actions (its own, or its group's), and where it goes then.
+  const lastStage = tripSaga.steps.at(-1) as Stage;
+  const lastEntry = actionEntryOf(lastStage);
+  // Where it catches States.ALL: its last catcher (the first entry has TripInvalid's before it).
+  const allCatcherOfLast = () => ((stateOf(valid, lastEntry) as { Catch?: unknown[] }).Catch ?? []).length - 1;
 
   it('accepts the rendered trip', () => {
     expect(definitionProblems(valid)).toEqual([]);
@@ -142,31 +140,31 @@ describe('definitionProblems, on definitions that did not come from the renderer
 
   it('requires States.ALL to stand alone', () => {
     const definition = edit((states) => {
-      const catchers = states[lastStep.action]?.['Catch'] as { ErrorEquals: string[] }[];
+      const catchers = states[lastEntry]?.['Catch'] as { ErrorEquals: string[] }[];
       (catchers.at(-1) as { ErrorEquals: string[] }).ErrorEquals = ['States.ALL', 'BookingConflict'];
     });
     expect(definitionProblems(definition)).toContain(
-      `state "${lastStep.action}" Catch[${allCatcherOfLast()}]: States.ALL must stand alone in ErrorEquals`,
+      `state "${lastEntry}" Catch[${allCatcherOfLast()}]: States.ALL must stand alone in ErrorEquals`,
     );
   });
 
   it('requires States.ALL to come last', () => {
     const definition = edit((states) => {
-      const catchers = states[lastStep.action]?.['Catch'] as unknown[];
-      catchers.push({ ErrorEquals: ['BookingConflict'], Next: lastStep.compensation, ResultPath: '$.errors.x' });
+      const catchers = states[lastEntry]?.['Catch'] as unknown[];
+      catchers.push({ ErrorEquals: ['BookingConflict'], Next: compensationEntryOf(lastStage), ResultPath: '$.errors.x' });
     });
     expect(definitionProblems(definition)).toContain(
-      `state "${lastStep.action}" Catch[${allCatcherOfLast()}]: States.ALL must be in the last entry`,
+      `state "${lastEntry}" Catch[${allCatcherOfLast()}]: States.ALL must be in the last entry`,
     );
   });
 
   it('rejects a state with both Next and End, and a state type we do not emit', () => {
     const definition = edit((states) => {
-      states[lastStep.action] = { ...states[lastStep.action], Next: lastStep.compensation };
-      states['Extra'] = { Type: 'Wait', Seconds: 1, Next: firstStep.action };
+      states[lastEntry] = { ...states[lastEntry], Next: compensationEntryOf(lastStage) };
+      states['Extra'] = { Type: 'Wait', Seconds: 1, Next: valid.StartAt };
     });
     const problems = definitionProblems(definition);
-    expect(problems.some((problem) => problem.startsWith(`/States/${lastStep.action}`))).toBe(true);
+    expect(problems.some((problem) => problem.startsWith(`/States/${lastEntry}`))).toBe(true);
     expect(problems.some((problem) => problem.startsWith('/States/Extra'))).toBe(true);
   });
 

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
-import { placeholderResources, renderRollback, renderSaga } from '../../asl/index.ts';
+import { isGroup, placeholderResources, renderRollback, renderSaga, type StateMachineDefinition } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
 import { errorLine, isFileError } from '../../bin/io.ts';
 import { task } from '../helpers/asl.ts';
 import { saga } from '../helpers/cli.ts';
-import { firstStep, lastStep, steps } from '../helpers/sagas.ts';
+import { firstStep, groupOf, happyPathOf, lastStep, rollbackPathOf, stageIndexOf, steps } from '../helpers/sagas.ts';
 import { scratchDir, scratchFile } from '../helpers/scratch.ts';
 
 const SAGA = fileURLToPath(new URL('../../bin/saga.js', import.meta.url));
@@ -73,7 +73,9 @@ describe('saga validate', () => {
   it('accepts the trip saga', async () => {
     const { code, stdout } = await saga('validate');
     expect(code).toBe(0);
-    expect(stdout).toContain(`✓ ${tripSaga.name} (${steps.length} steps): ${4 * steps.length + 2} states, `);
+    // At the top level: a step's action, compensation, alert and retry, a group's two Parallel states, two endings.
+    const states = tripSaga.steps.reduce((count, stage) => count + (isGroup(stage) ? 2 : 4), 2);
+    expect(stdout).toContain(`✓ ${tripSaga.name} (${steps.length} steps): ${states} states, `);
     expect(stdout).toMatch(/ \d+ bytes — valid$/m);
   });
 
@@ -121,10 +123,11 @@ describe('saga cost', () => {
   it('prints transitions and prices per path, with the prices assumed', async () => {
     const { code, stdout } = await saga('cost');
     expect(code).toBe(0);
-    const n = steps.length;
     const row = (path: string, transitions: number) => new RegExp(`\\| ${path} +\\| ${transitions} +\\| \\$${transitions * 25}\\.00 +\\|`);
-    expect(stdout).toMatch(row('all steps succeed', n));
-    expect(stdout).toMatch(row(`${lastStep.action} fails \\(step ${n}\\): roll back`, 2 * n + 1));
+    expect(stdout).toMatch(row('all steps succeed', happyPathOf().length));
+    const group = groupOf(lastStep);
+    const place = `step ${stageIndexOf(lastStep) + 1}${group === undefined ? '' : `, group ${group.name}`}`;
+    expect(stdout).toMatch(row(`${lastStep.action} fails \\(${place}\\): roll back`, rollbackPathOf(lastStep).length));
     expect(stdout).toContain('Standard $0.025 per 1,000 state transitions');
   });
 
@@ -155,17 +158,17 @@ describe('--stack', () => {
   it('renders as the stack deploys it: Pulumi.dev.yaml bounds compensations at 3 retries', async () => {
     const { code, stdout } = await saga('asl', '--stack', 'dev');
     expect(code).toBe(0);
-    const definition = JSON.parse(stdout);
-    expect(definition.States[lastStep.compensation].Retry[0].MaxAttempts).toBe(3);
-    expect(definition.States[lastStep.action].Retry[0].MaxAttempts).toBe(3);
+    const definition = JSON.parse(stdout) as StateMachineDefinition;
+    expect(task(definition, lastStep.compensation).Retry?.[0]?.MaxAttempts).toBe(3);
+    expect(task(definition, lastStep.action).Retry?.[0]?.MaxAttempts).toBe(3);
   });
 
   it('renders an EXPRESS stack’s saga with the hand-off of a stuck rollback to the rollback machine', async () => {
     const { code, stdout } = await saga('asl', '--stack', 'dev-express');
     expect(code).toBe(0);
-    const definition = JSON.parse(stdout);
-    expect(definition.States[`Alert${lastStep.compensation}`].Next).toBe(`HandOff${lastStep.compensation}`);
-    expect(definition.States[`HandOff${lastStep.compensation}`].Parameters.StateMachineArn).toMatch(/:stateMachine:\S+-rollback$/);
+    const definition = JSON.parse(stdout) as StateMachineDefinition;
+    expect(task(definition, `Alert${lastStep.compensation}`).Next).toBe(`HandOff${lastStep.compensation}`);
+    expect(task(definition, `HandOff${lastStep.compensation}`).Parameters?.['StateMachineArn']).toMatch(/:stateMachine:\S+-rollback$/);
   });
 
   it('refuses a stack without a settings file, exit 2', async () => {

@@ -11,7 +11,7 @@ import { deployedSaga } from '../../bin/saga-module.ts';
 import { scenariosOf } from '../../verify/scenarios.ts';
 import { TRIP_PREFIX } from '../../verify/trip-prefix.ts';
 import { saga, sagaWithEnv, startSaga } from '../helpers/cli.ts';
-import { firstStep, steps } from '../helpers/sagas.ts';
+import { firstStep, steps, withStepChanged } from '../helpers/sagas.ts';
 import { scratchDir, scratchFile } from '../helpers/scratch.ts';
 
 // `saga verify` as a user runs it, in its own process: against a saga local of its own, against endpoints it is
@@ -112,12 +112,7 @@ describe('saga verify --endpoint-url … --state-machine-arn …', () => {
   });
 
   it('fails a broken engine, a compensation that does not undo, naming the scenarios it breaks (exit 1)', async () => {
-    const broken: Saga = {
-      ...tripSaga,
-      steps: tripSaga.steps.map((step) =>
-        step === firstStep ? { ...step, compensationModule: '../test/helpers/no-undo-cancel.ts' } : step,
-      ),
-    };
+    const broken = withStepChanged(firstStep, { compensationModule: '../test/helpers/no-undo-cancel.ts' });
     const { target } = await served({ saga: broken });
     const { code, stdout } = await saga('verify', ...target);
     expect(code).toBe(1);

@@ -4,20 +4,28 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect, it } from '@jest/globals';
-import { firstStep, lastStep, previousStep, steps } from '../helpers/sagas.ts';
+import type { SagaStep } from '../../asl/saga.ts';
+import { compensatedWhen, lastStep, previousStep, steps } from '../helpers/sagas.ts';
 
 // The offline walkthrough with the real AWS CLI v2 (test/cli/aws-cli-walkthrough.sh). `.ci/run` installs it when
 // missing and sets SAGA_REQUIRE_AWS_CLI, so CI never skips this; elsewhere it runs when an AWS CLI v2 is found.
 
 const SCRIPT = fileURLToPath(new URL('./aws-cli-walkthrough.sh', import.meta.url));
 
+const tablesWhere = (test: (step: SagaStep) => boolean): string =>
+  steps
+    .filter(test)
+    .map((step) => step.table)
+    .join(' ');
+
 /** What the walkthrough checks, named from the step list: the script names no step of the trip. */
 const STEP_LIST = {
   TABLES: steps.map((step) => step.table).join(' '),
-  FIRST_TABLE: firstStep.table,
-  LAST_TABLE: lastStep.table,
-  // The step before the last fails: the rollback undoes what came before it and never reaches the last step.
+  // The step before the last fails: the rollback undoes its entry of the step list and every earlier one, and never
+  // reaches those after it.
   ROLLBACK_FAIL: previousStep.action,
+  CANCELLED_TABLES: tablesWhere((step) => compensatedWhen(previousStep, step)),
+  UNTOUCHED_TABLES: tablesWhere((step) => !compensatedWhen(previousStep, step)),
   LAST_ACTION: lastStep.action,
 };
 

@@ -2,20 +2,16 @@ import { expect, it } from '@jest/globals';
 import { SagaDefinitionError } from '../../asl/validate.ts';
 import { handlerModulesOf } from '../../functions/build.ts';
 import { LocalSaga } from '../../local/runtime.ts';
-import { tripSaga } from '../../saga.ts';
 import type { Saga } from '../../asl/saga.ts';
 import { NOTE } from '../helpers/noted-booking.ts';
-import { firstStep, lastStep } from '../helpers/sagas.ts';
+import { firstStep, lastStep, steps, withStepChanged } from '../helpers/sagas.ts';
 import { exampleTrip } from '../helpers/trips.ts';
 
 // A step's own modules (`actionModule`, `compensationModule`): used when they exist, refused with the step list
 // when they do not, before anything runs.
 
 /** The trip saga with the last step's modules replaced. */
-const withModules = (modules: { actionModule?: string; compensationModule?: string }): Saga => ({
-  ...tripSaga,
-  steps: tripSaga.steps.map((step) => (step === lastStep ? { ...step, ...modules } : step)),
-});
+const withModules = (modules: { actionModule?: string; compensationModule?: string }): Saga => withStepChanged(lastStep, modules);
 
 it('a step’s actionModule serves its action, in the local mode as in the bundles', async () => {
   const saga = withModules({ actionModule: '../test/helpers/noted-booking.ts' });
@@ -39,7 +35,7 @@ it.each([
   const saga = withModules(modules);
   expect(() => handlerModulesOf(saga)).toThrow(SagaDefinitionError);
   expect(() => handlerModulesOf(saga)).toThrow(
-    `step ${tripSaga.steps.length} (${lastStep.name}): ${key} "${Object.values(modules)[0]}" is not a file`,
+    `step ${steps.indexOf(lastStep) + 1} (${lastStep.name}): ${key} "${Object.values(modules)[0]}" is not a file`,
   );
   await expect(LocalSaga.start({ saga })).rejects.toThrow(SagaDefinitionError);
 });

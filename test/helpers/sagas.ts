@@ -1,4 +1,24 @@
-import { defineSaga, parallel, stepsOf, type Saga, type SagaStep } from '../../asl/index.ts';
+import { expect } from '@jest/globals';
+import {
+  actionEntryOf,
+  alertStateOf,
+  compensationEntryOf,
+  defineSaga,
+  groupCompensationOf,
+  handedOffStateOf,
+  handOffStateOf,
+  isGroup,
+  parallel,
+  retryStateOf,
+  stepsOf,
+  stepsOfStage,
+  TerminalState,
+  type ParallelGroup,
+  type Saga,
+  type SagaStep,
+  type Stage,
+  type Transition,
+} from '../../asl/index.ts';
 import { tripFields, type TripField } from '../../functions/trip.ts';
 import { tripSaga } from '../../saga.ts';
 
@@ -39,15 +59,121 @@ export const lastStep = steps.at(-1) as SagaStep;
 export const previousStep = steps.at(-2) ?? firstStep;
 export const actions = steps.map((step) => step.action);
 
-/** The states a rollback from the `k`-th step enters: k actions, their compensations in reverse, SagaRolledBack. */
-export const rollbackPath = (k: number): string[] => [
-  ...actions.slice(0, k),
-  ...steps
-    .slice(0, k)
-    .reverse()
-    .map((step) => step.compensation),
-  'SagaRolledBack',
-];
+/** The entry of the step list that holds a step: the step itself, or its group. */
+export function stageOf(step: SagaStep, saga: Saga = tripSaga): Stage {
+  const stage = saga.steps.find((entry) => stepsOfStage(entry).includes(step));
+  if (stage === undefined) throw new Error(`${step.name} is not a step of ${saga.name}`);
+  return stage;
+}
+
+/** The place of a step's entry in the step list, from 0. */
+export const stageIndexOf = (step: SagaStep, saga: Saga = tripSaga): number => saga.steps.indexOf(stageOf(step, saga));
+
+/** The group that runs a step in one of its branches, if any: its states then live in that branch, not at the top. */
+export function groupOf(step: SagaStep, saga: Saga = tripSaga): ParallelGroup | undefined {
+  const stage = stageOf(step, saga);
+  return isGroup(stage) ? stage : undefined;
+}
+
+/** Where a step's action goes once it succeeds: the next entry of the step list, or the end (of its branch, or of all). */
+export function afterActionOf(step: SagaStep, saga: Saga = tripSaga): Transition {
+  if (groupOf(step, saga) !== undefined) return { End: true };
+  return afterStageOf(stageOf(step, saga), saga);
+}
+
+/** Where an entry of the step list goes once its actions succeed: the next entry's actions, or the end. */
+export function afterStageOf(stage: Stage, saga: Saga = tripSaga): Transition {
+  const following = saga.steps[saga.steps.indexOf(stage) + 1];
+  return following === undefined ? { End: true } : { Next: actionEntryOf(following) };
+}
+
+/** Where an entry's compensations go once done: the previous entry's, or the end of a completed rollback. */
+export function afterCompensationsOf(stage: Stage, saga: Saga = tripSaga): string {
+  const previous = saga.steps[saga.steps.indexOf(stage) - 1];
+  return previous === undefined ? TerminalState.RolledBack : compensationEntryOf(previous);
+}
+
+/** The compensations an alert about a stuck one owes: itself, the rest of its group, then every earlier entry's, in reverse. */
+export function owedBy(step: SagaStep, saga: Saga = tripSaga): string[] {
+  const stage = stageOf(step, saga);
+  return [
+    step,
+    ...stepsOfStage(stage).filter((other) => other !== step),
+    ...saga.steps.slice(0, saga.steps.indexOf(stage)).reverse().flatMap(stepsOfStage),
+  ].map((owing) => owing.compensation);
+}
+
+/** The states an entry's actions enter: the step's action, or the group's Parallel state and every branch's action. */
+export const actionStatesOf = (stage: Stage): string[] =>
+  isGroup(stage) ? [stage.name, ...stage.parallel.map((step) => step.action)] : [stage.action];
+
+/** The states an entry's compensations enter: the step's, or the group's Parallel state and every branch's. */
+export const compensationStatesOf = (stage: Stage): string[] =>
+  isGroup(stage) ? [groupCompensationOf(stage), ...stage.parallel.map((step) => step.compensation)] : [stage.compensation];
+
+/** The states a successful execution enters: every action, in step-list order (a group's as it runs them). */
+export const happyPathOf = (saga: Saga = tripSaga): string[] => saga.steps.flatMap(actionStatesOf);
+
+/** What becomes of a compensation owed: with `stuck`, it does not finish, alerts and is retried once more. */
+export interface Stuck {
+  readonly stuck?: SagaStep;
+  /** The stuck compensation succeeds on its retry after the alert, and the rollback goes on. */
+  readonly recovers?: boolean;
+}
+
+/**
+ * The states a rollback enters from `from`'s entry of the step list: the compensations owed in reverse (a group's
+ * all), then SagaRolledBack. A stuck compensation alerts and is retried once more, and the path ends there, unless
+ * it recovers on that retry.
+ */
+export function compensationPathFrom(from: SagaStep, saga: Saga = tripSaga, { stuck, recovers = false }: Stuck = {}): string[] {
+  const path: string[] = [];
+  for (const stage of saga.steps.slice(0, stageIndexOf(from, saga) + 1).reverse()) {
+    path.push(...compensationStatesOf(stage));
+    if (stuck !== undefined && stepsOfStage(stage).includes(stuck)) {
+      path.push(alertStateOf(stuck), retryStateOf(stuck));
+      if (!recovers) return path;
+    }
+  }
+  return [...path, TerminalState.RolledBack];
+}
+
+/**
+ * The states an execution enters when `failing`'s action fails for good: the actions up to its entry of the step list,
+ * then the rollback from there (compensationPathFrom).
+ */
+export function rollbackPathOf(failing: SagaStep, saga: Saga = tripSaga, stuck: Stuck = {}): string[] {
+  return [...saga.steps.slice(0, stageIndexOf(failing, saga) + 1).flatMap(actionStatesOf), ...compensationPathFrom(failing, saga, stuck)];
+}
+
+/** The states that run inside a group's branches: their order against one another is not the saga's to say. */
+export function branchStatesOf(saga: Saga = tripSaga): Set<string> {
+  return new Set(
+    saga.steps
+      .filter(isGroup)
+      .flatMap((group) =>
+        group.parallel.flatMap((step) => [
+          step.action,
+          step.compensation,
+          alertStateOf(step),
+          retryStateOf(step),
+          handOffStateOf(step),
+          handedOffStateOf(step),
+        ]),
+      ),
+  );
+}
+
+/**
+ * A path compared as the README defines it: the states outside groups' branches in order, and every state as often
+ * as expected, in any order inside the branches (which run at once, their events interleaved).
+ */
+export function expectSamePath(seen: readonly string[], expected: readonly string[], saga: Saga = tripSaga): void {
+  const inBranch = branchStatesOf(saga);
+  const outside = (path: readonly string[]) => path.filter((state) => !inBranch.has(state));
+  expect(outside(seen)).toEqual(outside(expected));
+  expect([...seen].sort()).toEqual([...expected].sort());
+}
 
 /** A saga of `size` steps over the trip's fields, which the real handlers (validating trips) can serve. */
 export function tripSagaOfSize(size: number): Saga {
@@ -80,5 +206,27 @@ export function tripSagaOfShape(shape: readonly number[]): Saga {
     ...single,
     name: `Trip${shape.join('x')}`,
     steps: shape.map((size, index) => (size === 1 ? (take(1)[0] as SagaStep) : parallel(`Group${index + 1}`, take(size)))),
+  };
+}
+
+/** Whether a rollback from `failing`'s action runs a step's compensation: its entry is the failing one's or earlier. */
+export const compensatedWhen = (failing: SagaStep, step: SagaStep, saga: Saga = tripSaga): boolean =>
+  stageIndexOf(step, saga) <= stageIndexOf(failing, saga);
+
+/**
+ * Where a redrive of an execution stuck at a compensation starts again: at that compensation's retry, or, in a group,
+ * at the group's compensations (the Parallel state that failed), which rerun the stuck branch.
+ */
+export function redriveEntryOf(stuck: SagaStep, saga: Saga = tripSaga): string {
+  const group = groupOf(stuck, saga);
+  return group === undefined ? retryStateOf(stuck) : groupCompensationOf(group);
+}
+
+/** The saga with one of its steps changed, wherever it stands (alone, or in a group). */
+export function withStepChanged(step: SagaStep, change: Partial<SagaStep>, saga: Saga = tripSaga): Saga {
+  const changed = (other: SagaStep): SagaStep => (other === step ? { ...other, ...change } : other);
+  return {
+    ...saga,
+    steps: saga.steps.map((stage) => (isGroup(stage) ? { ...stage, parallel: stage.parallel.map(changed) } : changed(stage))),
   };
 }

@@ -11,6 +11,7 @@ import { WILDCARD_ONLY_ACTIONS, type PolicyDocument } from '../../infra/policies
 import { SagaStack } from '../../infra/saga-stack.ts';
 import { DEFAULT_SETTINGS, sagaWithSettings } from '../../infra/settings.ts';
 import { tripSaga } from '../../saga.ts';
+import { task } from '../helpers/asl.ts';
 import { saga } from '../helpers/cli.ts';
 import { MOCK_ACCOUNT, MOCK_REGION, ofType, runProgram, stackFileSettings, withMocks, type MockResource } from '../helpers/pulumi.ts';
 import { addedStep, firstStep, tripParallelSaga, tripSagaWithAddedStep } from '../helpers/sagas.ts';
@@ -518,8 +519,8 @@ describe('stack settings', () => {
     for (const fn of ofType(run.resources, TYPES.fn)) expect(fn.inputs['memorySize']).toBe(512);
     const definition = JSON.parse(stateMachineOf(run).inputs['definition']);
     for (const step of stepsOf(tripSaga)) {
-      expect(definition.States[step.compensation].Retry[0].MaxAttempts).toBe(8);
-      expect(definition.States[step.action].Retry[0].MaxAttempts).toBe(DEFAULT_ACTION_RETRY.maxAttempts);
+      expect(task(definition, step.compensation).Retry?.[0]?.MaxAttempts).toBe(8);
+      expect(task(definition, step.action).Retry?.[0]?.MaxAttempts).toBe(DEFAULT_ACTION_RETRY.maxAttempts);
     }
     expect(ofType(run.resources, TYPES.subscription).map((subscription) => subscription.inputs)).toEqual([
       { topic: run.outputs['alertTopicArn'], protocol: 'email', endpoint: 'oncall@example.com' },

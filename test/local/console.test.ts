@@ -7,7 +7,7 @@ import { consolePages } from '../../local/console.ts';
 import { LocalSaga } from '../../local/runtime.ts';
 import { StepFunctionsServer } from '../../local/sfn-server.ts';
 import { tripSaga } from '../../saga.ts';
-import { actions, firstStep, rollbackPath, steps, tripParallelSaga } from '../helpers/sagas.ts';
+import { actions, compensatedWhen, expectSamePath, firstStep, rollbackPathOf, steps, tripParallelSaga } from '../helpers/sagas.ts';
 import { chromiumRequired, executablePath, launchChromium } from '../helpers/browser.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 import { tripWithId } from '../helpers/trips.ts';
@@ -76,13 +76,14 @@ describe('console routes', () => {
   });
 
   it("reads an execution's path, marks and items from its history and the tables", async () => {
-    const second = steps[1]?.action as string;
+    const secondStep = steps[1] as SagaStep;
+    const second = secondStep.action;
     const trip = tripWithId('console-view', { fail: [second] });
     const view = await viewOfRun(server, local, trip);
-    expect(view.path).toEqual(rollbackPath(2));
+    expectSamePath(view.path, rollbackPathOf(secondStep));
     expect(view.marks).toEqual({ [second]: ['failed'] });
     expect(view.items.map(({ step, item }) => [step, item?.status ?? null])).toEqual(
-      steps.map((step, index) => [step.name, index < 2 ? 'CANCELLED' : null]),
+      steps.map((step) => [step.name, compensatedWhen(secondStep, step) ? 'CANCELLED' : null]),
     );
     expect(view.diagram).toContain('class="node taken failed"');
   });
@@ -153,9 +154,11 @@ describe('console routes', () => {
 
   const statusIs = (status: string) => page.locator(`dl.summary[data-status="${status}"]`).waitFor({ timeout: 30_000 });
 
-  /** The states drawn on the path taken, or with a mark: a node's first line of text is its state's name. */
+  /** The states drawn on the path taken, or with a mark (a group is a box): the first line of text is its state's name. */
   const nodesWith = (cssClass: string) =>
-    page.locator(`.diagram g.node.${cssClass}`).evaluateAll((nodes) => nodes.map((node) => node.querySelector('text')?.textContent ?? ''));
+    page
+      .locator(`.diagram g.node.${cssClass}, .diagram g.cluster.${cssClass}`)
+      .evaluateAll((nodes) => nodes.map((node) => node.querySelector('text')?.textContent ?? ''));
 
   it('starts a trip and watches it succeed', async () => {
     await startFromForm('console-happy', []);
@@ -176,7 +179,7 @@ describe('console routes', () => {
     const second = steps[1]?.action as string;
     await startFromForm('console-rollback', [second]);
     await statusIs('FAILED');
-    expect(new Set(await nodesWith('taken'))).toEqual(new Set(rollbackPath(2)));
+    expect(new Set(await nodesWith('taken'))).toEqual(new Set(rollbackPathOf(steps[1] as SagaStep)));
     expect(await nodesWith('failed')).toEqual([second]);
     await expect(page.locator('dl.summary').textContent()).resolves.toContain('SagaRolledBack');
     // The injected fault's Cause, read: its message, not a JSON string.

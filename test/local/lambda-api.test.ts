@@ -4,6 +4,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb.ts';
 import { LocalSaga } from '../../local/runtime.ts';
 import { StepFunctionsServer } from '../../local/sfn-server.ts';
 import { tripSaga } from '../../saga.ts';
+import { task } from '../helpers/asl.ts';
 import { steps } from '../helpers/sagas.ts';
 
 // Lambda's GetFunctionConfiguration on saga local's Step Functions port, as the AWS SDK's Lambda client reads it.
@@ -26,8 +27,7 @@ afterAll(async () => {
 it('tells each function’s environment, by the ARN the definition names or by name: its table, its fault injection', async () => {
   for (const step of steps) {
     for (const state of [step.action, step.compensation]) {
-      const task = local.definition.States[state];
-      const arn = task?.Type === 'Task' ? task.Resource : '';
+      const arn = task(local.definition, state).Resource;
       const byArn = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: arn }));
       expect(byArn).toMatchObject({ FunctionName: state, FunctionArn: arn });
       expect(byArn.Environment?.Variables).toMatchObject({ SAGA_STATE: state, SAGA_TABLE: step.table, SAGA_FAULT_INJECTION: 'disabled' });

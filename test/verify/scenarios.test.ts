@@ -2,7 +2,21 @@ import { describe, expect, it } from '@jest/globals';
 import { retryStateOf, stepsOf } from '../../asl/saga.ts';
 import { tripSaga } from '../../saga.ts';
 import { executionsOf, samePath, scenariosOf, topLevelStatesOf, TRANSIENT_FAILURES } from '../../verify/scenarios.ts';
-import { actions, addedStep, firstStep, lastStep, previousStep, rollbackPath, steps, tripSagaWithAddedStep } from '../helpers/sagas.ts';
+import {
+  addedStep,
+  compensationPathFrom,
+  compensationStatesOf,
+  expectSamePath,
+  firstStep,
+  groupOf,
+  happyPathOf,
+  lastStep,
+  previousStep,
+  rollbackPathOf,
+  stageOf,
+  steps,
+  tripSagaWithAddedStep,
+} from '../helpers/sagas.ts';
 
 // The suite is derived from the step list: a step added is a step verified.
 
@@ -11,22 +25,23 @@ describe('scenariosOf', () => {
   const titled = (title: string) => scenarios.find((scenario) => scenario.title === title);
 
   it('fails each action alone, expecting the rollback from its step', () => {
-    steps.forEach((step, index) => {
-      expect(titled(`${step.action} fails`)).toMatchObject({
-        fail: [step.action],
-        outcomes: ['rolled back'],
-        paths: [rollbackPath(index + 1)],
-      });
-    });
+    for (const step of steps) {
+      const scenario = titled(`${step.action} fails`);
+      expect(scenario).toMatchObject({ fail: [step.action], outcomes: ['rolled back'] });
+      expect(scenario?.paths).toHaveLength(1);
+      expectSamePath(scenario?.paths[0] ?? [], rollbackPathOf(step));
+    }
   });
 
   it('fails each compensation a few attempts after the last action, expecting it retried and the whole rollback', () => {
     for (const step of steps) {
-      expect(titled(`${step.compensation} fails ${TRANSIENT_FAILURES}× and recovers`)).toMatchObject({
+      const scenario = titled(`${step.compensation} fails ${TRANSIENT_FAILURES}× and recovers`);
+      expect(scenario).toMatchObject({
         fail: [lastStep.action, `${step.compensation}=${TRANSIENT_FAILURES}`],
-        paths: [rollbackPath(steps.length)],
         recovers: { state: step.compensation, attempts: TRANSIENT_FAILURES + 1 },
       });
+      expect(scenario?.paths).toHaveLength(1);
+      expectSamePath(scenario?.paths[0] ?? [], rollbackPathOf(lastStep));
     }
   });
 
@@ -34,20 +49,22 @@ describe('scenariosOf', () => {
     const [scenario] = scenarios.filter((candidate) => candidate.kind === 'redrive');
     expect(scenario?.fail).toEqual([lastStep.action, `${previousStep.compensation}=until-redrive`]);
     expect(scenario?.outcomes).toEqual(['compensation not finished', 'rolled back']);
-    const path = scenario?.paths[0] ?? [];
-    const earlier = steps
-      .slice(0, steps.indexOf(previousStep))
-      .reverse()
-      .map((step) => step.compensation);
-    // Stopped at the stuck compensation's retry, which the redrive reruns, going on with the earlier compensations.
-    expect(path.slice(path.lastIndexOf(retryStateOf(previousStep)) + 1)).toEqual([...earlier, 'SagaRolledBack']);
+    const stopped = rollbackPathOf(lastStep, tripSaga, { stuck: previousStep });
+    // Stopped at the stuck compensation's retry (in a group, at the group's compensations), which the redrive reruns,
+    // going on with the earlier compensations.
+    const own = compensationStatesOf(stageOf(previousStep));
+    const earlier = compensationPathFrom(previousStep).slice(own.length);
+    const redriven = groupOf(previousStep) === undefined ? [retryStateOf(previousStep), ...earlier] : [...own, ...earlier];
+    expectSamePath(scenario?.paths[0] ?? [], [...stopped, ...redriven]);
   });
 
   it('expects two executions of one trip to end one succeeded and one rolled back from the first step', () => {
-    expect(titled('two executions of one trip')).toMatchObject({
-      outcomes: ['succeeded', 'rolled back'],
-      paths: [actions, rollbackPath(1)],
-    });
+    const scenario = titled('two executions of one trip');
+    expect(scenario?.outcomes).toEqual(['succeeded', 'rolled back']);
+    expect(scenario?.paths).toHaveLength(2);
+    expectSamePath(scenario?.paths[0] ?? [], happyPathOf());
+    // The first entry of the step list finds the trip held: every action of it fails.
+    expectSamePath(scenario?.paths[1] ?? [], rollbackPathOf(firstStep));
   });
 
   it('grows with the step list: two scenarios and two executions more for a step added', () => {
