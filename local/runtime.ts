@@ -59,12 +59,16 @@ interface RunContext {
 }
 
 /**
- * aws-local-stepfunctions validates with asl-validator, which adds keys to what it is given: give it a copy.
- * A JSON copy, not structuredClone: its objects must be plain objects of this realm for the interpreter to
- * resolve nested `.$` keys (under Jest's VM modules, structuredClone's come from another realm).
+ * The interpreter of a definition that renderSaga or renderRollback validated (or one re-entered from it, whose
+ * earlier states are unreachable, which a validator refuses). Not validated again: aws-local-stepfunctions would
+ * compile asl-validator's schemas for every machine (over 100 ms each). A JSON copy, not structuredClone: its
+ * objects must be plain objects of this realm for the interpreter to resolve nested `.$` keys (under Jest's VM
+ * modules, structuredClone's come from another realm).
  */
-const interpreterOf = (definition: StateMachineDefinition, options?: ConstructorParameters<typeof StateMachine>[1]): StateMachine =>
-  new StateMachine(JSON.parse(JSON.stringify(definition)) as ConstructorParameters<typeof StateMachine>[0], options);
+const interpreterOf = (definition: StateMachineDefinition): StateMachine =>
+  new StateMachine(JSON.parse(JSON.stringify(definition)) as ConstructorParameters<typeof StateMachine>[0], {
+    validationOptions: { noValidate: true },
+  });
 
 type LambdaHandler = (event: unknown, context: unknown) => Promise<unknown>;
 
@@ -314,9 +318,7 @@ export class LocalSaga {
   }
 
   #reentered(state: string, input: unknown, history: readonly HistoryEvent[]): StateMachine {
-    // The states before `state` are unreachable from the entry, which asl-validator refuses; the definition itself
-    // was validated when this saga started.
-    return interpreterOf(reentered(this.definition, state, input, history), { validationOptions: { noValidate: true } });
+    return interpreterOf(reentered(this.definition, state, input, history));
   }
 
   /**

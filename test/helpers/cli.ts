@@ -1,6 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { afterAll, afterEach } from '@jest/globals';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb.ts';
 import { tripSaga } from '../../saga.ts';
@@ -38,9 +39,30 @@ export interface SagaProcess {
   readonly exited: Promise<number | NodeJS.Signals>;
 }
 
-/** Starts the `saga` command without waiting for its end, to signal or kill it. */
+/** Every `saga` process a test started that has not ended yet. */
+const running = new Set<ChildProcess>();
+
+/**
+ * Ends what a test left running, pass or fail: a test that fails before its own kill must not leak a server (which
+ * keeps Jest from exiting). A `saga` process starts no process of its own (but for `pulumi`, which ends by itself).
+ */
+async function killLeftovers(): Promise<void> {
+  const left = [...running];
+  for (const child of left) child.kill('SIGKILL');
+  await Promise.all(
+    left.map((child) =>
+      child.exitCode === null && child.signalCode === null ? new Promise((resolve) => child.once('exit', resolve)) : undefined,
+    ),
+  );
+}
+afterEach(killLeftovers);
+afterAll(killLeftovers);
+
+/** Starts the `saga` command without waiting for its end, to signal or kill it; it ends with the test at the latest. */
 export function startSaga(...args: string[]): SagaProcess {
   const child = spawn(process.execPath, [SAGA, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let output = '';
   const waiters = new Set<() => void>();
   child.stdout.on('data', (chunk: Buffer) => {

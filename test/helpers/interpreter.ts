@@ -26,6 +26,9 @@ export const EXECUTION_ARN = 'arn:aws:states:us-east-1:123456789012:execution:Sa
 /** Where a function's first attempt stands, in an execution never redriven: what its payload says besides the trip. */
 export const FIRST_ATTEMPT = { retryCount: 0, redriveCount: 0 } as const;
 
+/** The definitions the interpreter has validated already. */
+const validated = new WeakSet<StateMachineDefinition>();
+
 /**
  * Runs a definition in aws-local-stepfunctions (an independent ASL interpreter), every Task served by a
  * stub that succeeds unless `faults` says otherwise. Retry pauses are overridden to 0 ms.
@@ -52,8 +55,12 @@ export async function runDefinition(
       },
     ]),
   );
-  // The interpreter types the definition with its own, wider model of ASL.
-  const machine = new StateMachine(definition as ConstructorParameters<typeof StateMachine>[0]);
+  // The interpreter types the definition with its own, wider model of ASL. It validates a definition the first time
+  // it meets it (asl-validator compiles its schemas each time: over 100 ms), not on every run.
+  const machine = new StateMachine(definition as ConstructorParameters<typeof StateMachine>[0], {
+    validationOptions: { noValidate: validated.has(definition) },
+  });
+  validated.add(definition);
   const execution = machine.run(input as never, {
     overrides: {
       taskResourceLocalHandlers: handlers,

@@ -2,7 +2,13 @@ import { describe, expect, it } from '@jest/globals';
 import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  ListExecutionsCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import fc from 'fast-check';
 import { isGroup, retryStateOf, type ParallelGroup, type SagaStep } from '../../asl/saga.ts';
 import type { Trip } from '../../functions/trip.ts';
@@ -22,6 +28,8 @@ const SEED = 11;
 const KILLS = 12;
 /** Short retry pauses, and faults that retry or get stuck, so that kills strike executions mid-flight. */
 const RETRY_DELAY = '40';
+/** The pause of the one kill that surely strikes in flight: longer than any test, so the kill comes first. */
+const HELD_RETRY_DELAY = '600000';
 const middle = steps[Math.floor(steps.length / 2)] ?? firstStep;
 const FAULTS: readonly (readonly string[])[] = [
   [],
@@ -66,7 +74,11 @@ async function expectAllConsistent(dataDir: string, tripIds: readonly string[]):
   }
 }
 
-async function served(dataDir: string, faults: readonly string[]): Promise<{ server: SagaProcess; sfn: SFNClient }> {
+async function served(
+  dataDir: string,
+  faults: readonly string[],
+  retryDelay = RETRY_DELAY,
+): Promise<{ server: SagaProcess; sfn: SFNClient }> {
   const server = startSaga(
     'local',
     '--data',
@@ -76,10 +88,25 @@ async function served(dataDir: string, faults: readonly string[]): Promise<{ ser
     '--dynamodb-port',
     '0',
     '--retry-delay',
-    RETRY_DELAY,
+    retryDelay,
     ...failFlags(faults),
   );
   return { server, sfn: await sfnOf(server) };
+}
+
+/** The faults of the kill that surely strikes in flight: the rollback pauses before the compensation's retry. */
+const HELD = [lastStep.action, `${firstStep.compensation}=1`];
+/** The line `saga run` prints when the held compensation has failed once: it then pauses before its retry. */
+const HELD_RETRYING = new RegExp(`✗ ${firstStep.compensation} `);
+
+/** Waits until the execution's history shows the held compensation failed once: it now pauses before its retry. */
+async function heldInFlight(sfn: SFNClient, executionArn: string): Promise<void> {
+  for (;;) {
+    const { events = [] } = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }));
+    const entered = events.findIndex((event) => event.stateEnteredEventDetails?.name === firstStep.compensation);
+    if (entered >= 0 && events.slice(entered).some((event) => event.type === 'LambdaFunctionFailed')) return;
+    await sleep(20);
+  }
 }
 
 describe('killed at random moments (SIGKILL), restarted on the same folder', () => {
@@ -88,6 +115,20 @@ describe('killed at random moments (SIGKILL), restarted on the same folder', () 
     const returned: string[] = [];
     const tripIds: string[] = [];
     let continued = 0;
+    // One kill that surely strikes an execution in flight, seen paused before a compensation's retry; the random
+    // ones below strike wherever they fall.
+    {
+      const { server, sfn } = await served(dataDir, HELD, HELD_RETRY_DELAY);
+      const tripId = 'crash-held';
+      tripIds.push(tripId);
+      const input = JSON.stringify(tripWithId(tripId));
+      const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: localStateMachineArn, name: tripId, input }));
+      returned.push(executionArn as string);
+      await heldInFlight(sfn, executionArn as string);
+      server.child.kill('SIGKILL');
+      await server.exited;
+      sfn.destroy();
+    }
     for (const [round, { killAfterMs, faults, gapMs }] of plan(SEED).entries()) {
       const { server, sfn } = await served(dataDir, faults);
       for (const executionArn of returned) await sfn.send(new DescribeExecutionCommand({ executionArn }));
@@ -135,6 +176,19 @@ describe('killed at random moments (SIGKILL), restarted on the same folder', () 
     const tripIds: string[] = [];
     const started: string[] = [];
     let continued = 0;
+    // One kill that surely strikes an execution in flight, seen paused before a compensation's retry; the random
+    // ones below strike wherever they fall.
+    {
+      const tripId = 'run-crash-held';
+      tripIds.push(tripId);
+      const input = join(dataDir, `${tripId}.json`);
+      await writeFile(input, JSON.stringify(tripWithId(tripId)));
+      const run = startSaga('run', '--data', dataDir, '--input', input, '--retry-delay', HELD_RETRY_DELAY, ...failFlags(HELD));
+      await run.waitFor(HELD_RETRYING);
+      run.child.kill('SIGKILL');
+      await run.exited;
+      started.push(tripId);
+    }
     for (const [round, { killAfterMs, faults }] of plan(SEED + 1).entries()) {
       const tripId = `run-crash-${round}`;
       tripIds.push(tripId);
