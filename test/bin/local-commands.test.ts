@@ -17,7 +17,7 @@ import {
   lastStep,
   redriveEntryOf,
   rollbackPathOf,
-  stageIndexOf,
+  heldWhenStuck,
   stageOf,
   steps,
 } from '../helpers/sagas.ts';
@@ -232,7 +232,7 @@ describe('Ctrl-C with --data', () => {
     run.child.kill('SIGINT');
     expect(await run.exited).toBe(130);
     // Still booked: the stuck step's, and those of earlier entries (the rest of its group has been cancelled).
-    const owned = steps.filter((step) => step === stuck || stageIndexOf(step) < stageIndexOf(stuck)).map((step) => step.name);
+    const owned = heldWhenStuck(stuck).map((step) => step.name);
     expect(run.output()).toContain(`still booked by it: ${owned.join(', ')}.`);
     expect(run.output()).toContain(`To finish it: npx saga resume --data ${data} --execution ${exampleTrip.trip_id}`);
 

@@ -8,14 +8,14 @@ import {
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { SagaOutcome } from '../../asl/errors.ts';
-import { retryStateOf } from '../../asl/saga.ts';
+import { compensationEntryOf, retryStateOf } from '../../asl/saga.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb.ts';
 import { LocalSaga } from '../../local/runtime.ts';
 import { StepFunctionsServer, type StepFunctionsServerOptions } from '../../local/sfn-server.ts';
 import { tripSaga } from '../../saga.ts';
 import { Need, type NeedsAPerson } from '../../status/needs.ts';
 import { saga } from '../helpers/cli.ts';
-import { firstStep, lastStep, previousStep, steps } from '../helpers/sagas.ts';
+import { compensationStatesOf, firstStep, heldWhenStuck, lastStep, previousStep, stageOf, steps } from '../helpers/sagas.ts';
 import { tripWithId } from '../helpers/trips.ts';
 
 // `saga status` as a person on call runs it, in its own process, against a saga local given by its endpoints.
@@ -72,7 +72,9 @@ describe('saga status --endpoint-url … --dynamodb-endpoint-url …', () => {
     expect(text.stdout).toContain(`✗ status-stuck  ${Need.Stuck}`);
     expect(text.stdout).not.toContain('status-succeeded');
     expect(text.stdout).not.toContain('status-rolled-back');
-    const owed = steps.slice(0, steps.indexOf(previousStep) + 1).map((step) => step.name);
+    const owed = heldWhenStuck(previousStep).map((step) => step.name);
+    // The rollback machine takes over at the stuck compensation's entry of the step list (a group is resumed whole).
+    const resumeFrom = compensationEntryOf(stageOf(previousStep));
     expect(text.stdout).toContain(`still booked  ${owed.join(', ')}`);
     expect(text.stdout).toContain(`stopped at    ${retryStateOf(previousStep)}`);
     expect(text.stdout).toMatch(/redrive until 20\d\d-\d\d-\d\dT[\d:.]+Z \(in 13 d 23 h\)/);
@@ -91,7 +93,7 @@ describe('saga status --endpoint-url … --dynamodb-endpoint-url …', () => {
       stoppedAt: retryStateOf(previousStep),
     });
     expect(need?.command).toMatch(new RegExp(`^aws stepfunctions redrive-execution --endpoint-url \\S+ --execution-arn ${stuck}$`));
-    expect(need?.rollbackCommand).toContain(`"resumeFrom":"${previousStep.compensation}"`);
+    expect(need?.rollbackCommand).toContain(`"resumeFrom":"${resumeFrom}"`);
     // Bounded: three lists per machine (saga and rollback), one description per ended execution, one history per need.
     const report = JSON.parse(json.stdout) as { examined: number; calls: { stepFunctions: number; dynamodb: number } };
     expect(report.examined).toBe(2);
@@ -128,10 +130,13 @@ describe('saga status --endpoint-url … --dynamodb-endpoint-url …', () => {
     expect(code).toBe(1);
     const needs = needsOf(stdout);
     expect(needs.map((need) => need.name)).toEqual(['status-aborted']);
-    expect(needs[0]).toMatchObject({ need: Need.Aborted, status: 'ABORTED', stoppedAt: previousStep.compensation });
+    // Stopped in the compensation's entry of the step list: at itself, or at one of its group's (run at once).
+    const entry = compensationEntryOf(stageOf(previousStep));
+    expect(needs[0]).toMatchObject({ need: Need.Aborted, status: 'ABORTED' });
+    expect(compensationStatesOf(stageOf(previousStep))).toContain(needs[0]?.stoppedAt);
     expect(needs[0]?.bookingsLeft).toContain(firstStep.name);
     expect(needs[0]?.command).toContain(`redrive-execution`);
-    expect(needs[0]?.rollbackCommand).toContain(`"resumeFrom":"${previousStep.compensation}"`);
+    expect(needs[0]?.rollbackCommand).toContain(`"resumeFrom":"${entry}"`);
   });
 
   it('says when it could not look at everything (--max-executions): exit 1 even with nothing found', async () => {

@@ -230,3 +230,7 @@ export function withStepChanged(step: SagaStep, change: Partial<SagaStep>, saga:
     steps: saga.steps.map((stage) => (isGroup(stage) ? { ...stage, parallel: stage.parallel.map(changed) } : changed(stage))),
   };
 }
+
+/** What an execution still holds when `stuck`'s compensation gives up: its booking, and those of every earlier entry. */
+export const heldWhenStuck = (stuck: SagaStep, saga: Saga = tripSaga): SagaStep[] =>
+  stepsOf(saga).filter((step) => step === stuck || stageIndexOf(step, saga) < stageIndexOf(stuck, saga));

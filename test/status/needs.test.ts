@@ -1,10 +1,19 @@
 import { describe, expect, it } from '@jest/globals';
 import { SagaOutcome, StepError } from '../../asl/errors.ts';
-import { alertStateOf, groupCompensationOf, isGroup, retryStateOf, stepsOfStage, type ParallelGroup } from '../../asl/saga.ts';
+import {
+  alertStateOf,
+  compensationEntryOf,
+  groupCompensationOf,
+  isGroup,
+  retryStateOf,
+  stepsOfStage,
+  type ParallelGroup,
+  type SagaStep,
+} from '../../asl/saga.ts';
 import tripParallel from '../../examples/trip-parallel.ts';
 import { causeMessage, Need, needOf, resumeFromOf, ROUTINE_ENDS, type EndedExecution } from '../../status/needs.ts';
 import { tripSaga } from '../../saga.ts';
-import { firstStep, lastStep, steps } from '../helpers/sagas.ts';
+import { firstStep, lastStep, stageOf, steps } from '../helpers/sagas.ts';
 
 // Which ended executions need a person, and where the rollback machine takes over: the rules, on the step lists.
 
@@ -50,11 +59,12 @@ describe('needOf', () => {
 });
 
 describe('resumeFromOf', () => {
-  it("takes over at the compensation of the last state's step, the last step's when it entered none", () => {
-    expect(resumeFromOf(tripSaga, retryStateOf(firstStep))).toBe(firstStep.compensation);
-    expect(resumeFromOf(tripSaga, alertStateOf(lastStep))).toBe(lastStep.compensation);
-    for (const step of steps) expect(resumeFromOf(tripSaga, step.action)).toBe(step.compensation);
-    expect(resumeFromOf(tripSaga, undefined)).toBe(lastStep.compensation);
+  it("takes over at the compensation of the last state's step (its group's), the last step's when it entered none", () => {
+    const resumed = (step: SagaStep) => compensationEntryOf(stageOf(step));
+    expect(resumeFromOf(tripSaga, retryStateOf(firstStep))).toBe(resumed(firstStep));
+    expect(resumeFromOf(tripSaga, alertStateOf(lastStep))).toBe(resumed(lastStep));
+    for (const step of steps) expect(resumeFromOf(tripSaga, step.action)).toBe(resumed(step));
+    expect(resumeFromOf(tripSaga, undefined)).toBe(resumed(lastStep));
   });
 
   it("resumes a group whole, from any of its states or its branches'", () => {
