@@ -4,6 +4,8 @@ import { svgOf, toDot, type StateMark } from '../asl/diagram.ts';
 import { stepsOf } from '../asl/saga.ts';
 import type { LocalSaga } from './runtime.ts';
 import { ApiError, type StepFunctionsServer } from './sfn-server.ts';
+import { describeNeed, outcomeOf, ROUTINE_ENDS, UNSUCCESSFUL, type CommandContext, type Unsuccessful } from '../status/needs.ts';
+import { endedExecutionOf, scanForNeeds, verdictOf, type ScannedMachine, type StatusSource } from '../status/scan.ts';
 
 // The console: a page and a small script (local/console/), served by `saga local` on GET beside the Step Functions
 // API (POST), so that the page calls the API from its own origin. The page reads executions, their histories and
@@ -40,12 +42,42 @@ interface PublishedAlert {
   published: boolean;
 }
 
+/** One visit of a state, as AWS's console shows it when the state is clicked: its input, output, errors and retries. */
+interface StateVisit {
+  readonly state: string;
+  /** Epoch seconds, as the API's timestamps. */
+  readonly entered: number;
+  exited?: number;
+  readonly input?: unknown;
+  output?: unknown;
+  /** Calls of its function (or its SNS publish): the first, then each retry. */
+  attempts: number;
+  /** Each failed call's error and cause, in order. */
+  readonly errors: { error?: unknown; cause?: unknown }[];
+}
+
+const FAILED_CALL = new Set([
+  'LambdaFunctionFailed',
+  'LambdaFunctionTimedOut',
+  'TaskFailed',
+  'TaskTimedOut',
+  'LambdaFunctionScheduleFailed',
+]);
+const SUCCEEDED_CALL = new Set(['LambdaFunctionSucceeded', 'TaskSucceeded']);
+
 /**
- * What an execution's history says for the page: the states entered, in order, what happened at each, and the
- * alerts published.
+ * What an execution's history says for the page: the states entered, in order, what happened at each (each visit
+ * with its input, output, errors and retries), and the alerts published.
  */
-function pathOf(events: readonly WireEvent[]): { path: string[]; marks: Record<string, StateMark[]>; alerts: PublishedAlert[] } {
+function pathOf(events: readonly WireEvent[]): {
+  path: string[];
+  marks: Record<string, StateMark[]>;
+  alerts: PublishedAlert[];
+  visits: StateVisit[];
+} {
   const path: string[] = [];
+  const visitList: StateVisit[] = [];
+  const currentVisit = new Map<string, StateVisit>();
   const marks: Record<string, StateMark[]> = {};
   const alerts: PublishedAlert[] = [];
   const mark = (state: string, value: StateMark) => {
@@ -71,10 +103,36 @@ function pathOf(events: readonly WireEvent[]): { path: string[]; marks: Record<s
       closeVisit(entered);
       visits.set(entered, []);
       path.push(entered);
-    } else if (event.type === 'LambdaFunctionSucceeded' || event.type === 'TaskSucceeded') {
+      const input = details('stateEnteredEventDetails')['input'];
+      const visit: StateVisit = {
+        state: entered,
+        entered: event.timestamp,
+        ...(input === undefined ? {} : { input }),
+        attempts: 0,
+        errors: [],
+      };
+      visitList.push(visit);
+      currentVisit.set(entered, visit);
+    } else if (SUCCEEDED_CALL.has(event.type)) {
       visits.get(state)?.push(true);
-    } else if (event.type === 'LambdaFunctionFailed' || event.type === 'TaskFailed') {
+      const visit = currentVisit.get(state);
+      if (visit) visit.attempts += 1;
+    } else if (FAILED_CALL.has(event.type)) {
       visits.get(state)?.push(false);
+      const visit = currentVisit.get(state);
+      const failure = Object.entries(event).find(([key]) => key.endsWith('EventDetails'))?.[1] as
+        { error?: unknown; cause?: unknown } | undefined;
+      if (visit) {
+        visit.attempts += 1;
+        visit.errors.push({ error: failure?.error, cause: failure?.cause });
+      }
+    } else if (event.type.endsWith('StateExited')) {
+      const exited = details('stateExitedEventDetails');
+      const visit = currentVisit.get(String(exited['name']));
+      if (visit) {
+        visit.exited = event.timestamp;
+        if (exited['output'] !== undefined) visit.output = exited['output'];
+      }
     }
     // The only non-Lambda Task is the alert's SNS publish; its events follow the state's entry.
     if (event.type === 'TaskScheduled') {
@@ -90,7 +148,7 @@ function pathOf(events: readonly WireEvent[]): { path: string[]; marks: Record<s
   const ending = events.findLast((event) => event.type !== 'ExecutionFailed' && event.type !== 'ParallelStateFailed');
   const stuck = ending && stateOfEvent.get(ending.id);
   if (events.at(-1)?.type === 'ExecutionFailed' && stuck !== undefined && marks[stuck]?.includes('failed')) mark(stuck, 'stuck');
-  return { path, marks, alerts };
+  return { path, marks, alerts, visits: visitList };
 }
 
 /** An item as JSON can carry it: DynamoDB's sets (`cancelled_by`) become arrays. */
@@ -98,6 +156,50 @@ const plain = (item: Readonly<Record<string, unknown>> | undefined): Record<stri
   item === undefined
     ? null
     : Object.fromEntries(Object.entries(item).map(([key, value]) => [key, value instanceof Set ? [...value] : value]));
+
+/** The executions the list shows: the newest, as many as a screen holds. */
+const LISTED = 50;
+
+const dateOf = (epochSeconds: unknown): Date | undefined => (typeof epochSeconds === 'number' ? new Date(epochSeconds * 1000) : undefined);
+
+/** What `saga status` scans, read from this server's own API and tables, in process. */
+function statusSourceOf(server: StepFunctionsServer, local: LocalSaga): StatusSource {
+  return {
+    async listExecutions(stateMachineArn, status, nextToken) {
+      const page = (await server.call('ListExecutions', {
+        stateMachineArn,
+        statusFilter: status,
+        maxResults: 1000,
+        ...(nextToken ? { nextToken } : {}),
+      })) as { executions: { executionArn: string; startDate: number }[]; nextToken?: string };
+      return {
+        executions: page.executions.map((listed) => ({
+          executionArn: listed.executionArn,
+          startDate: dateOf(listed.startDate) ?? new Date(0),
+        })),
+        ...(page.nextToken ? { nextToken: page.nextToken } : {}),
+      };
+    },
+    async describeExecution(executionArn) {
+      const described = (await server.call('DescribeExecution', { executionArn })) as Record<string, unknown>;
+      return endedExecutionOf({
+        ...described,
+        executionArn,
+        startDate: dateOf(described['startDate']),
+        stopDate: dateOf(described['stopDate']),
+      });
+    },
+    async lastStateEntered(executionArn) {
+      const { events } = (await server.call('GetExecutionHistory', { executionArn, reverseOrder: true, maxResults: 100 })) as {
+        events: WireEvent[];
+      };
+      const entered = events.find((event) => event.type.endsWith('StateEntered'))?.['stateEnteredEventDetails'] as
+        { name?: string } | undefined;
+      return entered?.name;
+    },
+    bookingsOf: (tripId) => local.bookingsOf(tripId),
+  };
+}
 
 class NotFound extends Error {}
 class BadRequest extends Error {}
@@ -129,22 +231,69 @@ export function consolePages(
       const described = (await server.call('DescribeExecution', { executionArn })) as { input: string; stateMachineArn: string };
       // The rollback machine, served beside the saga, is drawn from its own definition.
       const machine = local.rollback?.stateMachineArn === described.stateMachineArn ? local.rollback : local;
-      const { path, marks, alerts } = pathOf(await history(executionArn));
+      const { path, marks, alerts, visits } = pathOf(await history(executionArn));
       const input = JSON.parse(described.input) as Record<string, unknown> | null;
       const tripId = input?.[local.saga.keyField];
       // An input without a trip id (an invalid trip) names no items.
       const bookings = typeof tripId === 'string' ? await local.bookingsOf(tripId) : {};
+      const role = machine === local ? 'saga' : 'rollback';
+      const now = new Date();
+      const verdict = await verdictOf(local.saga, role, source, executionArn, now);
       return {
         diagram: await svgOf(toDot(machine.definition, path, marks)),
+        // The definition the execution runs on, for the page to show as AWS's console does.
+        definition: machine.definition,
         path,
         marks,
+        visits,
         alerts,
+        outcome: outcomeOf(String((described as { status?: unknown }).status), verdict?.execution.error, verdict?.need),
+        need:
+          verdict?.need === undefined
+            ? null
+            : describeNeed(local.saga, role, verdict.execution, verdict.need, verdict.bookingsLeft, path.at(-1), contextOf(), now),
         items: stepsOf(local.saga).map((step) => ({ step: step.name, table: step.table, item: plain(bookings[step.name]) })),
       };
     }
 
+    const source = statusSourceOf(server, local);
+    const machines: ScannedMachine[] = [
+      { role: 'saga', stateMachineArn: local.stateMachineArn },
+      ...(local.rollback ? [{ role: 'rollback' as const, stateMachineArn: local.rollback.stateMachineArn }] : []),
+    ];
+    // Asked once the server listens: its endpoint names its port.
+    const contextOf = (): CommandContext => ({
+      endpointFlag: `--endpoint-url ${server.endpoint}`,
+      ...(local.rollback ? { rollbackStateMachineArn: local.rollback.stateMachineArn } : {}),
+    });
+
+    /** The newest executions, each with its saga outcome, and every execution that needs a person, as `saga status` finds them. */
+    async function executionsView(status: string | null) {
+      const { executions } = (await server.call('ListExecutions', {
+        stateMachineArn: local.stateMachineArn,
+        maxResults: LISTED,
+        ...(status ? { statusFilter: status } : {}),
+      })) as { executions: { executionArn: string; status: string }[] };
+      const now = new Date();
+      const listed = await Promise.all(
+        executions.map(async (execution) => {
+          const verdict = UNSUCCESSFUL.includes(execution.status as Unsuccessful)
+            ? await verdictOf(local.saga, 'saga', source, execution.executionArn, now)
+            : undefined;
+          return {
+            ...execution,
+            outcome: outcomeOf(execution.status, verdict?.execution.error, verdict?.need),
+            ...(verdict?.need === undefined ? {} : { bookingsLeft: verdict.bookingsLeft }),
+          };
+        }),
+      );
+      const { needs } = await scanForNeeds(local.saga, source, { machines, context: contextOf(), now });
+      return { executions: listed, needs };
+    }
+
     async function sagaView() {
       return {
+        routineEnds: ROUTINE_ENDS,
         name: local.saga.name,
         stateMachineArn: local.stateMachineArn,
         keyField: local.saga.keyField,
@@ -165,6 +314,7 @@ export function consolePages(
         return;
       }
       if (url.pathname === '/console/api/saga') return json(response, 200, await sagaView());
+      if (url.pathname === '/console/api/executions') return json(response, 200, await executionsView(url.searchParams.get('status')));
       if (url.pathname === '/console/api/execution') {
         const arn = url.searchParams.get('arn');
         if (!arn) throw new BadRequest('expected ?arn=<execution ARN>');

@@ -1,8 +1,7 @@
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { stepsOf, type Saga } from '../asl/saga.ts';
-import { UNSUCCESSFUL, type EndedExecution, type Unsuccessful } from './needs.ts';
-import type { StatusSource } from './scan.ts';
+import { endedExecutionOf, type StatusSource } from './scan.ts';
 
 // The scan's source through the AWS SDK: Step Functions and DynamoDB on AWS, or any endpoint that serves their APIs.
 
@@ -10,8 +9,6 @@ import type { StatusSource } from './scan.ts';
 const PAGE = 1000;
 /** Enough of a history's end to hold the last state entered: a stuck Task's retries follow its entry. */
 const HISTORY_TAIL = 100;
-
-const isUnsuccessful = (status: string | undefined): status is Unsuccessful => UNSUCCESSFUL.includes(status as Unsuccessful);
 
 export function awsStatusSource(
   saga: Saga,
@@ -31,28 +28,7 @@ export function awsStatusSource(
       };
     },
     async describeExecution(executionArn) {
-      const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-      if (!isUnsuccessful(described.status) || described.stopDate === undefined) return undefined;
-      let input: unknown;
-      try {
-        input = JSON.parse(described.input ?? 'null');
-      } catch {
-        input = described.input;
-      }
-      const execution: EndedExecution = {
-        executionArn,
-        stateMachineArn: described.stateMachineArn ?? '',
-        name: described.name ?? '',
-        status: described.status,
-        startDate: described.startDate ?? new Date(0),
-        stopDate: described.stopDate,
-        ...(described.error === undefined ? {} : { error: described.error }),
-        ...(described.cause === undefined ? {} : { cause: described.cause }),
-        input,
-        redrivable: described.redriveStatus === 'REDRIVABLE',
-        redriveCount: described.redriveCount ?? 0,
-      };
-      return execution;
+      return endedExecutionOf({ ...(await sfn.send(new DescribeExecutionCommand({ executionArn }))), executionArn });
     },
     async lastStateEntered(executionArn) {
       const { events } = await sfn.send(

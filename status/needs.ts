@@ -92,6 +92,23 @@ export function needOf(role: MachineRole, execution: EndedExecution, bookingsLef
   }
 }
 
+/**
+ * The saga's outcome of an execution, as the console lists it: what a person needs to know at a glance, whether a
+ * rollback finished, is stuck, or a stopped run left bookings.
+ */
+export function outcomeOf(status: string, error: string | undefined, need: Need | undefined): string {
+  if (need !== undefined) return need;
+  if (status === 'SUCCEEDED') return 'succeeded';
+  if (status === 'RUNNING') return 'running';
+  if (status === 'FAILED') {
+    if (error === SagaOutcome.RolledBack) return 'rolled back';
+    if (error === SagaOutcome.TripInvalid) return 'input refused, nothing written';
+    if (error === SagaOutcome.RollbackHandedOff) return 'handed to the rollback machine';
+    return 'failed, nothing left';
+  }
+  return `${status === 'ABORTED' ? 'aborted' : 'timed out'}, nothing left`;
+}
+
 export const redriveDeadlineOf = (execution: Pick<EndedExecution, 'stopDate'>): Date =>
   new Date(execution.stopDate.getTime() + REDRIVE_PERIOD_DAYS * DAY_MS);
 

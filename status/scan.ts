@@ -11,6 +11,7 @@ import {
   type CommandContext,
   type EndedExecution,
   type MachineRole,
+  type Need,
   type NeedsAPerson,
   type Unsuccessful,
 } from './needs.ts';
@@ -71,6 +72,82 @@ export interface ScanResult {
   readonly unexamined: readonly string[];
 }
 
+/** An ended execution, and whether it needs a person: what it still holds, and why. */
+export interface Verdict {
+  readonly execution: EndedExecution;
+  readonly bookingsLeft: readonly string[];
+  readonly need: Need | undefined;
+}
+
+/**
+ * Whether an execution that ended unsuccessfully needs a person: one DescribeExecution, and unless it ended at a
+ * routine end, its trip's items; undefined when it has not ended unsuccessfully (it runs again, redriven).
+ */
+export async function verdictOf(
+  saga: Saga,
+  role: MachineRole,
+  source: StatusSource,
+  executionArn: string,
+  now: Date,
+  calls = { stepFunctions: 0, dynamodb: 0 },
+): Promise<Verdict | undefined> {
+  calls.stepFunctions += 1;
+  const execution = await source.describeExecution(executionArn);
+  if (execution === undefined) return undefined;
+  const routine = role === 'saga' ? ROUTINE_ENDS : ROLLBACK_ROUTINE_ENDS;
+  if (execution.status === 'FAILED' && execution.error !== undefined && routine.includes(execution.error)) {
+    return { execution, bookingsLeft: [], need: undefined };
+  }
+  const tripId = tripIdOf(saga, role, execution.input);
+  let bookings: Bookings = {};
+  if (tripId !== undefined) {
+    calls.dynamodb += stepsOf(saga).length;
+    bookings = await source.bookingsOf(tripId);
+  }
+  const bookingsLeft = stillBooked(bookings, ownerOf(role, execution));
+  return { execution, bookingsLeft, need: needOf(role, execution, bookingsLeft, now) };
+}
+
+/** An execution as DescribeExecution answers it, its dates as dates (the SDK's) whatever the wire said. */
+export interface DescribedExecution {
+  readonly executionArn: string;
+  readonly stateMachineArn?: string | undefined;
+  readonly name?: string | undefined;
+  readonly status?: string | undefined;
+  readonly startDate?: Date | undefined;
+  readonly stopDate?: Date | undefined;
+  readonly error?: string | undefined;
+  readonly cause?: string | undefined;
+  readonly input?: string | undefined;
+  readonly redriveStatus?: string | undefined;
+  readonly redriveCount?: number | undefined;
+}
+
+/** The description of an execution that ended unsuccessfully, its input parsed; undefined for any other. */
+export function endedExecutionOf(described: DescribedExecution): EndedExecution | undefined {
+  const status = described.status as Unsuccessful;
+  if (!UNSUCCESSFUL.includes(status) || described.stopDate === undefined) return undefined;
+  let input: unknown;
+  try {
+    input = JSON.parse(described.input ?? 'null');
+  } catch {
+    input = described.input;
+  }
+  return {
+    executionArn: described.executionArn,
+    stateMachineArn: described.stateMachineArn ?? '',
+    name: described.name ?? '',
+    status,
+    startDate: described.startDate ?? new Date(0),
+    stopDate: described.stopDate,
+    ...(described.error === undefined ? {} : { error: described.error }),
+    ...(described.cause === undefined ? {} : { cause: described.cause }),
+    input,
+    redrivable: described.redriveStatus === 'REDRIVABLE',
+    redriveCount: described.redriveCount ?? 0,
+  };
+}
+
 /**
  * Which ended executions need a person. Calls made, at most: per state machine and unsuccessful status, one
  * ListExecutions per 1000 executions; per execution examined, one DescribeExecution, and unless it ended at a
@@ -85,23 +162,11 @@ export async function scanForNeeds(saga: Saga, source: StatusSource, options: Sc
   let examined = 0;
 
   const examine = async (role: MachineRole, listed: ListedExecution): Promise<NeedsAPerson | undefined> => {
+    const verdict = await verdictOf(saga, role, source, listed.executionArn, now, calls);
+    if (verdict?.need === undefined) return undefined;
     calls.stepFunctions += 1;
-    const execution = await source.describeExecution(listed.executionArn);
-    if (execution === undefined) return undefined;
-    const routine = role === 'saga' ? ROUTINE_ENDS : ROLLBACK_ROUTINE_ENDS;
-    if (execution.status === 'FAILED' && execution.error !== undefined && routine.includes(execution.error)) return undefined;
-    const tripId = tripIdOf(saga, role, execution.input);
-    let bookings: Bookings = {};
-    if (tripId !== undefined) {
-      calls.dynamodb += stepsOf(saga).length;
-      bookings = await source.bookingsOf(tripId);
-    }
-    const left = stillBooked(bookings, ownerOf(role, execution));
-    const need = needOf(role, execution, left, now);
-    if (need === undefined) return undefined;
-    calls.stepFunctions += 1;
-    const stoppedAt = await source.lastStateEntered(execution.executionArn);
-    return describeNeed(saga, role, execution, need, left, stoppedAt, options.context, now);
+    const stoppedAt = await source.lastStateEntered(listed.executionArn);
+    return describeNeed(saga, role, verdict.execution, verdict.need, verdict.bookingsLeft, stoppedAt, options.context, now);
   };
 
   for (const machine of options.machines) {

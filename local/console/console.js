@@ -41,12 +41,18 @@ async function view(path) {
   return json;
 }
 
-function showError(error) {
+/** Counts the views shown: an error or a notice raised by a view that is gone is not shown on the next one. */
+let viewCount = 0;
+
+function showError(error, view = viewCount) {
+  if (view !== viewCount) return;
   errorBox.hidden = error === undefined;
   errorBox.textContent = error === undefined ? '' : error.message;
 }
 
-const announce = (text) => void (announcer.textContent = text);
+const announce = (text, view = viewCount) => {
+  if (view === viewCount) announcer.textContent = text;
+};
 
 const time = (seconds) => (seconds === undefined ? '' : new Date(seconds * 1000).toLocaleString());
 function duration(start, stop) {
@@ -82,6 +88,34 @@ function causeOf(cause) {
   return [h('div', {}, cause)];
 }
 
+/**
+ * A value as a person reads it: a Lambda error's Cause (a JSON string of errorType, errorMessage and trace) becomes
+ * its type and message, wherever it is nested (an alert's message holds its error so).
+ */
+function readable(value) {
+  if (typeof value === 'string') {
+    try {
+      const parsed = JSON.parse(value);
+      if (parsed && typeof parsed.errorMessage === 'string') return `${parsed.errorType ?? 'Error'}: ${parsed.errorMessage}`;
+      if (parsed && typeof parsed === 'object') return readable(parsed);
+    } catch {
+      // Words, not JSON.
+    }
+    return value;
+  }
+  if (Array.isArray(value)) return value.map(readable);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, readable(inner)]));
+  return value;
+}
+
+/** An item's attribute: a number named `…_at` is a time in epoch seconds (DynamoDB's TTL attribute among them). */
+const attributeText = (key, value) =>
+  typeof value === 'number' && key.endsWith('_at')
+    ? `${time(value)} (epoch ${value})`
+    : typeof value === 'string'
+      ? value
+      : JSON.stringify(value);
+
 const folded = (label, text) => h('details', {}, h('summary', {}, label), h('pre', {}, pretty(text)));
 
 let saga;
@@ -102,7 +136,9 @@ async function boot() {
 
 function route() {
   clearTimeout(timer);
+  viewCount += 1;
   showError(undefined);
+  announce('');
   const match = /^#\/execution\/(.+)$/.exec(location.hash);
   main.replaceChildren();
   if (match) executionPage(decodeURIComponent(match[1]));
@@ -112,12 +148,13 @@ function route() {
 /** Polls `update` every POLL_MS while `again()` holds, showing (not throwing) errors; stops when the view changes. */
 function poll(update, again) {
   const view = main.firstChild;
+  const shown = viewCount;
   const tick = async () => {
     try {
       await update();
-      showError(undefined);
+      showError(undefined, shown);
     } catch (error) {
-      showError(error);
+      showError(error, shown);
     }
     if (main.firstChild === view && again()) timer = setTimeout(tick, POLL_MS);
   };
@@ -181,15 +218,28 @@ function listPage() {
     ...STATUSES.map((status) => h('option', { value: status }, status)),
   );
   const rows = h('tbody');
+  const needs = h('div', { id: 'needs' });
   let shown = '';
+  let shownNeeds = '';
   async function update() {
-    const { executions } = await sfn('ListExecutions', {
-      stateMachineArn: saga.stateMachineArn,
-      maxResults: 50,
-      ...(filter.value ? { statusFilter: filter.value } : {}),
-    });
+    const { executions, needs: needing } = await view(`/console/api/executions${filter.value ? `?status=${filter.value}` : ''}`);
+    const needsKey = JSON.stringify(needing);
+    if (needsKey !== shownNeeds) {
+      shownNeeds = needsKey;
+      needs.replaceChildren(
+        needing.length === 0
+          ? h('p', { class: 'all-clear' }, 'Nothing needs a person.')
+          : h('ul', { class: 'needs' }, ...needing.map(needItem)),
+      );
+    }
     const key = JSON.stringify(
-      executions.map((execution) => [execution.executionArn, execution.status, execution.stopDate, execution.redriveCount]),
+      executions.map((execution) => [
+        execution.executionArn,
+        execution.status,
+        execution.stopDate,
+        execution.redriveCount,
+        execution.outcome,
+      ]),
     );
     // Rows are replaced only when they change, so that a focused link keeps its focus; a running one's duration
     // is updated in its cell.
@@ -202,13 +252,14 @@ function listPage() {
     shown = key;
     rows.replaceChildren(
       ...(executions.length === 0
-        ? [h('tr', {}, h('td', { colspan: 5 }, filter.value ? `No ${filter.value} executions.` : 'No executions yet.'))]
+        ? [h('tr', {}, h('td', { colspan: 6 }, filter.value ? `No ${filter.value} executions.` : 'No executions yet.'))]
         : executions.map((execution) =>
             h(
               'tr',
               {},
               h('td', {}, h('a', { href: executionHref(execution.executionArn) }, execution.name)),
               h('td', {}, statusCell(execution.status)),
+              h('td', { class: 'outcome' }, execution.outcome),
               h('td', {}, time(execution.startDate)),
               h('td', { class: 'duration' }, duration(execution.startDate, execution.stopDate)),
               h('td', {}, String(execution.redriveCount)),
@@ -227,6 +278,13 @@ function listPage() {
       h(
         'section',
         { 'aria-labelledby': 'executions-heading' },
+        h(
+          'section',
+          { 'aria-labelledby': 'needs-heading', class: 'needs-box' },
+          h('h1', { id: 'needs-heading' }, 'Needs a person'),
+          h('p', { class: 'hint' }, 'As `npx saga status` finds them: stuck rollbacks, runs stopped or timed out with bookings left.'),
+          needs,
+        ),
         h('h1', { id: 'executions-heading' }, 'Executions'),
         h('label', { for: 'status-filter' }, 'Show status '),
         filter,
@@ -240,7 +298,11 @@ function listPage() {
             h(
               'thead',
               {},
-              h('tr', {}, ...['Name', 'Status', 'Started', 'Duration', 'Redrives'].map((title) => h('th', { scope: 'col' }, title))),
+              h(
+                'tr',
+                {},
+                ...['Name', 'Status', 'Outcome', 'Started', 'Duration', 'Redrives'].map((title) => h('th', { scope: 'col' }, title)),
+              ),
             ),
             rows,
           ),
@@ -275,6 +337,18 @@ function listPage() {
     ),
   );
   return poll(update, () => true);
+}
+
+/** One execution that needs a person: what, what it holds, until when, and the command that finishes it. */
+function needItem(need) {
+  return h(
+    'li',
+    {},
+    h('a', { href: executionHref(need.executionArn) }, need.name),
+    ` ${need.need}${need.role === 'rollback' ? ' (rollback machine)' : ''}; still booked: ${need.bookingsLeft.join(', ') || 'nothing'}; `,
+    `redrive until ${new Date(need.redriveDeadline).toLocaleString()}`,
+    h('div', {}, 'Finish with: ', h('code', {}, need.command)),
+  );
 }
 
 // ---- one execution ----
@@ -321,25 +395,94 @@ function itemTable({ step, table, item }) {
       {},
       item === null
         ? h('tr', {}, h('td', {}, 'no item'))
-        : Object.entries(item).map(([key, value]) =>
-            h('tr', {}, h('th', { scope: 'row' }, key), h('td', {}, typeof value === 'string' ? value : JSON.stringify(value))),
-          ),
+        : Object.entries(item).map(([key, value]) => h('tr', {}, h('th', { scope: 'row' }, key), h('td', {}, attributeText(key, value)))),
+    ),
+  );
+}
+
+/** A state's visit as AWS's console shows a clicked state: when, how long, its input, output, errors and retries. */
+function visitDetail(visit, index, count, started) {
+  const retries = Math.max(0, visit.attempts - 1);
+  return h(
+    'div',
+    { class: 'visit' },
+    h(
+      'p',
+      {},
+      `${count > 1 ? `Visit ${index + 1} of ${count}: ` : ''}entered at +${duration(started, visit.entered)}, ` +
+        `${visit.exited === undefined ? 'not exited' : `took ${duration(visit.entered, visit.exited)}`}; ` +
+        `${visit.attempts} call${visit.attempts === 1 ? '' : 's'} (${retries} retr${retries === 1 ? 'y' : 'ies'})`,
+    ),
+    visit.errors.length === 0 ? undefined : h('h4', {}, 'Errors'),
+    ...visit.errors.map((failure, attempt) =>
+      h('div', { class: 'state-error' }, h('strong', {}, `attempt ${attempt + 1}: ${failure.error ?? 'error'}`), ...causeOf(failure.cause)),
+    ),
+    visit.input === undefined ? undefined : h('h4', {}, 'Input'),
+    visit.input === undefined ? undefined : h('pre', { class: 'state-input' }, pretty(visit.input)),
+    visit.output === undefined ? undefined : h('h4', {}, 'Output'),
+    visit.output === undefined ? undefined : h('pre', { class: 'state-output' }, pretty(visit.output)),
+  );
+}
+
+/** A titled section whose table scrolls in its own box: its caption for screen readers, its columns, its rows. */
+function tableSection(id, title, caption, columns, rows) {
+  return h(
+    'section',
+    { 'aria-labelledby': `${id}-heading` },
+    h('h2', { id: `${id}-heading` }, title),
+    h(
+      'div',
+      { class: 'scroll' },
+      h(
+        'table',
+        { id },
+        h('caption', { class: 'visually-hidden' }, caption),
+        h('thead', {}, h('tr', {}, ...columns.map((column) => h('th', { scope: 'col' }, column)))),
+        rows,
+      ),
     ),
   );
 }
 
 function executionPage(executionArn) {
+  const shown = viewCount;
   const summary = h('dl', { class: 'summary' });
   const stop = h('button', { type: 'button', hidden: true }, 'Stop execution');
   const redrive = h('button', { type: 'button', hidden: true }, 'Redrive execution');
-  const redriveNote = h('span');
-  const diagram = h('div', { class: 'diagram', role: 'img', tabindex: 0 });
+  const redriveNote = h('span', { id: 'redrive-note' });
+  const notice = h('p', { class: 'notice', role: 'status' });
+  const diagram = h('div', { class: 'diagram fit', tabindex: 0, 'aria-describedby': 'path-caption' });
+  const zoom = h('button', { type: 'button', 'aria-pressed': 'false' }, 'Actual size');
   const caption = h('figcaption', { id: 'path-caption' });
+  const stateDetail = h(
+    'section',
+    { id: 'state-detail', 'aria-live': 'polite' },
+    h('p', {}, 'Click a state in the diagram, or a row below, to see its input, output, errors and retries.'),
+  );
+  const stateRows = h('tbody');
   const alerts = h('div');
   const items = h('div');
+  const definition = h('pre', { id: 'definition' });
   const history = h('tbody');
   const heading = h('h1', { id: 'execution-heading' });
+  const confirmStop = h(
+    'dialog',
+    { id: 'confirm-stop', 'aria-labelledby': 'confirm-stop-text' },
+    h(
+      'form',
+      { method: 'dialog' },
+      h('p', { id: 'confirm-stop-text' }, ''),
+      h(
+        'div',
+        { class: 'actions' },
+        h('button', { value: 'stop' }, 'Stop it'),
+        h('button', { value: 'cancel', autofocus: true }, 'Cancel'),
+      ),
+    ),
+  );
   let described;
+  let execution;
+  let selected;
   let lastStatus;
   const running = () => described?.status === 'RUNNING';
 
@@ -347,18 +490,68 @@ function executionPage(executionArn) {
     button.disabled = true;
     try {
       await sfn(operation, { executionArn });
+      const done = `${operation === 'StopExecution' ? 'Stopped' : 'Redriven'}: ${described.name}`;
+      notice.textContent = done;
+      announce(done, shown);
       // A redriven execution runs again: watched again until it ends.
       if (operation === 'RedriveExecution') await poll(update, running);
       else await update();
-      announce(`${operation === 'StopExecution' ? 'Stopped' : 'Redriven'}: ${described.name}`);
     } catch (error) {
-      showError(error);
+      showError(error, shown);
     } finally {
       button.disabled = false;
     }
   }
-  stop.addEventListener('click', () => act(stop, 'StopExecution'));
+  stop.addEventListener('click', () => {
+    confirmStop.querySelector('p').textContent =
+      `Stop ${described.name}? It ends ABORTED where it is: what it has booked stays booked until it is redriven ` +
+      'or rolled back by the rollback machine.';
+    confirmStop.showModal();
+  });
+  confirmStop.addEventListener('close', () => {
+    if (confirmStop.returnValue === 'stop') act(stop, 'StopExecution');
+  });
   redrive.addEventListener('click', () => act(redrive, 'RedriveExecution'));
+  /** Fitted to the box (the whole path on one screen), or at Graphviz's own size, the box scrolling. */
+  let naturalSize;
+  function sizeDiagram() {
+    const svg = diagram.querySelector('svg');
+    if (!svg || !naturalSize) return;
+    const fit = diagram.classList.contains('fit');
+    svg.style.width = fit ? '100%' : naturalSize.width;
+    svg.style.height = fit ? '100%' : naturalSize.height;
+  }
+  zoom.addEventListener('click', () => {
+    const actual = diagram.classList.toggle('fit') === false;
+    zoom.setAttribute('aria-pressed', String(actual));
+    zoom.textContent = actual ? 'Fit to screen' : 'Actual size';
+    sizeDiagram();
+  });
+
+  function select(state) {
+    selected = state;
+    const visits = execution.visits.filter((visit) => visit.state === state);
+    const started = execution.visits[0]?.entered ?? 0;
+    stateDetail.replaceChildren(
+      h('h2', { id: 'state-heading' }, `State ${state}`),
+      ...(visits.length === 0
+        ? [h('p', {}, 'Not entered by this execution.')]
+        : visits.map((visit, index) => visitDetail(visit, index, visits.length, started))),
+    );
+    for (const node of diagram.querySelectorAll('g.node')) node.classList.toggle('selected', nodeState(node) === state);
+  }
+  const nodeState = (node) => node.querySelector('text')?.textContent ?? '';
+  diagram.addEventListener('click', (event) => {
+    const node = event.target.closest?.('g.node');
+    if (node) select(nodeState(node));
+  });
+  diagram.addEventListener('keydown', (event) => {
+    const node = event.target.closest?.('g.node');
+    if (node && (event.key === 'Enter' || event.key === ' ')) {
+      event.preventDefault();
+      select(nodeState(node));
+    }
+  });
 
   async function update() {
     described = await sfn('DescribeExecution', { executionArn });
@@ -369,35 +562,76 @@ function executionPage(executionArn) {
       events.push(...page.events);
       nextToken = page.nextToken;
     } while (nextToken);
-    const execution = await view(`/console/api/execution?arn=${encodeURIComponent(executionArn)}`);
+    execution = await view(`/console/api/execution?arn=${encodeURIComponent(executionArn)}`);
 
     document.title = `${described.name} · step-saga console`;
     heading.textContent = `Execution ${described.name}`;
+    const need = execution.need;
     const entries = [
       ['Status', statusCell(described.status)],
+      ['Outcome', h('span', { class: need ? 'outcome needs' : 'outcome' }, execution.outcome)],
       ['Started', time(described.startDate)],
       ['Stopped', time(described.stopDate)],
       ['Duration', duration(described.startDate, described.stopDate)],
       ['Redrives', String(described.redriveCount)],
       ['Error', described.error],
       ['Cause', described.cause === undefined ? undefined : h('div', {}, ...causeOf(described.cause))],
+      ['Still booked', need ? need.bookingsLeft.join(', ') || 'nothing' : undefined],
+      ['Redrive until', need ? new Date(need.redriveDeadline).toLocaleString() : undefined],
+      ['Finish with', need ? h('code', {}, need.command) : undefined],
       ['ARN', described.executionArn],
     ].filter(([, value]) => value !== undefined && value !== '');
     summary.replaceChildren(...entries.flatMap(([term, value]) => [h('dt', {}, term), h('dd', {}, value)]));
     summary.setAttribute('data-status', described.status);
 
     stop.hidden = described.status !== 'RUNNING';
-    // The server says whether an execution can be redriven, and if not, why.
-    redrive.hidden = described.redriveStatus !== 'REDRIVABLE';
+    // Offered where AWS accepts a redrive (its redriveStatus) and it does something: a rollback that finished, or an
+    // input refused, would only end at the same Fail state again.
+    const routine = described.status === 'FAILED' && saga.routineEnds.includes(described.error);
+    redrive.hidden = described.redriveStatus !== 'REDRIVABLE' || routine;
     redriveNote.textContent =
-      described.status === 'FAILED' && described.redriveStatus !== 'REDRIVABLE' ? `Not redrivable: ${described.redriveStatusReason}` : '';
+      described.status === 'RUNNING' || described.status === 'SUCCEEDED'
+        ? ''
+        : routine
+          ? `Nothing to redrive: it ended at ${described.error}, as the saga means to (a redrive would end there again).`
+          : described.redriveStatus !== 'REDRIVABLE'
+            ? `Not redrivable: ${described.redriveStatusReason}`
+            : '';
 
-    // The SVG is Graphviz's, drawn by the server from the definition's state names; it holds no input.
+    // The SVG is Graphviz's, drawn by the server from the definition's state names; it holds no input. Its own size
+    // is dropped so that the page fits it to the screen (or shows it at its size, when zoomed).
     diagram.innerHTML = execution.diagram;
+    const svg = diagram.querySelector('svg');
+    if (svg) {
+      naturalSize = { width: svg.getAttribute('width'), height: svg.getAttribute('height') };
+      svg.removeAttribute('width');
+      svg.removeAttribute('height');
+      svg.setAttribute('preserveAspectRatio', 'xMidYMin meet');
+      sizeDiagram();
+    }
+    for (const node of diagram.querySelectorAll('g.node')) {
+      node.setAttribute('tabindex', '0');
+      node.setAttribute('role', 'button');
+      node.setAttribute('aria-label', `State ${nodeState(node)}: show its input, output and errors`);
+    }
     const marked = Object.entries(execution.marks).map(([state, marks]) => `${state}: ${marks.join(', ')}`);
-    const description = `Path taken: ${execution.path.join(' → ') || 'none yet'}.${marked.length > 0 ? ` Marked: ${marked.join('; ')}.` : ''}`;
-    diagram.setAttribute('aria-label', `The state machine with the path taken highlighted. ${description}`);
-    caption.textContent = description;
+    caption.textContent = `Path taken: ${execution.path.join(' → ') || 'none yet'}.${marked.length > 0 ? ` Marked: ${marked.join('; ')}.` : ''}`;
+
+    const started = execution.visits[0]?.entered ?? 0;
+    stateRows.replaceChildren(
+      ...execution.visits.map((visit) =>
+        h(
+          'tr',
+          {},
+          h('td', {}, h('button', { type: 'button', class: 'link', onclick: () => select(visit.state) }, visit.state)),
+          h('td', {}, `+${duration(started, visit.entered)}`),
+          h('td', {}, visit.exited === undefined ? '' : duration(visit.entered, visit.exited)),
+          h('td', {}, String(Math.max(0, visit.attempts - 1))),
+          h('td', {}, visit.errors.at(-1)?.error ?? (visit.exited === undefined ? '' : 'ok')),
+        ),
+      ),
+    );
+    if (selected !== undefined) select(selected);
 
     alerts.replaceChildren(
       ...(execution.alerts.length === 0
@@ -408,55 +642,54 @@ function executionPage(executionArn) {
               { class: 'alert' },
               h('strong', {}, `${alert.state}${alert.published ? '' : ' (publish failed)'}: ${alert.subject ?? ''}`),
               h('div', {}, time(alert.at)),
-              h('pre', {}, JSON.stringify(alert.message, null, 2)),
+              h('pre', {}, JSON.stringify(readable(alert.message), null, 2)),
             ),
           )),
     );
     items.replaceChildren(...execution.items.map(itemTable));
+    definition.textContent = JSON.stringify(execution.definition, null, 2);
     history.replaceChildren(...historyRows(events));
-    if (lastStatus !== undefined && lastStatus !== described.status) announce(`${described.name} is now ${described.status}`);
+    if (lastStatus !== undefined && lastStatus !== described.status) announce(`${described.name} is now ${described.status}`, shown);
     lastStatus = described.status;
   }
 
   main.append(
     h(
       'article',
-      { 'aria-labelledby': 'execution-heading' },
-      h('p', {}, h('a', { href: '#/' }, '\u2190 All executions')),
-      heading,
-      summary,
-      h('div', { class: 'actions' }, stop, redrive, redriveNote),
-      h(
-        'div',
-        { class: 'columns' },
-        h(
-          'section',
-          { 'aria-labelledby': 'diagram-heading' },
-          h('h2', { id: 'diagram-heading' }, 'State machine'),
-          h('figure', {}, caption, diagram),
-        ),
-        h(
-          'div',
-          {},
-          h('section', { 'aria-labelledby': 'alerts-heading' }, h('h2', { id: 'alerts-heading' }, 'Alerts'), alerts),
-          h('section', { 'aria-labelledby': 'items-heading' }, h('h2', { id: 'items-heading' }, 'The trip\u2019s items'), items),
-        ),
-      ),
+      { 'aria-labelledby': 'execution-heading', class: 'execution' },
       h(
         'section',
-        { 'aria-labelledby': 'history-heading' },
-        h('h2', { id: 'history-heading' }, 'Event history'),
-        h(
-          'div',
-          { class: 'scroll' },
-          h(
-            'table',
-            { id: 'history' },
-            h('caption', { class: 'visually-hidden' }, 'Event history, oldest first'),
-            h('thead', {}, h('tr', {}, ...['#', 'Time', 'Type', 'State', 'Details'].map((title) => h('th', { scope: 'col' }, title)))),
-            history,
-          ),
+        { 'aria-labelledby': 'diagram-heading', class: 'machine' },
+        h('h2', { id: 'diagram-heading', class: 'visually-hidden' }, 'State machine'),
+        h('div', { class: 'actions' }, zoom),
+        h('figure', {}, diagram, caption),
+      ),
+      h(
+        'div',
+        { class: 'details' },
+        h('p', {}, h('a', { href: '#/' }, '\u2190 All executions')),
+        heading,
+        summary,
+        h('div', { class: 'actions' }, stop, redrive, redriveNote),
+        notice,
+        confirmStop,
+        stateDetail,
+        tableSection(
+          'states',
+          'States',
+          'Each state entered, in order, with its duration',
+          ['State', 'Entered', 'Took', 'Retries', 'Result'],
+          stateRows,
         ),
+        h('section', { 'aria-labelledby': 'alerts-heading' }, h('h2', { id: 'alerts-heading' }, 'Alerts'), alerts),
+        h('section', { 'aria-labelledby': 'items-heading' }, h('h2', { id: 'items-heading' }, 'The trip\u2019s items'), items),
+        h(
+          'section',
+          { 'aria-labelledby': 'definition-heading' },
+          h('h2', { id: 'definition-heading' }, 'Definition'),
+          h('details', {}, h('summary', {}, 'The state machine definition (Amazon States Language) this execution runs'), definition),
+        ),
+        tableSection('history', 'Event history', 'Event history, oldest first', ['#', 'Time', 'Type', 'State', 'Details'], history),
       ),
     ),
   );

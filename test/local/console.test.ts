@@ -7,6 +7,7 @@ import { consolePages } from '../../local/console.ts';
 import { LocalSaga } from '../../local/runtime.ts';
 import { StepFunctionsServer } from '../../local/sfn-server.ts';
 import { tripSaga } from '../../saga.ts';
+import { Need } from '../../status/needs.ts';
 import { actions, compensatedWhen, expectSamePath, firstStep, rollbackPathOf, steps, tripParallelSaga } from '../helpers/sagas.ts';
 import { chromiumRequired, executablePath, launchChromium } from '../helpers/browser.ts';
 import { scratchDir } from '../helpers/scratch.ts';
@@ -86,6 +87,19 @@ describe('console routes', () => {
       steps.map((step) => [step.name, compensatedWhen(secondStep, step) ? 'CANCELLED' : null]),
     );
     expect(view.diagram).toContain('class="node taken failed"');
+  });
+
+  it('lists executions with their saga outcome, and those that need a person as `saga status` finds them', async () => {
+    const rolledBack = tripWithId('console-outcome-rolled-back', { fail: [firstStep.action] });
+    await viewOfRun(server, local, rolledBack);
+    const listed = (await (await get('/console/api/executions')).json()) as {
+      executions: { name: string; outcome: string }[];
+      needs: unknown[];
+    };
+    expect(listed.executions.find((execution) => execution.name === rolledBack.trip_id)?.outcome).toBe('rolled back');
+    expect(listed.needs).toEqual([]);
+    const refused = await get('/console/api/executions?status=SOMETIMES');
+    expect(refused.status).toBe(400);
   });
 
   it('draws an execution of a step list with a group: the group as one box, both branches on the path', async () => {
@@ -171,6 +185,9 @@ describe('console routes', () => {
     await page.getByRole('link', { name: /All executions/ }).click();
     await page.getByLabel('Show status').selectOption('SUCCEEDED');
     await page.locator('#executions').getByRole('link', { name: 'console-happy' }).waitFor();
+    await expect(page.locator('#executions tr', { hasText: 'console-happy' }).locator('td.outcome').textContent()).resolves.toBe(
+      'succeeded',
+    );
     await page.getByLabel('Show status').selectOption('ABORTED');
     await page.locator('#executions').getByText('No ABORTED executions.').waitFor();
   });
@@ -182,22 +199,74 @@ describe('console routes', () => {
     expect(new Set(await nodesWith('taken'))).toEqual(new Set(rollbackPathOf(steps[1] as SagaStep)));
     expect(await nodesWith('failed')).toEqual([second]);
     await expect(page.locator('dl.summary').textContent()).resolves.toContain('SagaRolledBack');
+    await expect(page.locator('dl.summary').textContent()).resolves.toContain('Outcomerolled back');
     // The injected fault's Cause, read: its message, not a JSON string.
     await page.locator('#history').getByText(`InjectedFault: ${second} failed on purpose`).first().waitFor();
-    // It fits a laptop's width; the screenshot is taller, for the whole machine to show in the README.
+    // A finished rollback offers no redrive: it would only end at its Fail state again.
+    await expect(page.getByRole('button', { name: 'Redrive execution' }).isHidden()).resolves.toBe(true);
+    await expect(page.locator('#redrive-note').textContent()).resolves.toContain(
+      `Nothing to redrive: it ended at ${TerminalState.RolledBack}`,
+    );
+
+    // The whole path is on the screen, without scrolling: every state taken lies within the window.
+    expect(await page.evaluate('window.scrollY')).toBe(0);
+    const outside = await page.locator('.diagram g.node.taken').evaluateAll(
+      (nodes, screen) =>
+        nodes.flatMap((node) => {
+          const box = node.getBoundingClientRect();
+          const inside = box.top >= 0 && box.left >= 0 && box.bottom <= screen.height && box.right <= screen.width;
+          return inside ? [] : [node.querySelector('text')?.textContent ?? ''];
+        }),
+      LAPTOP,
+    );
+    expect(outside).toEqual([]);
     expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
-    await page.setViewportSize({ width: 1366, height: 1720 });
+
+    // Clicking a state shows what AWS's console shows of it: the first action's input and output...
+    const first = steps[0]?.action as string;
+    await page.locator('.diagram g.node', { hasText: first }).first().click();
+    await page.getByRole('heading', { name: `State ${first}` }).waitFor();
+    const input = JSON.parse((await page.locator('#state-detail .state-input').textContent()) ?? '{}');
+    expect(input).toMatchObject({ [tripSaga.keyField]: expect.any(String), fail: [second] });
+    await expect(page.locator('#state-detail .state-output').textContent()).resolves.toContain(`"${first}"`);
+    // ...and the failed one's error, its Cause read, from a row of the states' table too.
+    await page.locator('#states').getByRole('button', { name: second, exact: true }).click();
+    await page.getByRole('heading', { name: `State ${second}` }).waitFor();
+    await expect(page.locator('#state-detail .state-error').first().textContent()).resolves.toContain(
+      `InjectedFault: ${second} failed on purpose`,
+    );
+    // A cancelled item's TTL attribute reads as a date.
+    await expect(page.locator('table.item').first().textContent()).resolves.toMatch(/expires_at.*\(epoch \d+\)/);
+    // The definition the execution runs.
+    await page.getByText('The state machine definition (Amazon States Language) this execution runs').click();
+    await expect(page.locator('#definition').textContent()).resolves.toContain(`"StartAt": "${first}"`);
+    await page.getByText('The state machine definition (Amazon States Language) this execution runs').click();
+
+    await page.locator('.diagram g.node', { hasText: second }).first().click();
+    await page.evaluate('window.scrollTo(0, 0)');
     await page.screenshot({ path: updateScreenshot ? README_SCREENSHOT : join(await scratchDir(), 'console.png') });
-    await page.setViewportSize(LAPTOP);
   });
 
   it('stops a running execution', async () => {
     // The first step's compensation keeps failing: retried, alerted, retried again, while the execution runs.
     await startFromForm('console-stop', [firstStep.action, firstStep.compensation]);
     await statusIs('RUNNING');
+    // Stop asks first: cancelled, it goes on running.
     await page.getByRole('button', { name: 'Stop execution' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+    await expect(page.locator('dl.summary').getAttribute('data-status')).resolves.toBe('RUNNING');
+    await page.getByRole('button', { name: 'Stop execution' }).click();
+    await expect(page.getByRole('dialog').textContent()).resolves.toContain('Stop console-stop?');
+    await page.getByRole('dialog').getByRole('button', { name: 'Stop it' }).click();
     await statusIs('ABORTED');
     await expect(page.getByRole('button', { name: 'Stop execution' }).isHidden()).resolves.toBe(true);
+    await page.getByRole('status').getByText('Stopped: console-stop').waitFor();
+    // Its action failed and nothing was booked: it needs no one. The notice stays on its page.
+    await page.getByRole('link', { name: /All executions/ }).click();
+    const row = page.locator('#executions tr', { hasText: 'console-stop' });
+    await row.waitFor();
+    await expect(row.locator('td.outcome').textContent()).resolves.toBe('aborted, nothing left');
+    await expect(page.getByText('Stopped: console-stop').count()).resolves.toBe(0);
   });
 
   it('marks a stuck compensation and its alert, and redrives it once the fault is gone', async () => {
@@ -214,11 +283,24 @@ describe('console routes', () => {
       expect(await nodesWith('stuck')).toEqual([retry]);
       expect(await nodesWith('retried')).toEqual(expect.arrayContaining([firstStep.compensation, retry]));
       await page.locator('.alert').first().waitFor();
+      // The alert's error is read: its message, not escaped JSON with a stack trace.
+      const alert = (await page.locator('.alert').first().textContent()) ?? '';
+      expect(alert).toContain(`InjectedFault: ${firstStep.compensation} failed on purpose`);
+      expect(alert).not.toContain('\\"errorMessage');
+      expect(alert).not.toContain('trace');
+      await expect(page.locator('dl.summary').textContent()).resolves.toContain(`Outcome${Need.Stuck}`);
+      // The list puts it first, as needing a person, with the command that finishes it.
+      await page.getByRole('link', { name: /All executions/ }).click();
+      const needing = page.locator('#needs li', { hasText: 'console-stuck' });
+      await expect(needing.textContent()).resolves.toContain(`redrive-execution --endpoint-url ${fixable.endpoint}`);
+      await needing.getByRole('link', { name: 'console-stuck' }).click();
       await page.getByRole('button', { name: 'Redrive execution' }).click();
       await page.locator('dl.summary').getByText(TerminalState.RolledBack).waitFor({ timeout: 30_000 });
       await expect(page.locator('dl.summary').textContent()).resolves.toMatch(/Redrives1/);
       expect(await nodesWith('stuck')).toEqual([]);
       await expect(page.locator('table.item').first().textContent()).resolves.toContain('CANCELLED');
+      await page.getByRole('status').getByText('Redriven: console-stuck').waitFor();
+      await expect(page.getByRole('button', { name: 'Redrive execution' }).isHidden()).resolves.toBe(true);
     } finally {
       await fixable.close();
     }
