@@ -11,7 +11,7 @@ import {
   type SagaStep,
 } from '../../asl/saga.ts';
 import tripParallel from '../../examples/trip-parallel.ts';
-import { causeMessage, Need, needOf, resumeFromOf, ROUTINE_ENDS, type EndedExecution } from '../../status/needs.ts';
+import { causeMessage, describeNeed, Need, needOf, resumeFromOf, ROUTINE_ENDS, type EndedExecution } from '../../status/needs.ts';
 import { tripSaga } from '../../saga.ts';
 import { firstStep, lastStep, stageOf, steps } from '../helpers/sagas.ts';
 
@@ -75,6 +75,30 @@ describe('resumeFromOf', () => {
       ...stepsOfStage(group).flatMap((step) => [step.action, retryStateOf(step)]),
     ])
       expect(resumeFromOf(tripParallel, state)).toBe(groupCompensationOf(group));
+  });
+});
+
+describe('describeNeed', () => {
+  const rollbackStateMachineArn = 'arn:aws:states:us-east-1:000000000000:stateMachine:TripBooking-rollback';
+  const context = { endpointFlag: '', rollbackStateMachineArn };
+  const trip = { [tripSaga.keyField]: 'trip-1' };
+
+  it('finishes a stuck rollback with a redrive while AWS accepts one, its deadline 14 days after its end', () => {
+    const stuck = ended({ error: StepError.InjectedFault, input: trip });
+    const need = describeNeed(tripSaga, 'saga', stuck, Need.Stuck, [firstStep.name], retryStateOf(firstStep), context, now);
+    expect(need.command).toBe(`aws stepfunctions redrive-execution --execution-arn ${stuck.executionArn}`);
+    expect(need.redriveDeadline).toBe(new Date(stuck.stopDate.getTime() + 14 * DAY).toISOString());
+    expect(need).toMatchObject({ tripId: 'trip-1', bookingsLeft: [firstStep.name], redrivable: true, ageSeconds: DAY / 1000 });
+  });
+
+  it('after the deadline, with the rollback machine from the compensation where it stopped, on its trip and bookings', () => {
+    const old = ended({ error: StepError.InjectedFault, input: trip, stopDate: new Date(now.getTime() - 15 * DAY) });
+    const need = describeNeed(tripSaga, 'saga', old, Need.Stuck, [firstStep.name], retryStateOf(lastStep), context, now);
+    expect(need.redrivable).toBe(false);
+    const input = { trip, execution: old.executionArn, resumeFrom: lastStep.compensation };
+    expect(need.command).toBe(
+      `aws stepfunctions start-execution --state-machine-arn ${rollbackStateMachineArn} --input '${JSON.stringify(input)}'`,
+    );
   });
 });
 
