@@ -4,6 +4,10 @@ export default {
   // Property tests against a real DynamoDB take seconds; on a loaded shared machine, Jest's 5 s default turns
   // slowness into failures (and a timed-out test keeps writing while the next one counts items).
   testTimeout: 60_000,
+  // Jest's default is one worker per core but one: a single worker on a 2-core machine. The heavy files spend much of
+  // their time waiting on other processes and on dynalite's I/O, and share nothing (each its own ports, tables and
+  // folders), so they run two at once even there.
+  maxWorkers: 2,
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   extensionsToTreatAsEsm: ['.ts'],

@@ -1,6 +1,7 @@
 import { expect } from '@jest/globals';
 import { groupCompensationOf, isGroup, retryStateOf, stepsOfStage, type SagaStep } from '../../asl/saga.ts';
 import type { Trip } from '../../functions/trip.ts';
+import type { FaultSpec } from '../../local/faults.ts';
 import { stillBooked, type Execution, type LocalSaga } from '../../local/runtime.ts';
 import { invariantProblems, stuckStepOf } from '../../verify/invariant.ts';
 
@@ -57,4 +58,26 @@ export async function expectConsistent(local: LocalSaga, execution: Execution, t
     else expect(left).toEqual(own);
   }
   return bookings;
+}
+
+let uniqueId = 0;
+/** A name no other of the test file's trips or executions has. */
+export const nextTripId = (label: string): string => `${label}-${(uniqueId += 1)}`;
+
+/** Runs, checks the invariant, and redrives (then checks again), the fault fixed, when a compensation did not finish. */
+export async function runChecked(
+  local: LocalSaga,
+  trip: Trip,
+  faults: Record<string, FaultSpec> = {},
+  deliverTwice: string[] = [],
+): Promise<Execution> {
+  // Named apart from the trip: several executions of one trip may run.
+  const execution = await local.execute(trip, { name: nextTripId('run'), faults, deliverTwice, retryDelayMs: 0 });
+  await expectConsistent(local, execution, trip);
+  if (execution.outcome === 'compensation not finished') {
+    const redriven = await local.redrive(execution, { retryDelayMs: 0 });
+    expect(redriven).toMatchObject({ status: 'FAILED', error: 'SagaRolledBack', outcome: 'rolled back', redriveCount: 1 });
+    expect(stillBooked(await local.bookingsOf(trip.trip_id), execution.executionArn)).toEqual([]);
+  }
+  return execution;
 }
