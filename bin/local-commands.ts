@@ -92,28 +92,30 @@ function tripIdOf(local: LocalSaga, execution: Pick<Execution, 'input'>): string
   return typeof id === 'string' ? id : undefined;
 }
 
-/** The items of the execution's trip in every step's table; none when its input names no trip. */
-async function bookingsOfTrip(local: LocalSaga, execution: Pick<Execution, 'input'>) {
+/** The items of the execution's trip in every table of its step list; none when its input names no trip. */
+async function bookingsOfTrip(local: LocalSaga, execution: Pick<Execution, 'input' | 'pinned'>) {
   const tripId = tripIdOf(local, execution);
-  return tripId === undefined ? {} : local.bookingsOf(tripId);
+  return tripId === undefined ? {} : local.bookingsOf(tripId, local.pinnedOf(execution).saga);
 }
 
 async function report(local: LocalSaga, execution: Execution, dataDir?: string): Promise<string> {
+  // The tables of the step list the execution started with, which may since have changed.
+  const { saga } = local.pinnedOf(execution);
   const tripId = tripIdOf(local, execution);
   const bookings = await bookingsOfTrip(local, execution);
   print();
   if (tripId === undefined) {
-    print(`The input has no ${local.saga.keyField}: no table can hold a booking of it.`);
+    print(`The input has no ${saga.keyField}: no table can hold a booking of it.`);
   } else {
-    print(`Tables for ${local.saga.keyField} ${tripId}:`);
-    for (const line of bookingsTable(local.saga, bookings)) print(line);
+    print(`Tables for ${saga.keyField} ${tripId}:`);
+    for (const line of bookingsTable(saga, bookings)) print(line);
   }
   for (const alert of execution.alerts) {
     print();
     print(`Alert (${alert.state}): ${alert.subject}; bookings left: ${alert.bookingsLeft.join(', ') || 'none'}`);
     print(`  ${JSON.stringify(alertForPrinting(alert.message))}`);
   }
-  const line = verdict(local.saga, execution, bookings);
+  const line = verdict(saga, execution, bookings);
   print();
   print(line);
   if (execution.outcome === 'compensation not finished') {
@@ -313,6 +315,8 @@ async function resume(options: { saga?: string; data: string; execution: string;
       if (!saved) throw new UsageError(`no execution named "${options.execution}" in ${options.data}`);
       current = saved;
       print(`Redriving ${saved.name} (${saved.outcome}) from the state where it stopped; ${retryNote(options.retryDelay)}.`);
+      const note = local.definitionNoteOf(saved);
+      if (note) print(`Note: ${note}.`);
       print();
       execution = await local.redrive(saved, { ...runOptions, onEvent: timelinePrinter(print) });
     }

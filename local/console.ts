@@ -229,20 +229,26 @@ export function consolePages(
 
     async function executionView(executionArn: string) {
       const described = (await server.call('DescribeExecution', { executionArn })) as { input: string; stateMachineArn: string };
-      // The rollback machine, served beside the saga, is drawn from its own definition.
+      // The rollback machine, served beside the saga, runs its own definitions.
       const machine = local.rollback?.stateMachineArn === described.stateMachineArn ? local.rollback : local;
+      // Drawn from the definition the execution started with, whatever the step list has become since.
+      const pinned = server.pinnedOf(executionArn);
+      const { saga } = pinned;
       const { path, marks, alerts, visits } = pathOf(await history(executionArn));
       const input = JSON.parse(described.input) as Record<string, unknown> | null;
-      const tripId = input?.[local.saga.keyField];
+      const tripId = input?.[saga.keyField];
       // An input without a trip id (an invalid trip) names no items.
-      const bookings = typeof tripId === 'string' ? await local.bookingsOf(tripId) : {};
+      const bookings = typeof tripId === 'string' ? await local.bookingsOf(tripId, saga) : {};
       const role = machine === local ? 'saga' : 'rollback';
       const now = new Date();
-      const verdict = await verdictOf(local.saga, role, source, executionArn, now);
+      const verdict = await verdictOf(saga, role, source, executionArn, now);
+      const note = machine.definitionNoteOf({ pinned });
       return {
-        diagram: await svgOf(toDot(machine.definition, path, marks)),
-        // The definition the execution runs on, for the page to show as AWS's console does.
-        definition: machine.definition,
+        diagram: await svgOf(toDot(pinned.definition, path, marks)),
+        // The definition the execution runs on (the one it started with), for the page to show as AWS's console does.
+        definition: pinned.definition,
+        revision: pinned.hash,
+        ...(note ? { definitionNote: note } : {}),
         path,
         marks,
         visits,
@@ -251,8 +257,8 @@ export function consolePages(
         need:
           verdict?.need === undefined
             ? null
-            : describeNeed(local.saga, role, verdict.execution, verdict.need, verdict.bookingsLeft, path.at(-1), contextOf(), now),
-        items: stepsOf(local.saga).map((step) => ({ step: step.name, table: step.table, item: plain(bookings[step.name]) })),
+            : describeNeed(saga, role, verdict.execution, verdict.need, verdict.bookingsLeft, path.at(-1), contextOf(), now),
+        items: stepsOf(saga).map((step) => ({ step: step.name, table: step.table, item: plain(bookings[step.name]) })),
       };
     }
 

@@ -2,6 +2,7 @@ import { BookingStatus, OWNER } from '../functions/bookings.ts';
 import type { FaultSpec } from './faults.ts';
 import type { HistoryEvent } from './history.ts';
 import type { Saga } from '../asl/saga.ts';
+import type { PinnedDefinition } from './pinned.ts';
 
 // What the local engine takes and gives: executions, their options, alerts and outcomes.
 
@@ -67,6 +68,8 @@ export interface Execution {
   readonly calls: Readonly<Record<string, number>>;
   readonly history: readonly HistoryEvent[];
   readonly alerts: readonly Alert[];
+  /** The definition it ran on, and its step list: absent only from a journal written before executions kept theirs. */
+  readonly pinned?: PinnedDefinition;
 }
 
 export interface ExecuteOptions {

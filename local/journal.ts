@@ -1,6 +1,7 @@
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HistoryEvent } from './history.ts';
+import type { PinnedDefinition } from './pinned.ts';
 import { statesEntered } from './redrive.ts';
 import type { Alert, Execution } from './runtime.ts';
 
@@ -23,13 +24,26 @@ export interface ExecutionRun {
   readonly startDate: Date;
   readonly redriveCount: number;
   readonly redriveDate?: Date;
+  /**
+   * The definition it runs on, and the step list it was rendered from, kept with its start: absent only from a
+   * journal written before executions kept theirs.
+   */
+  readonly pinned?: PinnedDefinition;
 }
 
 /** How a run ended: what an Execution has beyond its run and its history. */
 export type Ending = Pick<Execution, 'status' | 'outcome' | 'error' | 'cause' | 'output' | 'stopDate'>;
 
 type JournalRecord =
-  | { readonly type: 'start'; readonly name: string; readonly executionArn: string; readonly input: unknown; readonly startDate: string }
+  | {
+      readonly type: 'start';
+      readonly name: string;
+      readonly executionArn: string;
+      readonly input: unknown;
+      readonly startDate: string;
+      /** Once per execution, in the record that accepts it: the journal is whole whenever it can be read at all. */
+      readonly pinned?: PinnedDefinition;
+    }
   | { readonly type: 'event'; readonly event: HistoryEvent }
   | { readonly type: 'call'; readonly state: string }
   | { readonly type: 'alert'; readonly alert: Alert }
@@ -140,11 +154,16 @@ export class Journal {
         throw new JournalExistsError(`an execution named "${run.name}" is already kept`);
       throw error;
     }
-    const { name, executionArn, input, startDate } = run;
-    writeSync(
-      fd,
-      `${JSON.stringify({ type: 'start', name, executionArn, input, startDate: startDate.toISOString() } satisfies JournalRecord)}\n`,
-    );
+    const { name, executionArn, input, startDate, pinned } = run;
+    const start: JournalRecord = {
+      type: 'start',
+      name,
+      executionArn,
+      input,
+      startDate: startDate.toISOString(),
+      ...(pinned ? { pinned } : {}),
+    };
+    writeSync(fd, `${JSON.stringify(start)}\n`);
     return new JournalWriter(fd);
   }
 
@@ -203,6 +222,7 @@ function fold(text: string): Kept | undefined {
           input: record.input,
           startDate: date(record.startDate),
           redriveCount: 0,
+          ...(record.pinned ? { pinned: record.pinned } : {}),
         };
         break;
       case 'event':

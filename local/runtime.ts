@@ -8,6 +8,7 @@ import { SagaOutcome } from '../asl/errors.ts';
 import { allStatesOf, statesByName, taskStatesOf, type State, type StateMachineDefinition } from '../asl/model.ts';
 import { placeholderResources, renderRollback, renderSaga, SNS_PUBLISH, START_EXECUTION, rollbackMachineNameOf } from '../asl/render.ts';
 import { groupCompensationOf, isGroup, retryStateOf, stepsOf, type Saga } from '../asl/saga.ts';
+import { definitionChanges, changesSummary } from '../asl/diff.ts';
 import { handlerModulesOf } from '../functions/build.ts';
 import { stepConfigsOf, type StepConfig } from '../functions/config.ts';
 import type { HandlerDependencies } from '../functions/handlers.ts';
@@ -17,6 +18,7 @@ import { injectedError } from './faults.ts';
 import { ExecutionHistory, type HistoryEvent, type InterpreterEvent } from './history.ts';
 import { Journal, JournalExistsError, type Ending, type ExecutionRun, type JournalWriter, type Kept } from './journal.ts';
 import { lambdaContext } from './lambda-context.ts';
+import { pinDefinition, type PinnedDefinition } from './pinned.ts';
 import { ExecutionNotRedrivableError, isReentry, notRedrivableReason, reentered, statesEntered, stoppedAt } from './redrive.ts';
 
 import {
@@ -72,6 +74,27 @@ const interpreterOf = (definition: StateMachineDefinition): StateMachine =>
 
 type LambdaHandler = (event: unknown, context: unknown) => Promise<unknown>;
 
+/** Makes a function's handler from its module and configuration; one handler serves every definition that asks the same. */
+type HandlerFactory = (url: string, config: StepConfig) => Promise<LambdaHandler>;
+
+/** A definition that executions run on: the current one, or one an execution kept in the data folder started with. */
+interface Version {
+  readonly pinned: PinnedDefinition;
+  /** Its states by name, looked up on every Task call. */
+  readonly states: ReadonlyMap<string, State>;
+  /** Each function's handler, by name (the Task state it serves), once the step list's tables exist. */
+  readonly handlers: Promise<Readonly<Record<string, LambdaHandler>>>;
+}
+
+/** The handlers of every function of a step list, by name. */
+async function handlersFor(saga: Saga, faultInjection: boolean, handlerOf: HandlerFactory): Promise<Record<string, LambdaHandler>> {
+  const configs = functionConfigsOf({ saga, faultInjection });
+  const handlers: Record<string, LambdaHandler> = {};
+  // One at a time: Jest's VM modules fail a module imported twice at once ("not been linked").
+  for (const { state, url } of handlerModulesOf(saga)) handlers[state] = await handlerOf(url, configs[state] as StepConfig);
+  return handlers;
+}
+
 /** Each function's configuration, by its name (the Task state it serves), as the local mode runs it. */
 export const functionConfigsOf = (options: Pick<LocalSagaOptions, 'saga' | 'faultInjection'>): Record<string, StepConfig> =>
   stepConfigsOf(options.saga, { faultInjection: options.faultInjection ?? true });
@@ -92,9 +115,12 @@ export const outcomeOf = (saga: Saga, status: Execution['status'], error: string
   return 'failed';
 };
 
-/** The function a Task state invokes: the name at the end of its Lambda ARN (a compensation and its retry share one). */
+/**
+ * The function a Task state invokes: the name in its Lambda ARN, without a version qualifier (a compensation and its
+ * retry share one).
+ */
 const functionOf = (state: string, task: State | undefined): string =>
-  task?.Type === 'Task' ? (task.Resource.split(':function:')[1] ?? state) : state;
+  task?.Type === 'Task' ? (task.Resource.split(':function:')[1]?.split(':')[0] ?? state) : state;
 
 /**
  * As Lambda reports a function's error to Step Functions: `Error` is the error's name, `Cause` a JSON string
@@ -105,6 +131,29 @@ function asLambdaError(error: unknown): Error {
   const cause = JSON.stringify({ errorType: name, errorMessage: message, trace: (stack ?? '').split('\n') });
   return Object.assign(new Error(cause), { name });
 }
+
+/**
+ * Where a later run enters: the last state the execution entered, with its input; when that state is inside a
+ * Parallel state's branch, the Parallel state (its branches resume where they stopped); before the first state,
+ * the start. A state the definition does not have is returned as it is, for the caller to refuse.
+ */
+function stoppedIn(
+  definition: StateMachineDefinition,
+  history: readonly HistoryEvent[],
+  input: unknown,
+): { state: string; input: unknown } {
+  const last = stoppedAt(history);
+  if (last === undefined) return { state: definition.StartAt, input };
+  if (last.state in definition.States) return last;
+  const parallel = Object.entries(definition.States).find(
+    ([, state]) => state.Type === 'Parallel' && state.Branches.flatMap(allStatesOf).some(([name]) => name === last.state),
+  );
+  return parallel ? (stoppedAt(history, { [parallel[0]]: parallel[1] }) ?? last) : last;
+}
+
+/** The interpreter of a definition entered at `state`: a redrive, or the continuation of an interrupted run. */
+const reenteredMachine = (definition: StateMachineDefinition, state: string, input: unknown, history: readonly HistoryEvent[]) =>
+  interpreterOf(reentered(definition, state, input, history));
 
 /**
  * The saga on one machine: an embedded DynamoDB (dynalite) with the step list's tables, and the very definition
@@ -126,10 +175,12 @@ export class LocalSaga {
   readonly dynamo: EmbeddedDynamoDb;
   /** Whether its functions honour a trip's `fail` list, as SAGA_FAULT_INJECTION says on a deployed stack. */
   readonly faultInjection: boolean;
-  readonly #handlers: Readonly<Record<string, LambdaHandler>>;
+  /** The definition new executions start on, rendered from the step list this saga was started with. */
+  readonly #current: Version;
+  /** Definitions that executions kept in the data folder started with, other than the current one, by hash. */
+  readonly #versions = new Map<string, Version>();
+  readonly #handlerOf: HandlerFactory;
   readonly #machine: StateMachine;
-  /** The definition's states by name, looked up on every Task call. */
-  readonly #states: ReadonlyMap<string, State>;
   readonly #dataDir: string | undefined;
   readonly #journal: Journal | undefined;
   readonly type: StateMachineType;
@@ -146,6 +197,7 @@ export class LocalSaga {
     options: LocalSagaOptions,
     dynamo: EmbeddedDynamoDb,
     handlers: Record<string, LambdaHandler>,
+    handlerOf: HandlerFactory,
     kind: MachineKind,
     journal: Journal | undefined,
   ) {
@@ -154,7 +206,7 @@ export class LocalSaga {
     this.dynamo = dynamo;
     this.#dataDir = options.dataDir;
     this.#journal = journal;
-    this.#handlers = handlers;
+    this.#handlerOf = handlerOf;
     this.faultInjection = options.faultInjection ?? true;
     this.type = options.type ?? 'STANDARD';
     this.machineName = kind === 'rollback' ? rollbackMachineNameOf(options.saga) : options.saga.name;
@@ -165,6 +217,7 @@ export class LocalSaga {
             { ...options, type: 'STANDARD', ...(options.dataDir ? { dataDir: join(options.dataDir, ROLLBACK_DIR) } : {}) },
             dynamo,
             handlers,
+            handlerOf,
             'rollback',
             journal?.within(ROLLBACK_DIR),
           )
@@ -181,7 +234,11 @@ export class LocalSaga {
           );
     this.roleArn = `arn:aws:iam::${LOCAL_ACCOUNT}:role/${this.machineName}-local`;
     this.#machine = interpreterOf(this.definition);
-    this.#states = statesByName(this.definition);
+    this.#current = {
+      pinned: pinDefinition(options.saga, this.definition),
+      states: statesByName(this.definition),
+      handlers: Promise.resolve(handlers),
+    };
   }
 
   static async start(options: LocalSagaOptions): Promise<LocalSaga> {
@@ -195,18 +252,24 @@ export class LocalSaga {
     });
     try {
       await createBookingTables(dynamo.client, options.saga);
-      const configs = functionConfigsOf(options);
       const logger = new Logger({
         service: 'saga',
         level: options.functionLog ? 'INFO' : 'SILENT',
         ...(options.functionLog ? { write: options.functionLog } : {}),
       });
-      const handlers: Record<string, LambdaHandler> = {};
-      for (const { state, url } of handlerModulesOf(options.saga)) {
-        const { createHandler } = (await import(url)) as { createHandler: (dependencies: HandlerDependencies) => LambdaHandler };
-        handlers[state] = createHandler({ config: configs[state] as StepConfig, client: dynamo.client, logger });
-      }
-      return new LocalSaga(options, dynamo, handlers, 'saga', journal);
+      const made = new Map<string, Promise<LambdaHandler>>();
+      const handlerOf: HandlerFactory = (url, config) => {
+        const key = JSON.stringify({ url, config });
+        const handler =
+          made.get(key) ??
+          import(url).then(({ createHandler }: { createHandler: (dependencies: HandlerDependencies) => LambdaHandler }) =>
+            createHandler({ config, client: dynamo.client, logger }),
+          );
+        made.set(key, handler);
+        return handler;
+      };
+      const handlers = await handlersFor(options.saga, options.faultInjection ?? true, handlerOf);
+      return new LocalSaga(options, dynamo, handlers, handlerOf, 'saga', journal);
     } catch (error) {
       await dynamo.close();
       journal?.release();
@@ -242,7 +305,7 @@ export class LocalSaga {
       this.type === 'EXPRESS'
         ? `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:express:${this.machineName}:${name}:${randomUUID()}`
         : this.executionArnOf(name);
-    const run: ExecutionRun = { name, executionArn, input, startDate: new Date(), redriveCount: 0 };
+    const run: ExecutionRun = { name, executionArn, input, startDate: new Date(), redriveCount: 0, pinned: this.#current.pinned };
     let journal: JournalWriter | undefined;
     try {
       journal = this.#journal?.begin(executionNameOf(executionArn), run);
@@ -264,20 +327,24 @@ export class LocalSaga {
     if (this.type === 'EXPRESS') throw new ExecutionNotRedrivableError('RedriveExecution is not supported by EXPRESS state machines');
     const reason = notRedrivableReason(execution.status, execution.stopDate);
     if (reason) throw new ExecutionNotRedrivableError(reason);
-    const { state, input } = this.#stoppedIn(execution.history, execution.input);
-    if (!this.definition.States[state])
+    const version = this.#versionOf(execution.pinned);
+    const { state, input } = stoppedIn(version.pinned.definition, execution.history, execution.input);
+    // Only an execution kept without its definition (an older journal) runs on the current one, which may lack it.
+    if (!version.pinned.definition.States[state])
       throw new ExecutionNotRedrivableError(`Execution stopped in state ${state}, which the state machine no longer has.`);
     const { name, executionArn, startDate } = execution;
-    const run = {
+    const run: ExecutionRun = {
       name,
       executionArn,
       input: execution.input,
       startDate,
       redriveCount: execution.redriveCount + 1,
       redriveDate: new Date(),
+      ...(execution.pinned ? { pinned: execution.pinned } : {}),
     };
     const journal = this.#journal?.reopen(executionNameOf(executionArn));
-    return this.#launch(this.#reentered(state, input, execution.history), run, options, { earlier: execution, journal, redriven: true });
+    const machine = reenteredMachine(version.pinned.definition, state, input, execution.history);
+    return this.#launch(machine, run, options, { earlier: execution, journal, redriven: true });
   }
 
   /**
@@ -293,11 +360,14 @@ export class LocalSaga {
         const { name, executionArn, input: executionInput } = kept.run;
         this.#continued.add(executionArn);
         const journal = this.#journal?.reopen(executionNameOf(executionArn));
-        const { state, input } = this.#stoppedIn(kept.history, kept.run.input);
-        const found = `${name}: was running${stoppedAt(kept.history) ? ` in ${state}` : ', before its first state'}`;
-        if (!this.definition.States[state]) {
+        const version = this.#versionOf(kept.run.pinned);
+        const { definition } = version.pinned;
+        const { state, input } = stoppedIn(definition, kept.history, kept.run.input);
+        const note = this.definitionNoteOf(kept.run);
+        const found = `${name}: was running${stoppedAt(kept.history) ? ` in ${state}` : ', before its first state'}${note ? ` (${note})` : ''}`;
+        if (!definition.States[state]) {
           const cause = `The process stopped in state ${state}, which the state machine no longer has (the step list changed).`;
-          const done = Promise.resolve(this.#interruptedForGood(kept, cause, journal));
+          const done = Promise.resolve(this.#interruptedForGood(version, kept, cause, journal));
           return {
             name,
             executionArn,
@@ -306,7 +376,10 @@ export class LocalSaga {
             done,
           };
         }
-        const done = this.#launch(this.#reentered(state, input, kept.history), kept.run, optionsOf(kept), { earlier: kept, journal });
+        const done = this.#launch(reenteredMachine(definition, state, input, kept.history), kept.run, optionsOf(kept), {
+          earlier: kept,
+          journal,
+        });
         return { name, executionArn, input: executionInput, report: `${found}: continued from ${state}`, done };
       });
   }
@@ -317,28 +390,48 @@ export class LocalSaga {
     await Promise.allSettled([...this.#running.values(), this.rollback?.interrupt()]);
   }
 
-  #reentered(state: string, input: unknown, history: readonly HistoryEvent[]): StateMachine {
-    return interpreterOf(reentered(this.definition, state, input, history));
+  /**
+   * What runs an execution that started on another definition than the current one, or was kept without its
+   * definition, and how it came to: one line, or undefined when it runs on the current definition.
+   */
+  definitionNoteOf(execution: Pick<ExecutionRun, 'pinned'>): string | undefined {
+    const { pinned } = execution;
+    const current = this.#current.pinned;
+    if (!pinned)
+      return `kept without its definition (a journal older than definitions in journals): it runs on the current step list, ${current.hash}`;
+    if (pinned.hash === current.hash) return undefined;
+    const changes = changesSummary(definitionChanges(pinned.definition, current.definition));
+    return `the step list changed since it started (${changes}): it runs on the definition it started with, ${pinned.hash}, not the current ${current.hash}`;
   }
 
-  /**
-   * Where a later run enters: the last state the execution entered, with its input; when that state is inside a
-   * Parallel state's branch, the Parallel state (its branches resume where they stopped); before the first state,
-   * the start. A state the definition no longer has is returned as it is, for the caller to refuse.
-   */
-  #stoppedIn(history: readonly HistoryEvent[], input: unknown): { state: string; input: unknown } {
-    const last = stoppedAt(history);
-    if (last === undefined) return { state: this.definition.StartAt, input };
-    if (last.state in this.definition.States) return last;
-    const parallel = Object.entries(this.definition.States).find(
-      ([, state]) => state.Type === 'Parallel' && state.Branches.flatMap(allStatesOf).some(([name]) => name === last.state),
+  /** The definition and step list an execution runs on: the one it started with, or the current one for an older journal. */
+  pinnedOf(execution: Pick<ExecutionRun, 'pinned'>): PinnedDefinition {
+    return execution.pinned ?? this.#current.pinned;
+  }
+
+  /** The definition new executions start on, with the step list it is rendered from. */
+  get pinned(): PinnedDefinition {
+    return this.#current.pinned;
+  }
+
+  /** A kept execution's definition, served by handlers made from its own step list, whose tables it makes sure of. */
+  #versionOf(pinned: PinnedDefinition | undefined): Version {
+    if (!pinned || pinned.hash === this.#current.pinned.hash) return this.#current;
+    const known = this.#versions.get(pinned.hash);
+    if (known) return known;
+    const handlers = createBookingTables(this.dynamo.client, pinned.saga).then(() =>
+      handlersFor(pinned.saga, this.faultInjection, this.#handlerOf),
     );
-    return parallel ? (stoppedAt(history, { [parallel[0]]: parallel[1] }) ?? last) : last;
+    // Awaited by each run on it; a failure (a handler module gone) fails those runs, not the process.
+    handlers.catch(() => undefined);
+    const version: Version = { pinned, states: statesByName(pinned.definition), handlers };
+    this.#versions.set(pinned.hash, version);
+    return version;
   }
 
   /** Ends FAILED, where it stopped, an interrupted execution that cannot be continued. */
-  #interruptedForGood(kept: Kept, cause: string, journal: JournalWriter | undefined): Execution {
-    const history = new ExecutionHistory(this.definition, this.roleArn, kept.history);
+  #interruptedForGood(version: Version, kept: Kept, cause: string, journal: JournalWriter | undefined): Execution {
+    const history = new ExecutionHistory(version.pinned.definition, this.roleArn, kept.history);
     history.record({ type: 'ExecutionFailed', timestamp: Date.now(), Error: EXECUTION_INTERRUPTED, Cause: cause });
     journal?.event(history.events.at(-1) as HistoryEvent);
     const ending: Ending = { status: 'FAILED', outcome: 'failed', error: EXECUTION_INTERRUPTED, cause, stopDate: new Date() };
@@ -367,7 +460,10 @@ export class LocalSaga {
   ): Promise<Execution> {
     const { name, executionArn, input, redriveCount } = run;
     const { earlier, journal } = context;
-    const history = new ExecutionHistory(this.definition, this.roleArn, earlier?.history);
+    const version = this.#versionOf(run.pinned);
+    const { saga, definition } = version.pinned;
+    const handlers = await version.handlers;
+    const history = new ExecutionHistory(definition, this.roleArn, earlier?.history);
     const calls: Record<string, number> = { ...earlier?.calls };
     const functionCalls: Record<string, number> = {};
     const alerts: Alert[] = [...(earlier?.alerts ?? [])];
@@ -382,21 +478,22 @@ export class LocalSaga {
         options.onEvent?.(recorded);
       }
     };
-    const taskStates = taskStatesOf(this.definition);
+    const taskStates = taskStatesOf(definition);
     const taskHandler = (state: string) => async (taskInput: unknown) => {
       const call = history.recordCall(state, taskInput);
       calls[state] = (calls[state] ?? 0) + 1;
       journal?.call(state);
       // Faults strike the function, whichever state calls it, counting its calls in this run from every state.
-      const fn = functionOf(state, this.#states.get(state));
+      const fn = functionOf(state, version.states.get(state));
       functionCalls[fn] = (functionCalls[fn] ?? 0) + 1;
       const fault = injectedError(options.faults?.[fn], fn, functionCalls[fn], redriveCount);
       const served = (async () => {
         if (fault) throw fault;
         const spec = options.faults?.[fn];
         if (spec && 'delayMs' in spec) await delay(spec.delayMs);
-        if (options.deliverTwice?.includes(state)) await this.#serve(state, taskInput, { executionArn, input }, raise);
-        call.result = await this.#serve(state, taskInput, { executionArn, input }, raise);
+        const serve = () => this.#serve({ saga, states: version.states, handlers }, state, taskInput, { executionArn, input }, raise);
+        if (options.deliverTwice?.includes(state)) await serve();
+        call.result = await serve();
         return call.result as never;
       })();
       // A call outlives its state when a Parallel state stops its branch: its write still lands, as on AWS.
@@ -432,6 +529,8 @@ export class LocalSaga {
     });
     options.signal?.addEventListener('abort', () => execution.abort(), { once: true });
     interrupted.addEventListener('abort', () => execution.abort(), { once: true });
+    // Stopped or interrupted while its handlers were being made (a kept execution's own step list).
+    if (options.signal?.aborted || interrupted.aborted) execution.abort();
     const stopped = () => interrupted.aborted && !options.signal?.aborted;
     const settled = execution.result.then(
       (output) => ({ status: 'SUCCEEDED' as const, output }),
@@ -460,10 +559,10 @@ export class LocalSaga {
     const ending: Ending = {
       status,
       outcome: outcomeOf(
-        this.saga,
+        saga,
         status,
         failure?.error,
-        path.findLast((state) => state in this.definition.States),
+        path.findLast((state) => state in definition.States),
       ),
       ...(failure ? { error: failure.error, cause: failure.cause } : {}),
       ...('output' in result ? { output: result.output } : {}),
@@ -478,6 +577,7 @@ export class LocalSaga {
       startDate: run.startDate,
       redriveCount,
       ...(run.redriveDate ? { redriveDate: run.redriveDate } : {}),
+      ...(run.pinned ? { pinned: run.pinned } : {}),
       path,
       calls,
       history: history.events,
@@ -487,12 +587,13 @@ export class LocalSaga {
 
   /** What a Task does locally: the function's handler, or (for the alert) a recorded SNS publish. */
   async #serve(
+    served: { saga: Saga; states: ReadonlyMap<string, State>; handlers: Readonly<Record<string, LambdaHandler>> },
     state: string,
     input: unknown,
     execution: Pick<Execution, 'executionArn' | 'input'>,
     raise: (alert: Alert) => void,
   ): Promise<unknown> {
-    const definition = this.#states.get(state);
+    const definition = served.states.get(state);
     if (definition?.Type === 'Task' && definition.Resource === SNS_PUBLISH) {
       const { Subject, Message } = input as { Subject: string; Message: Record<string, unknown> };
       // The rollback machine undoes the bookings of the saga execution its input names.
@@ -500,7 +601,7 @@ export class LocalSaga {
         this.kind === 'rollback'
           ? (execution.input as { trip: Record<string, unknown>; execution: string })
           : { trip: execution.input as Record<string, unknown>, execution: execution.executionArn };
-      const bookingsLeft = stillBooked(await this.bookingsOf(String(trip[this.saga.keyField])), owner);
+      const bookingsLeft = stillBooked(await this.bookingsOf(String(trip[served.saga.keyField]), served.saga), owner);
       const alert: Alert = {
         execution: execution.executionArn,
         state,
@@ -513,7 +614,7 @@ export class LocalSaga {
       return { MessageId: randomUUID() };
     }
     if (definition?.Type === 'Task' && definition.Resource === START_EXECUTION) return this.#handOff(input as HandOff);
-    const handler = this.#handlers[functionOf(state, definition)];
+    const handler = served.handlers[functionOf(state, definition)];
     if (!handler) throw new Error(`no handler for Task state ${state}`);
     return handler(input, lambdaContext(state));
   }
@@ -558,9 +659,11 @@ export class LocalSaga {
    * Calls a Task state's function directly, as `aws lambda invoke` would: a late or repeated delivery. The input
    * is the whole payload, `{trip, execution}`, as the state machine would pass it.
    */
-  invoke(state: string, input: unknown): Promise<unknown> {
+  async invoke(state: string, input: unknown): Promise<unknown> {
     const { trip, execution } = (input ?? {}) as { trip?: unknown; execution?: unknown };
-    return this.#serve(state, input, { executionArn: String(execution), input: trip }, () => undefined);
+    const { pinned, states, handlers } = this.#current;
+    const served = { saga: pinned.saga, states, handlers: await handlers };
+    return this.#serve(served, state, input, { executionArn: String(execution), input: trip }, () => undefined);
   }
 
   /** An execution kept in the data folder (with --data) that has ended, for redriving or describing it. */
@@ -574,11 +677,11 @@ export class LocalSaga {
   }
 
   /** Each step's item for a trip: a booking, a cancellation marker, or nothing. */
-  async bookingsOf(tripId: string): Promise<Record<string, Record<string, unknown> | undefined>> {
+  async bookingsOf(tripId: string, saga: Saga = this.saga): Promise<Record<string, Record<string, unknown> | undefined>> {
     const entries = await Promise.all(
-      stepsOf(this.saga).map(async (step) => {
+      stepsOf(saga).map(async (step) => {
         const { Item } = await this.dynamo.client.send(
-          new GetCommand({ TableName: step.table, Key: { [this.saga.keyField]: tripId }, ConsistentRead: true }),
+          new GetCommand({ TableName: step.table, Key: { [saga.keyField]: tripId }, ConsistentRead: true }),
         );
         return [step.name, Item] as const;
       }),

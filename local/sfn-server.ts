@@ -8,6 +8,7 @@ import { inputDepthProblem } from './input.ts';
 import { guard } from './http-guard.ts';
 import { answerFunctionConfiguration } from './lambda-api.ts';
 import type { ExecutionRun } from './journal.ts';
+import type { PinnedDefinition } from './pinned.ts';
 import { ExecutionInterruptedError, isExecutionName, notRedrivableReason, type Alert, type Execution, type LocalSaga } from './runtime.ts';
 
 // The Step Functions API (AWS JSON 1.0, `X-Amz-Target: AWSStepFunctions.<Operation>`) for the local saga's one
@@ -28,6 +29,8 @@ type Status = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
 interface ExecutionRecord {
   /** The state machine it runs on: the saga's, or its rollback machine. */
   readonly machine: LocalSaga;
+  /** The definition it runs on, to its end and through every redrive: the one it started with. */
+  readonly pinned: PinnedDefinition;
   readonly executionArn: string;
   readonly name: string;
   readonly input: string;
@@ -222,6 +225,7 @@ export class StepFunctionsServer {
   #recordOf(machine: LocalSaga, run: ExecutionRun, history: readonly HistoryEvent[]): ExecutionRecord {
     return {
       machine,
+      pinned: machine.pinnedOf(run),
       executionArn: run.executionArn,
       name: run.name,
       input: JSON.stringify(run.input),
@@ -316,6 +320,11 @@ export class StepFunctionsServer {
     return machine;
   }
 
+  /** The definition an execution runs on, with its step list, as DescribeStateMachineForExecution answers it. */
+  pinnedOf(executionArn: string): PinnedDefinition {
+    return this.#execution(executionArn).pinned;
+  }
+
   #execution(arn: unknown): ExecutionRecord {
     required('executionArn', arn);
     if (typeof arn !== 'string' || !EXECUTION_ARN.test(arn)) throw new ApiError('InvalidArn', `Invalid Arn: '${String(arn)}'`);
@@ -354,7 +363,7 @@ export class StepFunctionsServer {
       throw new ApiError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
     const record: ExecutionRecord = {
-      ...this.#recordOf(machine, { name, executionArn, input: parsed, startDate: new Date(), redriveCount: 0 }, []),
+      ...this.#recordOf(machine, { name, executionArn, input: parsed, startDate: new Date(), redriveCount: 0, pinned: machine.pinned }, []),
       input,
     };
     // Accepted once begun: with a data folder its start is on disk before StartExecution answers.
@@ -508,6 +517,18 @@ export class StepFunctionsServer {
         creationDate: epochSeconds(this.createdAt),
       })),
     }),
+    /** The definition an execution runs on, which a change of the step list since its start does not touch. */
+    DescribeStateMachineForExecution: (body) => {
+      const record = this.#execution(body['executionArn']);
+      return {
+        stateMachineArn: record.machine.stateMachineArn,
+        name: record.machine.machineName,
+        definition: JSON.stringify(record.pinned.definition),
+        roleArn: record.machine.roleArn,
+        updateDate: epochSeconds(this.createdAt),
+        revisionId: record.pinned.hash,
+      };
+    },
     DescribeStateMachine: (body) => {
       const machine = this.#stateMachine(body['stateMachineArn']);
       return {

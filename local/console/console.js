@@ -460,6 +460,8 @@ function executionPage(executionArn) {
     h('p', {}, 'Click a state in the diagram, or a row below, to see its input, output, errors and retries.'),
   );
   const stateRows = h('tbody');
+  // Which definition the execution runs on: the one it started with, which a later step list does not change.
+  const definitionNote = h('p', { class: 'definition-note' });
   const alerts = h('div');
   const items = h('div');
   const definition = h('pre', { id: 'definition' });
@@ -632,6 +634,7 @@ function executionPage(executionArn) {
       ),
     );
     if (selected !== undefined) select(selected);
+    definitionNote.textContent = `Definition ${execution.revision}${execution.definitionNote ? `: ${execution.definitionNote}.` : ', the current one.'}`;
 
     alerts.replaceChildren(
       ...(execution.alerts.length === 0
@@ -661,6 +664,7 @@ function executionPage(executionArn) {
         'section',
         { 'aria-labelledby': 'diagram-heading', class: 'machine' },
         h('h2', { id: 'diagram-heading', class: 'visually-hidden' }, 'State machine'),
+        definitionNote,
         h('div', { class: 'actions' }, zoom),
         h('figure', {}, diagram, caption),
       ),

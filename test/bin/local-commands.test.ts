@@ -10,6 +10,7 @@ import { tripSaga } from '../../saga.ts';
 import type { Trip } from '../../functions/trip.ts';
 import {
   actions,
+  addedStep,
   actionStatesOf,
   expectSamePath,
   firstStep,
@@ -89,6 +90,43 @@ describe('saga run', () => {
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('no execution named "no-such-trip"');
   }, 30_000);
+
+  // The issue's reproduction: the step list is edited (as `--saga FILE` gives it) between the stuck run and `saga resume`.
+  it.each([
+    ['reordered', 'steps: [...trip.steps].reverse()'],
+    ['without its failed step', 'steps: trip.steps.slice(0, -1)'],
+    ['with a step added', `steps: [...trip.steps, ${JSON.stringify(addedStep)}]`],
+  ])(
+    'a stuck rollback resumed with the step list %s ends rolled back, nothing booked, on its own definition',
+    async (_, edit) => {
+      const data = await scratchDir();
+      const stuck = steps.at(-2) ?? lastStep;
+      const run = await saga(
+        'run',
+        ...['--fail', lastStep.action, '--fail', `${stuck.compensation}=until-redrive`, '--retry-delay', '0', '--data', data],
+      );
+      expect(run.code).toBe(4);
+      const edited = await scratchFile(
+        `import trip from ${JSON.stringify(new URL('../../saga.ts', import.meta.url).href)};\nexport default { ...trip, ${edit} };\n`,
+        'edited.ts',
+      );
+      const resumed = await saga('resume', '--saga', edited, '--data', data, '--execution', exampleTrip.trip_id, '--retry-delay', '0');
+      expect(resumed.stdout).toMatch(/^Note: the step list changed since it started \(.+\): it runs on the definition it started with/m);
+      // Every compensation owed after the stuck one, in the order of the step list the execution started with.
+      const owed = steps
+        .slice(0, -2)
+        .reverse()
+        .map((step) => step.compensation);
+      expect(pathOf(resumed.stdout)).toEqual([retryStateOf(stuck), ...owed, 'SagaRolledBack']);
+      // The tables of the step list it started with, each step's item undone.
+      for (const step of steps) expect(resumed.stdout).toMatch(new RegExp(`^ +${step.name} +CANCELLED`, 'm'));
+      expect(resumed.stdout).toContain('↩ rolled back');
+      expect(resumed.stdout).not.toContain('BOOKED');
+      expect(resumed.stdout).not.toContain('INCONSISTENT');
+      expect(resumed.code).toBe(3);
+    },
+    30_000,
+  );
 
   it('redriving while the fault persists says so and exits 4; a succeeded execution is not redrivable (exit 2)', async () => {
     const data = await scratchDir();

@@ -20,25 +20,27 @@ export const booked = (bookings: Bookings) =>
 export async function expectConsistent(local: LocalSaga, execution: Execution, trip: Trip): Promise<Bookings> {
   // A stopped branch's call may still be under way: its write lands before the tables are read.
   await local.idle();
-  const bookings = await local.bookingsOf(trip.trip_id);
-  const stages = local.saga.steps;
+  // The step list the execution started with, whatever the local saga's is now.
+  const { saga, definition } = local.pinnedOf(execution);
+  const bookings = await local.bookingsOf(trip.trip_id, saga);
+  const stages = saga.steps;
   const own = stillBooked(bookings, execution.executionArn);
   if (execution.outcome === 'aborted' || execution.outcome === 'failed')
     throw new Error(`execution ended unexpectedly (${execution.outcome}): ${execution.error}: ${execution.cause}`);
-  expect(invariantProblems(local.saga, { ...execution, alerted: execution.alerts.length > 0 }, trip, bookings)).toEqual([]);
+  expect(invariantProblems(saga, { ...execution, alerted: execution.alerts.length > 0 }, trip, bookings)).toEqual([]);
   if (execution.outcome === 'compensation not finished') {
     // One alert per compensation that got stuck (a retry that then succeeds lets the rollback go on, and a later
     // one may get stuck too, or, in a group, a sibling at the same time).
     const stuckOnes = execution.alerts.map((alert) => alert.message['stuckCompensation']);
     expect(new Set(stuckOnes).size).toBe(stuckOnes.length);
     // Stuck where the last retry after an alert failed.
-    const stuckStep = stuckStepOf(local.saga, execution.path) as SagaStep;
+    const stuckStep = stuckStepOf(saga, execution.path) as SagaStep;
     const alert = execution.alerts.findLast((raised) => raised.message['stuckCompensation'] === stuckStep.compensation);
     const message = alert?.message ?? {};
     const stage = stages.findIndex((entry) => stepsOfStage(entry).includes(stuckStep));
     const group = stages[stage];
     // It failed at the stuck compensation's retry, a Task state, or at its group's compensations: redrivable.
-    expect(execution.path.findLast((state) => state in local.definition.States)).toBe(
+    expect(execution.path.findLast((state) => state in definition.States)).toBe(
       group !== undefined && isGroup(group) ? groupCompensationOf(group) : retryStateOf(stuckStep),
     );
     // Owed: the stuck one, the rest of its group (run at once), then every earlier stage's in reverse.

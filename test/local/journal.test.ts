@@ -17,6 +17,7 @@ import { tripSaga } from '../../saga.ts';
 import { localStateMachineArn, sfnOf, startSaga, type SagaProcess } from '../helpers/cli.ts';
 import { expectConsistent } from '../helpers/invariant.ts';
 import { addedStep, firstStep, lastStep, steps, tripParallelSaga, tripSagaWithAddedStep } from '../helpers/sagas.ts';
+import { withoutDefinition } from '../helpers/journals.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 import { tripWithId } from '../helpers/trips.ts';
 
@@ -240,7 +241,7 @@ describe('in one process', () => {
     }
   });
 
-  it('an execution interrupted in a state the step list no longer has ends FAILED there, ExecutionInterrupted', async () => {
+  it('an execution of an older journal (no definition kept) interrupted in a state the step list no longer has ends FAILED there', async () => {
     const dataDir = await scratchDir();
     const before = await LocalSaga.start({ saga: tripSagaWithAddedStep, dataDir });
     const started = before.begin(tripWithId('gone'), { faults: { [addedStep.action]: { times: 2 } }, retryDelayMs: 5_000 });
@@ -249,12 +250,14 @@ describe('in one process', () => {
     while ((await before.bookingsOf('gone'))[lastStep.name] === undefined) await sleep(20);
     await before.close();
     await interrupted;
+    await withoutDefinition(dataDir, 'gone');
 
     const after = await LocalSaga.start({ saga: tripSaga, dataDir });
     try {
       const [recovery] = after.continueInterrupted();
       expect(recovery?.report).toBe(
-        `gone: was running in ${addedStep.action}, which the step list no longer has: ended FAILED (ExecutionInterrupted)`,
+        `gone: was running in ${addedStep.action} (kept without its definition (a journal older than definitions in journals): ` +
+          `it runs on the current step list, ${after.pinned.hash}), which the step list no longer has: ended FAILED (ExecutionInterrupted)`,
       );
       expect(await recovery?.done).toMatchObject({ status: 'FAILED', error: 'ExecutionInterrupted' });
       expect(after.savedExecution('gone')?.history.at(-1)).toMatchObject({ type: 'ExecutionFailed' });
