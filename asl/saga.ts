@@ -94,6 +94,13 @@ export interface Saga<Field extends string = string> {
   readonly compensationRetry?: Partial<RetryPolicy>;
   /** Bound on a whole execution. @default none (Step Functions' own limit) */
   readonly timeoutSeconds?: number;
+  /**
+   * Steps taken out of `steps` whose table and functions (with their roles) stay deployed: executions that started
+   * before the removal run on their own definition, which still calls them, forward or in a rollback, and a redrive
+   * may call them for 14 days after such an execution ends. Delete an entry once that window has passed for the
+   * last of them (the README's runbook "Changing a deployed saga"). @default none
+   */
+  readonly retired?: readonly SagaStep<Field>[];
 }
 
 /** The ARNs a definition refers to: supplied by infra (real), the local mode (local) or the CLI (placeholders). */
@@ -122,6 +129,12 @@ export const stepsOfStage = <Field extends string>(stage: Stage<Field>): readonl
 
 /** Every step of the saga, groups opened, in step-list order: what has a table, functions and a booking. */
 export const stepsOf = <Field extends string>(saga: Saga<Field>): SagaStep<Field>[] => saga.steps.flatMap(stepsOfStage);
+
+/** The steps taken out of the step list but still deployed for the executions that may call them. */
+export const retiredStepsOf = <Field extends string>(saga: Saga<Field>): readonly SagaStep<Field>[] => saga.retired ?? [];
+
+/** Every step that has a table and functions deployed: the step list's, then the retired ones. */
+export const deployedStepsOf = <Field extends string>(saga: Saga<Field>): SagaStep<Field>[] => [...stepsOf(saga), ...retiredStepsOf(saga)];
 
 /** The pause before the retry numbered `attempt` (0 for the first), before any jitter: ASL's backoff, capped. */
 export function backoffSeconds(policy: RetryPolicy, attempt: number): number {

@@ -4,8 +4,10 @@ import { allStatesOf, edgesOfDefinition, type StateGraph, type StateMachineDefin
 import {
   actionRetryOf,
   compensationRetryOf,
+  deployedStepsOf,
   functionStatesOf,
   isGroup,
+  retiredStepsOf,
   stateNamesOf,
   stepsOf,
   type ParallelGroup,
@@ -152,12 +154,23 @@ export function sagaProblems(saga: Saga): string[] {
   if (groupFaults.length > 0) return problems;
   const steps = stepsOf(saga);
   steps.forEach((step, index) => problems.push(...stepProblems(saga, step, `step ${index + 1} (${step.name || 'unnamed'})`)));
-  // Names are unique across groups and steps alike: a group's name is also a state's.
-  for (const name of duplicatesIn([...groups.map((group) => group.name), ...steps.map((step) => step.name)])) {
+  const retired = retiredStepsOf(saga);
+  retired.forEach((step, index) => problems.push(...stepProblems(saga, step, `retired step ${index + 1} (${step.name || 'unnamed'})`)));
+  for (const step of retired.filter((one) => steps.some((current) => current.name === one.name))) {
+    problems.push(`retired step "${step.name}" is in the step list too: a step is either run or retired`);
+  }
+  // Names are unique across groups and steps alike (a group's name is also a state's), and across retired steps,
+  // which keep their tables and functions beside the step list's.
+  for (const name of duplicatesIn([
+    ...groups.map((group) => group.name),
+    ...steps.map((step) => step.name),
+    ...retired.map((step) => step.name),
+  ])) {
     problems.push(`duplicate step name "${name}"`);
   }
-  for (const name of duplicatesIn(steps.map((step) => step.table))) problems.push(`duplicate table "${name}"`);
-  for (const name of duplicatesIn(stateNamesOf(saga))) problems.push(`duplicate state name "${name}"`);
+  for (const name of duplicatesIn(deployedStepsOf(saga).map((step) => step.table))) problems.push(`duplicate table "${name}"`);
+  const retiredStates = retired.flatMap((step) => [step.action, step.compensation]);
+  for (const name of duplicatesIn([...stateNamesOf(saga), ...retiredStates])) problems.push(`duplicate state name "${name}"`);
   return problems;
 }
 

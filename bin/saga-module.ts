@@ -40,6 +40,11 @@ function shapeProblems(saga: unknown): string[] {
         stage['parallel'].forEach((step: unknown, branch) => problems.push(...stepProblems(step, `${where}, branch ${branch + 1}`)));
     } else problems.push(...stepProblems(stage, where));
   });
+  const retired = saga['retired'];
+  if (retired !== undefined) {
+    if (!Array.isArray(retired)) problems.push('"retired" must be a list of steps');
+    else retired.forEach((step: unknown, index) => problems.push(...stepProblems(step, `entry ${index + 1} of retired`)));
+  }
   return problems;
 }
 

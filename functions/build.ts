@@ -4,7 +4,7 @@ import { statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { stepsOf, type Saga } from '../asl/saga.ts';
+import { deployedStepsOf, type Saga } from '../asl/saga.ts';
 import { SagaDefinitionError } from '../asl/validate.ts';
 import { assertValidatorCurrent } from './generate-validator.ts';
 
@@ -34,7 +34,7 @@ const FUNCTIONS_DIR = fileURLToPath(new URL('.', import.meta.url));
  * environment, the local mode with its own.
  */
 export function handlerModulesOf(saga: Saga): { state: string; module: string; url: string }[] {
-  const modules = stepsOf(saga).flatMap((step, index) =>
+  const modules = deployedStepsOf(saga).flatMap((step, index) =>
     [
       { state: step.action, module: `./${step.actionModule ?? 'book.ts'}`, key: 'actionModule', own: step.actionModule },
       {

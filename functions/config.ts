@@ -1,4 +1,4 @@
-import { stepsOf, type Saga } from '../asl/saga.ts';
+import { deployedStepsOf, type Saga } from '../asl/saga.ts';
 import { ConfigurationError } from './errors.ts';
 
 /** What one function needs to know of its step; the infrastructure and the local mode set it in the environment. */
@@ -85,12 +85,12 @@ export interface DeploymentOptions {
 }
 
 /**
- * The configuration of every function of the saga, by Task state name, derived from the step list. Tables have
+ * The configuration of every function of the saga (retired steps' too), by Task state name, derived from the step list. Tables have
  * their step-list names; a deployment whose tables are named otherwise replaces `table`, as infra does.
  */
 export function stepConfigsOf(saga: Saga, options: DeploymentOptions): Record<string, StepConfig> {
   return Object.fromEntries(
-    stepsOf(saga).flatMap((step) =>
+    deployedStepsOf(saga).flatMap((step) =>
       [step.action, step.compensation].map((state) => [
         state,
         {

@@ -18,11 +18,15 @@ export default async function sagaProgram() {
   const code = await buildFunctions(saga, { outDir: BUNDLES });
   const stack = new SagaStack('trip', { saga, settings, code });
   return {
+    // Start executions here: the alias of the latest published version (README, "Changing a deployed saga").
+    stateMachineAliasArn: stack.stateMachineAlias.arn,
+    stateMachineVersionArn: stack.stateMachine.stateMachineVersionArn,
     stateMachineArn: stack.stateMachine.arn,
     stateMachineName: stack.stateMachine.name,
     alertTopicArn: stack.alertTopic.arn,
     dashboardUrl: stack.dashboardUrl,
     stateMachineLogGroup: stack.stateMachineLogs.name,
+    rollbackStateMachineAliasArn: stack.rollbackStateMachineAlias.arn,
     rollbackStateMachineArn: stack.rollbackStateMachine.arn,
     rollbackStateMachineName: stack.rollbackStateMachine.name,
     rollbackStateMachineLogGroup: stack.rollbackStateMachineLogs.name,

@@ -4,7 +4,7 @@ import { EXPRESS_MAX_SECONDS, worstCaseSeconds } from '../asl/cost.ts';
 import { SagaOutcome } from '../asl/errors.ts';
 import { renderRollback, renderSaga } from '../asl/render.ts';
 import type { StateMachineDefinition } from '../asl/model.ts';
-import { compensationRetryOf, DEFAULT_TASK_TIMEOUT_SECONDS, stepsOf, type Saga } from '../asl/saga.ts';
+import { compensationRetryOf, DEFAULT_TASK_TIMEOUT_SECONDS, deployedStepsOf, stepsOf, type Saga } from '../asl/saga.ts';
 import { EXPIRES_AT } from '../functions/bookings.ts';
 import type { BuiltFunction } from '../functions/build.ts';
 import { configToEnvironment, stepConfigsOf } from '../functions/config.ts';
@@ -30,12 +30,24 @@ export interface SagaStackArgs {
 /** Lambda's newest Node.js runtime that the bundles target (esbuild `node22`). */
 export const LAMBDA_RUNTIME = 'nodejs22.x';
 
+/** The name of the alias through which executions start: it routes to the version published last. */
+export const LIVE_ALIAS = 'live';
+
 /**
  * Everything one saga needs on AWS, derived from its step list: per step a table and two functions (each with
  * its own role and log group), the state machine with its role and logs, the alert topic and an alarm.
+ *
+ * A change of the step list never breaks an execution that started before it: each state machine publishes a
+ * version whenever its definition changes and executions start through an alias of the latest; the definition calls
+ * published function versions, so that an execution's code is pinned with its definition; a step taken out of the
+ * list keeps its table and functions while it is declared `retired`; and no table is ever deleted by Pulumi
+ * (retainOnDelete: a removed table leaves the stack, its bookings stay in DynamoDB).
  */
 export class SagaStack extends pulumi.ComponentResource {
   readonly stateMachine: aws.sfn.StateMachine;
+  /** Where executions start: the alias of the saga's latest published version. */
+  readonly stateMachineAlias: aws.sfn.Alias;
+  readonly rollbackStateMachineAlias: aws.sfn.Alias;
   readonly alertTopic: aws.sns.Topic;
   /** The state machine's log: on EXPRESS, the only record of its executions. */
   readonly stateMachineLogs: aws.cloudwatch.LogGroup;
@@ -61,7 +73,7 @@ export class SagaStack extends pulumi.ComponentResource {
     }
 
     this.tables = Object.fromEntries(
-      stepsOf(saga).map((step) => [
+      deployedStepsOf(saga).map((step) => [
         step.name,
         new aws.dynamodb.Table(
           step.table,
@@ -74,7 +86,9 @@ export class SagaStack extends pulumi.ComponentResource {
             pointInTimeRecovery: { enabled: settings.pointInTimeRecovery },
             deletionProtectionEnabled: settings.deletionProtection,
           },
-          parent,
+          // Bookings outlive the step list: a table that leaves the stack stays in DynamoDB (`pulumi preview` shows
+          // `delete[retain]`), for the executions that may still undo its bookings and for the records it holds.
+          { ...parent, retainOnDelete: true },
         ),
       ]),
     );
@@ -84,7 +98,7 @@ export class SagaStack extends pulumi.ComponentResource {
       cancelMarkerTtlSeconds: settings.cancelMarkerTtlDays * 24 * 3600,
     });
     this.functions = Object.fromEntries(
-      stepsOf(saga).flatMap((step) => {
+      deployedStepsOf(saga).flatMap((step) => {
         const table = this.tables[step.name] as aws.dynamodb.Table;
         return (['action', 'compensation'] as const).map((kind) => {
           const state = kind === 'action' ? step.action : step.compensation;
@@ -120,6 +134,8 @@ export class SagaStack extends pulumi.ComponentResource {
               },
               loggingConfig: { logFormat: 'Text', logGroup: logGroup.name },
               tracingConfig: { mode: settings.tracing ? 'Active' : 'PassThrough' },
+              // Every change of code or configuration is a new version, and versions stay: the definition calls them.
+              publish: true,
             },
             // The role must be able to write logs before the function first runs.
             { ...parent, dependsOn: [rolePolicy] },
@@ -140,9 +156,13 @@ export class SagaStack extends pulumi.ComponentResource {
       );
     }
 
+    // The roles allow every version of every deployed function (retired ones included): an execution started on an
+    // earlier definition runs under the same role, updated in place, and calls the versions that definition names.
     const functionArns = Object.fromEntries(Object.entries(this.functions).map(([state, fn]) => [state, fn.arn]));
+    // The definitions call published versions: what an execution runs is pinned with its definition.
+    const versionArns = pulumi.all(Object.fromEntries(Object.entries(this.functions).map(([state, fn]) => [state, fn.qualifiedArn])));
     const sagaForStack = sagaWithSettings(saga, settings);
-    const compensations = new Set(stepsOf(saga).map((step) => step.compensation));
+    const compensations = new Set(deployedStepsOf(saga).map((step) => step.compensation));
     const compensationArns = Object.entries(functionArns).flatMap(([state, arn]) => (compensations.has(state) ? [arn] : []));
     const unexpectedEnds: MetricName = { namespace: `StepSaga/${pulumi.getStack()}/${name}`, name: 'UnexpectedExecutionEnds' };
     // A stack that honours injected faults is where `saga verify` fails executions on purpose: those do not page.
@@ -155,7 +175,7 @@ export class SagaStack extends pulumi.ComponentResource {
       type: 'STANDARD',
       machineName: 'rollback',
       definition: pulumi
-        .all([pulumi.all(functionArns), this.alertTopic.arn])
+        .all([versionArns, this.alertTopic.arn])
         .apply(([functions, alertTopic]) => renderRollback(sagaForStack, { functions, alertTopic })),
       policy: pulumi
         .all([pulumi.all(compensationArns), this.alertTopic.arn])
@@ -164,6 +184,7 @@ export class SagaStack extends pulumi.ComponentResource {
     });
     this.rollbackStateMachine = rollback.stateMachine;
     this.rollbackStateMachineLogs = rollback.logs;
+    this.rollbackStateMachineAlias = rollback.alias;
 
     if (settings.stateMachineType === 'EXPRESS') {
       const worst = worstCaseSeconds(sagaForStack, settings.functionTimeoutSeconds);
@@ -183,7 +204,7 @@ export class SagaStack extends pulumi.ComponentResource {
       machineName: 'saga',
       // The one place where real ARNs enter the saga's definition.
       definition: pulumi
-        .all([pulumi.all(functionArns), this.alertTopic.arn, rollback.stateMachine.arn])
+        .all([versionArns, this.alertTopic.arn, rollback.alias.arn])
         .apply(([functions, alertTopic, rollbackStateMachine]) =>
           renderSaga(
             sagaForStack,
@@ -192,7 +213,7 @@ export class SagaStack extends pulumi.ComponentResource {
           ),
         ),
       policy: pulumi
-        .all([pulumi.all(Object.values(functionArns)), this.alertTopic.arn, rollback.stateMachine.arn])
+        .all([pulumi.all(Object.values(functionArns)), this.alertTopic.arn, rollback.alias.arn])
         .apply(([arns, topicArn, rollbackArn]) =>
           stateMachinePolicy(
             arns,
@@ -205,6 +226,7 @@ export class SagaStack extends pulumi.ComponentResource {
     });
     this.stateMachine = sagaMachine.stateMachine;
     this.stateMachineLogs = sagaMachine.logs;
+    this.stateMachineAlias = sagaMachine.alias;
 
     const statusCommand = `npx saga status --stack ${pulumi.getStack()}`;
     new aws.sns.TopicPolicy(
@@ -300,6 +322,8 @@ export class SagaStack extends pulumi.ComponentResource {
 
     this.registerOutputs({
       stateMachineArn: this.stateMachine.arn,
+      stateMachineAliasArn: this.stateMachineAlias.arn,
+      stateMachineVersionArn: this.stateMachine.stateMachineVersionArn,
       rollbackStateMachineArn: this.rollbackStateMachine.arn,
       alertTopicArn: this.alertTopic.arn,
       dashboardUrl: this.dashboardUrl,
@@ -367,8 +391,20 @@ function stateMachineOf(
         level: args.type === 'EXPRESS' ? 'ALL' : 'ERROR',
       },
       tracingConfiguration: { enabled: settings.tracing },
+      // A version for each definition it has had: the alias routes new executions to the latest; running ones and
+      // their redrives keep the one they started on.
+      publish: true,
     },
     { ...parent, dependsOn: [rolePolicy] },
+  );
+  const alias = new aws.sfn.Alias(
+    `${prefix}-${LIVE_ALIAS}`,
+    {
+      name: LIVE_ALIAS,
+      description: `New executions of ${args.machineName} start on its latest published version`,
+      routingConfigurations: [{ stateMachineVersionArn: stateMachine.stateMachineVersionArn, weight: 100 }],
+    },
+    parent,
   );
   new aws.cloudwatch.LogMetricFilter(
     `${prefix}-unexpected-ends`,
@@ -379,5 +415,5 @@ function stateMachineOf(
     },
     parent,
   );
-  return { stateMachine, logs };
+  return { stateMachine, logs, alias };
 }

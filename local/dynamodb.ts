@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
-import { stepsOf, type Saga } from '../asl/saga.ts';
+import { deployedStepsOf, type Saga } from '../asl/saga.ts';
 import { guard, type Listener, type Refusal } from './http-guard.ts';
 
 /** Any values do: dynalite checks that requests are signed, not by whom. */
@@ -136,7 +136,7 @@ export async function startDynamoDb(options: EmbeddedDynamoDbOptions = {}): Prom
  */
 export async function createBookingTables(client: DynamoDBDocumentClient, saga: Saga): Promise<void> {
   await Promise.all(
-    stepsOf(saga).map(async (step) => {
+    deployedStepsOf(saga).map(async (step) => {
       try {
         await client.send(
           new CreateTableCommand({

@@ -76,11 +76,38 @@ describe('a bad step list is rejected with SagaDefinitionError naming the culpri
     ['a backoff below 1', withSteps([first], { compensationRetry: { backoffRate: 0.5 } }), 'compensationRetry: backoffRate must be >= 1'],
     ['a key field that is not a field', withSteps([first], { keyField: 'id' as never }), 'key field "id" is not one of the input fields'],
     ['an empty saga name', withSteps([first], { name: '' }), 'saga name "" must have 1 to 60 characters'],
+    [
+      'a retired step still in the step list',
+      withSteps([first, second, ...rest], { retired: [second] }),
+      `retired step "${second.name}" is in the step list too`,
+    ],
+    [
+      'a retired step sharing a table with the step list',
+      withSteps([first, ...rest], { retired: [{ ...second, table: first.table }] }),
+      `duplicate table "${first.table}"`,
+    ],
+    [
+      'a retired step whose state is the step list’s',
+      withSteps([first, ...rest], { retired: [{ ...second, compensation: first.compensation }] }),
+      `duplicate state name "${first.compensation}"`,
+    ],
+    [
+      'a bad retired step',
+      withSteps([first, ...rest], { retired: [{ ...second, records: ['seat'] as never }] }),
+      `retired step 1 (${second.name}): records unknown field "seat"`,
+    ],
   ])('%s', (_, saga, message) => {
     const error = renderError(saga);
     expect(error.name).toBe('SagaDefinitionError');
     expect(error.problems.some((problem) => problem.includes(message))).toBe(true);
     expect(error.message).toContain(message);
+  });
+
+  it('accepts a retired step beside the step list, and renders no state of it', () => {
+    const saga = withSteps([first, ...rest], { retired: [second] });
+    const states = Object.keys(renderSaga(saga, placeholderResources(saga)).States);
+    expect(states).not.toContain(second.action);
+    expect(states).not.toContain(second.compensation);
   });
 
   it('reports every problem at once, not just the first', () => {

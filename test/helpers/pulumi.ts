@@ -27,7 +27,19 @@ function computedState(type: string, name: string, inputs: Record<string, any>):
     'aws:cloudwatch/metricAlarm:MetricAlarm': `arn:aws:cloudwatch:${MOCK_REGION}:${MOCK_ACCOUNT}:alarm:${physical}`,
     'aws:cloudwatch/eventRule:EventRule': `arn:aws:events:${MOCK_REGION}:${MOCK_ACCOUNT}:rule/${physical}`,
   };
-  return { ...inputs, name: physical, ...(arnOf[type] ? { arn: arnOf[type] } : {}) };
+  const arn = arnOf[type];
+  // A resource that publishes versions has published its first: AWS numbers them from 1.
+  const published = inputs['publish'] === true && arn !== undefined;
+  const versions =
+    type === 'aws:lambda/function:Function' && published
+      ? { version: '1', qualifiedArn: `${arn}:1` }
+      : type === 'aws:sfn/stateMachine:StateMachine' && published
+        ? { stateMachineVersionArn: `${arn}:1` }
+        : {};
+  // An alias's ARN is its state machine's, with the alias name for the version (arn:…:stateMachine:<machine>:<alias>).
+  const routed = inputs['routingConfigurations']?.[0]?.stateMachineVersionArn as string | undefined;
+  const aliasArn = type === 'aws:sfn/alias:Alias' && routed ? { arn: `${routed.split(':').slice(0, -1).join(':')}:${inputs['name']}` } : {};
+  return { ...inputs, name: physical, ...(arn ? { arn } : {}), ...versions, ...aliasArn };
 }
 
 /** Resolves an Output in a test (Pulumi runs the program's callbacks only through its engine, here the mocks). */

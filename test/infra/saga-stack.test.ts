@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { SagaOutcome } from '../../asl/errors.ts';
+import type * as pulumi from '@pulumi/pulumi';
 import { renderRollback, renderSaga } from '../../asl/render.ts';
-import { DEFAULT_ACTION_RETRY, stepsOf, type Saga } from '../../asl/saga.ts';
+import { DEFAULT_ACTION_RETRY, stepsOf, type Saga, type SagaStep } from '../../asl/saga.ts';
 import { buildFunctions, type BuiltFunction } from '../../functions/build.ts';
 import { configToEnvironment, stepConfigsOf, type StepConfig } from '../../functions/config.ts';
 import { STATES_ALARMED } from '../../infra/alerting.ts';
@@ -14,7 +15,7 @@ import { tripSaga } from '../../saga.ts';
 import { task } from '../helpers/asl.ts';
 import { saga } from '../helpers/cli.ts';
 import { MOCK_ACCOUNT, MOCK_REGION, ofType, runProgram, stackFileSettings, withMocks, type MockResource } from '../helpers/pulumi.ts';
-import { addedStep, firstStep, tripParallelSaga, tripSagaWithAddedStep } from '../helpers/sagas.ts';
+import { addedStep, firstStep, steps, tripParallelSaga, tripSagaWithAddedStep } from '../helpers/sagas.ts';
 import { scratchDir, scratchFile } from '../helpers/scratch.ts';
 
 // Pulumi's own unit-test mocks stand in for AWS: every resource the program registers is recorded with its inputs.
@@ -36,6 +37,7 @@ const TYPES = {
   target: 'aws:cloudwatch/eventTarget:EventTarget',
   topicPolicy: 'aws:sns/topicPolicy:TopicPolicy',
   dashboard: 'aws:cloudwatch/dashboard:Dashboard',
+  alias: 'aws:sfn/alias:Alias',
 };
 
 const named = (run: Run, type: string, name: string): MockResource => {
@@ -47,6 +49,11 @@ const stateMachineOf = (run: Run) => named(run, TYPES.stateMachine, 'saga');
 const rollbackMachineOf = (run: Run) => named(run, TYPES.stateMachine, 'rollback');
 const policyOf = (run: Run, name: string) => JSON.parse(named(run, TYPES.policy, name).inputs['policy']) as PolicyDocument;
 const arnOf = (run: Run, type: string, name: string): string => named(run, type, name).state['arn'];
+/** Each function's published version, by name: what the definitions call. */
+const versionArnsOf = (run: Run): Record<string, string> =>
+  Object.fromEntries(ofType(run.resources, TYPES.fn).map((fn) => [fn.name, fn.state['qualifiedArn'] as string]));
+/** Where an alias of a state machine routes, and its ARN. */
+const aliasOf = (run: Run, prefix: string) => named(run, TYPES.alias, `${prefix}-live`);
 
 /** Every rule of the inventory and of least privilege, for any step list. */
 function expectSagaInventory(run: Run, saga: Saga): void {
@@ -232,13 +239,13 @@ describe('the program, with the default settings', () => {
   });
 
   it('deploys exactly the definition that `saga asl` renders, with the real ARNs in it', () => {
-    const functions = Object.fromEntries(ofType(run.resources, TYPES.fn).map((fn) => [fn.name, fn.state['arn'] as string]));
+    const functions = versionArnsOf(run);
     const expected = renderSaga(tripSaga, { functions, alertTopic: run.outputs['alertTopicArn'] });
     expect(JSON.parse(stateMachineOf(run).inputs['definition'])).toEqual(expected);
   });
 
   it('deploys the rollback machine as renderRollback renders it: STANDARD, its own role and log, named in the outputs', () => {
-    const functions = Object.fromEntries(ofType(run.resources, TYPES.fn).map((fn) => [fn.name, fn.state['arn'] as string]));
+    const functions = versionArnsOf(run);
     const expected = renderRollback(tripSaga, { functions, alertTopic: run.outputs['alertTopicArn'] });
     expect(JSON.parse(rollbackMachineOf(run).inputs['definition'])).toEqual(expected);
     expect(rollbackMachineOf(run).inputs).toMatchObject({
@@ -374,11 +381,14 @@ describe('the program, with the default settings', () => {
 
   it('outputs the state machine and its log group, the alert topic, the table and function names, and whether faults are honoured', () => {
     expect(run.outputs).toEqual({
+      stateMachineAliasArn: aliasOf(run, 'state-machine').state['arn'],
+      stateMachineVersionArn: stateMachineOf(run).state['stateMachineVersionArn'],
       stateMachineArn: stateMachineOf(run).state['arn'],
       stateMachineName: stateMachineOf(run).state['name'],
       alertTopicArn: (ofType(run.resources, TYPES.topic)[0] as MockResource).state['arn'],
       dashboardUrl: expect.stringContaining('#dashboards/dashboard/'),
       stateMachineLogGroup: named(run, TYPES.logGroup, 'state-machine-logs').state['name'],
+      rollbackStateMachineAliasArn: aliasOf(run, 'rollback').state['arn'],
       rollbackStateMachineArn: rollbackMachineOf(run).state['arn'],
       rollbackStateMachineName: rollbackMachineOf(run).state['name'],
       rollbackStateMachineLogGroup: named(run, TYPES.logGroup, 'rollback-logs').state['name'],
@@ -415,7 +425,7 @@ describe('a stack whose saga setting names the example with a group (examples/tr
   it('deploys that step list, its group a Parallel state, under the same rules of inventory and least privilege', () => {
     expectSagaInventory(run, tripParallelSaga);
     expectNoStrayWildcards(run);
-    const functions = Object.fromEntries(ofType(run.resources, TYPES.fn).map((fn) => [fn.name, fn.state['arn'] as string]));
+    const functions = versionArnsOf(run);
     const definition = JSON.parse(stateMachineOf(run).inputs['definition']);
     expect(definition).toEqual(renderSaga(tripParallelSaga, { functions, alertTopic: run.outputs['alertTopicArn'] }));
     expect(Object.values(definition.States).map((state) => (state as { Type: string }).Type)).toContain('Parallel');
@@ -460,8 +470,9 @@ describe('stack settings', () => {
       type: 'EXPRESS',
       loggingConfiguration: { level: 'ALL', includeExecutionData: false },
     });
-    const functions = Object.fromEntries(ofType(run.resources, TYPES.fn).map((fn) => [fn.name, fn.state['arn'] as string]));
-    const rollbackStateMachine = rollbackMachineOf(run).state['arn'];
+    const functions = versionArnsOf(run);
+    // The hand-off starts the rollback machine through its alias, on its latest version.
+    const rollbackStateMachine = aliasOf(run, 'rollback').state['arn'];
     expect(JSON.parse(stateMachineOf(run).inputs['definition'])).toEqual(
       renderSaga(
         sagaWithSettings(tripSaga, { ...DEFAULT_SETTINGS, compensationMaxAttempts: 0 }),
@@ -532,7 +543,7 @@ describe('stack settings', () => {
     const run = await runProgram(stackFileSettings(readFileSync(new URL('../../Pulumi.dev.yaml', import.meta.url), 'utf8')), 'dev');
     for (const fn of ofType(run.resources, TYPES.fn)) expect(fn.inputs['environment'].variables['SAGA_FAULT_INJECTION']).toBe('enabled');
     const resources = {
-      functions: Object.fromEntries(ofType(run.resources, TYPES.fn).map((fn) => [fn.name, fn.state['arn'] as string])),
+      functions: versionArnsOf(run),
       alertTopic: run.outputs['alertTopicArn'],
     };
     const printed = await saga('asl', '--stack', 'dev', '--resources', await scratchFile(JSON.stringify(resources)));
@@ -580,5 +591,99 @@ describe('the Pulumi project', () => {
   it('enables fault injection on the dev stack only', () => {
     expect(read('Pulumi.dev.yaml')).toMatch(/^\s+step-saga:faultInjection: "true"$/m);
     expect(DEFAULT_SETTINGS.faultInjection).toBe(false);
+  });
+});
+
+describe('changing the step list of a deployed stack: two successive programs, before and after a step is removed', () => {
+  const removed = steps.at(-1) as SagaStep;
+  const kept = tripSaga.steps.filter((stage) => stage !== removed);
+  /** The runbook's removal: out of the step list, into `retired`, until the redrive window has passed. */
+  const withRetired: Saga = { ...tripSaga, steps: kept, retired: [removed] };
+  /** The removal once retired for good: the step's functions and roles go; its table leaves the stack, not DynamoDB. */
+  const withoutIt: Saga = { ...tripSaga, steps: kept };
+
+  /** One `pulumi up` of a step list, with the names of the resources it marks retainOnDelete. */
+  async function deploy(saga: Saga): Promise<Run & { retained: ReadonlySet<string> }> {
+    const code = await buildFunctions(saga, { outDir: await scratchDir() });
+    const retained = new Set<string>();
+    const record: pulumi.ResourceTransformation = ({ name, opts }) => {
+      if (opts.retainOnDelete) retained.add(name);
+      return undefined;
+    };
+    const run = await withMocks(async () => {
+      const stack = new SagaStack('trip', { saga, settings: DEFAULT_SETTINGS, code }, { transformations: [record] });
+      return { alertTopicArn: stack.alertTopic.arn, stateMachineAliasArn: stack.stateMachineAlias.arn };
+    });
+    return { ...run, retained };
+  }
+
+  let before: Awaited<ReturnType<typeof deploy>>;
+  let after: Awaited<ReturnType<typeof deploy>>;
+  let retiredForGood: Awaited<ReturnType<typeof deploy>>;
+  beforeAll(async () => {
+    before = await deploy(tripSaga);
+    after = await deploy(withRetired);
+    retiredForGood = await deploy(withoutIt);
+  }, 120_000);
+
+  const taskResources = (run: Run): string[] =>
+    Object.values(JSON.parse(stateMachineOf(run).inputs['definition']).States as Record<string, { Type: string; Resource?: string }>)
+      .filter((state) => state.Type === 'Task' && state.Resource?.includes(':lambda:'))
+      .map((state) => state.Resource as string);
+
+  it('publishes a version of each state machine and of each function, and starts executions through an alias of the latest', () => {
+    for (const run of [before, after]) {
+      for (const machine of [stateMachineOf(run), rollbackMachineOf(run)]) expect(machine.inputs['publish']).toBe(true);
+      for (const fn of ofType(run.resources, TYPES.fn)) expect(fn.inputs['publish']).toBe(true);
+      expect(aliasOf(run, 'state-machine').inputs['routingConfigurations']).toEqual([
+        { stateMachineVersionArn: stateMachineOf(run).state['stateMachineVersionArn'], weight: 100 },
+      ]);
+      expect(run.outputs['stateMachineAliasArn']).toBe(`${stateMachineOf(run).state['arn']}:live`);
+    }
+  });
+
+  it('calls published function versions (qualified ARNs) from the definition, never a function’s latest code', () => {
+    for (const run of [before, after]) {
+      const versions = new Set(Object.values(versionArnsOf(run)));
+      expect(taskResources(run).length).toBeGreaterThan(0);
+      for (const resource of taskResources(run)) {
+        expect(versions.has(resource)).toBe(true);
+        expect(resource).toMatch(/:function:[^:]+:\d+$/);
+      }
+    }
+  });
+
+  it('after the removal, the definition no longer calls the step, but its functions, roles, log groups and table stay', () => {
+    const states = Object.keys(JSON.parse(stateMachineOf(after).inputs['definition']).States);
+    expect(states).not.toContain(removed.action);
+    expect(states).not.toContain(removed.compensation);
+    for (const state of [removed.action, removed.compensation]) {
+      for (const [type, name] of [
+        [TYPES.fn, state],
+        [TYPES.role, `${state}-role`],
+        [TYPES.policy, `${state}-policy`],
+        [TYPES.logGroup, `${state}-logs`],
+      ] as const) {
+        // The same logical name with the same inputs (the code aside: each program built its bundle in its own
+        // folder): Pulumi neither replaces nor deletes it.
+        const { code: _, ...inputs } = named(after, type, name).inputs;
+        const { code: __, ...earlier } = named(before, type, name).inputs;
+        expect(inputs).toEqual(earlier);
+      }
+    }
+    expect(named(after, TYPES.table, removed.table).inputs).toEqual(named(before, TYPES.table, removed.table).inputs);
+    // Executions started before the removal run under the same state machine role: it still may call the step's functions.
+    const invoke = policyOf(after, 'state-machine-policy').Statement[0]?.Resource ?? [];
+    for (const state of [removed.action, removed.compensation]) expect(invoke).toContain(`${arnOf(after, TYPES.fn, state)}:*`);
+    expect(policyOf(after, 'rollback-policy').Statement[0]?.Resource).toContain(`${arnOf(after, TYPES.fn, removed.compensation)}:*`);
+  });
+
+  it('never deletes a table: every table is retainOnDelete, and one retired for good leaves the stack but not DynamoDB', () => {
+    for (const run of [before, after, retiredForGood]) {
+      const tables = ofType(run.resources, TYPES.table).map((table) => table.name);
+      for (const table of tables) expect(run.retained.has(table)).toBe(true);
+    }
+    expect(ofType(retiredForGood.resources, TYPES.table).map((table) => table.name)).not.toContain(removed.table);
+    expect(ofType(retiredForGood.resources, TYPES.fn).map((fn) => fn.name)).not.toContain(removed.compensation);
   });
 });
