@@ -474,6 +474,12 @@ export function renderRollback(saga: Saga, resources: SagaResources): StateMachi
 }
 
 /** ARNs of the shape AWS gives, in a given or placeholder account: to look at, validate or run a definition without AWS. */
+/**
+ * The alias of each state machine through which executions start: it routes to the version published last, while
+ * every execution keeps the version it started on (README, "Changing a deployed saga").
+ */
+export const LIVE_ALIAS = 'live';
+
 /** The rollback machine's name where it is not given by a deployment: the saga's, suffixed. */
 export const rollbackMachineNameOf = (saga: Saga): string => `${saga.name}-rollback`;
 

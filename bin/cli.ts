@@ -26,6 +26,7 @@ import { StaleValidatorError } from '../functions/generate-validator.ts';
 import { registerLocalCommands } from './local-commands.ts';
 import { DEFAULT_STATE_MS, partPattern, readmeParts } from './readme.ts';
 import { loadSaga, sagaOption, stackSettingsOf } from './saga-module.ts';
+import { registerDiffCommand } from './diff.ts';
 import { registerStatusCommand } from './status.ts';
 import { registerVerifyCommand } from './verify.ts';
 import { EndpointUnreachableError, NotADevelopmentStackError, PulumiMissingError, VerifyTargetError } from '../verify/target.ts';
@@ -208,6 +209,7 @@ program
 registerLocalCommands(program);
 registerVerifyCommand(program);
 registerStatusCommand(program);
+registerDiffCommand(program);
 
 const debug = process.argv.includes('--debug');
 

@@ -4,6 +4,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { svgOf, toDot } from '../asl/diagram.ts';
 import { taskStatesOf } from '../asl/model.ts';
+import { LIVE_ALIAS } from '../asl/render.ts';
 import { parseFault, type FaultSpec } from '../local/faults.ts';
 import { inputDepthProblem } from '../local/input.ts';
 import { alertForPrinting, bookingsTable, timelinePrinter, verdict } from '../local/report.ts';
@@ -451,6 +452,7 @@ async function serve(options: ServeOptions): Promise<void> {
   const executionArn = local.executionArnOf(trip);
   print(`${local.saga.name} is served locally (${retryNote(options.retryDelay)}).`);
   print(`  State machine  ${local.stateMachineArn}`);
+  print(`  Alias          ${local.stateMachineArn}:${LIVE_ALIAS}   (a stack's stateMachineAliasArn: where executions start)`);
   if (local.rollback)
     print(`  Rollback       ${local.rollback.stateMachineArn}   input: {"trip": …, "execution": ARN, "resumeFrom": COMPENSATION}`);
   print(`  Step Functions ${server.endpoint}`);
@@ -464,7 +466,7 @@ async function serve(options: ServeOptions): Promise<void> {
   print('With the AWS CLI (any credentials will do; the region must be set, under both names for CLI v1 and boto3):');
   print(`  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=${LOCAL_REGION} AWS_DEFAULT_REGION=${LOCAL_REGION}`);
   print(
-    `  aws stepfunctions start-execution ${sfn} --state-machine-arn ${local.stateMachineArn} --name ${trip} --input ${pathToFileURL(EXAMPLE_TRIP).href}`,
+    `  aws stepfunctions start-execution ${sfn} --state-machine-arn ${local.stateMachineArn}:${LIVE_ALIAS} --name ${trip} --input ${pathToFileURL(EXAMPLE_TRIP).href}`,
   );
   print(`  aws stepfunctions describe-execution ${sfn} --execution-arn ${executionArn}`);
   print(`  aws stepfunctions get-execution-history ${sfn} --execution-arn ${executionArn}`);

@@ -2,7 +2,7 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { EXPRESS_MAX_SECONDS, worstCaseSeconds } from '../asl/cost.ts';
 import { SagaOutcome } from '../asl/errors.ts';
-import { renderRollback, renderSaga } from '../asl/render.ts';
+import { LIVE_ALIAS, renderRollback, renderSaga } from '../asl/render.ts';
 import type { StateMachineDefinition } from '../asl/model.ts';
 import { compensationRetryOf, DEFAULT_TASK_TIMEOUT_SECONDS, deployedStepsOf, stepsOf, type Saga } from '../asl/saga.ts';
 import { EXPIRES_AT } from '../functions/bookings.ts';
@@ -29,9 +29,6 @@ export interface SagaStackArgs {
 
 /** Lambda's newest Node.js runtime that the bundles target (esbuild `node22`). */
 export const LAMBDA_RUNTIME = 'nodejs22.x';
-
-/** The name of the alias through which executions start: it routes to the version published last. */
-export const LIVE_ALIAS = 'live';
 
 /**
  * Everything one saga needs on AWS, derived from its step list: per step a table and two functions (each with

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { LIVE_ALIAS } from '../asl/render.ts';
 import { problemsText } from '../functions/trip-problems.ts';
 import type { FaultSpec } from './faults.ts';
 import type { HistoryEvent } from './history.ts';
@@ -22,7 +23,8 @@ const MAX_REQUEST_BYTES = 1024 * 1024;
 /** How long a request may take to arrive, headers and body: a stalled client does not hold a connection for Node's 300 s. */
 const REQUEST_TIMEOUT_MS = 10_000;
 const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/;
-const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+$/;
+/** A state machine's ARN, or one of its alias or version (`…:stateMachine:<name>:<alias or version>`). */
+const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+(:[^:]+)?$/;
 
 type Status = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
 
@@ -315,7 +317,8 @@ export class StepFunctionsServer {
   #stateMachine(arn: unknown): LocalSaga {
     required('stateMachineArn', arn);
     if (typeof arn !== 'string' || !STATE_MACHINE_ARN.test(arn)) throw new ApiError('InvalidArn', `Invalid Arn: '${String(arn)}'`);
-    const machine = this.#machines.get(arn);
+    // The alias through which a deployed stack's executions start names here the one definition that is served.
+    const machine = this.#machines.get(arn.endsWith(`:${LIVE_ALIAS}`) ? arn.slice(0, -`:${LIVE_ALIAS}`.length) : arn);
     if (!machine) throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
     return machine;
   }

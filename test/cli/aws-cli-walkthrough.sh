@@ -25,14 +25,16 @@ for _ in $(seq 200); do grep -q 'Ctrl-C' "$log" && break; sleep 0.05; done
 sfn=$(sed -n 's/^  Step Functions \(http[^ ]*\).*/\1/p' "$log")
 dynamodb=$(sed -n 's/^  DynamoDB *\(http[^ ]*\).*/\1/p' "$log")
 machine=$(sed -n 's/^  State machine *\(arn[^ ]*\).*/\1/p' "$log")
-[ -n "$sfn" ] && [ -n "$dynamodb" ] && [ -n "$machine" ] || { cat "$log"; echo "saga local did not start" >&2; exit 1; }
+alias=$(sed -n 's/^  Alias *\(arn[^ ]*\).*/\1/p' "$log")
+[ -n "$sfn" ] && [ -n "$dynamodb" ] && [ -n "$machine" ] && [ "$alias" = "$machine:live" ] || { cat "$log"; echo "saga local did not start" >&2; exit 1; }
 
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1 AWS_PAGER=""
 
 # run_trip NAME FILE: starts an execution and waits for it to end; prints its status and error.
 run_trip() {
   local arn status
-  arn=$("$AWS" stepfunctions start-execution --endpoint-url "$sfn" --state-machine-arn "$machine" \
+  # Through the alias, as on a deployed stack (its stateMachineAliasArn output).
+  arn=$("$AWS" stepfunctions start-execution --endpoint-url "$sfn" --state-machine-arn "$alias" \
     --name "$1" --input "file://$2" --query executionArn --output text)
   for _ in $(seq 200); do
     status=$("$AWS" stepfunctions describe-execution --endpoint-url "$sfn" --execution-arn "$arn" --query status --output text)
