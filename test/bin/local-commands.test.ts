@@ -32,6 +32,16 @@ const pathOf = (stdout: string): string[] =>
 /** The state a failed action's step fails at in the saga's eyes: its own, or its group's. */
 const failingStateOf = (action: string): string => actionEntryOf(stageOf(steps.find((step) => step.action === action) as SagaStep));
 
+/** `saga run --data`: the last action fails, and the compensation before it fails until redriven. */
+async function stuckRollback(data: string) {
+  const stuck = steps.at(-2) ?? lastStep;
+  const run = await saga(
+    'run',
+    ...['--fail', lastStep.action, '--fail', `${stuck.compensation}=until-redrive`, '--retry-delay', '0', '--data', data],
+  );
+  return { stuck, run };
+}
+
 describe('saga tour (npm start)', () => {
   it('shows the happy path, a rollback and a retried compensation, each with tables and a verdict, and exits 0', async () => {
     const { code, stdout } = await saga('tour');
@@ -68,11 +78,7 @@ describe('saga run', () => {
 
   it('a compensation that fails until redriven alerts and exits 4; `saga resume` redrives it: rolled back, exit 3', async () => {
     const data = await scratchDir();
-    const stuck = steps.at(-2) ?? lastStep;
-    const run = await saga(
-      'run',
-      ...['--fail', lastStep.action, '--fail', `${stuck.compensation}=until-redrive`, '--retry-delay', '0', '--data', data],
-    );
+    const { stuck, run } = await stuckRollback(data);
     expect(run.code).toBe(4);
     expect(pathOf(run.stdout).slice(-2)).toEqual([alertStateOf(stuck), retryStateOf(stuck)]);
     expect(run.stdout).toContain(`"stuckCompensation":"${stuck.compensation}"`);
@@ -96,37 +102,29 @@ describe('saga run', () => {
     ['reordered', 'steps: [...trip.steps].reverse()'],
     ['without its failed step', 'steps: trip.steps.slice(0, -1)'],
     ['with a step added', `steps: [...trip.steps, ${JSON.stringify(addedStep)}]`],
-  ])(
-    'a stuck rollback resumed with the step list %s ends rolled back, nothing booked, on its own definition',
-    async (_, edit) => {
-      const data = await scratchDir();
-      const stuck = steps.at(-2) ?? lastStep;
-      const run = await saga(
-        'run',
-        ...['--fail', lastStep.action, '--fail', `${stuck.compensation}=until-redrive`, '--retry-delay', '0', '--data', data],
-      );
-      expect(run.code).toBe(4);
-      const edited = await scratchFile(
-        `import trip from ${JSON.stringify(new URL('../../saga.ts', import.meta.url).href)};\nexport default { ...trip, ${edit} };\n`,
-        'edited.ts',
-      );
-      const resumed = await saga('resume', '--saga', edited, '--data', data, '--execution', exampleTrip.trip_id, '--retry-delay', '0');
-      expect(resumed.stdout).toMatch(/^Note: the step list changed since it started \(.+\): it runs on the definition it started with/m);
-      // Every compensation owed after the stuck one, in the order of the step list the execution started with.
-      const owed = steps
-        .slice(0, -2)
-        .reverse()
-        .map((step) => step.compensation);
-      expect(pathOf(resumed.stdout)).toEqual([retryStateOf(stuck), ...owed, 'SagaRolledBack']);
-      // The tables of the step list it started with, each step's item undone.
-      for (const step of steps) expect(resumed.stdout).toMatch(new RegExp(`^ +${step.name} +CANCELLED`, 'm'));
-      expect(resumed.stdout).toContain('↩ rolled back');
-      expect(resumed.stdout).not.toContain('BOOKED');
-      expect(resumed.stdout).not.toContain('INCONSISTENT');
-      expect(resumed.code).toBe(3);
-    },
-    30_000,
-  );
+  ])('a stuck rollback resumed with the step list %s ends rolled back, nothing booked, on its own definition', async (_, edit) => {
+    const data = await scratchDir();
+    const { stuck, run } = await stuckRollback(data);
+    expect(run.code).toBe(4);
+    const edited = await scratchFile(
+      `import trip from ${JSON.stringify(new URL('../../saga.ts', import.meta.url).href)};\nexport default { ...trip, ${edit} };\n`,
+      'edited.ts',
+    );
+    const resumed = await saga('resume', '--saga', edited, '--data', data, '--execution', exampleTrip.trip_id, '--retry-delay', '0');
+    expect(resumed.stdout).toMatch(/^Note: the step list changed since it started \(.+\): it runs on the definition it started with/m);
+    // Every compensation owed after the stuck one, in the order of the step list the execution started with.
+    const owed = steps
+      .slice(0, -2)
+      .reverse()
+      .map((step) => step.compensation);
+    expect(pathOf(resumed.stdout)).toEqual([retryStateOf(stuck), ...owed, 'SagaRolledBack']);
+    // The tables of the step list it started with, each step's item undone.
+    for (const step of steps) expect(resumed.stdout).toMatch(new RegExp(`^ +${step.name} +CANCELLED`, 'm'));
+    expect(resumed.stdout).toContain('↩ rolled back');
+    expect(resumed.stdout).not.toContain('BOOKED');
+    expect(resumed.stdout).not.toContain('INCONSISTENT');
+    expect(resumed.code).toBe(3);
+  });
 
   it('redriving while the fault persists says so and exits 4; a succeeded execution is not redrivable (exit 2)', async () => {
     const data = await scratchDir();
@@ -143,7 +141,7 @@ describe('saga run', () => {
     const succeeded = await saga('resume', '--data', other, '--execution', 'fine');
     expect(succeeded.code).toBe(2);
     expect(succeeded.stderr).toContain('Execution is SUCCEEDED and cannot be redriven.');
-  }, 30_000);
+  });
 
   it('--json prints a history shaped like GetExecutionHistory', async () => {
     const { code, stdout } = await saga(

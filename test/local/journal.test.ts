@@ -12,12 +12,12 @@ import {
 import fc from 'fast-check';
 import { isGroup, retryStateOf, type ParallelGroup, type SagaStep } from '../../asl/saga.ts';
 import type { Trip } from '../../functions/trip.ts';
-import { ExecutionInterruptedError, LocalSaga, type Alert, type Execution } from '../../local/runtime.ts';
+import { LocalSaga, type Alert, type Execution } from '../../local/runtime.ts';
 import { tripSaga } from '../../saga.ts';
 import { localStateMachineArn, sfnOf, startSaga, type SagaProcess } from '../helpers/cli.ts';
 import { expectConsistent } from '../helpers/invariant.ts';
 import { addedStep, firstStep, lastStep, steps, tripParallelSaga, tripSagaWithAddedStep } from '../helpers/sagas.ts';
-import { withoutDefinition } from '../helpers/journals.ts';
+import { interruptedExecution, withoutDefinition } from '../helpers/journals.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 import { tripWithId } from '../helpers/trips.ts';
 
@@ -243,13 +243,8 @@ describe('in one process', () => {
 
   it('an execution of an older journal (no definition kept) interrupted in a state the step list no longer has ends FAILED there', async () => {
     const dataDir = await scratchDir();
-    const before = await LocalSaga.start({ saga: tripSagaWithAddedStep, dataDir });
-    const started = before.begin(tripWithId('gone'), { faults: { [addedStep.action]: { times: 2 } }, retryDelayMs: 5_000 });
-    const interrupted = expect(started.done).rejects.toBeInstanceOf(ExecutionInterruptedError);
     // In the added step once the step before it has booked: its retries pause 5 s.
-    while ((await before.bookingsOf('gone'))[lastStep.name] === undefined) await sleep(20);
-    await before.close();
-    await interrupted;
+    await interruptedExecution(tripSagaWithAddedStep, dataDir, tripWithId('gone'), addedStep.action, lastStep.name);
     await withoutDefinition(dataDir, 'gone');
 
     const after = await LocalSaga.start({ saga: tripSaga, dataDir });
@@ -270,14 +265,9 @@ describe('in one process', () => {
     const dataDir = await scratchDir();
     const group = tripParallelSaga.steps.find(isGroup) as ParallelGroup;
     const [quick, slow] = group.parallel as [SagaStep, SagaStep];
-    const before = await LocalSaga.start({ saga: tripParallelSaga, dataDir });
     const trip = tripWithId('in-group');
-    const started = before.begin(trip, { faults: { [slow.action]: { times: 2 } }, retryDelayMs: 5_000 });
-    const interrupted = expect(started.done).rejects.toBeInstanceOf(ExecutionInterruptedError);
     // The quick branch has booked; the slow one pauses 5 s before its retry.
-    while ((await before.bookingsOf(trip.trip_id))[quick.name] === undefined) await sleep(20);
-    await before.close();
-    await interrupted;
+    await interruptedExecution(tripParallelSaga, dataDir, trip, slow.action, quick.name);
 
     const after = await LocalSaga.start({ saga: tripParallelSaga, dataDir });
     try {

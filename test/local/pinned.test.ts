@@ -10,11 +10,11 @@ import {
 } from '@aws-sdk/client-sfn';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb.ts';
 import { StepFunctionsServer } from '../../local/sfn-server.ts';
-import { ExecutionInterruptedError, LocalSaga, stillBooked, type Execution } from '../../local/runtime.ts';
+import { LocalSaga, stillBooked, type Execution } from '../../local/runtime.ts';
 import { tripSaga } from '../../saga.ts';
 import { booked, expectConsistent } from '../helpers/invariant.ts';
 import { addedStep, lastStep, previousStep, steps, tripSagaWithAddedStep } from '../helpers/sagas.ts';
-import { withoutDefinition } from '../helpers/journals.ts';
+import { interruptedExecution, withoutDefinition } from '../helpers/journals.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 import { tripWithId } from '../helpers/trips.ts';
 
@@ -87,14 +87,9 @@ describe('an execution stuck in its rollback, redriven after the step list chang
 describe('an execution interrupted, continued after the step list changed', () => {
   it('a step removed since: the execution finishes that step on its own definition, and its table keeps the booking', async () => {
     const dataDir = await scratchDir();
-    const before = await LocalSaga.start({ saga: tripSagaWithAddedStep, dataDir });
     const trip = tripWithId('continued');
-    const started = before.begin(trip, { faults: { [addedStep.action]: { times: 2 } }, retryDelayMs: 5_000 });
-    const interrupted = expect(started.done).rejects.toBeInstanceOf(ExecutionInterruptedError);
     // In the added step once the step before it has booked: its retries pause 5 s.
-    while ((await before.bookingsOf(trip.trip_id))[lastStep.name] === undefined) await sleep(20);
-    await before.close();
-    await interrupted;
+    await interruptedExecution(tripSagaWithAddedStep, dataDir, trip, addedStep.action, lastStep.name);
 
     const after = await LocalSaga.start({ saga: tripSaga, dataDir });
     try {
