@@ -435,8 +435,10 @@ describe('redrive', () => {
     expect(events[before.length]).toMatchObject({ executionRedrivenEventDetails: { redriveCount: 1 } });
 
     const listed = async (redriveFilter: 'REDRIVEN' | 'NOT_REDRIVEN') =>
-      ((await sfn.send(new ListExecutionsCommand({ stateMachineArn: local.stateMachineArn, redriveFilter, maxResults: 1000 })))
-        .executions ?? []).map((execution) => execution.executionArn);
+      (
+        (await sfn.send(new ListExecutionsCommand({ stateMachineArn: local.stateMachineArn, redriveFilter, maxResults: 1000 })))
+          .executions ?? []
+      ).map((execution) => execution.executionArn);
     expect(await listed('REDRIVEN')).toContain(executionArn);
     expect(await listed('NOT_REDRIVEN')).not.toContain(executionArn);
     expect((await listed('NOT_REDRIVEN')).length).toBeGreaterThan(0);
