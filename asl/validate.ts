@@ -107,9 +107,14 @@ function groupProblems(group: ParallelGroup): string[] {
   return [...problems, ...group.parallel.flatMap((branch, index) => branchProblem(group, branch, index) ?? [])];
 }
 
+/** Names every JavaScript object has (`constructor`, `__proto__`, `toString`…): as keys, they resolve to the prototype. */
+const PROTOTYPE_NAMES: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype));
+
 function stepProblems(saga: Saga, step: SagaStep, where: string): string[] {
   const problems: string[] = [];
   if (step.name.length === 0) problems.push(`${where}: name is empty`);
+  for (const name of [step.name, step.action, step.compensation].filter((name) => PROTOTYPE_NAMES.has(name)))
+    problems.push(`${where}: "${name}" cannot name a step or a state: every JavaScript object has a property of that name`);
   // At most 64 characters, so that `Alert<compensation>` also stays within a state name's 80.
   for (const stateName of [step.action, step.compensation]) {
     if (!FUNCTION_NAME.test(stateName) || stateName.length > MAX_FUNCTION_NAME_LENGTH) {

@@ -213,6 +213,13 @@ registerDiffCommand(program);
 
 const debug = process.argv.includes('--debug');
 
+// A reader that stops early (`saga tour | head`) closes standard output: the command ends there, quietly.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? Exit.ok);
+  });
+
 try {
   await program.parseAsync(process.argv.filter((arg) => arg !== '--debug'));
 } catch (error) {
@@ -243,7 +250,9 @@ try {
   } else {
     // A fault of this program or of what it runs on: said in one line; where it happened, on request.
     process.stderr.write(`saga: ${errorLine(error)}\n`);
-    process.stderr.write(debug ? `${(error as Error | undefined)?.stack ?? ''}\n` : 'saga: run again with --debug for the stack trace\n');
+    if (!debug) process.stderr.write('saga: run again with --debug for the stack trace\n');
     process.exitCode = Exit.invalid;
   }
+  // Where any error reported came from, on request: a refusal's too, for a bug report.
+  if (debug && error instanceof Error && !(error instanceof CommanderError)) process.stderr.write(`${error.stack ?? ''}\n`);
 }

@@ -27,6 +27,8 @@ export interface BuiltFunction {
 }
 
 const FUNCTIONS_DIR = fileURLToPath(new URL('.', import.meta.url));
+/** The folder of functions/, the saga files and their own step code. */
+const PROJECT_DIR = fileURLToPath(new URL('..', import.meta.url));
 
 /**
  * Each function's handler module: the step's own, or the plain booking and cancel modules. A handler module
@@ -47,9 +49,13 @@ export function handlerModulesOf(saga: Saga): { state: string; module: string; u
   );
   // Checked with the step list, before anything runs or is bundled: else a typo passes tsc and `saga validate`,
   // and surfaces as ERR_MODULE_NOT_FOUND from the first execution or bundle.
+  // A path that climbs out of the project (`../../../x`) is refused as a missing one: a saga file names its own code.
   const problems = modules
-    .filter(({ url }) => !statSync(url, { throwIfNoEntry: false })?.isFile())
-    .map(({ where, key, own }) => `${where}: ${key} "${own}" is not a file in functions/ (paths are relative to functions/)`);
+    .filter(({ url }) => !fileURLToPath(url).startsWith(PROJECT_DIR) || !statSync(url, { throwIfNoEntry: false })?.isFile())
+    .map(
+      ({ where, key, own }) =>
+        `${where}: ${key} "${own}" is not a file in functions/ (paths are relative to functions/ and stay inside the project)`,
+    );
   if (problems.length > 0) throw new SagaDefinitionError(problems);
   return modules.map(({ state, module, url }) => ({ state, module, url: url.href }));
 }

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -205,6 +205,24 @@ export const clientConfig = (region: string, endpoint: string | undefined) => ({
 });
 
 /**
+ * Every step's table, asked for before the first scenario: an endpoint that does not answer, or a table it does not
+ * have, stops verify before anything is started or written.
+ */
+async function tablesAnswer(dynamodb: DynamoDBDocumentClient, tables: Readonly<Record<string, string>>, endpoint: string): Promise<void> {
+  for (const [step, table] of Object.entries(tables)) {
+    try {
+      await dynamodb.send(new DescribeTableCommand({ TableName: table }));
+    } catch (error) {
+      throw sdkFailure(error, `DynamoDB at ${endpoint}`, (name, message) =>
+        name === 'ResourceNotFoundException'
+          ? `${step}'s table ${table} does not exist at ${endpoint}: give the right one with --table ${step}=NAME`
+          : `reading ${step}'s table ${table}: ${name}: ${message}`,
+      );
+    }
+  }
+}
+
+/**
  * The target, checked before anything runs: the state machine answers and runs this step list, every step's table
  * is known, and faults are injected only where fault injection is enabled on a stack named dev or dev-… (or a local
  * endpoint). Any other stack is refused, unless --yes-this-is-not-production, and then runs without faults.
@@ -253,10 +271,12 @@ export async function resolveTarget(saga: Saga, options: TargetOptions): Promise
       : configured.faultInjection
         ? { run: true }
         : { run: false, why: `fault injection is disabled (${ConfigVariable.faultInjection})` };
+  const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient(client(options.dynamodbEndpointUrl)));
+  await tablesAnswer(dynamodb, tables, options.dynamodbEndpointUrl ?? 'AWS');
   return {
     label,
     sfn,
-    dynamodb: DynamoDBDocumentClient.from(new DynamoDBClient(client(options.dynamodbEndpointUrl))),
+    dynamodb,
     stateMachineArn: arn,
     tables,
     faults,

@@ -50,6 +50,16 @@ describe('a bad step list is rejected with SagaDefinitionError naming the culpri
     ],
     ['a shared table', withSteps([first, { ...second, table: first.table }, ...rest]), `duplicate table "${first.table}"`],
     [
+      'a step named like a property of every object',
+      withSteps([first, { ...second, name: '__proto__' }, ...rest]),
+      `step 2 (__proto__): "__proto__" cannot name a step or a state: every JavaScript object has a property of that name`,
+    ],
+    [
+      'a state named like a property of every object',
+      withSteps([first, { ...second, action: 'constructor' }, ...rest]),
+      `step 2 (${second.name}): "constructor" cannot name a step or a state`,
+    ],
+    [
       'an unknown field',
       withSteps([first, { ...second, records: [...second.records, 'seat'] }, ...rest]),
       `step 2 (${second.name}): records unknown field "seat"`,

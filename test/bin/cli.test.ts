@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -184,6 +184,25 @@ describe('errors a user meets', () => {
     expect(errorLine('a string')).toBe('an unexpected string was thrown: a string');
     const { code } = await saga('asl', '--debug');
     expect(code).toBe(0);
+  });
+
+  it('--debug adds the stack trace to a refusal too (a usage error, exit 2)', async () => {
+    const plain = await saga('asl', '--stack', 'nowhere');
+    const debugged = await saga('asl', '--stack', 'nowhere', '--debug');
+    expect([plain.code, debugged.code]).toEqual([2, 2]);
+    expect(plain.stderr).not.toMatch(/^\s+at /m);
+    expect(debugged.stderr.startsWith(plain.stderr)).toBe(true);
+    expect(debugged.stderr).toMatch(/^\s+at /m);
+  });
+
+  it('a reader that stops early (`saga tour | head`) ends the command quietly', async () => {
+    const child = spawn(process.execPath, [SAGA, 'tour'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
+    // The first line read, the pipe is closed: every later write meets EPIPE.
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect([code, stderr]).toEqual([0, '']);
   });
 
   it.each(['EPERM', 'EACCES', 'EROFS', 'ENOENT'])('a file system refusal (%s) is a file error, said without a trace', (code) => {

@@ -235,6 +235,32 @@ describe('saga verify, a bad target (nothing run, exit 2)', () => {
     expect(stderr).toMatch(message);
   });
 
+  it.each([
+    [
+      'a DynamoDB endpoint that does not answer',
+      (dynamodb: string) => ['--dynamodb-endpoint-url', `${dynamodb.replace(/:\d+$/, ':1')}`],
+      /^saga: EndpointUnreachable: cannot reach DynamoDB at http:\/\/127\.0\.0\.1:1/,
+    ],
+    [
+      'a table the endpoint does not have',
+      (dynamodb: string) => ['--dynamodb-endpoint-url', dynamodb, '--table', `${firstStep.name}=NoSuchTable`],
+      new RegExp(`^saga: VerifyTargetError: ${firstStep.name}'s table NoSuchTable does not exist`),
+    ],
+  ])('%s: checked before the first scenario, nothing started', async (_, dynamodbArgs, message) => {
+    const { server, local } = await served();
+    const { code, stderr } = await saga(
+      'verify',
+      '--state-machine-arn',
+      arn,
+      '--endpoint-url',
+      server.endpoint,
+      ...dynamodbArgs(local.dynamo.endpoint),
+    );
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+    expect(await server.call('ListExecutions', { stateMachineArn: arn })).toEqual({ executions: [] });
+  });
+
   it('an ARN the endpoint does not know', async () => {
     const { endpoints } = await served();
     const { code, stderr } = await saga('verify', '--state-machine-arn', `${arn}-other`, ...endpoints);

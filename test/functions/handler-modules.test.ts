@@ -1,3 +1,5 @@
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect, it } from '@jest/globals';
 import { SagaDefinitionError } from '../../asl/validate.ts';
 import { handlerModulesOf } from '../../functions/build.ts';
@@ -5,6 +7,7 @@ import { LocalSaga } from '../../local/runtime.ts';
 import type { Saga } from '../../asl/saga.ts';
 import { NOTE } from '../helpers/noted-booking.ts';
 import { firstStep, lastStep, steps, withStepChanged } from '../helpers/sagas.ts';
+import { scratchFile } from '../helpers/scratch.ts';
 import { exampleTrip } from '../helpers/trips.ts';
 
 // A step's own modules (`actionModule`, `compensationModule`): used when they exist, refused with the step list
@@ -38,4 +41,11 @@ it.each([
     `step ${steps.indexOf(lastStep) + 1} (${lastStep.name}): ${key} "${Object.values(modules)[0]}" is not a file`,
   );
   await expect(LocalSaga.start({ saga })).rejects.toThrow(SagaDefinitionError);
+});
+
+it('a module path that climbs out of the project is refused, though the file exists: a saga file runs its own code', async () => {
+  const outside = await scratchFile('export const createHandler = () => async () => ({});', 'outside.ts');
+  const actionModule = relative(fileURLToPath(new URL('../../functions/', import.meta.url)), outside);
+  expect(actionModule.startsWith('../../')).toBe(true);
+  expect(() => handlerModulesOf(withModules({ actionModule }))).toThrow(`actionModule "${actionModule}" is not a file in functions/`);
 });
