@@ -103,6 +103,8 @@ interface RollbackPlan {
   readonly payload: PayloadTemplate;
   /** Keys of the alert's message that say how the rollback gets finished. */
   readonly resume: PayloadTemplate;
+  /** What its alerts say is still owed, by the stuck step and the index of its stage. */
+  readonly owed: (index: number, step: SagaStep) => string;
   /** The states after a stuck compensation's alert: the first is the alert's `Next`. */
   readonly afterAlert: (step: SagaStep, then: Transition, group: ParallelGroup | undefined) => [string, State][];
 }
@@ -203,17 +205,29 @@ function compensationTask(saga: Saga, step: SagaStep, resources: SagaResources, 
 const OWED_LISTED = 10;
 
 /**
- * The compensations still owed when a step's compensation is stuck: its own, the rest of its group's (run at once,
- * they may not have finished), then every earlier stage's, in reverse.
+ * What an alert says is still owed when a step's compensation is stuck (the stage at `index` holds the step): its
+ * own, the rest of its group's (run at once, they may not have finished), then every earlier stage's, in reverse.
+ * The steps before each stage are counted once, and an alert lists only its first few: linear in the steps, where
+ * building the whole owed list for every alert was quadratic.
  */
-function owedCompensations(saga: Saga, index: number, step: SagaStep): string {
-  const owed = [
-    step,
-    ...stepsOfStage(saga.steps[index] as Stage).filter((other) => other !== step),
-    ...saga.steps.slice(0, index).reverse().flatMap(stepsOfStage),
-  ].map((owing) => owing.compensation);
-  const listed = owed.slice(0, OWED_LISTED).join(', ');
-  return owed.length > OWED_LISTED ? `${listed}, and ${owed.length - OWED_LISTED} more in reverse step order` : listed;
+function owedCompensationsOf(saga: Saga): (index: number, step: SagaStep) => string {
+  const stepsBefore: number[] = [];
+  saga.steps.reduce((count, stage, index) => {
+    stepsBefore[index] = count;
+    return count + stepsOfStage(stage).length;
+  }, 0);
+  return (index, step) => {
+    const stage = stepsOfStage(saga.steps[index] as Stage);
+    const owed = (stepsBefore[index] as number) + stage.length;
+    const listed = [step, ...stage.filter((other) => other !== step)];
+    for (let earlier = index - 1; earlier >= 0 && listed.length < OWED_LISTED; earlier -= 1)
+      listed.push(...stepsOfStage(saga.steps[earlier] as Stage));
+    const names = listed
+      .slice(0, OWED_LISTED)
+      .map((owing) => owing.compensation)
+      .join(', ');
+    return owed > OWED_LISTED ? `${names}, and ${owed - OWED_LISTED} more in reverse step order` : names;
+  };
 }
 
 /**
@@ -236,7 +250,7 @@ function alertState(saga: Saga, index: number, step: SagaStep, resources: SagaRe
         'execution.$': '$$.Execution.Id',
         'executionName.$': '$$.Execution.Name',
         stuckCompensation: step.compensation,
-        compensationsOwed: owedCompensations(saga, index, step),
+        compensationsOwed: plan.owed(index, step),
         // The catcher's {Error, Cause}: AWS caps a cause at 32,768 characters, far below SNS's 256 KB.
         'error.$': errorPathOf(step.compensation),
         ...plan.resume,
@@ -361,6 +375,7 @@ const redrivablePlan = (saga: Saga, resources: SagaResources, payload: PayloadTe
   return {
     payload,
     resume: REDRIVE,
+    owed: owedCompensationsOf(saga),
     afterAlert: (step, next) => [
       [
         retryStateOf(step),
@@ -381,6 +396,7 @@ function sagaPlan(saga: Saga, resources: SagaResources, options: SagaRenderOptio
       return {
         payload: sagaPayload(options.type),
         resume: { resume: 'none: the rollback machine finishes it, in an execution named by the SHA-256 of this execution id' },
+        owed: owedCompensationsOf(saga),
         afterAlert: (step, _, group) =>
           group === undefined
             ? [[handOffStateOf(step), handOffState(options.rollbackStateMachine, OWNED_TRIP, step.compensation, RollbackState.HandedOff)]]

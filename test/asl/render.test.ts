@@ -10,6 +10,7 @@ import {
   renderSaga,
   SNS_PUBLISH,
   StepError,
+  stepsOf,
   type Saga,
   type Stage,
   type State,
@@ -32,6 +33,7 @@ import {
   previousStep,
   sagaOfSize,
   steps,
+  tripSagaOfShape,
   tripSagaWithAddedStep,
   withStepChanged,
 } from '../helpers/sagas.ts';
@@ -227,6 +229,19 @@ describe('renderSaga, other sizes', () => {
     expect(Object.keys(definition.States)).toHaveLength(4 * size + 2);
     expect(aslValidator(definition).errorsText('\n')).toBe('');
     expect(definitionProblems(definition)).toEqual([]);
+  });
+
+  it('an alert lists the first 10 compensations owed, and counts the others', () => {
+    for (const saga of [sagaOfSize(25), tripSagaOfShape([2, 1, 3, 2, 1, 2, 3, 1])]) {
+      const definition = render(saga);
+      for (const step of stepsOf(saga)) {
+        const owed = owedBy(step, saga);
+        const message = task(definition, `Alert${step.compensation}`).Parameters?.['Message'] as Record<string, unknown>;
+        expect(message['compensationsOwed']).toBe(
+          owed.length > 10 ? `${owed.slice(0, 10).join(', ')}, and ${owed.length - 10} more in reverse step order` : owed.join(', '),
+        );
+      }
+    }
   });
 
   it('one step: the action ends the execution and its compensation ends the rollback', () => {
