@@ -95,7 +95,7 @@ describe('describeNeed', () => {
     const old = ended({ error: StepError.InjectedFault, input: trip, stopDate: new Date(now.getTime() - 15 * DAY) });
     const need = describeNeed(tripSaga, 'saga', old, Need.Stuck, [firstStep.name], retryStateOf(lastStep), context, now);
     expect(need.redrivable).toBe(false);
-    const input = { trip, execution: old.executionArn, resumeFrom: lastStep.compensation };
+    const input = { trip, execution: old.executionArn, resumeFrom: compensationEntryOf(stageOf(lastStep)) };
     expect(need.command).toBe(
       `aws stepfunctions start-execution --state-machine-arn ${rollbackStateMachineArn} --input '${JSON.stringify(input)}'`,
     );
