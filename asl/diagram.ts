@@ -92,7 +92,12 @@ const isCatcher = (edge: Edge): boolean => Array.isArray(edge.via);
 const mermaidText = (text: string): string => text.replaceAll('"', '#quot;').replaceAll('\n', '<br/>');
 
 /** The nodes drawn inside `parent` (the top level when undefined), each a line, or a group of lines for a Parallel state. */
-function nested(nodes: readonly Node[], parent: string | undefined, line: (node: Node) => string, group: (node: Node, inner: string[]) => string[]): string[] {
+function nested(
+  nodes: readonly Node[],
+  parent: string | undefined,
+  line: (node: Node) => string,
+  group: (node: Node, inner: string[]) => string[],
+): string[] {
   return nodes
     .filter((node) => node.parent === parent)
     .flatMap((node) => (node.kind === 'parallel' ? group(node, nested(nodes, node.name, line, group)) : [line(node)]));
@@ -159,19 +164,7 @@ export function toDot(
   path: readonly string[] = [],
   marks: Readonly<Record<string, readonly StateMark[]>> = {},
 ): string {
-  const { nodes, edges } = graphOf(definition);
-  const parentOf = new Map(nodes.map((node) => [node.name, node.parent]));
-  const topLevel = path.filter((name) => parentOf.get(name) === undefined);
-  const last = definition.States[topLevel.at(-1) ?? ''];
-  const visited = [...path, ...((last?.Type === 'Task' || last?.Type === 'Parallel') && last.End === true ? [SUCCEEDED] : [])];
-  const takenNodes = new Set(visited);
-  // An edge is taken when its two states follow each other among the states of its own graph (branches run at once).
-  const takenEdges = new Set(
-    [...new Set(visited.map((name) => parentOf.get(name)))].flatMap((scope) => {
-      const steps = visited.filter((name) => parentOf.get(name) === scope);
-      return steps.slice(1).map((to, index) => `${steps[index]}->${to}`);
-    }),
-  );
+  const { nodes, edges, marksOf, classesOf, isTaken, anchorOf, isBox } = drawingOf(definition, path, marks);
   const style: Record<Exclude<Node['kind'], 'parallel'>, string> = {
     task: 'shape=box, style="rounded"',
     choice: 'shape=diamond',
@@ -180,25 +173,17 @@ export function toDot(
   };
   const TAKEN = 'color="#1570ef", penwidth=2.5';
   const attributesOf = (node: Node): string[] => {
-    const nodeMarks = MARK_ORDER.filter((mark) => marks[node.name]?.includes(mark));
-    const classes = [...(takenNodes.has(node.name) ? ['taken'] : []), ...nodeMarks];
+    const nodeMarks = marksOf(node);
+    const classes = classesOf(node);
     const label = nodeMarks.length > 0 ? `${node.label}\n${nodeMarks.join(', ')}` : node.label;
     return [
       `label=${dotText(label)}`,
       ...(node.kind === 'parallel' ? ['style="rounded,dashed", fontname="Helvetica", fontsize=11'] : [style[node.kind]]),
-      ...(takenNodes.has(node.name) ? [TAKEN] : []),
+      ...(classes.includes('taken') ? [TAKEN] : []),
       ...nodeMarks.slice(-1).map((mark) => MARK_STYLE[mark]),
       ...(classes.length > 0 ? [`class=${dotText(classes.join(' '))}`] : []),
     ];
   };
-  // An edge to or from a Parallel state is drawn to or from its box (a cluster), through the first state inside it.
-  const byId = new Map(nodes.map((node) => [node.id, node]));
-  const anchorOf = (id: string): string => {
-    const node = byId.get(id) as Node;
-    const first = node.kind === 'parallel' ? nodes.find((inner) => inner.parent === node.name) : undefined;
-    return first ? anchorOf(first.id) : id;
-  };
-  const isBox = (id: string): boolean => byId.get(id)?.kind === 'parallel';
   return [
     'digraph saga {',
     ...(nodes.some((node) => node.kind === 'parallel') ? ['  compound=true;'] : []),
@@ -216,7 +201,7 @@ export function toDot(
       const attributes = [
         ...(isCatcher(edge) ? ['style=dashed'] : []),
         ...(edge.via === 'Next' ? [] : [`label=${dotText(edgeLabel(edge))}`]),
-        ...(takenEdges.has(`${edge.from}->${edge.to}`) ? [TAKEN] : []),
+        ...(isTaken(edge) ? [TAKEN] : []),
         ...(isBox(edge.fromId) ? [`ltail=cluster_${edge.fromId}`] : []),
         ...(isBox(edge.toId) ? [`lhead=cluster_${edge.toId}`] : []),
       ];
@@ -224,6 +209,62 @@ export function toDot(
     }),
     '}',
   ].join('\n');
+}
+
+/** The graph, and what an execution's path and marks make of each node and edge. */
+function drawingOf(definition: StateMachineDefinition, path: readonly string[], marks: Readonly<Record<string, readonly StateMark[]>>) {
+  const { nodes, edges } = graphOf(definition);
+  const parentOf = new Map(nodes.map((node) => [node.name, node.parent]));
+  const topLevel = path.filter((name) => parentOf.get(name) === undefined);
+  const last = definition.States[topLevel.at(-1) ?? ''];
+  const visited = [...path, ...((last?.Type === 'Task' || last?.Type === 'Parallel') && last.End === true ? [SUCCEEDED] : [])];
+  const takenNodes = new Set(visited);
+  // An edge is taken when its two states follow each other among the states of its own graph (branches run at once).
+  const takenEdges = new Set(
+    [...new Set(visited.map((name) => parentOf.get(name)))].flatMap((scope) => {
+      const steps = visited.filter((name) => parentOf.get(name) === scope);
+      return steps.slice(1).map((to, index) => `${steps[index]}->${to}`);
+    }),
+  );
+  const marksOf = (node: Node): StateMark[] => MARK_ORDER.filter((mark) => marks[node.name]?.includes(mark));
+  // An edge to or from a Parallel state is drawn to or from its box (a cluster), through the first state inside it.
+  const byId = new Map(nodes.map((node) => [node.id, node]));
+  const anchorOf = (id: string): string => {
+    const node = byId.get(id) as Node;
+    const first = node.kind === 'parallel' ? nodes.find((inner) => inner.parent === node.name) : undefined;
+    return first ? anchorOf(first.id) : id;
+  };
+  return {
+    nodes,
+    edges,
+    marksOf,
+    classesOf: (node: Node): string[] => [...(takenNodes.has(node.name) ? ['taken'] : []), ...marksOf(node)],
+    isTaken: (edge: GraphEdge): boolean => takenEdges.has(`${edge.from}->${edge.to}`),
+    anchorOf,
+    isBox: (id: string): boolean => byId.get(id)?.kind === 'parallel',
+  };
+}
+
+/**
+ * An execution's path and marks on the SVG of the bare definition (`svgOf(toDot(definition))`), as classes on its
+ * nodes, boxes and edges (`taken`, and each mark), for a page's style sheet to colour: one layout of a definition
+ * serves every execution of it. The words of the marks are not added to the labels, which would move the layout.
+ */
+export function markSvg(
+  svg: string,
+  definition: StateMachineDefinition,
+  path: readonly string[],
+  marks: Readonly<Record<string, readonly StateMark[]>>,
+): string {
+  const { nodes, edges, classesOf, isTaken, anchorOf } = drawingOf(definition, path, marks);
+  // Graphviz titles a node by its id, a cluster by its subgraph's name, and an edge by its ends (`-` and `>` escaped).
+  const classes = new Map<string, readonly string[]>();
+  for (const node of nodes) classes.set(node.kind === 'parallel' ? `cluster_${node.id}` : node.id, classesOf(node));
+  for (const edge of edges.filter(isTaken)) classes.set(`${anchorOf(edge.fromId)}&#45;&gt;${anchorOf(edge.toId)}`, ['taken']);
+  return svg.replace(/<g id="([^"]+)" class="(node|cluster|edge)">(\s*)<title>([^<]*)<\/title>/g, (whole, id, kind, space, title) => {
+    const added = classes.get(title) ?? [];
+    return added.length === 0 ? whole : `<g id="${id}" class="${kind} ${added.join(' ')}">${space}<title>${title}</title>`;
+  });
 }
 
 /** Graphviz compiled to WebAssembly: a picture without a system install of Graphviz. */

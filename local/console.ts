@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { svgOf, toDot, type StateMark } from '../asl/diagram.ts';
+import { markSvg, toDot, type StateMark } from '../asl/diagram.ts';
 import { stepsOf } from '../asl/saga.ts';
+import { DiagramLayouts } from './diagram-layout.ts';
 import type { LocalSaga } from './runtime.ts';
 import { ApiError, type StepFunctionsServer } from './sfn-server.ts';
 import { describeNeed, outcomeOf, ROUTINE_ENDS, UNSUCCESSFUL, type CommandContext, type Unsuccessful } from '../status/needs.ts';
@@ -204,9 +205,13 @@ function statusSourceOf(server: StepFunctionsServer, local: LocalSaga): StatusSo
 class NotFound extends Error {}
 class BadRequest extends Error {}
 
-/** The console's GET routes, for `StepFunctionsServerOptions.pages`. Every error is answered; none escapes. */
+/**
+ * The console's GET routes, for `StepFunctionsServerOptions.pages`. Every error is answered; none escapes. Diagrams
+ * are laid out by `layouts`, off the request path: an execution's view answers at once, its diagram once ready.
+ */
 export function consolePages(
   local: LocalSaga,
+  layouts = new DiagramLayouts(),
 ): (server: StepFunctionsServer) => (request: IncomingMessage, response: ServerResponse) => Promise<void> {
   return (server) => {
     async function history(executionArn: string): Promise<WireEvent[]> {
@@ -243,8 +248,13 @@ export function consolePages(
       const now = new Date();
       const verdict = await verdictOf(saga, role, source, executionArn, now);
       const note = machine.definitionNoteOf({ pinned });
+      // Laid out once per definition, off the request path: until it is ready, the view answers without it.
+      const layout = layouts.of(toDot(pinned.definition));
       return {
-        diagram: await svgOf(toDot(pinned.definition, path, marks)),
+        diagram: layout.status === 'ready' ? markSvg(layout.svg, pinned.definition, path, marks) : null,
+        ...(layout.status === 'ready'
+          ? {}
+          : { diagramNote: layout.status === 'pending' ? 'Laying out the state machine…' : `No diagram: ${layout.reason}` }),
         // The definition the execution runs on (the one it started with), for the page to show as AWS's console does.
         definition: pinned.definition,
         revision: pinned.hash,

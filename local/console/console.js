@@ -486,6 +486,7 @@ function executionPage(executionArn) {
   let execution;
   let selected;
   let lastStatus;
+  let diagramPending = false;
   const running = () => described?.status === 'RUNNING';
 
   async function act(button, operation) {
@@ -600,9 +601,12 @@ function executionPage(executionArn) {
             ? `Not redrivable: ${described.redriveStatusReason}`
             : '';
 
-    // The SVG is Graphviz's, drawn by the server from the definition's state names; it holds no input. Its own size
-    // is dropped so that the page fits it to the screen (or shows it at its size, when zoomed).
-    diagram.innerHTML = execution.diagram;
+    // The SVG is Graphviz's, drawn by the server from the definition's state names; it holds no input. It is laid
+    // out off the server's request path: until it is ready, the view says so and asks again. Its own size is dropped
+    // so that the page fits it to the screen (or shows it at its size, when zoomed).
+    diagramPending = execution.diagram === null && execution.diagramNote.startsWith('Laying out');
+    if (execution.diagram === null) diagram.textContent = execution.diagramNote;
+    else diagram.innerHTML = execution.diagram;
     const svg = diagram.querySelector('svg');
     if (svg) {
       naturalSize = { width: svg.getAttribute('width'), height: svg.getAttribute('height') };
@@ -697,7 +701,8 @@ function executionPage(executionArn) {
       ),
     ),
   );
-  return poll(update, running);
+  // Watched while it runs, and while its diagram is being laid out.
+  return poll(update, () => running() || diagramPending);
 }
 
 boot();

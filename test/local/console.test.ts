@@ -52,12 +52,17 @@ async function viewOfRun(on: StepFunctionsServer, saga: LocalSaga, trip: Trip) {
   while (((await on.call('DescribeExecution', { executionArn })) as { status: string }).status === 'RUNNING') {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  return (await (await fetch(`${on.endpoint}/console/api/execution?arn=${encodeURIComponent(executionArn)}`)).json()) as {
-    path: string[];
-    marks: Record<string, string[]>;
-    items: { step: string; item: { status: string } | null }[];
-    diagram: string;
-  };
+  // Its diagram is laid out off the request path: asked again until it is there, as the page does.
+  for (;;) {
+    const view = (await (await fetch(`${on.endpoint}/console/api/execution?arn=${encodeURIComponent(executionArn)}`)).json()) as {
+      path: string[];
+      marks: Record<string, string[]>;
+      items: { step: string; item: { status: string } | null }[];
+      diagram: string | null;
+    };
+    if (view.diagram !== null) return { ...view, diagram: view.diagram };
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 describe('console routes', () => {
@@ -169,10 +174,13 @@ describe('console routes', () => {
   const statusIs = (status: string) => page.locator(`dl.summary[data-status="${status}"]`).waitFor({ timeout: 30_000 });
 
   /** The states drawn on the path taken, or with a mark (a group is a box): the first line of text is its state's name. */
-  const nodesWith = (cssClass: string) =>
-    page
+  const nodesWith = async (cssClass: string) => {
+    // Laid out off the request path, the diagram may follow the execution's end.
+    await page.locator('.diagram svg').waitFor({ timeout: 30_000 });
+    return page
       .locator(`.diagram g.node.${cssClass}, .diagram g.cluster.${cssClass}`)
       .evaluateAll((nodes) => nodes.map((node) => node.querySelector('text')?.textContent ?? ''));
+  };
 
   it('starts a trip and watches it succeed', async () => {
     await startFromForm('console-happy', []);
