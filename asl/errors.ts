@@ -27,6 +27,12 @@ export const SagaOutcome = {
   UnknownCompensation: 'UnknownCompensation',
 } as const;
 
+/**
+ * How the Step Functions integration names StartExecution's refusal of a name already used: by an execution that has
+ * closed (whatever the input), or by a running one given another input.
+ */
+export const EXECUTION_ALREADY_EXISTS = 'StepFunctions.ExecutionAlreadyExistsException';
+
 /** Errors with which the Lambda service (not the function) reports an invocation that may succeed if repeated. */
 export const LambdaTransientErrors = [
   'Lambda.ServiceException',

@@ -1,4 +1,4 @@
-import { ALL_ERRORS, LambdaTransientErrors, SagaOutcome, StepError } from './errors.ts';
+import { ALL_ERRORS, EXECUTION_ALREADY_EXISTS, LambdaTransientErrors, SagaOutcome, StepError } from './errors.ts';
 import {
   assertNever,
   type Catcher,
@@ -84,8 +84,9 @@ export const START_EXECUTION = 'arn:aws:states:::states:startExecution';
 
 /**
  * The hand-off's execution name: one per saga execution (a hash of its id, 64 characters within AWS's 80), so that
- * a repeated hand-off (EXPRESS runs at least once) starts nothing new: StartExecution with a name already used and
- * the same input answers with the existing execution, with another input it fails.
+ * a repeated hand-off (EXPRESS runs at least once) starts nothing new: StartExecution with a name in use answers
+ * with the running execution of that name and the same input; once that execution has closed, it refuses the name
+ * whatever the input (ExecutionAlreadyExists), which then means the rollback was handed off already.
  */
 const HAND_OFF_NAME = "States.Hash($$.Execution.Id, 'SHA-256')";
 
@@ -267,7 +268,9 @@ function alertState(saga: Saga, index: number, step: SagaStep, resources: SagaRe
  * An EXPRESS execution cannot be redriven: its stuck rollback goes on in the rollback machine, on this execution's
  * bookings, from the stuck compensation; inside a group, from the group's compensations, so that two branches stuck
  * at once hand off the same input under the same name (StartExecution then answers both with one execution).
- * Without a catcher: a hand-off that keeps failing fails the execution here, which the stack's alarm reports.
+ * A name already used is this execution's own hand-off, repeated after the rollback machine closed it: handed off,
+ * at once (retrying cannot free the name). Any other failure, once retried, fails the execution here, which the
+ * stack's alarm reports.
  */
 function handOffState(rollbackStateMachine: string, payload: PayloadTemplate, resumeFrom: string, next: string): TaskState {
   return {
@@ -280,7 +283,8 @@ function handOffState(rollbackStateMachine: string, payload: PayloadTemplate, re
       Input: { ...payload, resumeFrom },
     },
     ResultPath: HAND_OFF_RESULT_PATH,
-    Retry: [retrier([ALL_ERRORS], DEFAULT_ALERT_RETRY)],
+    Retry: [retrier([EXECUTION_ALREADY_EXISTS], { ...DEFAULT_ALERT_RETRY, maxAttempts: 0 }), retrier([ALL_ERRORS], DEFAULT_ALERT_RETRY)],
+    Catch: [{ ErrorEquals: [EXECUTION_ALREADY_EXISTS], Next: next, ResultPath: HAND_OFF_RESULT_PATH }],
     Next: next,
   };
 }

@@ -79,7 +79,10 @@ export interface ExecuteOptions {
   readonly faults?: Readonly<Record<string, FaultSpec>>;
   /** Pause before each retry, replacing the definition's backoff and jitter. @default the definition's own */
   readonly retryDelayMs?: number;
-  /** Task states whose function is delivered every call twice, as an at-least-once retry would. */
+  /**
+   * Task states whose function is delivered every call twice, as an at-least-once retry would: the second once the
+   * first's work is over (a hand-off's, once the rollback execution it started has ended).
+   */
   readonly deliverTwice?: readonly string[];
   /** Called with each history event as it happens. */
   readonly onEvent?: (event: HistoryEvent) => void;

@@ -1,5 +1,4 @@
 import { statesByName, type State, type StateMachineDefinition } from '../asl/model.ts';
-import { SNS_PUBLISH } from '../asl/render.ts';
 import { LOCAL_REGION } from './dynamodb.ts';
 
 // An execution's history in the shape of Step Functions' GetExecutionHistory, built from the events of
@@ -86,8 +85,13 @@ export class ExecutionHistory {
   /** Each state's latest event: where its next event links to. */
   readonly #lastOf = new Map<string, number>();
 
-  #isSns(state: string): boolean {
-    return this.#resources[state] === SNS_PUBLISH;
+  /**
+   * A service integration's `resourceType` and `resource`, as AWS records them (`arn:aws:states:::sns:publish` is
+   * `sns` and `publish`); undefined for a Lambda function's ARN, whose calls are Lambda events.
+   */
+  #integration(state: string): { resourceType: string; resource: string } | undefined {
+    const [, resourceType, resource] = /^arn:[^:]+:states:::([^:]+):([^:.]+)/.exec(this.#resources[state] ?? '') ?? [];
+    return resourceType === undefined || resource === undefined ? undefined : { resourceType, resource };
   }
 
   /** The events of one finished call: scheduled and started when it began, then `ended`. */
@@ -95,14 +99,10 @@ export class ExecutionHistory {
     const call = this.#calls.get(state)?.shift() ?? { input: null };
     const at = this.#scheduledAt.get(state) ?? Date.now();
     const input = json(call.input);
-    if (this.#isSns(state)) {
-      this.#add(
-        at,
-        'TaskScheduled',
-        { taskScheduledEventDetails: { resourceType: 'sns', resource: 'publish', region: LOCAL_REGION, parameters: input } },
-        state,
-      );
-      this.#add(at, 'TaskStarted', { taskStartedEventDetails: { resourceType: 'sns', resource: 'publish' } }, state);
+    const integration = this.#integration(state);
+    if (integration) {
+      this.#add(at, 'TaskScheduled', { taskScheduledEventDetails: { ...integration, region: LOCAL_REGION, parameters: input } }, state);
+      this.#add(at, 'TaskStarted', { taskStartedEventDetails: integration }, state);
     } else {
       const timeout = this.#timeouts[state];
       this.#add(
@@ -175,14 +175,10 @@ export class ExecutionHistory {
         if (this.#states.get(name)?.Type !== 'Task') return;
         const failure = { error: event.Error, cause: json(event.Cause) };
         this.#failedLast.add(name);
+        const integration = this.#integration(name);
         this.#call(name, () =>
-          this.#isSns(name)
-            ? this.#add(
-                event.timestamp,
-                'TaskFailed',
-                { taskFailedEventDetails: { resourceType: 'sns', resource: 'publish', ...failure } },
-                name,
-              )
+          integration
+            ? this.#add(event.timestamp, 'TaskFailed', { taskFailedEventDetails: { ...integration, ...failure } }, name)
             : this.#add(event.timestamp, 'LambdaFunctionFailed', { lambdaFunctionFailedEventDetails: failure }, name),
         );
         return;
@@ -196,11 +192,12 @@ export class ExecutionHistory {
         if (type === 'Task' && !this.#failedLast.has(name)) {
           this.#call(name, (call) => {
             const result = json(call.result);
-            if (this.#isSns(name)) {
+            const integration = this.#integration(name);
+            if (integration) {
               this.#add(
                 event.timestamp,
                 'TaskSucceeded',
-                { taskSucceededEventDetails: { resourceType: 'sns', resource: 'publish', output: result } },
+                { taskSucceededEventDetails: { ...integration, output: result, outputDetails: details(result) } },
                 name,
               );
             } else {

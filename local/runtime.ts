@@ -4,7 +4,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { SagaOutcome } from '../asl/errors.ts';
+import { EXECUTION_ALREADY_EXISTS, SagaOutcome } from '../asl/errors.ts';
 import { allStatesOf, statesByName, taskStatesOf, type State, type StateMachineDefinition } from '../asl/model.ts';
 import { placeholderResources, renderRollback, renderSaga, SNS_PUBLISH, START_EXECUTION, rollbackMachineNameOf } from '../asl/render.ts';
 import { groupCompensationOf, isGroup, retryStateOf, stepsOf, type Saga } from '../asl/saga.ts';
@@ -47,6 +47,12 @@ export { DataDirInUseError } from './journal.ts';
 interface HandOff {
   readonly Name: string;
   readonly Input: unknown;
+}
+
+/** What `states:startExecution` answers (request-response). */
+interface HandedOff {
+  readonly ExecutionArn: string;
+  readonly StartDate: string;
 }
 
 /** Where the rollback machine keeps its executions, inside the saga's data folder. */
@@ -192,6 +198,8 @@ export class LocalSaga {
   readonly #calls = new Set<Promise<unknown>>();
   /** The interrupted executions this process has taken on: each is continued once. */
   readonly #continued = new Set<string>();
+  /** The executions running in this process (their first run, a redrive or a continuation), by ARN. */
+  readonly #open = new Set<string>();
 
   private constructor(
     options: LocalSagaOptions,
@@ -445,7 +453,11 @@ export class LocalSaga {
     const interruption = new AbortController();
     const done = this.#run(machine, run, options, context, interruption.signal);
     this.#running.set(interruption, done);
-    const forget = () => void this.#running.delete(interruption);
+    this.#open.add(run.executionArn);
+    const forget = () => {
+      this.#running.delete(interruption);
+      this.#open.delete(run.executionArn);
+    };
     done.then(forget, forget);
     return done;
   }
@@ -492,7 +504,7 @@ export class LocalSaga {
         const spec = options.faults?.[fn];
         if (spec && 'delayMs' in spec) await delay(spec.delayMs);
         const serve = () => this.#serve({ saga, states: version.states, handlers }, state, taskInput, { executionArn, input }, raise);
-        if (options.deliverTwice?.includes(state)) await serve();
+        if (options.deliverTwice?.includes(state)) await this.#workOf(await serve());
         call.result = await serve();
         return call.result as never;
       })();
@@ -624,30 +636,40 @@ export class LocalSaga {
    * it answers once the rollback machine has accepted the execution; a name already used is refused, as AWS
    * refuses it, so that a repeated hand-off starts nothing.
    */
-  #handOff({ Name, Input }: HandOff): { ExecutionArn: string; StartDate: string } {
+  #handOff({ Name, Input }: HandOff): HandedOff {
     const rollback = this.rollback as LocalSaga;
     try {
       const { executionArn, startDate, done } = rollback.begin(Input, { name: Name });
-      this.#handedOff.push(done);
+      this.#handedOff.set(executionArn, done);
       return { ExecutionArn: executionArn, StartDate: startDate.toISOString() };
     } catch (error) {
       if (!(error instanceof ExecutionNameError)) throw error;
-      // The same name with the same input is the same request (two branches of a group handing off at once): Step
-      // Functions answers it with the execution already started.
+      // The same name with the same input while that execution runs is the same request (two branches of a group
+      // handing off at once): Step Functions answers it with that execution. Once it has closed, the name is refused
+      // whatever the input.
       const started = rollback.#names.get(Name) ?? rollback.#journal?.read(Name)?.run;
-      if (started && isDeepStrictEqual(started.input, Input))
+      if (started && rollback.#open.has(started.executionArn) && isDeepStrictEqual(started.input, Input))
         return { ExecutionArn: started.executionArn, StartDate: new Date(started.startDate).toISOString() };
       // As the Step Functions integration names the service's refusal.
-      throw Object.assign(new Error(error.message), { name: 'StepFunctions.ExecutionAlreadyExistsException' });
+      throw Object.assign(new Error(error.message), { name: EXECUTION_ALREADY_EXISTS });
     }
   }
 
-  /** Rollbacks this machine handed off, as they end: closing waits for them. */
-  readonly #handedOff: Promise<Execution>[] = [];
+  /**
+   * The end of the work a call's result stands for: for a hand-off, the rollback execution it started (a repeated
+   * delivery then finds it closed, as a late rerun on AWS may); for a function, the call itself, already over.
+   */
+  async #workOf(result: unknown): Promise<void> {
+    const started = (result as Partial<HandedOff> | null)?.ExecutionArn;
+    if (started !== undefined) await this.#handedOff.get(started);
+  }
+
+  /** Rollbacks this machine handed off, by ARN, as they end: closing waits for them. */
+  readonly #handedOff = new Map<string, Promise<Execution>>();
 
   /** The rollback machine's executions that this machine handed stuck rollbacks to, once they have ended. */
   handedOff(): Promise<Execution[]> {
-    return Promise.all(this.#handedOff);
+    return Promise.all(this.#handedOff.values());
   }
 
   /** The ARN that an execution of this name has on a STANDARD machine, here as on AWS. */
@@ -699,7 +721,7 @@ export class LocalSaga {
     if (this.#journal) await this.interrupt();
     await this.idle();
     // A hand-off interrupted with the process is continued at the next start.
-    await Promise.allSettled(this.#handedOff);
+    await Promise.allSettled(this.#handedOff.values());
     await this.dynamo.close();
     this.#journal?.release();
   }

@@ -6,6 +6,7 @@ import {
   groupCompensationOf,
   handedOffStateOf,
   isGroup,
+  EXECUTION_ALREADY_EXISTS,
   placeholderResources,
   renderRollback,
   renderSaga,
@@ -182,8 +183,40 @@ describe('renderSaga for EXPRESS', () => {
         },
         Next: group === undefined ? 'SagaRollbackHandedOff' : handedOffStateOf(step),
       });
-      expect(task(express, `HandOff${compensation}`).Catch).toBeUndefined();
     }
+  });
+
+  it('takes a name already used for a hand-off done: at once, without retrying, and only that error', () => {
+    for (const { compensation } of steps) {
+      const handOff = task(express, `HandOff${compensation}`);
+      expect(handOff.Retry?.[0]).toMatchObject({ ErrorEquals: [EXECUTION_ALREADY_EXISTS], MaxAttempts: 0 });
+      expect(handOff.Retry?.[1]).toMatchObject({ ErrorEquals: ['States.ALL'] });
+      expect(handOff.Catch).toEqual([{ ErrorEquals: [EXECUTION_ALREADY_EXISTS], Next: handOff.Next, ResultPath: '$.handOff' }]);
+    }
+  });
+
+  it('in an interpreter: a rerun hand-off that finds its rollback execution closed ends handed off, not failed at the hand-off', async () => {
+    const closed = { error: EXECUTION_ALREADY_EXISTS, times: 'always' } as const;
+    const run = await runDefinition(express, trip, {
+      [lastStep.action]: stuck,
+      [lastStep.compensation]: stuck,
+      [`HandOff${lastStep.compensation}`]: closed,
+    });
+    expect(run).toMatchObject({ status: 'FAILED', error: 'SagaRollbackHandedOff' });
+    expect(run.calls[`HandOff${lastStep.compensation}`]).toBe(1);
+  });
+
+  it('in an interpreter: any other failure of the hand-off is retried, then fails the execution at the hand-off', async () => {
+    const run = await runDefinition(express, trip, {
+      [lastStep.action]: stuck,
+      [lastStep.compensation]: stuck,
+      [`HandOff${lastStep.compensation}`]: { error: 'StepFunctions.SfnException', times: 'always' },
+    });
+    expect(run).toMatchObject({ status: 'FAILED', error: 'StepFunctions.SfnException' });
+    expect(run.entered.at(-1)).toBe(`HandOff${lastStep.compensation}`);
+    expect(run.calls[`HandOff${lastStep.compensation}`]).toBe(
+      1 + (task(express, `HandOff${lastStep.compensation}`).Retry?.[1]?.MaxAttempts ?? 0),
+    );
   });
 
   it('in an interpreter: a stuck compensation alerts, then starts the rollback machine with a 64-character name and ends handed off', async () => {

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { StepError } from '../../asl/errors.ts';
+import { EXECUTION_ALREADY_EXISTS, StepError } from '../../asl/errors.ts';
 import {
   actionEntryOf,
   compensationEntryOf,
   compensationRetryOf,
   groupCompensationOf,
+  handOffStateOf,
   isGroup,
   stepsOf,
   stepsOfStage,
@@ -233,6 +234,34 @@ describe('executions of one trip under different names', () => {
       }
     },
   );
+
+  it('an EXPRESS hand-off delivered again once its rollback has ended is refused the name, and ends handed off', async () => {
+    const express = await LocalSaga.start({ saga: tripSaga, type: 'EXPRESS' });
+    try {
+      const trip = tripWithId(nextTripId('handed-twice'));
+      const handOff = handOffStateOf(lastStep);
+      const stuck = await express.execute(trip, {
+        faults: { [lastStep.action]: { times: 'always' }, [lastStep.compensation]: { times: 'always' } },
+        deliverTwice: [handOff],
+        retryDelayMs: 0,
+      });
+      // At least once on EXPRESS: the rerun finds the rollback machine's execution of its name closed, which AWS
+      // refuses whatever the input; the saga takes it for the hand-off it is, and fails at no Task.
+      expect(stuck).toMatchObject({ outcome: 'compensation not finished', error: 'SagaRollbackHandedOff' });
+      const refused = stuck.history.find((event) => event.type === 'TaskFailed');
+      expect(refused?.['taskFailedEventDetails']).toMatchObject({ error: EXECUTION_ALREADY_EXISTS });
+      expect(stuck.calls[handOff]).toBe(1);
+      const handedOff = await express.handedOff();
+      expect(handedOff).toHaveLength(1);
+      expect(handedOff[0]).toMatchObject({
+        status: 'SUCCEEDED',
+        input: { execution: stuck.executionArn, resumeFrom: lastStep.compensation },
+      });
+      expect(stillBooked(await express.bookingsOf(trip.trip_id), stuck.executionArn)).toEqual([]);
+    } finally {
+      await express.close();
+    }
+  });
 
   it('EXPRESS runs of one name are distinct executions: of two at once, exactly one wins and keeps its bookings', async () => {
     const express = await LocalSaga.start({ saga: tripSaga, type: 'EXPRESS' });
