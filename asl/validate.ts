@@ -27,6 +27,8 @@ const FUNCTION_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 /** SNS caps an e-mail subject at 100 characters and the alert subject names the saga. */
 const MAX_SAGA_NAME_LENGTH = 60;
+/** SNS takes a Subject of printable ASCII only: no accents, no line breaks, no control characters. */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 /** An error that lists every problem found, each naming its culprit, rather than stopping at the first. */
 abstract class ProblemsError extends Error {
@@ -143,6 +145,9 @@ export function sagaProblems(saga: Saga): string[] {
   const problems: string[] = [];
   if (saga.name.length === 0 || saga.name.length > MAX_SAGA_NAME_LENGTH) {
     problems.push(`saga name "${saga.name}" must have 1 to ${MAX_SAGA_NAME_LENGTH} characters`);
+  }
+  if (!PRINTABLE_ASCII.test(saga.name)) {
+    problems.push(`saga name "${saga.name}" must be printable ASCII: it is in the alert's SNS Subject, which allows nothing else`);
   }
   if (!saga.fields.includes(saga.keyField)) {
     problems.push(`key field "${saga.keyField}" is not one of the input fields`);

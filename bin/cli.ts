@@ -17,8 +17,9 @@ import {
   type SagaResources,
   type StateMachineDefinition,
 } from '../asl/index.ts';
-import { SagaResourcesError } from '../asl/validate.ts';
-import { sagaModuleOf, sagaWithSettings } from '../infra/settings.ts';
+import { SagaDefinitionError, SagaResourcesError } from '../asl/validate.ts';
+import { deploymentNameProblems } from '../infra/names.ts';
+import { deployableSaga, sagaModuleOf, StackSettingsError } from '../infra/settings.ts';
 import { handlerModulesOf } from '../functions/build.ts';
 import { DataDirInUseError, ExecutionNameError, ExecutionNotRedrivableError } from '../local/runtime.ts';
 import { errorLine, Exit, isFileError, readJsonFile, readText, UsageError, writeOrPrint } from './io.ts';
@@ -65,7 +66,7 @@ interface RenderOptions extends SagaOptions {
 
 /**
  * The step list (`--saga FILE`, else the stack's `saga` setting, else saga.ts) as the named stack deploys it (its
- * settings from Pulumi.<stack>.yaml), or with the defaults.
+ * settings from Pulumi.<stack>.yaml), refused as the stack refuses it; or with the defaults.
  */
 async function sagaFor(options: SagaOptions): Promise<{ saga: Saga; type: 'STANDARD' | 'EXPRESS' }> {
   const settings = options.stack === undefined ? undefined : await stackSettingsOf(options.stack);
@@ -73,7 +74,7 @@ async function sagaFor(options: SagaOptions): Promise<{ saga: Saga; type: 'STAND
   // The step list's handler modules exist (else a SagaDefinitionError names each missing one).
   handlerModulesOf(saga);
   if (settings === undefined) return { saga, type: 'STANDARD' };
-  return { saga: sagaWithSettings(saga, settings), type: settings.stateMachineType };
+  return { saga: deployableSaga(saga, settings), type: settings.stateMachineType };
 }
 
 /** The saga's definition as the stack deploys it: an EXPRESS stack's hands stuck rollbacks to the rollback machine. */
@@ -154,6 +155,9 @@ program
   .action(async (options: RenderOptions & { definition?: string }) => {
     // A rendered saga has passed these checks already: renderSaga returns nothing else.
     const rendered = options.definition === undefined ? await render(options) : undefined;
+    // Names that would not deploy are refused whether or not a stack is named: every stack names its resources alike.
+    const unDeployable = rendered === undefined ? [] : deploymentNameProblems(rendered.saga);
+    if (unDeployable.length > 0) throw new SagaDefinitionError(unDeployable);
     const definition = rendered?.definition ?? (await readJsonFile(options.definition as string));
     const problems = rendered === undefined ? definitionProblems(definition) : [];
     if (problems.length > 0) {
@@ -244,7 +248,11 @@ try {
     process.stderr.write(`saga: ${error.name}: ${error.message}
 `);
     process.exitCode = Exit.usage;
-  } else if (error instanceof StaleValidatorError || (error instanceof Error && 'problems' in error)) {
+  } else if (
+    error instanceof StaleValidatorError ||
+    error instanceof StackSettingsError ||
+    (error instanceof Error && 'problems' in error)
+  ) {
     process.stderr.write(`saga: ${error.name}: ${error.message}\n`);
     process.exitCode = Exit.invalid;
   } else {

@@ -5,7 +5,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { buildFunctions } from '../functions/build.ts';
 import { loadSaga } from '../bin/saga-module.ts';
 import { SagaStack } from './saga-stack.ts';
-import { sagaModuleOf, settingsFrom } from './settings.ts';
+import { deployableSaga, sagaModuleOf, settingsFrom } from './settings.ts';
 
 const BUNDLES = fileURLToPath(new URL('../dist/functions', import.meta.url));
 
@@ -15,6 +15,8 @@ export default async function sagaProgram() {
   const settings = settingsFrom((key) => config.get(key), pulumi.getStack());
   // The stack's `saga` setting chooses its step list; saga.ts (the trip) by default.
   const saga = await loadSaga(sagaModuleOf(settings));
+  // Refused before anything is bundled or registered; the stack checks the same itself.
+  deployableSaga(saga, settings);
   const code = await buildFunctions(saga, { outDir: BUNDLES });
   const stack = new SagaStack('trip', { saga, settings, code });
   return {

@@ -1,10 +1,9 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { EXPRESS_MAX_SECONDS, worstCaseSeconds } from '../asl/cost.ts';
 import { SagaOutcome } from '../asl/errors.ts';
 import { LIVE_ALIAS, renderRollback, renderSaga } from '../asl/render.ts';
 import type { StateMachineDefinition } from '../asl/model.ts';
-import { compensationRetryOf, DEFAULT_TASK_TIMEOUT_SECONDS, deployedStepsOf, stepsOf, type Saga } from '../asl/saga.ts';
+import { deployedStepsOf, type Saga } from '../asl/saga.ts';
 import { EXPIRES_AT } from '../functions/bookings.ts';
 import type { BuiltFunction } from '../functions/build.ts';
 import { configToEnvironment, stepConfigsOf } from '../functions/config.ts';
@@ -16,7 +15,8 @@ import {
   stateMachinePolicy,
   type PolicyDocument,
 } from './policies.ts';
-import { sagaWithSettings, StackSettingsError, type StackSettings } from './settings.ts';
+import { functionResourceNames } from './names.ts';
+import { deployableSaga, type StackSettings } from './settings.ts';
 import { alertTopicPolicy, dashboardBody, dashboardUrlOf, executionEndAlerts, unexpectedEndPattern } from './alerting.ts';
 import { TRIP_PREFIX } from '../verify/trip-prefix.ts';
 
@@ -58,16 +58,10 @@ export class SagaStack extends pulumi.ComponentResource {
 
   constructor(name: string, args: SagaStackArgs, options?: pulumi.ComponentResourceOptions) {
     super('step-saga:index:SagaStack', name, {}, options);
-    const { saga, settings, code } = args;
+    const { settings, code } = args;
+    // Nothing is registered before the whole configuration is known to deploy.
+    const saga = deployableSaga(args.saga, settings);
     const parent = { parent: this };
-    const tooShort = stepsOf(saga).filter(
-      (step) => (step.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS) <= settings.functionTimeoutSeconds,
-    );
-    if (tooShort.length > 0) {
-      throw new StackSettingsError(
-        `functionTimeoutSeconds (${settings.functionTimeoutSeconds}) must be below the task timeout of ${tooShort.map((step) => step.name).join(', ')}`,
-      );
-    }
 
     this.tables = Object.fromEntries(
       deployedStepsOf(saga).map((step) => [
@@ -101,10 +95,11 @@ export class SagaStack extends pulumi.ComponentResource {
           const state = kind === 'action' ? step.action : step.compensation;
           const bundle = code.find((built) => built.state === state);
           if (bundle === undefined) throw new Error(`no bundle was built for ${state}`);
-          const logGroup = new aws.cloudwatch.LogGroup(`${state}-logs`, { retentionInDays: settings.logRetentionDays }, parent);
-          const role = new aws.iam.Role(`${state}-role`, { assumeRolePolicy: JSON.stringify(ASSUMED_BY_LAMBDA) }, parent);
+          const names = functionResourceNames(state);
+          const logGroup = new aws.cloudwatch.LogGroup(names.logs, { retentionInDays: settings.logRetentionDays }, parent);
+          const role = new aws.iam.Role(names.role, { assumeRolePolicy: JSON.stringify(ASSUMED_BY_LAMBDA) }, parent);
           const rolePolicy = new aws.iam.RolePolicy(
-            `${state}-policy`,
+            names.policy,
             {
               role: role.id,
               policy: pulumi
@@ -114,7 +109,7 @@ export class SagaStack extends pulumi.ComponentResource {
             parent,
           );
           const fn = new aws.lambda.Function(
-            state,
+            names.function,
             {
               runtime: LAMBDA_RUNTIME,
               architectures: ['arm64'],
@@ -158,7 +153,6 @@ export class SagaStack extends pulumi.ComponentResource {
     const functionArns = Object.fromEntries(Object.entries(this.functions).map(([state, fn]) => [state, fn.arn]));
     // The definitions call published versions: what an execution runs is pinned with its definition.
     const versionArns = pulumi.all(Object.fromEntries(Object.entries(this.functions).map(([state, fn]) => [state, fn.qualifiedArn])));
-    const sagaForStack = sagaWithSettings(saga, settings);
     const compensations = new Set(deployedStepsOf(saga).map((step) => step.compensation));
     const compensationArns = Object.entries(functionArns).flatMap(([state, arn]) => (compensations.has(state) ? [arn] : []));
     const unexpectedEnds: MetricName = { namespace: `StepSaga/${pulumi.getStack()}/${name}`, name: 'UnexpectedExecutionEnds' };
@@ -173,7 +167,7 @@ export class SagaStack extends pulumi.ComponentResource {
       machineName: 'rollback',
       definition: pulumi
         .all([versionArns, this.alertTopic.arn])
-        .apply(([functions, alertTopic]) => renderRollback(sagaForStack, { functions, alertTopic })),
+        .apply(([functions, alertTopic]) => renderRollback(saga, { functions, alertTopic })),
       policy: pulumi
         .all([pulumi.all(compensationArns), this.alertTopic.arn])
         .apply(([arns, topicArn]) => stateMachinePolicy(arns, topicArn, settings.tracing)),
@@ -183,16 +177,6 @@ export class SagaStack extends pulumi.ComponentResource {
     this.rollbackStateMachineLogs = rollback.logs;
     this.rollbackStateMachineAlias = rollback.alias;
 
-    if (settings.stateMachineType === 'EXPRESS') {
-      const worst = worstCaseSeconds(sagaForStack, settings.functionTimeoutSeconds);
-      if (worst > EXPRESS_MAX_SECONDS) {
-        throw new StackSettingsError(
-          `an EXPRESS execution of ${saga.name} can run ${worst} s, past Express's ${EXPRESS_MAX_SECONDS} s: lower ` +
-            `compensationMaxAttempts (now ${compensationRetryOf(sagaForStack).maxAttempts}) or functionTimeoutSeconds ` +
-            `(now ${settings.functionTimeoutSeconds}), shorten the step list's retries, or set stateMachineType to STANDARD`,
-        );
-      }
-    }
     // A rollback, an invalid trip, a rollback handed to the rollback machine: each ends as a failed execution,
     // and none needs anyone (a stuck compensation has published its own alert before).
     const sagaRoutineFailures = [SagaOutcome.RolledBack, SagaOutcome.TripInvalid, SagaOutcome.RollbackHandedOff];
@@ -204,7 +188,7 @@ export class SagaStack extends pulumi.ComponentResource {
         .all([versionArns, this.alertTopic.arn, rollback.alias.arn])
         .apply(([functions, alertTopic, rollbackStateMachine]) =>
           renderSaga(
-            sagaForStack,
+            saga,
             { functions, alertTopic },
             settings.stateMachineType === 'EXPRESS' ? { type: 'EXPRESS', rollbackStateMachine } : { type: 'STANDARD' },
           ),

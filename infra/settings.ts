@@ -1,5 +1,8 @@
 import { fileURLToPath } from 'node:url';
-import { compensationRetryOf, type Saga } from '../asl/saga.ts';
+import { EXPRESS_MAX_SECONDS, worstCaseSeconds } from '../asl/cost.ts';
+import { compensationRetryOf, DEFAULT_TASK_TIMEOUT_SECONDS, stepsOf, type Saga } from '../asl/saga.ts';
+import { assertValidSaga, SagaDefinitionError } from '../asl/validate.ts';
+import { deploymentNameProblems } from './names.ts';
 
 /** A stack's settings (`pulumi config set <key> <value>`), each with a default fit for development. */
 export interface StackSettings {
@@ -113,6 +116,46 @@ export const sagaModuleOf = (settings: StackSettings): string | undefined =>
 export function sagaWithSettings(saga: Saga, settings: StackSettings): Saga {
   if (settings.compensationMaxAttempts === undefined) return saga;
   return { ...saga, compensationRetry: { ...compensationRetryOf(saga), maxAttempts: settings.compensationMaxAttempts } };
+}
+
+/**
+ * Lambda runs a function's init phase, on a cold start, for up to 10 s before the handler's own timeout begins: an
+ * attempt that lands on a fresh environment (the first, or any after a timeout, which resets it) may take both.
+ */
+export const LAMBDA_MAX_INIT_SECONDS = 10;
+
+/**
+ * The one step that decides whether a stack's configuration can be deployed, before any resource is registered (and
+ * before the functions are bundled): the step list's own rules, the names AWS would refuse once the stack has named
+ * its resources, the functions' timeout below every Task's, and an EXPRESS execution's five minutes. Returns the saga
+ * as the stack deploys it. `pulumi up`, and `saga asl`, `validate`, `graph` and `cost` with `--stack`, all go
+ * through here, so that none of them shows what the stack would refuse.
+ */
+export function deployableSaga(saga: Saga, settings: StackSettings): Saga {
+  assertValidSaga(saga);
+  const names = deploymentNameProblems(saga);
+  if (names.length > 0) throw new SagaDefinitionError(names);
+  const deployed = sagaWithSettings(saga, settings);
+  const problems: string[] = [];
+  const tooShort = stepsOf(saga).filter((step) => (step.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS) <= settings.functionTimeoutSeconds);
+  if (tooShort.length > 0) {
+    problems.push(
+      `functionTimeoutSeconds (${settings.functionTimeoutSeconds}) must be below the task timeout of ${tooShort.map((step) => step.name).join(', ')}`,
+    );
+  }
+  if (settings.stateMachineType === 'EXPRESS') {
+    const worst = worstCaseSeconds(deployed, settings.functionTimeoutSeconds + LAMBDA_MAX_INIT_SECONDS);
+    if (worst > EXPRESS_MAX_SECONDS) {
+      problems.push(
+        `an EXPRESS execution of ${saga.name} can run ${worst} s (every attempt cold: ${LAMBDA_MAX_INIT_SECONDS} s of Lambda ` +
+          `init before the function's timeout), past Express's ${EXPRESS_MAX_SECONDS} s: lower compensationMaxAttempts ` +
+          `(now ${compensationRetryOf(deployed).maxAttempts}) or functionTimeoutSeconds (now ${settings.functionTimeoutSeconds}), ` +
+          "shorten the step list's retries, or set stateMachineType to STANDARD",
+      );
+    }
+  }
+  if (problems.length > 0) throw new StackSettingsError(problems.join('; '));
+  return deployed;
 }
 
 /** A stack file's (Pulumi.<stack>.yaml) parsed content, as a `get` for settingsFrom: its project keys, as strings. */

@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
-import { isGroup, placeholderResources, renderRollback, renderSaga, type StateMachineDefinition } from '../../asl/index.ts';
+import {
+  EXECUTION_ALREADY_EXISTS,
+  isGroup,
+  placeholderResources,
+  renderRollback,
+  renderSaga,
+  type StateMachineDefinition,
+} from '../../asl/index.ts';
+import { MAX_DEPLOYED_STATE_NAME } from '../../infra/names.ts';
 import { tripSaga } from '../../saga.ts';
 import { errorLine, isFileError } from '../../bin/io.ts';
 import { task } from '../helpers/asl.ts';
@@ -13,6 +21,15 @@ import { firstStep, groupOf, happyPathOf, lastStep, rollbackPathOf, stageIndexOf
 import { scratchDir, scratchFile } from '../helpers/scratch.ts';
 
 const SAGA = fileURLToPath(new URL('../../bin/saga.js', import.meta.url));
+
+/** A step list module that changes the trip's: `change` is JavaScript over `trip` and its `steps` (every step, in order). */
+const tripChanged = (change: string): Promise<string> =>
+  scratchFile(
+    `import { stepsOf } from ${JSON.stringify(new URL('../../asl/saga.ts', import.meta.url).href)};\n` +
+      `import trip from ${JSON.stringify(new URL('../../saga.ts', import.meta.url).href)};\n` +
+      `const steps = stepsOf(trip);\nexport default ${change};\n`,
+    'changed.mjs',
+  );
 
 describe('saga asl', () => {
   it('prints the rendered trip definition with placeholder ARNs', async () => {
@@ -88,6 +105,29 @@ describe('saga validate', () => {
     expect(code).toBe(1);
     expect(stderr).toContain(`state "${firstStep.action}" goes to "Nowhere", which is not a state`);
     expect(stderr).toContain(`state "${first.Next}" is unreachable from StartAt`);
+  });
+});
+
+describe('saga validate refuses what a deployment would', () => {
+  it(`an action name longer than ${MAX_DEPLOYED_STATE_NAME} characters, by name: its role's name would pass IAM's 64`, async () => {
+    const long = `Book${'X'.repeat(MAX_DEPLOYED_STATE_NAME - 3)}`;
+    const file = await tripChanged(`{ ...trip, steps: [{ ...steps[0], action: ${JSON.stringify(long)} }, ...trip.steps.slice(1)] }`);
+    const { code, stderr } = await saga('validate', '--saga', file);
+    expect(code).toBe(1);
+    expect(stderr).toContain('SagaDefinitionError');
+    expect(stderr).toContain(`state "${long}" has ${MAX_DEPLOYED_STATE_NAME + 1} characters, over ${MAX_DEPLOYED_STATE_NAME}`);
+    expect(stderr).toContain('IAM role name (64)');
+    const fits = await tripChanged(
+      `{ ...trip, steps: [{ ...steps[0], action: ${JSON.stringify(long.slice(1))} }, ...trip.steps.slice(1)] }`,
+    );
+    expect((await saga('validate', '--saga', fits)).code).toBe(0);
+  });
+
+  it('a saga name that is not printable ASCII, by name: it is in the SNS Subject of the alert', async () => {
+    const file = await tripChanged("{ ...trip, name: 'VoyageÉté' }");
+    const { code, stderr } = await saga('validate', '--saga', file);
+    expect(code).toBe(1);
+    expect(stderr).toContain('saga name "VoyageÉté" must be printable ASCII');
   });
 });
 
@@ -169,7 +209,26 @@ describe('--stack', () => {
     const definition = JSON.parse(stdout) as StateMachineDefinition;
     expect(task(definition, `Alert${lastStep.compensation}`).Next).toBe(`HandOff${lastStep.compensation}`);
     expect(task(definition, `HandOff${lastStep.compensation}`).Parameters?.['StateMachineArn']).toMatch(/:stateMachine:\S+-rollback$/);
+    // A hand-off rerun after the rollback machine closed its execution finds the name taken: handed off already.
+    const handOff = task(definition, `HandOff${lastStep.compensation}`);
+    expect(handOff.Catch).toEqual([{ ErrorEquals: [EXECUTION_ALREADY_EXISTS], Next: handOff.Next, ResultPath: '$.handOff' }]);
   });
+
+  it.each(['asl', 'cost', 'validate'])(
+    'saga %s refuses, exit 1 and naming the settings, an EXPRESS configuration that the stack refuses',
+    async (command) => {
+      // Twice the trip's steps: twice its worst case, past Express's five minutes with the stack's settings.
+      const longer = await tripChanged(
+        '{ ...trip, steps: [...steps, ...steps.map((step) => ({ ...step, name: `${step.name}2`, action: `${step.action}2`, compensation: `${step.compensation}2`, table: `${step.table}2` }))] }',
+      );
+      const { code, stdout, stderr } = await saga(command, '--stack', 'dev-express', '--saga', longer);
+      expect(code).toBe(1);
+      expect(stdout).toBe('');
+      expect(stderr).toMatch(/StackSettingsError: an EXPRESS execution of \S+ can run \d+ s .*past Express's 300 s/);
+      expect(stderr).toContain('compensationMaxAttempts (now 1)');
+      expect(stderr).toContain('functionTimeoutSeconds (now 3)');
+    },
+  );
 
   it('refuses a stack without a settings file, exit 2', async () => {
     const { code, stderr } = await saga('asl', '--stack', 'nowhere');

@@ -48,13 +48,14 @@ export const valueOf = <T>(output: pulumi.Output<T>): Promise<T> => new Promise(
 /**
  * Runs `create` against Pulumi's mocks, with the given stack settings (`pulumi config set` keys), and returns every
  * resource registered (once Pulumi's pending registrations have drained) and what `create` returned, resolved.
+ * `resources` receives each registration as it comes, so that a `create` that throws still shows what it registered.
  */
 export async function withMocks(
   create: () => Promise<Record<string, pulumi.Output<unknown>>>,
   settings: Record<string, string> = {},
   stack = 'test',
+  resources: MockResource[] = [],
 ) {
-  const resources: MockResource[] = [];
   await pulumi.runtime.setMocks(
     {
       newResource: ({ type, name, inputs }) => {
@@ -79,9 +80,9 @@ export async function withMocks(
 }
 
 /** The Pulumi program exactly as `pulumi up` loads it: infra/main.js, the entry point named in Pulumi.yaml. */
-export async function runProgram(settings: Record<string, string> = {}, stack = 'test') {
+export async function runProgram(settings: Record<string, string> = {}, stack = 'test', resources: MockResource[] = []) {
   const { default: program } = await import('../../infra/main.js');
-  return withMocks(program, settings, stack);
+  return withMocks(program, settings, stack, resources);
 }
 
 /** A stack file's project settings (`step-saga:<key>`), by key, as `pulumi up` would read them. */

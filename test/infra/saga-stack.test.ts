@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { SagaOutcome } from '../../asl/errors.ts';
 import type * as pulumi from '@pulumi/pulumi';
 import { renderRollback, renderSaga } from '../../asl/render.ts';
-import { DEFAULT_ACTION_RETRY, stepsOf, type Saga, type SagaStep } from '../../asl/saga.ts';
+import { compensationRetryOf, DEFAULT_ACTION_RETRY, stepsOf, type Saga, type SagaStep } from '../../asl/saga.ts';
+import { MAX_DEPLOYED_STATE_NAME } from '../../infra/names.ts';
 import { buildFunctions, type BuiltFunction } from '../../functions/build.ts';
 import { configToEnvironment, stepConfigsOf, type StepConfig } from '../../functions/config.ts';
 import { STATES_ALARMED } from '../../infra/alerting.ts';
@@ -439,6 +440,18 @@ describe('a stack whose saga setting names the example with a group (examples/tr
   }, 60_000);
 });
 
+/** A project stack deployed as its file (Pulumi.<stack>.yaml) sets it, and what `saga asl --stack` prints with its ARNs. */
+async function deployedAndPrinted(stack: string): Promise<{ run: Run; printed: string }> {
+  const run = await runProgram(stackFileSettings(readFileSync(new URL(`../../Pulumi.${stack}.yaml`, import.meta.url), 'utf8')), stack);
+  const resources = {
+    functions: versionArnsOf(run),
+    alertTopic: run.outputs['alertTopicArn'],
+  };
+  const printed = await saga('asl', '--stack', stack, '--resources', await scratchFile(JSON.stringify(resources)));
+  expect(printed.code).toBe(0);
+  return { run, printed: printed.stdout };
+}
+
 describe('stack settings', () => {
   let defaults: Run;
   beforeAll(async () => {
@@ -492,9 +505,43 @@ describe('stack settings', () => {
     });
   }, 60_000);
 
-  it('EXPRESS is refused when its worst case can outrun 5 minutes, naming the settings to change', async () => {
-    await expect(runProgram({ stateMachineType: 'EXPRESS' })).rejects.toThrow(
-      /an EXPRESS execution of TripBooking can run \d+ s, past Express's 300 s: lower compensationMaxAttempts \(now 5\) or functionTimeoutSeconds \(now 10\)/,
+  it('EXPRESS is refused when its worst case can outrun 5 minutes, naming the settings to change, before any resource is registered', async () => {
+    const registered: MockResource[] = [];
+    await expect(runProgram({ stateMachineType: 'EXPRESS' }, 'test', registered)).rejects.toThrow(
+      new RegExp(
+        `an EXPRESS execution of ${tripSaga.name} can run \\d+ s \\(every attempt cold: 10 s of Lambda init before the function's timeout\\), ` +
+          `past Express's 300 s: lower compensationMaxAttempts \\(now ${compensationRetryOf(tripSaga).maxAttempts}\\) or functionTimeoutSeconds \\(now 10\\)`,
+      ),
+    );
+    expect(registered).toEqual([]);
+  }, 60_000);
+
+  it('the component itself refuses, before registering anything, a step list whose names a deployment would overrun', async () => {
+    const tooLong = { ...firstStep, action: `Book${'X'.repeat(MAX_DEPLOYED_STATE_NAME - 3)}` };
+    const saga: Saga = { ...tripSaga, steps: [tooLong, ...tripSaga.steps.slice(1)] };
+    const registered: MockResource[] = [];
+    const deploying = withMocks(
+      async () => {
+        const stack = new SagaStack('trip', { saga, settings: DEFAULT_SETTINGS, code: [] });
+        return { stateMachineArn: stack.stateMachine.arn };
+      },
+      {},
+      'test',
+      registered,
+    );
+    await expect(deploying).rejects.toMatchObject({
+      name: 'SagaDefinitionError',
+      message: expect.stringContaining(`state "${tooLong.action}"`),
+    });
+    expect(registered).toEqual([]);
+  });
+
+  it('the dev-express stack, as Pulumi.dev-express.yaml sets it, fits Express and deploys what `saga asl --stack dev-express` prints', async () => {
+    const { run, printed } = await deployedAndPrinted('dev-express');
+    // The printed hand-off names the rollback machine by a placeholder ARN; the deployed one, by its own.
+    const rollbackArn = rollbackMachineOf(run).state['arn'] as string;
+    expect(JSON.parse(stateMachineOf(run).inputs['definition'])).toEqual(
+      JSON.parse(printed.replaceAll(/arn:aws:states:[^"]*-rollback/g, rollbackArn)),
     );
   }, 60_000);
 
@@ -540,16 +587,10 @@ describe('stack settings', () => {
   }, 60_000);
 
   it('the dev stack, as Pulumi.dev.yaml sets it, deploys exactly what `saga asl --stack dev` prints, fault injection on', async () => {
-    const run = await runProgram(stackFileSettings(readFileSync(new URL('../../Pulumi.dev.yaml', import.meta.url), 'utf8')), 'dev');
+    const { run, printed } = await deployedAndPrinted('dev');
     for (const fn of ofType(run.resources, TYPES.fn)) expect(fn.inputs['environment'].variables['SAGA_FAULT_INJECTION']).toBe('enabled');
-    const resources = {
-      functions: versionArnsOf(run),
-      alertTopic: run.outputs['alertTopicArn'],
-    };
-    const printed = await saga('asl', '--stack', 'dev', '--resources', await scratchFile(JSON.stringify(resources)));
-    expect(printed.code).toBe(0);
     const deployed = JSON.parse(stateMachineOf(run).inputs['definition']);
-    expect(deployed).toEqual(JSON.parse(printed.stdout));
+    expect(deployed).toEqual(JSON.parse(printed));
     expect(task(deployed, firstStep.compensation).Retry?.[0]?.MaxAttempts).toBe(3);
     // saga verify fails executions on purpose here: its trip ids (the executions' names) page no one.
     for (const rule of ofType(run.resources, TYPES.rule)) {
