@@ -22,12 +22,18 @@ import { scratchDir, scratchFile } from '../helpers/scratch.ts';
 
 const SAGA = fileURLToPath(new URL('../../bin/saga.js', import.meta.url));
 
-/** A step list module that changes the trip's: `change` is JavaScript over `trip` and its `steps` (every step, in order). */
+/**
+ * A step list module that changes the trip's: `change` is JavaScript over `trip`, its `steps` (every step, in order)
+ * and `withFirstAction(name)` (the trip with its first step's action renamed, wherever that step stands).
+ */
 const tripChanged = (change: string): Promise<string> =>
   scratchFile(
     `import { stepsOf } from ${JSON.stringify(new URL('../../asl/saga.ts', import.meta.url).href)};\n` +
       `import trip from ${JSON.stringify(new URL('../../saga.ts', import.meta.url).href)};\n` +
-      `const steps = stepsOf(trip);\nexport default ${change};\n`,
+      'const steps = stepsOf(trip);\n' +
+      "const renamed = (action) => (stage) => 'parallel' in stage ? { ...stage, parallel: stage.parallel.map(renamed(action)) } : stage === steps[0] ? { ...stage, action } : stage;\n" +
+      'const withFirstAction = (action) => ({ ...trip, steps: trip.steps.map(renamed(action)) });\n' +
+      `export default ${change};\n`,
     'changed.mjs',
   );
 
@@ -111,15 +117,13 @@ describe('saga validate', () => {
 describe('saga validate refuses what a deployment would', () => {
   it(`an action name longer than ${MAX_DEPLOYED_STATE_NAME} characters, by name: its role's name would pass IAM's 64`, async () => {
     const long = `Book${'X'.repeat(MAX_DEPLOYED_STATE_NAME - 3)}`;
-    const file = await tripChanged(`{ ...trip, steps: [{ ...steps[0], action: ${JSON.stringify(long)} }, ...trip.steps.slice(1)] }`);
+    const file = await tripChanged(`withFirstAction(${JSON.stringify(long)})`);
     const { code, stderr } = await saga('validate', '--saga', file);
     expect(code).toBe(1);
     expect(stderr).toContain('SagaDefinitionError');
     expect(stderr).toContain(`state "${long}" has ${MAX_DEPLOYED_STATE_NAME + 1} characters, over ${MAX_DEPLOYED_STATE_NAME}`);
     expect(stderr).toContain('IAM role name (64)');
-    const fits = await tripChanged(
-      `{ ...trip, steps: [{ ...steps[0], action: ${JSON.stringify(long.slice(1))} }, ...trip.steps.slice(1)] }`,
-    );
+    const fits = await tripChanged(`withFirstAction(${JSON.stringify(long.slice(1))})`);
     expect((await saga('validate', '--saga', fits)).code).toBe(0);
   });
 
