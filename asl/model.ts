@@ -48,12 +48,18 @@ export interface FailState {
   readonly Cause: string;
 }
 
-/** A branch on a string in the input: the first rule whose value equals the input's goes on, else `Default`. */
-export interface ChoiceRule {
-  readonly Variable: JsonPath;
-  readonly StringEquals: string;
-  readonly Next: string;
-}
+/** A test of one path of the input: whether it holds this string, or whether it is there at all. */
+export type ChoiceTest =
+  { readonly Variable: JsonPath; readonly StringEquals: string } | { readonly Variable: JsonPath; readonly IsPresent: boolean };
+
+/** A branch on the input: the first rule whose test (or any of whose tests) holds goes on, else `Default`. */
+export type ChoiceRule = (ChoiceTest | { readonly Or: readonly ChoiceTest[] }) & { readonly Next: string };
+
+const describeTest = (test: ChoiceTest): string =>
+  'StringEquals' in test ? `${test.Variable} = ${test.StringEquals}` : `${test.Variable} ${test.IsPresent ? 'present' : 'absent'}`;
+
+/** A rule's test in words, e.g. `$.resumeFrom = CancelHotel`, or `$.trip absent or $.execution absent`. */
+export const describeRule = (rule: ChoiceRule): string => ('Or' in rule ? rule.Or.map(describeTest).join(' or ') : describeTest(rule));
 
 export interface ChoiceState {
   readonly Type: 'Choice';
@@ -119,7 +125,7 @@ export function edgesOf(name: string, state: State): Edge[] {
       ];
     case 'Choice':
       return [
-        ...state.Choices.map((rule) => ({ from: name, to: rule.Next, via: { when: `${rule.Variable} = ${rule.StringEquals}` } })),
+        ...state.Choices.map((rule) => ({ from: name, to: rule.Next, via: { when: describeRule(rule) } })),
         { from: name, to: state.Default, via: { when: 'otherwise' } },
       ];
     case 'Fail':

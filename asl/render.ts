@@ -47,7 +47,6 @@ export const errorPathOf = (state: string): JsonPath => `$.errors.${state}`;
 const RESULTS_PATH: JsonPath = '$.results';
 const ALERT_RESULT_PATH: JsonPath = '$.alert';
 const HAND_OFF_RESULT_PATH: JsonPath = '$.handOff';
-const RESUME_FROM_PATH: JsonPath = '$.resumeFrom';
 
 /**
  * Every function of the saga receives the execution's original input, whatever earlier states added to `$`, so a
@@ -58,6 +57,9 @@ const OWNED_TRIP: PayloadTemplate = { 'trip.$': '$$.Execution.Input', 'execution
 
 /** The rollback machine's compensations undo the bookings of the saga execution named in its input, not its own. */
 const ROLLBACK_TRIP: PayloadTemplate = { 'trip.$': '$.trip', 'execution.$': '$.execution' };
+const RESUME_FROM_PATH: JsonPath = '$.resumeFrom';
+/** Every path of its input that the rollback machine reads: each must be there. */
+const ROLLBACK_INPUT_PATHS = [...(Object.values(ROLLBACK_TRIP) as JsonPath[]), RESUME_FROM_PATH];
 
 /**
  * Where the attempt stands, from the context object (which AWS fills with both): a fault injected to heal after N
@@ -475,7 +477,11 @@ export function renderRollback(saga: Saga, resources: SagaResources): StateMachi
     States: {
       [RollbackState.ResumeFrom]: {
         Type: 'Choice',
-        Choices: resumable.map(([resumeFrom, entry]) => ({ Variable: RESUME_FROM_PATH, StringEquals: resumeFrom, Next: entry })),
+        Choices: [
+          // A path that the input lacks would fail the first compensation with States.Runtime, which nothing catches.
+          { Or: ROLLBACK_INPUT_PATHS.map((path) => ({ Variable: path, IsPresent: false })), Next: RollbackState.UnknownCompensation },
+          ...resumable.map(([resumeFrom, entry]) => ({ Variable: RESUME_FROM_PATH, StringEquals: resumeFrom, Next: entry })),
+        ],
         Default: RollbackState.UnknownCompensation,
       },
       ...Object.fromEntries(
@@ -485,7 +491,9 @@ export function renderRollback(saga: Saga, resources: SagaResources): StateMachi
       [RollbackState.UnknownCompensation]: {
         Type: 'Fail',
         Error: SagaOutcome.UnknownCompensation,
-        Cause: `resumeFrom must name one of ${resumable.map(([resumeFrom]) => resumeFrom).join(', ')}`,
+        Cause:
+          `The input must hold ${ROLLBACK_INPUT_PATHS.join(', ')}, and ${RESUME_FROM_PATH} must name one of ` +
+          resumable.map(([resumeFrom]) => resumeFrom).join(', '),
       },
     },
   };

@@ -61,6 +61,20 @@ const fail = {
   },
 } as const;
 
+/** An object of exactly these properties, every one of them required. */
+const exactly = (properties: Record<string, unknown>) =>
+  ({ type: 'object', required: Object.keys(properties), additionalProperties: false, properties }) as const;
+const stringEquals = { Variable: path, StringEquals: { type: 'string' } } as const;
+const isPresent = { Variable: path, IsPresent: { type: 'boolean' } } as const;
+/** A Choice rule: one test (a string equal, a path present or absent), or any of several under `Or`, and its `Next`. */
+const choiceRule = {
+  oneOf: [
+    exactly({ ...stringEquals, Next: name }),
+    exactly({ ...isPresent, Next: name }),
+    exactly({ Or: { type: 'array', minItems: 1, items: { oneOf: [exactly(stringEquals), exactly(isPresent)] } }, Next: name }),
+  ],
+} as const;
+
 const choice = {
   type: 'object',
   required: ['Type', 'Choices', 'Default'],
@@ -71,12 +85,7 @@ const choice = {
     Choices: {
       type: 'array',
       minItems: 1,
-      items: {
-        type: 'object',
-        required: ['Variable', 'StringEquals', 'Next'],
-        additionalProperties: false,
-        properties: { Variable: path, StringEquals: { type: 'string' }, Next: name },
-      },
+      items: choiceRule,
     },
     Default: name,
   },

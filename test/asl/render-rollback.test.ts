@@ -67,7 +67,13 @@ describe('renderRollback', () => {
     expect(rollback.StartAt).toBe('ResumeFrom');
     expect(rollback.States['ResumeFrom']).toEqual({
       Type: 'Choice',
-      Choices: resumable.map(([name, entry]) => ({ Variable: '$.resumeFrom', StringEquals: name, Next: entry })),
+      Choices: [
+        {
+          Or: ['$.trip', '$.execution', '$.resumeFrom'].map((path) => ({ Variable: path, IsPresent: false })),
+          Next: 'UnknownCompensation',
+        },
+        ...resumable.map(([name, entry]) => ({ Variable: '$.resumeFrom', StringEquals: name, Next: entry })),
+      ],
       Default: 'UnknownCompensation',
     });
     expect(rollback.States['UnknownCompensation']).toMatchObject({ Type: 'Fail', Error: 'UnknownCompensation' });
@@ -122,6 +128,20 @@ describe('renderRollback', () => {
     const run = await runDefinition(rollback, { trip, execution: SAGA_EXECUTION, resumeFrom: firstStep.action });
     expect(run.entered).toEqual(['ResumeFrom', 'UnknownCompensation']);
     expect(run).toMatchObject({ status: 'FAILED', error: 'UnknownCompensation' });
+  });
+
+  const complete = { trip, execution: SAGA_EXECUTION, resumeFrom: lastStep.compensation };
+  it.each([
+    ['{}', {}],
+    ...Object.keys(complete).map((key) => [
+      `without ${key}`,
+      Object.fromEntries(Object.entries(complete).filter(([other]) => other !== key)),
+    ]),
+  ])('started %s, fails with UnknownCompensation before any compensation, not with an uncatchable States.Runtime', async (_, input) => {
+    const run = await runDefinition(rollback, input);
+    expect(run.entered).toEqual(['ResumeFrom', 'UnknownCompensation']);
+    expect(run).toMatchObject({ status: 'FAILED', error: 'UnknownCompensation' });
+    expect(Object.keys(run.calls)).toEqual([]);
   });
 
   it.each([1, 4, 50])('renders %i steps, valid for asl-validator and us', (size) => {
