@@ -33,7 +33,28 @@ export const PRICES = {
   expressMemoryGb: 64 / 1024,
   /** Express bills duration rounded up to the next 100 ms. */
   expressBillingIncrementMs: 100,
+  /** CloudWatch Logs, per GB of vended logs (what a state machine's log delivery is) ingested, first tier. */
+  logIngestionPerGb: 0.5,
+  /**
+   * One history event as a log record without execution data (id, type, details, previous_event_id,
+   * event_timestamp, execution_arn, redrive_count: about 320 bytes of JSON), plus the 26 bytes CloudWatch Logs
+   * counts per event. An estimate: a record's size varies with the names and ARNs in it.
+   */
+  logEventBytes: 350,
 } as const;
+
+/** What the stack logs of each state machine (`loggingConfiguration.level`): Express keeps no history of its own. */
+export const LOG_LEVELS = { STANDARD: 'ERROR', EXPRESS: 'ALL' } as const;
+
+/** History events that a log at level ERROR records: the failures, among them every failed attempt of a Task. */
+export interface LogEvents {
+  /** Every event: what level ALL logs. */
+  readonly all: number;
+  /** The failures (ExecutionFailed, LambdaFunctionFailed, TaskFailed, ParallelStateFailed, FailStateEntered): level ERROR. */
+  readonly error: number;
+}
+
+const addEvents = (a: LogEvents, b: LogEvents): LogEvents => ({ all: a.all + b.all, error: a.error + b.error });
 
 /** A way through a stretch of the execution that takes time one after the other: attempts of states, and pauses. */
 export interface Stretch {
@@ -53,6 +74,8 @@ export interface SagaPath {
    * states' branches; a single stretch without them). A Parallel state takes as long as its slowest branch.
    */
   readonly stretches: readonly Stretch[];
+  /** The history events of the execution, which its log records at the stack's level. */
+  readonly logEvents: LogEvents;
 }
 
 interface Fault {
@@ -68,6 +91,7 @@ interface Walked {
   readonly retries: number;
   readonly stretches: Stretch[];
   readonly error: string | undefined;
+  readonly logEvents: LogEvents;
 }
 
 /** One stretch after another: every way through the first, followed by every way through the second. */
@@ -79,6 +103,7 @@ function walkGraph(graph: StateGraph, faults: readonly Fault[]): Walked {
   let retries = 0;
   let stretches: Stretch[] = [{ attempts: 0, waitSeconds: 0 }];
   let error: string | undefined;
+  let logEvents: LogEvents = { all: 0, error: 0 };
   const stateCount = allStatesOf(graph).length;
   for (let name: string | undefined = graph.StartAt; name !== undefined;) {
     if (states.length > stateCount) throw new Error(`the path from StartAt loops at "${name}"`);
@@ -91,6 +116,7 @@ function walkGraph(graph: StateGraph, faults: readonly Fault[]): Walked {
       for (const branch of branches) {
         states.push(...branch.states);
         retries += branch.retries;
+        logEvents = addEvents(logEvents, branch.logEvents);
       }
       stretches = followedBy(
         stretches,
@@ -109,14 +135,37 @@ function walkGraph(graph: StateGraph, faults: readonly Fault[]): Walked {
         waitSeconds += backoffSeconds(retryPolicyOf(retrier), attempt) / (retrier.JitterStrategy === 'FULL' ? 2 : 1);
       }
       stretches = followedBy(stretches, [{ attempts: 1 + (retrier?.MaxAttempts ?? 0), waitSeconds }]);
+      if (state.Type === 'Task') {
+        // Each attempt: scheduled, started, and its end; every attempt of a failing Task fails.
+        const attempts = 1 + (retrier?.MaxAttempts ?? 0);
+        logEvents = addEvents(logEvents, { all: 3 * attempts, error: error === undefined ? 0 : attempts });
+      }
     }
     const next = nextState(state, error);
+    logEvents = addEvents(logEvents, stateEvents(state, error, next));
     if (next !== undefined) error = undefined;
     // A Fail state ends its graph with its own error.
     if (state.Type === 'Fail') error = state.Error;
     name = next;
   }
-  return { states, retries, stretches, error };
+  return { states, retries, stretches, error, logEvents };
+}
+
+/** A state's own events besides its Task's calls: its entry, a Parallel state's start and end, its exit if it goes on. */
+function stateEvents(state: State, error: string | undefined, next: string | undefined): LogEvents {
+  const exited = state.Type !== 'Fail' && (error === undefined || next !== undefined) ? 1 : 0;
+  switch (state.Type) {
+    case 'Parallel':
+      return { all: 3 + exited, error: error === undefined ? 0 : 1 };
+    case 'Fail':
+      return { all: 1, error: 1 };
+    case 'Task':
+    case 'Choice':
+    case 'Succeed':
+      return { all: 1 + exited, error: 0 };
+    default:
+      return assertNever(state);
+  }
 }
 
 /**
@@ -124,8 +173,9 @@ function walkGraph(graph: StateGraph, faults: readonly Fault[]): Walked {
  * retrier that matches, then takes the first catcher that matches. A Parallel state runs every branch.
  */
 export function walk(definition: StateMachineDefinition, faults: readonly Fault[]): Omit<SagaPath, 'scenario'> {
-  const { states, retries, stretches } = walkGraph(definition, faults);
-  return { states, retries, stretches };
+  const { states, retries, stretches, error, logEvents } = walkGraph(definition, faults);
+  // The execution's start and its end; a failed end is a failure.
+  return { states, retries, stretches, logEvents: addEvents(logEvents, { all: 2, error: error === undefined ? 0 : 1 }) };
 }
 
 function nextState(state: State, error: string | undefined): string | undefined {
@@ -177,7 +227,13 @@ export interface PathCost extends SagaPath {
   readonly transitions: number;
   readonly standardPerMillion: number;
   readonly expressPerMillion: number;
+  /** Log ingestion at each type's level (ERROR for Standard, ALL for Express), per million executions. */
+  readonly standardLogsPerMillion: number;
+  readonly expressLogsPerMillion: number;
 }
+
+/** What logging `events` history events costs per million executions. */
+const logsPerMillion = (events: number): number => ((events * PRICES.logEventBytes) / 1e9) * PRICES.logIngestionPerGb * 1e6;
 
 /** Prices a path per million executions, assuming each attempt of a state takes `stateMs` on Express. */
 export function priceOf(path: SagaPath, stateMs: number): PathCost {
@@ -190,6 +246,8 @@ export function priceOf(path: SagaPath, stateMs: number): PathCost {
     transitions,
     standardPerMillion: transitions * PRICES.standardPerTransition * 1e6,
     expressPerMillion: expressPerExecution * 1e6,
+    standardLogsPerMillion: logsPerMillion(path.logEvents.error),
+    expressLogsPerMillion: logsPerMillion(path.logEvents.all),
   };
 }
 
@@ -226,11 +284,25 @@ const dollars = (amount: number): string => `$${amount.toLocaleString('en-US', {
 /** The paths' prices as a Markdown table, columns aligned: what `saga cost` prints and the README embeds. */
 export function costTable(saga: Saga, definition: StateMachineDefinition, stateMs: number): string[] {
   const rows = sagaPaths(saga, definition).map((path) => priceOf(path, stateMs));
-  const header = ['path', 'transitions', 'Standard per 1M', 'Express per 1M'];
+  const header = [
+    'path',
+    'transitions',
+    'Standard per 1M',
+    'Express per 1M',
+    `Standard logs (${LOG_LEVELS.STANDARD})`,
+    `Express logs (${LOG_LEVELS.EXPRESS})`,
+  ];
   const table = [
     header,
     header.map((cell) => '-'.repeat(cell.length)),
-    ...rows.map((row) => [row.scenario, String(row.transitions), dollars(row.standardPerMillion), dollars(row.expressPerMillion)]),
+    ...rows.map((row) => [
+      row.scenario,
+      String(row.transitions),
+      dollars(row.standardPerMillion),
+      dollars(row.expressPerMillion),
+      dollars(row.standardLogsPerMillion),
+      dollars(row.expressLogsPerMillion),
+    ]),
   ];
   const widths = header.map((_, column) => Math.max(...table.map((cells) => (cells[column] as string).length)));
   return table.map((cells) => `| ${cells.map((cell, column) => cell.padEnd(widths[column] as number)).join(' | ')} |`);

@@ -7,6 +7,7 @@ import {
   placeholderRollbackArn,
   costTable,
   stepsOf,
+  LOG_LEVELS,
   PRICES,
   renderRollback,
   renderSaga,
@@ -205,7 +206,11 @@ program
           `$${PRICES.expressPerGbSecond} per GB-second at the ${PRICES.expressMemoryGb * 1024} MB minimum, duration rounded up ` +
           `to ${PRICES.expressBillingIncrementMs} ms, each state taking ${options.stateMs} ms (a Parallel state as long as its slowest branch).`,
         'Retries count as transitions on Standard; on Express, the expected pauses between them (backoff with full jitter) count as duration.',
-        'Lambda, DynamoDB and SNS charges come on top.',
+        `Logs: the stack logs Standard at level ${LOG_LEVELS.STANDARD} (its failures) and Express at ${LOG_LEVELS.EXPRESS} (every ` +
+          `event: Express keeps no history of its own), about ${PRICES.logEventBytes} bytes an event without execution data, at ` +
+          `$${PRICES.logIngestionPerGb} per GB ingested; storage beyond the retention set is not counted.`,
+        "Lambda, DynamoDB and SNS charges come on top (the tables use DynamoDB's AWS-owned key, which costs nothing; a " +
+          'customer-managed key, the tableKmsKeyArn setting, bills KMS requests too).',
       ].join('\n') + '\n',
     );
   });

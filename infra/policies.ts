@@ -61,13 +61,19 @@ export function functionPolicy(
   tableArn: string,
   logGroupArn: string,
   tracing: boolean,
+  tableKeyArn?: string,
 ): PolicyDocument {
   return policy(
     allow(DYNAMODB_ACTIONS[kind], [tableArn]),
+    // A table under a customer-managed key: DynamoDB uses the key on the caller's behalf, with the caller's rights.
+    ...(tableKeyArn === undefined ? [] : [allow(TABLE_KEY_ACTIONS, [tableKeyArn])]),
     allow(['logs:CreateLogStream', 'logs:PutLogEvents'], [`${logGroupArn}:*`]),
     ...(tracing ? [allow(XRAY_ACTIONS, ['*'])] : []),
   );
 }
+
+/** What a reader and writer of a table encrypted with a customer-managed key needs of that key. */
+const TABLE_KEY_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'];
 
 // Step Functions delivers logs through CloudWatch Logs' vended-log API, whose actions accept only "*".
 const LOG_DELIVERY_ACTIONS = [

@@ -72,7 +72,10 @@ export class SagaStack extends pulumi.ComponentResource {
             billingMode: 'PAY_PER_REQUEST',
             hashKey: saga.keyField,
             attributes: [{ name: saga.keyField, type: 'S' }],
-            serverSideEncryption: { enabled: true },
+            // Without a key of the stack's own, DynamoDB's AWS-owned key: encrypted at rest, and no KMS bill.
+            ...(settings.tableKmsKeyArn === undefined
+              ? {}
+              : { serverSideEncryption: { enabled: true, kmsKeyArn: settings.tableKmsKeyArn } }),
             ttl: { attributeName: EXPIRES_AT, enabled: true },
             pointInTimeRecovery: { enabled: settings.pointInTimeRecovery },
             deletionProtectionEnabled: settings.deletionProtection,
@@ -104,7 +107,9 @@ export class SagaStack extends pulumi.ComponentResource {
               role: role.id,
               policy: pulumi
                 .all([table.arn, logGroup.arn])
-                .apply(([tableArn, logGroupArn]) => JSON.stringify(functionPolicy(kind, tableArn, logGroupArn, settings.tracing))),
+                .apply(([tableArn, logGroupArn]) =>
+                  JSON.stringify(functionPolicy(kind, tableArn, logGroupArn, settings.tracing, settings.tableKmsKeyArn)),
+                ),
             },
             parent,
           );

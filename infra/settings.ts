@@ -27,6 +27,11 @@ export interface StackSettings {
   readonly alertEmail: string | undefined;
   /** The step list the stack deploys: a module (its default export), as a path from the project's folder. @default saga.ts */
   readonly saga: string | undefined;
+  /**
+   * A customer-managed KMS key that encrypts the tables, billed per request through KMS. @default none: DynamoDB's
+   * AWS-owned key, which encrypts at rest as well and costs nothing (the AWS-managed key is billed through KMS).
+   */
+  readonly tableKmsKeyArn: string | undefined;
 }
 
 export const DEFAULT_SETTINGS: StackSettings = {
@@ -43,10 +48,13 @@ export const DEFAULT_SETTINGS: StackSettings = {
   cancelMarkerTtlDays: 30,
   alertEmail: undefined,
   saga: undefined,
+  tableKmsKeyArn: undefined,
 };
 
 /** CloudWatch Logs accepts only these retention periods. */
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
 
 export class StackSettingsError extends Error {
   override readonly name = 'StackSettingsError';
@@ -83,6 +91,9 @@ export function settingsFrom(get: (key: string) => string | undefined, stack: st
   const alertEmail = get('alertEmail');
   if (alertEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alertEmail))
     problems.push(`alertEmail "${alertEmail}" is not an e-mail address`);
+  const tableKmsKeyArn = get('tableKmsKeyArn');
+  if (tableKmsKeyArn !== undefined && !KMS_KEY_ARN.test(tableKmsKeyArn))
+    problems.push(`tableKmsKeyArn "${tableKmsKeyArn}" is not the ARN of a KMS key (arn:aws:kms:<region>:<account>:key/<id>)`);
   const settings: StackSettings = {
     stateMachineType: type as StackSettings['stateMachineType'],
     compensationMaxAttempts: get('compensationMaxAttempts') === undefined ? undefined : integer('compensationMaxAttempts', 0, 20),
@@ -97,6 +108,7 @@ export function settingsFrom(get: (key: string) => string | undefined, stack: st
     cancelMarkerTtlDays: integer('cancelMarkerTtlDays', 1, 365),
     alertEmail,
     saga: get('saga'),
+    tableKmsKeyArn,
   };
   if (settings.faultInjection && !isDevelopmentStack(stack)) {
     problems.push(`faultInjection is for development stacks (dev, dev-…), not "${stack}"`);

@@ -30,6 +30,8 @@ const throughBranchOf = (step: SagaStep, path: readonly string[]): string[] => {
   return path.filter((state) => !groups.has(state) && (!inBranch.has(state) || own.has(state)));
 };
 
+const none = { all: 0, error: 0 };
+
 describe('sagaPaths', () => {
   it.each([1, 3, 7])('for %i steps: N transitions on success, 2k+1 for a rollback from step k', (size) => {
     const saga = sagaOfSize(size);
@@ -80,10 +82,31 @@ describe('walk', () => {
   });
 });
 
+describe('the log events of a path', () => {
+  it.each([1, 3])('for %i steps: every event on success, none at ERROR; a rollback logs each failure at ERROR', (size) => {
+    const saga = sagaOfSize(size);
+    const [success, rollbackFromFirst] = sagaPaths(saga, renderSaga(saga, placeholderResources(saga)));
+    // The execution's start and end; each Task entered, scheduled, started, succeeded, exited.
+    expect(success?.logEvents).toEqual({ all: 2 + 5 * size, error: 0 });
+    // The first action fails and is caught, its compensation runs, the Fail state ends the execution failed.
+    expect(rollbackFromFirst?.logEvents).toEqual({ all: 2 + 5 + 5 + 1, error: 3 });
+  });
+
+  it('costs each event its bytes at the ingestion price: Standard at ERROR, Express at ALL', () => {
+    const price = priceOf(
+      { scenario: 'logged', states: ['A'], retries: 0, stretches: [{ attempts: 1, waitSeconds: 0 }], logEvents: { all: 7, error: 2 } },
+      100,
+    );
+    const perEvent = (PRICES.logEventBytes / 1e9) * PRICES.logIngestionPerGb * 1e6;
+    expect(price.standardLogsPerMillion).toBeCloseTo(2 * perEvent, 9);
+    expect(price.expressLogsPerMillion).toBeCloseTo(7 * perEvent, 9);
+  });
+});
+
 describe('priceOf', () => {
   it('prices Standard per transition and Express per request plus billed duration', () => {
     const price = priceOf(
-      { scenario: 'three states', states: ['A', 'B', 'C'], retries: 0, stretches: [{ attempts: 3, waitSeconds: 0 }] },
+      { scenario: 'three states', states: ['A', 'B', 'C'], retries: 0, stretches: [{ attempts: 3, waitSeconds: 0 }], logEvents: none },
       40,
     );
     expect(price.transitions).toBe(3);
@@ -93,7 +116,10 @@ describe('priceOf', () => {
   });
 
   it('counts retries as transitions, and their pauses as Express duration', () => {
-    const price = priceOf({ scenario: 'retried', states: ['A', 'B'], retries: 2, stretches: [{ attempts: 4, waitSeconds: 1.5 }] }, 100);
+    const price = priceOf(
+      { scenario: 'retried', states: ['A', 'B'], retries: 2, stretches: [{ attempts: 4, waitSeconds: 1.5 }], logEvents: none },
+      100,
+    );
     expect(price.transitions).toBe(4);
     expect(price.standardPerMillion).toBeCloseTo(100, 6);
     // 4 attempts × 100 ms + 1.5 s of pauses = 1.9 s.

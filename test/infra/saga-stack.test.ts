@@ -84,9 +84,10 @@ function expectSagaInventory(run: Run, saga: Saga): void {
       billingMode: 'PAY_PER_REQUEST',
       hashKey: saga.keyField,
       attributes: [{ name: saga.keyField, type: 'S' }],
-      serverSideEncryption: { enabled: true },
       ttl: { attributeName: 'expires_at', enabled: true },
     });
+    // DynamoDB's AWS-owned key, unless the stack names its own: the AWS-managed key is billed through KMS.
+    expect(table.inputs['serverSideEncryption']).toBeUndefined();
     for (const [kind, state] of [
       ['action', step.action],
       ['compensation', step.compensation],
@@ -543,6 +544,23 @@ describe('stack settings', () => {
     expect(JSON.parse(stateMachineOf(run).inputs['definition'])).toEqual(
       JSON.parse(printed.replaceAll(/arn:aws:states:[^"]*-rollback/g, rollbackArn)),
     );
+  }, 60_000);
+
+  it('tableKmsKeyArn encrypts every table with that key, which each function may use for its own table, and nothing else changes', async () => {
+    const key = `arn:aws:kms:${MOCK_REGION}:${MOCK_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+    const run = await runProgram({ tableKmsKeyArn: key });
+    expect(changedResources(run).sort()).toEqual(
+      [
+        ...ofType(run.resources, TYPES.table).map((table) => `Table ${table.name}`),
+        ...ofType(run.resources, TYPES.fn).map((fn) => `RolePolicy ${fn.name}-policy`),
+      ].sort(),
+    );
+    for (const table of ofType(run.resources, TYPES.table))
+      expect(table.inputs['serverSideEncryption']).toEqual({ enabled: true, kmsKeyArn: key });
+    for (const fn of ofType(run.resources, TYPES.fn)) {
+      expect(policyOf(run, `${fn.name}-policy`).Statement).toContainEqual(expect.objectContaining({ Effect: 'Allow', Resource: [key] }));
+    }
+    await expect(runProgram({ tableKmsKeyArn: 'alias/mine' })).rejects.toThrow('tableKmsKeyArn "alias/mine" is not the ARN of a KMS key');
   }, 60_000);
 
   it('tracing off removes X-Ray from the functions, their roles and the state machine', async () => {
