@@ -1,5 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import { LOG_LEVELS } from '../asl/cost.ts';
 import { SagaOutcome } from '../asl/errors.ts';
 import { LIVE_ALIAS, renderRollback, renderSaga } from '../asl/render.ts';
 import type { StateMachineDefinition } from '../asl/model.ts';
@@ -374,7 +375,7 @@ function stateMachineOf(
         logDestination: pulumi.interpolate`${logs.arn}:*`,
         includeExecutionData: settings.logExecutionData,
         // Express keeps no execution history of its own: its log is the only record of every state.
-        level: args.type === 'EXPRESS' ? 'ALL' : 'ERROR',
+        level: LOG_LEVELS[args.type],
       },
       tracingConfiguration: { enabled: settings.tracing },
       // A version for each definition it has had: the alias routes new executions to the latest; running ones and
