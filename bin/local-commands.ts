@@ -132,14 +132,14 @@ async function report(local: LocalSaga, execution: Execution, dataDir?: string):
 /** The exit status of a command stopped by Ctrl-C, as a shell reports a process ended by SIGINT. */
 const INTERRUPTED_EXIT = 130;
 
-/** Says so when the start took the data folder over from a process that is gone. */
-function announceTakeover(local: LocalSaga, dataDir: string | undefined): void {
-  if (local.staleLockOf !== undefined) print(`Took over ${dataDir}: the process that held it (pid ${local.staleLockOf}) is gone.`);
+/** Says what opening the data folder found: a lock taken over, torn records dropped, journals set aside. */
+async function announceDataFolder(local: LocalSaga): Promise<void> {
+  for (const line of await local.dataFolderNotes()) print(line);
 }
 
 /** Says what the start found in the data folder, and continues the executions it found running. */
-function recoverFrom(local: LocalSaga, dataDir: string, optionsOf: (name: string) => ExecuteOptions): Recovery[] {
-  announceTakeover(local, dataDir);
+async function recoverFrom(local: LocalSaga, optionsOf: (name: string) => ExecuteOptions): Promise<Recovery[]> {
+  await announceDataFolder(local);
   const recoveries = local.continueInterrupted((kept) => optionsOf(kept.run.name));
   for (const recovery of recoveries) print(`↻ ${recovery.report}`);
   return recoveries;
@@ -246,7 +246,7 @@ async function run(options: RunOptions): Promise<void> {
       print();
     }
     const retryDelay = options.retryDelay === undefined ? {} : { retryDelayMs: options.retryDelay };
-    if (options.data) await finishRecovered(recoverFrom(local, options.data, () => retryDelay));
+    if (options.data) await finishRecovered(await recoverFrom(local, () => retryDelay));
     started = local.begin(loaded.trip, {
       faults,
       ...(options.name ? { name: options.name } : {}),
@@ -300,7 +300,7 @@ async function resume(options: { saga?: string; data: string; execution: string;
   try {
     const faults = faultsFrom(options.fail, local);
     const runOptions = { faults, ...(options.retryDelay === undefined ? {} : { retryDelayMs: options.retryDelay }) };
-    const recoveries = recoverFrom(local, options.data, (name) =>
+    const recoveries = await recoverFrom(local, (name) =>
       name === options.execution ? { ...runOptions, onEvent: timelinePrinter(print) } : runOptions,
     );
     const mine = recoveries.find((recovery) => recovery.name === options.execution);
@@ -446,7 +446,7 @@ async function serve(options: ServeOptions): Promise<void> {
     if (error.code === 'EADDRINUSE') throw new UsageError(`port ${options.port} is in use: choose another with --port`);
     throw error;
   });
-  announceTakeover(local, options.data);
+  await announceDataFolder(local);
   const sfn = `--endpoint-url ${server.endpoint}`;
   const trip = '5c12d94a-ee6a-40d9-889b-1d49142248b7';
   const executionArn = local.executionArnOf(trip);

@@ -8,7 +8,12 @@ import type { PinnedDefinition } from './pinned.ts';
 
 /** Step Functions' rule for an execution name: 1 to 80 characters, none of them blank, special or control. */
 const EXECUTION_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]{1,80}$/;
-export const isExecutionName = (name: unknown): name is string => typeof name === 'string' && EXECUTION_NAME.test(name);
+/**
+ * A lone UTF-16 surrogate is no character: AWS refuses it, and a file system writes it as U+FFFD, so that
+ * `x\ud800y`, `x\udc00y` and `x\ufffdy` would share one journal.
+ */
+export const isExecutionName = (name: unknown): name is string =>
+  typeof name === 'string' && EXECUTION_NAME.test(name) && name.isWellFormed();
 
 /** An execution name that Step Functions would refuse, or one a kept execution already has. */
 export class ExecutionNameError extends Error {
@@ -121,6 +126,12 @@ export interface Started {
   readonly startDate: Date;
   readonly done: Promise<Execution>;
 }
+
+/**
+ * The error of an execution stopped because its journal could not be written (a full disk): it is not run on
+ * unjournaled; kept without an end, it is continued at the next start, once the folder can be written.
+ */
+export const JOURNAL_WRITE_FAILED = 'JournalWriteFailed';
 
 /** The error of an interrupted execution that cannot be continued, and of the exception that interrupts a run. */
 export const EXECUTION_INTERRUPTED = 'ExecutionInterrupted';

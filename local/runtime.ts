@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { EXECUTION_ALREADY_EXISTS, SagaOutcome } from '../asl/errors.ts';
 import { allStatesOf, statesByName, taskStatesOf, type State, type StateMachineDefinition } from '../asl/model.ts';
 import { placeholderResources, renderRollback, renderSaga, SNS_PUBLISH, START_EXECUTION, rollbackMachineNameOf } from '../asl/render.ts';
 import { groupCompensationOf, isGroup, retryStateOf, stepsOf, type Saga } from '../asl/saga.ts';
 import { definitionChanges, changesSummary } from '../asl/diff.ts';
+import { BookingStatus, OWNER } from '../functions/bookings.ts';
 import { handlerModulesOf } from '../functions/build.ts';
 import { stepConfigsOf, type StepConfig } from '../functions/config.ts';
 import type { HandlerDependencies } from '../functions/handlers.ts';
@@ -16,13 +17,22 @@ import { Logger } from '../functions/logger.ts';
 import { createBookingTables, LOCAL_ACCOUNT, LOCAL_REGION, startDynamoDb, type EmbeddedDynamoDb } from './dynamodb.ts';
 import { injectedError } from './faults.ts';
 import { ExecutionHistory, type HistoryEvent, type InterpreterEvent } from './history.ts';
-import { Journal, JournalExistsError, type Ending, type ExecutionRun, type JournalWriter, type Kept } from './journal.ts';
+import {
+  Journal,
+  JournalExistsError,
+  JournalWriteError,
+  type Ending,
+  type ExecutionRun,
+  type JournalWriter,
+  type Kept,
+} from './journal.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { pinDefinition, type PinnedDefinition } from './pinned.ts';
 import { ExecutionNotRedrivableError, isReentry, notRedrivableReason, reentered, statesEntered, stoppedAt } from './redrive.ts';
 
 import {
   EXECUTION_INTERRUPTED,
+  JOURNAL_WRITE_FAILED,
   ExecutionInterruptedError,
   ExecutionNameError,
   executionNameOf,
@@ -41,7 +51,7 @@ import {
 
 export * from './execution.ts';
 export { ExecutionNotRedrivableError, notRedrivableReason } from './redrive.ts';
-export { DataDirInUseError } from './journal.ts';
+export { DataDirInUseError, JournalWriteError } from './journal.ts';
 
 /** What the hand-off Task passes `states:startExecution`. */
 interface HandOff {
@@ -120,6 +130,28 @@ export const outcomeOf = (saga: Saga, status: Execution['status'], error: string
   if (lastState !== undefined && stuckAt.includes(lastState)) return 'compensation not finished';
   return 'failed';
 };
+
+/** How an execution ended, from the last event of its history when that is an execution's end; else undefined. */
+function endedByHistory(saga: Saga, definition: StateMachineDefinition, kept: Kept): Ending | undefined {
+  const last = kept.history.at(-1);
+  const path = statesEntered(kept.history);
+  const stopDate = last?.timestamp ?? new Date();
+  const lastState = path.findLast((state) => state in definition.States);
+  switch (last?.type) {
+    case 'ExecutionSucceeded': {
+      const { output } = last['executionSucceededEventDetails'] as { output: string };
+      return { status: 'SUCCEEDED', outcome: 'succeeded', output: JSON.parse(output) as unknown, stopDate };
+    }
+    case 'ExecutionFailed': {
+      const { error, cause } = last['executionFailedEventDetails'] as { error: string; cause: string };
+      return { status: 'FAILED', outcome: outcomeOf(saga, 'FAILED', error, lastState), error, cause, stopDate };
+    }
+    case 'ExecutionAborted':
+      return { status: 'ABORTED', outcome: 'aborted', stopDate };
+    default:
+      return undefined;
+  }
+}
 
 /**
  * The function a Task state invokes: the name in its Lambda ARN, without a version qualifier (a compensation and its
@@ -290,9 +322,48 @@ export class LocalSaga {
     return this.#journal !== undefined;
   }
 
-  /** The pid of the process that held the data folder and is gone, when this one took the folder over. */
-  get staleLockOf(): number | undefined {
-    return this.#journal?.staleLockOf;
+  /**
+   * What opening the data folder found and did, one line each: a lock of no live process taken over, torn records
+   * dropped, and journals that could not be read set aside, each with the bookings its execution still holds (orphans
+   * now, to be cleaned by hand).
+   */
+  async dataFolderNotes(): Promise<string[]> {
+    const notes = this.#journal?.staleLock ? [`Took over ${this.#dataDir}: ${this.#journal.staleLock}.`] : [];
+    for (const machine of [this, ...(this.rollback ? [this.rollback] : [])]) {
+      const journal = machine.#journal;
+      if (!journal) continue;
+      notes.push(...journal.repaired.map((line) => `Repaired ${line}.`));
+      for (const set of journal.quarantined) {
+        const orphans = await this.#bookedBy(machine.executionArnOf(set.key));
+        notes.push(
+          `Set aside ${set.file}, which ${set.reason.startsWith('cannot') ? set.reason : `is not a journal: ${set.reason}`}: now ${set.movedTo}; ` +
+            `the name "${set.key}" is free again.`,
+          ...(orphans.length === 0
+            ? [`  It owns no booking.`]
+            : [`  Its bookings, orphans to clean (delete-item):`, ...orphans.map((orphan) => `    ${orphan}`)]),
+        );
+      }
+    }
+    return notes;
+  }
+
+  /** Every booking an execution owns, in every step's table, as `TABLE KEY=VALUE`. */
+  async #bookedBy(executionArn: string): Promise<string[]> {
+    const found: string[] = [];
+    for (const step of stepsOf(this.saga)) {
+      const pages = paginateScan(
+        { client: this.dynamo.client },
+        {
+          TableName: step.table,
+          FilterExpression: '#owner = :owner AND #status = :booked',
+          ExpressionAttributeNames: { '#owner': OWNER, '#status': 'status' },
+          ExpressionAttributeValues: { ':owner': executionArn, ':booked': BookingStatus.Booked },
+        },
+      );
+      for await (const page of pages)
+        for (const item of page.Items ?? []) found.push(`${step.table} ${this.saga.keyField}=${String(item[this.saga.keyField])}`);
+    }
+    return found;
   }
 
   /** Runs one execution to its end. */
@@ -318,8 +389,7 @@ export class LocalSaga {
     try {
       journal = this.#journal?.begin(executionNameOf(executionArn), run);
     } catch (error) {
-      if (error instanceof JournalExistsError)
-        throw new ExecutionNameError(`an execution named "${name}" is already kept in ${this.#dataDir}: choose another name`);
+      if (error instanceof JournalExistsError) throw new ExecutionNameError(`${error.message} in ${this.#dataDir}: choose another name`);
       throw error;
     }
     if (this.type === 'STANDARD') this.#names.set(name, run);
@@ -332,6 +402,14 @@ export class LocalSaga {
    * ARN; the history continues, after an ExecutionRedriven event. A Fail state, rerun, fails again.
    */
   async redrive(execution: Execution, options: Omit<ExecuteOptions, 'name' | 'deliverTwice'> = {}): Promise<Execution> {
+    return this.beginRedrive(execution, options);
+  }
+
+  /**
+   * Starts a redrive: when this returns it is accepted, and with --data on disk; a redrive that AWS would refuse,
+   * or whose record cannot be written, throws here and nothing runs.
+   */
+  beginRedrive(execution: Execution, options: Omit<ExecuteOptions, 'name' | 'deliverTwice'> = {}): Promise<Execution> {
     if (this.type === 'EXPRESS') throw new ExecutionNotRedrivableError('RedriveExecution is not supported by EXPRESS state machines');
     const reason = notRedrivableReason(execution.status, execution.stopDate);
     if (reason) throw new ExecutionNotRedrivableError(reason);
@@ -341,17 +419,24 @@ export class LocalSaga {
     if (!version.pinned.definition.States[state])
       throw new ExecutionNotRedrivableError(`Execution stopped in state ${state}, which the state machine no longer has.`);
     const { name, executionArn, startDate } = execution;
+    const redriveDate = new Date();
     const run: ExecutionRun = {
       name,
       executionArn,
       input: execution.input,
       startDate,
       redriveCount: execution.redriveCount + 1,
-      redriveDate: new Date(),
+      redriveDate,
       ...(execution.pinned ? { pinned: execution.pinned } : {}),
     };
     const journal = this.#journal?.reopen(executionNameOf(executionArn));
     const machine = reenteredMachine(version.pinned.definition, state, input, execution.history);
+    try {
+      journal?.redrive(run.redriveCount, redriveDate);
+    } catch (error) {
+      journal?.close();
+      throw error;
+    }
     return this.#launch(machine, run, options, { earlier: execution, journal, redriven: true });
   }
 
@@ -370,6 +455,25 @@ export class LocalSaga {
         const journal = this.#journal?.reopen(executionNameOf(executionArn));
         const version = this.#versionOf(kept.run.pinned);
         const { definition } = version.pinned;
+        const ended = endedByHistory(version.pinned.saga, definition, kept);
+        if (ended) {
+          // Its end event is kept, its end record torn: it ended, and is not run again. An end that cannot be
+          // written now is found the same way at the next start.
+          try {
+            journal?.end(ended);
+          } catch (error) {
+            if (!(error instanceof JournalWriteError)) throw error;
+          }
+          const { calls, history, alerts } = kept;
+          const execution: Execution = { ...kept.run, ...ended, path: statesEntered(history), calls, history, alerts };
+          return {
+            name,
+            executionArn,
+            input: executionInput,
+            report: `${name}: its end record was torn; its history says it ended ${ended.status}: kept so, not run again`,
+            done: Promise.resolve(execution),
+          };
+        }
         const { state, input } = stoppedIn(definition, kept.history, kept.run.input);
         const note = this.definitionNoteOf(kept.run);
         const found = `${name}: was running${stoppedAt(kept.history) ? ` in ${state}` : ', before its first state'}${note ? ` (${note})` : ''}`;
@@ -471,22 +575,34 @@ export class LocalSaga {
     interrupted: AbortSignal,
   ): Promise<Execution> {
     const { name, executionArn, input, redriveCount } = run;
-    const { earlier, journal } = context;
+    const { earlier } = context;
     const version = this.#versionOf(run.pinned);
     const { saga, definition } = version.pinned;
     const handlers = await version.handlers;
     const history = new ExecutionHistory(definition, this.roleArn, earlier?.history);
+    // A journal write that fails stops the run: it is not run on unjournaled (see JOURNAL_WRITE_FAILED).
+    let unjournaled: JournalWriteError | undefined;
+    const stopUnjournaled = new AbortController();
+    const journaled = (write: (journal: JournalWriter) => void): void => {
+      if (!context.journal || unjournaled) return;
+      try {
+        write(context.journal);
+      } catch (error) {
+        unjournaled = error instanceof JournalWriteError ? error : new JournalWriteError(String(error));
+        stopUnjournaled.abort();
+      }
+    };
     const calls: Record<string, number> = { ...earlier?.calls };
     const functionCalls: Record<string, number> = {};
     const alerts: Alert[] = [...(earlier?.alerts ?? [])];
     const raise = (alert: Alert) => {
       alerts.push(alert);
-      journal?.alert(alert);
+      journaled((journal) => journal.alert(alert));
       options.onAlert?.(alert);
     };
     const emitSince = (before: number) => {
       for (const recorded of history.events.slice(before)) {
-        journal?.event(recorded);
+        journaled((journal) => journal.event(recorded));
         options.onEvent?.(recorded);
       }
     };
@@ -494,7 +610,9 @@ export class LocalSaga {
     const taskHandler = (state: string) => async (taskInput: unknown) => {
       const call = history.recordCall(state, taskInput);
       calls[state] = (calls[state] ?? 0) + 1;
-      journal?.call(state);
+      journaled((journal) => journal.call(state));
+      // Not called unjournaled: a call the next start cannot see would be made again without its count.
+      if (unjournaled) throw unjournaled;
       // Faults strike the function, whichever state calls it, counting its calls in this run from every state.
       const fn = functionOf(state, version.states.get(state));
       functionCalls[fn] = (functionCalls[fn] ?? 0) + 1;
@@ -515,9 +633,9 @@ export class LocalSaga {
         throw asLambdaError(error);
       });
     };
+    // The redrive's record is on disk already (beginRedrive); its event follows.
     if (context.redriven && run.redriveDate) {
       const before = history.events.length;
-      journal?.redrive(redriveCount, run.redriveDate);
       history.redriven(redriveCount);
       emitSince(before);
     }
@@ -543,6 +661,8 @@ export class LocalSaga {
     interrupted.addEventListener('abort', () => execution.abort(), { once: true });
     // Stopped or interrupted while its handlers were being made (a kept execution's own step list).
     if (options.signal?.aborted || interrupted.aborted) execution.abort();
+    stopUnjournaled.signal.addEventListener('abort', () => execution.abort(), { once: true });
+    if (unjournaled) execution.abort();
     const stopped = () => interrupted.aborted && !options.signal?.aborted;
     const settled = execution.result.then(
       (output) => ({ status: 'SUCCEEDED' as const, output }),
@@ -555,7 +675,7 @@ export class LocalSaga {
       // the abort by which the process interrupts a run.
       if (event.type === 'ExecutionStarted' && history.events.length > 0) continue;
       if ('state' in event && isReentry(event.state.name)) continue;
-      if (event.type === 'ExecutionAborted' && stopped()) continue;
+      if (event.type === 'ExecutionAborted' && (stopped() || unjournaled)) continue;
       const before = history.events.length;
       history.record(event as InterpreterEvent);
       if (event.type === 'StateEntered') path.push(event.state.name);
@@ -563,10 +683,25 @@ export class LocalSaga {
         failure = { error: event.Error, cause: typeof event.Cause === 'string' ? event.Cause : JSON.stringify(event.Cause) };
       emitSince(before);
     }
-    const { status, ...result } = await settled;
+    const { status, ...result } = unjournaled ? { status: 'FAILED' as const } : await settled;
     if (stopped()) {
-      journal?.close();
+      context.journal?.close();
       throw new ExecutionInterruptedError(`${executionArn} was interrupted in ${path.at(-1) ?? 'its start'}`);
+    }
+    if (unjournaled) {
+      context.journal?.close();
+      const stoppedIn = path.at(-1) ?? 'its start';
+      const booked = await this.#bookingsLeft({ executionArn, input }, saga).catch(() => undefined);
+      failure = {
+        error: JOURNAL_WRITE_FAILED,
+        cause:
+          `${unjournaled.message}: stopped in ${stoppedIn} rather than run on unjournaled; still booked by it: ` +
+          `${booked === undefined ? 'unknown (the tables cannot be read)' : booked.join(', ') || 'nothing'}. ` +
+          'Kept unfinished: the next start continues it, once the folder can be written.',
+      };
+      const before = history.events.length;
+      history.record({ type: 'ExecutionFailed', timestamp: Date.now(), Error: failure.error, Cause: failure.cause });
+      for (const recorded of history.events.slice(before)) options.onEvent?.(recorded);
     }
     const ending: Ending = {
       status,
@@ -580,7 +715,7 @@ export class LocalSaga {
       ...('output' in result ? { output: result.output } : {}),
       stopDate: new Date(),
     };
-    journal?.end(ending);
+    journaled((journal) => journal.end(ending));
     return {
       name,
       executionArn,
@@ -608,12 +743,7 @@ export class LocalSaga {
     const definition = served.states.get(state);
     if (definition?.Type === 'Task' && definition.Resource === SNS_PUBLISH) {
       const { Subject, Message } = input as { Subject: string; Message: Record<string, unknown> };
-      // The rollback machine undoes the bookings of the saga execution its input names.
-      const { trip, execution: owner } =
-        this.kind === 'rollback'
-          ? (execution.input as { trip: Record<string, unknown>; execution: string })
-          : { trip: execution.input as Record<string, unknown>, execution: execution.executionArn };
-      const bookingsLeft = stillBooked(await this.bookingsOf(String(trip[served.saga.keyField]), served.saga), owner);
+      const bookingsLeft = await this.#bookingsLeft(execution, served.saga);
       const alert: Alert = {
         execution: execution.executionArn,
         state,
@@ -629,6 +759,15 @@ export class LocalSaga {
     const handler = served.handlers[functionOf(state, definition)];
     if (!handler) throw new Error(`no handler for Task state ${state}`);
     return handler(input, lambdaContext(state));
+  }
+
+  /** The steps still booked by an execution; on the rollback machine, by the saga execution its input names. */
+  async #bookingsLeft(execution: Pick<Execution, 'executionArn' | 'input'>, saga: Saga = this.saga): Promise<string[]> {
+    const { trip, execution: owner } =
+      this.kind === 'rollback'
+        ? (execution.input as { trip: Record<string, unknown>; execution: string })
+        : { trip: execution.input as Record<string, unknown>, execution: execution.executionArn };
+    return stillBooked(await this.bookingsOf(String(trip[saga.keyField]), saga), owner);
   }
 
   /**

@@ -10,7 +10,17 @@ import { guard } from './http-guard.ts';
 import { answerFunctionConfiguration } from './lambda-api.ts';
 import type { ExecutionRun } from './journal.ts';
 import type { PinnedDefinition } from './pinned.ts';
-import { ExecutionInterruptedError, isExecutionName, notRedrivableReason, type Alert, type Execution, type LocalSaga } from './runtime.ts';
+import {
+  ExecutionInterruptedError,
+  ExecutionNameError,
+  isExecutionName,
+  JournalWriteError,
+  notRedrivableReason,
+  type Alert,
+  type Execution,
+  type LocalSaga,
+  type Started,
+} from './runtime.ts';
 
 // The Step Functions API (AWS JSON 1.0, `X-Amz-Target: AWSStepFunctions.<Operation>`) for the local saga's one
 // state machine, so that the AWS CLI and SDKs drive it as they drive AWS, only the endpoint differing; and, on the
@@ -370,7 +380,16 @@ export class StepFunctionsServer {
       input,
     };
     // Accepted once begun: with a data folder its start is on disk before StartExecution answers.
-    const started = machine.begin(parsed, { name, ...this.#runOptions(record) });
+    let started: Started;
+    try {
+      started = machine.begin(parsed, { name, ...this.#runOptions(record) });
+    } catch (error) {
+      // A name the data folder keeps already (or one its file system would take for a kept one).
+      if (error instanceof ExecutionNameError) throw new ApiError('ExecutionAlreadyExists', error.message);
+      if (error instanceof JournalWriteError)
+        throw new ApiError('ServiceUnavailable', `the execution was not started: ${error.message}`, 503);
+      throw error;
+    }
     record.startDate = started.startDate;
     this.#track(record, started.done);
     this.#executions.set(executionArn, record);
@@ -410,8 +429,16 @@ export class StepFunctionsServer {
     if (token !== undefined && token === record.redriveToken && record.redriveDate) return record.redriveDate;
     const reason = notRedrivableReason(record.status, record.result?.stopDate);
     if (reason || !record.result) throw new ApiError('ExecutionNotRedrivable', reason ?? 'Execution is RUNNING and cannot be redriven.');
-    record.abort = new AbortController();
-    const run = record.machine.redrive(record.result, this.#runOptions(record));
+    const abort = new AbortController();
+    let run: Promise<Execution>;
+    try {
+      run = record.machine.beginRedrive(record.result, { ...this.#runOptions(record), signal: abort.signal });
+    } catch (error) {
+      if (error instanceof JournalWriteError)
+        throw new ApiError('ServiceUnavailable', `the execution was not redriven: ${error.message}`, 503);
+      throw error;
+    }
+    record.abort = abort;
     record.status = 'RUNNING';
     record.redriveCount += 1;
     record.redriveDate = new Date();

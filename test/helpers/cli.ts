@@ -60,7 +60,13 @@ afterAll(killLeftovers);
 
 /** Starts the `saga` command without waiting for its end, to signal or kill it; it ends with the test at the latest. */
 export function startSaga(...args: string[]): SagaProcess {
-  const child = spawn(process.execPath, [SAGA, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return startSagaUnder([], ...args);
+}
+
+/** Starts the `saga` command under another (`unshare …`), which ends by running it in its own process. */
+export function startSagaUnder(wrapper: readonly string[], ...args: string[]): SagaProcess {
+  const [program = process.execPath, ...before] = [...wrapper, process.execPath];
+  const child = spawn(program, [...before, SAGA, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   child.once('exit', () => running.delete(child));
   let output = '';
