@@ -6,6 +6,7 @@ import {
   compensationRetryOf,
   DEFAULT_ALERT_RETRY,
   DEFAULT_TASK_TIMEOUT_SECONDS,
+  invalidErrorOf,
   isGroup,
   retryPolicyOf,
   retryStateOf,
@@ -209,10 +210,10 @@ export function sagaPaths(saga: Saga, definition: StateMachineDefinition): SagaP
       })),
     ),
     {
-      scenario: 'invalid trip',
+      scenario: `invalid ${saga.noun.toLowerCase()}`,
       ...walk(
         definition,
-        stepsOfStage(saga.steps[0] as Stage).map((step) => ({ state: step.action, error: StepError.TripInvalid })),
+        stepsOfStage(saga.steps[0] as Stage).map((step) => ({ state: step.action, error: invalidErrorOf(saga) })),
       ),
     },
     {

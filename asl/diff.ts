@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { statesByName, type State, type StateMachineDefinition } from './model.ts';
-import { retiredStepsOf, stepsOf, type Saga, type SagaStep } from './saga.ts';
+import { retiredStepsOf, stepsOf, tableOf, type Saga, type SagaStep } from './saga.ts';
 
 // What a change of definition does to the executions of the earlier one: the states it no longer has (an
 // execution stopped in one of them can only be redriven on its own, pinned definition), those it adds, and those
@@ -71,7 +71,7 @@ export function stepListChanges(before: Saga, after: Saga): StepListChanges {
   const isIn = (steps: readonly SagaStep[]) => (step: SagaStep) => steps.some((other) => sameStep(other, step));
   // A step whose table stays but whose name or states change is one step renamed, not one removed and one added.
   const renamed = earlier.flatMap((from) => {
-    const to = now.find((step) => step.table === from.table && !sameStep(step, from));
+    const to = now.find((step) => tableOf(step) !== undefined && tableOf(step) === tableOf(from) && !sameStep(step, from));
     return to && !isIn(now)(from) ? [{ from, to }] : [];
   });
   const gone = earlier.filter((step) => !isIn(now)(step) && !renamed.some((pair) => pair.from === step));

@@ -3,9 +3,8 @@
 
 /** Errors raised by the saga's own functions. */
 export const StepError = {
-  /** The trip failed validation: nothing was written. Not retried. */
-  TripInvalid: 'TripInvalid',
-  /** Another booking already holds this trip id with different details. Not retried. */
+  /** Another booking already holds this key with different details. Not retried. (An input that fails the saga's
+   * schema is refused with the saga's own error, `<Noun>Invalid`: see invalidErrorOf.) */
   BookingConflict: 'BookingConflict',
   /** The booking was cancelled before this (late) write arrived. Not retried. */
   BookingCancelled: 'BookingCancelled',
@@ -19,8 +18,6 @@ export const StepError = {
 export const SagaOutcome = {
   /** A step failed and every compensation owed completed: nothing is left booked. */
   RolledBack: 'SagaRolledBack',
-  /** The input was rejected before anything was written. */
-  TripInvalid: StepError.TripInvalid,
   /** An EXPRESS execution's compensation was stuck: the rollback machine finishes the rollback. */
   RollbackHandedOff: 'SagaRollbackHandedOff',
   /** The rollback machine was asked to resume from a state that is not one of the saga's compensations. */

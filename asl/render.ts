@@ -24,7 +24,10 @@ import {
   groupCompensationOf,
   handedOffStateOf,
   handOffStateOf,
+  invalidErrorOf,
   isGroup,
+  payloadKeyOf,
+  rejectedStateOf,
   retryStateOf,
   RollbackState,
   stepsOfStage,
@@ -41,7 +44,7 @@ import { assertValidDefinition, assertValidSaga, resourceProblems, SagaResources
 /** Service integration that publishes to SNS and waits only for the publish itself. */
 export const SNS_PUBLISH = 'arn:aws:states:::sns:publish';
 
-/** Where each Task writes its result, and each catcher its error: never over the trip input at `$`. */
+/** Where each Task writes its result, and each catcher its error: never over the saga's input at `$`. */
 export const resultPathOf = (state: string): JsonPath => `$.results.${state}`;
 export const errorPathOf = (state: string): JsonPath => `$.errors.${state}`;
 const RESULTS_PATH: JsonPath = '$.results';
@@ -49,17 +52,23 @@ const ALERT_RESULT_PATH: JsonPath = '$.alert';
 const HAND_OFF_RESULT_PATH: JsonPath = '$.handOff';
 
 /**
- * Every function of the saga receives the execution's original input, whatever earlier states added to `$`, so a
- * handler sees exactly the trip it validates; and the execution's id, which owns what it books and cancels. The id,
- * not the name: an EXPRESS saga's runs may share a name, never an id.
+ * Every function of the saga receives the execution's original input (under the saga's payload key), whatever earlier
+ * states added to `$`, so a handler sees exactly the input it validates; and the execution's id, which owns what it
+ * books and cancels. The id, not the name: an EXPRESS saga's runs may share a name, never an id.
  */
-const OWNED_TRIP: PayloadTemplate = { 'trip.$': '$$.Execution.Input', 'execution.$': '$$.Execution.Id' };
+const ownedInput = (saga: Saga): PayloadTemplate => ({
+  [`${payloadKeyOf(saga)}.$`]: '$$.Execution.Input',
+  'execution.$': '$$.Execution.Id',
+});
 
 /** The rollback machine's compensations undo the bookings of the saga execution named in its input, not its own. */
-const ROLLBACK_TRIP: PayloadTemplate = { 'trip.$': '$.trip', 'execution.$': '$.execution' };
+const rollbackInput = (saga: Saga): PayloadTemplate => ({
+  [`${payloadKeyOf(saga)}.$`]: `$.${payloadKeyOf(saga)}`,
+  'execution.$': '$.execution',
+});
 const RESUME_FROM_PATH: JsonPath = '$.resumeFrom';
 /** Every path of its input that the rollback machine reads: each must be there. */
-const ROLLBACK_INPUT_PATHS = [...(Object.values(ROLLBACK_TRIP) as JsonPath[]), RESUME_FROM_PATH];
+const rollbackInputPaths = (saga: Saga): JsonPath[] => [...(Object.values(rollbackInput(saga)) as JsonPath[]), RESUME_FROM_PATH];
 
 /**
  * Where the attempt stands, from the context object (which AWS fills with both): a fault injected to heal after N
@@ -69,9 +78,9 @@ const ROLLBACK_INPUT_PATHS = [...(Object.values(ROLLBACK_TRIP) as JsonPath[]), R
 const RETRY_COUNT: PayloadTemplate = { 'retryCount.$': '$$.State.RetryCount' };
 const REDRIVE_COUNT: PayloadTemplate = { 'redriveCount.$': '$$.Execution.RedriveCount' };
 
-/** A function's payload: the trip and its owner, and where the attempt stands. */
-const withAttempt = (trip: PayloadTemplate, type: SagaRenderOptions['type']): PayloadTemplate => ({
-  ...trip,
+/** A function's payload: the input and its owner, and where the attempt stands. */
+const withAttempt = (input: PayloadTemplate, type: SagaRenderOptions['type']): PayloadTemplate => ({
+  ...input,
   ...RETRY_COUNT,
   ...(type === 'STANDARD' ? REDRIVE_COUNT : {}),
 });
@@ -96,9 +105,9 @@ const HAND_OFF_NAME = "States.Hash($$.Execution.Id, 'SHA-256')";
  * What the saga's functions get, alone or in a group's branch: inside a branch too, `$$.Execution.Input` is the
  * execution's input on AWS (and locally, where the interpreter is patched to agree: see patches/).
  */
-const sagaPayload = (type: SagaRenderOptions['type']): PayloadTemplate => withAttempt(OWNED_TRIP, type);
-/** The rollback machine's input carries the trip and the owner. */
-const ROLLBACK_PAYLOAD: PayloadTemplate = withAttempt(ROLLBACK_TRIP, 'STANDARD');
+const sagaPayload = (saga: Saga, type: SagaRenderOptions['type']): PayloadTemplate => withAttempt(ownedInput(saga), type);
+/** The rollback machine's input carries the saga's input and the owner. */
+const rollbackPayload = (saga: Saga): PayloadTemplate => withAttempt(rollbackInput(saga), 'STANDARD');
 
 /** How one state machine runs a rollback: what its compensations get, what the alert says, what follows it. */
 interface RollbackPlan {
@@ -139,8 +148,8 @@ const functionArn = (resources: SagaResources, state: string): string => resourc
  * Only the first stage can reject the input before anything was booked; later steps compensate. The error is not
  * written into the input: an input that is not a JSON object has nowhere to take it (the execution's history keeps it).
  */
-const rejectsInput = (index: number): Catcher[] =>
-  index === 0 ? [{ ErrorEquals: [StepError.TripInvalid], Next: TerminalState.TripRejected, ResultPath: null }] : [];
+const rejectsInput = (saga: Saga, index: number): Catcher[] =>
+  index === 0 ? [{ ErrorEquals: [invalidErrorOf(saga)], Next: rejectedStateOf(saga), ResultPath: null }] : [];
 
 /** A step's action Task, without its catchers: alone it has them, in a group its Parallel state does. */
 function actionTask(step: SagaStep, resources: SagaResources, payload: PayloadTemplate, next: Transition): TaskState {
@@ -156,11 +165,18 @@ function actionTask(step: SagaStep, resources: SagaResources, payload: PayloadTe
   };
 }
 
-function actionState(step: SagaStep, index: number, resources: SagaResources, payload: PayloadTemplate, next: Transition): TaskState {
+function actionState(
+  saga: Saga,
+  step: SagaStep,
+  index: number,
+  resources: SagaResources,
+  payload: PayloadTemplate,
+  next: Transition,
+): TaskState {
   return {
     ...actionTask(step, resources, payload, next),
     // The failing step's own compensation runs too: its write may have landed before it failed.
-    Catch: [...rejectsInput(index), { ErrorEquals: [ALL_ERRORS], Next: step.compensation, ResultPath: errorPathOf(step.action) }],
+    Catch: [...rejectsInput(saga, index), { ErrorEquals: [ALL_ERRORS], Next: step.compensation, ResultPath: errorPathOf(step.action) }],
   };
 }
 
@@ -185,7 +201,10 @@ function actionGroupState(saga: Saga, index: number, resources: SagaResources, p
       ...group.parallel.map((step, branch) => [`${step.action}.$`, `$[${branch}].results.${step.action}`]),
     ]),
     ResultPath: RESULTS_PATH,
-    Catch: [...rejectsInput(index), { ErrorEquals: [ALL_ERRORS], Next: groupCompensationOf(group), ResultPath: errorPathOf(group.name) }],
+    Catch: [
+      ...rejectsInput(saga, index),
+      { ErrorEquals: [ALL_ERRORS], Next: groupCompensationOf(group), ResultPath: errorPathOf(group.name) },
+    ],
     ...next,
   };
 }
@@ -236,7 +255,7 @@ function owedCompensationsOf(saga: Saga): (index: number, step: SagaStep) => str
 /**
  * Tells people which compensation is stuck, what is still owed and the one command that finishes the rollback.
  * Built only from what every execution has (its id and name, the state, the error its catcher just wrote): a path
- * into the input that the input lacks would fail with States.Runtime, which no catcher catches. No trip details:
+ * into the input that the input lacks would fail with States.Runtime, which no catcher catches. No input details:
  * the topic is not KMS-encrypted (see infra); the execution has them. Publishing that fails still goes on to the
  * retry: the execution then fails at a Task, which the failed-execution alarm reports.
  */
@@ -357,15 +376,15 @@ function stageCompensationStates(saga: Saga, index: number, resources: SagaResou
 }
 
 // Built afresh on every render: consumers (asl-validator among them) add keys to the objects they are given.
-const terminalStates = (): Readonly<Record<(typeof TerminalState)[keyof typeof TerminalState], FailState>> => ({
+const terminalStates = (saga: Saga): Readonly<Record<string, FailState>> => ({
   [TerminalState.RolledBack]: {
     Type: 'Fail',
     Error: SagaOutcome.RolledBack,
     Cause: 'A step failed and every compensation owed completed: nothing is left booked.',
   },
-  [TerminalState.TripRejected]: {
+  [rejectedStateOf(saga)]: {
     Type: 'Fail',
-    Error: SagaOutcome.TripInvalid,
+    Error: invalidErrorOf(saga),
     Cause: 'The input failed validation before anything was booked.',
   },
 });
@@ -397,19 +416,24 @@ const redrivablePlan = (saga: Saga, resources: SagaResources, payload: PayloadTe
 function sagaPlan(saga: Saga, resources: SagaResources, options: SagaRenderOptions): RollbackPlan {
   switch (options.type) {
     case 'STANDARD':
-      return redrivablePlan(saga, resources, sagaPayload(options.type));
+      return redrivablePlan(saga, resources, sagaPayload(saga, options.type));
     case 'EXPRESS':
       return {
-        payload: sagaPayload(options.type),
+        payload: sagaPayload(saga, options.type),
         resume: { resume: 'none: the rollback machine finishes it, in an execution named by the SHA-256 of this execution id' },
         owed: owedCompensationsOf(saga),
         afterAlert: (step, _, group) =>
           group === undefined
-            ? [[handOffStateOf(step), handOffState(options.rollbackStateMachine, OWNED_TRIP, step.compensation, RollbackState.HandedOff)]]
+            ? [
+                [
+                  handOffStateOf(step),
+                  handOffState(options.rollbackStateMachine, ownedInput(saga), step.compensation, RollbackState.HandedOff),
+                ],
+              ]
             : [
                 [
                   handOffStateOf(step),
-                  handOffState(options.rollbackStateMachine, OWNED_TRIP, groupCompensationOf(group), handedOffStateOf(step)),
+                  handOffState(options.rollbackStateMachine, ownedInput(saga), groupCompensationOf(group), handedOffStateOf(step)),
                 ],
                 [handedOffStateOf(step), handedOff()],
               ],
@@ -442,12 +466,12 @@ export function renderSaga(
           return [
             isGroup(stage)
               ? [stage.name, actionGroupState(saga, index, resources, plan.payload, next)]
-              : [stage.action, actionState(stage, index, resources, plan.payload, next)],
+              : [stage.action, actionState(saga, stage, index, resources, plan.payload, next)],
             ...stageCompensationStates(saga, index, resources, plan, TerminalState.RolledBack),
           ];
         }),
       ),
-      ...terminalStates(),
+      ...terminalStates(saga),
       // A grouped step's hand-off ends in its own branch: the top-level one serves single steps only.
       ...(options.type === 'EXPRESS' && !saga.steps.every(isGroup) ? { [RollbackState.HandedOff]: handedOff() } : {}),
     },
@@ -459,13 +483,13 @@ export function renderSaga(
 /**
  * Renders the rollback machine: a STANDARD state machine that finishes a saga execution's rollback from a named
  * compensation, for an execution that redrive cannot serve (EXPRESS, or more than 14 days after it ended). Input:
- * `{"trip": …, "execution": "<the saga execution's ARN, which owns the bookings>", "resumeFrom": "<compensation>"}`.
+ * `{"<payload key>": <the saga's input>, "execution": "<the saga execution's ARN, which owns the bookings>", "resumeFrom": "<compensation>"}`.
  * Its compensations, alerts and retries are the saga's own, so a stuck one is redriven in this machine. A
  * compensation of a group resumes the whole group (its other compensations are idempotent), as does the group's name.
  */
 export function renderRollback(saga: Saga, resources: SagaResources): StateMachineDefinition {
   assertRenderable(saga, resources);
-  const plan = redrivablePlan(saga, resources, ROLLBACK_PAYLOAD);
+  const plan = redrivablePlan(saga, resources, rollbackPayload(saga));
   // What `resumeFrom` may name, and where the rollback then enters.
   const resumable = saga.steps.flatMap((stage): [string, string][] => [
     ...(isGroup(stage) ? [[groupCompensationOf(stage), groupCompensationOf(stage)] as [string, string]] : []),
@@ -479,7 +503,7 @@ export function renderRollback(saga: Saga, resources: SagaResources): StateMachi
         Type: 'Choice',
         Choices: [
           // A path that the input lacks would fail the first compensation with States.Runtime, which nothing catches.
-          { Or: ROLLBACK_INPUT_PATHS.map((path) => ({ Variable: path, IsPresent: false })), Next: RollbackState.UnknownCompensation },
+          { Or: rollbackInputPaths(saga).map((path) => ({ Variable: path, IsPresent: false })), Next: RollbackState.UnknownCompensation },
           ...resumable.map(([resumeFrom, entry]) => ({ Variable: RESUME_FROM_PATH, StringEquals: resumeFrom, Next: entry })),
         ],
         Default: RollbackState.UnknownCompensation,
@@ -492,7 +516,7 @@ export function renderRollback(saga: Saga, resources: SagaResources): StateMachi
         Type: 'Fail',
         Error: SagaOutcome.UnknownCompensation,
         Cause:
-          `The input must hold ${ROLLBACK_INPUT_PATHS.join(', ')}, and ${RESUME_FROM_PATH} must name one of ` +
+          `The input must hold ${rollbackInputPaths(saga).join(', ')}, and ${RESUME_FROM_PATH} must name one of ` +
           resumable.map(([resumeFrom]) => resumeFrom).join(', '),
       },
     },

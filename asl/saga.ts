@@ -46,26 +46,75 @@ export const DEFAULT_ALERT_RETRY: RetryPolicy = {
 /** @default 60 s: longer than the functions' own timeout, so that Lambda, not the state machine, times out first */
 export const DEFAULT_TASK_TIMEOUT_SECONDS = 60;
 
-export interface SagaStep<Field extends string = string> {
-  /** What is booked, e.g. `Hotel`. */
+/** What every step has, whatever its kind. */
+interface StepBasics {
+  /** What the step does, e.g. `Inventory`. */
   readonly name: string;
-  /** Name of the action's Task state (and of its function), e.g. `BookHotel`. */
+  /** Name of the action's Task state (and of its function), e.g. `ReserveInventory`. */
   readonly action: string;
-  /** Name of the compensation's Task state (and of its function), e.g. `CancelHotel`. */
+  /** Name of the compensation's Task state (and of its function), e.g. `ReleaseInventory`. */
   readonly compensation: string;
-  /** Logical name of the step's own DynamoDB table. */
-  readonly table: string;
-  /** The input fields the booking records, besides the key. */
-  readonly records: readonly Field[];
   /** Overrides of the action's retry on transient errors. @default DEFAULT_ACTION_RETRY */
   readonly actionRetry?: Partial<RetryPolicy>;
   /** Timeout of the action and the compensation Tasks. @default DEFAULT_TASK_TIMEOUT_SECONDS */
   readonly timeoutSeconds?: number;
+}
+
+/**
+ * The built-in kind: a booking. Its action writes one item per key in the step's own table, owned by the execution,
+ * and its compensation cancels it, leaving a marker that refuses the execution's late writes (functions/bookings.ts).
+ */
+export interface BookingStep<Field extends string = string> extends StepBasics {
+  readonly kind?: 'booking';
+  /** Logical name of the step's own DynamoDB table, keyed by the saga's key field. */
+  readonly table: string;
+  /** The input fields the booking records, besides the key. */
+  readonly records: readonly Field[];
   /** The action's own module (path from `functions/`, exporting `createHandler` as `book.ts` does). @default `book.ts` */
   readonly actionModule?: string;
   /** The compensation's own module (path from `functions/`, exporting `createHandler`). @default `cancel.ts` */
   readonly compensationModule?: string;
 }
+
+/** An IAM statement a custom step's functions need: actions on named resources (ARNs), nothing wider. */
+export interface PermissionStatement {
+  readonly actions: readonly string[];
+  readonly resources: readonly string[];
+}
+
+/** What a custom step needs from the stack; the stack grants it, least-privilege, to the step's two functions alone. */
+export interface StepNeeds {
+  /** Environment values of its functions (names of letters, digits and `_`, not starting `SAGA_` or `AWS_`). */
+  readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * Logical name of the step's own DynamoDB table, keyed by the saga's key field (one item per key, as a booking's):
+   * its functions may read and write items of it, and of no other table.
+   */
+  readonly table?: string;
+  /** Further IAM statements, each on named resources. */
+  readonly permissions?: readonly PermissionStatement[];
+}
+
+/**
+ * A step whose action and compensation are the author's own code (functions/custom-step.ts), wrapped by the same
+ * middlewares as a booking step's: the module at `code` default-exports `defineStepCode({ action, compensation })`.
+ */
+export interface CustomStep extends StepBasics {
+  readonly kind: 'custom';
+  /** The step's code, e.g. `new URL('./payment.ts', import.meta.url)`. */
+  readonly code: URL;
+  readonly needs?: StepNeeds;
+}
+
+export type SagaStep<Field extends string = string> = BookingStep<Field> | CustomStep;
+
+export const isCustomStep = (step: SagaStep): step is CustomStep => step.kind === 'custom';
+
+/** The step's own table: a booking's, or the one a custom step declared; none for a custom step without one. */
+export const tableOf = (step: SagaStep): string | undefined => (isCustomStep(step) ? step.needs?.table : step.table);
+
+/** The input fields a step records: a booking's; a custom step's code decides its own. */
+export const recordsOf = <Field extends string>(step: SagaStep<Field>): readonly Field[] => (isCustomStep(step) ? [] : step.records);
 
 /**
  * Steps whose actions run at once (a Parallel state), for bookings that do not depend on one another. If any of
@@ -81,13 +130,36 @@ export interface ParallelGroup<Field extends string = string> {
 /** One entry of the step list: a step, or a group of steps that run at once. */
 export type Stage<Field extends string = string> = SagaStep<Field> | ParallelGroup<Field>;
 
+/**
+ * The JSON Schema of one input field: any keyword of JSON Schema (draft-07, as ajv reads it), and this project's own,
+ * which any saga may use: `instant: true` (an RFC 3339 date-time, compared exactly), `after: "<field>"` (an instant
+ * strictly after the one in that field), `placeName: true` (something visible, no control characters).
+ */
+export type FieldSchema = Readonly<Record<string, unknown>>;
+
+/** An input, as the saga's example gives it: by a JSON file (whose URL printed commands can pass on), or inline. */
+export type ExampleInput<Field extends string = string> = URL | Readonly<Partial<Record<Field, unknown>>>;
+
+/** The input field the framework adds to every saga's input: the states that fail on purpose (functions/faults.ts). */
+export const FAULT_FIELD = 'fail';
+
 export interface Saga<Field extends string = string> {
-  /** Names the saga in alerts and comments, e.g. `TripBooking`. */
+  /** Names the saga in alerts and comments, e.g. `OrderFulfilment`. */
   readonly name: string;
-  /** The input field that keys every booking, e.g. `trip_id`. */
+  /**
+   * What one input is, in PascalCase, e.g. `Order`: it names what the saga derives from it, the error of an input
+   * that fails the schema (`OrderInvalid`), the state that ends such an execution (`OrderRejected`) and the key under
+   * which every function receives the input (`order`).
+   */
+  readonly noun: string;
+  /** The input field that keys every booking, e.g. `order_id`. */
   readonly keyField: Field;
-  /** Every field the input may carry: a step can only record these. */
-  readonly fields: readonly Field[];
+  /** Every field the input may carry, with its JSON Schema (see FieldSchema): a step can only record these. */
+  readonly input: { readonly [Name in Field]: FieldSchema };
+  /** The fields that an input may leave out. @default none: every field is required */
+  readonly optional?: readonly Field[];
+  /** An input that passes the schema: what `saga run`, `tour`, the console and `saga verify` start from. */
+  readonly example: ExampleInput<Field>;
   /** The steps and groups of steps, in the order their actions run. */
   readonly steps: readonly Stage<Field>[];
   /** Overrides of the compensations' retry. @default DEFAULT_COMPENSATION_RETRY */
@@ -103,6 +175,18 @@ export interface Saga<Field extends string = string> {
   readonly retired?: readonly SagaStep<Field>[];
 }
 
+/** Every field the input may carry, in the order the saga declares them. */
+export const fieldsOf = <Field extends string>(saga: Saga<Field>): Field[] => Object.keys(saga.input) as Field[];
+
+/** The key under which every function receives the input: the noun, in camelCase (`order` for `Order`). */
+export const payloadKeyOf = (saga: Pick<Saga, 'noun'>): string => `${saga.noun.charAt(0).toLowerCase()}${saga.noun.slice(1)}`;
+
+/** The error of an input that fails the saga's schema, e.g. `OrderInvalid`: nothing was written. */
+export const invalidErrorOf = (saga: Pick<Saga, 'noun'>): string => `${saga.noun}Invalid`;
+
+/** The Fail state that ends an execution whose input failed the schema, e.g. `OrderRejected`. */
+export const rejectedStateOf = (saga: Pick<Saga, 'noun'>): string => `${saga.noun}Rejected`;
+
 /** The ARNs a definition refers to: supplied by infra (real), the local mode (local) or the CLI (placeholders). */
 export interface SagaResources {
   /** Lambda function ARN by Task state name, one for every action and compensation. */
@@ -111,10 +195,32 @@ export interface SagaResources {
   readonly alertTopic: string;
 }
 
-/** A typed identity: infers the field names so that a step recording an unknown field fails to compile. */
-export function defineSaga<const Field extends string>(saga: Saga<Field>): Saga<Field> {
+/**
+ * A typed identity: infers the input's fields from their schemas, so that a step recording an unknown field, or a key
+ * field the input lacks, fails to compile, and InputOf can type the input.
+ */
+export function defineSaga<const Input extends Readonly<Record<string, FieldSchema>>>(
+  saga: Saga<Extract<keyof Input, string>> & { readonly input: Input },
+): Saga<Extract<keyof Input, string>> & { readonly input: Input } {
   return saga;
 }
+
+/** The TypeScript type a field's schema describes, by its `type` keyword; `unknown` where it names none. */
+type TypeOfSchema<Schema> = Schema extends { readonly type: 'string' }
+  ? string
+  : Schema extends { readonly type: 'integer' | 'number' }
+    ? number
+    : Schema extends { readonly type: 'boolean' }
+      ? boolean
+      : unknown;
+
+/** The input of one execution of a saga made by defineSaga, typed from its schema, with the fault list every input may carry. */
+export type InputOf<S extends { readonly input: Readonly<Record<string, FieldSchema>> }> = {
+  -readonly [Field in keyof S['input']]: TypeOfSchema<S['input'][Field]>;
+} & {
+  /** The states that fail on purpose (functions/faults.ts): demos and `saga verify` only. */
+  fail?: string[] | null;
+};
 
 /** A group of steps that run at once, e.g. `parallel('Travel', [hotel, flight])`. */
 export function parallel<const Field extends string>(name: string, steps: readonly SagaStep<Field>[]): ParallelGroup<Field> {
@@ -162,10 +268,9 @@ export function compensationRetryOf(saga: Saga): RetryPolicy {
   return { ...DEFAULT_COMPENSATION_RETRY, ...saga.compensationRetry };
 }
 
-/** Names of the states the renderer derives, besides each step's action and compensation. */
+/** Names of the states the renderer derives, besides each step's action and compensation and the rejected input's. */
 export const TerminalState = {
   RolledBack: 'SagaRolledBack',
-  TripRejected: 'TripRejected',
 } as const;
 
 export function alertStateOf(step: SagaStep): string {
@@ -218,6 +323,7 @@ export function stateNamesOf(saga: Saga): string[] {
     ...stepsOf(saga).flatMap((step) => [step.action, step.compensation, alertStateOf(step), retryStateOf(step), handOffStateOf(step)]),
     ...saga.steps.flatMap((stage) => (isGroup(stage) ? stage.parallel.map(handedOffStateOf) : [])),
     ...Object.values(TerminalState),
+    rejectedStateOf(saga),
     ...Object.values(RollbackState),
   ];
 }

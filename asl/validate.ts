@@ -5,11 +5,18 @@ import {
   actionRetryOf,
   compensationRetryOf,
   deployedStepsOf,
+  FAULT_FIELD,
+  fieldsOf,
   functionStatesOf,
+  isCustomStep,
   isGroup,
+  payloadKeyOf,
+  recordsOf,
   retiredStepsOf,
   stateNamesOf,
   stepsOf,
+  tableOf,
+  type CustomStep,
   type ParallelGroup,
   type RetryPolicy,
   type Saga,
@@ -111,6 +118,31 @@ function groupProblems(group: ParallelGroup): string[] {
 
 /** Names every JavaScript object has (`constructor`, `__proto__`, `toString`…): as keys, they resolve to the prototype. */
 const PROTOTYPE_NAMES: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype));
+/** Environment names a custom step may declare: not the framework's own, nor the Lambda runtime's. */
+const ENVIRONMENT_NAME = /^(?!SAGA_|AWS_|LAMBDA_)[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+/** A resource a permission names: an ARN, never a wildcard on its own. */
+const NAMED_RESOURCE = /^arn:aws[a-z-]*:[a-z0-9-]+:/;
+
+/** A custom step's needs, each named: its code, its environment and its permissions on named resources. */
+function needsProblems(step: CustomStep, where: string): string[] {
+  const problems: string[] = [];
+  if (!(step.code instanceof URL))
+    problems.push(`${where}: code must be the URL of its module, e.g. new URL('./payment.ts', import.meta.url)`);
+  for (const name of Object.keys(step.needs?.environment ?? {})) {
+    if (!ENVIRONMENT_NAME.test(name)) {
+      problems.push(`${where}: environment "${name}" must be letters, digits or "_", and not start with SAGA_, AWS_ or LAMBDA_`);
+    }
+  }
+  (step.needs?.permissions ?? []).forEach((statement, index) => {
+    if (statement.actions.length === 0) problems.push(`${where}: permission ${index + 1} names no action`);
+    if (statement.resources.length === 0) problems.push(`${where}: permission ${index + 1} names no resource`);
+    for (const resource of statement.resources) {
+      if (!NAMED_RESOURCE.test(resource))
+        problems.push(`${where}: permission ${index + 1}: "${resource}" is not the ARN of a named resource`);
+    }
+  });
+  return problems;
+}
 
 function stepProblems(saga: Saga, step: SagaStep, where: string): string[] {
   const problems: string[] = [];
@@ -126,17 +158,40 @@ function stepProblems(saga: Saga, step: SagaStep, where: string): string[] {
       );
     }
   }
-  if (!TABLE_NAME.test(step.table)) {
-    problems.push(`${where}: table "${step.table}" is not a valid DynamoDB table name`);
+  const table = tableOf(step);
+  if (table !== undefined && !TABLE_NAME.test(table)) {
+    problems.push(`${where}: table "${table}" is not a valid DynamoDB table name`);
   }
-  for (const field of step.records) {
-    if (!saga.fields.includes(field)) problems.push(`${where}: records unknown field "${field}"`);
+  for (const field of recordsOf(step)) {
+    if (!fieldsOf(saga).includes(field)) problems.push(`${where}: records unknown field "${field}"`);
   }
-  for (const field of duplicatesIn(step.records)) problems.push(`${where}: records "${field}" twice`);
+  for (const field of duplicatesIn(recordsOf(step))) problems.push(`${where}: records "${field}" twice`);
+  if (isCustomStep(step)) problems.push(...needsProblems(step, where));
   if (step.timeoutSeconds !== undefined && !(Number.isInteger(step.timeoutSeconds) && step.timeoutSeconds >= 1)) {
     problems.push(`${where}: timeoutSeconds must be an integer >= 1, got ${step.timeoutSeconds}`);
   }
   problems.push(...retryProblems(`${where} actionRetry`, actionRetryOf(step)));
+  return problems;
+}
+
+/** A noun that names states, an error and the payload key: PascalCase, and no key the payload already has. */
+const NOUN = /^[A-Z][A-Za-z0-9]{0,39}$/;
+const PAYLOAD_KEYS = ['execution', 'retryCount', 'redriveCount'];
+
+/** Problems of the saga's input: its noun, its key field, its fields' names. */
+function inputProblems(saga: Saga): string[] {
+  const problems: string[] = [];
+  if (!NOUN.test(saga.noun) || PAYLOAD_KEYS.includes(payloadKeyOf(saga))) {
+    problems.push(`noun "${saga.noun}" must be a PascalCase word of at most 40 letters and digits, not ${PAYLOAD_KEYS.join(', ')}`);
+  }
+  const fields = fieldsOf(saga);
+  if (!fields.includes(saga.keyField)) problems.push(`key field "${saga.keyField}" is not one of the input fields`);
+  if ((saga.optional ?? []).includes(saga.keyField))
+    problems.push(`key field "${saga.keyField}" cannot be optional: it keys every booking`);
+  for (const field of saga.optional ?? [])
+    if (!fields.includes(field)) problems.push(`optional field "${field}" is not one of the input fields`);
+  if (fields.includes(FAULT_FIELD))
+    problems.push(`input field "${FAULT_FIELD}" is the framework's own (the states that fail on purpose): name yours otherwise`);
   return problems;
 }
 
@@ -149,9 +204,7 @@ export function sagaProblems(saga: Saga): string[] {
   if (!PRINTABLE_ASCII.test(saga.name)) {
     problems.push(`saga name "${saga.name}" must be printable ASCII: it is in the alert's SNS Subject, which allows nothing else`);
   }
-  if (!saga.fields.includes(saga.keyField)) {
-    problems.push(`key field "${saga.keyField}" is not one of the input fields`);
-  }
+  problems.push(...inputProblems(saga));
   if (saga.steps.length === 0) problems.push('the saga has no steps');
   if (saga.timeoutSeconds !== undefined && !(Number.isInteger(saga.timeoutSeconds) && saga.timeoutSeconds >= 1)) {
     problems.push(`timeoutSeconds must be an integer >= 1, got ${saga.timeoutSeconds}`);
@@ -178,7 +231,7 @@ export function sagaProblems(saga: Saga): string[] {
   ])) {
     problems.push(`duplicate step name "${name}"`);
   }
-  for (const name of duplicatesIn(deployedStepsOf(saga).map((step) => step.table))) problems.push(`duplicate table "${name}"`);
+  for (const name of duplicatesIn(deployedStepsOf(saga).flatMap((step) => tableOf(step) ?? []))) problems.push(`duplicate table "${name}"`);
   const retiredStates = retired.flatMap((step) => [step.action, step.compensation]);
   for (const name of duplicatesIn([...stateNamesOf(saga), ...retiredStates])) problems.push(`duplicate state name "${name}"`);
   return problems;

@@ -1,6 +1,6 @@
 // Plain JavaScript on purpose: it must run, and explain itself, on the older Node it rejects.
 const [major, minor] = process.versions.node.split('.').map(Number);
-// 22.18 is the first Node 22 that runs TypeScript sources without a flag (type stripping).
+// 22.18 is the first Node 22 that runs TypeScript sources without a flag (their types erased as they load).
 if (major < 22 || (major === 22 && minor < 18)) {
   console.error(
     `saga: Node.js >= 22.18 is required, but this is ${process.version} (${process.execPath}).\n` +

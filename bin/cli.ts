@@ -24,9 +24,9 @@ import { deployableSaga, sagaModuleOf, StackSettingsError } from '../infra/setti
 import { handlerModulesOf } from '../functions/build.ts';
 import { DataDirInUseError, ExecutionNameError, ExecutionNotRedrivableError } from '../local/runtime.ts';
 import { errorLine, Exit, isFileError, readJsonFile, readText, UsageError, writeOrPrint } from './io.ts';
-import { StaleValidatorError } from '../functions/generate-validator.ts';
+import { stepEventValidatorsOf } from '../functions/validator.ts';
 import { registerLocalCommands } from './local-commands.ts';
-import { DEFAULT_STATE_MS, partPattern, readmeParts } from './readme.ts';
+import { DEFAULT_STATE_MS, partPattern, readmeParts } from '../docs/readme.ts';
 import { loadSaga, sagaOption, stackSettingsOf } from './saga-module.ts';
 import { registerDiffCommand } from './diff.ts';
 import { registerStatusCommand } from './status.ts';
@@ -72,8 +72,9 @@ interface RenderOptions extends SagaOptions {
 async function sagaFor(options: SagaOptions): Promise<{ saga: Saga; type: 'STANDARD' | 'EXPRESS' }> {
   const settings = options.stack === undefined ? undefined : await stackSettingsOf(options.stack);
   const saga = await loadSaga(options.saga ?? (settings && sagaModuleOf(settings)));
-  // The step list's handler modules exist (else a SagaDefinitionError names each missing one).
+  // The step list's handler modules exist and its input schema compiles (else a SagaDefinitionError names each fault).
   handlerModulesOf(saga);
+  stepEventValidatorsOf(saga);
   if (settings === undefined) return { saga, type: 'STANDARD' };
   return { saga: deployableSaga(saga, settings), type: settings.stateMachineType };
 }
@@ -119,7 +120,7 @@ const stackOption = new Option('--stack <name>', 'render as this Pulumi stack de
 
 const program = new Command('saga')
   .description(
-    'A saga as an AWS Step Functions state machine, from its step list: saga.ts (the trip), or the default export of ' +
+    "A saga as an AWS Step Functions state machine, from its step list: saga.ts (the project's own), or the default export of " +
       'the module every command takes with --saga FILE',
   )
   // Read before commander parses, so that it is accepted anywhere on the command line.
@@ -253,11 +254,7 @@ try {
     process.stderr.write(`saga: ${error.name}: ${error.message}
 `);
     process.exitCode = Exit.usage;
-  } else if (
-    error instanceof StaleValidatorError ||
-    error instanceof StackSettingsError ||
-    (error instanceof Error && 'problems' in error)
-  ) {
+  } else if (error instanceof StackSettingsError || (error instanceof Error && 'problems' in error)) {
     process.stderr.write(`saga: ${error.name}: ${error.message}\n`);
     process.exitCode = Exit.invalid;
   } else {

@@ -8,7 +8,7 @@ import { Option, type Command } from 'commander';
 import { changesSummary, definitionChanges, stepListChanges, type StepListChanges } from '../asl/diff.ts';
 import { statesByName, type StateMachineDefinition } from '../asl/model.ts';
 import { placeholderResources, renderSaga } from '../asl/render.ts';
-import { deployedStepsOf, retiredStepsOf, type Saga, type SagaStep } from '../asl/saga.ts';
+import { deployedStepsOf, retiredStepsOf, tableOf, type Saga, type SagaStep } from '../asl/saga.ts';
 import { assertValidDefinition } from '../asl/validate.ts';
 import { stackOutputs } from '../verify/target.ts';
 import { Exit, readJsonFile, UsageError } from './io.ts';
@@ -97,28 +97,29 @@ const functionsOfStep = (step: SagaStep): string => `${step.action}, ${step.comp
 function stepLines(changes: StepListChanges): string[] {
   return [
     ...changes.added.map(
-      (step) => `  + ${step.name}: new table ${step.table}, functions ${functionsOfStep(step)}; executions started before never call it`,
+      (step) =>
+        `  + ${step.name}: new table ${tableOf(step) ?? '(none)'}, functions ${functionsOfStep(step)}; executions started before never call it`,
     ),
     ...changes.renamed.map(
       ({ from, to }) =>
-        `  ~ ${from.name} → ${to.name}: table ${to.table} kept; states ${functionsOfStep(from)} → ${functionsOfStep(to)} ` +
+        `  ~ ${from.name} → ${to.name}: table ${tableOf(to) ?? '(none)'} kept; states ${functionsOfStep(from)} → ${functionsOfStep(to)} ` +
         '(the earlier functions are deleted unless the earlier step is declared retired)',
     ),
     ...changes.moved.map((step) => `  ↕ ${step.name} moved: executions started before keep the earlier order, on their own definition`),
     ...changes.retired.map(
       (step) =>
-        `  - ${step.name} retired: out of the definition; its table ${step.table}, functions ${functionsOfStep(step)} and their roles stay ` +
+        `  - ${step.name} retired: out of the definition; its table ${tableOf(step) ?? '(none)'}, functions ${functionsOfStep(step)} and their roles stay ` +
         'for the executions started before (delete it from `retired` 14 days after the last of them ended)',
     ),
     ...changes.dropped.map(
       (step) =>
         `  ⚠ ${step.name} removed and NOT retired: \`pulumi up\` deletes ${functionsOfStep(step)} and their roles, which executions ` +
-        `started before (running, or redrivable for 14 days) may still call; its table ${step.table} leaves the stack but stays in ` +
+        `started before (running, or redrivable for 14 days) may still call; its table ${tableOf(step) ?? '(none)'} leaves the stack but stays in ` +
         'DynamoDB (retainOnDelete). Declare the step in `retired` until they have ended',
     ),
     ...changes.retiredForGood.map(
       (step) =>
-        `  ✗ ${step.name} retired for good: \`pulumi up\` deletes ${functionsOfStep(step)} and their roles; its table ${step.table} ` +
+        `  ✗ ${step.name} retired for good: \`pulumi up\` deletes ${functionsOfStep(step)} and their roles; its table ${tableOf(step) ?? '(none)'} ` +
         'leaves the stack and stays in DynamoDB, to delete by hand once its items are of no use',
     ),
   ];

@@ -1,12 +1,11 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { svgOf, toDot } from '../asl/diagram.ts';
 import { taskStatesOf } from '../asl/model.ts';
 import { LIVE_ALIAS } from '../asl/render.ts';
 import { parseFault, type FaultSpec } from '../local/faults.ts';
-import { inputDepthProblem } from '../local/input.ts';
+import { exampleArgumentOf, exampleInputOf, inputDepthProblem } from '../local/input.ts';
 import { alertForPrinting, bookingsTable, timelinePrinter, verdict } from '../local/report.ts';
 import { LOCAL_PORTS, LOCAL_REGION } from '../local/dynamodb.ts';
 import {
@@ -22,12 +21,11 @@ import {
 } from '../local/runtime.ts';
 import { consolePages, CONSOLE_PATH } from '../local/console.ts';
 import { StepFunctionsServer } from '../local/sfn-server.ts';
-import { tripProblems } from '../functions/trip-problems.ts';
-import { isGroup, stepsOf, type Saga, type SagaStep } from '../asl/saga.ts';
+import { inputProblemsOf } from '../functions/input-problems.ts';
+import { isGroup, payloadKeyOf, stepsOf, tableOf, type Saga, type SagaStep } from '../asl/saga.ts';
 import { Exit, readText, UsageError } from './io.ts';
 import { loadSaga, sagaOption } from './saga-module.ts';
 
-const EXAMPLE_TRIP = fileURLToPath(new URL('../examples/trip.json', import.meta.url));
 /** Retry pauses in the tour: short enough to watch, long enough to see. */
 const TOUR_RETRY_DELAY_MS = 100;
 
@@ -63,19 +61,19 @@ function faultsFrom(specs: readonly string[], local: LocalSaga): Record<string, 
 }
 
 /**
- * A trip from a file: unreadable is a usage error; not JSON, or nested too deeply for the local mode, is bad
+ * An input from a file: unreadable is a usage error; not JSON, or nested too deeply for the local mode, is bad
  * input, as Step Functions would refuse it.
  */
-async function tripFrom(path: string): Promise<{ trip: unknown } | { refused: string }> {
+async function inputFrom(path: string): Promise<{ input: unknown } | { refused: string }> {
   const text = await readText(path);
-  let trip: unknown;
+  let input: unknown;
   try {
-    trip = JSON.parse(text);
+    input = JSON.parse(text);
   } catch (error) {
     return { refused: `${path} is not JSON: ${(error as Error).message}` };
   }
-  const tooDeep = inputDepthProblem(trip);
-  return tooDeep === undefined ? { trip } : { refused: `${path}: ${tooDeep}` };
+  const tooDeep = inputDepthProblem(input);
+  return tooDeep === undefined ? { input } : { refused: `${path}: ${tooDeep}` };
 }
 
 const retryNote = (delayMs: number | undefined): string =>
@@ -84,31 +82,31 @@ const retryNote = (delayMs: number | undefined): string =>
     : `every retry pause replaced by ${delayMs} ms`;
 
 /**
- * The trip id whose bookings an execution made: its input's key field (the execution name may differ); none
+ * The key whose bookings an execution made: its input's key field (the execution name may differ); none
  * when the input has no such string, and then nothing can have been booked under it.
  */
-function tripIdOf(local: LocalSaga, execution: Pick<Execution, 'input'>): string | undefined {
+function keyOf(local: LocalSaga, execution: Pick<Execution, 'input'>): string | undefined {
   const input = execution.input;
   const id = typeof input === 'object' && input !== null ? (input as Record<string, unknown>)[local.saga.keyField] : undefined;
   return typeof id === 'string' ? id : undefined;
 }
 
-/** The items of the execution's trip in every table of its step list; none when its input names no trip. */
-async function bookingsOfTrip(local: LocalSaga, execution: Pick<Execution, 'input' | 'pinned'>) {
-  const tripId = tripIdOf(local, execution);
-  return tripId === undefined ? {} : local.bookingsOf(tripId, local.pinnedOf(execution).saga);
+/** The items of the execution's key in every table of its step list; none when its input has no key. */
+async function bookingsOfKey(local: LocalSaga, execution: Pick<Execution, 'input' | 'pinned'>) {
+  const key = keyOf(local, execution);
+  return key === undefined ? {} : local.bookingsOf(key, local.pinnedOf(execution).saga);
 }
 
 async function report(local: LocalSaga, execution: Execution, dataDir?: string): Promise<string> {
   // The tables of the step list the execution started with, which may since have changed.
   const { saga } = local.pinnedOf(execution);
-  const tripId = tripIdOf(local, execution);
-  const bookings = await bookingsOfTrip(local, execution);
+  const key = keyOf(local, execution);
+  const bookings = await bookingsOfKey(local, execution);
   print();
-  if (tripId === undefined) {
+  if (key === undefined) {
     print(`The input has no ${saga.keyField}: no table can hold a booking of it.`);
   } else {
-    print(`Tables for ${saga.keyField} ${tripId}:`);
+    print(`Tables for ${saga.keyField} ${key}:`);
     for (const line of bookingsTable(saga, bookings)) print(line);
   }
   for (const alert of execution.alerts) {
@@ -175,8 +173,8 @@ async function reportInterrupted(
 ): Promise<void> {
   print();
   if (started) {
-    const tripId = tripIdOf(local, started);
-    const booked = tripId === undefined ? [] : stillBooked(await local.bookingsOf(tripId), started.executionArn);
+    const key = keyOf(local, started);
+    const booked = key === undefined ? [] : stillBooked(await local.bookingsOf(key), started.executionArn);
     print(`Interrupted: ${started.name} is kept unfinished in ${dataDir}; still booked by it: ${booked.join(', ') || 'nothing'}.`);
     print(`  To finish it: npx saga resume --data ${dataDir} --execution ${started.name}`);
   } else {
@@ -187,7 +185,7 @@ async function reportInterrupted(
 
 interface RunOptions {
   saga?: string;
-  input: string;
+  input?: string;
   fail: string[];
   retryDelay?: number;
   json?: boolean;
@@ -221,13 +219,14 @@ async function checkGraphPath(file: string): Promise<void> {
 async function run(options: RunOptions): Promise<void> {
   if (options.graph) await checkGraphPath(options.graph);
   if (options.data) await makeDataDir(options.data);
-  const loaded = await tripFrom(options.input);
+  const saga = await loadSaga(options.saga);
+  const loaded = options.input === undefined ? { input: await exampleInputOf(saga) } : await inputFrom(options.input);
   if ('refused' in loaded) {
     process.stderr.write(`saga: bad input: ${loaded.refused}\n`);
     process.exitCode = Exit.badInput;
     return;
   }
-  const local = await startLocal(options.saga, options.dynamodbPort, {
+  const local = await startLocal(saga, options.dynamodbPort, {
     ...(options.data ? { dataDir: options.data } : {}),
     ...(options.logs ? { functionLog: (line: string) => process.stderr.write(`${line}\n`) } : {}),
   });
@@ -247,7 +246,7 @@ async function run(options: RunOptions): Promise<void> {
     }
     const retryDelay = options.retryDelay === undefined ? {} : { retryDelayMs: options.retryDelay };
     if (options.data) await finishRecovered(await recoverFrom(local, () => retryDelay));
-    started = local.begin(loaded.trip, {
+    started = local.begin(loaded.input, {
       faults,
       ...(options.name ? { name: options.name } : {}),
       ...retryDelay,
@@ -263,7 +262,7 @@ async function run(options: RunOptions): Promise<void> {
             error: execution.error,
             cause: execution.cause,
             // What the execution still holds in the tables, read as the text report reads them.
-            bookingsLeft: stillBooked(await bookingsOfTrip(local, execution), execution.executionArn),
+            bookingsLeft: stillBooked(await bookingsOfKey(local, execution), execution.executionArn),
             events: execution.history,
           },
           null,
@@ -280,7 +279,7 @@ async function run(options: RunOptions): Promise<void> {
     process.exitCode = exitFor[execution.outcome];
   } catch (error) {
     if (!(error instanceof ExecutionInterruptedError && options.data)) throw error;
-    await reportInterrupted(local, options.data, started && { ...started, input: loaded.trip });
+    await reportInterrupted(local, options.data, started && { ...started, input: loaded.input });
   } finally {
     stopOnSignal?.();
     await local.close();
@@ -294,7 +293,7 @@ async function run(options: RunOptions): Promise<void> {
 async function resume(options: { saga?: string; data: string; execution: string; fail: string[]; retryDelay?: number }): Promise<void> {
   if (!(await stat(options.data).catch(() => undefined))?.isDirectory())
     throw new UsageError(`${options.data} is not a data folder: give the one that \`saga run --data\` used`);
-  const local = await startLocal(options.saga, undefined, { dataDir: options.data });
+  const local = await startLocal(await loadSaga(options.saga), undefined, { dataDir: options.data });
   const stopOnSignal = interruptOnSignal(local);
   let current: Pick<Execution, 'name' | 'executionArn' | 'input'> | undefined;
   try {
@@ -336,7 +335,8 @@ interface TourScenario {
   readonly title: string;
   readonly explain: string;
   readonly faults: Record<string, FaultSpec>;
-  readonly tripId: string;
+  /** The scenario's key: what its execution's input is keyed by, and names it. */
+  readonly key: string;
 }
 
 /** The tour, from the step list: a success, a failure at the second step, a failure at the last with a retried compensation. */
@@ -349,29 +349,29 @@ export function tourOf(saga: Saga): TourScenario[] {
   return [
     {
       title: '1. The happy path',
-      explain: 'Each action books one thing; the trip input is passed untouched to every step.',
+      explain: 'Each action books one thing; the input is passed untouched to every step.',
       faults: {},
-      tripId: 'tour-1-happy-path',
+      key: 'tour-1-happy-path',
     },
     {
       title: `2. ${second.action} fails`,
       explain: 'A business error is not retried: the failing step is compensated (its write may have landed), then every earlier one.',
       faults: { [second.action]: { times: 'always' } },
-      tripId: 'tour-2-step-fails',
+      key: 'tour-2-step-fails',
     },
     {
       title: `3. ${last.action} fails, and ${retried.compensation} fails twice before it succeeds`,
       explain: 'Compensations are retried (with backoff) until they succeed, or alert once their attempts are spent.',
       faults: { [last.action]: { times: 'always' }, [retried.compensation]: { times: 2 } },
-      tripId: 'tour-3-compensation-retried',
+      key: 'tour-3-compensation-retried',
     },
   ];
 }
 
 async function tour(options: { saga?: string; dynamodbPort?: number }): Promise<void> {
-  const loaded = await tripFrom(EXAMPLE_TRIP);
-  if ('refused' in loaded) throw new UsageError(loaded.refused);
-  const local = await startLocal(options.saga, options.dynamodbPort);
+  const saga = await loadSaga(options.saga);
+  const example = await exampleInputOf(saga);
+  const local = await startLocal(saga, options.dynamodbPort);
   try {
     print(
       `The ${local.saga.name} saga, on this machine: ${local.saga.steps.map((stage) => (isGroup(stage) ? `(${stage.parallel.map((step) => step.action).join(' ‖ ')})` : stage.action)).join(' → ')},`,
@@ -385,8 +385,8 @@ async function tour(options: { saga?: string; dynamodbPort?: number }): Promise<
       print(`━━ ${scenario.title} ━━`);
       print(scenario.explain);
       print();
-      const trip = { ...(loaded.trip as object), trip_id: scenario.tripId };
-      const execution = await local.execute(trip, {
+      const input = { ...(example as object), [saga.keyField]: scenario.key };
+      const execution = await local.execute(input, {
         faults: scenario.faults,
         retryDelayMs: TOUR_RETRY_DELAY_MS,
         onEvent: timelinePrinter(print),
@@ -423,7 +423,7 @@ async function serve(options: ServeOptions): Promise<void> {
     throw new UsageError(`--port and --dynamodb-port are both ${options.port}: the two endpoints need a port each`);
   }
   if (options.data) await makeDataDir(options.data);
-  const local = await startLocal(options.saga, options.dynamodbPort, options.data ? { dataDir: options.data } : {});
+  const local = await startLocal(await loadSaga(options.saga), options.dynamodbPort, options.data ? { dataDir: options.data } : {});
   const faults = await Promise.resolve()
     .then(() => faultsFrom(options.fail, local))
     .catch(async (error: unknown) => {
@@ -439,7 +439,7 @@ async function serve(options: ServeOptions): Promise<void> {
     onEnd: (execution) =>
       print(`■ ${execution.executionArn} ${execution.status}${execution.error ? ` (${execution.error})` : ''}: ${execution.outcome}`),
     pages: consolePages(local),
-    ...(options.validateInput ? { validateInput: tripProblems } : {}),
+    ...(options.validateInput ? { validateInput: inputProblemsOf(local.saga) } : {}),
     ...(options.retryDelay === undefined ? {} : { retryDelayMs: options.retryDelay }),
   }).catch(async (error: NodeJS.ErrnoException) => {
     await local.close();
@@ -448,31 +448,35 @@ async function serve(options: ServeOptions): Promise<void> {
   });
   await announceDataFolder(local);
   const sfn = `--endpoint-url ${server.endpoint}`;
-  const trip = '5c12d94a-ee6a-40d9-889b-1d49142248b7';
-  const executionArn = local.executionArnOf(trip);
+  // The example's own key names its execution, as `saga run` names one.
+  const example = (await exampleInputOf(local.saga)) as Record<string, unknown> | null;
+  const key = String(example?.[local.saga.keyField] ?? 'example');
+  const executionArn = local.executionArnOf(key);
   print(`${local.saga.name} is served locally (${retryNote(options.retryDelay)}).`);
   print(`  State machine  ${local.stateMachineArn}`);
   print(`  Alias          ${local.stateMachineArn}:${LIVE_ALIAS}   (a stack's stateMachineAliasArn: where executions start)`);
   if (local.rollback)
-    print(`  Rollback       ${local.rollback.stateMachineArn}   input: {"trip": …, "execution": ARN, "resumeFrom": COMPENSATION}`);
+    print(
+      `  Rollback       ${local.rollback.stateMachineArn}   input: {"${payloadKeyOf(local.saga)}": …, "execution": ARN, "resumeFrom": COMPENSATION}`,
+    );
   print(`  Step Functions ${server.endpoint}`);
   print(`  Console        ${server.endpoint}${CONSOLE_PATH}   (in a browser)`);
   print(
     `  DynamoDB       ${local.dynamo.endpoint}   tables: ${stepsOf(local.saga)
-      .map((step) => step.table)
+      .flatMap((step) => tableOf(step) ?? [])
       .join(', ')}`,
   );
   print();
   print('With the AWS CLI (any credentials will do; the region must be set, under both names for CLI v1 and boto3):');
   print(`  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=${LOCAL_REGION} AWS_DEFAULT_REGION=${LOCAL_REGION}`);
   print(
-    `  aws stepfunctions start-execution ${sfn} --state-machine-arn ${local.stateMachineArn}:${LIVE_ALIAS} --name ${trip} --input ${pathToFileURL(EXAMPLE_TRIP).href}`,
+    `  aws stepfunctions start-execution ${sfn} --state-machine-arn ${local.stateMachineArn}:${LIVE_ALIAS} --name ${key} --input ${exampleArgumentOf(local.saga)}`,
   );
   print(`  aws stepfunctions describe-execution ${sfn} --execution-arn ${executionArn}`);
   print(`  aws stepfunctions get-execution-history ${sfn} --execution-arn ${executionArn}`);
   print(`  aws stepfunctions redrive-execution ${sfn} --execution-arn ${executionArn}   # AWS CLI 2.13 or later`);
   print(
-    `  aws dynamodb get-item --endpoint-url ${local.dynamo.endpoint} --table-name ${stepsOf(local.saga)[0]?.table} --key '{"trip_id": {"S": "${trip}"}}'`,
+    `  aws dynamodb get-item --endpoint-url ${local.dynamo.endpoint} --table-name ${stepsOf(local.saga).flatMap((step) => tableOf(step) ?? [])[0]} --key '{"${local.saga.keyField}": {"S": "${key}"}}'`,
   );
   print();
   print('Ctrl-C stops the servers.');
@@ -494,13 +498,12 @@ async function serve(options: ServeOptions): Promise<void> {
 const dynamodbPortOption = (byDefault: number) =>
   new Option('--dynamodb-port <port>', 'the embedded DynamoDB endpoint’s port (0: any free port)').argParser(port).default(byDefault);
 
-/** The local mode on the step list (--saga, else the trip's), its DynamoDB on the port asked for, a port in use said as such. */
+/** The local mode on the step list, its DynamoDB on the port asked for, a port in use said as such. */
 async function startLocal(
-  sagaFile: string | undefined,
+  saga: Saga,
   dynamodbPort: number | undefined,
   options: Omit<LocalSagaOptions, 'saga' | 'dynamoDbPort'> = {},
 ): Promise<LocalSaga> {
-  const saga = await loadSaga(sagaFile);
   return LocalSaga.start({ saga, ...options, ...(dynamodbPort ? { dynamoDbPort: dynamodbPort } : {}) }).catch(
     (error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE') throw new UsageError(`port ${dynamodbPort} is in use: choose another with --dynamodb-port`);
@@ -514,17 +517,12 @@ const FAIL_HELP =
   'STATE=N (its first N calls, TransientError: retried), STATE=always, or STATE=until-redrive (every call until the ' +
   'execution is redriven: a fault fixed before the redrive); repeatable';
 
-/** The functions validate trips with the compiled validator: never run them with one older than the trip schema. */
-export const requireCurrentValidator = async (): Promise<void> =>
-  (await import('../functions/generate-validator.ts')).assertValidatorCurrent();
-
 export function registerLocalCommands(program: Command): void {
   program
     .command('run')
-    .hook('preAction', requireCurrentValidator)
     .description('run one execution locally, on an embedded DynamoDB, and show it state by state')
     .addOption(sagaOption)
-    .option('--input <file>', 'the trip (JSON)', EXAMPLE_TRIP)
+    .option('--input <file>', "the execution's input (JSON); default: the saga's example")
     .option('--fail <spec>', FAIL_HELP, collect, [])
     .option(
       '--retry-delay <ms>',
@@ -534,7 +532,7 @@ export function registerLocalCommands(program: Command): void {
     .option('--json', 'print the event history, shaped like GetExecutionHistory, instead')
     .option('--graph <file.svg>', 'draw the state machine with the path taken in blue')
     .option('--data <dir>', 'keep tables, executions and alerts in this folder (needed to resume)')
-    .option('--name <name>', 'the execution name (default: the trip id)')
+    .option('--name <name>', "the execution name (default: the input's key)")
     .option('--logs', "print the functions' JSON logs on standard error")
     .addOption(dynamodbPortOption(0))
     .addHelpText(
@@ -545,13 +543,12 @@ export function registerLocalCommands(program: Command): void {
 
   program
     .command('resume')
-    .hook('preAction', requireCurrentValidator)
     .description(
       'redrive a kept execution that did not succeed (a stuck rollback, once the fault is fixed), as redrive-execution does on AWS',
     )
     .addOption(sagaOption)
     .requiredOption('--data <dir>', 'the folder given to `saga run --data`')
-    .requiredOption('--execution <name>', "the execution's name: the trip id, unless `saga run --name` gave another")
+    .requiredOption('--execution <name>', "the execution's name: the input's key, unless `saga run --name` gave another")
     .option('--fail <spec>', FAIL_HELP, collect, [])
     .option('--retry-delay <ms>', 'replace every retry pause by this many milliseconds', nonNegativeInteger)
     .addHelpText(
@@ -562,7 +559,6 @@ export function registerLocalCommands(program: Command): void {
 
   program
     .command('local')
-    .hook('preAction', requireCurrentValidator)
     .description('serve the Step Functions and DynamoDB APIs on 127.0.0.1, for the AWS CLI and SDKs, until Ctrl-C')
     .addOption(sagaOption)
     .option('--port <port>', 'the Step Functions endpoint’s port', port, LOCAL_PORTS.stepFunctions)
@@ -576,13 +572,12 @@ export function registerLocalCommands(program: Command): void {
     .option('--fail <spec>', `${FAIL_HELP}; applies to every execution`, collect, [])
     .option(
       '--validate-input',
-      'refuse a trip that fails the schema at StartExecution (InvalidExecutionInput), instead of failing its execution',
+      "refuse an input that fails the saga's schema at StartExecution (InvalidExecutionInput), instead of failing its execution",
     )
     .action(serve);
 
   program
     .command('tour')
-    .hook('preAction', requireCurrentValidator)
     .description('the happy path, a rollback and a retried compensation, explained (npm start)')
     .addOption(sagaOption)
     .addOption(dynamodbPortOption(0))

@@ -6,7 +6,6 @@ import { parse as parseYaml } from 'yaml';
 import type { Saga } from '../asl/saga.ts';
 import { SagaDefinitionError } from '../asl/validate.ts';
 import { sagaModuleOf, settingsFrom, stackFileConfig, type StackSettings } from '../infra/settings.ts';
-import { tripSaga } from '../saga.ts';
 import { errorLine, readText, UsageError } from './io.ts';
 
 // `--saga FILE` (every command) and a stack's `saga` setting: a module whose default export is a step list.
@@ -19,18 +18,27 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
  */
 function shapeProblems(saga: unknown): string[] {
   if (!isObject(saga)) return ['its default export is not a step list (an object made by defineSaga)'];
-  const problems = (['name', 'keyField'] as const).flatMap((key) => (typeof saga[key] === 'string' ? [] : [`"${key}" must be a string`]));
-  if (!Array.isArray(saga['fields'])) problems.push('"fields" must be a list of field names');
+  const problems = (['name', 'noun', 'keyField'] as const).flatMap((key) =>
+    typeof saga[key] === 'string' ? [] : [`"${key}" must be a string`],
+  );
+  if (!isObject(saga['input'])) problems.push('"input" must map each input field to its JSON Schema');
+  if (!(saga['example'] instanceof URL) && !isObject(saga['example'])) {
+    problems.push('"example" must be an input: an object, or the URL of a JSON file, e.g. new URL(\'./order.json\', import.meta.url)');
+  }
   if (!Array.isArray(saga['steps'])) return [...problems, '"steps" must be a list of steps and groups'];
-  const stepProblems = (step: unknown, where: string): string[] =>
-    !isObject(step)
-      ? []
-      : [
-          ...(['name', 'action', 'compensation', 'table'] as const).flatMap((key) =>
-            typeof step[key] === 'string' ? [] : [`${where}: "${key}" must be a string`],
-          ),
-          ...(Array.isArray(step['records']) ? [] : [`${where}: "records" must be a list of fields`]),
-        ];
+  const stepProblems = (step: unknown, where: string): string[] => {
+    if (!isObject(step)) return [];
+    const custom = step['kind'] === 'custom';
+    return [
+      ...(['name', 'action', 'compensation', ...(custom ? [] : ['table'])] as const).flatMap((key) =>
+        typeof step[key] === 'string' ? [] : [`${where}: "${key}" must be a string`],
+      ),
+      ...(custom || Array.isArray(step['records']) ? [] : [`${where}: "records" must be a list of fields`]),
+      ...(!custom || step['code'] instanceof URL
+        ? []
+        : [`${where}: "code" must be the URL of its module, e.g. new URL('./payment.ts', import.meta.url)`]),
+    ];
+  };
   saga['steps'].forEach((stage: unknown, index) => {
     const where = `entry ${index + 1} of steps`;
     if (!isObject(stage)) problems.push(`${where} is neither a step nor a group`);
@@ -48,13 +56,15 @@ function shapeProblems(saga: unknown): string[] {
   return problems;
 }
 
+/** The project's own saga file, read when no other is named. */
+export const DEFAULT_SAGA_FILE = fileURLToPath(new URL('../saga.ts', import.meta.url));
+
 /**
- * The step list in `file` (its default export), or the trip's (saga.ts) when none is named. A file that is missing
+ * The step list in `file` (its default export), or the project's saga.ts when none is named. A file that is missing
  * or cannot be imported is a usage error; one whose export is no step list, a SagaDefinitionError.
  */
 export async function loadSaga(file: string | undefined): Promise<Saga> {
-  if (file === undefined) return tripSaga;
-  const path = resolve(file);
+  const path = resolve(file ?? DEFAULT_SAGA_FILE);
   if (!statSync(path, { throwIfNoEntry: false })?.isFile()) throw new UsageError(`step list ${file}: no such file`);
   let module: { default?: unknown };
   try {
@@ -72,7 +82,7 @@ export async function loadSaga(file: string | undefined): Promise<Saga> {
 
 export const sagaOption = new Option(
   '--saga <file>',
-  'the step list: the default export of this module (TypeScript or JavaScript), e.g. examples/trip-parallel.ts; default: saga.ts',
+  'the step list: the default export of this module (TypeScript or JavaScript), e.g. examples/order.ts; default: saga.ts',
 );
 
 /** A stack's file in this project, beside Pulumi.yaml: Pulumi.<stack>.yaml. */

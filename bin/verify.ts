@@ -1,19 +1,17 @@
-import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { Trip } from '../functions/trip.ts';
 import { LocalSaga } from '../local/runtime.ts';
 import { StepFunctionsServer } from '../local/sfn-server.ts';
 import type { Saga } from '../asl/saga.ts';
 import { longestWaitSeconds, resultLines, verdictLines } from '../verify/report.ts';
 import { executionsOf, scenariosOf, TRANSIENT_FAILURES } from '../verify/scenarios.ts';
+import { probesOf } from '../functions/custom-step.ts';
+import { exampleInputOf } from '../local/input.ts';
 import { runSuite } from '../verify/suite.ts';
-import { TRIP_PREFIX } from '../verify/trip-prefix.ts';
+import { KEY_PREFIX } from '../verify/key-prefix.ts';
 import { resolveTarget, type Target, type TargetOptions } from '../verify/target.ts';
-import { Exit, readJsonFile, UsageError } from './io.ts';
-import { nonNegativeInteger, requireCurrentValidator } from './local-commands.ts';
+import { Exit, UsageError } from './io.ts';
+import { nonNegativeInteger } from './local-commands.ts';
 import { deployedSaga, sagaOption } from './saga-module.ts';
-
-const EXAMPLE_TRIP = fileURLToPath(new URL('../examples/trip.json', import.meta.url));
 
 /** Retry pauses of the `saga local` that `--local` starts: the suite's scenarios exhaust retries. */
 const LOCAL_RETRY_DELAY_MS = 10;
@@ -49,15 +47,16 @@ async function verifyOn(saga: Saga, target: Target, options: VerifyOptions, paus
       .map(([step, table]) => `${step}=${table}`)
       .join(', ')}`,
   );
-  print(`  faults         ${target.faults.run ? "injected through the trip's fail list" : `none (${target.faults.why})`}`);
   print(
-    `  bounds         at most ${executionsOf(scenarios)} executions, each stopped after ${options.timeout} s; trip ids ${TRIP_PREFIX}-…`,
+    `  faults         ${target.faults.run ? `injected through the ${saga.noun.toLowerCase()}'s fail list` : `none (${target.faults.why})`}`,
   );
+  print(`  bounds         at most ${executionsOf(scenarios)} executions, each stopped after ${options.timeout} s; keys ${KEY_PREFIX}-…`);
   print(`  retry pauses   ${pauses}`);
   print();
   const run = await runSuite(target, scenarios, {
     saga,
-    trip: (await readJsonFile(EXAMPLE_TRIP)) as Trip,
+    example: (await exampleInputOf(saga)) as Record<string, unknown>,
+    probes: await probesOf(saga),
     pollMs: options.local || options.endpointUrl ? LOCAL_POLL_MS : AWS_POLL_MS,
     timeoutMs: options.timeout * 1000,
   });
@@ -134,6 +133,5 @@ export function registerVerifyCommand(program: Command): void {
     .option('--timeout <seconds>', 'stop an execution still running after this long: its scenario fails', seconds, DEFAULT_TIMEOUT_SECONDS)
     .option('--retry-delay <ms>', `with --local: every retry pause, in milliseconds (default ${LOCAL_RETRY_DELAY_MS})`, nonNegativeInteger)
     .addHelpText('after', '\nExit status: 0 every scenario run holds, 1 one does not, 2 a bad target (nothing run).')
-    .hook('preAction', requireCurrentValidator)
     .action(verify);
 }

@@ -3,9 +3,8 @@ import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { StepConfig } from './config.ts';
 import { BookingCancelledError, BookingConflictError, TransientError } from './errors.ts';
-import type { Trip } from './trip.ts';
 
-// One item per trip in each step's table, keyed by the trip id, so that of two executions of one trip only one
+// One item per key in each step's table, keyed by the input's key field, so that of two executions of one key only one
 // can hold the booking. The item names the execution that owns it (`execution`) and keeps the set of executions
 // whose compensation ran here (`cancelled_by`): the cancellation markers. Every decision is in the condition of
 // one conditional UpdateItem (an update, not a put, so that the markers of earlier executions survive a booking);
@@ -37,9 +36,8 @@ export interface CancelResult {
   readonly outcome: 'cancelled' | 'nothing to cancel' | 'already cancelled' | 'left another booking';
 }
 
-function recordedFields(config: StepConfig, trip: Trip): Record<string, string> {
-  const source = trip as unknown as Record<string, string>;
-  return Object.fromEntries([config.keyField, ...config.records].map((field) => [field, source[field] as string]));
+function recordedFields(config: StepConfig, input: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries([config.keyField, ...config.records].map((field) => [field, input[field] as string]));
 }
 
 /** `SET #a0 = :a0, …` over the given attributes, with their names and values. */
@@ -62,13 +60,18 @@ const cancelledBy = (item: Record<string, unknown> | undefined, execution: strin
   item?.[CANCELLED_BY] instanceof Set && item[CANCELLED_BY].has(execution);
 
 /**
- * Books the trip in the step's table for the calling execution. The same execution booking again gets its booking
+ * Books the input's key in the step's table for the calling execution. The same execution booking again gets its booking
  * back; an execution whose compensation already ran here is refused with BookingCancelled (a late write must not
- * resurrect it); a booking held by another execution is refused with BookingConflict. A trip whose earlier
+ * resurrect it); a booking held by another execution is refused with BookingConflict. A key whose earlier
  * execution rolled back can be booked again.
  */
-export async function book(client: DynamoDBDocumentClient, config: StepConfig, trip: Trip, meta: BookingMeta): Promise<BookingItem> {
-  const fields = recordedFields(config, trip);
+export async function book(
+  client: DynamoDBDocumentClient,
+  config: StepConfig,
+  input: Record<string, unknown>,
+  meta: BookingMeta,
+): Promise<BookingItem> {
+  const fields = recordedFields(config, input);
   const { [config.keyField]: key, ...details } = fields;
   const booking = {
     ...details,
@@ -107,7 +110,7 @@ export async function book(client: DynamoDBDocumentClient, config: StepConfig, t
       throw new BookingCancelledError(`${config.step}: this execution's booking was cancelled before this write arrived`);
     }
     if (existing[OWNER] !== meta.execution) {
-      // Names the holder, not the trip: error causes end up in histories and alerts.
+      // Names the holder, not the input: error causes end up in histories and alerts.
       throw new BookingConflictError(`${config.step} is booked by another execution: ${String(existing[OWNER])}`);
     }
     return bookingOf(existing);
@@ -140,8 +143,13 @@ const CANCEL_ROUNDS = 5;
  * it is (it was not this execution's to undo), yet the marker is still recorded on it: a late write of this
  * execution must not land once that booking is cancelled in turn.
  */
-export async function cancel(client: DynamoDBDocumentClient, config: StepConfig, trip: Trip, meta: BookingMeta): Promise<CancelResult> {
-  const key = recordedFields(config, trip)[config.keyField] as string;
+export async function cancel(
+  client: DynamoDBDocumentClient,
+  config: StepConfig,
+  input: Record<string, unknown>,
+  meta: BookingMeta,
+): Promise<CancelResult> {
+  const key = recordedFields(config, input)[config.keyField] as string;
   const result = { [config.keyField]: key, status: BookingStatus.Cancelled };
   const common = {
     TableName: config.table,

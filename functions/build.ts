@@ -2,11 +2,12 @@
 // with a source map. Run `npm run build`; infra and the local mode call buildFunctions() themselves.
 import { statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { deployedStepsOf, type Saga } from '../asl/saga.ts';
+import { build, type Plugin } from 'esbuild';
+import { deployedStepsOf, isCustomStep, type Saga } from '../asl/saga.ts';
 import { SagaDefinitionError } from '../asl/validate.ts';
-import { assertValidatorCurrent } from './generate-validator.ts';
+import { validatorSourceOf } from './validator.ts';
 
 export interface BuildOptions {
   /** Where `<State>/index.mjs` (+ `.map`) are written. */
@@ -31,55 +32,108 @@ const FUNCTIONS_DIR = fileURLToPath(new URL('.', import.meta.url));
 const PROJECT_DIR = fileURLToPath(new URL('..', import.meta.url));
 
 /**
- * Each function's handler module: the step's own, or the plain booking and cancel modules. A handler module
- * exports `createHandler(dependencies)`: the Lambda entry point calls it with the configuration in the
- * environment, the local mode with its own.
+ * A function's handler module. A booking step's (the plain book.ts and cancel.ts, or the step's own) exports
+ * `createHandler(dependencies)`; a custom step's default-exports its code (`defineStepCode`), which customStepHandler
+ * wraps as the step's action or compensation (`role`). The Lambda entry point and the local mode both make the
+ * handler so: the one with the configuration in the environment, the other with its own.
  */
-export function handlerModulesOf(saga: Saga): { state: string; module: string; url: string }[] {
-  const modules = deployedStepsOf(saga).flatMap((step, index) =>
-    [
-      { state: step.action, module: `./${step.actionModule ?? 'book.ts'}`, key: 'actionModule', own: step.actionModule },
-      {
-        state: step.compensation,
-        module: `./${step.compensationModule ?? 'cancel.ts'}`,
-        key: 'compensationModule',
-        own: step.compensationModule,
-      },
-    ].map((entry) => ({ ...entry, url: new URL(entry.module, import.meta.url), where: `step ${index + 1} (${step.name})` })),
+export interface HandlerModule {
+  readonly state: string;
+  /** The module as the Lambda entry imports it: relative to functions/. */
+  readonly module: string;
+  readonly url: string;
+  /** A custom step's: which of its code's functions serves the state. */
+  readonly role?: 'action' | 'compensation';
+}
+
+/** The path of a module from functions/, as an import specifier. */
+const fromFunctionsDir = (url: URL): string => {
+  const path = relative(FUNCTIONS_DIR, fileURLToPath(url));
+  return path.startsWith('.') ? path : `./${path}`;
+};
+
+export function handlerModulesOf(saga: Saga): HandlerModule[] {
+  const modules = deployedStepsOf(saga).flatMap(
+    (step, index): (Omit<HandlerModule, 'url'> & { url: URL; where: string; missing: string })[] => {
+      const where = `step ${index + 1} (${step.name})`;
+      if (isCustomStep(step)) {
+        const url = step.code instanceof URL ? step.code : new URL(String(step.code), import.meta.url);
+        return (['action', 'compensation'] as const).map((role) => ({
+          state: step[role],
+          module: fromFunctionsDir(url),
+          url,
+          role,
+          where,
+          missing: `code ${url.href} is not a file`,
+        }));
+      }
+      return [
+        { state: step.action, module: `./${step.actionModule ?? 'book.ts'}`, key: 'actionModule', own: step.actionModule },
+        {
+          state: step.compensation,
+          module: `./${step.compensationModule ?? 'cancel.ts'}`,
+          key: 'compensationModule',
+          own: step.compensationModule,
+        },
+      ].map(({ state, module, key, own }) => ({
+        state,
+        module,
+        url: new URL(module, import.meta.url),
+        where,
+        missing: `${key} "${own}" is not a file in functions/ (paths are relative to functions/)`,
+      }));
+    },
   );
   // Checked with the step list, before anything runs or is bundled: else a typo passes tsc and `saga validate`,
   // and surfaces as ERR_MODULE_NOT_FOUND from the first execution or bundle.
   // A path that climbs out of the project (`../../../x`) is refused as a missing one: a saga file names its own code.
   const problems = modules
     .filter(({ url }) => !fileURLToPath(url).startsWith(PROJECT_DIR) || !statSync(url, { throwIfNoEntry: false })?.isFile())
-    .map(
-      ({ where, key, own }) =>
-        `${where}: ${key} "${own}" is not a file in functions/ (paths are relative to functions/ and stay inside the project)`,
-    );
+    .map(({ where, missing }) => `${where}: ${missing}`);
   if (problems.length > 0) throw new SagaDefinitionError(problems);
-  return modules.map(({ state, module, url }) => ({ state, module, url: url.href }));
+  return modules.map(({ state, module, url, role }) => ({ state, module, url: url.href, ...(role === undefined ? {} : { role }) }));
 }
 
+/** The module that a Lambda entry imports the saga's validators from: generated at build time, never on disk. */
+const VALIDATORS_MODULE = 'saga:validators';
+
 /**
- * The Lambda entry point: configuration read once, at cold start, and one DynamoDB client for every invocation.
- * Imports are relative to functions/, so that a bundle and its source map do not depend on where the checkout is.
+ * The Lambda entry point: configuration read once, at cold start, one DynamoDB client for every invocation, and the
+ * saga's validators compiled ahead of time. Imports are relative to functions/, so that a bundle and its source map do
+ * not depend on where the checkout is.
  */
-const lambdaEntry = (module: string): string => `
-import { createHandler } from ${JSON.stringify(module)};
+const lambdaEntry = ({ module, role }: HandlerModule): string => `
+${role === undefined ? `import { createHandler } from ${JSON.stringify(module)};` : `import code from ${JSON.stringify(module)};\nimport { customStepHandler } from './custom-step.ts';`}
 import { configFromEnvironment } from './config.ts';
 import { defaultClient } from './handlers.ts';
-export const handler = createHandler({ config: configFromEnvironment(process.env), client: defaultClient() });
+import * as validators from ${JSON.stringify(VALIDATORS_MODULE)};
+const dependencies = { config: configFromEnvironment(process.env), client: defaultClient(), validators };
+export const handler = ${role === undefined ? 'createHandler(dependencies)' : `customStepHandler(code, ${JSON.stringify(role)}, dependencies)`};
 `;
 
+/** Serves the saga's validators (ajv standalone code) to the bundles, resolving their imports from functions/. */
+function validatorsPlugin(saga: Saga): Plugin {
+  const contents = validatorSourceOf(saga);
+  return {
+    name: 'saga-validators',
+    setup(pluginBuild) {
+      // An .mjs path: esbuild then imports ajv's CommonJS helpers as Node does (the default import is module.exports).
+      pluginBuild.onResolve({ filter: /^saga:validators$/ }, () => ({ path: 'validators.mjs', namespace: 'saga-validators' }));
+      pluginBuild.onLoad({ filter: /.*/, namespace: 'saga-validators' }, () => ({ contents, loader: 'js', resolveDir: FUNCTIONS_DIR }));
+    },
+  };
+}
+
 export async function buildFunctions(saga: Saga, options: BuildOptions): Promise<BuiltFunction[]> {
-  assertValidatorCurrent();
+  const validators = validatorsPlugin(saga);
   return Promise.all(
-    handlerModulesOf(saga).map(async ({ state, module }) => {
+    handlerModulesOf(saga).map(async (handlerModule) => {
+      const { state } = handlerModule;
       const dir = `${options.outDir}/${state}`;
       const file = `${dir}/index.mjs`;
       await mkdir(dir, { recursive: true });
       const result = await build({
-        stdin: { contents: lambdaEntry(module), resolveDir: FUNCTIONS_DIR, sourcefile: `${state}.lambda.ts`, loader: 'ts' },
+        stdin: { contents: lambdaEntry(handlerModule), resolveDir: FUNCTIONS_DIR, sourcefile: `${state}.lambda.ts`, loader: 'ts' },
         outfile: file,
         bundle: true,
         platform: 'node',
@@ -92,6 +146,7 @@ export async function buildFunctions(saga: Saga, options: BuildOptions): Promise
         // ES module builds first: the SDK's tree-shake far better than its CommonJS ones.
         mainFields: ['module', 'main'],
         external: options.sdk === 'runtime' ? ['@aws-sdk/*'] : [],
+        plugins: [validators],
         metafile: true,
         logLevel: 'error',
       });
@@ -102,9 +157,12 @@ export async function buildFunctions(saga: Saga, options: BuildOptions): Promise
 }
 
 if (import.meta.main) {
-  const { tripSaga } = await import('../saga.ts');
+  // `npm run build -- --saga FILE`: the same step list that every command takes (--saga, else saga.ts).
+  const { loadSaga } = await import('../bin/saga-module.ts');
+  const sagaIndex = process.argv.indexOf('--saga');
+  const saga = await loadSaga(sagaIndex === -1 ? undefined : process.argv[sagaIndex + 1]);
   const outDir = fileURLToPath(new URL('../dist/functions', import.meta.url));
-  for (const built of await buildFunctions(tripSaga, { outDir, sdk: process.argv.includes('--runtime-sdk') ? 'runtime' : 'bundled' })) {
+  for (const built of await buildFunctions(saga, { outDir, sdk: process.argv.includes('--runtime-sdk') ? 'runtime' : 'bundled' })) {
     console.log(`${built.state.padEnd(16)} ${(built.bytes / 1024).toFixed(1).padStart(7)} KB  ${built.file}`);
   }
 }

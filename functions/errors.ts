@@ -3,12 +3,16 @@ import { StepError } from '../asl/errors.ts';
 // Each class sets `name` to the exact string the state machine's ErrorEquals matches (asl/errors.ts);
 // Lambda reports `name` as the error type, whatever the bundler does to class names.
 
-/** The trip failed its JSON Schema: nothing was written. */
-export class TripInvalidError extends Error {
-  override readonly name = StepError.TripInvalid;
+/** The input failed the saga's JSON Schema: nothing was written. Named by the saga, e.g. `OrderInvalid` (invalidErrorOf). */
+export class InputInvalidError extends Error {
+  override readonly name: string;
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
 }
 
-/** The trip id is already booked in this table with other details. */
+/** The key is already booked in this table with other details. */
 export class BookingConflictError extends Error {
   override readonly name = StepError.BookingConflict;
 }
@@ -23,12 +27,12 @@ export class TransientError extends Error {
   override readonly name = StepError.Transient;
 }
 
-/** A demo failure asked for by the trip's `fail` list, with fault injection enabled. */
+/** A demo failure asked for by the input's `fail` list, with fault injection enabled. */
 export class InjectedFaultError extends Error {
   override readonly name = StepError.InjectedFault;
 }
 
-/** The function's environment is missing or malformed: a deployment mistake, not a trip's. */
+/** The function's environment is missing or malformed: a deployment mistake, not an input's. */
 export class ConfigurationError extends Error {
   override readonly name = 'ConfigurationError';
 }

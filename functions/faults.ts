@@ -1,6 +1,6 @@
 import { InjectedFaultError, TransientError } from './errors.ts';
 
-// Faults asked for on purpose, by the trip's `fail` list (where the function's configuration enables fault
+// Faults asked for on purpose, by the input's `fail` list (where the function's configuration enables fault
 // injection) and by the local mode's `--fail`: one grammar, one decision. A fault that heals is keyed on what
 // Step Functions tells the function, so that it behaves alike on AWS and locally.
 

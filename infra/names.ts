@@ -1,4 +1,4 @@
-import { stepsOf, type Saga } from '../asl/saga.ts';
+import { stepsOf, tableOf, type Saga } from '../asl/saga.ts';
 
 // The names the stack gives its resources, and AWS's caps on the names they become: a step list whose names the
 // deployment would overrun is refused by `saga validate` and by the stack, before anything is created.
@@ -43,12 +43,13 @@ export function deploymentNameProblems(saga: Saga): string[] {
               `resources' names would overrun AWS's cap on the ${overrun.join(' and the ')}, with the stack's ${AUTONAME_SUFFIX_LENGTH}-character suffix`,
           ];
     });
-    const table = step.table.length + AUTONAME_SUFFIX_LENGTH;
+    const tableName = tableOf(step) ?? '';
+    const table = tableName.length + AUTONAME_SUFFIX_LENGTH;
     const tableProblems =
-      table <= TABLE_NAME_CAP
+      tableName === '' || table <= TABLE_NAME_CAP
         ? []
         : [
-            `${where}: table "${step.table}" would be named with ${table} characters (the stack's suffix included), over DynamoDB's ${TABLE_NAME_CAP}`,
+            `${where}: table "${tableName}" would be named with ${table} characters (the stack's suffix included), over DynamoDB's ${TABLE_NAME_CAP}`,
           ];
     return [...stateProblems, ...tableProblems];
   });

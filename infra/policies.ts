@@ -50,25 +50,37 @@ export const DYNAMODB_ACTIONS = {
   compensation: ['dynamodb:UpdateItem'],
 } as const;
 
+/** What a custom step's functions may do on the table it declared (and on no other): read and write single items. */
+export const CUSTOM_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
+
+/** A custom step's own statement, as its step declares it: its actions on its named resources. */
+export const declaredStatement = (actions: readonly string[], resources: readonly string[]): Statement => allow(actions, resources);
+
 // X-Ray has no resource-level permissions: AWS accepts only "*" for these actions.
 const XRAY_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
 /** What the state machine also asks X-Ray, to sample its traces. */
 const XRAY_SAMPLING_ACTIONS = ['xray:GetSamplingRules', 'xray:GetSamplingTargets'];
 
-/** A function's own table, its own log group, and X-Ray when tracing. */
+/**
+ * A function's own table (the calls of its kind: a booking's action or compensation, or a custom step's; none for a
+ * custom step without a table), its own log group, X-Ray when tracing, and the statements its step declared.
+ */
 export function functionPolicy(
-  kind: keyof typeof DYNAMODB_ACTIONS,
-  tableArn: string,
+  kind: keyof typeof DYNAMODB_ACTIONS | 'custom',
+  tableArn: string | undefined,
   logGroupArn: string,
   tracing: boolean,
   tableKeyArn?: string,
+  declared: readonly Statement[] = [],
 ): PolicyDocument {
+  const tableActions = kind === 'custom' ? CUSTOM_TABLE_ACTIONS : DYNAMODB_ACTIONS[kind];
   return policy(
-    allow(DYNAMODB_ACTIONS[kind], [tableArn]),
+    ...(tableArn === undefined ? [] : [allow(tableActions, [tableArn])]),
     // A table under a customer-managed key: DynamoDB uses the key on the caller's behalf, with the caller's rights.
-    ...(tableKeyArn === undefined ? [] : [allow(TABLE_KEY_ACTIONS, [tableKeyArn])]),
+    ...(tableArn === undefined || tableKeyArn === undefined ? [] : [allow(TABLE_KEY_ACTIONS, [tableKeyArn])]),
     allow(['logs:CreateLogStream', 'logs:PutLogEvents'], [`${logGroupArn}:*`]),
     ...(tracing ? [allow(XRAY_ACTIONS, ['*'])] : []),
+    ...declared,
   );
 }
 

@@ -1,4 +1,4 @@
-// The Pulumi program: a saga's stack (the trip's, unless the `saga` setting names another step list), configured by the
+// The Pulumi program: a saga's stack (saga.ts's, unless the `saga` setting names another step list), configured by the
 // stack's settings (Pulumi.<stack>.yaml).
 import { fileURLToPath } from 'node:url';
 import * as pulumi from '@pulumi/pulumi';
@@ -13,12 +13,12 @@ const BUNDLES = fileURLToPath(new URL('../dist/functions', import.meta.url));
 export default async function sagaProgram() {
   const config = new pulumi.Config();
   const settings = settingsFrom((key) => config.get(key), pulumi.getStack());
-  // The stack's `saga` setting chooses its step list; saga.ts (the trip) by default.
+  // The stack's `saga` setting chooses its step list; saga.ts by default.
   const saga = await loadSaga(sagaModuleOf(settings));
   // Refused before anything is bundled or registered; the stack checks the same itself.
   deployableSaga(saga, settings);
   const code = await buildFunctions(saga, { outDir: BUNDLES });
-  const stack = new SagaStack('trip', { saga, settings, code });
+  const stack = new SagaStack('saga', { saga, settings, code });
   return {
     // Start executions here: the alias of the latest published version (README, "Changing a deployed saga").
     stateMachineAliasArn: stack.stateMachineAlias.arn,

@@ -4,13 +4,14 @@ import { LOG_LEVELS } from '../asl/cost.ts';
 import { SagaOutcome } from '../asl/errors.ts';
 import { LIVE_ALIAS, renderRollback, renderSaga } from '../asl/render.ts';
 import type { StateMachineDefinition } from '../asl/model.ts';
-import { deployedStepsOf, type Saga } from '../asl/saga.ts';
+import { invalidErrorOf, isCustomStep, deployedStepsOf, tableOf, type Saga } from '../asl/saga.ts';
 import { EXPIRES_AT } from '../functions/bookings.ts';
 import type { BuiltFunction } from '../functions/build.ts';
 import { configToEnvironment, stepConfigsOf } from '../functions/config.ts';
 import {
   ASSUMED_BY_LAMBDA,
   assumedByStepFunctions,
+  declaredStatement,
   functionPolicy,
   startExecutionOf,
   stateMachinePolicy,
@@ -19,7 +20,7 @@ import {
 import { functionResourceNames } from './names.ts';
 import { deployableSaga, type StackSettings } from './settings.ts';
 import { alertTopicPolicy, dashboardBody, dashboardUrlOf, executionEndAlerts, unexpectedEndPattern } from './alerting.ts';
-import { TRIP_PREFIX } from '../verify/trip-prefix.ts';
+import { KEY_PREFIX } from '../verify/key-prefix.ts';
 
 export interface SagaStackArgs {
   readonly saga: Saga;
@@ -64,28 +65,34 @@ export class SagaStack extends pulumi.ComponentResource {
     const saga = deployableSaga(args.saga, settings);
     const parent = { parent: this };
 
+    // Every step's own table: a booking's, or the one a custom step declared.
     this.tables = Object.fromEntries(
-      deployedStepsOf(saga).map((step) => [
-        step.name,
-        new aws.dynamodb.Table(
-          step.table,
-          {
-            billingMode: 'PAY_PER_REQUEST',
-            hashKey: saga.keyField,
-            attributes: [{ name: saga.keyField, type: 'S' }],
-            // Without a key of the stack's own, DynamoDB's AWS-owned key: encrypted at rest, and no KMS bill.
-            ...(settings.tableKmsKeyArn === undefined
-              ? {}
-              : { serverSideEncryption: { enabled: true, kmsKeyArn: settings.tableKmsKeyArn } }),
-            ttl: { attributeName: EXPIRES_AT, enabled: true },
-            pointInTimeRecovery: { enabled: settings.pointInTimeRecovery },
-            deletionProtectionEnabled: settings.deletionProtection,
-          },
-          // Bookings outlive the step list: a table that leaves the stack stays in DynamoDB (`pulumi preview` shows
-          // `delete[retain]`), for the executions that may still undo its bookings and for the records it holds.
-          { ...parent, retainOnDelete: true },
-        ),
-      ]),
+      deployedStepsOf(saga)
+        .flatMap((step) => {
+          const name = tableOf(step);
+          return name === undefined ? [] : [[step.name, name] as const];
+        })
+        .map(([step, name]) => [
+          step,
+          new aws.dynamodb.Table(
+            name,
+            {
+              billingMode: 'PAY_PER_REQUEST',
+              hashKey: saga.keyField,
+              attributes: [{ name: saga.keyField, type: 'S' }],
+              // Without a key of the stack's own, DynamoDB's AWS-owned key: encrypted at rest, and no KMS bill.
+              ...(settings.tableKmsKeyArn === undefined
+                ? {}
+                : { serverSideEncryption: { enabled: true, kmsKeyArn: settings.tableKmsKeyArn } }),
+              ttl: { attributeName: EXPIRES_AT, enabled: true },
+              pointInTimeRecovery: { enabled: settings.pointInTimeRecovery },
+              deletionProtectionEnabled: settings.deletionProtection,
+            },
+            // Bookings outlive the step list: a table that leaves the stack stays in DynamoDB (`pulumi preview` shows
+            // `delete[retain]`), for the executions that may still undo its bookings and for the records it holds.
+            { ...parent, retainOnDelete: true },
+          ),
+        ]),
     );
 
     const configs = stepConfigsOf(saga, {
@@ -94,7 +101,10 @@ export class SagaStack extends pulumi.ComponentResource {
     });
     this.functions = Object.fromEntries(
       deployedStepsOf(saga).flatMap((step) => {
-        const table = this.tables[step.name] as aws.dynamodb.Table;
+        const table = this.tables[step.name];
+        const declared = isCustomStep(step)
+          ? (step.needs?.permissions ?? []).map(({ actions, resources }) => declaredStatement(actions, resources))
+          : [];
         return (['action', 'compensation'] as const).map((kind) => {
           const state = kind === 'action' ? step.action : step.compensation;
           const bundle = code.find((built) => built.state === state);
@@ -107,9 +117,18 @@ export class SagaStack extends pulumi.ComponentResource {
             {
               role: role.id,
               policy: pulumi
-                .all([table.arn, logGroup.arn])
+                .all([table?.arn, logGroup.arn])
                 .apply(([tableArn, logGroupArn]) =>
-                  JSON.stringify(functionPolicy(kind, tableArn, logGroupArn, settings.tracing, settings.tableKmsKeyArn)),
+                  JSON.stringify(
+                    functionPolicy(
+                      isCustomStep(step) ? 'custom' : kind,
+                      tableArn,
+                      logGroupArn,
+                      settings.tracing,
+                      settings.tableKmsKeyArn,
+                      declared,
+                    ),
+                  ),
                 ),
             },
             parent,
@@ -125,8 +144,11 @@ export class SagaStack extends pulumi.ComponentResource {
               memorySize: settings.functionMemoryMb,
               timeout: settings.functionTimeoutSeconds,
               environment: {
-                variables: table.name.apply((tableName) => ({
-                  ...configToEnvironment({ ...(configs[state] as (typeof configs)[string]), table: tableName }),
+                variables: pulumi.output(table?.name).apply((tableName) => ({
+                  ...configToEnvironment({
+                    ...(configs[state] as (typeof configs)[string]),
+                    ...(tableName === undefined ? {} : { table: tableName }),
+                  }),
                   NODE_OPTIONS: '--enable-source-maps',
                 })),
               },
@@ -144,7 +166,7 @@ export class SagaStack extends pulumi.ComponentResource {
     );
 
     // Not KMS-encrypted: CloudWatch alarms cannot publish to a topic under the AWS-managed SNS key, and the
-    // alerts carry no personal data (trip id, state names, error names).
+    // alerts carry no personal data (the input's key, state names, error names).
     this.alertTopic = new aws.sns.Topic('alerts', {}, parent);
     if (settings.alertEmail !== undefined) {
       new aws.sns.TopicSubscription(
@@ -163,7 +185,7 @@ export class SagaStack extends pulumi.ComponentResource {
     const compensationArns = Object.entries(functionArns).flatMap(([state, arn]) => (compensations.has(state) ? [arn] : []));
     const unexpectedEnds: MetricName = { namespace: `StepSaga/${pulumi.getStack()}/${name}`, name: 'UnexpectedExecutionEnds' };
     // A stack that honours injected faults is where `saga verify` fails executions on purpose: those do not page.
-    const quiet = settings.faultInjection ? { quietPrefix: `${TRIP_PREFIX}-` } : {};
+    const quiet = settings.faultInjection ? { quietPrefix: `${KEY_PREFIX}-` } : {};
     const machine = (prefix: string, machineArgs: Omit<MachineArgs, 'unexpectedEnds'>) =>
       stateMachineOf(prefix, { ...machineArgs, unexpectedEnds, ...quiet }, this.alertTopic.arn, settings, parent);
 
@@ -183,9 +205,9 @@ export class SagaStack extends pulumi.ComponentResource {
     this.rollbackStateMachineLogs = rollback.logs;
     this.rollbackStateMachineAlias = rollback.alias;
 
-    // A rollback, an invalid trip, a rollback handed to the rollback machine: each ends as a failed execution,
+    // A rollback, an invalid input, a rollback handed to the rollback machine: each ends as a failed execution,
     // and none needs anyone (a stuck compensation has published its own alert before).
-    const sagaRoutineFailures = [SagaOutcome.RolledBack, SagaOutcome.TripInvalid, SagaOutcome.RollbackHandedOff];
+    const sagaRoutineFailures = [SagaOutcome.RolledBack, invalidErrorOf(saga), SagaOutcome.RollbackHandedOff];
     const sagaMachine = machine('state-machine', {
       type: settings.stateMachineType,
       machineName: 'saga',
@@ -227,7 +249,7 @@ export class SagaStack extends pulumi.ComponentResource {
       {
         alarmDescription:
           `Saga ${saga.name}: an execution of the saga or of its rollback machine failed other than by a rollback or an ` +
-          'invalid trip, timed out or was stopped: bookings may be left (what, and the command that finishes it: ' +
+          `invalid ${saga.noun.toLowerCase()}, timed out or was stopped: bookings may be left (what, and the command that finishes it: ` +
           `${statusCommand})`,
         comparisonOperator: 'GreaterThanOrEqualToThreshold',
         threshold: 1,

@@ -16,11 +16,11 @@ export interface StackSettings {
   readonly logRetentionDays: number;
   /** X-Ray on the functions and the state machine. */
   readonly tracing: boolean;
-  /** Log trips (personal data) in the state machine's execution logs. */
+  /** Log inputs (personal data) in the state machine's execution logs. */
   readonly logExecutionData: boolean;
   readonly pointInTimeRecovery: boolean;
   readonly deletionProtection: boolean;
-  /** Let a trip's `fail` list fail states on purpose: for demos on a development stack only. */
+  /** Let an input's `fail` list fail states on purpose: for demos on a development stack only. */
   readonly faultInjection: boolean;
   readonly cancelMarkerTtlDays: number;
   /** Subscribe this address to the alert topic (it must confirm by e-mail). */

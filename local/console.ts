@@ -1,16 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { markSvg, toDot, type StateMark } from '../asl/diagram.ts';
-import { stepsOf } from '../asl/saga.ts';
+import { stepsOf, tableOf } from '../asl/saga.ts';
 import { DiagramLayouts } from './diagram-layout.ts';
+import { exampleInputOf } from './input.ts';
 import type { LocalSaga } from './runtime.ts';
 import { ApiError, type StepFunctionsServer } from './sfn-server.ts';
-import { describeNeed, outcomeOf, ROUTINE_ENDS, UNSUCCESSFUL, type CommandContext, type Unsuccessful } from '../status/needs.ts';
+import { describeNeed, outcomeOf, routineEndsOf, UNSUCCESSFUL, type CommandContext, type Unsuccessful } from '../status/needs.ts';
 import { endedExecutionOf, scanForNeeds, verdictOf, type ScannedMachine, type StatusSource } from '../status/scan.ts';
 
 // The console: a page and a small script (local/console/), served by `saga local` on GET beside the Step Functions
 // API (POST), so that the page calls the API from its own origin. The page reads executions, their histories and
-// starts, stops and redrives through that API; what the API lacks (the diagram, the trip's items, the alerts) it
+// starts, stops and redrives through that API; what the API lacks (the diagram, the input's items, the alerts) it
 // reads from one read-only view here.
 
 export const CONSOLE_PATH = '/console/';
@@ -20,8 +21,6 @@ const ASSETS: Readonly<Record<string, { file: string; type: string }>> = {
   '/console/console.js': { file: 'console.js', type: 'text/javascript; charset=utf-8' },
   '/console/console.css': { file: 'console.css', type: 'text/css; charset=utf-8' },
 };
-
-const EXAMPLE_TRIP = new URL('../examples/trip.json', import.meta.url);
 
 /** An event of GetExecutionHistory as the API answers it. */
 interface WireEvent {
@@ -198,7 +197,7 @@ function statusSourceOf(server: StepFunctionsServer, local: LocalSaga): StatusSo
         { name?: string } | undefined;
       return entered?.name;
     },
-    bookingsOf: (tripId) => local.bookingsOf(tripId),
+    bookingsOf: (key) => local.bookingsOf(key),
   };
 }
 
@@ -241,9 +240,9 @@ export function consolePages(
       const { saga } = pinned;
       const { path, marks, alerts, visits } = pathOf(await history(executionArn));
       const input = JSON.parse(described.input) as Record<string, unknown> | null;
-      const tripId = input?.[saga.keyField];
-      // An input without a trip id (an invalid trip) names no items.
-      const bookings = typeof tripId === 'string' ? await local.bookingsOf(tripId, saga) : {};
+      const key = input?.[saga.keyField];
+      // An input without a key (an invalid input) names no items.
+      const bookings = typeof key === 'string' ? await local.bookingsOf(key, saga) : {};
       const role = machine === local ? 'saga' : 'rollback';
       const now = new Date();
       const verdict = await verdictOf(saga, role, source, executionArn, now);
@@ -263,12 +262,12 @@ export function consolePages(
         marks,
         visits,
         alerts,
-        outcome: outcomeOf(String((described as { status?: unknown }).status), verdict?.execution.error, verdict?.need),
+        outcome: outcomeOf(local.saga, String((described as { status?: unknown }).status), verdict?.execution.error, verdict?.need),
         need:
           verdict?.need === undefined
             ? null
             : describeNeed(saga, role, verdict.execution, verdict.need, verdict.bookingsLeft, path.at(-1), contextOf(), now),
-        items: stepsOf(saga).map((step) => ({ step: step.name, table: step.table, item: plain(bookings[step.name]) })),
+        items: stepsOf(saga).map((step) => ({ step: step.name, table: tableOf(step) ?? null, item: plain(bookings[step.name]) })),
       };
     }
 
@@ -298,7 +297,7 @@ export function consolePages(
             : undefined;
           return {
             ...execution,
-            outcome: outcomeOf(execution.status, verdict?.execution.error, verdict?.need),
+            outcome: outcomeOf(local.saga, execution.status, verdict?.execution.error, verdict?.need),
             ...(verdict?.need === undefined ? {} : { bookingsLeft: verdict.bookingsLeft }),
           };
         }),
@@ -309,12 +308,18 @@ export function consolePages(
 
     async function sagaView() {
       return {
-        routineEnds: ROUTINE_ENDS,
+        routineEnds: routineEndsOf(local.saga, 'saga'),
         name: local.saga.name,
         stateMachineArn: local.stateMachineArn,
+        noun: local.saga.noun,
         keyField: local.saga.keyField,
-        steps: stepsOf(local.saga).map(({ name, action, compensation, table }) => ({ name, action, compensation, table })),
-        exampleTrip: JSON.parse(await readFile(EXAMPLE_TRIP, 'utf8')) as unknown,
+        steps: stepsOf(local.saga).map((step) => ({
+          name: step.name,
+          action: step.action,
+          compensation: step.compensation,
+          table: tableOf(step) ?? null,
+        })),
+        example: await exampleInputOf(local.saga),
       };
     }
 

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
-import { deployedStepsOf, type Saga } from '../asl/saga.ts';
+import { deployedStepsOf, tableOf, type Saga } from '../asl/saga.ts';
 import { guard, type Listener, type Refusal } from './http-guard.ts';
 
 /** Any values do: dynalite checks that requests are signed, not by whom. */
@@ -131,26 +131,28 @@ export async function startDynamoDb(options: EmbeddedDynamoDbOptions = {}): Prom
 }
 
 /**
- * Creates every step's table, as infra/saga-stack.ts declares it for AWS: on demand, keyed by the trip id alone
- * (one item per trip). Dynalite has no TTL, so cancellation markers stay. Tables that exist already are kept.
+ * Creates every step's table (a booking's, or the one a custom step declared), as infra/saga-stack.ts declares it for AWS: on demand, keyed by the input's key alone
+ * (one item per key). Dynalite has no TTL, so cancellation markers stay. Tables that exist already are kept.
  */
 export async function createBookingTables(client: DynamoDBDocumentClient, saga: Saga): Promise<void> {
   await Promise.all(
-    deployedStepsOf(saga).map(async (step) => {
-      try {
-        await client.send(
-          new CreateTableCommand({
-            TableName: step.table,
-            AttributeDefinitions: [{ AttributeName: saga.keyField, AttributeType: 'S' }],
-            KeySchema: [{ AttributeName: saga.keyField, KeyType: 'HASH' }],
-            BillingMode: 'PAY_PER_REQUEST',
-          }),
-        );
-      } catch (error) {
-        if ((error as Error).name !== 'ResourceInUseException') throw error;
-      }
-      await untilActive(client, step.table);
-    }),
+    deployedStepsOf(saga)
+      .flatMap((step) => tableOf(step) ?? [])
+      .map(async (table) => {
+        try {
+          await client.send(
+            new CreateTableCommand({
+              TableName: table,
+              AttributeDefinitions: [{ AttributeName: saga.keyField, AttributeType: 'S' }],
+              KeySchema: [{ AttributeName: saga.keyField, KeyType: 'HASH' }],
+              BillingMode: 'PAY_PER_REQUEST',
+            }),
+          );
+        } catch (error) {
+          if ((error as Error).name !== 'ResourceInUseException') throw error;
+        }
+        await untilActive(client, table);
+      }),
   );
 }
 

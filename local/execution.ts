@@ -28,7 +28,7 @@ export const executionNameOf = (executionArn: string): string => executionArn.sp
 
 export type Bookings = Readonly<Record<string, Readonly<Record<string, unknown>> | undefined>>;
 
-/** The steps whose table still holds a booking (not a cancellation marker) of the trip owned by the execution. */
+/** The steps whose table still holds a booking (not a cancellation marker) of the key owned by the execution. */
 export const stillBooked = (bookings: Bookings, executionArn: string): string[] =>
   Object.entries(bookings).flatMap(([step, item]) =>
     item?.['status'] === BookingStatus.Booked && item[OWNER] === executionArn ? [step] : [],
@@ -47,7 +47,7 @@ export interface Alert {
   /**
    * The steps still booked by the execution when the alert was raised, read from the tables by the local stand-in
    * for SNS, as a subscriber to the topic would (the state machine cannot know whether a failed action's write
-   * landed). Another execution's bookings of the same trip are not among them.
+   * landed). Another execution's bookings of the same key are not among them.
    */
   readonly bookingsLeft: readonly string[];
   readonly at: string;
@@ -78,7 +78,7 @@ export interface Execution {
 }
 
 export interface ExecuteOptions {
-  /** The execution's name. @default the input's key field (the trip id), else a UUID */
+  /** The execution's name. @default the input's key field, else a UUID */
   readonly name?: string;
   /** Failures to inject, by the name of the function (or, for the alert, the state) that a Task calls. */
   readonly faults?: Readonly<Record<string, FaultSpec>>;
@@ -101,7 +101,7 @@ export interface LocalSagaOptions {
   readonly saga: Saga;
   /** Keep the tables, executions and alerts in this folder. @default in memory */
   readonly dataDir?: string;
-  /** Let a trip's `fail` list fail states, as on a development stack. @default true */
+  /** Let an input's `fail` list fail states, as on a development stack. @default true */
   readonly faultInjection?: boolean;
   /** Where the functions' JSON log lines go. @default nowhere */
   readonly functionLog?: (line: string) => void;

@@ -2,9 +2,9 @@ import { faultError, parseFault as parseFaultEntry, type Fault } from '../functi
 
 /**
  * A failure injected at a Task state by the local mode (`--fail`), before its handler runs, in the grammar and with
- * the meaning of the trip's `fail` list (functions/faults.ts), but counting differently: N fails the first N calls of
- * the function in a run, from whichever state calls it, where the trip's list counts the retries of each entry of a
- * state. Only `saga run`, `resume` and `local` take it: `saga verify` asks for faults through the trip alone.
+ * the meaning of the input's `fail` list (functions/faults.ts), but counting differently: N fails the first N calls of
+ * the function in a run, from whichever state calls it, where the input's list counts the retries of each entry of a
+ * state. Only `saga run`, `resume` and `local` take it: `saga verify` asks for faults through the input alone.
  */
 export type FaultSpec =
   | Pick<Fault, 'times'>

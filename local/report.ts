@@ -1,4 +1,4 @@
-import { actionEntryOf, retryStateOf, stepsOf, type Saga } from '../asl/saga.ts';
+import { actionEntryOf, isCustomStep, recordsOf, retryStateOf, stepsOf, type Saga } from '../asl/saga.ts';
 import type { HistoryEvent } from './history.ts';
 import { BookingStatus, CANCELLED_BY, EXPIRES_AT, OWNER } from '../functions/bookings.ts';
 import { executionNameOf, stillBooked, type Bookings, type Execution } from './runtime.ts';
@@ -101,19 +101,30 @@ export function alertForPrinting(message: Readonly<Record<string, unknown>>): Re
   return { ...message, error: { ...error, Cause: causeMessage((error as Details)['Cause']) } };
 }
 
-/** One line per step: what its table holds for the trip. */
+/** One line per step: what its table holds for the key. */
 export function bookingsTable(saga: Saga, bookings: Bookings): string[] {
   const width = Math.max(...stepsOf(saga).map((step) => step.name.length));
   return stepsOf(saga).map((step) => {
     const item = bookings[step.name];
     const name = step.name.padEnd(width);
+    if (!(step.name in bookings)) return `  ${name}  ?          (a custom step without a probe: not checked)`;
     if (!item) return `  ${name}  —          (no item)`;
+    if (isCustomStep(step)) {
+      // What the step's probe says: its effect, present or undone, and whose it is.
+      const details = Object.entries(item).flatMap(([key, value]) =>
+        key === 'status' || key === OWNER || value === undefined ? [] : [String(value)],
+      );
+      const state = item['status'] === BookingStatus.Booked ? 'BOOKED   ' : 'CANCELLED';
+      return `  ${name}  ${state}  ${details.join(', ')}  by ${executionNameOf(String(item[OWNER]))}`;
+    }
     if (item['status'] === BookingStatus.Cancelled) {
       const markers = (item[CANCELLED_BY] as Set<string> | undefined)?.size ?? 0;
       const until = new Date(Number(item[EXPIRES_AT]) * 1000).toISOString();
       return `  ${name}  CANCELLED  refusing late bookings of ${markers} execution${markers === 1 ? '' : 's'} until ${until}`;
     }
-    return `  ${name}  BOOKED     ${step.records.map((field) => String(item[field])).join(', ')}  by ${executionNameOf(String(item[OWNER]))}`;
+    return `  ${name}  BOOKED     ${recordsOf(step)
+      .map((field) => String(item[field]))
+      .join(', ')}  by ${executionNameOf(String(item[OWNER]))}`;
   });
 }
 
@@ -133,16 +144,16 @@ export function verdict(saga: Saga, execution: Execution, bookings: Bookings): s
   const booked = stillBooked(bookings, execution.executionArn);
   switch (execution.outcome) {
     case 'succeeded':
-      return booked.length === stepsOf(saga).length
+      return booked.length === stepsOf(saga).filter((step) => step.name in bookings).length
         ? `✓ succeeded: all ${booked.length} bookings made`
         : `✗ INCONSISTENT: succeeded but only ${booked.join(', ') || 'nothing'} booked`;
     case 'rolled back': {
       // A group's actions fail as one: its Parallel state caught the error.
       const actions = new Set(saga.steps.map(actionEntryOf));
       const failedAction = execution.path.filter((state) => actions.has(state)).at(-1) ?? 'a step';
-      // Bookings of the trip held by other executions were never this one's to undo: say so, not "nothing booked".
+      // Bookings of the key held by other executions were never this one's to undo: say so, not "nothing booked".
       const others = Object.entries(bookings).flatMap(([step, item]) => (item?.['status'] === BookingStatus.Booked ? [step] : []));
-      const kept = others.length === 0 ? '' : ` (${others.join(', ')} stay booked by another execution of the trip)`;
+      const kept = others.length === 0 ? '' : ` (${others.join(', ')} stay booked by another execution of the ${saga.noun.toLowerCase()})`;
       return booked.length === 0
         ? `↩ rolled back: ${failedAction} failed (${caughtError(execution, failedAction)}); every compensation ran, nothing of its own is left booked${kept}`
         : `✗ INCONSISTENT: rolled back but ${booked.join(', ')} still booked`;

@@ -7,13 +7,16 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { EXECUTION_ALREADY_EXISTS, SagaOutcome } from '../asl/errors.ts';
 import { allStatesOf, statesByName, taskStatesOf, type State, type StateMachineDefinition } from '../asl/model.ts';
 import { placeholderResources, renderRollback, renderSaga, SNS_PUBLISH, START_EXECUTION, rollbackMachineNameOf } from '../asl/render.ts';
-import { groupCompensationOf, isGroup, retryStateOf, stepsOf, type Saga } from '../asl/saga.ts';
+import { groupCompensationOf, invalidErrorOf, isCustomStep, isGroup, retryStateOf, stepsOf, tableOf, type Saga } from '../asl/saga.ts';
 import { definitionChanges, changesSummary } from '../asl/diff.ts';
 import { BookingStatus, OWNER } from '../functions/bookings.ts';
-import { handlerModulesOf } from '../functions/build.ts';
+import { handlerModulesOf, type HandlerModule } from '../functions/build.ts';
 import { stepConfigsOf, type StepConfig } from '../functions/config.ts';
 import type { HandlerDependencies } from '../functions/handlers.ts';
 import { Logger } from '../functions/logger.ts';
+import { inputOf } from '../functions/middleware.ts';
+import { stepEventValidatorsOf } from '../functions/validator.ts';
+import { customStepHandler, probesOf, type Probe, type StepCode } from '../functions/custom-step.ts';
 import { createBookingTables, LOCAL_ACCOUNT, LOCAL_REGION, startDynamoDb, type EmbeddedDynamoDb } from './dynamodb.ts';
 import { injectedError } from './faults.ts';
 import { ExecutionHistory, type HistoryEvent, type InterpreterEvent } from './history.ts';
@@ -90,8 +93,16 @@ const interpreterOf = (definition: StateMachineDefinition): StateMachine =>
 
 type LambdaHandler = (event: unknown, context: unknown) => Promise<unknown>;
 
-/** Makes a function's handler from its module and configuration; one handler serves every definition that asks the same. */
-type HandlerFactory = (url: string, config: StepConfig) => Promise<LambdaHandler>;
+/** Makes a function's handler from its module, step list and configuration; one serves every definition that asks the same. */
+type HandlerFactory = (module: HandlerModule, saga: Saga, config: StepConfig) => Promise<LambdaHandler>;
+
+/** The probes of a step list's custom steps, loaded once per step list. */
+const probesByList = new WeakMap<Saga, Promise<Map<string, Probe>>>();
+const probesCached = (saga: Saga): Promise<Map<string, Probe>> => {
+  const known = probesByList.get(saga) ?? probesOf(saga);
+  probesByList.set(saga, known);
+  return known;
+};
 
 /** A definition that executions run on: the current one, or one an execution kept in the data folder started with. */
 interface Version {
@@ -107,7 +118,7 @@ async function handlersFor(saga: Saga, faultInjection: boolean, handlerOf: Handl
   const configs = functionConfigsOf({ saga, faultInjection });
   const handlers: Record<string, LambdaHandler> = {};
   // One at a time: Jest's VM modules fail a module imported twice at once ("not been linked").
-  for (const { state, url } of handlerModulesOf(saga)) handlers[state] = await handlerOf(url, configs[state] as StepConfig);
+  for (const module of handlerModulesOf(saga)) handlers[module.state] = await handlerOf(module, saga, configs[module.state] as StepConfig);
   return handlers;
 }
 
@@ -123,7 +134,7 @@ export const outcomeOf = (saga: Saga, status: Execution['status'], error: string
   if (status === 'SUCCEEDED') return 'succeeded';
   if (status === 'ABORTED') return 'aborted';
   if (error === SagaOutcome.RolledBack) return 'rolled back';
-  if (error === SagaOutcome.TripInvalid) return 'bad input';
+  if (error === invalidErrorOf(saga)) return 'bad input';
   // Stuck at a compensation's retry (STANDARD, to be redriven), or handed to the rollback machine (EXPRESS).
   if (error === SagaOutcome.RollbackHandedOff) return 'compensation not finished';
   const stuckAt = [...stepsOf(saga).map(retryStateOf), ...saga.steps.filter(isGroup).map(groupCompensationOf)];
@@ -211,7 +222,7 @@ export class LocalSaga {
   /** The role the state machine would run as: it appears in histories and descriptions, and grants nothing. */
   readonly roleArn: string;
   readonly dynamo: EmbeddedDynamoDb;
-  /** Whether its functions honour a trip's `fail` list, as SAGA_FAULT_INJECTION says on a deployed stack. */
+  /** Whether its functions honour an input's `fail` list, as SAGA_FAULT_INJECTION says on a deployed stack. */
   readonly faultInjection: boolean;
   /** The definition new executions start on, rendered from the step list this saga was started with. */
   readonly #current: Version;
@@ -298,12 +309,16 @@ export class LocalSaga {
         ...(options.functionLog ? { write: options.functionLog } : {}),
       });
       const made = new Map<string, Promise<LambdaHandler>>();
-      const handlerOf: HandlerFactory = (url, config) => {
-        const key = JSON.stringify({ url, config });
+      const handlerOf: HandlerFactory = ({ url, role }, saga, config) => {
+        // The same module, configuration and input schema make the same handler, whichever definition asks.
+        const key = JSON.stringify({ url, role, config, input: saga.input, optional: saga.optional });
+        const dependencies = { config, client: dynamo.client, validators: stepEventValidatorsOf(saga), logger };
         const handler =
           made.get(key) ??
-          import(url).then(({ createHandler }: { createHandler: (dependencies: HandlerDependencies) => LambdaHandler }) =>
-            createHandler({ config, client: dynamo.client, logger }),
+          import(url).then((module: { createHandler?: (dependencies: HandlerDependencies) => LambdaHandler; default?: unknown }) =>
+            role === undefined
+              ? (module.createHandler as (dependencies: HandlerDependencies) => LambdaHandler)(dependencies)
+              : (customStepHandler(module.default as StepCode<unknown>, role, dependencies) as LambdaHandler),
           );
         made.set(key, handler);
         return handler;
@@ -350,18 +365,20 @@ export class LocalSaga {
   /** Every booking an execution owns, in every step's table, as `TABLE KEY=VALUE`. */
   async #bookedBy(executionArn: string): Promise<string[]> {
     const found: string[] = [];
-    for (const step of stepsOf(this.saga)) {
+    // The bookings' own tables: a custom step's effect is its probe's to tell, by key.
+    for (const step of stepsOf(this.saga).filter((each) => !isCustomStep(each))) {
+      const table = tableOf(step) as string;
       const pages = paginateScan(
         { client: this.dynamo.client },
         {
-          TableName: step.table,
+          TableName: table,
           FilterExpression: '#owner = :owner AND #status = :booked',
           ExpressionAttributeNames: { '#owner': OWNER, '#status': 'status' },
           ExpressionAttributeValues: { ':owner': executionArn, ':booked': BookingStatus.Booked },
         },
       );
       for await (const page of pages)
-        for (const item of page.Items ?? []) found.push(`${step.table} ${this.saga.keyField}=${String(item[this.saga.keyField])}`);
+        for (const item of page.Items ?? []) found.push(`${table} ${this.saga.keyField}=${String(item[this.saga.keyField])}`);
     }
     return found;
   }
@@ -374,7 +391,7 @@ export class LocalSaga {
   /** Starts an execution: when this returns it is accepted, and with --data its start is on disk. */
   begin(input: unknown, options: ExecuteOptions = {}): Started {
     const keyValue = (input as Record<string, unknown> | null)?.[this.saga.keyField];
-    // Named by the trip id, as the README suggests for AWS; a trip id that cannot name an execution is invalid anyway.
+    // Named by the input's key, as the README suggests for AWS; a key that cannot name an execution is invalid anyway.
     const name = options.name ?? (isExecutionName(keyValue) ? keyValue : randomUUID());
     if (!isExecutionName(name))
       throw new ExecutionNameError(`"${name}" cannot name an execution: 1 to 80 characters, no blanks, no <>{}[]?*"#%\\^|~\`$&,;:/`);
@@ -763,11 +780,12 @@ export class LocalSaga {
 
   /** The steps still booked by an execution; on the rollback machine, by the saga execution its input names. */
   async #bookingsLeft(execution: Pick<Execution, 'executionArn' | 'input'>, saga: Saga = this.saga): Promise<string[]> {
-    const { trip, execution: owner } =
+    // The rollback machine undoes the bookings of the saga execution its input names.
+    const { sagaInput, owner } =
       this.kind === 'rollback'
-        ? (execution.input as { trip: Record<string, unknown>; execution: string })
-        : { trip: execution.input as Record<string, unknown>, execution: execution.executionArn };
-    return stillBooked(await this.bookingsOf(String(trip[saga.keyField]), saga), owner);
+        ? { sagaInput: inputOf(execution.input, saga), owner: String((execution.input as { execution?: unknown }).execution) }
+        : { sagaInput: execution.input as Record<string, unknown> | null, owner: execution.executionArn };
+    return stillBooked(await this.bookingsOf(String(sagaInput?.[saga.keyField]), saga), owner);
   }
 
   /**
@@ -818,13 +836,13 @@ export class LocalSaga {
 
   /**
    * Calls a Task state's function directly, as `aws lambda invoke` would: a late or repeated delivery. The input
-   * is the whole payload, `{trip, execution}`, as the state machine would pass it.
+   * is the whole payload, `{<payload key>: <input>, execution}`, as the state machine would pass it.
    */
   async invoke(state: string, input: unknown): Promise<unknown> {
-    const { trip, execution } = (input ?? {}) as { trip?: unknown; execution?: unknown };
+    const { execution } = (input ?? {}) as { execution?: unknown };
     const { pinned, states, handlers } = this.#current;
     const served = { saga: pinned.saga, states, handlers: await handlers };
-    return this.#serve(served, state, input, { executionArn: String(execution), input: trip }, () => undefined);
+    return this.#serve(served, state, input, { executionArn: String(execution), input: inputOf(input, pinned.saga) }, () => undefined);
   }
 
   /** An execution kept in the data folder (with --data) that has ended, for redriving or describing it. */
@@ -837,17 +855,29 @@ export class LocalSaga {
     return (this.#journal?.readAll() ?? []).flatMap((kept) => kept.ended ?? []);
   }
 
-  /** Each step's item for a trip: a booking, a cancellation marker, or nothing. */
-  async bookingsOf(tripId: string, saga: Saga = this.saga): Promise<Record<string, Record<string, unknown> | undefined>> {
+  /**
+   * Each step's item for a key: a booking, a cancellation marker, or nothing; for a custom step, what its probe says
+   * of its effect, and nothing when it has no probe.
+   */
+  async bookingsOf(key: string, saga: Saga = this.saga): Promise<Record<string, Record<string, unknown> | undefined>> {
+    const probes = await probesCached(saga);
     const entries = await Promise.all(
       stepsOf(saga).map(async (step) => {
+        if (isCustomStep(step)) {
+          const probe = probes.get(step.name);
+          // Without a probe, the step's effect is unknown here: left out, not reported as absent.
+          if (probe === undefined) return [];
+          return [
+            [step.name, await probe({ key, table: tableOf(step), client: this.dynamo.client, environment: step.needs?.environment ?? {} })],
+          ];
+        }
         const { Item } = await this.dynamo.client.send(
-          new GetCommand({ TableName: step.table, Key: { [saga.keyField]: tripId }, ConsistentRead: true }),
+          new GetCommand({ TableName: tableOf(step), Key: { [saga.keyField]: key }, ConsistentRead: true }),
         );
-        return [step.name, Item] as const;
+        return [[step.name, Item]];
       }),
     );
-    return Object.fromEntries(entries);
+    return Object.fromEntries(entries.flat());
   }
 
   /** Once every function call under way has ended: those of stopped Parallel branches too, whose writes land late. */

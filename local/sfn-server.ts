@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LIVE_ALIAS } from '../asl/render.ts';
-import { problemsText } from '../functions/trip-problems.ts';
+import { problemsText } from '../functions/input-problems.ts';
 import type { FaultSpec } from './faults.ts';
 import type { HistoryEvent } from './history.ts';
 import { inputDepthProblem } from './input.ts';
@@ -364,7 +364,7 @@ export class StepFunctionsServer {
     }
     const tooDeep = inputDepthProblem(parsed);
     if (tooDeep !== undefined) throw new ApiError('InvalidExecutionInput', `Invalid State Machine Execution Input: ${tooDeep}`);
-    // Trip validation at the start is the saga's; the rollback machine's input is {trip, execution, resumeFrom}.
+    // Input validation at the start is the saga's; the rollback machine's input is {<payload key>, execution, resumeFrom}.
     const problems = machine === this.local ? (this.#options.validateInput?.(parsed) ?? []) : [];
     if (problems.length > 0)
       throw new ApiError('InvalidExecutionInput', `Invalid State Machine Execution Input: ${problemsText(problems)}`);

@@ -36,11 +36,11 @@ export function awsStatusSource(
       );
       return events?.find((event) => event.type?.endsWith('StateEntered'))?.stateEnteredEventDetails?.name;
     },
-    async bookingsOf(tripId) {
+    async bookingsOf(key) {
       const entries = await Promise.all(
         stepsOf(saga).map(async (step) => {
           const { Item } = await dynamodb.send(
-            new GetCommand({ TableName: tables[step.name], Key: { [saga.keyField]: tripId }, ConsistentRead: true }),
+            new GetCommand({ TableName: tables[step.name], Key: { [saga.keyField]: key }, ConsistentRead: true }),
           );
           return [step.name, Item] as const;
         }),

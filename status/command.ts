@@ -175,7 +175,7 @@ function needLines(need: NeedsAPerson, now: Date): string[] {
     `    execution     ${need.executionArn}`,
     `    status        ${need.status}${need.error ? `, ${need.error}` : ''}${need.message ? `: ${need.message}` : ''}`,
     ...(need.stoppedAt ? [`    stopped at    ${need.stoppedAt}`] : []),
-    `    still booked  ${need.bookingsLeft.join(', ') || 'nothing'}${need.tripId ? ` (trip ${need.tripId})` : ''}`,
+    `    still booked  ${need.bookingsLeft.join(', ') || 'nothing'}${need.key ? ` (key ${need.key})` : ''}`,
     `    started       ${need.startDate} (${spanOf(need.ageSeconds)} ago), ended ${need.stopDate} (${spanOf(need.waitingSeconds)} ago)`,
     `    redrive until ${need.redriveDeadline} (${deadlineIn > 0 ? `in ${spanOf(deadlineIn)}` : `passed ${spanOf(deadlineIn)} ago`})`,
     `    finish with   ${need.command}`,

@@ -1,7 +1,9 @@
 import { SagaOutcome } from '../asl/errors.ts';
 import {
   compensationEntryOf,
+  invalidErrorOf,
   isGroup,
+  payloadKeyOf,
   stepsOfStage,
   alertStateOf,
   retryStateOf,
@@ -22,12 +24,14 @@ export const UNSUCCESSFUL = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
 export type Unsuccessful = (typeof UNSUCCESSFUL)[number];
 
 /**
- * The errors a saga execution ends with on purpose, which leave nothing to do: a completed rollback, a trip refused
- * before anything was written, an EXPRESS rollback handed to the rollback machine (which is watched in its turn).
+ * The errors an execution ends with on purpose, which leave nothing to do. The saga's: a completed rollback, an input
+ * refused before anything was written (its own `<Noun>Invalid`), an EXPRESS rollback handed to the rollback machine
+ * (which is watched in its turn). The rollback machine's: a completed rollback, or a resumeFrom it does not know.
  */
-export const ROUTINE_ENDS: readonly string[] = [SagaOutcome.RolledBack, SagaOutcome.TripInvalid, SagaOutcome.RollbackHandedOff];
-/** The rollback machine's: a completed rollback, or a resumeFrom it does not know (it did nothing). */
-export const ROLLBACK_ROUTINE_ENDS: readonly string[] = [SagaOutcome.RolledBack, SagaOutcome.UnknownCompensation];
+export const routineEndsOf = (saga: Saga, role: MachineRole): readonly string[] =>
+  role === 'saga'
+    ? [SagaOutcome.RolledBack, invalidErrorOf(saga), SagaOutcome.RollbackHandedOff]
+    : [SagaOutcome.RolledBack, SagaOutcome.UnknownCompensation];
 
 /** Why an execution needs a person. */
 export const Need = {
@@ -64,12 +68,15 @@ export function ownerOf(role: MachineRole, execution: Pick<EndedExecution, 'exec
   return typeof named === 'string' ? named : execution.executionArn;
 }
 
-/** The trip id under which an execution's bookings are kept: its input's key field (a rollback's, its `trip`'s). */
-export function tripIdOf(saga: Saga, role: MachineRole, input: unknown): string | undefined {
-  const record = (value: unknown) => (typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined);
-  const trip = role === 'saga' ? record(input) : record(record(input)?.['trip']);
-  const id = trip?.[saga.keyField];
-  return typeof id === 'string' ? id : undefined;
+/** The saga's input an execution works on: its own input, or (the rollback machine) the one under the payload key. */
+const sagaInputOf = (saga: Saga, role: MachineRole, input: unknown): unknown =>
+  role === 'saga' ? input : (input as Record<string, unknown> | null)?.[payloadKeyOf(saga)];
+
+/** The key under which an execution's bookings are kept: its input's key field (a rollback's, its saga input's). */
+export function keyOf(saga: Saga, role: MachineRole, input: unknown): string | undefined {
+  const sagaInput = sagaInputOf(saga, role, input);
+  const key = typeof sagaInput === 'object' && sagaInput !== null ? (sagaInput as Record<string, unknown>)[saga.keyField] : undefined;
+  return typeof key === 'string' ? key : undefined;
 }
 
 /**
@@ -78,11 +85,16 @@ export function tripIdOf(saga: Saga, role: MachineRole, input: unknown): string 
  * that while it still holds bookings (once the rollback machine has undone them, nothing is left to do). A run that
  * timed out or was stopped needs one only if it left bookings.
  */
-export function needOf(role: MachineRole, execution: EndedExecution, bookingsLeft: readonly string[], now: Date): Need | undefined {
+export function needOf(
+  saga: Saga,
+  role: MachineRole,
+  execution: EndedExecution,
+  bookingsLeft: readonly string[],
+  now: Date,
+): Need | undefined {
   switch (execution.status) {
     case 'FAILED': {
-      const routine = role === 'saga' ? ROUTINE_ENDS : ROLLBACK_ROUTINE_ENDS;
-      if (execution.error !== undefined && routine.includes(execution.error)) return undefined;
+      if (execution.error !== undefined && routineEndsOf(saga, role).includes(execution.error)) return undefined;
       return bookingsLeft.length > 0 || redriveDeadlineOf(execution).getTime() > now.getTime() ? Need.Stuck : undefined;
     }
     case 'TIMED_OUT':
@@ -96,13 +108,13 @@ export function needOf(role: MachineRole, execution: EndedExecution, bookingsLef
  * The saga's outcome of an execution, as the console lists it: what a person needs to know at a glance, whether a
  * rollback finished, is stuck, or a stopped run left bookings.
  */
-export function outcomeOf(status: string, error: string | undefined, need: Need | undefined): string {
+export function outcomeOf(saga: Saga, status: string, error: string | undefined, need: Need | undefined): string {
   if (need !== undefined) return need;
   if (status === 'SUCCEEDED') return 'succeeded';
   if (status === 'RUNNING') return 'running';
   if (status === 'FAILED') {
     if (error === SagaOutcome.RolledBack) return 'rolled back';
-    if (error === SagaOutcome.TripInvalid) return 'input refused, nothing written';
+    if (error === invalidErrorOf(saga)) return 'input refused, nothing written';
     if (error === SagaOutcome.RollbackHandedOff) return 'handed to the rollback machine';
     return 'failed, nothing left';
   }
@@ -142,7 +154,7 @@ export interface NeedsAPerson {
   readonly error?: string;
   /** The error's own message, where the cause is a Lambda error's JSON; else the cause as it is. */
   readonly message?: string;
-  readonly tripId?: string;
+  readonly key?: string;
   /** The last state it entered: where it stopped. */
   readonly stoppedAt?: string;
   /** The steps whose table still holds a booking it owns. */
@@ -197,17 +209,17 @@ export function describeNeed(
 ): NeedsAPerson {
   const flag = context.endpointFlag ? ` ${context.endpointFlag}` : '';
   const redrive = `aws stepfunctions redrive-execution${flag} --execution-arn ${execution.executionArn}`;
-  // A rollback machine's own execution is resumed with its own input; a saga's, from its trip.
-  const trip = role === 'saga' ? execution.input : (execution.input as Record<string, unknown> | null)?.['trip'];
-  const rollbackInput = { trip, execution: ownerOf(role, execution), resumeFrom: resumeFromOf(saga, stoppedAt) };
+  // The rollback machine resumes with the saga's input: a saga execution's own, or a rollback's own input's.
+  const sagaInput = sagaInputOf(saga, role, execution.input);
+  const rollbackInput = { [payloadKeyOf(saga)]: sagaInput, execution: ownerOf(role, execution), resumeFrom: resumeFromOf(saga, stoppedAt) };
   const rollbackCommand =
-    context.rollbackStateMachineArn === undefined || trip === undefined
+    context.rollbackStateMachineArn === undefined || sagaInput === undefined
       ? undefined
       : `aws stepfunctions start-execution${flag} --state-machine-arn ${context.rollbackStateMachineArn} --input ${shellQuoted(JSON.stringify(rollbackInput))}`;
   const deadline = redriveDeadlineOf(execution);
   const redrivable = execution.redrivable && deadline.getTime() > now.getTime();
   const message = causeMessage(execution.cause);
-  const tripId = tripIdOf(saga, role, execution.input);
+  const key = keyOf(saga, role, execution.input);
   return {
     need,
     role,
@@ -217,7 +229,7 @@ export function describeNeed(
     status: execution.status,
     ...(execution.error === undefined ? {} : { error: execution.error }),
     ...(message === undefined ? {} : { message }),
-    ...(tripId === undefined ? {} : { tripId }),
+    ...(key === undefined ? {} : { key }),
     ...(stoppedAt === undefined ? {} : { stoppedAt }),
     bookingsLeft,
     startDate: execution.startDate.toISOString(),

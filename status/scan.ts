@@ -4,9 +4,8 @@ import {
   describeNeed,
   needOf,
   ownerOf,
-  ROLLBACK_ROUTINE_ENDS,
-  ROUTINE_ENDS,
-  tripIdOf,
+  keyOf,
+  routineEndsOf,
   UNSUCCESSFUL,
   type CommandContext,
   type EndedExecution,
@@ -37,8 +36,8 @@ export interface StatusSource {
   describeExecution(executionArn: string): Promise<EndedExecution | undefined>;
   /** The last state the execution entered, from the end of its history (one page). */
   lastStateEntered(executionArn: string): Promise<string | undefined>;
-  /** The trip's item in each step's table, by step name. */
-  bookingsOf(tripId: string): Promise<Bookings>;
+  /** The key's item in each step's table, by step name. */
+  bookingsOf(key: string): Promise<Bookings>;
 }
 
 export interface ScannedMachine {
@@ -81,7 +80,7 @@ export interface Verdict {
 
 /**
  * Whether an execution that ended unsuccessfully needs a person: one DescribeExecution, and unless it ended at a
- * routine end, its trip's items; undefined when it has not ended unsuccessfully (it runs again, redriven).
+ * routine end, its key's items; undefined when it has not ended unsuccessfully (it runs again, redriven).
  */
 export async function verdictOf(
   saga: Saga,
@@ -94,18 +93,17 @@ export async function verdictOf(
   calls.stepFunctions += 1;
   const execution = await source.describeExecution(executionArn);
   if (execution === undefined) return undefined;
-  const routine = role === 'saga' ? ROUTINE_ENDS : ROLLBACK_ROUTINE_ENDS;
-  if (execution.status === 'FAILED' && execution.error !== undefined && routine.includes(execution.error)) {
+  if (execution.status === 'FAILED' && execution.error !== undefined && routineEndsOf(saga, role).includes(execution.error)) {
     return { execution, bookingsLeft: [], need: undefined };
   }
-  const tripId = tripIdOf(saga, role, execution.input);
+  const key = keyOf(saga, role, execution.input);
   let bookings: Bookings = {};
-  if (tripId !== undefined) {
+  if (key !== undefined) {
     calls.dynamodb += stepsOf(saga).length;
-    bookings = await source.bookingsOf(tripId);
+    bookings = await source.bookingsOf(key);
   }
   const bookingsLeft = stillBooked(bookings, ownerOf(role, execution));
-  return { execution, bookingsLeft, need: needOf(role, execution, bookingsLeft, now) };
+  return { execution, bookingsLeft, need: needOf(saga, role, execution, bookingsLeft, now) };
 }
 
 /** An execution as DescribeExecution answers it, its dates as dates (the SDK's) whatever the wire said. */

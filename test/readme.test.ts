@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { expect, it } from '@jest/globals';
-import { partPattern, readmeParts } from '../bin/readme.ts';
+import { partPattern, readmeParts } from '../docs/readme.ts';
 
 // The README's generated parts follow the step lists (the trip's, and the example with a group): `npx saga graph
 // --readme` rewrites them all.

@@ -1,5 +1,4 @@
-import { retryStateOf, stepsOf, stepsOfStage, type Saga, type SagaStep } from '../asl/saga.ts';
-import type { Trip } from '../functions/trip.ts';
+import { recordsOf, retryStateOf, stepsOf, stepsOfStage, type Saga, type SagaStep } from '../asl/saga.ts';
 import { stillBooked, type Bookings, type Outcome } from '../local/execution.ts';
 
 // The saga's consistency invariant, on what the tables hold once an execution has ended: what `saga verify` checks
@@ -23,21 +22,24 @@ export function stuckStepOf(saga: Saga, path: readonly string[]): SagaStep | und
 }
 
 /**
- * What breaks the invariant, if anything: a succeeded execution holds all its bookings, with the trip's details; a
+ * What breaks the invariant, if anything: a succeeded execution holds all its bookings, with the input's details; a
  * rolled-back one holds none; one whose compensation did not finish stopped after a compensation's retry, alerted,
  * and holds only bookings still owed (its stage's, a group's whole, and every earlier stage's); bad input wrote nothing.
  */
-export function invariantProblems(saga: Saga, ended: Ended, trip: Trip, bookings: Bookings): string[] {
-  const steps = stepsOf(saga);
+export function invariantProblems(saga: Saga, ended: Ended, input: Readonly<Record<string, unknown>>, bookings: Bookings): string[] {
+  // A custom step without a probe has no entry: its effect cannot be seen, and only the path speaks for it.
+  const steps = stepsOf(saga).filter((step) => step.name in bookings);
   const own = stillBooked(bookings, ended.executionArn);
   switch (ended.outcome) {
     case 'succeeded': {
       const missing = steps.filter((step) => !own.includes(step.name)).map((step) => step.name);
       if (missing.length) return [`succeeded, but ${missing.join(', ')} not booked by it`];
       const altered = steps.flatMap((step) =>
-        step.records.filter((field) => bookings[step.name]?.[field] !== trip[field as keyof Trip]).map((field) => `${step.name}.${field}`),
+        recordsOf(step)
+          .filter((field) => bookings[step.name]?.[field] !== input[field])
+          .map((field) => `${step.name}.${field}`),
       );
-      return altered.length ? [`succeeded, but ${altered.join(', ')} differ from the trip`] : [];
+      return altered.length ? [`succeeded, but ${altered.join(', ')} differ from the ${saga.noun.toLowerCase()}`] : [];
     }
     case 'rolled back':
       return own.length ? [`rolled back, but ${own.join(', ')} still booked by it`] : [];

@@ -65,7 +65,7 @@ export function verdictLines(run: SuiteRun): string[] {
       ? `✓ all ${ran} scenarios run hold the saga's promise`
       : `✗ ${violated.length} of ${ran} scenarios do not hold: ${violated.map((result) => result.scenario.title).join('; ')}`,
     ...(skipped.length ? [`– ${skipped.length} skipped (${reasons.join('; ')})`] : []),
-    `Cleaned up ${run.cleanedUp} item${run.cleanedUp === 1 ? '' : 's'}, all of verify's own trip ids.`,
+    `Cleaned up ${run.cleanedUp} item${run.cleanedUp === 1 ? '' : 's'}, all of verify's own keys.`,
   ];
 }
 

@@ -1,10 +1,10 @@
 import { walk } from '../asl/cost.ts';
 import { StepError } from '../asl/errors.ts';
 import { placeholderResources, renderSaga } from '../asl/render.ts';
-import { retryStateOf, stepsOf, stepsOfStage, type Saga, type SagaStep, type Stage } from '../asl/saga.ts';
+import { invalidErrorOf, retryStateOf, stepsOf, stepsOfStage, type Saga, type SagaStep, type Stage } from '../asl/saga.ts';
 import type { Outcome } from '../local/execution.ts';
 
-// What `saga verify` runs, derived from the step list alone: each scenario, what it asks of the trip, and what
+// What `saga verify` runs, derived from the step list alone: each scenario, what it asks of the input, and what
 // the saga promises of it. Pure: the suite (verify/suite.ts) runs them against a target.
 
 /** Attempts of a compensation that fail before it recovers, when its retries allow as many. */
@@ -12,23 +12,23 @@ export const TRANSIENT_FAILURES = 2;
 
 /** How a scenario drives executions. */
 export type ScenarioKind =
-  /** One execution of one trip. */
+  /** One execution of one input. */
   | 'once'
   /** One execution that stops with a stuck compensation, then is redriven. */
   | 'redrive'
   /** StartExecution sent twice with one name and input: one execution. */
   | 'repeated start'
-  /** A second execution (another name) of a trip that the first holds: it rolls back, undoing nothing of the first's. */
+  /** A second execution (another name) of an input that the first holds: it rolls back, undoing nothing of the first's. */
   | 'two executions';
 
 export interface Scenario {
   readonly title: string;
-  /** Part of the scenario's trip id: letters, digits and dashes. */
+  /** Part of the scenario's key: letters, digits and dashes. */
   readonly slug: string;
   readonly kind: ScenarioKind;
-  /** The trip's `fail` list; a scenario with one needs fault injection. */
+  /** The input's `fail` list; a scenario with one needs fault injection. */
   readonly fail: readonly string[];
-  /** The trip breaks its schema (an unknown field): rejected before anything is written. */
+  /** The input breaks its schema (an unknown field): rejected before anything is written. */
   readonly invalid?: true;
   /** The outcome of each execution, in order: of two executions, or of one before and after its redrive. */
   readonly outcomes: readonly Outcome[];
@@ -59,7 +59,7 @@ export function samePath(topLevel: ReadonlySet<string>, seen: readonly string[],
 /**
  * Every scenario of the suite, from the step list: the happy path; each action failing; each compensation failing
  * `transientFailures` times and recovering (none when the compensations are not retried); a stuck compensation,
- * alerted, then redriven; an invalid trip; a repeated start; a second execution of a trip the first holds.
+ * alerted, then redriven; an invalid input; a repeated start; a second execution of an input the first holds.
  */
 export function scenariosOf(saga: Saga, transientFailures = TRANSIENT_FAILURES): Scenario[] {
   const definition = renderSaga(saga, placeholderResources(saga));
@@ -72,6 +72,7 @@ export function scenariosOf(saga: Saga, transientFailures = TRANSIENT_FAILURES):
   // The step before the last: the rollback gets stuck midway, and a redrive has earlier compensations to finish.
   const stuck = steps.at(-2) ?? last;
   const happy = path([]);
+  const noun = saga.noun.toLowerCase();
   const lastFails = path([injected(last.action)]);
   const stopped = path([injected(last.action), injected(stuck.compensation), injected(retryStateOf(stuck))]);
   // The redrive reruns the state where the execution stopped (a group's compensations, or a retry), and goes on.
@@ -107,17 +108,17 @@ export function scenariosOf(saga: Saga, transientFailures = TRANSIENT_FAILURES):
       paths: [[...stopped, ...redriven]],
     },
     {
-      title: 'invalid trip',
+      title: `invalid ${noun}`,
       slug: 'invalid',
       kind: 'once',
       fail: [],
       invalid: true,
       outcomes: ['bad input'],
-      paths: [path(first.map((step) => ({ state: step.action, error: StepError.TripInvalid })))],
+      paths: [path(first.map((step) => ({ state: step.action, error: invalidErrorOf(saga) })))],
     },
-    { title: 'repeated start of one trip', slug: 'repeated', kind: 'repeated start', fail: [], outcomes: ['succeeded'], paths: [happy] },
+    { title: `repeated start of one ${noun}`, slug: 'repeated', kind: 'repeated start', fail: [], outcomes: ['succeeded'], paths: [happy] },
     {
-      title: 'two executions of one trip',
+      title: `two executions of one ${noun}`,
       slug: 'two',
       kind: 'two executions',
       fail: [],

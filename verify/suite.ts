@@ -10,18 +10,18 @@ import {
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
 import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { stepsOf, type Saga } from '../asl/saga.ts';
+import { FAULT_FIELD, isCustomStep, stepsOf, type Saga } from '../asl/saga.ts';
+import type { Probe } from '../functions/custom-step.ts';
 import { BookingStatus, OWNER } from '../functions/bookings.ts';
-import type { Trip } from '../functions/trip.ts';
 import type { Bookings, Outcome } from '../local/execution.ts';
 import { invariantProblems } from './invariant.ts';
 import { outcomeOf } from '../local/runtime.ts';
 import { samePath, topLevelStatesOf, type Scenario } from './scenarios.ts';
 import type { Target } from './target.ts';
-import { TRIP_PREFIX } from './trip-prefix.ts';
+import { KEY_PREFIX } from './key-prefix.ts';
 
 // Runs the scenarios against a target through the Step Functions and DynamoDB APIs alone, checks the saga's
-// invariant on what the tables hold, and deletes what it wrote: the items of its own trip ids.
+// invariant on what the tables hold, and deletes what it wrote: the items of its own keys.
 
 /** One execution as the APIs show it once it has ended. */
 export interface Seen {
@@ -37,14 +37,16 @@ export interface ScenarioResult {
   /** Why it was skipped, or the problems that make it violated. */
   readonly notes: readonly string[];
   readonly seen: readonly Seen[];
-  /** What each step's table holds for the scenario's trip, as seen by the execution that should hold its bookings. */
+  /** What each step's table holds for the scenario's key, as seen by the execution that should hold its bookings. */
   readonly tables: string;
 }
 
 export interface SuiteOptions {
   readonly saga: Saga;
-  /** The trip every scenario starts from (the example trip), under its own id. */
-  readonly trip: Trip;
+  /** The probes of the saga's custom steps that have one (functions/custom-step.ts, probesOf). */
+  readonly probes: ReadonlyMap<string, Probe>;
+  /** The input every scenario starts from (the saga's example), under its own key. */
+  readonly example: Readonly<Record<string, unknown>>;
   /** How often an execution's status is asked for. */
   readonly pollMs: number;
   /** How long one execution may run before it is stopped and its scenario violated. */
@@ -53,7 +55,7 @@ export interface SuiteOptions {
 
 export interface SuiteRun {
   readonly results: readonly ScenarioResult[];
-  /** Items deleted at the end: verify's own, by trip id. */
+  /** Items deleted at the end: verify's own, by key. */
   readonly cleanedUp: number;
 }
 
@@ -64,7 +66,7 @@ class Runner {
   readonly #target: Target;
   readonly #options: SuiteOptions;
   readonly #topLevel: ReadonlySet<string>;
-  readonly tripIds = new Set<string>();
+  readonly keys = new Set<string>();
 
   constructor(target: Target, options: SuiteOptions) {
     this.#target = target;
@@ -106,46 +108,57 @@ class Runner {
     }
   }
 
-  async #start(name: string, trip: unknown): Promise<string> {
+  async #start(name: string, input: unknown): Promise<string> {
     const { executionArn } = await this.#target.sfn.send(
-      new StartExecutionCommand({ stateMachineArn: this.#target.stateMachineArn, name, input: JSON.stringify(trip) }),
+      new StartExecutionCommand({ stateMachineArn: this.#target.stateMachineArn, name, input: JSON.stringify(input) }),
     );
     return executionArn as string;
   }
 
-  async #bookings(tripId: string): Promise<Bookings> {
-    const { saga } = this.#options;
+  /** Each step's item for the key; a custom step's effect as its probe says; a custom step without a probe left out. */
+  async #bookings(key: string): Promise<Bookings> {
+    const { saga, probes } = this.#options;
     const items = await Promise.all(
       stepsOf(saga).map(async (step) => {
+        const table = this.#target.tables[step.name];
+        if (isCustomStep(step)) {
+          const probe = probes.get(step.name);
+          if (probe === undefined) return [];
+          return [[step.name, await probe({ key, table, client: this.#target.dynamodb, environment: step.needs?.environment ?? {} })]];
+        }
         const { Item } = await this.#target.dynamodb.send(
-          new GetCommand({ TableName: this.#target.tables[step.name], Key: { [saga.keyField]: tripId }, ConsistentRead: true }),
+          new GetCommand({ TableName: table, Key: { [saga.keyField]: key }, ConsistentRead: true }),
         );
-        return [step.name, Item] as const;
+        return [[step.name, Item]];
       }),
     );
-    return Object.fromEntries(items);
+    return Object.fromEntries(items.flat());
   }
 
   /** The consistency invariant of one execution, on the tables: what is wrong, if anything. */
-  #problems(seen: Seen, trip: Trip, bookings: Bookings): string[] {
+  #problems(seen: Seen, input: Readonly<Record<string, unknown>>, bookings: Bookings): string[] {
     const alerted = seen.history.some((event) => event.type === 'TaskSucceeded' && event.taskSucceededEventDetails?.resourceType === 'sns');
-    return invariantProblems(this.#options.saga, { ...seen, alerted }, trip, bookings);
+    return invariantProblems(this.#options.saga, { ...seen, alerted }, input, bookings);
   }
 
-  async run(scenario: Scenario, tripId: string): Promise<ScenarioResult> {
+  async run(scenario: Scenario, key: string): Promise<ScenarioResult> {
     const { saga } = this.#options;
-    this.tripIds.add(tripId);
-    const trip: Trip = { ...this.#options.trip, [saga.keyField]: tripId, ...(scenario.fail.length ? { fail: [...scenario.fail] } : {}) };
-    const input = scenario.invalid ? { ...trip, not_a_trip_field: true } : trip;
+    this.keys.add(key);
+    const valid = {
+      ...this.#options.example,
+      [saga.keyField]: key,
+      ...(scenario.fail.length ? { [FAULT_FIELD]: [...scenario.fail] } : {}),
+    };
+    const input = scenario.invalid ? { ...valid, not_an_input_field: true } : valid;
     const notes: string[] = [];
     let seen: Seen[];
     switch (scenario.kind) {
       case 'once':
-        seen = [await this.#ended(await this.#start(tripId, input))];
+        seen = [await this.#ended(await this.#start(key, input))];
         break;
       case 'redrive': {
-        const stopped = await this.#ended(await this.#start(tripId, input));
-        notes.push(...this.#problems(stopped, trip, await this.#bookings(tripId)).map((problem) => `before the redrive: ${problem}`));
+        const stopped = await this.#ended(await this.#start(key, input));
+        notes.push(...this.#problems(stopped, valid, await this.#bookings(key)).map((problem) => `before the redrive: ${problem}`));
         if (stopped.outcome !== scenario.outcomes[0])
           notes.push(`before the redrive: expected ${scenario.outcomes[0]}, saw ${stopped.outcome}`);
         await this.#target.sfn.send(new RedriveExecutionCommand({ executionArn: stopped.executionArn }));
@@ -153,8 +166,8 @@ class Runner {
         break;
       }
       case 'repeated start': {
-        const first = await this.#start(tripId, input);
-        const again = await this.#start(tripId, input).catch((error: unknown) => {
+        const first = await this.#start(key, input);
+        const again = await this.#start(key, input).catch((error: unknown) => {
           // The first has already ended: AWS refuses the name from then on, which is one execution as well.
           if (error instanceof ExecutionAlreadyExists) return first;
           throw error;
@@ -164,18 +177,18 @@ class Runner {
         break;
       }
       case 'two executions': {
-        // The second starts once the first holds the trip: of two at once, which wins a group's bookings is a race,
+        // The second starts once the first holds the key: of two at once, which wins a group's bookings is a race,
         // which both can lose.
-        const holder = await this.#ended(await this.#start(`${tripId}-a`, input));
-        seen = [holder, await this.#ended(await this.#start(`${tripId}-b`, input))];
+        const holder = await this.#ended(await this.#start(`${key}-a`, input));
+        seen = [holder, await this.#ended(await this.#start(`${key}-b`, input))];
         break;
       }
     }
-    const bookings = await this.#bookings(tripId);
+    const bookings = await this.#bookings(key);
     const outcomes = seen.map((execution) => execution.outcome);
     if (outcomes.join() !== scenario.outcomes.join()) notes.push(`expected ${scenario.outcomes.join(' + ')}, saw ${outcomes.join(' + ')}`);
     const last = scenario.kind === 'redrive' ? seen.slice(1) : seen;
-    for (const execution of last) notes.push(...this.#problems(execution, trip, bookings));
+    for (const execution of last) notes.push(...this.#problems(execution, valid, bookings));
     const paths = scenario.kind === 'redrive' ? [seen[1]?.path ?? []] : last.map((execution) => execution.path);
     paths.forEach((path, index) => {
       const expected = scenario.paths[index] ?? [];
@@ -193,17 +206,19 @@ class Runner {
     return { scenario, status: notes.length ? 'violated' : 'held', notes, seen, tables: tablesCell(saga, bookings, holder?.executionArn) };
   }
 
-  /** Deletes every item of verify's own trip ids, and no other; returns how many there were. */
+  /** Deletes every item of verify's own keys, and no other; returns how many there were. */
   async cleanUp(): Promise<number> {
     const { saga } = this.#options;
     const deleted = await Promise.all(
-      [...this.tripIds].flatMap((tripId) =>
-        stepsOf(saga).map(async (step) => {
-          const { Attributes } = await this.#target.dynamodb.send(
-            new DeleteCommand({ TableName: this.#target.tables[step.name], Key: { [saga.keyField]: tripId }, ReturnValues: 'ALL_OLD' }),
-          );
-          return Attributes ? 1 : 0;
-        }),
+      [...this.keys].flatMap((key) =>
+        stepsOf(saga)
+          .flatMap((step) => (this.#target.tables[step.name] === undefined ? [] : [step]))
+          .map(async (step) => {
+            const { Attributes } = await this.#target.dynamodb.send(
+              new DeleteCommand({ TableName: this.#target.tables[step.name], Key: { [saga.keyField]: key }, ReturnValues: 'ALL_OLD' }),
+            );
+            return Attributes ? 1 : 0;
+          }),
       ),
     );
     return deleted.reduce<number>((sum, count) => sum + count, 0);
@@ -224,11 +239,13 @@ function attemptsIn(history: readonly HistoryEvent[], state: string): number {
   return history.filter((event) => event.type === 'LambdaFunctionScheduled' && stateOf(event) === state).length;
 }
 
-/** What each step's table holds for the trip, in a few words: booked by the execution, by another, cancelled, nothing. */
+/** What each step's table holds for the key, in a few words: booked by the execution, by another, cancelled, nothing. */
 function tablesCell(saga: Saga, bookings: Bookings, executionArn: string | undefined): string {
   return stepsOf(saga)
     .map((step) => {
       const item = bookings[step.name];
+      // A custom step without a probe: only the path taken speaks for it.
+      if (!(step.name in bookings)) return `${step.name} path only (no probe)`;
       const held = !item
         ? '—'
         : item['status'] === BookingStatus.Cancelled
@@ -242,8 +259,8 @@ function tablesCell(saga: Saga, bookings: Bookings, executionArn: string | undef
 }
 
 /**
- * Runs every scenario (those that need faults only where `target.faults` allows), all at once, each on its own trip
- * id; then deletes what they wrote, even when one of them failed to run.
+ * Runs every scenario (those that need faults only where `target.faults` allows), all at once, each on its own
+ * key; then deletes what they wrote, even when one of them failed to run.
  */
 export async function runSuite(target: Target, scenarios: readonly Scenario[], options: SuiteOptions): Promise<SuiteRun> {
   const runner = new Runner(target, options);
@@ -256,8 +273,8 @@ export async function runSuite(target: Target, scenarios: readonly Scenario[], o
         }
         try {
           // At most 80 characters, as an execution name, less the suffix of two executions' names.
-          const tripId = `${TRIP_PREFIX}-${runId}-${index}-${scenario.slug}`.slice(0, 77);
-          return await runner.run(scenario, tripId);
+          const key = `${KEY_PREFIX}-${runId}-${index}-${scenario.slug}`.slice(0, 77);
+          return await runner.run(scenario, key);
         } catch (error) {
           return { scenario, status: 'violated', notes: [`${(error as Error).name}: ${(error as Error).message}`], seen: [], tables: '' };
         }

@@ -4,13 +4,13 @@ import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { compensationRetryOf, functionStatesOf, retryPolicyOf, stepsOf, type RetryPolicy, type Saga } from '../asl/saga.ts';
+import { compensationRetryOf, functionStatesOf, retryPolicyOf, stepsOf, tableOf, type RetryPolicy, type Saga } from '../asl/saga.ts';
 import { statesByName, type StateMachineDefinition } from '../asl/model.ts';
 import { ConfigVariable } from '../functions/config.ts';
 import { isDevelopmentStack } from '../infra/settings.ts';
 import { LOCAL_CREDENTIALS } from '../local/dynamodb.ts';
 
-// Where `saga verify` runs: a state machine, its tables and whether its functions honour the trip's fail list,
+// Where `saga verify` runs: a state machine, its tables and whether its functions honour the input's fail list,
 // found through the APIs AWS serves (and `saga local` serves alike), or from a Pulumi stack's outputs.
 
 /** The target named on the command line cannot be used as given: a bad ARN, a table mapping, a missing option. */
@@ -73,7 +73,10 @@ export function tablesGiven(saga: Saga, specs: readonly string[]): Record<string
   const steps = stepsOf(saga).map((step) => step.name);
   const entries = specs.map((spec) => {
     const match = /^([^=]+)=([A-Za-z0-9_.-]{3,255})$/.exec(spec);
-    if (!match) throw new VerifyTargetError(`--table "${spec}": expected STEP=TABLE, e.g. ${steps[0]}=${stepsOf(saga)[0]?.table}`);
+    if (!match)
+      throw new VerifyTargetError(
+        `--table "${spec}": expected STEP=TABLE, e.g. ${steps[0]}=${stepsOf(saga).flatMap((step) => tableOf(step) ?? [])[0]}`,
+      );
     const [, step = '', table = ''] = match;
     if (!steps.includes(step)) throw new VerifyTargetError(`--table "${spec}": "${step}" is not a step (one of ${steps.join(', ')})`);
     return [step, table] as const;
@@ -177,14 +180,17 @@ export async function functionsConfiguration(
     await Promise.all(functionStatesOf(saga).map(async (state) => [state, await variablesOf(state)] as const)),
   );
   const tables = Object.fromEntries(
-    stepsOf(saga).map((step) => {
-      const table = variables[step.action]?.[ConfigVariable.table];
-      if (!table)
-        throw new VerifyTargetError(
-          `${step.action}'s function names no table (${ConfigVariable.table}): give it with --table ${step.name}=NAME`,
-        );
-      return [step.name, table];
-    }),
+    // A custom step without a table of its own has none to name.
+    stepsOf(saga)
+      .filter((step) => tableOf(step) !== undefined)
+      .map((step) => {
+        const table = variables[step.action]?.[ConfigVariable.table];
+        if (!table)
+          throw new VerifyTargetError(
+            `${step.action}'s function names no table (${ConfigVariable.table}): give it with --table ${step.name}=NAME`,
+          );
+        return [step.name, table];
+      }),
   );
   return { tables, faultInjection: Object.values(variables).every((vars) => vars[ConfigVariable.faultInjection] === 'enabled') };
 }

@@ -163,36 +163,39 @@ function poll(update, again) {
 
 // ---- the executions, and the start form ----
 
-function freshTrip(base = saga.exampleTrip) {
+/** What the console calls one input, e.g. "order". */
+const noun = () => saga.noun.toLowerCase();
+
+function freshInput(base = saga.example) {
   return { ...base, [saga.keyField]: crypto.randomUUID() };
 }
 
 function listPage() {
   document.title = 'Executions · step-saga console';
-  const trip = h('textarea', { id: 'trip', rows: 16, spellcheck: 'false' });
-  trip.value = JSON.stringify(freshTrip(), null, 2);
+  const inputText = h('textarea', { id: 'input', rows: 16, spellcheck: 'false' });
+  inputText.value = JSON.stringify(freshInput(), null, 2);
   const name = h('input', { id: 'execution-name', type: 'text', autocomplete: 'off', 'aria-describedby': 'name-hint' });
   const faultStates = saga.steps.flatMap((step) => [step.action, step.compensation]);
   const toggles = faultStates.map((state) =>
     h('input', { type: 'checkbox', id: `fail-${state}`, value: state, onchange: () => syncFaults() }),
   );
-  /** The toggles edit the trip's `fail` list in the text, so that what is started is what is shown. */
+  /** The toggles edit the input's `fail` list in the text, so that what is started is what is shown. */
   function syncFaults() {
     try {
-      const input = JSON.parse(trip.value);
+      const input = JSON.parse(inputText.value);
       const fail = toggles.filter((toggle) => toggle.checked).map((toggle) => toggle.value);
       if (fail.length > 0) input.fail = fail;
       else delete input.fail;
-      trip.value = JSON.stringify(input, null, 2);
+      inputText.value = JSON.stringify(input, null, 2);
       showError(undefined);
     } catch (error) {
-      showError(new Error(`the trip is not valid JSON, so the fault was not added: ${error.message}`));
+      showError(new Error(`the ${noun()} is not valid JSON, so the fault was not added: ${error.message}`));
     }
   }
   async function start(event) {
     event.preventDefault();
     try {
-      const input = trip.value;
+      const input = inputText.value;
       JSON.parse(input);
       const started = await sfn('StartExecution', {
         stateMachineArn: saga.stateMachineArn,
@@ -204,9 +207,9 @@ function listPage() {
       showError(error);
     }
   }
-  function newTripId() {
+  function newKey() {
     try {
-      trip.value = JSON.stringify(freshTrip(JSON.parse(trip.value)), null, 2);
+      inputText.value = JSON.stringify(freshInput(JSON.parse(inputText.value)), null, 2);
     } catch (error) {
       showError(error);
     }
@@ -318,19 +321,19 @@ function listPage() {
           h('label', { for: 'execution-name' }, 'Execution name'),
           name,
           h('p', { id: 'name-hint' }, 'Leave empty for a generated name.'),
-          h('label', { for: 'trip' }, 'Trip (the execution input, JSON)'),
-          trip,
+          h('label', { for: 'input' }, `${saga.noun} (the execution input, JSON)`),
+          inputText,
           h(
             'fieldset',
             {},
-            h('legend', {}, 'Inject a fault: the trip\u2019s "fail" list (fault injection is on locally)'),
+            h('legend', {}, `Inject a fault: the ${noun()}\u2019s "fail" list (fault injection is on locally)`),
             ...toggles.map((toggle) => h('label', {}, toggle, ` ${toggle.value}`)),
           ),
           h(
             'div',
             { class: 'actions' },
             h('button', { type: 'submit' }, 'Start execution'),
-            h('button', { type: 'button', onclick: newTripId }, 'New trip id'),
+            h('button', { type: 'button', onclick: newKey }, `New ${saga.keyField}`),
           ),
         ),
       ),
@@ -689,7 +692,7 @@ function executionPage(executionArn) {
           stateRows,
         ),
         h('section', { 'aria-labelledby': 'alerts-heading' }, h('h2', { id: 'alerts-heading' }, 'Alerts'), alerts),
-        h('section', { 'aria-labelledby': 'items-heading' }, h('h2', { id: 'items-heading' }, 'The trip\u2019s items'), items),
+        h('section', { 'aria-labelledby': 'items-heading' }, h('h2', { id: 'items-heading' }, `The ${noun()}\u2019s items`), items),
         h(
           'section',
           { 'aria-labelledby': 'definition-heading' },

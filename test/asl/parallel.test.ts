@@ -1,3 +1,4 @@
+import { invalidErrorOf } from '../../asl/saga.ts';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import {
@@ -139,7 +140,7 @@ describe('a group in an ASL interpreter', () => {
     const machine = renderSaga(first, placeholderResources(first));
     const firstGroup = first.steps[0] as ParallelGroup;
     const invalid = Object.fromEntries(
-      firstGroup.parallel.map((step) => [step.action, { error: StepError.TripInvalid, times: 'always' as const }]),
+      firstGroup.parallel.map((step) => [step.action, { error: invalidErrorOf(first), times: 'always' as const }]),
     );
     const run = await runDefinition(machine, trip, invalid);
     expect(run.entered.filter((state) => state in machine.States)).toEqual([firstGroup.name, 'TripRejected']);
@@ -208,11 +209,7 @@ describe('a bad group is refused with SagaDefinitionError naming it', () => {
     ['an empty group', withSteps([parallel('Travel', []), rental]), 'group "Travel" has 0 step(s)'],
     ['an empty branch', withSteps([parallel('Travel', [hotel, {} as SagaStep]), rental]), 'group "Travel" branch 2 is empty'],
     ['a nested group', withSteps([parallel('Travel', [hotel, parallel('Inner', [flight, rental]) as never])]), 'groups do not nest'],
-    [
-      'a group named like a step',
-      withSteps([parallel(hotel.name, [hotel, flight]), rental]),
-      `duplicate step name "${hotel.name}"`,
-    ],
+    ['a group named like a step', withSteps([parallel(hotel.name, [hotel, flight]), rental]), `duplicate step name "${hotel.name}"`],
     [
       'a step in two groups',
       withSteps([parallel('Travel', [hotel, flight]), parallel('Again', [rental, hotel])]),
@@ -267,7 +264,7 @@ describe('cost: transitions as Step Functions counts them, and Express duration 
   });
 
   it('is cheaper in Express time than the same steps in sequence, and dearer by a transition per group on Standard', () => {
-    for (const grouping of [saga, between]) {
+    for (const grouping of [saga, between] as Saga[]) {
       const sequential: Saga = { ...grouping, steps: stepsOf(grouping) };
       const [seq, par] = [sequential, grouping].map((each) =>
         priceOf(sagaPaths(each, renderSaga(each, placeholderResources(each)))[0] as never, 100),

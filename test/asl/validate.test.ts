@@ -11,18 +11,18 @@ import {
   SagaDefinitionError,
   SagaResourcesError,
   type Saga,
+  type BookingStep,
   type SagaStep,
   type Stage,
   type StateMachineDefinition,
 } from '../../asl/index.ts';
-import type { TripField } from '../../functions/trip.ts';
 import { tripSaga } from '../../saga.ts';
 import { stateOf } from '../helpers/asl.ts';
 import { firstStep, lastStep, sagaOfSize, steps } from '../helpers/sagas.ts';
 
 const withSteps = (steps: readonly SagaStep<string>[], extra: Partial<Saga> = {}): Saga => ({ ...tripSaga, ...extra, steps });
 // Two distinct steps of the trip, by position, and the rest of them: each bad list below spoils the second.
-const [first, second, ...rest] = steps as [SagaStep, SagaStep, ...SagaStep[]];
+const [first, second, ...rest] = steps as [BookingStep, BookingStep, ...BookingStep[]];
 
 function renderError(saga: Saga): SagaDefinitionError {
   try {
@@ -227,7 +227,7 @@ describe('definitionProblems, on definitions that did not come from the renderer
 
 describe('the step list is typed', () => {
   it('a step recording a field the trip does not have fails to compile (checked by tsc in npm test)', () => {
-    const saga = defineSaga<TripField>({
+    const saga = defineSaga({
       ...tripSaga,
       steps: [
         // @ts-expect-error "seat" is not a field of the trip

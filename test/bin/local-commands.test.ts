@@ -7,7 +7,7 @@ import { scratchDir, scratchFile } from '../helpers/scratch.ts';
 import { tourOf } from '../../bin/local-commands.ts';
 import { actionEntryOf, alertStateOf, retryStateOf, type SagaStep, type Stage } from '../../asl/saga.ts';
 import { tripSaga } from '../../saga.ts';
-import type { Trip } from '../../functions/trip.ts';
+import type { Trip } from '../../saga.ts';
 import {
   actions,
   addedStep,
@@ -252,7 +252,7 @@ describe('saga local', () => {
 describe('saga resume --help', () => {
   it('says the execution is required and what names it', async () => {
     const { stdout } = await saga('resume', '--help');
-    expect(stdout.replace(/\s+/g, ' ')).toContain("the execution's name: the trip id, unless `saga run --name` gave another");
+    expect(stdout.replace(/\s+/g, ' ')).toContain("the execution's name: the input's key, unless `saga run --name` gave another");
   });
 });
 

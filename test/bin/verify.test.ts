@@ -9,7 +9,7 @@ import { StepFunctionsServer } from '../../local/sfn-server.ts';
 import { tripSaga } from '../../saga.ts';
 import { deployedSaga } from '../../bin/saga-module.ts';
 import { scenariosOf } from '../../verify/scenarios.ts';
-import { TRIP_PREFIX } from '../../verify/trip-prefix.ts';
+import { KEY_PREFIX } from '../../verify/key-prefix.ts';
 import { saga, sagaWithEnv, startSaga } from '../helpers/cli.ts';
 import { firstStep, steps, withStepChanged } from '../helpers/sagas.ts';
 import { scratchDir, scratchFile } from '../helpers/scratch.ts';
@@ -107,7 +107,7 @@ describe('saga verify --endpoint-url … --state-machine-arn …', () => {
     expect(Item).toEqual(unrelated);
     for (const step of steps) {
       const { Items = [] } = await dynamodb.send(new ScanCommand({ TableName: step.table, ConsistentRead: true }));
-      expect(Items.filter((item) => String(item['trip_id']).startsWith(TRIP_PREFIX))).toEqual([]);
+      expect(Items.filter((item) => String(item['trip_id']).startsWith(KEY_PREFIX))).toEqual([]);
     }
   });
 

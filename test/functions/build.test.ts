@@ -1,10 +1,11 @@
+import { invalidErrorOf } from '../../asl/saga.ts';
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { StepError } from '../../asl/errors.ts';
 import { functionStatesOf } from '../../asl/saga.ts';
 import { buildFunctions, type BuiltFunction } from '../../functions/build.ts';
-import { configToEnvironment, stepConfigsOf, type StepConfig } from '../../functions/config.ts';
+import { ConfigVariable, configToEnvironment, stepConfigsOf, type StepConfig } from '../../functions/config.ts';
 import { bundleEnvironment, createBookingTables, startDynamoDb, type EmbeddedDynamoDb } from '../../local/dynamodb.ts';
 import { tripSaga } from '../../saga.ts';
 import { lambdaContext } from '../../local/lambda-context.ts';
@@ -75,7 +76,7 @@ describe('the esbuild bundles', () => {
       name: StepError.BookingConflict,
     });
     await expect(book({ trip: { trip_id: 'x' }, execution }, lambdaContext(action))).rejects.toMatchObject({
-      name: StepError.TripInvalid,
+      name: invalidErrorOf(tripSaga),
     });
     expect(await cancel({ trip, execution }, lambdaContext(compensation))).toMatchObject({ outcome: 'cancelled' });
     await expect(book({ trip, execution }, lambdaContext(action))).rejects.toMatchObject({ name: StepError.BookingCancelled });
@@ -84,7 +85,21 @@ describe('the esbuild bundles', () => {
   it('refuses to start with a clear error when its configuration is missing', async () => {
     const bundle = built.find((candidate) => candidate.state === lastStep.action) as BuiltFunction;
     await expect(import(`${pathToFileURL(bundle.file).href}?unconfigured`)).rejects.toThrow(
-      /bad function configuration: SAGA_STATE is not set; SAGA_STEP is not set; SAGA_TABLE is not set/,
+      /bad function configuration: SAGA_STATE is not set; SAGA_STEP is not set; SAGA_NOUN is not set; SAGA_KEY_FIELD is not set/,
     );
+  });
+
+  it("refuses to start a booking's function without its table, saying so", async () => {
+    const bundle = built.find((candidate) => candidate.state === lastStep.action) as BuiltFunction;
+    const { [ConfigVariable.table]: _, ...withoutTable } = configToEnvironment(configs[lastStep.action] as StepConfig);
+    const saved = { ...process.env };
+    Object.assign(process.env, withoutTable);
+    delete process.env[ConfigVariable.table];
+    try {
+      await expect(import(`${pathToFileURL(bundle.file).href}?tableless`)).rejects.toThrow(`${ConfigVariable.table} is not set`);
+    } finally {
+      for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+      Object.assign(process.env, saved);
+    }
   });
 });

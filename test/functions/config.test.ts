@@ -13,6 +13,7 @@ describe('function configuration', () => {
       state: lastStep.compensation,
       step: lastStep.name,
       table: lastStep.table,
+      noun: tripSaga.noun,
       keyField: tripSaga.keyField,
       records: lastStep.records,
       cancelMarkerTtlSeconds: DEFAULT_CANCEL_MARKER_TTL_SECONDS,
@@ -33,7 +34,7 @@ describe('function configuration', () => {
         SAGA_FAULT_INJECTION: 'yes',
       }),
     ).toThrow(
-      'bad function configuration: SAGA_STEP is not set; SAGA_TABLE is not set; SAGA_KEY_FIELD is not set; ' +
+      'bad function configuration: SAGA_STEP is not set; SAGA_NOUN is not set; SAGA_KEY_FIELD is not set; ' +
         'SAGA_RECORDS/SAGA_KEY_FIELD: "bad-field" is not a field name; SAGA_CANCEL_MARKER_TTL_SECONDS must be an integer of at least 60, got "5"; ' +
         'SAGA_FAULT_INJECTION must be "enabled" or "disabled", got "yes"',
     );

@@ -7,9 +7,10 @@ import { StepError } from '../../asl/errors.ts';
 import { stepConfigsOf, type StepConfig } from '../../functions/config.ts';
 import { bookingHandler, cancelHandler } from '../../functions/handlers.ts';
 import { Logger } from '../../functions/logger.ts';
-import { tripFields, type Trip } from '../../functions/trip.ts';
 import { createBookingTables, localClient, startDynamoDb, type EmbeddedDynamoDb } from '../../local/dynamodb.ts';
-import { tripSaga } from '../../saga.ts';
+import { tripSaga, type Trip } from '../../saga.ts';
+import { fieldsOf, invalidErrorOf } from '../../asl/saga.ts';
+import { stepEventValidatorsOf } from '../../functions/validator.ts';
 import { lambdaContext } from '../../local/lambda-context.ts';
 import { firstStep, lastStep } from '../helpers/sagas.ts';
 import { exampleTrip, tripWithId } from '../helpers/trips.ts';
@@ -21,6 +22,8 @@ const configs = stepConfigsOf(tripSaga, { faultInjection: true });
 // The first step of the step list stands for every booking step: they share the handlers.
 const firstConfig = configs[firstStep.action] as StepConfig;
 const silent = () => new Logger({ service: 'saga', level: 'SILENT' });
+const validators = stepEventValidatorsOf(tripSaga);
+const tripFields = fieldsOf(tripSaga);
 
 beforeAll(async () => {
   dynamo = await startDynamoDb();
@@ -37,9 +40,9 @@ const book = (
   client: DynamoDBDocumentClient = dynamo.client,
   config: StepConfig = firstConfig,
   execution = firstExecution,
-) => bookingHandler({ config, client, logger: silent() })({ trip, execution } as never, lambdaContext(firstStep.action));
+) => bookingHandler({ config, client, validators, logger: silent() })({ trip, execution } as never, lambdaContext(firstStep.action));
 const cancel = (trip: unknown, execution = firstExecution) =>
-  cancelHandler({ config: { ...firstConfig, state: firstStep.compensation }, client: dynamo.client, logger: silent() })(
+  cancelHandler({ config: { ...firstConfig, state: firstStep.compensation }, client: dynamo.client, validators, logger: silent() })(
     { trip, execution } as never,
     lambdaContext(firstStep.compensation),
   );
@@ -235,7 +238,7 @@ describe('invalid trips', () => {
   it.each(invalid)('%s: TripInvalid, naming the problem, and nothing written', async (_, trip) => {
     const count = await itemCount();
     const error = await rejection(book(trip));
-    expect(error.name).toBe(StepError.TripInvalid);
+    expect(error.name).toBe(invalidErrorOf(tripSaga));
     expect(error.message).toMatch(/^invalid trip: /);
     expect(await itemCount()).toBe(count);
   });
@@ -249,7 +252,7 @@ describe('invalid trips', () => {
   it('refuses an event without the execution that owns it, writing nothing', async () => {
     const count = await itemCount();
     const error = await rejection(book(tripWithId('no-owner'), dynamo.client, firstConfig, null as never));
-    expect(error.name).toBe(StepError.TripInvalid);
+    expect(error.name).toBe(invalidErrorOf(tripSaga));
     expect(error.message).toContain('execution');
     expect(await itemCount()).toBe(count);
   });
@@ -301,7 +304,7 @@ describe('invalid trips', () => {
         for (const change of breaks) change(trip);
         const count = await itemCount();
         const error = await rejection(book(trip));
-        expect(error.name).toBe(StepError.TripInvalid);
+        expect(error.name).toBe(invalidErrorOf(tripSaga));
         expect(await itemCount()).toBe(count);
       }),
       { numRuns: 150 },
@@ -406,7 +409,7 @@ describe('fault injection', () => {
 
   /** An attempt as Step Functions makes it: the payload says its retry and redrive counts. */
   const attempt = (trip: Trip, retryCount: number, redriveCount = 0) =>
-    bookingHandler({ config: firstConfig, client: dynamo.client, logger: silent() })(
+    bookingHandler({ config: firstConfig, client: dynamo.client, validators, logger: silent() })(
       { trip, execution: firstExecution, retryCount, redriveCount } as never,
       lambdaContext(firstStep.action),
     );
@@ -429,7 +432,7 @@ describe('logging', () => {
   it('writes structured JSON lines carrying the request, the trip id and the state', async () => {
     const lines: string[] = [];
     const logger = new Logger({ service: 'saga', level: 'INFO', write: (line) => lines.push(line) });
-    const handler = bookingHandler({ config: firstConfig, client: dynamo.client, logger });
+    const handler = bookingHandler({ config: firstConfig, client: dynamo.client, validators, logger });
     const context = lambdaContext(firstStep.action);
     await handler({ trip: tripWithId('logged'), execution: executionArn('logged') }, context);
     await rejection(handler({ trip: tripWithId('logged'), execution: executionArn('another') }, lambdaContext(firstStep.action)));

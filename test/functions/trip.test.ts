@@ -1,19 +1,23 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { MAX_PROBLEM_LENGTH, MAX_PROBLEMS_LENGTH, problemsText, tripProblems } from '../../functions/trip-problems.ts';
-import { tripFields, tripSchema } from '../../functions/trip.ts';
+import { fieldsOf } from '../../asl/saga.ts';
+import { inputProblemsOf, MAX_PROBLEM_LENGTH, MAX_PROBLEMS_LENGTH, problemsText } from '../../functions/input-problems.ts';
+import { tripSaga } from '../../saga.ts';
 import { exampleTrip } from '../helpers/trips.ts';
+
+const tripFields = fieldsOf(tripSaga);
+const tripProblems = inputProblemsOf(tripSaga);
 
 // The compiled validator against an oracle: a second, plain implementation of every rule of a trip, written
 // without ajv, without the validator's parser, and comparing instants through Date rather than by fields.
 
 /** Which fields hold what, read from the schema's own declarations (the oracle then checks them its own way). */
 const kindOf = (field: string): 'id' | 'place' | 'instant' => {
-  const schema = (tripSchema.properties as Record<string, Record<string, unknown>>)[field] ?? {};
+  const schema: Record<string, unknown> = (tripSaga.input as Record<string, Record<string, unknown>>)[field] ?? {};
   return schema['instant'] ? 'instant' : schema['placeName'] ? 'place' : 'id';
 };
 const afterOf = (field: string): string | undefined =>
-  (tripSchema.properties as Record<string, Record<string, unknown>>)[field]?.['after'] as string | undefined;
+  (tripSaga.input as Record<string, Record<string, unknown>>)[field]?.['after'] as string | undefined;
 const instantFields = tripFields.filter((field) => kindOf(field) === 'instant');
 const placeFields = tripFields.filter((field) => kindOf(field) === 'place');
 

@@ -1,6 +1,6 @@
+import type { Trip } from '../../saga.ts';
 import { expect } from '@jest/globals';
 import { groupCompensationOf, isGroup, retryStateOf, stepsOfStage, type SagaStep } from '../../asl/saga.ts';
-import type { Trip } from '../../functions/trip.ts';
 import type { FaultSpec } from '../../local/faults.ts';
 import { stillBooked, type Execution, type LocalSaga } from '../../local/runtime.ts';
 import { invariantProblems, stuckStepOf } from '../../verify/invariant.ts';
@@ -17,17 +17,21 @@ export const booked = (bookings: Bookings) =>
  * its alert: raised once per stuck compensation, owing exactly the stuck step, the rest of its group and every
  * earlier step, and naming the bookings left.
  */
-export async function expectConsistent(local: LocalSaga, execution: Execution, trip: Trip): Promise<Bookings> {
+export async function expectConsistent(
+  local: LocalSaga,
+  execution: Execution,
+  input: Readonly<Record<string, unknown>>,
+): Promise<Bookings> {
   // A stopped branch's call may still be under way: its write lands before the tables are read.
   await local.idle();
   // The step list the execution started with, whatever the local saga's is now.
   const { saga, definition } = local.pinnedOf(execution);
-  const bookings = await local.bookingsOf(trip.trip_id, saga);
+  const bookings = await local.bookingsOf(String(input[saga.keyField]), saga);
   const stages = saga.steps;
   const own = stillBooked(bookings, execution.executionArn);
   if (execution.outcome === 'aborted' || execution.outcome === 'failed')
     throw new Error(`execution ended unexpectedly (${execution.outcome}): ${execution.error}: ${execution.cause}`);
-  expect(invariantProblems(saga, { ...execution, alerted: execution.alerts.length > 0 }, trip, bookings)).toEqual([]);
+  expect(invariantProblems(saga, { ...execution, alerted: execution.alerts.length > 0 }, input, bookings)).toEqual([]);
   if (execution.outcome === 'compensation not finished') {
     // One alert per compensation that got stuck (a retry that then succeeds lets the rollback go on, and a later
     // one may get stuck too, or, in a group, a sibling at the same time).

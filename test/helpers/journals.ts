@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from '@jest/globals';
 import type { Saga } from '../../asl/saga.ts';
-import type { Trip } from '../../functions/trip.ts';
+import type { Trip } from '../../saga.ts';
 import { ExecutionInterruptedError, LocalSaga } from '../../local/runtime.ts';
 
 /** Rewrites an execution's journal as a version that kept no definition wrote it: its start record without one. */

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { expect } from '@jest/globals';
 import {
   actionEntryOf,
@@ -7,40 +8,45 @@ import {
   groupCompensationOf,
   handedOffStateOf,
   handOffStateOf,
+  isCustomStep,
   isGroup,
   parallel,
   retryStateOf,
   stepsOf,
   stepsOfStage,
   TerminalState,
+  type BookingStep,
   type ParallelGroup,
   type Saga,
   type SagaStep,
   type Stage,
   type Transition,
 } from '../../asl/index.ts';
-import { tripFields, type TripField } from '../../functions/trip.ts';
-import { tripSaga } from '../../saga.ts';
+import { tripSaga, type TripField } from '../../saga.ts';
 
 const FIELDS = ['id', 'what', 'from', 'to'] as const;
 
 /** A step as a user would add it to the step list. */
-export function stepNamed(name: string): SagaStep<(typeof FIELDS)[number]> {
+export function stepNamed(name: string): BookingStep<(typeof FIELDS)[number]> {
   return { name, action: `Book${name}`, compensation: `Cancel${name}`, table: `${name}Bookings`, records: ['what', 'from', 'to'] };
 }
+
+const text = { type: 'string' } as const;
 
 /** A saga of `size` generic steps (Step1 … StepN), for shapes the trip does not cover. */
 export function sagaOfSize(size: number): Saga {
   return defineSaga({
     name: `Saga${size}`,
+    noun: 'Thing',
     keyField: 'id',
-    fields: FIELDS,
+    input: Object.fromEntries(FIELDS.map((field) => [field, text])) as Record<(typeof FIELDS)[number], typeof text>,
+    example: { id: 'example', what: 'a thing', from: 'here', to: 'there' },
     steps: Array.from({ length: size }, (_, index) => stepNamed(`Step${index + 1}`)),
   });
 }
 
 /** The step that tests add at the end of the trip's step list, as a user adds one (README: "Adding a step"). */
-export const addedStep: SagaStep = {
+export const addedStep: BookingStep = {
   name: 'Added',
   action: 'BookAdded',
   compensation: 'CancelAdded',
@@ -52,9 +58,10 @@ export const addedStep: SagaStep = {
 export const tripSagaWithAddedStep: Saga = { ...tripSaga, steps: [...tripSaga.steps, addedStep] };
 
 /** The trip's steps, by position: tests state the rules on these, so that they hold for any step list. */
-export const steps: readonly SagaStep[] = stepsOf(tripSaga);
-export const firstStep = steps[0] as SagaStep;
-export const lastStep = steps.at(-1) as SagaStep;
+/** The trip's steps are bookings: what tests of bookings (their tables, what they record) read. */
+export const steps: readonly BookingStep[] = stepsOf(tripSaga).flatMap((step) => (isCustomStep(step) ? [] : [step]));
+export const firstStep = steps[0] as BookingStep;
+export const lastStep = steps.at(-1) as BookingStep;
 /** The step before the last (the first, in a saga of one): its compensation is owed when the last action fails. */
 export const previousStep = steps.at(-2) ?? firstStep;
 export const actions = steps.map((step) => step.action);
@@ -175,12 +182,11 @@ export function expectSamePath(seen: readonly string[], expected: readonly strin
   expect([...seen].sort()).toEqual([...expected].sort());
 }
 
-/** A saga of `size` steps over the trip's fields, which the real handlers (validating trips) can serve. */
+/** A saga of `size` steps over the trip's input, which the real handlers (validating trips) can serve. */
 export function tripSagaOfSize(size: number): Saga {
-  return defineSaga<TripField>({
+  return defineSaga({
+    ...tripSaga,
     name: `Trip${size}`,
-    keyField: 'trip_id',
-    fields: tripFields,
     steps: Array.from({ length: size }, (_, index) => ({
       name: `Step${index + 1}`,
       action: `BookStep${index + 1}`,
@@ -223,8 +229,8 @@ export function redriveEntryOf(stuck: SagaStep, saga: Saga = tripSaga): string {
 }
 
 /** The saga with one of its steps changed, wherever it stands (alone, or in a group). */
-export function withStepChanged(step: SagaStep, change: Partial<SagaStep>, saga: Saga = tripSaga): Saga {
-  const changed = (other: SagaStep): SagaStep => (other === step ? { ...other, ...change } : other);
+export function withStepChanged(step: SagaStep, change: Partial<BookingStep>, saga: Saga = tripSaga): Saga {
+  const changed = (other: SagaStep): SagaStep => (other === step ? ({ ...other, ...change } as SagaStep) : other);
   return {
     ...saga,
     steps: saga.steps.map((stage) => (isGroup(stage) ? { ...stage, parallel: stage.parallel.map(changed) } : changed(stage))),
@@ -234,3 +240,25 @@ export function withStepChanged(step: SagaStep, change: Partial<SagaStep>, saga:
 /** What an execution still holds when `stuck`'s compensation gives up: its booking, and those of every earlier entry. */
 export const heldWhenStuck = (stuck: SagaStep, saga: Saga = tripSaga): SagaStep[] =>
   stepsOf(saga).filter((step) => step === stuck || stageIndexOf(step, saga) < stageIndexOf(stuck, saga));
+
+/**
+ * The project's own saga (saga.ts) and every saga of examples/ (a module whose default export is a step list, not a
+ * custom step's code), each with its file: what the per-saga tests run over, so that a new example is tested by
+ * adding it.
+ */
+export const everySaga: readonly { readonly file: string; readonly saga: Saga }[] = [
+  { file: 'saga.ts', saga: tripSaga },
+  ...(
+    await Promise.all(
+      readdirSync(new URL('../../examples/', import.meta.url))
+        .filter((name) => name.endsWith('.ts'))
+        .sort()
+        .map(async (name) => ({
+          file: `examples/${name}`,
+          exported: ((await import(new URL(`../../examples/${name}`, import.meta.url).href)) as { default?: unknown }).default,
+        })),
+    )
+  ).flatMap(({ file, exported }) =>
+    typeof exported === 'object' && exported !== null && 'steps' in exported ? [{ file, saga: exported as Saga }] : [],
+  ),
+];

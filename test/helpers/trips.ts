@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Trip } from '../../functions/trip.ts';
+import type { Trip } from '../../saga.ts';
 
 /** The example trip of the README (examples/trip.json). */
 export const exampleTrip: Trip = JSON.parse(readFileSync(new URL('../../examples/trip.json', import.meta.url), 'utf8'));

@@ -3,20 +3,29 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { SagaOutcome } from '../../asl/errors.ts';
 import type * as pulumi from '@pulumi/pulumi';
 import { renderRollback, renderSaga } from '../../asl/render.ts';
-import { compensationRetryOf, DEFAULT_ACTION_RETRY, stepsOf, type Saga, type SagaStep } from '../../asl/saga.ts';
+import {
+  compensationRetryOf,
+  DEFAULT_ACTION_RETRY,
+  invalidErrorOf,
+  isCustomStep,
+  stepsOf,
+  tableOf,
+  type Saga,
+  type SagaStep,
+} from '../../asl/saga.ts';
 import { MAX_DEPLOYED_STATE_NAME } from '../../infra/names.ts';
 import { buildFunctions, type BuiltFunction } from '../../functions/build.ts';
 import { configToEnvironment, stepConfigsOf, type StepConfig } from '../../functions/config.ts';
 import { STATES_ALARMED } from '../../infra/alerting.ts';
-import { TRIP_PREFIX } from '../../verify/trip-prefix.ts';
-import { WILDCARD_ONLY_ACTIONS, type PolicyDocument } from '../../infra/policies.ts';
+import { KEY_PREFIX } from '../../verify/key-prefix.ts';
+import { CUSTOM_TABLE_ACTIONS, WILDCARD_ONLY_ACTIONS, type PolicyDocument } from '../../infra/policies.ts';
 import { SagaStack } from '../../infra/saga-stack.ts';
 import { DEFAULT_SETTINGS, sagaWithSettings } from '../../infra/settings.ts';
 import { tripSaga } from '../../saga.ts';
 import { task } from '../helpers/asl.ts';
 import { saga } from '../helpers/cli.ts';
 import { MOCK_ACCOUNT, MOCK_REGION, ofType, runProgram, stackFileSettings, withMocks, type MockResource } from '../helpers/pulumi.ts';
-import { addedStep, firstStep, steps, tripParallelSaga, tripSagaWithAddedStep } from '../helpers/sagas.ts';
+import { addedStep, everySaga, firstStep, steps, tripParallelSaga, tripSagaWithAddedStep } from '../helpers/sagas.ts';
 import { scratchDir, scratchFile } from '../helpers/scratch.ts';
 
 // Pulumi's own unit-test mocks stand in for AWS: every resource the program registers is recorded with its inputs.
@@ -60,7 +69,7 @@ const aliasOf = (run: Run, prefix: string) => named(run, TYPES.alias, `${prefix}
 function expectSagaInventory(run: Run, saga: Saga): void {
   const count = (type: string) => ofType(run.resources, type).length;
   const functions = stepsOf(saga).length * 2;
-  expect(count(TYPES.table)).toBe(stepsOf(saga).length);
+  expect(count(TYPES.table)).toBe(stepsOf(saga).filter((step) => tableOf(step) !== undefined).length);
   expect(count(TYPES.fn)).toBe(functions);
   expect(count(TYPES.stateMachine)).toBe(2);
   expect(count(TYPES.role)).toBe(functions + 2);
@@ -79,15 +88,20 @@ function expectSagaInventory(run: Run, saga: Saga): void {
   expectDashboardOfOwnResources(run);
 
   for (const step of stepsOf(saga)) {
-    const table = named(run, TYPES.table, step.table);
-    expect(table.inputs).toMatchObject({
-      billingMode: 'PAY_PER_REQUEST',
-      hashKey: saga.keyField,
-      attributes: [{ name: saga.keyField, type: 'S' }],
-      ttl: { attributeName: 'expires_at', enabled: true },
-    });
+    const tableName = tableOf(step);
+    const table = tableName === undefined ? undefined : named(run, TYPES.table, tableName);
+    expect(table?.inputs ?? {}).toMatchObject(
+      table === undefined
+        ? {}
+        : {
+            billingMode: 'PAY_PER_REQUEST',
+            hashKey: saga.keyField,
+            attributes: [{ name: saga.keyField, type: 'S' }],
+            ttl: { attributeName: 'expires_at', enabled: true },
+          },
+    );
     // DynamoDB's AWS-owned key, unless the stack names its own: the AWS-managed key is billed through KMS.
-    expect(table.inputs['serverSideEncryption']).toBeUndefined();
+    expect(table?.inputs['serverSideEncryption']).toBeUndefined();
     for (const [kind, state] of [
       ['action', step.action],
       ['compensation', step.compensation],
@@ -98,18 +112,27 @@ function expectSagaInventory(run: Run, saga: Saga): void {
       expect(fn.inputs['loggingConfig']).toEqual({ logFormat: 'Text', logGroup: logGroup.state['name'] });
       expect(fn.inputs['role']).toBe(arnOf(run, TYPES.role, `${state}-role`));
       const expectedConfig = stepConfigsOf(saga, { faultInjection: false })[state] as StepConfig;
-      expect(fn.inputs['environment'].variables).toMatchObject(configToEnvironment({ ...expectedConfig, table: table.state['name'] }));
+      expect(fn.inputs['environment'].variables).toMatchObject({
+        ...configToEnvironment({ ...expectedConfig, ...(table === undefined ? {} : { table: table.state['name'] }) }),
+        // A custom step's declared environment, as it declared it.
+        ...(isCustomStep(step) ? step.needs?.environment : {}),
+      });
 
-      // Its role, statement by statement: its DynamoDB calls on its own table, its own log group, X-Ray; nothing else.
+      // Its role, statement by statement: its DynamoDB calls on its own table (a custom step's: single items of the
+      // table it declared), its own log group, X-Ray, and what a custom step declared on named resources; nothing else.
+      const tableActions = isCustomStep(step)
+        ? [...CUSTOM_TABLE_ACTIONS]
+        : kind === 'action'
+          ? ['dynamodb:UpdateItem', 'dynamodb:GetItem']
+          : ['dynamodb:UpdateItem'];
       expect(named(run, TYPES.policy, `${state}-policy`).inputs['role']).toBe(named(run, TYPES.role, `${state}-role`).id);
       expect(policyOf(run, `${state}-policy`).Statement).toEqual([
-        {
-          Effect: 'Allow',
-          Action: kind === 'action' ? ['dynamodb:UpdateItem', 'dynamodb:GetItem'] : ['dynamodb:UpdateItem'],
-          Resource: [table.state['arn']],
-        },
+        ...(table === undefined ? [] : [{ Effect: 'Allow', Action: tableActions, Resource: [table.state['arn']] }]),
         { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [`${logGroup.state['arn']}:*`] },
         XRAY_WRITE,
+        ...(isCustomStep(step)
+          ? (step.needs?.permissions ?? []).map(({ actions, resources }) => ({ Effect: 'Allow', Action: actions, Resource: resources }))
+          : []),
       ]);
     }
   }
@@ -336,7 +359,7 @@ describe('the program, with the default settings', () => {
           { status: ['TIMED_OUT', 'ABORTED'] },
           {
             status: ['FAILED'],
-            error: [{ 'anything-but': [SagaOutcome.RolledBack, SagaOutcome.TripInvalid, SagaOutcome.RollbackHandedOff] }],
+            error: [{ 'anything-but': [SagaOutcome.RolledBack, invalidErrorOf(tripSaga), SagaOutcome.RollbackHandedOff] }],
           },
         ],
       },
@@ -394,7 +417,9 @@ describe('the program, with the default settings', () => {
       rollbackStateMachineArn: rollbackMachineOf(run).state['arn'],
       rollbackStateMachineName: rollbackMachineOf(run).state['name'],
       rollbackStateMachineLogGroup: named(run, TYPES.logGroup, 'rollback-logs').state['name'],
-      tableNames: Object.fromEntries(stepsOf(tripSaga).map((step) => [step.name, named(run, TYPES.table, step.table).state['name']])),
+      tableNames: Object.fromEntries(
+        stepsOf(tripSaga).map((step) => [step.name, named(run, TYPES.table, tableOf(step) as string).state['name']]),
+      ),
       functionNames: Object.fromEntries(ofType(run.resources, TYPES.fn).map((fn) => [fn.name, fn.state['name']])),
       faultInjection: false,
     });
@@ -415,6 +440,18 @@ describe('a step list with one more step, through the same component', () => {
     expectSagaInventory(run, tripSagaWithAddedStep);
     expectNoStrayWildcards(run);
     expect(JSON.parse(stateMachineOf(run).inputs['definition']).States).toHaveProperty(addedStep.action);
+  });
+});
+
+describe.each(everySaga.map(({ file, saga }) => [file, saga] as const))('a stack whose saga setting names %s', (file, saga) => {
+  let run: Run;
+  beforeAll(async () => {
+    run = await runProgram({ saga: file });
+  }, 120_000);
+
+  it('deploys its tables, functions and roles, each least-privilege, whatever the kind of its steps', () => {
+    expectSagaInventory(run, saga);
+    expectNoStrayWildcards(run);
   });
 });
 
@@ -610,10 +647,10 @@ describe('stack settings', () => {
     expect(task(deployed, firstStep.compensation).Retry?.[0]?.MaxAttempts).toBe(3);
     // saga verify fails executions on purpose here: its trip ids (the executions' names) page no one.
     for (const rule of ofType(run.resources, TYPES.rule)) {
-      expect(JSON.parse(rule.inputs['eventPattern']).detail.name).toEqual([{ 'anything-but': { prefix: `${TRIP_PREFIX}-` } }]);
+      expect(JSON.parse(rule.inputs['eventPattern']).detail.name).toEqual([{ 'anything-but': { prefix: `${KEY_PREFIX}-` } }]);
     }
     for (const filter of ofType(run.resources, TYPES.metricFilter).filter((candidate) => candidate.name.endsWith('-unexpected-ends'))) {
-      expect(filter.inputs['pattern']).toMatch(new RegExp(`&& \\$\\.execution_arn != "\\*:${TRIP_PREFIX}-\\*" }$`));
+      expect(filter.inputs['pattern']).toMatch(new RegExp(`&& \\$\\.execution_arn != "\\*:${KEY_PREFIX}-\\*" }$`));
     }
   }, 60_000);
 
@@ -728,7 +765,9 @@ describe('changing the step list of a deployed stack: two successive programs, b
         expect(inputs).toEqual(earlier);
       }
     }
-    expect(named(after, TYPES.table, removed.table).inputs).toEqual(named(before, TYPES.table, removed.table).inputs);
+    expect(named(after, TYPES.table, tableOf(removed) as string).inputs).toEqual(
+      named(before, TYPES.table, tableOf(removed) as string).inputs,
+    );
     // Executions started before the removal run under the same state machine role: it still may call the step's functions.
     const invoke = policyOf(after, 'state-machine-policy').Statement[0]?.Resource ?? [];
     for (const state of [removed.action, removed.compensation]) expect(invoke).toContain(`${arnOf(after, TYPES.fn, state)}:*`);
@@ -740,7 +779,7 @@ describe('changing the step list of a deployed stack: two successive programs, b
       const tables = ofType(run.resources, TYPES.table).map((table) => table.name);
       for (const table of tables) expect(run.retained.has(table)).toBe(true);
     }
-    expect(ofType(retiredForGood.resources, TYPES.table).map((table) => table.name)).not.toContain(removed.table);
+    expect(ofType(retiredForGood.resources, TYPES.table).map((table) => table.name)).not.toContain(tableOf(removed) as string);
     expect(ofType(retiredForGood.resources, TYPES.fn).map((fn) => fn.name)).not.toContain(removed.compensation);
   });
 });

@@ -12,7 +12,7 @@ import { actions, compensatedWhen, expectSamePath, firstStep, rollbackPathOf, st
 import { chromiumRequired, executablePath, launchChromium } from '../helpers/browser.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 import { tripWithId } from '../helpers/trips.ts';
-import type { Trip } from '../../functions/trip.ts';
+import type { Trip } from '../../saga.ts';
 
 // The console of `saga local` in a real browser (test/helpers/browser.ts).
 

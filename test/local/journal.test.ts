@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import fc from 'fast-check';
 import { isGroup, retryStateOf, type ParallelGroup, type SagaStep } from '../../asl/saga.ts';
-import type { Trip } from '../../functions/trip.ts';
+import type { Trip } from '../../saga.ts';
 import { LocalSaga, type Alert, type Execution } from '../../local/runtime.ts';
 import { tripSaga } from '../../saga.ts';
 import { localStateMachineArn, sfnOf, startSaga, type SagaProcess } from '../helpers/cli.ts';

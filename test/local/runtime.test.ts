@@ -13,7 +13,7 @@ import {
   type SagaStep,
   type Stage,
 } from '../../asl/saga.ts';
-import type { Trip } from '../../functions/trip.ts';
+import type { Trip } from '../../saga.ts';
 import { LocalSaga, stillBooked, type Execution } from '../../local/runtime.ts';
 import { tripSaga } from '../../saga.ts';
 import { failureMatrix } from '../helpers/matrix.ts';

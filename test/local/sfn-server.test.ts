@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb.ts';
 import { LocalSaga } from '../../local/runtime.ts';
-import { tripProblems } from '../../functions/trip-problems.ts';
+import { inputProblemsOf } from '../../functions/input-problems.ts';
 import { StepFunctionsServer } from '../../local/sfn-server.ts';
 import { alertStateOf, retryStateOf, TerminalState } from '../../asl/saga.ts';
 import { tripSaga } from '../../saga.ts';
@@ -252,7 +252,7 @@ describe('history details as AWS gives them', () => {
 
 describe('with --validate-input', () => {
   it('a trip that fails the schema is refused at StartExecution with InvalidExecutionInput, naming the problem', async () => {
-    const validating = await StepFunctionsServer.start(local, { validateInput: tripProblems });
+    const validating = await StepFunctionsServer.start(local, { validateInput: inputProblemsOf(local.saga) });
     const client = new SFNClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, endpoint: validating.endpoint });
     try {
       const trip = tripWithId('sdk-validated', { check_out: '2017-07-01T00:00:00.000Z' });

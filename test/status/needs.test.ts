@@ -11,7 +11,7 @@ import {
   type SagaStep,
 } from '../../asl/saga.ts';
 import tripParallel from '../../examples/trip-parallel.ts';
-import { causeMessage, describeNeed, Need, needOf, resumeFromOf, ROUTINE_ENDS, type EndedExecution } from '../../status/needs.ts';
+import { causeMessage, describeNeed, Need, needOf, resumeFromOf, routineEndsOf, type EndedExecution } from '../../status/needs.ts';
 import { tripSaga } from '../../saga.ts';
 import { firstStep, lastStep, stageOf, steps } from '../helpers/sagas.ts';
 
@@ -34,27 +34,28 @@ const ended = (changes: Partial<EndedExecution>): EndedExecution => ({
 
 describe('needOf', () => {
   it('a routine end never needs anyone, whatever the tables hold', () => {
-    for (const error of ROUTINE_ENDS) expect(needOf('saga', ended({ error }), [firstStep.name], now)).toBeUndefined();
+    for (const error of routineEndsOf(tripSaga, 'saga'))
+      expect(needOf(tripSaga, 'saga', ended({ error }), [firstStep.name], now)).toBeUndefined();
   });
 
   it('any other failure needs a person while it can be redriven, and after that only while it holds bookings', () => {
     const stuck = ended({ error: StepError.InjectedFault });
-    expect(needOf('saga', stuck, [], now)).toBe(Need.Stuck);
+    expect(needOf(tripSaga, 'saga', stuck, [], now)).toBe(Need.Stuck);
     const old = ended({ error: StepError.InjectedFault, stopDate: new Date(now.getTime() - 15 * DAY) });
-    expect(needOf('saga', old, [firstStep.name], now)).toBe(Need.Stuck);
+    expect(needOf(tripSaga, 'saga', old, [firstStep.name], now)).toBe(Need.Stuck);
     // Past the deadline, holding nothing: the rollback machine finished it, or nothing was left to undo.
-    expect(needOf('saga', old, [], now)).toBeUndefined();
+    expect(needOf(tripSaga, 'saga', old, [], now)).toBeUndefined();
   });
 
   it('a run that timed out or was stopped needs a person only if it left bookings', () => {
-    expect(needOf('saga', ended({ status: 'TIMED_OUT' }), [firstStep.name], now)).toBe(Need.TimedOut);
-    expect(needOf('saga', ended({ status: 'ABORTED' }), [firstStep.name], now)).toBe(Need.Aborted);
-    expect(needOf('saga', ended({ status: 'ABORTED' }), [], now)).toBeUndefined();
+    expect(needOf(tripSaga, 'saga', ended({ status: 'TIMED_OUT' }), [firstStep.name], now)).toBe(Need.TimedOut);
+    expect(needOf(tripSaga, 'saga', ended({ status: 'ABORTED' }), [firstStep.name], now)).toBe(Need.Aborted);
+    expect(needOf(tripSaga, 'saga', ended({ status: 'ABORTED' }), [], now)).toBeUndefined();
   });
 
   it("the rollback machine's completed rollback is routine; its stuck one is not", () => {
-    expect(needOf('rollback', ended({ error: SagaOutcome.RolledBack }), [], now)).toBeUndefined();
-    expect(needOf('rollback', ended({ error: StepError.InjectedFault }), [], now)).toBe(Need.Stuck);
+    expect(needOf(tripSaga, 'rollback', ended({ error: SagaOutcome.RolledBack }), [], now)).toBeUndefined();
+    expect(needOf(tripSaga, 'rollback', ended({ error: StepError.InjectedFault }), [], now)).toBe(Need.Stuck);
   });
 });
 

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { costTable, placeholderResources, renderSaga, toMermaid, type Saga } from '../asl/index.ts';
-import { loadSaga } from './saga-module.ts';
+import { loadSaga } from '../bin/saga-module.ts';
 
 // The README's generated parts: the diagrams and cost tables of the trip's step list and of the example with a group.
 // `npx saga graph --readme` rewrites them; test/readme.test.ts checks that they are current.

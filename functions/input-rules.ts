@@ -1,7 +1,6 @@
-// The rules of a trip that JSON Schema keywords cannot state: instants compared exactly, and place names that
-// hold something visible. The compiled validator (functions/step-event-validator.generated.js) calls these at
-// run time through the trip schema's own keywords (functions/generate-validator.ts); they fail closed: what
-// they cannot read is invalid.
+// The rules of an input that JSON Schema keywords cannot state: instants compared exactly, and place names that
+// hold something visible. A saga's validators (functions/validator.ts) call these at run time through this
+// project's own keywords, which any saga's schema may use; they fail closed: what they cannot read is invalid.
 
 export { hasDistinctFaultStates } from './faults.ts';
 
