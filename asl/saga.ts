@@ -101,7 +101,7 @@ export interface StepNeeds {
  */
 export interface CustomStep extends StepBasics {
   readonly kind: 'custom';
-  /** The step's code, e.g. `new URL('./payment.ts', import.meta.url)`. */
+  /** The step's code, e.g. `new URL('./payment.ts', import.meta.url)` (its href once a definition pins the step list). */
   readonly code: URL;
   readonly needs?: StepNeeds;
 }

@@ -126,7 +126,8 @@ const NAMED_RESOURCE = /^arn:aws[a-z-]*:[a-z0-9-]+:/;
 /** A custom step's needs, each named: its code, its environment and its permissions on named resources. */
 function needsProblems(step: CustomStep, where: string): string[] {
   const problems: string[] = [];
-  if (!(step.code instanceof URL))
+  // A URL in the saga file; its href once a definition pins the step list.
+  if (!(step.code instanceof URL) && typeof step.code !== 'string')
     problems.push(`${where}: code must be the URL of its module, e.g. new URL('./payment.ts', import.meta.url)`);
   for (const name of Object.keys(step.needs?.environment ?? {})) {
     if (!ENVIRONMENT_NAME.test(name)) {

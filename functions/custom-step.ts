@@ -80,7 +80,7 @@ export interface StepCode<Input> {
 export async function probesOf(saga: Saga): Promise<Map<string, Probe>> {
   const probes = new Map<string, Probe>();
   for (const step of stepsOf(saga).filter(isCustomStep)) {
-    const { probe } = ((await import(step.code.href)) as { default: StepCode<unknown> }).default;
+    const { probe } = ((await import(String(step.code))) as { default: StepCode<unknown> }).default;
     if (probe) probes.set(step.name, probe);
   }
   return probes;

@@ -89,7 +89,7 @@ describe('describeNeed', () => {
     const need = describeNeed(tripSaga, 'saga', stuck, Need.Stuck, [firstStep.name], retryStateOf(firstStep), context, now);
     expect(need.command).toBe(`aws stepfunctions redrive-execution --execution-arn ${stuck.executionArn}`);
     expect(need.redriveDeadline).toBe(new Date(stuck.stopDate.getTime() + 14 * DAY).toISOString());
-    expect(need).toMatchObject({ tripId: 'trip-1', bookingsLeft: [firstStep.name], redrivable: true, ageSeconds: DAY / 1000 });
+    expect(need).toMatchObject({ key: 'trip-1', bookingsLeft: [firstStep.name], redrivable: true, ageSeconds: DAY / 1000 });
   });
 
   it('after the deadline, with the rollback machine from the compensation where it stopped, on its trip and bookings', () => {
