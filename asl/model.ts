@@ -58,7 +58,7 @@ export type ChoiceRule = (ChoiceTest | { readonly Or: readonly ChoiceTest[] }) &
 const describeTest = (test: ChoiceTest): string =>
   'StringEquals' in test ? `${test.Variable} = ${test.StringEquals}` : `${test.Variable} ${test.IsPresent ? 'present' : 'absent'}`;
 
-/** A rule's test in words, e.g. `$.resumeFrom = CancelHotel`, or `$.trip absent or $.execution absent`. */
+/** A rule's test in words, e.g. `$.resumeFrom = CancelHotel`, or `$.execution absent`. */
 export const describeRule = (rule: ChoiceRule): string => ('Or' in rule ? rule.Or.map(describeTest).join(' or ') : describeTest(rule));
 
 export interface ChoiceState {
