@@ -5,7 +5,7 @@ import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type DynamoDB
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { deployedStepsOf, tableOf, type Saga } from '../asl/saga.ts';
-import { guard, type Listener, type Refusal } from './http-guard.ts';
+import { guard, readBodyWithin, type Listener, type Refusal } from './http-guard.ts';
 
 /** Any values do: dynalite checks that requests are signed, not by whom. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -87,20 +87,13 @@ function behindFront(server: Server): void {
   guard(
     server,
     async (request, response) => {
-      const chunks: Buffer[] = [];
-      let bytes = 0;
-      for await (const chunk of request) {
-        bytes += (chunk as Buffer).length;
-        if (bytes > MAX_REQUEST_BYTES) {
-          response.once('finish', () => request.destroy());
-          return refuse(response, {
-            status: 413,
-            type: 'ValidationException',
-            message: `Request body is larger than ${MAX_REQUEST_BYTES} bytes`,
-          });
-        }
-        chunks.push(chunk as Buffer);
-      }
+      const chunks = await readBodyWithin(request, response, MAX_REQUEST_BYTES);
+      if (!chunks)
+        return refuse(response, {
+          status: 413,
+          type: 'ValidationException',
+          message: `Request body is larger than ${MAX_REQUEST_BYTES} bytes`,
+        });
       const { origin: _sameOrigin, ...headers } = request.headers;
       const whole = Object.assign(Readable.from(chunks), { headers, method: request.method, url: request.url });
       dynaliteListener(whole as unknown as IncomingMessage, response);

@@ -124,3 +124,21 @@ export function guard(server: Server, listener: Listener, options: GuardOptions)
     answerClientError(socket, refusal, options.body);
   });
 }
+
+/**
+ * A request's whole body, or undefined once it passes `limit` bytes: the caller then refuses in its API's own shape,
+ * and the connection closes once that answer is sent, so the rest of the body is never read.
+ */
+export async function readBodyWithin(request: IncomingMessage, response: ServerResponse, limit: number): Promise<Buffer[] | undefined> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of request) {
+    bytes += (chunk as Buffer).length;
+    if (bytes > limit) {
+      response.once('finish', () => request.destroy());
+      return undefined;
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return chunks;
+}

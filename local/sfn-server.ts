@@ -6,7 +6,7 @@ import { problemsText } from '../functions/input-problems.ts';
 import type { FaultSpec } from './faults.ts';
 import type { HistoryEvent } from './history.ts';
 import { inputDepthProblem } from './input.ts';
-import { guard } from './http-guard.ts';
+import { guard, readBodyWithin } from './http-guard.ts';
 import { answerFunctionConfiguration } from './lambda-api.ts';
 import type { ExecutionRun } from './journal.ts';
 import type { PinnedDefinition } from './pinned.ts';
@@ -276,17 +276,8 @@ export class StepFunctionsServer {
     if (request.method === 'GET' && this.#pages) return this.#pages(request, response);
     const requestId = randomUUID();
     try {
-      const chunks: Buffer[] = [];
-      let bytes = 0;
-      for await (const chunk of request) {
-        bytes += (chunk as Buffer).length;
-        if (bytes > MAX_REQUEST_BYTES) {
-          // Answered, then the connection closed: the rest of the body is never read.
-          response.once('finish', () => request.destroy());
-          throw new ApiError('RequestEntityTooLargeException', `Request body is larger than ${MAX_REQUEST_BYTES} bytes`, 413);
-        }
-        chunks.push(chunk as Buffer);
-      }
+      const chunks = await readBodyWithin(request, response, MAX_REQUEST_BYTES);
+      if (!chunks) throw new ApiError('RequestEntityTooLargeException', `Request body is larger than ${MAX_REQUEST_BYTES} bytes`, 413);
       if (request.method !== 'POST')
         throw new ApiError('UnknownOperationException', `${request.method} is not supported: POST a JSON 1.0 request`, 404);
       const target = String(request.headers['x-amz-target'] ?? '');
