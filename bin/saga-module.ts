@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Option } from 'commander';
+import { Option, type Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import type { Saga } from '../asl/saga.ts';
 import { SagaDefinitionError } from '../asl/validate.ts';
@@ -103,4 +103,31 @@ export async function deployedSaga(options: { readonly saga?: string; readonly s
   // A stack deployed from another checkout has no file here: its step list is --saga's to name.
   if (!existsSync(file)) return loadSaga(undefined);
   return loadSaga(sagaModuleOf(await stackSettingsOf(options.stack, file)));
+}
+
+/**
+ * Where a deployed saga is looked at (`saga verify`, `saga status`): a Pulumi stack, or its state machine, endpoints and
+ * tables given one by one. `machines` says what the stack's outputs name; `stateMachineArn` describes that option.
+ */
+export function addTargetOptions(command: Command, described: { readonly machines: string; readonly stateMachineArn: string }): Command {
+  return command
+    .addOption(
+      new Option(
+        '--stack <name>',
+        `a Pulumi stack: its outputs name the ${described.machines} and tables (needs the Pulumi CLI)`,
+      ).conflicts('stateMachineArn'),
+    )
+    .option('--state-machine-arn <arn>', described.stateMachineArn)
+    .option('--endpoint-url <url>', 'the Step Functions endpoint (default: AWS), e.g. a saga local')
+    .option('--dynamodb-endpoint-url <url>', 'the DynamoDB endpoint (default: AWS)')
+    .option(
+      '--lambda-endpoint-url <url>',
+      "where the functions' configuration names the tables (default: --endpoint-url, as saga local serves it)",
+    )
+    .option(
+      '--table <step=name>',
+      "a step's table, where the functions' configuration cannot be read; repeatable",
+      (value: string, previous: string[]) => [...previous, value],
+      [],
+    );
 }

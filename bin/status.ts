@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFAULT_MAX_EXECUTIONS } from '../status/scan.ts';
-import { deployedSaga, sagaOption } from './saga-module.ts';
+import { addTargetOptions, deployedSaga, sagaOption } from './saga-module.ts';
 
 // `saga status` is registered here and loaded when it runs: the other commands do not pay for its SDK clients.
 
@@ -11,7 +11,7 @@ const positiveInteger = (value: string): number => {
 };
 
 export function registerStatusCommand(program: Command): void {
-  program
+  const command = program
     .command('status')
     .description(
       'what needs a person now: every execution that ended leaving the saga unfinished (a stuck rollback, a run that ' +
@@ -26,23 +26,12 @@ export function registerStatusCommand(program: Command): void {
         'endpointUrl',
         'dynamodbEndpointUrl',
       ]),
-    )
-    .addOption(
-      new Option('--stack <name>', 'a Pulumi stack: its outputs name the state machines and tables (needs the Pulumi CLI)').conflicts(
-        'stateMachineArn',
-      ),
-    )
-    .option('--state-machine-arn <arn>', "the saga's state machine (default: the one named after the saga at --endpoint-url)")
+    );
+  addTargetOptions(command, {
+    machines: 'state machines',
+    stateMachineArn: "the saga's state machine (default: the one named after the saga at --endpoint-url)",
+  })
     .option('--rollback-state-machine-arn <arn>', 'its rollback machine, whose executions are looked at too')
-    .option('--endpoint-url <url>', 'the Step Functions endpoint (default: AWS), e.g. a saga local')
-    .option('--dynamodb-endpoint-url <url>', 'the DynamoDB endpoint (default: AWS)')
-    .option('--lambda-endpoint-url <url>', "where the functions' configuration names the tables (default: --endpoint-url)")
-    .option(
-      '--table <step=name>',
-      "a step's table, where the functions' configuration cannot be read; repeatable",
-      (value: string, previous: string[]) => [...previous, value],
-      [],
-    )
     .option('--json', 'print the executions that need a person as JSON')
     .option(
       '--max-executions <n>',

@@ -11,7 +11,7 @@ import { KEY_PREFIX } from '../verify/key-prefix.ts';
 import { resolveTarget, type Target, type TargetOptions } from '../verify/target.ts';
 import { Exit, UsageError } from './io.ts';
 import { nonNegativeInteger } from './local-commands.ts';
-import { deployedSaga, sagaOption } from './saga-module.ts';
+import { addTargetOptions, deployedSaga, sagaOption } from './saga-module.ts';
 
 /** Retry pauses of the `saga local` that `--local` starts: the suite's scenarios exhaust retries. */
 const LOCAL_RETRY_DELAY_MS = 10;
@@ -109,26 +109,12 @@ async function verify(options: VerifyOptions): Promise<void> {
 }
 
 export function registerVerifyCommand(program: Command): void {
-  program
+  const command = program
     .command('verify')
     .description("check that a stack keeps the saga's promise: every scenario through the Step Functions and DynamoDB APIs")
     .addOption(sagaOption)
-    .addOption(new Option('--local', 'start a saga local of its own and verify it').conflicts(['stack', 'stateMachineArn', 'endpointUrl']))
-    .addOption(
-      new Option('--stack <name>', 'a Pulumi stack: its outputs name the state machine and tables (needs the Pulumi CLI)').conflicts(
-        'stateMachineArn',
-      ),
-    )
-    .option('--state-machine-arn <arn>', "the saga's state machine")
-    .option('--endpoint-url <url>', 'the Step Functions endpoint (default: AWS), e.g. a saga local')
-    .option('--dynamodb-endpoint-url <url>', 'the DynamoDB endpoint (default: AWS)')
-    .option('--lambda-endpoint-url <url>', "where the functions' configuration is read (default: --endpoint-url, as saga local serves it)")
-    .option(
-      '--table <step=name>',
-      "a step's table, where the functions' configuration cannot be read; repeatable",
-      (value: string, previous: string[]) => [...previous, value],
-      [],
-    )
+    .addOption(new Option('--local', 'start a saga local of its own and verify it').conflicts(['stack', 'stateMachineArn', 'endpointUrl']));
+  addTargetOptions(command, { machines: 'state machine', stateMachineArn: "the saga's state machine" })
     .option('--yes-this-is-not-production', 'run against a stack not named dev or dev-…: only the scenarios that inject no fault')
     .option('--timeout <seconds>', 'stop an execution still running after this long: its scenario fails', seconds, DEFAULT_TIMEOUT_SECONDS)
     .option('--retry-delay <ms>', `with --local: every retry pause, in milliseconds (default ${LOCAL_RETRY_DELAY_MS})`, nonNegativeInteger)
