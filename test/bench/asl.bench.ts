@@ -1,7 +1,7 @@
 // Render + validate time of the saga definition for 3, 30 and 300 steps. A script, not a test:
 // timings on shared machines are for reading, not for asserting. Run with `npm run bench`.
 import { definitionProblems, placeholderResources, renderSaga, type Saga } from '../../asl/index.ts';
-import { sagaOfSize } from '../helpers/sagas.ts';
+import { sagaOfSize } from '../helpers/saga-shapes.ts';
 
 const RUNS = 51;
 

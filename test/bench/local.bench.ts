@@ -7,7 +7,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { taskStatesOf } from '../../asl/model.ts';
 import { LocalSaga } from '../../local/runtime.ts';
 import { failureMatrix } from '../helpers/matrix.ts';
-import { tripSagaOfSize } from '../helpers/sagas.ts';
+import { tripSagaOfSize } from '../helpers/saga-shapes.ts';
 import { tripWithId } from '../helpers/trips.ts';
 
 const CONCURRENCY = 16;
