@@ -130,15 +130,16 @@ function walkGraph(graph: StateGraph, faults: readonly Fault[]): Walked {
         state.Type === 'Task' && error !== undefined
           ? state.Retry?.find((candidate) => matches(candidate.ErrorEquals, error as string))
           : undefined;
+      const policy = retrier && retryPolicyOf(retrier);
       let waitSeconds = 0;
-      for (let attempt = 0; retrier !== undefined && attempt < retrier.MaxAttempts; attempt += 1) {
+      for (let attempt = 0; policy !== undefined && attempt < policy.maxAttempts; attempt += 1) {
         retries += 1;
-        waitSeconds += backoffSeconds(retryPolicyOf(retrier), attempt) / (retrier.JitterStrategy === 'FULL' ? 2 : 1);
+        waitSeconds += backoffSeconds(policy, attempt) / (retrier?.JitterStrategy === 'FULL' ? 2 : 1);
       }
-      stretches = followedBy(stretches, [{ attempts: 1 + (retrier?.MaxAttempts ?? 0), waitSeconds }]);
+      const attempts = 1 + (policy?.maxAttempts ?? 0);
+      stretches = followedBy(stretches, [{ attempts, waitSeconds }]);
       if (state.Type === 'Task') {
         // Each attempt: scheduled, started, and its end; every attempt of a failing Task fails.
-        const attempts = 1 + (retrier?.MaxAttempts ?? 0);
         logEvents = addEvents(logEvents, { all: 3 * attempts, error: error === undefined ? 0 : attempts });
       }
     }

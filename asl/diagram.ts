@@ -1,5 +1,6 @@
 import { ALL_ERRORS } from './errors.ts';
 import { assertNever, edgesOfDefinition, type Edge, type State, type StateGraph, type StateMachineDefinition } from './model.ts';
+import { retryPolicyOf } from './saga.ts';
 
 // Diagrams are drawn from the rendered definition, not from the step list, so they show exactly what runs.
 
@@ -32,9 +33,10 @@ const KIND_OF = {
 function noteOf(name: string, state: State): string {
   switch (state.Type) {
     case 'Task': {
-      const attempts = (state.Retry ?? []).map((retrier) =>
-        retrier.ErrorEquals.includes(ALL_ERRORS) ? `retry ×${retrier.MaxAttempts}` : `retry transient ×${retrier.MaxAttempts}`,
-      );
+      const attempts = (state.Retry ?? []).map((retrier) => {
+        const { maxAttempts } = retryPolicyOf(retrier);
+        return retrier.ErrorEquals.includes(ALL_ERRORS) ? `retry ×${maxAttempts}` : `retry transient ×${maxAttempts}`;
+      });
       return attempts.join(', ');
     }
     case 'Parallel':

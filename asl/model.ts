@@ -5,11 +5,17 @@ export type JsonPath = `$${string}`;
 
 export type JitterStrategy = 'FULL' | 'NONE';
 
+/** What ASL takes for a retrier's field that is left out: the renderer leaves out a field equal to it. */
+export const RETRIER_DEFAULTS = { IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2 } as const;
+
 export interface Retrier {
   readonly ErrorEquals: readonly string[];
-  readonly IntervalSeconds: number;
-  readonly MaxAttempts: number;
-  readonly BackoffRate: number;
+  /** @default RETRIER_DEFAULTS.IntervalSeconds */
+  readonly IntervalSeconds?: number;
+  /** @default RETRIER_DEFAULTS.MaxAttempts */
+  readonly MaxAttempts?: number;
+  /** @default RETRIER_DEFAULTS.BackoffRate */
+  readonly BackoffRate?: number;
   readonly MaxDelaySeconds: number;
   readonly JitterStrategy: JitterStrategy;
 }

@@ -6,6 +6,7 @@ import {
   type JsonPath,
   type ParallelState,
   type PayloadTemplate,
+  RETRIER_DEFAULTS,
   type Retrier,
   type State,
   type StateMachineDefinition,
@@ -130,9 +131,9 @@ export type SagaRenderOptions =
 function retrier(errors: readonly string[], policy: RetryPolicy): Retrier {
   return {
     ErrorEquals: errors,
-    IntervalSeconds: policy.intervalSeconds,
-    MaxAttempts: policy.maxAttempts,
-    BackoffRate: policy.backoffRate,
+    ...(policy.intervalSeconds === RETRIER_DEFAULTS.IntervalSeconds ? {} : { IntervalSeconds: policy.intervalSeconds }),
+    ...(policy.maxAttempts === RETRIER_DEFAULTS.MaxAttempts ? {} : { MaxAttempts: policy.maxAttempts }),
+    ...(policy.backoffRate === RETRIER_DEFAULTS.BackoffRate ? {} : { BackoffRate: policy.backoffRate }),
     MaxDelaySeconds: policy.maxDelaySeconds,
     JitterStrategy: 'FULL',
   };
@@ -155,7 +156,6 @@ const rejectsInput = (saga: Saga, index: number): Catcher[] =>
 function actionTask(step: SagaStep, resources: SagaResources, payload: PayloadTemplate, next: Transition): TaskState {
   return {
     Type: 'Task',
-    Comment: `Book the ${step.name}; on failure, undo it and every earlier booking`,
     Resource: functionArn(resources, step.action),
     Parameters: payload,
     ResultPath: resultPathOf(step.action),
@@ -213,7 +213,6 @@ function actionGroupState(saga: Saga, index: number, resources: SagaResources, p
 function compensationTask(saga: Saga, step: SagaStep, resources: SagaResources, payload: PayloadTemplate, next: Transition): TaskState {
   return {
     Type: 'Task',
-    Comment: `Cancel the ${step.name} booking if there is one (idempotent)`,
     Resource: functionArn(resources, step.compensation),
     Parameters: payload,
     ResultPath: resultPathOf(step.compensation),
@@ -262,7 +261,6 @@ function owedCompensationsOf(saga: Saga): (index: number, step: SagaStep) => str
 function alertState(saga: Saga, index: number, step: SagaStep, resources: SagaResources, plan: RollbackPlan, next: string): TaskState {
   return {
     Type: 'Task',
-    Comment: `${step.compensation} gave up: alert people, then try it once more`,
     Resource: SNS_PUBLISH,
     Parameters: {
       TopicArn: resources.alertTopic,
@@ -406,7 +404,6 @@ const redrivablePlan = (saga: Saga, resources: SagaResources, payload: PayloadTe
         retryStateOf(step),
         {
           ...compensationTask(saga, step, resources, payload, next),
-          Comment: `${step.compensation} again after the alert; if it still fails the execution stops here, to be redriven once fixed`,
         },
       ],
     ],
@@ -455,7 +452,14 @@ export function renderSaga(
   assertRenderable(saga, resources);
   const plan = sagaPlan(saga, resources, options);
   const definition: StateMachineDefinition = {
-    Comment: `Saga ${saga.name}: every action in order; after a failure, the compensations owed in reverse`,
+    // Said once here rather than in every state: each state's name says which step it serves.
+    Comment:
+      `Saga ${saga.name}: every action in order, retried on transient errors; after a failure, the compensations owed ` +
+      "in reverse, the failing step's own first (its write may have landed), each idempotent and retried; a compensation " +
+      'that gives up alerts people, then ' +
+      (options.type === 'STANDARD'
+        ? 'runs once more (Retry<compensation>), where a still-failing one stops the execution, to be redriven once fixed'
+        : 'hands the rollback to the rollback machine, which can be redriven'),
     StartAt: actionEntryOf(saga.steps[0] as Stage),
     ...(saga.timeoutSeconds === undefined ? {} : { TimeoutSeconds: saga.timeoutSeconds }),
     States: {

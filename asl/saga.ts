@@ -1,5 +1,5 @@
 // The declarative description of a saga: an ordered list of steps, each an action with its compensation.
-import type { Retrier } from './model.ts';
+import { RETRIER_DEFAULTS, type Retrier } from './model.ts';
 
 /** How a failed Task is retried. Every field has a documented default per kind of state. */
 export interface RetryPolicy {
@@ -254,9 +254,9 @@ export function totalBackoffSeconds(policy: RetryPolicy): number {
 
 /** The policy a rendered retrier carries: the inverse of the renderer's. */
 export const retryPolicyOf = (retrier: Retrier): RetryPolicy => ({
-  intervalSeconds: retrier.IntervalSeconds,
-  maxAttempts: retrier.MaxAttempts,
-  backoffRate: retrier.BackoffRate,
+  intervalSeconds: retrier.IntervalSeconds ?? RETRIER_DEFAULTS.IntervalSeconds,
+  maxAttempts: retrier.MaxAttempts ?? RETRIER_DEFAULTS.MaxAttempts,
+  backoffRate: retrier.BackoffRate ?? RETRIER_DEFAULTS.BackoffRate,
   maxDelaySeconds: retrier.MaxDelaySeconds,
 });
 

@@ -19,7 +19,7 @@ import {
   type StateMachineDefinition,
 } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
-import { aslValidator, task } from '../helpers/asl.ts';
+import { aslValidator, retryOf, task } from '../helpers/asl.ts';
 import { EXECUTION_ARN, FIRST_ATTEMPT, runDefinition } from '../helpers/interpreter.ts';
 import {
   compensationPathFrom,
@@ -234,9 +234,7 @@ describe('renderSaga for EXPRESS', () => {
     });
     expect(run).toMatchObject({ status: 'FAILED', error: 'StepFunctions.SfnException' });
     expect(run.entered.at(-1)).toBe(`HandOff${lastStep.compensation}`);
-    expect(run.calls[`HandOff${lastStep.compensation}`]).toBe(
-      1 + (task(express, `HandOff${lastStep.compensation}`).Retry?.[1]?.MaxAttempts ?? 0),
-    );
+    expect(run.calls[`HandOff${lastStep.compensation}`]).toBe(1 + retryOf(task(express, `HandOff${lastStep.compensation}`), 1).maxAttempts);
   });
 
   it('in an interpreter: a stuck compensation alerts, then starts the rollback machine with a 64-character name and ends handed off', async () => {

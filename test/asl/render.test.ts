@@ -19,7 +19,7 @@ import {
   type Transition,
 } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
-import { aslValidator, stateOf, task } from '../helpers/asl.ts';
+import { aslValidator, retryOf, stateOf, task } from '../helpers/asl.ts';
 import {
   actions,
   addedStep,
@@ -91,7 +91,8 @@ describe('renderSaga, for the trip', () => {
       expect(retry).toHaveLength(1);
       expect(retry[0]?.ErrorEquals).toEqual([...LambdaTransientErrors, StepError.Transient]);
       expect(retry[0]?.ErrorEquals).not.toContain(ALL_ERRORS);
-      expect(retry[0]).toMatchObject({ JitterStrategy: 'FULL', MaxDelaySeconds: 8, BackoffRate: 2, MaxAttempts: 3 });
+      expect(retry[0]?.JitterStrategy).toBe('FULL');
+      expect(retryOf(task(definition, action))).toMatchObject({ maxDelaySeconds: 8, backoffRate: 2, maxAttempts: 3 });
     }
   });
 
@@ -135,7 +136,8 @@ describe('renderSaga, for the trip', () => {
     for (const { compensation } of steps) {
       const cancel = task(definition, compensation);
       expect(cancel.Retry).toEqual([
-        { ErrorEquals: [ALL_ERRORS], IntervalSeconds: 2, MaxAttempts: 5, BackoffRate: 2, MaxDelaySeconds: 60, JitterStrategy: 'FULL' },
+        // BackoffRate 2 is ASL's default: left out.
+        { ErrorEquals: [ALL_ERRORS], IntervalSeconds: 2, MaxAttempts: 5, MaxDelaySeconds: 60, JitterStrategy: 'FULL' },
       ]);
       expect(cancel.Catch).toEqual([{ ErrorEquals: [ALL_ERRORS], Next: `Alert${compensation}`, ResultPath: `$.errors.${compensation}` }]);
     }
@@ -207,12 +209,11 @@ describe('renderSaga, overrides', () => {
     };
     const definition = render(saga);
     expect(definition.TimeoutSeconds).toBe(3600);
-    expect(task(definition, lastStep.action)).toMatchObject({
-      TimeoutSeconds: 20,
-      Retry: [{ MaxAttempts: 6, MaxDelaySeconds: 30, IntervalSeconds: 1 }],
-    });
-    expect(task(definition, firstStep.action)).toMatchObject({ TimeoutSeconds: 60, Retry: [{ MaxAttempts: 3 }] });
-    expect(task(definition, firstStep.compensation).Retry?.[0]?.MaxAttempts).toBe(9);
+    expect(task(definition, lastStep.action).TimeoutSeconds).toBe(20);
+    expect(retryOf(task(definition, lastStep.action))).toMatchObject({ maxAttempts: 6, maxDelaySeconds: 30, intervalSeconds: 1 });
+    expect(task(definition, firstStep.action).TimeoutSeconds).toBe(60);
+    expect(retryOf(task(definition, firstStep.action)).maxAttempts).toBe(3);
+    expect(retryOf(task(definition, firstStep.compensation)).maxAttempts).toBe(9);
   });
 });
 

@@ -15,7 +15,7 @@ import {
 import { MAX_DEPLOYED_STATE_NAME } from '../../infra/names.ts';
 import { tripSaga } from '../../saga.ts';
 import { errorLine, isFileError } from '../../bin/io.ts';
-import { task } from '../helpers/asl.ts';
+import { retryOf, task } from '../helpers/asl.ts';
 import { saga } from '../helpers/cli.ts';
 import { firstStep, groupOf, happyPathOf, lastStep, rollbackPathOf, stageIndexOf, steps } from '../helpers/sagas.ts';
 import { scratchDir, scratchFile } from '../helpers/scratch.ts';
@@ -203,8 +203,8 @@ describe('--stack', () => {
     const { code, stdout } = await saga('asl', '--stack', 'dev');
     expect(code).toBe(0);
     const definition = JSON.parse(stdout) as StateMachineDefinition;
-    expect(task(definition, lastStep.compensation).Retry?.[0]?.MaxAttempts).toBe(3);
-    expect(task(definition, lastStep.action).Retry?.[0]?.MaxAttempts).toBe(3);
+    expect(retryOf(task(definition, lastStep.compensation)).maxAttempts).toBe(3);
+    expect(retryOf(task(definition, lastStep.action)).maxAttempts).toBe(3);
   });
 
   it('renders an EXPRESS stack’s saga with the hand-off of a stuck rollback to the rollback machine', async () => {

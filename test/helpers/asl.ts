@@ -1,5 +1,12 @@
 import { createRequire } from 'node:module';
-import type { State, StateGraph, StateMachineDefinition, TaskState } from '../../asl/index.ts';
+import {
+  retryPolicyOf,
+  type RetryPolicy,
+  type State,
+  type StateGraph,
+  type StateMachineDefinition,
+  type TaskState,
+} from '../../asl/index.ts';
 
 // asl-validator is CommonJS only; it is the independent check of every definition we render.
 const aslValidatorOf = createRequire(import.meta.url)('asl-validator') as (definition: unknown) => {
@@ -44,4 +51,11 @@ export function graphsOf(definition: Graph): Graph[] {
     definition,
     ...Object.values(definition.States).flatMap((state) => (state.Type === 'Parallel' ? state.Branches.flatMap(graphsOf) : [])),
   ];
+}
+
+/** The policy of a Task's retrier (its first unless told), with the fields ASL defaults filled in as ASL reads them. */
+export function retryOf(state: TaskState, index = 0): RetryPolicy {
+  const retrier = state.Retry?.[index];
+  if (retrier === undefined) throw new Error(`no retrier ${index} in ${JSON.stringify(state)}`);
+  return retryPolicyOf(retrier);
 }

@@ -22,7 +22,7 @@ import { CUSTOM_TABLE_ACTIONS, WILDCARD_ONLY_ACTIONS, type PolicyDocument } from
 import { SagaStack } from '../../infra/saga-stack.ts';
 import { DEFAULT_SETTINGS, sagaWithSettings } from '../../infra/settings.ts';
 import { tripSaga } from '../../saga.ts';
-import { task } from '../helpers/asl.ts';
+import { retryOf, task } from '../helpers/asl.ts';
 import { saga } from '../helpers/cli.ts';
 import { MOCK_ACCOUNT, MOCK_REGION, ofType, runProgram, stackFileSettings, withMocks, type MockResource } from '../helpers/pulumi.ts';
 import { addedStep, everySaga, firstStep, steps, tripParallelSaga, tripSagaWithAddedStep } from '../helpers/sagas.ts';
@@ -630,8 +630,8 @@ describe('stack settings', () => {
     for (const fn of ofType(run.resources, TYPES.fn)) expect(fn.inputs['memorySize']).toBe(512);
     const definition = JSON.parse(stateMachineOf(run).inputs['definition']);
     for (const step of stepsOf(tripSaga)) {
-      expect(task(definition, step.compensation).Retry?.[0]?.MaxAttempts).toBe(8);
-      expect(task(definition, step.action).Retry?.[0]?.MaxAttempts).toBe(DEFAULT_ACTION_RETRY.maxAttempts);
+      expect(retryOf(task(definition, step.compensation)).maxAttempts).toBe(8);
+      expect(retryOf(task(definition, step.action)).maxAttempts).toBe(DEFAULT_ACTION_RETRY.maxAttempts);
     }
     expect(ofType(run.resources, TYPES.subscription).map((subscription) => subscription.inputs)).toEqual([
       { topic: run.outputs['alertTopicArn'], protocol: 'email', endpoint: 'oncall@example.com' },
@@ -644,7 +644,7 @@ describe('stack settings', () => {
     for (const fn of ofType(run.resources, TYPES.fn)) expect(fn.inputs['environment'].variables['SAGA_FAULT_INJECTION']).toBe('enabled');
     const deployed = JSON.parse(stateMachineOf(run).inputs['definition']);
     expect(deployed).toEqual(JSON.parse(printed));
-    expect(task(deployed, firstStep.compensation).Retry?.[0]?.MaxAttempts).toBe(3);
+    expect(retryOf(task(deployed, firstStep.compensation)).maxAttempts).toBe(3);
     // saga verify fails executions on purpose here: its trip ids (the executions' names) page no one.
     for (const rule of ofType(run.resources, TYPES.rule)) {
       expect(JSON.parse(rule.inputs['eventPattern']).detail.name).toEqual([{ 'anything-but': { prefix: `${KEY_PREFIX}-` } }]);
