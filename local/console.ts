@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { markSvg, toDot, type StateMark } from '../asl/diagram.ts';
 import { stepsOf, tableOf } from '../asl/saga.ts';
 import { DiagramLayouts } from './diagram-layout.ts';
+import { stateOfEvents } from './history.ts';
 import { exampleInputOf } from './input.ts';
 import type { LocalSaga } from './runtime.ts';
 import { ApiError, type StepFunctionsServer } from './sfn-server.ts';
@@ -88,6 +89,7 @@ function pathOf(events: readonly WireEvent[]): {
   // retried; one whose last call failed failed (its catcher took over, or the execution ended there). A state's
   // events follow its entry through `previousEventId`: a Parallel state's branches run at once, interleaved.
   const visits = new Map<string, boolean[]>();
+  const stateOf = stateOfEvents();
   const stateOfEvent = new Map<number, string>();
   const closeVisit = (state: string) => {
     const calls = visits.get(state) ?? [];
@@ -97,7 +99,7 @@ function pathOf(events: readonly WireEvent[]): {
   for (const event of events) {
     const details = (key: string) => (event[key] ?? {}) as Record<string, unknown>;
     const entered = event.type.endsWith('StateEntered') ? String(details('stateEnteredEventDetails')['name']) : undefined;
-    const state = entered ?? stateOfEvent.get(event.previousEventId) ?? '';
+    const state = stateOf(event);
     stateOfEvent.set(event.id, state);
     if (entered !== undefined) {
       closeVisit(entered);
@@ -145,7 +147,10 @@ function pathOf(events: readonly WireEvent[]): {
   for (const state of visits.keys()) closeVisit(state);
   // An execution that failed at a Task state (not a Fail state) stopped there, waiting for a redrive; inside a
   // group, the group's Parallel state failed after it.
-  const ending = events.findLast((event) => event.type !== 'ExecutionFailed' && event.type !== 'ParallelStateFailed');
+  // ParallelStateFailed links to the failing branch's failure.
+  const byId = new Map(events.map((event) => [event.id, event]));
+  let ending = events.at(-1);
+  while (ending?.type === 'ExecutionFailed' || ending?.type === 'ParallelStateFailed') ending = byId.get(ending.previousEventId);
   const stuck = ending && stateOfEvent.get(ending.id);
   if (events.at(-1)?.type === 'ExecutionFailed' && stuck !== undefined && marks[stuck]?.includes('failed')) mark(stuck, 'stuck');
   return { path, marks, alerts, visits: visitList };

@@ -1,8 +1,9 @@
-import { statesByName, type State, type StateMachineDefinition } from '../asl/model.ts';
+import { statesByName, type State, type StateGraph, type StateMachineDefinition } from '../asl/model.ts';
 import { LOCAL_REGION } from './dynamodb.ts';
 
 // An execution's history in the shape of Step Functions' GetExecutionHistory, built from the events of
-// aws-local-stepfunctions. Inputs and outputs are JSON strings, as AWS returns them.
+// aws-local-stepfunctions. Inputs and outputs are JSON strings, as AWS returns them. Event types, detail fields and
+// `previousEventId` links follow histories recorded on AWS (test/fixtures/aws-histories, compared in a test).
 
 export interface HistoryEvent {
   readonly id: number;
@@ -23,12 +24,34 @@ export type InterpreterEvent =
   | { type: 'StateRetried'; timestamp: number; state: { name: string }; retry: { attempt: number } };
 
 const json = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value ?? null));
-const details = (text: string) => ({ truncated: false, included: true, size: text.length });
+/** HistoryEventExecutionDataDetails: the API model has `truncated` alone, always false for API calls. */
+const details = { truncated: false } as const;
 
 interface TaskCall {
   readonly input: unknown;
   result?: unknown;
 }
+
+/**
+ * The chain an event links into: the execution's own (''), or one branch of a Parallel state (`<state>#<index>`).
+ * AWS links each event to the previous one of its chain: a branch's first state to its Parallel state's
+ * ParallelStateStarted, whatever the other branches recorded in between.
+ */
+type Chain = string;
+const EXECUTION: Chain = '';
+
+/** Each state's chain, and each Parallel state's branch chains, read from the definition. */
+function chainsOf(graph: StateGraph, chain: Chain, chainOf: Map<string, Chain>, branchesOf: Map<string, Chain[]>): void {
+  for (const [name, state] of Object.entries(graph.States)) {
+    chainOf.set(name, chain);
+    if (state.Type !== 'Parallel') continue;
+    const branches = state.Branches.map((_, index) => `${name}#${index}`);
+    branchesOf.set(name, branches);
+    state.Branches.forEach((branch, index) => chainsOf(branch, branches[index] as Chain, chainOf, branchesOf));
+  }
+}
+
+const isFailure = (type: string): boolean => type.endsWith('Failed') || type === 'FailStateEntered';
 
 export class ExecutionHistory {
   readonly events: HistoryEvent[];
@@ -46,6 +69,14 @@ export class ExecutionHistory {
   /** When each Task's current call was scheduled: its entry, or its last retry. */
   readonly #scheduledAt = new Map<string, number>();
   readonly #failedLast = new Set<string>();
+  readonly #chainOf = new Map<string, Chain>();
+  readonly #branchesOf = new Map<string, Chain[]>();
+  /** The last event of each chain: where its next event links to. */
+  readonly #last = new Map<Chain, number>();
+  /** States entered and not yet exited, by chain: a stopped branch's are aborted. */
+  readonly #open = new Map<Chain, Set<string>>();
+  /** A Parallel state's failure, recorded once it is known not to be retried (a retried one records none, as on AWS). */
+  #pendingFailure: { readonly state: string; readonly timestamp: number; readonly cause: number } | undefined;
 
   /** `previous`: the events of the execution's earlier runs, when it is redriven: ids continue from them. */
   constructor(definition: StateMachineDefinition, roleArn: string, previous: readonly HistoryEvent[] = []) {
@@ -55,6 +86,9 @@ export class ExecutionHistory {
     const tasks = [...this.#states].flatMap(([name, state]) => (state.Type === 'Task' ? [[name, state] as const] : []));
     this.#resources = Object.fromEntries(tasks.map(([name, state]) => [name, state.Resource]));
     this.#timeouts = Object.fromEntries(tasks.map(([name, state]) => [name, state.TimeoutSeconds]));
+    chainsOf(definition, EXECUTION, this.#chainOf, this.#branchesOf);
+    // AWS links the first state's entry to 0, not to ExecutionStarted; a later run's first event to the last one.
+    this.#last.set(EXECUTION, previous.at(-1)?.id ?? 0);
   }
 
   /** Called by a Task's handler wrapper as a call begins; the returned record takes the result. */
@@ -71,19 +105,34 @@ export class ExecutionHistory {
     this.#add(Date.now(), 'ExecutionRedriven', { executionRedrivenEventDetails: { redriveCount } });
   }
 
-  /**
-   * Adds an event. One of a state's own (its calls, its end) follows that state's previous event, as AWS links them:
-   * with a Parallel state's branches running at once, the event before it may be another state's.
-   */
-  #add(timestamp: number, type: string, fields: Record<string, unknown> = {}, state?: string): void {
-    const id = this.events.length + 1;
-    const previousEventId = (state !== undefined && !type.endsWith('StateEntered') && this.#lastOf.get(state)) || id - 1;
-    this.events.push({ id, previousEventId, timestamp: new Date(timestamp), type, ...fields });
-    if (state !== undefined) this.#lastOf.set(state, id);
+  #chain(state: string | undefined): Chain {
+    return state === undefined ? EXECUTION : (this.#chainOf.get(state) ?? EXECUTION);
   }
 
-  /** Each state's latest event: where its next event links to. */
-  readonly #lastOf = new Map<string, number>();
+  /**
+   * Adds an event to the chain of `state` (the execution's, without one), linked to that chain's last event unless
+   * `previous` says otherwise; `chained: false` leaves the chain's last event as it was.
+   */
+  #add(
+    timestamp: number,
+    type: string,
+    fields: Record<string, unknown> = {},
+    state?: string,
+    link: { previous?: number; chained?: boolean } = {},
+  ): number {
+    const id = this.events.length + 1;
+    const chain = this.#chain(state);
+    const previousEventId = link.previous ?? this.#last.get(chain) ?? id - 1;
+    this.events.push({ id, previousEventId, timestamp: new Date(timestamp), type, ...fields });
+    if (link.chained !== false) this.#last.set(chain, id);
+    return id;
+  }
+
+  #opened(chain: Chain): Set<string> {
+    const open = this.#open.get(chain) ?? new Set<string>();
+    this.#open.set(chain, open);
+    return open;
+  }
 
   /**
    * A service integration's `resourceType` and `resource`, as AWS records them (`arn:aws:states:::sns:publish` is
@@ -94,8 +143,8 @@ export class ExecutionHistory {
     return resourceType === undefined || resource === undefined ? undefined : { resourceType, resource };
   }
 
-  /** The events of one finished call: scheduled and started when it began, then `ended`. */
-  #call(state: string, ended: (call: TaskCall) => void): void {
+  /** The scheduled and started events of a Task's current call, when it began; the call's record, to end it with. */
+  #callBegun(state: string): TaskCall {
     const call = this.#calls.get(state)?.shift() ?? { input: null };
     const at = this.#scheduledAt.get(state) ?? Date.now();
     const input = json(call.input);
@@ -112,7 +161,7 @@ export class ExecutionHistory {
           lambdaFunctionScheduledEventDetails: {
             resource: this.#resources[state],
             input,
-            inputDetails: details(input),
+            inputDetails: details,
             ...(timeout === undefined ? {} : { timeoutInSeconds: timeout }),
           },
         },
@@ -120,21 +169,61 @@ export class ExecutionHistory {
       );
       this.#add(at, 'LambdaFunctionStarted', {}, state);
     }
-    ended(call);
+    return call;
+  }
+
+  /**
+   * A Parallel state's branches stopped by one that failed: each state still running in them records its abort
+   * (a Task its call, which went on and may have landed, then TaskStateAborted), as AWS records it. Returns the
+   * failing branch's failure, where ParallelStateFailed links.
+   */
+  #stopBranches(parallel: string, timestamp: number): number | undefined {
+    const lastFailure = (chain: Chain): number | undefined => {
+      const last = this.#last.get(chain);
+      return last !== undefined && this.#opened(chain).size > 0 && isFailure(this.events[last - 1]?.type ?? '') ? last : undefined;
+    };
+    const branches = this.#branchesOf.get(parallel) ?? [];
+    const failure = Math.max(0, ...branches.map((chain) => lastFailure(chain) ?? 0)) || undefined;
+    // The failing branch first: its Task's abort follows its failure, as in AWS's records.
+    const failing = branches.filter((chain) => lastFailure(chain) === failure);
+    for (const chain of [...failing, ...branches.filter((chain) => !failing.includes(chain))]) {
+      const failed = lastFailure(chain) !== undefined;
+      for (const state of this.#opened(chain)) {
+        const type = this.#states.get(state)?.Type ?? 'Task';
+        if (type === 'Parallel') this.#stopBranches(state, timestamp);
+        else if (type === 'Task' && !failed && this.#calls.get(state)?.length) this.#callBegun(state);
+        this.#add(timestamp, `${type}StateAborted`, {}, state, { chained: !failed });
+      }
+      this.#opened(chain).clear();
+    }
+    return failure;
+  }
+
+  /** Records a Parallel state's failure that was not retried: linked to its failing branch's failure. */
+  #settleFailure(): void {
+    const pending = this.#pendingFailure;
+    if (pending === undefined) return;
+    this.#pendingFailure = undefined;
+    this.#add(pending.timestamp, 'ParallelStateFailed', {}, pending.state, { previous: pending.cause });
   }
 
   record(event: InterpreterEvent): void {
+    if (!(event.type === 'StateRetried' && event.state.name === this.#pendingFailure?.state)) this.#settleFailure();
     switch (event.type) {
       case 'ExecutionStarted': {
         const input = json(event.input);
-        this.#add(event.timestamp, 'ExecutionStarted', {
-          executionStartedEventDetails: { input, inputDetails: details(input), roleArn: this.#roleArn },
-        });
+        this.#add(
+          event.timestamp,
+          'ExecutionStarted',
+          { executionStartedEventDetails: { input, inputDetails: details, roleArn: this.#roleArn } },
+          undefined,
+          { previous: 0, chained: false },
+        );
         return;
       }
       case 'ExecutionSucceeded': {
         const output = json(event.output);
-        this.#add(event.timestamp, 'ExecutionSucceeded', { executionSucceededEventDetails: { output, outputDetails: details(output) } });
+        this.#add(event.timestamp, 'ExecutionSucceeded', { executionSucceededEventDetails: { output, outputDetails: details } });
         return;
       }
       case 'ExecutionFailed':
@@ -147,40 +236,45 @@ export class ExecutionHistory {
         this.#add(event.timestamp, 'ExecutionTimedOut');
         return;
       case 'StateEntered': {
-        const type = this.#states.get(event.state.name)?.Type ?? 'Task';
+        const name = event.state.name;
+        const type = this.#states.get(name)?.Type ?? 'Task';
         const input = json(event.state.input);
-        this.#add(
-          event.timestamp,
-          `${type}StateEntered`,
-          { stateEnteredEventDetails: { name: event.state.name, input, inputDetails: details(input) } },
-          event.state.name,
-        );
-        // AWS records a Parallel state's start apart from its entry, then its branches' states as the execution's.
-        if (type === 'Parallel') this.#add(event.timestamp, 'ParallelStateStarted', {}, event.state.name);
-        this.#scheduledAt.set(event.state.name, event.timestamp);
-        this.#failedLast.delete(event.state.name);
+        this.#add(event.timestamp, `${type}StateEntered`, { stateEnteredEventDetails: { name, input, inputDetails: details } }, name);
+        // A Fail state ends its chain: nothing of it is left to abort.
+        if (type !== 'Fail') this.#opened(this.#chain(name)).add(name);
+        if (type === 'Parallel') this.#parallelStarted(name, event.timestamp);
+        this.#scheduledAt.set(name, event.timestamp);
+        this.#failedLast.delete(name);
         return;
       }
-      case 'StateRetried':
-        this.#scheduledAt.set(event.state.name, event.timestamp);
-        this.#failedLast.delete(event.state.name);
+      case 'StateRetried': {
+        const name = event.state.name;
+        this.#scheduledAt.set(name, event.timestamp);
+        this.#failedLast.delete(name);
+        if (this.#pendingFailure?.state === name) {
+          // A retried Parallel state records no failure: it starts again, linked to its failing branch's failure.
+          this.#last.set(this.#chain(name), this.#pendingFailure.cause);
+          this.#pendingFailure = undefined;
+          this.#parallelStarted(name, event.timestamp);
+        }
         return;
+      }
       case 'StateFailed': {
         const name = event.state.name;
-        if (this.#states.get(name)?.Type === 'Parallel') {
+        const type = this.#states.get(name)?.Type;
+        if (type === 'Parallel') {
           this.#failedLast.add(name);
-          this.#add(event.timestamp, 'ParallelStateFailed', {}, name);
+          const cause = this.#stopBranches(name, event.timestamp) ?? this.#last.get(this.#chain(name)) ?? this.events.length;
+          this.#pendingFailure = { state: name, timestamp: event.timestamp, cause };
           return;
         }
-        if (this.#states.get(name)?.Type !== 'Task') return;
+        if (type !== 'Task') return;
         const failure = { error: event.Error, cause: json(event.Cause) };
         this.#failedLast.add(name);
         const integration = this.#integration(name);
-        this.#call(name, () =>
-          integration
-            ? this.#add(event.timestamp, 'TaskFailed', { taskFailedEventDetails: { ...integration, ...failure } }, name)
-            : this.#add(event.timestamp, 'LambdaFunctionFailed', { lambdaFunctionFailedEventDetails: failure }, name),
-        );
+        this.#callBegun(name);
+        if (integration) this.#add(event.timestamp, 'TaskFailed', { taskFailedEventDetails: { ...integration, ...failure } }, name);
+        else this.#add(event.timestamp, 'LambdaFunctionFailed', { lambdaFunctionFailedEventDetails: failure }, name);
         return;
       }
       case 'StateCaught':
@@ -188,37 +282,73 @@ export class ExecutionHistory {
       case 'StateExited': {
         const name = event.state.name;
         const type = this.#states.get(name)?.Type ?? 'Task';
-        if (type === 'Parallel' && !this.#failedLast.has(name)) this.#add(event.timestamp, 'ParallelStateSucceeded', {}, name);
+        const chain = this.#chain(name);
+        this.#opened(chain).delete(name);
+        if (type === 'Parallel' && !this.#failedLast.has(name)) {
+          // Both link to the branches' latest event: AWS does not chain ParallelStateSucceeded.
+          const branchesEnd = Math.max(...(this.#branchesOf.get(name) ?? []).map((branch) => this.#last.get(branch) ?? 0));
+          this.#add(event.timestamp, 'ParallelStateSucceeded', {}, name, { previous: branchesEnd, chained: false });
+          this.#last.set(chain, branchesEnd);
+        }
         if (type === 'Task' && !this.#failedLast.has(name)) {
-          this.#call(name, (call) => {
-            const result = json(call.result);
-            const integration = this.#integration(name);
-            if (integration) {
-              this.#add(
-                event.timestamp,
-                'TaskSucceeded',
-                { taskSucceededEventDetails: { ...integration, output: result, outputDetails: details(result) } },
-                name,
-              );
-            } else {
-              this.#add(
-                event.timestamp,
-                'LambdaFunctionSucceeded',
-                { lambdaFunctionSucceededEventDetails: { output: result, outputDetails: details(result) } },
-                name,
-              );
-            }
-          });
+          const call = this.#callBegun(name);
+          const output = json(call.result);
+          const integration = this.#integration(name);
+          if (integration) {
+            this.#add(
+              event.timestamp,
+              'TaskSucceeded',
+              { taskSucceededEventDetails: { ...integration, output, outputDetails: details } },
+              name,
+            );
+          } else {
+            this.#add(
+              event.timestamp,
+              'LambdaFunctionSucceeded',
+              { lambdaFunctionSucceededEventDetails: { output, outputDetails: details } },
+              name,
+            );
+          }
         }
         const output = json(event.state.output);
-        this.#add(
-          event.timestamp,
-          `${type}StateExited`,
-          { stateExitedEventDetails: { name, output, outputDetails: details(output) } },
-          name,
-        );
+        this.#add(event.timestamp, `${type}StateExited`, { stateExitedEventDetails: { name, output, outputDetails: details } }, name);
         return;
       }
     }
   }
+
+  /** A Parallel state starts (again, when retried): each of its branches' chains begins at ParallelStateStarted. */
+  #parallelStarted(name: string, timestamp: number): void {
+    const started = this.#add(timestamp, 'ParallelStateStarted', {}, name);
+    for (const branch of this.#branchesOf.get(name) ?? []) {
+      this.#last.set(branch, started);
+      this.#opened(branch).clear();
+    }
+  }
+}
+
+const PARALLEL_ENDS = new Set(['ParallelStateSucceeded', 'ParallelStateFailed']);
+
+/**
+ * Tells, event by event in the order of a history, which state each event belongs to: the state it names, else the
+ * one its `previousEventId` leads to (a Parallel state's branches run at once, their events interleaved), except a
+ * Parallel state's end, which links to its branches' last event: it belongs to the innermost Parallel state under way.
+ */
+export function stateOfEvents(): (event: Pick<HistoryEvent, 'id' | 'previousEventId' | 'type'>) => string {
+  const stateOfEvent = new Map<number, string>();
+  const parallels: string[] = [];
+  return (event) => {
+    const { stateEnteredEventDetails, stateExitedEventDetails } = event as Partial<Record<string, { name?: unknown }>>;
+    const named = (stateEnteredEventDetails ?? stateExitedEventDetails)?.name;
+    const state =
+      typeof named === 'string'
+        ? named
+        : PARALLEL_ENDS.has(event.type)
+          ? (parallels.at(-1) ?? '')
+          : (stateOfEvent.get(event.previousEventId) ?? '');
+    if (event.type === 'ParallelStateEntered') parallels.push(state);
+    if (event.type === 'ParallelStateExited' && parallels.includes(state)) parallels.splice(parallels.lastIndexOf(state), 1);
+    stateOfEvent.set(event.id, state);
+    return state;
+  };
 }

@@ -1,5 +1,5 @@
 import { actionEntryOf, isCustomStep, recordsOf, retryStateOf, stepsOf, type Saga } from '../asl/saga.ts';
-import type { HistoryEvent } from './history.ts';
+import { stateOfEvents, type HistoryEvent } from './history.ts';
 import { BookingStatus, CANCELLED_BY, EXPIRES_AT, OWNER } from '../functions/bookings.ts';
 import { executionNameOf, stillBooked, type Bookings, type Execution } from './runtime.ts';
 
@@ -36,13 +36,11 @@ function resultSummary(output: unknown): string {
  */
 export function timelinePrinter(write: (line: string) => void) {
   let start: number | undefined;
-  const stateOfEvent = new Map<number, string>();
+  const stateOf = stateOfEvents();
   const attempts = new Map<string, number>();
   const at = (event: HistoryEvent): string => `${String(event.timestamp.getTime() - (start ??= event.timestamp.getTime())).padStart(6)} ms`;
   return (event: HistoryEvent): void => {
-    const entered = detailsOf(event, 'stateEnteredEventDetails')['name'];
-    const current = typeof entered === 'string' ? entered : (stateOfEvent.get(event.previousEventId) ?? '');
-    stateOfEvent.set(event.id, current);
+    const current = stateOf(event);
     switch (event.type) {
       case 'ExecutionStarted':
         at(event);

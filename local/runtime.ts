@@ -31,6 +31,7 @@ import {
 } from './journal.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { pinDefinition, type PinnedDefinition } from './pinned.ts';
+import { ServiceContentType, withSdkMetadata } from './service-response.ts';
 import { ExecutionNotRedrivableError, isReentry, notRedrivableReason, reentered, statesEntered, stoppedAt } from './redrive.ts';
 
 import {
@@ -770,9 +771,10 @@ export class LocalSaga {
         at: new Date().toISOString(),
       };
       raise(alert);
-      return { MessageId: randomUUID() };
+      return withSdkMetadata({ MessageId: randomUUID() }, ServiceContentType.sns);
     }
-    if (definition?.Type === 'Task' && definition.Resource === START_EXECUTION) return this.#handOff(input as HandOff);
+    if (definition?.Type === 'Task' && definition.Resource === START_EXECUTION)
+      return withSdkMetadata(this.#handOff(input as HandOff), ServiceContentType.states);
     const handler = served.handlers[functionOf(state, definition)];
     if (!handler) throw new Error(`no handler for Task state ${state}`);
     return handler(input, lambdaContext(state));
