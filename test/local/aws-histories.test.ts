@@ -1,0 +1,258 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { alertStateOf, compensationRetryOf, handOffStateOf, isGroup, stepsOfStage, type Saga } from '../../asl/saga.ts';
+import { statesByName } from '../../asl/model.ts';
+import { stateOfEvents, type HistoryEvent } from '../../local/history.ts';
+import { LocalSaga, type ExecuteOptions } from '../../local/runtime.ts';
+import { tripSaga } from '../../saga.ts';
+import { SLOW_MS } from '../helpers/matrix.ts';
+import { firstStep, lastStep, tripParallelSaga } from '../helpers/sagas.ts';
+import { tripWithId } from '../helpers/trips.ts';
+import { nextTripId } from '../helpers/invariant.ts';
+
+// The local history against histories recorded on AWS (test/fixtures/aws-histories, README there): for each kind of
+// state the saga uses, the events of one state in a local run and in AWS's record of the same shape, compared field
+// by field. What differs between two machines or two runs is normalised below, each by name and nothing else: ids
+// (links are compared by where they lead), timestamps, state names, ARNs, the region, the data (inputs, outputs,
+// parameters), the functions' own errors, the SDK metadata's values (its fields are compared).
+
+/** An event as GetExecutionHistory gives it, or as the recording keeps it (LocalStack's ids in branches are `[0]`). */
+type Recorded = Pick<HistoryEvent, 'previousEventId' | 'type'> & { readonly id: number | readonly number[] } & Record<string, unknown>;
+
+interface Recording {
+  readonly source: { readonly repository: string; readonly test: string; readonly lastValidatedOnAws: string };
+  readonly events: readonly Recorded[];
+}
+
+const recording = (name: string): Recording =>
+  JSON.parse(readFileSync(new URL(`../fixtures/aws-histories/${name}.json`, import.meta.url), 'utf8')) as Recording;
+
+/** Which part of a history is compared: one state's events, with the execution's start or end around them. */
+interface Window {
+  readonly state: string;
+  readonly start?: boolean;
+  readonly end?: boolean;
+  /**
+   * A Parallel state's own events and the abort of its failing branch's Task. The recording's Parallel state has one
+   * branch, of another service: the branches' other events are not compared here (the stopped branch's are, below).
+   */
+  readonly failingBranchAbort?: boolean;
+  /** LocalStack's transformer dropped ParallelStateSucceeded from a recording of several branches (README). */
+  readonly withoutParallelSucceeded?: boolean;
+}
+
+const isFailure = (type: string | undefined): boolean => type?.endsWith('Failed') ?? false;
+
+/** The first state of a recording that has events of `type`: the recorded machine's state of that kind. */
+const recordedState = (events: readonly Recorded[], type: string): string => {
+  const entered = events.find((event) => event.type === type)?.['stateEnteredEventDetails'] as { name: string } | undefined;
+  if (entered === undefined) throw new Error(`no ${type} in the recording`);
+  return entered.name;
+};
+
+/** A value as a tree of its fields, every value a placeholder. */
+function fieldsOf(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return '<value>';
+  return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, fieldsOf(field)]));
+}
+
+/** A JSON text (as GetExecutionHistory gives it) or the value it holds (as the recording keeps it). */
+const parsed = (value: unknown): unknown => (typeof value === 'string' ? (JSON.parse(value) as unknown) : value);
+
+/** One detail field, normalised where a run or a machine decides its value. */
+function detailOf(details: string, field: string, value: unknown, names: Map<string, string>): unknown {
+  switch (field) {
+    case 'name':
+      if (!names.has(String(value))) names.set(String(value), `<state ${names.size + 1}>`);
+      return names.get(String(value));
+    case 'roleArn':
+      return '<role ARN>';
+    case 'region':
+      return '<region>';
+    case 'resource':
+      // A function's ARN; a service integration's resource (publish, startExecution) is compared as it is.
+      return details === 'lambdaFunctionScheduledEventDetails' ? '<function ARN>' : value;
+    case 'error':
+    case 'cause':
+      return `<the function's ${field}>`;
+    case 'output':
+      // A service integration's answer: its fields (the SDK metadata among them) are AWS's; the rest is the machine's data.
+      return details === 'taskSucceededEventDetails' ? fieldsOf(parsed(value)) : '<data>';
+    case 'input':
+    case 'parameters':
+      return '<data>';
+    default:
+      return value;
+  }
+}
+
+/** The window's events, normalised: each link says where it leads, relative to the window. */
+function windowOf(events: readonly Recorded[], window: Window): unknown[] {
+  const stateOf = stateOfEvents();
+  const states = events.map((event) => stateOf(event as never));
+  const own = states.flatMap((state, index) => (state === window.state ? [index] : []));
+  const [first, last] = [own[0] ?? 0, own.at(-1) ?? 0];
+  const byId = new Map(events.map((event, index) => [event.id, index]));
+  const inside = (index: number | undefined) => index !== undefined && index > first && index < last && states[index] !== window.state;
+  const picked = events.filter(
+    (event, index) =>
+      (states[index] === window.state &&
+        !event.type.startsWith('Execution') &&
+        !(window.withoutParallelSucceeded && event.type === 'ParallelStateSucceeded')) ||
+      (window.failingBranchAbort === true &&
+        inside(index) &&
+        event.type.endsWith('StateAborted') &&
+        isFailure(events[byId.get(event.previousEventId) ?? -1]?.type)),
+  );
+  const startEvent = window.start && events[0]?.type === 'ExecutionStarted' ? [events[0]] : [];
+  const endEvent = window.end && events.at(-1)?.type.startsWith('Execution') ? [events.at(-1) as Recorded] : [];
+  const windowed = [...startEvent, ...picked, ...endEvent];
+  const positions = new Map(windowed.map((event, index) => [event.id, index]));
+  const linkOf = (event: Recorded): unknown => {
+    const position = positions.get(event.previousEventId);
+    if (position !== undefined) return `event ${position}`;
+    if (event.previousEventId === 0 && window.start) return 0;
+    const target = byId.get(event.previousEventId);
+    // A link into a Parallel state's branches; one the recording hid (its branch ids are [0]) is to a branch event.
+    if (target === undefined && event.previousEventId > 0) return "a branch's event";
+    if (inside(target)) return isFailure(events[target as number]?.type) ? "a branch's failure" : "a branch's event";
+    return 'an event before';
+  };
+  const names = new Map<string, string>();
+  return windowed.map((event) => ({
+    type: event.type,
+    previousEventId: linkOf(event),
+    ...Object.fromEntries(
+      Object.entries(event)
+        .filter(([key]) => key.endsWith('EventDetails'))
+        .map(([key, details]) => [
+          key,
+          Object.fromEntries(
+            Object.entries(details as Record<string, unknown>)
+              // Present exactly when the Task sets TimeoutSeconds, which the recorded machines do not: checked below.
+              .filter(([field]) => field !== 'timeoutInSeconds')
+              .map(([field, value]) => [field, detailOf(key, field, value, names)]),
+          ),
+        ]),
+    ),
+  }));
+}
+
+const SAGA_RUNS = { retryDelayMs: 0 } as const satisfies ExecuteOptions;
+
+describe('the local history against histories recorded on AWS', () => {
+  const group = tripParallelSaga.steps.find(isGroup);
+  if (group === undefined) throw new Error(`${tripParallelSaga.name} has no group`);
+  const [groupFirst, groupSecond] = stepsOfStage(group);
+  if (groupFirst === undefined || groupSecond === undefined) throw new Error(`${group.name} has fewer than two steps`);
+  const retried = recording('lambda-retry-then-catch');
+  // As many retries as the recorded machine's retrier allowed: its calls, less the first.
+  const retries = retried.events.filter((event) => event.type === 'LambdaFunctionScheduled').length - 1;
+  const sagaRetried: Saga = { ...tripSaga, compensationRetry: { ...compensationRetryOf(tripSaga), maxAttempts: retries } };
+  const locals: LocalSaga[] = [];
+  let trip: LocalSaga, retrying: LocalSaga, grouped: LocalSaga, express: LocalSaga;
+  beforeAll(async () => {
+    locals.push(
+      (trip = await LocalSaga.start({ saga: tripSaga })),
+      (retrying = await LocalSaga.start({ saga: sagaRetried })),
+      (grouped = await LocalSaga.start({ saga: tripParallelSaga })),
+      (express = await LocalSaga.start({ saga: tripSaga, type: 'EXPRESS' })),
+    );
+  });
+  afterAll(() => Promise.all(locals.map((local) => local.close())));
+
+  const historyOf = async (local: LocalSaga, options: ExecuteOptions = {}) =>
+    (await local.execute(tripWithId(nextTripId('aws-history')), { ...SAGA_RUNS, ...options })).history as readonly Recorded[];
+  const stuckAtLast = { faults: { [lastStep.action]: { times: 'always' }, [lastStep.compensation]: { times: 'always' } } } as const;
+
+  it('a Lambda Task that succeeds, first and last: its calls, its links (the first state to 0) and its details', async () => {
+    const recorded = recording('lambda-task-success').events;
+    const task = recordedState(recorded, 'TaskStateEntered');
+    const local = await historyOf(trip);
+    expect(windowOf(local, { state: firstStep.action, start: true })).toEqual(windowOf(recorded, { state: task, start: true }));
+    expect(windowOf(local, { state: lastStep.action, end: true })).toEqual(windowOf(recorded, { state: task, end: true }));
+  });
+
+  it("a Lambda Task's timeout is its scheduled call's timeoutInSeconds", async () => {
+    const recorded = recording('lambda-timeout').events.find((event) => event.type === 'LambdaFunctionScheduled');
+    const local = (await historyOf(trip)).find((event) => event.type === 'LambdaFunctionScheduled');
+    const details = (event: Recorded | undefined) => event?.['lambdaFunctionScheduledEventDetails'] as Record<string, unknown>;
+    expect(Object.keys(details(local)).sort()).toEqual(Object.keys(details(recorded)).sort());
+    const task = statesByName(trip.definition).get(firstStep.action);
+    expect(details(local)['timeoutInSeconds']).toBe(task?.Type === 'Task' ? task.TimeoutSeconds : undefined);
+  });
+
+  it('a Lambda Task retried until its retrier gives up, then caught (a compensation, then its alert)', async () => {
+    const local = await historyOf(retrying, stuckAtLast);
+    expect(windowOf(local, { state: lastStep.compensation })).toEqual(
+      windowOf(retried.events, { state: recordedState(retried.events, 'TaskStateEntered') }),
+    );
+  });
+
+  it('a Lambda Task that fails once and is caught (the first action, then its compensation)', async () => {
+    const recorded = recording('lambda-catch').events;
+    const local = await historyOf(trip, { faults: { [firstStep.action]: { times: 'always' } } });
+    expect(windowOf(local, { state: firstStep.action, start: true })).toEqual(
+      windowOf(recorded, { state: recordedState(recorded, 'TaskStateEntered'), start: true }),
+    );
+  });
+
+  it('a Parallel state whose branches succeed (a group), ending the execution', async () => {
+    const recorded = recording('parallel-success').events;
+    const local = await historyOf(grouped);
+    expect(windowOf(local, { state: group.name, end: true, withoutParallelSucceeded: true })).toEqual(
+      windowOf(recorded, { state: recordedState(recorded, 'ParallelStateEntered'), end: true, withoutParallelSucceeded: true }),
+    );
+  });
+
+  it("a Parallel state whose branch's Task fails, caught: the Task's abort, ParallelStateFailed linked to the failure", async () => {
+    const recorded = recording('parallel-task-failure-caught').events;
+    const local = await historyOf(grouped, { faults: { [groupSecond.action]: { times: 'always' } } });
+    expect(windowOf(local, { state: group.name, failingBranchAbort: true })).toEqual(
+      windowOf(recorded, { state: recordedState(recorded, 'ParallelStateEntered'), failingBranchAbort: true }),
+    );
+  });
+
+  it('an alert: sns:publish, its output with the SDK metadata AWS adds', async () => {
+    const recorded = recording('sns-publish').events;
+    const local = await historyOf(trip, stuckAtLast);
+    expect(windowOf(local, { state: alertStateOf(lastStep) })).toEqual(
+      windowOf(recorded, { state: recordedState(recorded, 'TaskStateEntered') }),
+    );
+  });
+
+  it("an EXPRESS saga's hand-off: states:startExecution, its output with the SDK metadata AWS adds", async () => {
+    const recorded = recording('states-start-execution').events;
+    const local = await historyOf(express, stuckAtLast);
+    expect(windowOf(local, { state: handOffStateOf(lastStep) })).toEqual(
+      windowOf(recorded, { state: recordedState(recorded, 'TaskStateEntered') }),
+    );
+    await express.handedOff();
+  });
+
+  it("a branch stopped by another branch's failure while its Task runs keeps the call and records its abort", async () => {
+    const local = await grouped.execute(tripWithId(nextTripId('stopped-branch')), {
+      ...SAGA_RUNS,
+      // The first branch's call outlasts the second branch's failure.
+      faults: { [groupFirst.action]: { delayMs: SLOW_MS }, [groupSecond.action]: { times: 'always' } },
+    });
+    const stateOf = stateOfEvents();
+    const stopped = local.history.filter((event) => stateOf(event) === groupFirst.action);
+    expect(stopped.map((event) => event.type)).toEqual([
+      'TaskStateEntered',
+      'LambdaFunctionScheduled',
+      'LambdaFunctionStarted',
+      'TaskStateAborted',
+    ]);
+    stopped.slice(1).forEach((event, index) => expect(event.previousEventId).toBe(stopped[index]?.id));
+    const started = local.history.find((event) => event.type === 'ParallelStateStarted');
+    // Each branch's first state links to ParallelStateStarted, not to the other branch.
+    const entries = local.history.filter(
+      (event) =>
+        event.type === 'TaskStateEntered' &&
+        stepsOfStage(group).some((step) => step.action === (event['stateEnteredEventDetails'] as { name: string }).name),
+    );
+    expect(entries.map((event) => event.previousEventId)).toEqual(stepsOfStage(group).map(() => started?.id));
+    expect(local.calls[groupFirst.action]).toBe(1);
+  });
+});
