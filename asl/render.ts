@@ -19,6 +19,7 @@ import {
   alertStateOf,
   compensationEntryOf,
   compensationRetryOf,
+  CONTEXT_KEY,
   DEFAULT_ALERT_RETRY,
   DEFAULT_TASK_TIMEOUT_SECONDS,
   functionStatesOf,
@@ -74,17 +75,9 @@ const rollbackInputPaths = (saga: Saga): JsonPath[] => [...(Object.values(rollba
 /**
  * Where the attempt stands, from the context object (which AWS fills with both): a fault injected to heal after N
  * attempts, or after a redrive, is keyed on these, not on anything an engine keeps, so that it heals alike on AWS
- * and locally. EXPRESS executions cannot be redriven, and the retry count alone is asked of them.
+ * and locally.
  */
-const RETRY_COUNT: PayloadTemplate = { 'retryCount.$': '$$.State.RetryCount' };
-const REDRIVE_COUNT: PayloadTemplate = { 'redriveCount.$': '$$.Execution.RedriveCount' };
-
-/** A function's payload: the input and its owner, and where the attempt stands. */
-const withAttempt = (input: PayloadTemplate, type: SagaRenderOptions['type']): PayloadTemplate => ({
-  ...input,
-  ...RETRY_COUNT,
-  ...(type === 'STANDARD' ? REDRIVE_COUNT : {}),
-});
+const ATTEMPT: PayloadTemplate = { 'retryCount.$': '$$.State.RetryCount', 'redriveCount.$': '$$.Execution.RedriveCount' };
 
 /** The alert's one command that finishes the rollback: a redrive of this execution, which failed at a Task. */
 const REDRIVE: PayloadTemplate = {
@@ -103,12 +96,15 @@ export const START_EXECUTION = 'arn:aws:states:::states:startExecution';
 const HAND_OFF_NAME = "States.Hash($$.Execution.Id, 'SHA-256')";
 
 /**
- * What the saga's functions get, alone or in a group's branch: inside a branch too, `$$.Execution.Input` is the
- * execution's input on AWS (and locally, where the interpreter is patched to agree: see patches/).
+ * What the saga's functions get, alone or in a group's branch: the context object whole, which holds the owned input
+ * (`$$.Execution.Input`, the execution's input inside a branch too on AWS, and locally, where the interpreter is
+ * patched to agree: see patches/), the owner (`$$.Execution.Id`) and where the attempt stands (`$$.State.RetryCount`,
+ * `$$.Execution.RedriveCount`, absent on EXPRESS). One path where those four took 159 bytes in every Task, the
+ * definition's largest repeated part; the functions' first middleware reads the four from it (functions/middleware.ts).
  */
-const sagaPayload = (saga: Saga, type: SagaRenderOptions['type']): PayloadTemplate => withAttempt(ownedInput(saga), type);
+const SAGA_PAYLOAD: PayloadTemplate = { [`${CONTEXT_KEY}.$`]: '$$' };
 /** The rollback machine's input carries the saga's input and the owner. */
-const rollbackPayload = (saga: Saga): PayloadTemplate => withAttempt(rollbackInput(saga), 'STANDARD');
+const rollbackPayload = (saga: Saga): PayloadTemplate => ({ ...rollbackInput(saga), ...ATTEMPT });
 
 /** How one state machine runs a rollback: what its compensations get, what the alert says, what follows it. */
 interface RollbackPlan {
@@ -222,8 +218,11 @@ function compensationTask(saga: Saga, step: SagaStep, resources: SagaResources, 
   };
 }
 
-/** Alerts name at most this many owed compensations: a list per alert makes the definition grow with N². */
-const OWED_LISTED = 10;
+/**
+ * Alerts name at most this many owed compensations, and count the others (owed in reverse step order, as the
+ * definition shows): a list per alert makes the definition grow with N², and each name listed is in every alert.
+ */
+export const OWED_LISTED = 5;
 
 /**
  * What an alert says is still owed when a step's compensation is stuck (the stage at `index` holds the step): its
@@ -264,9 +263,9 @@ function alertState(saga: Saga, index: number, step: SagaStep, resources: SagaRe
     Resource: SNS_PUBLISH,
     Parameters: {
       TopicArn: resources.alertTopic,
+      // The saga's name, which SNS delivers with every message (an email's subject, a subscriber's envelope).
       Subject: `Saga ${saga.name}: a compensation did not finish`,
       Message: {
-        saga: saga.name,
         'execution.$': '$$.Execution.Id',
         'executionName.$': '$$.Execution.Name',
         stuckCompensation: step.compensation,
@@ -413,10 +412,10 @@ const redrivablePlan = (saga: Saga, resources: SagaResources, payload: PayloadTe
 function sagaPlan(saga: Saga, resources: SagaResources, options: SagaRenderOptions): RollbackPlan {
   switch (options.type) {
     case 'STANDARD':
-      return redrivablePlan(saga, resources, sagaPayload(saga, options.type));
+      return redrivablePlan(saga, resources, SAGA_PAYLOAD);
     case 'EXPRESS':
       return {
-        payload: sagaPayload(saga, options.type),
+        payload: SAGA_PAYLOAD,
         resume: { resume: 'none: the rollback machine finishes it, in an execution named by the SHA-256 of this execution id' },
         owed: owedCompensationsOf(saga),
         afterAlert: (step, _, group) =>

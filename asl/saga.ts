@@ -179,6 +179,9 @@ export interface Saga<Field extends string = string> {
 export const fieldsOf = <Field extends string>(saga: Saga<Field>): Field[] => Object.keys(saga.input) as Field[];
 
 /** The key under which every function receives the input: the noun, in camelCase (`order` for `Order`). */
+/** The key under which the saga's Tasks pass their functions the context object whole (asl/render.ts). */
+export const CONTEXT_KEY = 'context';
+
 export const payloadKeyOf = (saga: Pick<Saga, 'noun'>): string => `${saga.noun.charAt(0).toLowerCase()}${saga.noun.slice(1)}`;
 
 /** The error of an input that fails the saga's schema, e.g. `OrderInvalid`: nothing was written. */

@@ -8,6 +8,7 @@ import { ConfigurationError } from './errors.ts';
 import { Logger } from './logger.ts';
 import {
   compensationValidation,
+  contextObject,
   faultInjection,
   inputOf,
   inputValidation,
@@ -47,6 +48,7 @@ export const actionValidation: StepValidation = (_, config, validators) => input
  */
 export function stepMiddlewares(validation: StepValidation, { config, validators, logger }: HandlerDependencies & { logger: Logger }) {
   return middy<StepEvent, unknown, Error, Context>()
+    .use(contextObject(config))
     .use(sagaLogging(logger, config))
     .use(validation(logger, config, validators))
     .use(faultInjection(logger, config))

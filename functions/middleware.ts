@@ -2,7 +2,7 @@ import type { MiddlewareObj } from '@middy/core';
 import validator from '@middy/validator';
 import type { Ajv, ErrorObject } from 'ajv';
 import type { Context } from 'aws-lambda';
-import { FAULT_FIELD, invalidErrorOf, payloadKeyOf } from '../asl/saga.ts';
+import { CONTEXT_KEY, FAULT_FIELD, invalidErrorOf, payloadKeyOf } from '../asl/saga.ts';
 import type { StepConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 import { InputInvalidError, TransientError } from './errors.ts';
@@ -30,6 +30,42 @@ export const inputOf = (event: unknown, config: Pick<StepConfig, 'noun'>): Recor
 };
 
 type StepMiddleware = MiddlewareObj<StepEvent, unknown, Error, Context>;
+
+/** What a StepEvent is read from in the context object that the saga's Tasks send whole (asl/render.ts). */
+interface ContextObject {
+  readonly Execution: { readonly Id: string; readonly Input: unknown; readonly RedriveCount?: number };
+  readonly State?: { readonly RetryCount?: number };
+}
+
+const isContextObject = (value: unknown): value is ContextObject =>
+  typeof value === 'object' && value !== null && typeof (value as { Execution?: unknown }).Execution === 'object';
+
+/**
+ * The saga's Tasks send the context object whole, `{"context": $$}`, one short template in every Task; the rollback
+ * machine, a late delivery or a direct invocation send the StepEvent itself. This reads the former as the latter,
+ * and leaves anything else as it is, for validation to name.
+ */
+export function stepEventOf(event: unknown, config: Pick<StepConfig, 'noun'>): unknown {
+  if (typeof event !== 'object' || event === null || Object.keys(event).length !== 1) return event;
+  const context = (event as Record<string, unknown>)[CONTEXT_KEY];
+  if (!isContextObject(context)) return event;
+  const { Execution, State } = context;
+  return {
+    [payloadKeyOf(config)]: Execution.Input,
+    execution: Execution.Id,
+    ...(State?.RetryCount === undefined ? {} : { retryCount: State.RetryCount }),
+    ...(Execution.RedriveCount === undefined ? {} : { redriveCount: Execution.RedriveCount }),
+  };
+}
+
+/** First in the chain, so that everything after it reads one shape of event (stepEventOf). */
+export function contextObject(config: Pick<StepConfig, 'noun'>): StepMiddleware {
+  return {
+    before: (request) => {
+      request.event = stepEventOf(request.event, config) as StepEvent;
+    },
+  };
+}
 
 /**
  * Validates the event against the saga's JSON Schema (compiled ahead of time in a bundle) with @middy/validator,

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import {
   compensationEntryOf,
+  CONTEXT_KEY,
   definitionProblems,
   groupCompensationOf,
   handedOffStateOf,
@@ -18,6 +19,7 @@ import {
   type Stage,
   type StateMachineDefinition,
 } from '../../asl/index.ts';
+import { stepEventOf } from '../../functions/middleware.ts';
 import { tripSaga } from '../../saga.ts';
 import { aslValidator, retryOf, task } from '../helpers/asl.ts';
 import { EXECUTION_ARN, FIRST_ATTEMPT, runDefinition } from '../helpers/interpreter.ts';
@@ -181,13 +183,10 @@ describe('renderSaga for EXPRESS', () => {
   });
 
   it('tells its functions the retry count but no redrive count: an EXPRESS execution cannot be redriven', () => {
-    for (const step of steps) {
-      expect(task(express, step.action).Parameters).toEqual({
-        'trip.$': '$$.Execution.Input',
-        'execution.$': '$$.Execution.Id',
-        'retryCount.$': '$$.State.RetryCount',
-      });
-    }
+    for (const step of steps) expect(task(express, step.action).Parameters).toEqual({ [`${CONTEXT_KEY}.$`]: '$$' });
+    // As AWS fills an EXPRESS execution's context object: no RedriveCount.
+    const context = { Execution: { Id: EXECUTION_ARN, Input: trip, Name: 'express' }, State: { RetryCount: 1 } };
+    expect(stepEventOf({ [CONTEXT_KEY]: context }, tripSaga)).toEqual({ trip, execution: EXECUTION_ARN, retryCount: 1 });
   });
 
   it('hands off through request-response startExecution, named after the execution, resuming from the stuck compensation (or its group)', () => {

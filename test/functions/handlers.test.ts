@@ -9,7 +9,7 @@ import { bookingHandler, cancelHandler } from '../../functions/handlers.ts';
 import { Logger } from '../../functions/logger.ts';
 import { createBookingTables, localClient, startDynamoDb, type EmbeddedDynamoDb } from '../../local/dynamodb.ts';
 import { tripSaga, type Trip } from '../../saga.ts';
-import { fieldsOf, invalidErrorOf } from '../../asl/saga.ts';
+import { CONTEXT_KEY, fieldsOf, invalidErrorOf } from '../../asl/saga.ts';
 import { stepEventValidatorsOf } from '../../functions/validator.ts';
 import { lambdaContext } from '../../local/lambda-context.ts';
 import { firstStep, lastStep } from '../helpers/sagas.ts';
@@ -114,6 +114,39 @@ describe('booking', () => {
     // The earlier execution's late write still meets its marker.
     expect((await rejection(bookAs('gave-up', tripWithId('again')))).name).toBe(StepError.BookingCancelled);
     expect(await itemOf('again')).toMatchObject({ status: 'BOOKED', execution: executionArn('retried') });
+  });
+});
+
+describe('the event the saga’s Tasks send: the context object whole', () => {
+  /** As Step Functions fills `$$` for a Task: the execution, its input and where the attempt stands. */
+  const contextOf = (trip: unknown, retryCount: number, redriveCount: number) => ({
+    [CONTEXT_KEY]: {
+      Execution: { Id: firstExecution, Input: trip, Name: 'first', RedriveCount: redriveCount, StartTime: new Date().toISOString() },
+      State: { Name: firstStep.action, EnteredTime: new Date().toISOString(), RetryCount: retryCount },
+      StateMachine: { Id: 'arn:aws:states:us-east-1:123456789012:stateMachine:TripBooking', Name: 'TripBooking' },
+    },
+  });
+  const invoke = (event: unknown) =>
+    bookingHandler({ config: firstConfig, client: dynamo.client, validators, logger: silent() })(event as never, lambdaContext(firstStep.action));
+
+  it('books as for the same input, owner and counts sent apart', async () => {
+    const trip = tripWithId('context-1');
+    expect(await invoke(contextOf(trip, 0, 0))).toEqual(await itemOf('context-1'));
+    expect(await itemOf('context-1')).toMatchObject({ execution: firstExecution, status: 'BOOKED' });
+    expect(await book(trip)).toEqual(await itemOf('context-1'));
+  });
+
+  it('reads the attempt from it: a fault that heals after one attempt fails the first and books the second', async () => {
+    const trip = tripWithId('context-heals', { fail: [`${firstStep.action}=1`] });
+    expect((await rejection(invoke(contextOf(trip, 0, 0)))).name).toBe(StepError.Transient);
+    expect(await invoke(contextOf(trip, 1, 0))).toMatchObject({ status: 'BOOKED' });
+  });
+
+  it('refuses a context without an execution by name, writing nothing', async () => {
+    const count = await itemCount();
+    const error = await rejection(invoke({ [CONTEXT_KEY]: { State: { RetryCount: 0 } } }));
+    expect(error.name).toBe(invalidErrorOf(tripSaga));
+    expect(await itemCount()).toBe(count);
   });
 });
 

@@ -1,5 +1,7 @@
 import { StateMachine } from 'aws-local-stepfunctions';
-import { taskStatesOf, type StateMachineDefinition } from '../../asl/index.ts';
+import { taskStatesOf, type Saga, type StateMachineDefinition } from '../../asl/index.ts';
+import { stepEventOf } from '../../functions/middleware.ts';
+import { tripSaga } from '../../saga.ts';
 
 /** How a Task misbehaves: which error it throws, and on how many of its first calls. */
 export interface Fault {
@@ -12,7 +14,7 @@ export interface SagaRun {
   readonly entered: string[];
   /** Calls of each Task's handler, retries included. */
   readonly calls: Readonly<Record<string, number>>;
-  /** What each Task's handler received. */
+  /** What each Task's handler received; a saga function's, as its first middleware reads it (a StepEvent). */
   readonly inputs: Readonly<Record<string, unknown[]>>;
   readonly status: 'SUCCEEDED' | 'FAILED';
   readonly output?: unknown;
@@ -31,12 +33,14 @@ const validated = new WeakSet<StateMachineDefinition>();
 
 /**
  * Runs a definition in aws-local-stepfunctions (an independent ASL interpreter), every Task served by a
- * stub that succeeds unless `faults` says otherwise. Retry pauses are overridden to 0 ms.
+ * stub that succeeds unless `faults` says otherwise. Retry pauses are overridden to 0 ms. `saga` names the payload
+ * key under which a function's event holds the input.
  */
 export async function runDefinition(
   definition: StateMachineDefinition,
   input: unknown,
   faults: Readonly<Record<string, Fault>> = {},
+  saga: Pick<Saga, 'noun'> = tripSaga,
 ): Promise<SagaRun> {
   const taskNames = taskStatesOf(definition);
   const calls: Record<string, number> = {};
@@ -46,7 +50,7 @@ export async function runDefinition(
       name,
       async (taskInput: unknown) => {
         calls[name] = (calls[name] ?? 0) + 1;
-        (inputs[name] ??= []).push(taskInput);
+        (inputs[name] ??= []).push(stepEventOf(taskInput, saga));
         const fault = faults[name];
         if (fault && (fault.times === 'always' || (calls[name] as number) <= fault.times)) {
           throw Object.assign(new Error(`${name} failed on purpose`), { name: fault.error });
