@@ -24,6 +24,7 @@ import {
   happyPathOf,
   lastStep,
   owedBy,
+  owedMessageOf,
   rollbackPathOf,
   sagaOfSize,
   stageIndexOf,
@@ -117,7 +118,7 @@ describe('the trip saga in an ASL interpreter', () => {
       Message: {
         execution: EXECUTION_ARN,
         stuckCompensation: owingStep.compensation,
-        compensationsOwed: owedBy(owingStep).join(', '),
+        compensationsOwed: owedMessageOf(owedBy(owingStep)),
         error: { Error: StepError.BookingConflict },
         resume: `aws stepfunctions redrive-execution --execution-arn ${EXECUTION_ARN}`,
       },

@@ -7,7 +7,6 @@ import {
   definitionProblems,
   functionStatesOf,
   LambdaTransientErrors,
-  OWED_LISTED,
   placeholderResources,
   renderSaga,
   SNS_PUBLISH,
@@ -32,6 +31,7 @@ import {
   groupOf,
   lastStep,
   owedBy,
+  owedMessageOf,
   previousStep,
   sagaOfSize,
   steps,
@@ -153,7 +153,7 @@ describe('renderSaga, for the trip', () => {
         'execution.$': '$$.Execution.Id',
         'executionName.$': '$$.Execution.Name',
         stuckCompensation: stuck,
-        compensationsOwed: owed.join(', '),
+        compensationsOwed: owedMessageOf(owed),
         'error.$': `$.errors.${stuck}`,
         'resume.$': "States.Format('aws stepfunctions redrive-execution --execution-arn {}', $$.Execution.Id)",
       },
@@ -236,11 +236,7 @@ describe('renderSaga, other sizes', () => {
       for (const step of stepsOf(saga)) {
         const owed = owedBy(step, saga);
         const message = task(definition, `Alert${step.compensation}`).Parameters?.['Message'] as Record<string, unknown>;
-        expect(message['compensationsOwed']).toBe(
-          owed.length > OWED_LISTED
-            ? `${owed.slice(0, OWED_LISTED).join(', ')}, and ${owed.length - OWED_LISTED} more in reverse step order`
-            : owed.join(', '),
-        );
+        expect(message['compensationsOwed']).toBe(owedMessageOf(owed));
       }
     }
   });

@@ -127,7 +127,10 @@ describe('the event the saga’s Tasks send: the context object whole', () => {
     },
   });
   const invoke = (event: unknown) =>
-    bookingHandler({ config: firstConfig, client: dynamo.client, validators, logger: silent() })(event as never, lambdaContext(firstStep.action));
+    bookingHandler({ config: firstConfig, client: dynamo.client, validators, logger: silent() })(
+      event as never,
+      lambdaContext(firstStep.action),
+    );
 
   it('books as for the same input, owner and counts sent apart', async () => {
     const trip = tripWithId('context-1');

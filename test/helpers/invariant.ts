@@ -4,6 +4,7 @@ import { groupCompensationOf, isGroup, retryStateOf, stepsOfStage, type SagaStep
 import type { FaultSpec } from '../../local/faults.ts';
 import { stillBooked, type Execution, type LocalSaga } from '../../local/runtime.ts';
 import { invariantProblems, stuckStepOf } from '../../verify/invariant.ts';
+import { owedMessageOf } from './sagas.ts';
 
 // The saga's consistency invariant, checked on the real tables after an execution ends.
 
@@ -53,7 +54,7 @@ export async function expectConsistent(
       ...stepsOfStage(group as never).filter((step) => step !== stuckStep),
       ...stages.slice(0, stage).reverse().flatMap(stepsOfStage),
     ];
-    expect(message['compensationsOwed']).toBe(owed.map((step) => step.compensation).join(', '));
+    expect(message['compensationsOwed']).toBe(owedMessageOf(owed.map((step) => step.compensation)));
     expect(message['execution']).toBe(execution.executionArn);
     expect(message['resume']).toBe(`aws stepfunctions redrive-execution --execution-arn ${execution.executionArn}`);
     // The alert names exactly the bookings left. In a group it can only name what is owed: its other compensations

@@ -9,6 +9,7 @@ import {
   handOffStateOf,
   isCustomStep,
   isGroup,
+  OWED_LISTED,
   retryStateOf,
   stepsOf,
   stepsOfStage,
@@ -211,3 +212,9 @@ export const everySaga: readonly { readonly file: string; readonly saga: Saga }[
     typeof exported === 'object' && exported !== null && 'steps' in exported ? [{ file, saga: exported as Saga }] : [],
   ),
 ];
+
+/** What an alert says is owed, as the README defines it: the first OWED_LISTED compensations in order, then a count. */
+export const owedMessageOf = (owed: readonly string[]): string =>
+  owed.length > OWED_LISTED
+    ? `${owed.slice(0, OWED_LISTED).join(', ')}, and ${owed.length - OWED_LISTED} more in reverse step order`
+    : owed.join(', ');
