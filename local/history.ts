@@ -230,7 +230,12 @@ export class ExecutionHistory {
         this.#add(event.timestamp, 'ExecutionFailed', { executionFailedEventDetails: { error: event.Error, cause: json(event.Cause) } });
         return;
       case 'ExecutionAborted':
-        this.#add(event.timestamp, 'ExecutionAborted');
+        // A stopped execution's running Tasks keep the calls they made; AWS records no abort of its states and links
+        // ExecutionAborted to 0. StopExecution's error and cause, when given, are set by the API (sfn-server.ts).
+        for (const open of this.#open.values()) {
+          for (const state of open) if (this.#states.get(state)?.Type === 'Task' && this.#calls.get(state)?.length) this.#callBegun(state);
+        }
+        this.#add(event.timestamp, 'ExecutionAborted', { executionAbortedEventDetails: {} }, undefined, { previous: 0 });
         return;
       case 'ExecutionTimeout':
         this.#add(event.timestamp, 'ExecutionTimedOut');

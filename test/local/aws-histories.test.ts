@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { alertStateOf, compensationRetryOf, handOffStateOf, isGroup, stepsOfStage, type Saga } from '../../asl/saga.ts';
+import { alertStateOf, compensationRetryOf, handOffStateOf, isGroup, retryStateOf, stepsOfStage, type Saga } from '../../asl/saga.ts';
 import { statesByName } from '../../asl/model.ts';
 import { stateOfEvents, type HistoryEvent } from '../../local/history.ts';
 import { LocalSaga, type ExecuteOptions } from '../../local/runtime.ts';
@@ -14,7 +14,7 @@ import { nextTripId } from '../helpers/invariant.ts';
 // state the saga uses, the events of one state in a local run and in AWS's record of the same shape, compared field
 // by field. What differs between two machines or two runs is normalised below, each by name and nothing else: ids
 // (links are compared by where they lead), timestamps, state names, ARNs, the region, the data (inputs, outputs,
-// parameters), the functions' own errors, the SDK metadata's values (its fields are compared).
+// parameters), the machines' own errors and causes, the SDK metadata's values (its fields are compared).
 
 /** An event as GetExecutionHistory gives it, or as the recording keeps it (LocalStack's ids in branches are `[0]`). */
 type Recorded = Pick<HistoryEvent, 'previousEventId' | 'type'> & { readonly id: number | readonly number[] } & Record<string, unknown>;
@@ -29,7 +29,8 @@ const recording = (name: string): Recording =>
 
 /** Which part of a history is compared: one state's events, with the execution's start or end around them. */
 interface Window {
-  readonly state: string;
+  /** Undefined: the execution's start or end alone. */
+  readonly state: string | undefined;
   readonly start?: boolean;
   readonly end?: boolean;
   /**
@@ -74,7 +75,8 @@ function detailOf(details: string, field: string, value: unknown, names: Map<str
       return details === 'lambdaFunctionScheduledEventDetails' ? '<function ARN>' : value;
     case 'error':
     case 'cause':
-      return `<the function's ${field}>`;
+      // A function's error, or a Fail state's: the machine's own.
+      return `<${field}>`;
     case 'output':
       // A service integration's answer: its fields (the SDK metadata among them) are AWS's; the rest is the machine's data.
       return details === 'taskSucceededEventDetails' ? fieldsOf(parsed(value)) : '<data>';
@@ -111,7 +113,8 @@ function windowOf(events: readonly Recorded[], window: Window): unknown[] {
   const linkOf = (event: Recorded): unknown => {
     const position = positions.get(event.previousEventId);
     if (position !== undefined) return `event ${position}`;
-    if (event.previousEventId === 0 && window.start) return 0;
+    // 0 is "no event before": compared where the window holds the execution's start, or for the execution's own events.
+    if (event.previousEventId === 0 && (window.start || event.type.startsWith('Execution'))) return 0;
     const target = byId.get(event.previousEventId);
     // A link into a Parallel state's branches; one the recording hid (its branch ids are [0]) is to a branch event.
     if (target === undefined && event.previousEventId > 0) return "a branch's event";
@@ -140,94 +143,169 @@ function windowOf(events: readonly Recorded[], window: Window): unknown[] {
 
 const SAGA_RUNS = { retryDelayMs: 0 } as const satisfies ExecuteOptions;
 
+/** A comparison: the recording, the local run of the same shape, and the window compared in each. */
+interface Comparison {
+  readonly recording: string;
+  /** The recorded machine's state, found by the type of its entry. */
+  readonly entered?: string;
+  readonly local: () => Promise<readonly Recorded[]>;
+  /** The local state compared; undefined: the execution's start or end alone. */
+  readonly state: ((local: readonly Recorded[]) => string) | undefined;
+  readonly window?: Omit<Window, 'state'>;
+}
+
 describe('the local history against histories recorded on AWS', () => {
   const group = tripParallelSaga.steps.find(isGroup);
   if (group === undefined) throw new Error(`${tripParallelSaga.name} has no group`);
   const [groupFirst, groupSecond] = stepsOfStage(group);
   if (groupFirst === undefined || groupSecond === undefined) throw new Error(`${group.name} has fewer than two steps`);
-  const retried = recording('lambda-retry-then-catch');
   // As many retries as the recorded machine's retrier allowed: its calls, less the first.
-  const retries = retried.events.filter((event) => event.type === 'LambdaFunctionScheduled').length - 1;
-  const sagaRetried: Saga = { ...tripSaga, compensationRetry: { ...compensationRetryOf(tripSaga), maxAttempts: retries } };
+  const retries = recording('lambda-retry-then-catch').events.filter((event) => event.type === 'LambdaFunctionScheduled').length - 1;
+  const withRetries = (maxAttempts: number): Saga => ({
+    ...tripSaga,
+    compensationRetry: { ...compensationRetryOf(tripSaga), maxAttempts },
+  });
   const locals: LocalSaga[] = [];
-  let trip: LocalSaga, retrying: LocalSaga, grouped: LocalSaga, express: LocalSaga;
+  let trip: LocalSaga, retrying: LocalSaga, unretried: LocalSaga, grouped: LocalSaga, express: LocalSaga;
   beforeAll(async () => {
     locals.push(
       (trip = await LocalSaga.start({ saga: tripSaga })),
-      (retrying = await LocalSaga.start({ saga: sagaRetried })),
+      (retrying = await LocalSaga.start({ saga: withRetries(retries) })),
+      (unretried = await LocalSaga.start({ saga: withRetries(0) })),
       (grouped = await LocalSaga.start({ saga: tripParallelSaga })),
       (express = await LocalSaga.start({ saga: tripSaga, type: 'EXPRESS' })),
     );
   });
-  afterAll(() => Promise.all(locals.map((local) => local.close())));
+  afterAll(async () => {
+    await express.handedOff();
+    await Promise.all(locals.map((local) => local.close()));
+  });
 
-  const historyOf = async (local: LocalSaga, options: ExecuteOptions = {}) =>
-    (await local.execute(tripWithId(nextTripId('aws-history')), { ...SAGA_RUNS, ...options })).history as readonly Recorded[];
+  const run =
+    (local: () => LocalSaga, options: ExecuteOptions = {}) =>
+    async () =>
+      (await local().execute(tripWithId(nextTripId('aws-history')), { ...SAGA_RUNS, ...options })).history as readonly Recorded[];
   const stuckAtLast = { faults: { [lastStep.action]: { times: 'always' }, [lastStep.compensation]: { times: 'always' } } } as const;
+  const named = (state: string) => () => state;
+  /** Stopped (StopExecution) while its first action's call runs. */
+  const stopped = async () => {
+    const stop = new AbortController();
+    const execution = await trip.execute(tripWithId(nextTripId('aws-history-stop')), {
+      ...SAGA_RUNS,
+      faults: { [firstStep.action]: { delayMs: SLOW_MS } },
+      signal: stop.signal,
+      onEvent: (event) => {
+        if (event.type === 'TaskStateEntered') stop.abort();
+      },
+    });
+    // The calls it made are kept, scheduled and started, though nothing records their end.
+    const scheduled = execution.history.filter((event) => event.type === 'LambdaFunctionScheduled').length;
+    expect(scheduled).toBe(Object.values(execution.calls).reduce((sum, calls) => sum + calls, 0));
+    return execution.history as readonly Recorded[];
+  };
 
-  it('a Lambda Task that succeeds, first and last: its calls, its links (the first state to 0) and its details', async () => {
-    const recorded = recording('lambda-task-success').events;
-    const task = recordedState(recorded, 'TaskStateEntered');
-    const local = await historyOf(trip);
-    expect(windowOf(local, { state: firstStep.action, start: true })).toEqual(windowOf(recorded, { state: task, start: true }));
-    expect(windowOf(local, { state: lastStep.action, end: true })).toEqual(windowOf(recorded, { state: task, end: true }));
+  const comparisons: readonly (readonly [string, Comparison])[] = [
+    [
+      'a Lambda Task that succeeds, first state: ExecutionStarted and its entry link to 0',
+      { recording: 'lambda-task-success', local: run(() => trip), state: named(firstStep.action), window: { start: true } },
+    ],
+    [
+      'a Lambda Task that succeeds, last state',
+      { recording: 'lambda-task-success', local: run(() => trip), state: named(lastStep.action), window: { end: true } },
+    ],
+    [
+      'a Lambda Task retried until its retrier gives up, then caught (a compensation, then its alert)',
+      { recording: 'lambda-retry-then-catch', local: run(() => retrying, stuckAtLast), state: named(lastStep.compensation) },
+    ],
+    [
+      'a Lambda Task that fails once and is caught (the first action, then its compensation)',
+      {
+        recording: 'lambda-catch',
+        local: run(() => trip, { faults: { [firstStep.action]: { times: 'always' } } }),
+        state: named(firstStep.action),
+        window: { start: true },
+      },
+    ],
+    [
+      "a Lambda Task's failure that nothing catches ends the execution (a compensation's last retry)",
+      {
+        recording: 'lambda-uncaught-failure',
+        local: run(() => unretried, stuckAtLast),
+        state: named(retryStateOf(lastStep)),
+        window: { end: true },
+      },
+    ],
+    [
+      'a Parallel state whose branches succeed (a group), ending the execution',
+      {
+        recording: 'parallel-success',
+        entered: 'ParallelStateEntered',
+        local: run(() => grouped),
+        state: named(group.name),
+        window: { end: true, withoutParallelSucceeded: true },
+      },
+    ],
+    [
+      "a Parallel state whose branch's Task fails, caught: the Task's abort, ParallelStateFailed linked to the failure",
+      {
+        recording: 'parallel-task-failure-caught',
+        entered: 'ParallelStateEntered',
+        local: run(() => grouped, { faults: { [groupSecond.action]: { times: 'always' } } }),
+        state: named(group.name),
+        window: { failingBranchAbort: true },
+      },
+    ],
+    [
+      'an alert: sns:publish, its output with the SDK metadata AWS adds',
+      { recording: 'sns-publish', local: run(() => trip, stuckAtLast), state: named(alertStateOf(lastStep)) },
+    ],
+    [
+      "an EXPRESS saga's hand-off: states:startExecution, its output with the SDK metadata AWS adds",
+      { recording: 'states-start-execution', local: run(() => express, stuckAtLast), state: named(handOffStateOf(lastStep)) },
+    ],
+    [
+      'a rollback ends in its Fail state',
+      {
+        recording: 'fail-state',
+        entered: 'FailStateEntered',
+        local: run(() => trip, { faults: { [firstStep.action]: { times: 'always' } } }),
+        state: (local) => recordedState(local, 'FailStateEntered'),
+        window: { end: true },
+      },
+    ],
+    [
+      "the rollback machine's Choice, its first state",
+      {
+        recording: 'choice',
+        entered: 'ChoiceStateEntered',
+        local: async () => ((await trip.rollback?.execute({}))?.history ?? []) as readonly Recorded[],
+        state: (local) => recordedState(local, 'ChoiceStateEntered'),
+        window: { start: true },
+      },
+    ],
+    [
+      'an execution stopped while a Task runs: ExecutionAborted links to 0',
+      { recording: 'stop-execution', local: stopped, state: undefined, window: { end: true } },
+    ],
+  ];
+
+  it.each(comparisons)('%s', async (_, comparison) => {
+    const recorded = recording(comparison.recording).events;
+    const local = await comparison.local();
+    const recordedWindow = {
+      ...comparison.window,
+      state: comparison.state && recordedState(recorded, comparison.entered ?? 'TaskStateEntered'),
+    };
+    expect(windowOf(local, { ...comparison.window, state: comparison.state?.(local) })).toEqual(windowOf(recorded, recordedWindow));
   });
 
   it("a Lambda Task's timeout is its scheduled call's timeoutInSeconds", async () => {
     const recorded = recording('lambda-timeout').events.find((event) => event.type === 'LambdaFunctionScheduled');
-    const local = (await historyOf(trip)).find((event) => event.type === 'LambdaFunctionScheduled');
+    const local = (await run(() => trip)()).find((event) => event.type === 'LambdaFunctionScheduled');
     const details = (event: Recorded | undefined) => event?.['lambdaFunctionScheduledEventDetails'] as Record<string, unknown>;
     expect(Object.keys(details(local)).sort()).toEqual(Object.keys(details(recorded)).sort());
     const task = statesByName(trip.definition).get(firstStep.action);
     expect(details(local)['timeoutInSeconds']).toBe(task?.Type === 'Task' ? task.TimeoutSeconds : undefined);
-  });
-
-  it('a Lambda Task retried until its retrier gives up, then caught (a compensation, then its alert)', async () => {
-    const local = await historyOf(retrying, stuckAtLast);
-    expect(windowOf(local, { state: lastStep.compensation })).toEqual(
-      windowOf(retried.events, { state: recordedState(retried.events, 'TaskStateEntered') }),
-    );
-  });
-
-  it('a Lambda Task that fails once and is caught (the first action, then its compensation)', async () => {
-    const recorded = recording('lambda-catch').events;
-    const local = await historyOf(trip, { faults: { [firstStep.action]: { times: 'always' } } });
-    expect(windowOf(local, { state: firstStep.action, start: true })).toEqual(
-      windowOf(recorded, { state: recordedState(recorded, 'TaskStateEntered'), start: true }),
-    );
-  });
-
-  it('a Parallel state whose branches succeed (a group), ending the execution', async () => {
-    const recorded = recording('parallel-success').events;
-    const local = await historyOf(grouped);
-    expect(windowOf(local, { state: group.name, end: true, withoutParallelSucceeded: true })).toEqual(
-      windowOf(recorded, { state: recordedState(recorded, 'ParallelStateEntered'), end: true, withoutParallelSucceeded: true }),
-    );
-  });
-
-  it("a Parallel state whose branch's Task fails, caught: the Task's abort, ParallelStateFailed linked to the failure", async () => {
-    const recorded = recording('parallel-task-failure-caught').events;
-    const local = await historyOf(grouped, { faults: { [groupSecond.action]: { times: 'always' } } });
-    expect(windowOf(local, { state: group.name, failingBranchAbort: true })).toEqual(
-      windowOf(recorded, { state: recordedState(recorded, 'ParallelStateEntered'), failingBranchAbort: true }),
-    );
-  });
-
-  it('an alert: sns:publish, its output with the SDK metadata AWS adds', async () => {
-    const recorded = recording('sns-publish').events;
-    const local = await historyOf(trip, stuckAtLast);
-    expect(windowOf(local, { state: alertStateOf(lastStep) })).toEqual(
-      windowOf(recorded, { state: recordedState(recorded, 'TaskStateEntered') }),
-    );
-  });
-
-  it("an EXPRESS saga's hand-off: states:startExecution, its output with the SDK metadata AWS adds", async () => {
-    const recorded = recording('states-start-execution').events;
-    const local = await historyOf(express, stuckAtLast);
-    expect(windowOf(local, { state: handOffStateOf(lastStep) })).toEqual(
-      windowOf(recorded, { state: recordedState(recorded, 'TaskStateEntered') }),
-    );
-    await express.handedOff();
   });
 
   it("a branch stopped by another branch's failure while its Task runs keeps the call and records its abort", async () => {
@@ -245,14 +323,13 @@ describe('the local history against histories recorded on AWS', () => {
       'TaskStateAborted',
     ]);
     stopped.slice(1).forEach((event, index) => expect(event.previousEventId).toBe(stopped[index]?.id));
-    const started = local.history.find((event) => event.type === 'ParallelStateStarted');
     // Each branch's first state links to ParallelStateStarted, not to the other branch.
+    const started = local.history.find((event) => event.type === 'ParallelStateStarted');
+    const actions = stepsOfStage(group).map((step) => step.action);
     const entries = local.history.filter(
-      (event) =>
-        event.type === 'TaskStateEntered' &&
-        stepsOfStage(group).some((step) => step.action === (event['stateEnteredEventDetails'] as { name: string }).name),
+      (event) => event.type === 'TaskStateEntered' && actions.includes((event['stateEnteredEventDetails'] as { name: string }).name),
     );
-    expect(entries.map((event) => event.previousEventId)).toEqual(stepsOfStage(group).map(() => started?.id));
+    expect(entries.map((event) => event.previousEventId)).toEqual(actions.map(() => started?.id));
     expect(local.calls[groupFirst.action]).toBe(1);
   });
 });
