@@ -1,4 +1,4 @@
-import { statesByName, type State, type StateGraph, type StateMachineDefinition } from '../asl/model.ts';
+import { statesByName, type FailState, type State, type StateGraph, type StateMachineDefinition } from '../asl/model.ts';
 import { LOCAL_REGION } from './dynamodb.ts';
 
 // An execution's history in the shape of Step Functions' GetExecutionHistory, built from the events of
@@ -75,6 +75,8 @@ export class ExecutionHistory {
   readonly #last = new Map<Chain, number>();
   /** States entered and not yet exited, by chain: a stopped branch's are aborted. */
   readonly #open = new Map<Chain, Set<string>>();
+  /** The Fail state last entered and not caught: an execution it fails records only the error and cause it names. */
+  #failing: FailState | undefined;
   /** A Parallel state's failure, recorded once it is known not to be retried (a retried one records none, as on AWS). */
   #pendingFailure: { readonly state: string; readonly timestamp: number; readonly cause: number } | undefined;
 
@@ -180,7 +182,7 @@ export class ExecutionHistory {
   #stopBranches(parallel: string, timestamp: number): number | undefined {
     const lastFailure = (chain: Chain): number | undefined => {
       const last = this.#last.get(chain);
-      return last !== undefined && this.#opened(chain).size > 0 && isFailure(this.events[last - 1]?.type ?? '') ? last : undefined;
+      return last !== undefined && isFailure(this.events[last - 1]?.type ?? '') ? last : undefined;
     };
     const branches = this.#branchesOf.get(parallel) ?? [];
     const failure = Math.max(0, ...branches.map((chain) => lastFailure(chain) ?? 0)) || undefined;
@@ -226,9 +228,16 @@ export class ExecutionHistory {
         this.#add(event.timestamp, 'ExecutionSucceeded', { executionSucceededEventDetails: { output, outputDetails: details } });
         return;
       }
-      case 'ExecutionFailed':
-        this.#add(event.timestamp, 'ExecutionFailed', { executionFailedEventDetails: { error: event.Error, cause: json(event.Cause) } });
+      case 'ExecutionFailed': {
+        // A Fail state without an error or a cause fails the execution without one (the interpreter gives defaults).
+        const fail = this.#failing;
+        const failure = {
+          ...(fail === undefined || 'Error' in fail ? { error: event.Error } : {}),
+          ...(fail === undefined || 'Cause' in fail ? { cause: json(event.Cause) } : {}),
+        };
+        this.#add(event.timestamp, 'ExecutionFailed', { executionFailedEventDetails: failure });
         return;
+      }
       case 'ExecutionAborted':
         // A stopped execution's running Tasks keep the calls they made; AWS records no abort of its states and links
         // ExecutionAborted to 0. StopExecution's error and cause, when given, are set by the API (sfn-server.ts).
@@ -246,7 +255,9 @@ export class ExecutionHistory {
         const input = json(event.state.input);
         this.#add(event.timestamp, `${type}StateEntered`, { stateEnteredEventDetails: { name, input, inputDetails: details } }, name);
         // A Fail state ends its chain: nothing of it is left to abort.
-        if (type !== 'Fail') this.#opened(this.#chain(name)).add(name);
+        const state = this.#states.get(name);
+        if (state?.Type === 'Fail') this.#failing = state;
+        else this.#opened(this.#chain(name)).add(name);
         if (type === 'Parallel') this.#parallelStarted(name, event.timestamp);
         this.#scheduledAt.set(name, event.timestamp);
         this.#failedLast.delete(name);
@@ -254,6 +265,7 @@ export class ExecutionHistory {
       }
       case 'StateRetried': {
         const name = event.state.name;
+        this.#failing = undefined;
         this.#scheduledAt.set(name, event.timestamp);
         this.#failedLast.delete(name);
         if (this.#pendingFailure?.state === name) {
@@ -283,6 +295,7 @@ export class ExecutionHistory {
         return;
       }
       case 'StateCaught':
+        this.#failing = undefined;
         return;
       case 'StateExited': {
         const name = event.state.name;

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { StateMachine } from 'aws-local-stepfunctions';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { alertStateOf, compensationRetryOf, handOffStateOf, isGroup, retryStateOf, stepsOfStage, type Saga } from '../../asl/saga.ts';
-import { statesByName } from '../../asl/model.ts';
-import { stateOfEvents, type HistoryEvent } from '../../local/history.ts';
+import { statesByName, type StateMachineDefinition } from '../../asl/model.ts';
+import { ExecutionHistory, stateOfEvents, type HistoryEvent, type InterpreterEvent } from '../../local/history.ts';
 import { LocalSaga, type ExecuteOptions } from '../../local/runtime.ts';
 import { tripSaga } from '../../saga.ts';
 import { SLOW_MS } from '../helpers/matrix.ts';
@@ -20,7 +21,10 @@ import { nextTripId } from '../helpers/invariant.ts';
 type Recorded = Pick<HistoryEvent, 'previousEventId' | 'type'> & { readonly id: number | readonly number[] } & Record<string, unknown>;
 
 interface Recording {
-  readonly source: { readonly repository: string; readonly test: string; readonly lastValidatedOnAws: string };
+  readonly source: { readonly repository: string; readonly test: string };
+  /** The recorded machine and its input, where the saga has no state of its shape: the history builder runs it. */
+  readonly definition?: StateMachineDefinition;
+  readonly input?: unknown;
   readonly events: readonly Recorded[];
 }
 
@@ -297,6 +301,23 @@ describe('the local history against histories recorded on AWS', () => {
       state: comparison.state && recordedState(recorded, comparison.entered ?? 'TaskStateEntered'),
     };
     expect(windowOf(local, { ...comparison.window, state: comparison.state?.(local) })).toEqual(windowOf(recorded, recordedWindow));
+  });
+
+  it('a Parallel state whose branch ends in a Fail state: ParallelStateFailed links to it (the recorded machine, run locally)', async () => {
+    const { definition, input, events } = recording('parallel-branch-fail');
+    if (definition === undefined) throw new Error('parallel-branch-fail has no definition');
+    // The interpreter and the history builder of the local mode, as runtime.ts joins them, on AWS's machine.
+    const history = new ExecutionHistory(definition, trip.roleArn);
+    const execution = new StateMachine(definition as never, { validationOptions: { noValidate: true } }).run(input as never);
+    for await (const event of execution.eventLogs) history.record(event as InterpreterEvent);
+    await execution.result.catch(() => undefined);
+    const parallel = recordedState(events, 'ParallelStateEntered');
+    expect(windowOf(history.events, { state: parallel, start: true, end: true })).toEqual(
+      windowOf(events, { state: parallel, start: true, end: true }),
+    );
+    expect(history.events.map((event) => [event.type, event.previousEventId])).toEqual(
+      events.map((event) => [event.type, event.previousEventId]),
+    );
   });
 
   it("a Lambda Task's timeout is its scheduled call's timeoutInSeconds", async () => {
