@@ -2,7 +2,6 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Option, type Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
 import type { Saga } from '../asl/saga.ts';
 import { SagaDefinitionError } from '../asl/validate.ts';
 import { sagaModuleOf, settingsFrom, stackFileConfig, type StackSettings } from '../infra/settings.ts';
@@ -90,7 +89,9 @@ export const stackFileOf = (stack: string): string => fileURLToPath(new URL(`../
 
 /** A stack's settings, read from its stack file (by default the project's) as `pulumi up` reads them. */
 export async function stackSettingsOf(stack: string, file = stackFileOf(stack)): Promise<StackSettings> {
-  return settingsFrom(stackFileConfig(parseYaml(await readText(file))), stack);
+  // Loaded here, for a stack only: the commands without --stack need no YAML parser.
+  const { parse } = await import('yaml');
+  return settingsFrom(stackFileConfig(parse(await readText(file))), stack);
 }
 
 /**

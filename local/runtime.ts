@@ -10,7 +10,7 @@ import { placeholderResources, renderRollback, renderSaga, SNS_PUBLISH, START_EX
 import { groupCompensationOf, invalidErrorOf, isCustomStep, isGroup, retryStateOf, stepsOf, tableOf, type Saga } from '../asl/saga.ts';
 import { definitionChanges, changesSummary } from '../asl/diff.ts';
 import { BookingStatus, OWNER } from '../functions/bookings.ts';
-import { handlerModulesOf, type HandlerModule } from '../functions/build.ts';
+import { handlerModulesOf, type HandlerModule } from '../functions/handler-modules.ts';
 import { stepConfigsOf, type StepConfig } from '../functions/config.ts';
 import type { HandlerDependencies } from '../functions/handlers.ts';
 import { Logger } from '../functions/logger.ts';

@@ -139,6 +139,18 @@ describe('--saga FILE that is not a step list', () => {
     expect(stderr).toContain('group "Alone" has 1 step(s): a group runs at least two at once');
   });
 
+  it('an input schema that cannot be compiled: saga validate exits 1, SagaDefinitionError naming it', async () => {
+    const file = await scratchFile(
+      `import trip from ${JSON.stringify(new URL('../../saga.ts', import.meta.url).href)};\n` +
+        'export default { ...trip, input: { ...trip.input, [trip.keyField]: { type: "string", pattern: "(" } } };\n',
+      'uncompilable-schema.mjs',
+    );
+    const { code, stderr } = await saga('validate', '--saga', file);
+    expect(code).toBe(1);
+    expect(stderr).toContain('SagaDefinitionError');
+    expect(stderr).toContain('its input schema cannot be compiled');
+  });
+
   it('every command says so in its help', async () => {
     for (const command of ['asl', 'validate', 'graph', 'cost', 'run', 'resume', 'local', 'tour']) {
       const { stdout } = await saga(command, '--help');

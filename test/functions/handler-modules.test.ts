@@ -2,7 +2,7 @@ import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from '@jest/globals';
 import { SagaDefinitionError } from '../../asl/validate.ts';
-import { handlerModulesOf } from '../../functions/build.ts';
+import { handlerModulesOf } from '../../functions/handler-modules.ts';
 import { LocalSaga } from '../../local/runtime.ts';
 import type { Saga } from '../../asl/saga.ts';
 import { NOTE } from '../helpers/noted-booking.ts';
