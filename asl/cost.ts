@@ -1,15 +1,20 @@
 import { ALL_ERRORS, StepError } from './errors.ts';
 import { allStatesOf, assertNever, type State, type StateGraph, type StateMachineDefinition } from './model.ts';
 import {
-  actionRetryOf,
   backoffSeconds,
   compensationRetryOf,
   DEFAULT_ALERT_RETRY,
   DEFAULT_TASK_TIMEOUT_SECONDS,
+  forwardRetryOf,
   invalidErrorOf,
+  isCompensatable,
+  isCompensatedStage,
   isGroup,
   retryPolicyOf,
   retryStateOf,
+  roleOf,
+  roleOfStage,
+  StepRole,
   stepsOf,
   stepsOfStage,
   totalBackoffSeconds,
@@ -77,6 +82,8 @@ export interface SagaPath {
   readonly stretches: readonly Stretch[];
   /** The history events of the execution, which its log records at the stack's level. */
   readonly logEvents: LogEvents;
+  /** A path that waits for a redrive (a retriable step stuck past the pivot): STANDARD only, EXPRESS refuses it. */
+  readonly standardOnly?: true;
 }
 
 interface Fault {
@@ -197,18 +204,52 @@ function nextState(state: State, error: string | undefined): string | undefined 
   }
 }
 
-/** The paths worth pricing: success, a rollback from each step, invalid input, a compensation that gives up. */
+const businessFailure = (state: string): Fault => ({ state, error: StepError.BookingConflict });
+
+/**
+ * A retriable step that keeps failing: its retries of every error, its alert, its retry, and the stop for a redrive;
+ * then (for a step alone, not in a group) the redrive, which reruns that retry and goes on to the end.
+ */
+function forwardStuckPaths(definition: StateMachineDefinition, stage: Stage, index: number): SagaPath[] {
+  return stepsOfStage(stage).flatMap((step) => {
+    const where = `step ${index + 1}${isGroup(stage) ? `, group ${stage.name}` : ''}`;
+    return [
+      {
+        scenario: `${step.action} keeps failing (${where}, past the pivot): retry, alert, stop for redrive`,
+        ...walk(definition, [businessFailure(step.action), businessFailure(retryStateOf(step))]),
+        standardOnly: true as const,
+      },
+      ...(isGroup(stage)
+        ? []
+        : [
+            {
+              scenario: `... then its redrive: ${retryStateOf(step)} succeeds, on to the end`,
+              ...walk({ ...definition, StartAt: retryStateOf(step) }, []),
+              standardOnly: true as const,
+            },
+          ]),
+    ];
+  });
+}
+
+/**
+ * The paths worth pricing: success, a rollback from each step up to the pivot, each retriable step stuck past it and
+ * its redrive, invalid input, a compensation that gives up.
+ */
 export function sagaPaths(saga: Saga, definition: StateMachineDefinition): SagaPath[] {
-  const businessFailure = (state: string): Fault => ({ state, error: StepError.BookingConflict });
-  // A definition was rendered from this saga, so it has at least one step.
-  const last = stepsOf(saga).at(-1) as SagaStep;
+  // The step whose failure rolls back the most (the pivot, or else the last), and the last compensation it owes.
+  const rollingBack = stepsOf(saga).filter((step) => roleOf(step) !== StepRole.Retriable);
+  const failing = rollingBack.at(-1) as SagaStep;
+  const stuck = rollingBack.filter(isCompensatable).at(-1);
   return [
     { scenario: 'all steps succeed', ...walk(definition, []) },
     ...saga.steps.flatMap((stage, index) =>
-      stepsOfStage(stage).map((step) => ({
-        scenario: `${step.action} fails (step ${index + 1}${isGroup(stage) ? `, group ${stage.name}` : ''}): roll back`,
-        ...walk(definition, [businessFailure(step.action)]),
-      })),
+      roleOfStage(stage) === StepRole.Retriable
+        ? forwardStuckPaths(definition, stage, index)
+        : stepsOfStage(stage).map((step) => ({
+            scenario: `${step.action} fails (step ${index + 1}${isGroup(stage) ? `, group ${stage.name}` : ''}): roll back`,
+            ...walk(definition, [businessFailure(step.action)]),
+          })),
     ),
     {
       scenario: `invalid ${saga.noun.toLowerCase()}`,
@@ -217,10 +258,18 @@ export function sagaPaths(saga: Saga, definition: StateMachineDefinition): SagaP
         stepsOfStage(saga.steps[0] as Stage).map((step) => ({ state: step.action, error: invalidErrorOf(saga) })),
       ),
     },
-    {
-      scenario: `${last.action} fails and ${last.compensation} stays stuck: alert, stop for redrive`,
-      ...walk(definition, [businessFailure(last.action), businessFailure(last.compensation), businessFailure(retryStateOf(last))]),
-    },
+    ...(stuck === undefined
+      ? []
+      : [
+          {
+            scenario: `${failing.action} fails and ${stuck.compensation} stays stuck: alert, stop for redrive`,
+            ...walk(definition, [
+              businessFailure(failing.action),
+              businessFailure(stuck.compensation),
+              businessFailure(retryStateOf(stuck)),
+            ]),
+          },
+        ]),
   ];
 }
 
@@ -274,12 +323,15 @@ export function worstCaseSeconds(saga: Saga, attemptSeconds: number): number {
   const stages = saga.steps.reduce(
     (sum, stage) =>
       sum +
-      slowest(stage, (step) => exhaustedSeconds(actionRetryOf(step), attempt(step))) +
-      slowest(stage, (step) => exhaustedSeconds(compensationRetryOf(saga), attempt(step))),
+      slowest(stage, (step) => exhaustedSeconds(forwardRetryOf(step), attempt(step))) +
+      (isCompensatedStage(stage) ? slowest(stage, (step) => exhaustedSeconds(compensationRetryOf(saga), attempt(step))) : 0),
     0,
   );
   return stages + 2 * exhaustedSeconds(DEFAULT_ALERT_RETRY, 0);
 }
+
+/** What an EXPRESS column says of a path that only STANDARD can take (a redrive). */
+const STANDARD_ONLY = 'n/a (redrive)';
 
 const dollars = (amount: number): string => `$${amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 
@@ -301,9 +353,9 @@ export function costTable(saga: Saga, definition: StateMachineDefinition, stateM
       row.scenario,
       String(row.transitions),
       dollars(row.standardPerMillion),
-      dollars(row.expressPerMillion),
+      row.standardOnly ? STANDARD_ONLY : dollars(row.expressPerMillion),
       dollars(row.standardLogsPerMillion),
-      dollars(row.expressLogsPerMillion),
+      row.standardOnly ? STANDARD_ONLY : dollars(row.expressLogsPerMillion),
     ]),
   ];
   const widths = header.map((_, column) => Math.max(...table.map((cells) => (cells[column] as string).length)));

@@ -22,26 +22,35 @@ import {
   CONTEXT_KEY,
   DEFAULT_ALERT_RETRY,
   DEFAULT_TASK_TIMEOUT_SECONDS,
+  forwardRetryOf,
   functionStatesOf,
   groupCompensationOf,
   handedOffStateOf,
   handOffStateOf,
   invalidErrorOf,
+  isCompensatable,
+  isCompensatedStage,
   isGroup,
   payloadKeyOf,
   rejectedStateOf,
+  pivotOf,
+  retriableStepsOf,
   retryStateOf,
+  roleOf,
   RollbackState,
+  StepRole,
   stepsOfStage,
+  stuckTaskOf,
   TerminalState,
   type ParallelGroup,
+  type CompensatableStep,
   type RetryPolicy,
   type Saga,
   type SagaResources,
   type SagaStep,
   type Stage,
 } from './saga.ts';
-import { assertValidDefinition, assertValidSaga, resourceProblems, SagaResourcesError } from './validate.ts';
+import { assertValidDefinition, assertValidSaga, resourceProblems, SagaDefinitionError, SagaResourcesError } from './validate.ts';
 
 /** Service integration that publishes to SNS and waits only for the publish itself. */
 export const SNS_PUBLISH = 'arn:aws:states:::sns:publish';
@@ -110,12 +119,23 @@ const rollbackPayload = (saga: Saga): PayloadTemplate => ({ ...rollbackInput(sag
 interface RollbackPlan {
   /** What its functions get. */
   readonly payload: PayloadTemplate;
-  /** Keys of the alert's message that say how the rollback gets finished. */
-  readonly resume: PayloadTemplate;
-  /** What its alerts say is still owed, by the stuck step and the index of its stage. */
+  /** What its alerts say. */
+  readonly alert: AlertText;
+  /** The states after a stuck compensation's alert, given its Task: the first is the alert's `Next`. */
+  readonly afterAlert: (step: CompensatableStep, task: TaskState, group: ParallelGroup | undefined) => [string, State][];
+}
+
+/** What an alert about a stuck Task says: a compensation's, or past the pivot a retriable step's action's. */
+interface AlertText {
+  /** Its SNS Subject, after `Saga <name>: `. */
+  readonly subject: string;
+  /** The message's key that names the stuck Task, and the one that lists what is still owed. */
+  readonly stuckKey: string;
+  readonly owedKey: string;
+  /** What is still owed, by the stuck step and the index of its stage. */
   readonly owed: (index: number, step: SagaStep) => string;
-  /** The states after a stuck compensation's alert: the first is the alert's `Next`. */
-  readonly afterAlert: (step: SagaStep, then: Transition, group: ParallelGroup | undefined) => [string, State][];
+  /** Keys of the message that say how the execution gets finished. */
+  readonly resume: PayloadTemplate;
 }
 
 /** How the saga's definition is rendered for a stack's state machine type. */
@@ -148,7 +168,10 @@ const functionArn = (resources: SagaResources, state: string): string => resourc
 const rejectsInput = (saga: Saga, index: number): Catcher[] =>
   index === 0 ? [{ ErrorEquals: [invalidErrorOf(saga)], Next: rejectedStateOf(saga), ResultPath: null }] : [];
 
-/** A step's action Task, without its catchers: alone it has them, in a group its Parallel state does. */
+/**
+ * A step's action Task, without its catchers: alone it has them, in a group its Parallel state does. A retriable
+ * step's retries every error with its own policy (nothing can roll back past the pivot); any other, transient ones.
+ */
 function actionTask(step: SagaStep, resources: SagaResources, payload: PayloadTemplate, next: Transition): TaskState {
   return {
     Type: 'Task',
@@ -156,24 +179,49 @@ function actionTask(step: SagaStep, resources: SagaResources, payload: PayloadTe
     Parameters: payload,
     ResultPath: resultPathOf(step.action),
     TimeoutSeconds: step.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS,
-    Retry: [retrier([...LambdaTransientErrors, StepError.Transient], actionRetryOf(step))],
+    Retry: [
+      roleOf(step) === StepRole.Retriable
+        ? retrier([ALL_ERRORS], forwardRetryOf(step))
+        : retrier([...LambdaTransientErrors, StepError.Transient], actionRetryOf(step)),
+    ],
     ...next,
   };
 }
 
-function actionState(
+/**
+ * Where a failed action rolls back from: its own compensation (its write may have landed before it failed); for the
+ * pivot, which has none (its failure leaves no effect), the previous stage's, or the end of an empty rollback.
+ */
+const rollbackEntryOf = (saga: Saga, step: SagaStep, index: number): string => {
+  if (isCompensatable(step)) return step.compensation;
+  const previous = saga.steps[index - 1];
+  return previous === undefined ? TerminalState.RolledBack : compensationEntryOf(previous);
+};
+
+/** A single step's action and, past the pivot, its alert and its retry: the states of its part of the way forward. */
+function actionStates(
   saga: Saga,
   step: SagaStep,
   index: number,
   resources: SagaResources,
   payload: PayloadTemplate,
   next: Transition,
-): TaskState {
-  return {
-    ...actionTask(step, resources, payload, next),
-    // The failing step's own compensation runs too: its write may have landed before it failed.
-    Catch: [...rejectsInput(saga, index), { ErrorEquals: [ALL_ERRORS], Next: step.compensation, ResultPath: errorPathOf(step.action) }],
-  };
+): [string, State][] {
+  const task = actionTask(step, resources, payload, next);
+  if (roleOf(step) === StepRole.Retriable)
+    return alertedStates(saga, index, step, task, resources, forwardAlert(saga), [redrivableRetry(step, task)]);
+  return [
+    [
+      step.action,
+      {
+        ...task,
+        Catch: [
+          ...rejectsInput(saga, index),
+          { ErrorEquals: [ALL_ERRORS], Next: rollbackEntryOf(saga, step, index), ResultPath: errorPathOf(step.action) },
+        ],
+      },
+    ],
+  ];
 }
 
 /**
@@ -185,28 +233,44 @@ function actionState(
 function actionGroupState(saga: Saga, index: number, resources: SagaResources, payload: PayloadTemplate, next: Transition): ParallelState {
   const group = saga.steps[index] as ParallelGroup;
   const earlier = saga.steps.slice(0, index).flatMap(stepsOfStage);
+  const compensated = isCompensatedStage(group);
   return {
     Type: 'Parallel',
-    Comment: `Book the ${group.parallel.map((step) => step.name).join(', ')} at once; if any fails, undo every booking of the group and every earlier one`,
+    Comment: compensated
+      ? `Book the ${group.parallel.map((step) => step.name).join(', ')} at once; if any fails, undo every booking of the group and every earlier one`
+      : // Without a catcher: a branch stuck past its alert fails this state, which a redrive reruns (its failed branches).
+        `Book the ${group.parallel.map((step) => step.name).join(', ')} at once, past the point of no return: each retried, alerted and redriven on its own`,
     Branches: group.parallel.map((step) => ({
       StartAt: step.action,
-      States: { [step.action]: actionTask(step, resources, payload, { End: true }) },
+      States: compensated
+        ? { [step.action]: actionTask(step, resources, payload, { End: true }) }
+        : Object.fromEntries(actionStates(saga, step, index, resources, payload, { End: true })),
     })),
     ResultSelector: Object.fromEntries([
       ...earlier.map((step) => [`${step.action}.$`, `$[0].results.${step.action}`]),
       ...group.parallel.map((step, branch) => [`${step.action}.$`, `$[${branch}].results.${step.action}`]),
     ]),
     ResultPath: RESULTS_PATH,
-    Catch: [
-      ...rejectsInput(saga, index),
-      { ErrorEquals: [ALL_ERRORS], Next: groupCompensationOf(group), ResultPath: errorPathOf(group.name) },
-    ],
+    ...(compensated
+      ? {
+          Catch: [
+            ...rejectsInput(saga, index),
+            { ErrorEquals: [ALL_ERRORS], Next: groupCompensationOf(group), ResultPath: errorPathOf(group.name) },
+          ],
+        }
+      : {}),
     ...next,
   };
 }
 
 /** The compensation's Task, going on to what follows it in the rollback. */
-function compensationTask(saga: Saga, step: SagaStep, resources: SagaResources, payload: PayloadTemplate, next: Transition): TaskState {
+function compensationTask(
+  saga: Saga,
+  step: CompensatableStep,
+  resources: SagaResources,
+  payload: PayloadTemplate,
+  next: Transition,
+): TaskState {
   return {
     Type: 'Task',
     Resource: functionArn(resources, step.compensation),
@@ -219,60 +283,85 @@ function compensationTask(saga: Saga, step: SagaStep, resources: SagaResources, 
 }
 
 /**
- * Alerts name at most this many owed compensations, and count the others (owed in reverse step order, as the
- * definition shows): a list per alert makes the definition grow with N², and each name listed is in every alert.
+ * Alerts name at most this many owed Tasks, and count the others (in the order they are owed, as the definition
+ * shows): a list per alert makes the definition grow with N², and each name listed is in every alert.
  */
 export const OWED_LISTED = 5;
 
-/**
- * What an alert says is still owed when a step's compensation is stuck (the stage at `index` holds the step): its
- * own, the rest of its group's (run at once, they may not have finished), then every earlier stage's, in reverse.
- * The steps before each stage are counted once, and an alert lists only its first few: linear in the steps, where
- * building the whole owed list for every alert was quadratic.
- */
-function owedCompensationsOf(saga: Saga): (index: number, step: SagaStep) => string {
-  const stepsBefore: number[] = [];
-  saga.steps.reduce((count, stage, index) => {
-    stepsBefore[index] = count;
-    return count + stepsOfStage(stage).length;
-  }, 0);
-  return (index, step) => {
-    const stage = stepsOfStage(saga.steps[index] as Stage);
-    const owed = (stepsBefore[index] as number) + stage.length;
-    const listed = [step, ...stage.filter((other) => other !== step)];
-    for (let earlier = index - 1; earlier >= 0 && listed.length < OWED_LISTED; earlier -= 1)
-      listed.push(...stepsOfStage(saga.steps[earlier] as Stage));
-    const names = listed
-      .slice(0, OWED_LISTED)
-      .map((owing) => owing.compensation)
-      .join(', ');
-    return owed > OWED_LISTED ? `${names}, and ${owed - OWED_LISTED} more in reverse step order` : names;
-  };
+/** The first few of the Tasks owed, and how many more, in `order`. */
+function owedList(listed: readonly string[], owed: number, order: string): string {
+  const names = listed.slice(0, OWED_LISTED).join(', ');
+  return owed > OWED_LISTED ? `${names}, and ${owed - OWED_LISTED} more in ${order}` : names;
 }
 
 /**
- * Tells people which compensation is stuck, what is still owed and the one command that finishes the rollback.
+ * What an alert says is still owed when a step's Task is stuck (the stage at `index` holds the step): its own, the
+ * rest of its group's (run at once, they may not have finished), then, going back, every earlier stage's in reverse
+ * (a rollback's compensations), or, going forward, every later stage's (past the pivot, the retriable actions). The
+ * steps before each stage are counted once, and an alert lists only its first few: linear in the steps, where building
+ * the whole owed list for every alert was quadratic.
+ */
+function owedTasksOf(saga: Saga, direction: 'back' | 'forward'): (index: number, step: SagaStep) => string {
+  const stepsBefore: number[] = [];
+  const total = saga.steps.reduce((count, stage, index) => {
+    stepsBefore[index] = count;
+    return count + stepsOfStage(stage).length;
+  }, 0);
+  const towards = direction === 'back' ? -1 : 1;
+  return (index, step) => {
+    const stage = stepsOfStage(saga.steps[index] as Stage);
+    const listed = [step, ...stage.filter((other) => other !== step)];
+    for (let other = index + towards; other >= 0 && other < saga.steps.length && listed.length < OWED_LISTED; other += towards)
+      listed.push(...stepsOfStage(saga.steps[other] as Stage));
+    const before = stepsBefore[index] as number;
+    return direction === 'back'
+      ? owedList(listed.map(stuckTaskOf), before + stage.length, 'reverse step order')
+      : owedList(listed.map(stuckTaskOf), total - before, 'step order');
+  };
+}
+
+/** The alert's one command that finishes the execution: a redrive of it, which failed at a Task. */
+const compensationAlert = (saga: Saga, resume: PayloadTemplate): AlertText => ({
+  subject: 'a compensation did not finish',
+  stuckKey: 'stuckCompensation',
+  owedKey: 'compensationsOwed',
+  owed: owedTasksOf(saga, 'back'),
+  resume,
+});
+
+/** A retriable step stuck past the pivot: its alert names the step and what is still to do, and the redrive. */
+const forwardAlert = (saga: Saga): AlertText => ({
+  subject: 'a forward step did not finish',
+  stuckKey: 'stuckStep',
+  owedKey: 'stepsOwed',
+  owed: owedTasksOf(saga, 'forward'),
+  resume: REDRIVE,
+});
+
+/**
+ * Tells people which Task is stuck, what is still owed and the one command that finishes the execution.
  * Built only from what every execution has (its id and name, the state, the error its catcher just wrote): a path
  * into the input that the input lacks would fail with States.Runtime, which no catcher catches. No input details:
  * the topic is not KMS-encrypted (see infra); the execution has them. Publishing that fails still goes on to the
  * retry: the execution then fails at a Task, which the failed-execution alarm reports.
  */
-function alertState(saga: Saga, index: number, step: SagaStep, resources: SagaResources, plan: RollbackPlan, next: string): TaskState {
+function alertState(saga: Saga, index: number, step: SagaStep, resources: SagaResources, alert: AlertText, next: string): TaskState {
+  const stuck = stuckTaskOf(step);
   return {
     Type: 'Task',
     Resource: SNS_PUBLISH,
     Parameters: {
       TopicArn: resources.alertTopic,
       // The saga's name, which SNS delivers with every message (an email's subject, a subscriber's envelope).
-      Subject: `Saga ${saga.name}: a compensation did not finish`,
+      Subject: `Saga ${saga.name}: ${alert.subject}`,
       Message: {
         'execution.$': '$$.Execution.Id',
         'executionName.$': '$$.Execution.Name',
-        stuckCompensation: step.compensation,
-        compensationsOwed: plan.owed(index, step),
+        [alert.stuckKey]: stuck,
+        [alert.owedKey]: alert.owed(index, step),
         // The catcher's {Error, Cause}: AWS caps a cause at 32,768 characters, far below SNS's 256 KB.
-        'error.$': errorPathOf(step.compensation),
-        ...plan.resume,
+        'error.$': errorPathOf(stuck),
+        ...alert.resume,
       },
     },
     ResultPath: ALERT_RESULT_PATH,
@@ -313,29 +402,46 @@ const handedOff = (): FailState => ({
   Cause: 'A compensation was stuck and people were alerted: the rollback machine finishes the rollback.',
 });
 
+/**
+ * A Task that may give up (a compensation, or a retriable step's action), its alert, and what follows the alert:
+ * once its retries are spent it alerts people, then goes on to `afterAlert` (whose first state is the alert's Next).
+ */
+function alertedStates(
+  saga: Saga,
+  index: number,
+  step: SagaStep,
+  task: TaskState,
+  resources: SagaResources,
+  alert: AlertText,
+  afterAlert: [string, State][],
+): [string, State][] {
+  const stuck = stuckTaskOf(step);
+  const [stuckName] = afterAlert[0] as [string, State];
+  return [
+    [stuck, { ...task, Catch: [{ ErrorEquals: [ALL_ERRORS], Next: alertStateOf(step), ResultPath: errorPathOf(stuck) }] }],
+    [alertStateOf(step), alertState(saga, index, step, resources, alert, stuckName)],
+    ...afterAlert,
+  ];
+}
+
+/**
+ * The stuck Task again once people were told, without a catcher: when it still fails, the execution fails at this
+ * Task state, and a redrive reruns it with fresh retries and goes on from there.
+ */
+const redrivableRetry = (step: SagaStep, task: TaskState): [string, State] => [retryStateOf(step), task];
+
 /** A step's compensation, its alert, and what follows the alert: the states of its part of a rollback. */
 function compensationStates(
   saga: Saga,
   index: number,
-  step: SagaStep,
+  step: CompensatableStep,
   resources: SagaResources,
   plan: RollbackPlan,
   next: Transition,
   group?: ParallelGroup,
 ): [string, State][] {
-  const after = plan.afterAlert(step, next, group);
-  const [stuckName] = after[0] as [string, State];
-  return [
-    [
-      step.compensation,
-      {
-        ...compensationTask(saga, step, resources, plan.payload, next),
-        Catch: [{ ErrorEquals: [ALL_ERRORS], Next: alertStateOf(step), ResultPath: errorPathOf(step.compensation) }],
-      },
-    ],
-    [alertStateOf(step), alertState(saga, index, step, resources, plan, stuckName)],
-    ...after,
-  ];
+  const task = compensationTask(saga, step, resources, plan.payload, next);
+  return alertedStates(saga, index, step, task, resources, plan.alert, plan.afterAlert(step, task, group));
 }
 
 /**
@@ -350,26 +456,30 @@ function compensationGroupState(saga: Saga, index: number, resources: SagaResour
   return {
     Type: 'Parallel',
     Comment: `Cancel the ${group.parallel.map((step) => step.name).join(', ')} bookings at once, if there are any (idempotent)`,
-    Branches: group.parallel.map((step) => ({
+    Branches: group.parallel.filter(isCompensatable).map((step) => ({
       StartAt: step.compensation,
       States: Object.fromEntries(compensationStates(saga, index, step, resources, plan, { End: true }, group)),
     })),
     ResultSelector: Object.fromEntries(
-      group.parallel.map((step, branch) => [`${step.compensation}.$`, `$[${branch}].results.${step.compensation}`]),
+      group.parallel.filter(isCompensatable).map((step, branch) => [`${step.compensation}.$`, `$[${branch}].results.${step.compensation}`]),
     ),
     ResultPath: resultPathOf(groupCompensationOf(group)),
     ...next,
   };
 }
 
-/** The states of a stage's part of a rollback, going on to the previous stage's, or to `end`. */
+/**
+ * The states of a stage's part of a rollback, going on to the previous stage's, or to `end`; none for the pivot and
+ * the stages after it, which are never compensated.
+ */
 function stageCompensationStates(saga: Saga, index: number, resources: SagaResources, plan: RollbackPlan, end: string): [string, State][] {
   const stage = saga.steps[index] as Stage;
+  if (!isCompensatedStage(stage)) return [];
   const previous = saga.steps[index - 1];
   const next = { Next: previous === undefined ? end : compensationEntryOf(previous) };
   return isGroup(stage)
     ? [[groupCompensationOf(stage), compensationGroupState(saga, index, resources, plan, next)]]
-    : compensationStates(saga, index, stage, resources, plan, next);
+    : compensationStates(saga, index, stage as CompensatableStep, resources, plan, next);
 }
 
 // Built afresh on every render: consumers (asl-validator among them) add keys to the objects they are given.
@@ -386,6 +496,33 @@ const terminalStates = (saga: Saga): Readonly<Record<string, FailState>> => ({
   },
 });
 
+/** What the definition's comment says of the pivot, if the saga has one. */
+function pivotComment(saga: Saga): string {
+  const pivot = pivotOf(saga);
+  if (pivot === undefined) return '';
+  return (
+    `. ${pivot.action} is the pivot: once it succeeds nothing is undone, and when it fails only the steps before it are` +
+    (retriableStepsOf(saga).length === 0
+      ? ''
+      : '; every step after it retries every error, then alerts and runs once more (Retry<action>), where a still-failing ' +
+        'one stops the execution, to be redriven forward once fixed')
+  );
+}
+
+/**
+ * EXPRESS cannot be redriven, and a retriable step stuck past the pivot has nothing to hand off to (a rollback is not
+ * owed): the configuration is refused, by name. Stacks and the local mode alike come through here.
+ */
+export function expressProblems(saga: Saga): string[] {
+  const retriable = retriableStepsOf(saga);
+  return retriable.length === 0
+    ? []
+    : [
+        `retriable step(s) ${retriable.map((step) => step.name).join(', ')}: an EXPRESS state machine cannot be redriven, ` +
+          'and a retriable step that gives up waits for a redrive; use STANDARD (a pivot without retriable steps after it may be EXPRESS)',
+      ];
+}
+
 function assertRenderable(saga: Saga, resources: SagaResources): void {
   assertValidSaga(saga);
   const problems = resourceProblems(saga, resources);
@@ -393,31 +530,22 @@ function assertRenderable(saga: Saga, resources: SagaResources): void {
 }
 
 /** A stuck compensation, once alerted, runs again with no catcher: the execution stops there, to be redriven. */
-const redrivablePlan = (saga: Saga, resources: SagaResources, payload: PayloadTemplate): RollbackPlan => {
-  return {
-    payload,
-    resume: REDRIVE,
-    owed: owedCompensationsOf(saga),
-    afterAlert: (step, next) => [
-      [
-        retryStateOf(step),
-        {
-          ...compensationTask(saga, step, resources, payload, next),
-        },
-      ],
-    ],
-  };
-};
+const redrivablePlan = (saga: Saga, payload: PayloadTemplate): RollbackPlan => ({
+  payload,
+  alert: compensationAlert(saga, REDRIVE),
+  afterAlert: (step, task) => [redrivableRetry(step, task)],
+});
 
-function sagaPlan(saga: Saga, resources: SagaResources, options: SagaRenderOptions): RollbackPlan {
+function sagaPlan(saga: Saga, options: SagaRenderOptions): RollbackPlan {
   switch (options.type) {
     case 'STANDARD':
-      return redrivablePlan(saga, resources, SAGA_PAYLOAD);
+      return redrivablePlan(saga, SAGA_PAYLOAD);
     case 'EXPRESS':
       return {
         payload: SAGA_PAYLOAD,
-        resume: { resume: 'none: the rollback machine finishes it, in an execution named by the SHA-256 of this execution id' },
-        owed: owedCompensationsOf(saga),
+        alert: compensationAlert(saga, {
+          resume: 'none: the rollback machine finishes it, in an execution named by the SHA-256 of this execution id',
+        }),
         afterAlert: (step, _, group) =>
           group === undefined
             ? [
@@ -449,7 +577,8 @@ export function renderSaga(
   options: SagaRenderOptions = { type: 'STANDARD' },
 ): StateMachineDefinition {
   assertRenderable(saga, resources);
-  const plan = sagaPlan(saga, resources, options);
+  if (options.type === 'EXPRESS' && expressProblems(saga).length > 0) throw new SagaDefinitionError(expressProblems(saga));
+  const plan = sagaPlan(saga, options);
   const definition: StateMachineDefinition = {
     // Said once here rather than in every state: each state's name says which step it serves.
     Comment:
@@ -458,7 +587,8 @@ export function renderSaga(
       'that gives up alerts people, then ' +
       (options.type === 'STANDARD'
         ? 'runs once more (Retry<compensation>), where a still-failing one stops the execution, to be redriven once fixed'
-        : 'hands the rollback to the rollback machine, which can be redriven'),
+        : 'hands the rollback to the rollback machine, which can be redriven') +
+      pivotComment(saga),
     StartAt: actionEntryOf(saga.steps[0] as Stage),
     ...(saga.timeoutSeconds === undefined ? {} : { TimeoutSeconds: saga.timeoutSeconds }),
     States: {
@@ -467,16 +597,18 @@ export function renderSaga(
           const following = saga.steps[index + 1];
           const next = then(following && actionEntryOf(following));
           return [
-            isGroup(stage)
-              ? [stage.name, actionGroupState(saga, index, resources, plan.payload, next)]
-              : [stage.action, actionState(saga, stage, index, resources, plan.payload, next)],
+            ...(isGroup(stage)
+              ? [[stage.name, actionGroupState(saga, index, resources, plan.payload, next)] as [string, State]]
+              : actionStates(saga, stage, index, resources, plan.payload, next)),
             ...stageCompensationStates(saga, index, resources, plan, TerminalState.RolledBack),
           ];
         }),
       ),
       ...terminalStates(saga),
       // A grouped step's hand-off ends in its own branch: the top-level one serves single steps only.
-      ...(options.type === 'EXPRESS' && !saga.steps.every(isGroup) ? { [RollbackState.HandedOff]: handedOff() } : {}),
+      ...(options.type === 'EXPRESS' && saga.steps.some((stage) => !isGroup(stage) && isCompensatable(stage))
+        ? { [RollbackState.HandedOff]: handedOff() }
+        : {}),
     },
   };
   assertValidDefinition(definition);
@@ -492,11 +624,13 @@ export function renderSaga(
  */
 export function renderRollback(saga: Saga, resources: SagaResources): StateMachineDefinition {
   assertRenderable(saga, resources);
-  const plan = redrivablePlan(saga, resources, rollbackPayload(saga));
+  const plan = redrivablePlan(saga, rollbackPayload(saga));
   // What `resumeFrom` may name, and where the rollback then enters.
-  const resumable = saga.steps.flatMap((stage): [string, string][] => [
+  const resumable = saga.steps.filter(isCompensatedStage).flatMap((stage): [string, string][] => [
     ...(isGroup(stage) ? [[groupCompensationOf(stage), groupCompensationOf(stage)] as [string, string]] : []),
-    ...stepsOfStage(stage).map((step): [string, string] => [step.compensation, compensationEntryOf(stage)]),
+    ...stepsOfStage(stage)
+      .filter(isCompensatable)
+      .map((step): [string, string] => [step.compensation, compensationEntryOf(stage)]),
   ]);
   const definition: StateMachineDefinition = {
     Comment: `Saga ${saga.name}'s rollback, finished from the compensation named in $.resumeFrom, on the bookings of $.execution`,
@@ -514,7 +648,10 @@ export function renderRollback(saga: Saga, resources: SagaResources): StateMachi
       ...Object.fromEntries(
         saga.steps.flatMap((_, index) => stageCompensationStates(saga, index, resources, plan, TerminalState.RolledBack)),
       ),
-      [TerminalState.RolledBack]: { Type: 'Succeed', Comment: 'Every compensation owed completed: nothing is left booked.' },
+      // A saga whose first step is the pivot has nothing to compensate: its rollback machine only refuses its input.
+      ...(resumable.length === 0
+        ? {}
+        : { [TerminalState.RolledBack]: { Type: 'Succeed', Comment: 'Every compensation owed completed: nothing is left booked.' } }),
       [RollbackState.UnknownCompensation]: {
         Type: 'Fail',
         Error: SagaOutcome.UnknownCompensation,

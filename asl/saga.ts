@@ -46,25 +46,80 @@ export const DEFAULT_ALERT_RETRY: RetryPolicy = {
 /** @default 60 s: longer than the functions' own timeout, so that Lambda, not the state machine, times out first */
 export const DEFAULT_TASK_TIMEOUT_SECONDS = 60;
 
+/**
+ * A retriable step's own retry, of every error (business ones too: past the pivot nothing can roll back), before it
+ * alerts and stops to be redriven. @default 5 retries, 2 s then ×2, each at most 60 s, with full jitter
+ */
+export const DEFAULT_FORWARD_RETRY: RetryPolicy = {
+  intervalSeconds: 2,
+  maxAttempts: 5,
+  backoffRate: 2,
+  maxDelaySeconds: 60,
+};
+
+/**
+ * The kinds of step of the saga model (Garcia-Molina and Salem, 1987): a compensatable step can be undone; the pivot
+ * (at most one) commits the saga when it succeeds; the retriable steps after it are never undone, only retried.
+ */
+export const StepRole = {
+  Compensatable: 'compensatable',
+  Pivot: 'pivot',
+  Retriable: 'retriable',
+} as const;
+export type StepRole = (typeof StepRole)[keyof typeof StepRole];
+
 /** What every step has, whatever its kind. */
 interface StepBasics {
   /** What the step does, e.g. `Inventory`. */
   readonly name: string;
   /** Name of the action's Task state (and of its function), e.g. `ReserveInventory`. */
   readonly action: string;
-  /** Name of the compensation's Task state (and of its function), e.g. `ReleaseInventory`. */
-  readonly compensation: string;
-  /** Overrides of the action's retry on transient errors. @default DEFAULT_ACTION_RETRY */
+  /** Overrides of the action's retry on transient errors (a retriable step's: see forwardRetry). @default DEFAULT_ACTION_RETRY */
   readonly actionRetry?: Partial<RetryPolicy>;
   /** Timeout of the action and the compensation Tasks. @default DEFAULT_TASK_TIMEOUT_SECONDS */
   readonly timeoutSeconds?: number;
 }
 
+/** A step that can be undone: its action, and the compensation that undoes it. The default kind. */
+interface CompensatableRole {
+  /** @default 'compensatable' */
+  readonly role?: typeof StepRole.Compensatable;
+  /** Name of the compensation's Task state (and of its function), e.g. `ReleaseInventory`. */
+  readonly compensation: string;
+  readonly forwardRetry?: never;
+}
+
+/**
+ * The point of no return: once it succeeds the saga is committed, and only retriable steps follow. When it fails,
+ * the earlier steps are compensated; it has no compensation, so its failure must leave no effect.
+ */
+interface PivotRole {
+  readonly role: typeof StepRole.Pivot;
+  readonly compensation?: never;
+  readonly forwardRetry?: never;
+}
+
+/**
+ * A step after the pivot: never compensated. Its action retries every error with `forwardRetry`, then alerts and stops
+ * at a Task state, so that a redrive continues forward from it.
+ */
+interface RetriableRole {
+  readonly role: typeof StepRole.Retriable;
+  readonly compensation?: never;
+  /** Overrides of its retry of every error. @default DEFAULT_FORWARD_RETRY */
+  readonly forwardRetry?: Partial<RetryPolicy>;
+}
+
+/** What a step's role says of it: a compensation for a compensatable step, none for the pivot or a retriable step. */
+type RoleOfStep = CompensatableRole | PivotRole | RetriableRole;
+
 /**
  * The built-in kind: a booking. Its action writes one item per key in the step's own table, owned by the execution,
  * and its compensation cancels it, leaving a marker that refuses the execution's late writes (functions/bookings.ts).
  */
-export interface BookingStep<Field extends string = string> extends StepBasics {
+export type BookingStep<Field extends string = string> = BookingFields<Field> & RoleOfStep;
+
+interface BookingFields<Field extends string> extends StepBasics {
   readonly kind?: 'booking';
   /** Logical name of the step's own DynamoDB table, keyed by the saga's key field. */
   readonly table: string;
@@ -99,7 +154,9 @@ export interface StepNeeds {
  * A step whose action and compensation are the author's own code (functions/custom-step.ts), wrapped by the same
  * middlewares as a booking step's: the module at `code` default-exports `defineStepCode({ action, compensation })`.
  */
-export interface CustomStep extends StepBasics {
+export type CustomStep = CustomFields & RoleOfStep;
+
+interface CustomFields extends StepBasics {
   readonly kind: 'custom';
   /** The step's code, e.g. `new URL('./payment.ts', import.meta.url)` (its href once a definition pins the step list). */
   readonly code: URL;
@@ -123,6 +180,11 @@ export const recordsOf = <Field extends string>(step: SagaStep<Field>): readonly
 export interface ParallelGroup<Field extends string = string> {
   /** Names the group and its Parallel state, e.g. `Travel`. */
   readonly name: string;
+  /**
+   * The role every step of the group has: a group after the pivot is a group of retriable steps. A group never holds
+   * the pivot (a sibling could fail after the saga committed). @default the role of its steps
+   */
+  readonly role?: typeof StepRole.Compensatable | typeof StepRole.Retriable;
   /** The steps that run at once, at least two; each is one branch. */
   readonly parallel: readonly SagaStep<Field>[];
 }
@@ -232,6 +294,56 @@ export function parallel<const Field extends string>(name: string, steps: readon
 
 export const isGroup = <Field extends string>(stage: Stage<Field>): stage is ParallelGroup<Field> => 'parallel' in stage;
 
+/** A step's role in the saga model. @default compensatable */
+export const roleOf = (step: SagaStep): StepRole => step.role ?? StepRole.Compensatable;
+
+/** A step that has a compensation: one that is neither the pivot nor retriable. */
+export type CompensatableStep<Field extends string = string> = SagaStep<Field> & CompensatableRole;
+
+export const isCompensatable = <Field extends string>(step: SagaStep<Field>): step is CompensatableStep<Field> =>
+  roleOf(step) === StepRole.Compensatable && step.compensation !== undefined;
+
+/**
+ * A stage's role: its step's, or a group's (its declared one, else its steps', when they agree); validation refuses
+ * a group whose steps disagree.
+ */
+export function roleOfStage(stage: Stage): StepRole {
+  if (!isGroup(stage)) return roleOf(stage);
+  return (
+    stage.role ??
+    (stage.parallel.length > 0 && stage.parallel.every((step) => roleOf(step) === StepRole.Retriable)
+      ? StepRole.Retriable
+      : StepRole.Compensatable)
+  );
+}
+
+/** Whether a stage's failure is compensated: every stage before the pivot is, whose steps all have compensations. */
+export const isCompensatedStage = (stage: Stage): boolean => stepsOfStage(stage).every(isCompensatable);
+
+/** Where the pivot stands in the step list (its index in `steps`), or undefined when the saga has none. */
+export function pivotIndexOf(saga: Pick<Saga, 'steps'>): number | undefined {
+  const index = saga.steps.findIndex((stage) => !isGroup(stage) && roleOf(stage) === StepRole.Pivot);
+  return index < 0 ? undefined : index;
+}
+
+/** The pivot step, if the saga has one. */
+export const pivotOf = (saga: Pick<Saga, 'steps'>): SagaStep | undefined => {
+  const index = pivotIndexOf(saga);
+  return index === undefined ? undefined : (saga.steps[index] as SagaStep);
+};
+
+/** The steps that have a compensation: those before the pivot. */
+export const compensatableStepsOf = <Field extends string>(saga: Saga<Field>): CompensatableStep<Field>[] =>
+  stepsOf(saga).filter(isCompensatable);
+
+/** The steps whose failure rolls the saga back: those up to the pivot, the pivot included. */
+export const rollbackStepsOf = <Field extends string>(saga: Saga<Field>): SagaStep<Field>[] =>
+  stepsOf(saga).filter((step) => roleOf(step) !== StepRole.Retriable);
+
+/** The steps after the pivot, which only go forward: retriable, never compensated. */
+export const retriableStepsOf = <Field extends string>(saga: Saga<Field>): SagaStep<Field>[] =>
+  stepsOf(saga).filter((step) => roleOf(step) === StepRole.Retriable);
+
 /** The steps of a stage: a group's, or the step itself. */
 export const stepsOfStage = <Field extends string>(stage: Stage<Field>): readonly SagaStep<Field>[] =>
   isGroup(stage) ? stage.parallel : [stage];
@@ -267,6 +379,11 @@ export function actionRetryOf(step: SagaStep): RetryPolicy {
   return { ...DEFAULT_ACTION_RETRY, ...step.actionRetry };
 }
 
+/** A retriable step's retry of every error; for any other step, its action's. */
+export function forwardRetryOf(step: SagaStep): RetryPolicy {
+  return roleOf(step) === StepRole.Retriable ? { ...DEFAULT_FORWARD_RETRY, ...step.forwardRetry } : actionRetryOf(step);
+}
+
 export function compensationRetryOf(saga: Saga): RetryPolicy {
   return { ...DEFAULT_COMPENSATION_RETRY, ...saga.compensationRetry };
 }
@@ -276,16 +393,33 @@ export const TerminalState = {
   RolledBack: 'SagaRolledBack',
 } as const;
 
+/**
+ * The Task that alerts when it gives up, and then stops the execution to be redriven: a step's compensation, or a
+ * retriable step's action (the pivot has neither: its failure rolls back).
+ */
+export const stuckTaskOf = (step: SagaStep): string => step.compensation ?? step.action;
+
 export function alertStateOf(step: SagaStep): string {
-  return `Alert${step.compensation}`;
+  return `Alert${stuckTaskOf(step)}`;
 }
 
 /**
- * The compensation again, once people were told it is stuck: it has no catcher, so when it still fails the
- * execution fails at this Task state, and a redrive reruns it (with fresh retries) and every earlier compensation.
+ * The stuck Task again, once people were told: it has no catcher, so when it still fails the execution fails at
+ * this Task state, and a redrive reruns it (with fresh retries) and goes on: every earlier compensation, or, after
+ * the pivot, every later step.
  */
 export function retryStateOf(step: SagaStep): string {
-  return `Retry${step.compensation}`;
+  return `Retry${stuckTaskOf(step)}`;
+}
+
+/**
+ * Where an execution that did not finish is stuck: the step whose compensation (or, past the pivot, whose action) was
+ * retried last after its alert.
+ */
+export function stuckStepOf(saga: Saga, path: readonly string[]): SagaStep | undefined {
+  const steps = stepsOf(saga).filter((step) => roleOf(step) !== StepRole.Pivot);
+  const retried = path.findLast((state) => steps.some((step) => retryStateOf(step) === state));
+  return steps.find((step) => retryStateOf(step) === retried);
 }
 
 /** The EXPRESS saga's state that hands a stuck rollback to the rollback machine, in place of the retry. */
@@ -298,8 +432,11 @@ export function groupCompensationOf(group: ParallelGroup): string {
   return `Compensate${group.name}`;
 }
 
-/** The state where a stage's part of a rollback begins: its compensation, or its group's (a group is resumed whole). */
-export const compensationEntryOf = (stage: Stage): string => (isGroup(stage) ? groupCompensationOf(stage) : stage.compensation);
+/**
+ * The state where a compensated stage's part of a rollback begins: its compensation, or its group's (a group is
+ * resumed whole). Only the stages before the pivot have one (isCompensatedStage).
+ */
+export const compensationEntryOf = (stage: Stage): string => (isGroup(stage) ? groupCompensationOf(stage) : (stage.compensation as string));
 
 /** The state where a stage's actions begin: its action, or its group's Parallel state. */
 export const actionEntryOf = (stage: Stage): string => (isGroup(stage) ? stage.name : stage.action);
@@ -322,9 +459,15 @@ export const RollbackState = {
 /** Every state that the saga's definitions (STANDARD, EXPRESS and the rollback machine) hold, in rendering order. */
 export function stateNamesOf(saga: Saga): string[] {
   return [
-    ...saga.steps.flatMap((stage) => (isGroup(stage) ? [stage.name, groupCompensationOf(stage)] : [])),
-    ...stepsOf(saga).flatMap((step) => [step.action, step.compensation, alertStateOf(step), retryStateOf(step), handOffStateOf(step)]),
-    ...saga.steps.flatMap((stage) => (isGroup(stage) ? stage.parallel.map(handedOffStateOf) : [])),
+    ...saga.steps.flatMap((stage) =>
+      isGroup(stage) ? [stage.name, ...(isCompensatedStage(stage) ? [groupCompensationOf(stage)] : [])] : [],
+    ),
+    ...stepsOf(saga).flatMap((step) => [
+      step.action,
+      ...(isCompensatable(step) ? [step.compensation, handOffStateOf(step)] : []),
+      ...(roleOf(step) === StepRole.Pivot ? [] : [alertStateOf(step), retryStateOf(step)]),
+    ]),
+    ...saga.steps.flatMap((stage) => (isGroup(stage) && isCompensatedStage(stage) ? stage.parallel.map(handedOffStateOf) : [])),
     ...Object.values(TerminalState),
     rejectedStateOf(saga),
     ...Object.values(RollbackState),
@@ -333,5 +476,11 @@ export function stateNamesOf(saga: Saga): string[] {
 
 /** The functions the saga invokes: one per action and one per compensation. */
 export function functionStatesOf(saga: Saga): string[] {
-  return stepsOf(saga).flatMap((step) => [step.action, step.compensation]);
+  return stepsOf(saga).flatMap(functionStatesOfStep);
 }
+
+/** A step's functions: its action, and its compensation if it has one. */
+export const functionStatesOfStep = (step: SagaStep): string[] => [
+  step.action,
+  ...(step.compensation === undefined ? [] : [step.compensation]),
+];

@@ -7,13 +7,19 @@ import {
   deployedStepsOf,
   FAULT_FIELD,
   fieldsOf,
+  forwardRetryOf,
   functionStatesOf,
+  functionStatesOfStep,
   isCustomStep,
   isGroup,
   payloadKeyOf,
+  pivotIndexOf,
   recordsOf,
   retiredStepsOf,
+  roleOf,
+  roleOfStage,
   stateNamesOf,
+  StepRole,
   stepsOf,
   tableOf,
   type CustomStep,
@@ -148,10 +154,10 @@ function needsProblems(step: CustomStep, where: string): string[] {
 function stepProblems(saga: Saga, step: SagaStep, where: string): string[] {
   const problems: string[] = [];
   if (step.name.length === 0) problems.push(`${where}: name is empty`);
-  for (const name of [step.name, step.action, step.compensation].filter((name) => PROTOTYPE_NAMES.has(name)))
+  for (const name of [step.name, ...functionStatesOfStep(step)].filter((name) => PROTOTYPE_NAMES.has(name)))
     problems.push(`${where}: "${name}" cannot name a step or a state: every JavaScript object has a property of that name`);
   // At most 64 characters, so that `Alert<compensation>` also stays within a state name's 80.
-  for (const stateName of [step.action, step.compensation]) {
+  for (const stateName of functionStatesOfStep(step)) {
     if (!FUNCTION_NAME.test(stateName) || stateName.length > MAX_FUNCTION_NAME_LENGTH) {
       problems.push(
         `${where}: state "${stateName}" must be letters, digits, "-" or "_", start with a letter and ` +
@@ -172,6 +178,65 @@ function stepProblems(saga: Saga, step: SagaStep, where: string): string[] {
     problems.push(`${where}: timeoutSeconds must be an integer >= 1, got ${step.timeoutSeconds}`);
   }
   problems.push(...retryProblems(`${where} actionRetry`, actionRetryOf(step)));
+  problems.push(...roleProblems(step, where));
+  return problems;
+}
+
+const ROLES: readonly string[] = Object.values(StepRole);
+
+/**
+ * A step's role and what goes with it: a compensatable step names its compensation; the pivot and a retriable step
+ * name none (nothing undoes them), and only a retriable step has a forward retry.
+ */
+function roleProblems(step: SagaStep, where: string): string[] {
+  const role: unknown = step.role ?? StepRole.Compensatable;
+  if (!ROLES.includes(role as string)) return [`${where}: role "${String(role)}" must be one of ${ROLES.join(', ')}`];
+  const problems: string[] = [];
+  const compensation: unknown = (step as { compensation?: unknown }).compensation;
+  if (role === StepRole.Compensatable && (typeof compensation !== 'string' || compensation.length === 0))
+    problems.push(`${where}: a compensatable step names its compensation (or is the pivot, or retriable)`);
+  if (role !== StepRole.Compensatable && compensation !== undefined)
+    problems.push(
+      `${where}: a ${role} step declares no compensation (it has "${String(compensation)}"): ` +
+        (role === StepRole.Pivot ? 'its success commits the saga, its failure must leave no effect' : 'past the pivot nothing is undone'),
+    );
+  if (role === StepRole.Retriable) problems.push(...retryProblems(`${where} forwardRetry`, forwardRetryOf(step)));
+  else if (step.forwardRetry !== undefined) problems.push(`${where}: only a retriable step has a forwardRetry (this one is ${role})`);
+  return problems;
+}
+
+/**
+ * The order of the saga model: at most one pivot, never in a group; every stage after it retriable (a group's every
+ * step), and none before it (nor without one).
+ */
+function orderProblems(saga: Saga): string[] {
+  const problems: string[] = [];
+  const pivots = stepsOf(saga).filter((step) => roleOf(step) === StepRole.Pivot);
+  if (pivots.length > 1) problems.push(`pivots ${pivots.map((step) => step.name).join(', ')}: a saga has at most one`);
+  for (const group of saga.steps.filter(isGroup)) {
+    const pivot = group.parallel.find((step) => roleOf(step) === StepRole.Pivot);
+    if (pivot !== undefined)
+      problems.push(
+        `group "${group.name}" holds the pivot "${pivot.name}": a pivot stands alone (a sibling could fail after it committed)`,
+      );
+    if (group.role !== undefined && !([StepRole.Compensatable, StepRole.Retriable] as string[]).includes(group.role))
+      problems.push(`group "${group.name}": role "${String(group.role)}" must be ${StepRole.Compensatable} or ${StepRole.Retriable}`);
+    const role = roleOfStage(group);
+    for (const step of group.parallel.filter((one) => roleOf(one) !== role && roleOf(one) !== StepRole.Pivot))
+      problems.push(`group "${group.name}" is ${role}, and its step "${step.name}" is ${roleOf(step)}: a group's steps share one role`);
+  }
+  const pivotAt = pivotIndexOf(saga) ?? saga.steps.length;
+  saga.steps.forEach((stage, index) => {
+    const role = roleOfStage(stage);
+    if (index > pivotAt && role !== StepRole.Retriable)
+      problems.push(
+        `${isGroup(stage) ? 'group' : 'step'} "${stage.name}" comes after the pivot: it must be retriable (nothing past it is undone)`,
+      );
+    if (index < pivotAt && role === StepRole.Retriable)
+      problems.push(
+        `${isGroup(stage) ? 'group' : 'step'} "${stage.name}" is retriable ${pivotAt === saga.steps.length ? 'but the saga has no pivot' : 'but comes before the pivot'}: retriable steps follow the pivot`,
+      );
+  });
   return problems;
 }
 
@@ -218,6 +283,7 @@ export function sagaProblems(saga: Saga): string[] {
   if (groupFaults.length > 0) return problems;
   const steps = stepsOf(saga);
   steps.forEach((step, index) => problems.push(...stepProblems(saga, step, `step ${index + 1} (${step.name || 'unnamed'})`)));
+  problems.push(...orderProblems(saga));
   const retired = retiredStepsOf(saga);
   retired.forEach((step, index) => problems.push(...stepProblems(saga, step, `retired step ${index + 1} (${step.name || 'unnamed'})`)));
   for (const step of retired.filter((one) => steps.some((current) => current.name === one.name))) {
@@ -233,7 +299,7 @@ export function sagaProblems(saga: Saga): string[] {
     problems.push(`duplicate step name "${name}"`);
   }
   for (const name of duplicatesIn(deployedStepsOf(saga).flatMap((step) => tableOf(step) ?? []))) problems.push(`duplicate table "${name}"`);
-  const retiredStates = retired.flatMap((step) => [step.action, step.compensation]);
+  const retiredStates = retired.flatMap(functionStatesOfStep);
   for (const name of duplicatesIn([...stateNamesOf(saga), ...retiredStates])) problems.push(`duplicate state name "${name}"`);
   return problems;
 }

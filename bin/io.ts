@@ -8,7 +8,8 @@ export const Exit = {
   /** A bad command line or an unreadable file. */
   usage: 2,
   rolledBack: 3,
-  compensationNotFinished: 4,
+  /** A compensation, or past the pivot a retriable step, gave up: alerted, stopped at a Task, to be redriven. */
+  notFinished: 4,
   badInput: 5,
 } as const;
 

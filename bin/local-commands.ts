@@ -22,7 +22,7 @@ import {
 import { consolePages, CONSOLE_PATH } from '../local/console.ts';
 import { StepFunctionsServer } from '../local/sfn-server.ts';
 import { inputProblemsOf } from '../functions/input-problems.ts';
-import { isGroup, payloadKeyOf, stepsOf, tableOf, type Saga, type SagaStep } from '../asl/saga.ts';
+import { compensatableStepsOf, isGroup, payloadKeyOf, rollbackStepsOf, stepsOf, tableOf, type Saga, type SagaStep } from '../asl/saga.ts';
 import { Exit, readText, UsageError } from './io.ts';
 import { loadSaga, sagaOption } from './saga-module.ts';
 
@@ -32,7 +32,8 @@ const TOUR_RETRY_DELAY_MS = 100;
 const exitFor: Readonly<Record<Outcome, number>> = {
   succeeded: Exit.ok,
   'rolled back': Exit.rolledBack,
-  'compensation not finished': Exit.compensationNotFinished,
+  'compensation not finished': Exit.notFinished,
+  'step not finished': Exit.notFinished,
   'bad input': Exit.badInput,
   aborted: Exit.invalid,
   failed: Exit.invalid,
@@ -117,7 +118,7 @@ async function report(local: LocalSaga, execution: Execution, dataDir?: string):
   const line = verdict(saga, execution, bookings);
   print();
   print(line);
-  if (execution.outcome === 'compensation not finished') {
+  if (execution.outcome === 'compensation not finished' || execution.outcome === 'step not finished') {
     print(
       dataDir
         ? `  Once the fault is fixed: npx saga resume --data ${dataDir} --execution ${execution.name}`
@@ -341,11 +342,13 @@ interface TourScenario {
 
 /** The tour, from the step list: a success, a failure at the second step, a failure at the last with a retried compensation. */
 export function tourOf(saga: Saga): TourScenario[] {
-  const steps = stepsOf(saga);
+  // The steps whose failure rolls back (up to the pivot), and the compensation before the last one's.
+  const steps = rollbackStepsOf(saga);
   const first = steps[0] as SagaStep;
   const second = steps[1] ?? first;
   const last = steps.at(-1) as SagaStep;
-  const retried = steps.at(-2) ?? first;
+  const compensatable = compensatableStepsOf(saga);
+  const retried = compensatable.at(-2) ?? compensatable.at(-1);
   return [
     {
       title: '1. The happy path',
@@ -359,12 +362,16 @@ export function tourOf(saga: Saga): TourScenario[] {
       faults: { [second.action]: { times: 'always' } },
       key: 'tour-2-step-fails',
     },
-    {
-      title: `3. ${last.action} fails, and ${retried.compensation} fails twice before it succeeds`,
-      explain: 'Compensations are retried (with backoff) until they succeed, or alert once their attempts are spent.',
-      faults: { [last.action]: { times: 'always' }, [retried.compensation]: { times: 2 } },
-      key: 'tour-3-compensation-retried',
-    },
+    ...(retried === undefined
+      ? []
+      : [
+          {
+            title: `3. ${last.action} fails, and ${retried.compensation} fails twice before it succeeds`,
+            explain: 'Compensations are retried (with backoff) until they succeed, or alert once their attempts are spent.',
+            faults: { [last.action]: { times: 'always' as const }, [retried.compensation]: { times: 2 } },
+            key: 'tour-3-compensation-retried',
+          },
+        ]),
   ];
 }
 
@@ -537,7 +544,7 @@ export function registerLocalCommands(program: Command): void {
     .addOption(dynamodbPortOption(0))
     .addHelpText(
       'after',
-      '\nExit status: 0 succeeded, 3 rolled back, 4 compensation not finished, 5 bad input, 2 bad command line, 1 failed otherwise.',
+      '\nExit status: 0 succeeded, 3 rolled back, 4 not finished (a compensation, or a retriable step past the pivot: alerted, to be resumed), 5 bad input, 2 bad command line, 1 failed otherwise.',
     )
     .action(run);
 

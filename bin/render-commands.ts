@@ -195,6 +195,7 @@ export function registerRenderCommands(program: Command): void {
             `$${PRICES.expressPerGbSecond} per GB-second at the ${PRICES.expressMemoryGb * 1024} MB minimum, duration rounded up ` +
             `to ${PRICES.expressBillingIncrementMs} ms, each state taking ${options.stateMs} ms (a Parallel state as long as its slowest branch).`,
           'Retries count as transitions on Standard; on Express, the expected pauses between them (backoff with full jitter) count as duration.',
+          'Past the pivot a stuck step waits for a redrive, which only Standard has: a saga with retriable steps deploys as STANDARD.',
           `Logs: the stack logs Standard at level ${LOG_LEVELS.STANDARD} (its failures) and Express at ${LOG_LEVELS.EXPRESS} (every ` +
             `event: Express keeps no history of its own), about ${PRICES.logEventBytes} bytes an event without execution data, at ` +
             `$${PRICES.logIngestionPerGb} per GB ingested; storage beyond the retention set is not counted.`,

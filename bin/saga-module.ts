@@ -28,8 +28,10 @@ function shapeProblems(saga: unknown): string[] {
   const stepProblems = (step: unknown, where: string): string[] => {
     if (!isObject(step)) return [];
     const custom = step['kind'] === 'custom';
+    // The pivot and retriable steps have no compensation: validation names one that they declare.
+    const compensated = step['role'] === undefined || step['role'] === 'compensatable';
     return [
-      ...(['name', 'action', 'compensation', ...(custom ? [] : ['table'])] as const).flatMap((key) =>
+      ...(['name', 'action', ...(compensated ? ['compensation'] : []), ...(custom ? [] : ['table'])] as const).flatMap((key) =>
         typeof step[key] === 'string' ? [] : [`${where}: "${key}" must be a string`],
       ),
       ...(custom || Array.isArray(step['records']) ? [] : [`${where}: "records" must be a list of fields`]),

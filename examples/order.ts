@@ -1,7 +1,10 @@
 // A saga of another domain, written as any user writes one (README: "Write your own saga"): an order reserves its
-// stock, charges the customer, then ships. Run it:
+// stock, charges the customer, then ships. The charge is the pivot (README: "Past the point of no return"): once the
+// customer has paid, the order is never rolled back, and shipping is retried until it is done. Run it:
 //   npx saga run --saga examples/order.ts
 //   npx saga run --saga examples/order.ts --fail ChargePayment        # rolls back: nothing left reserved
+//   npx saga run --saga examples/order.ts --fail ShipOrder=2          # shipping retried: succeeds, nothing undone
+//   npx saga run --saga examples/order.ts --fail ShipOrder=until-redrive --data D   # alerts; then saga resume
 //   npx saga local --saga examples/order.ts                           # for the AWS CLI, and the console
 //   npx saga verify --local --saga examples/order.ts
 import { defineSaga, type InputOf } from '../asl/saga.ts';
@@ -33,12 +36,13 @@ const orderSaga = defineSaga({
       table: 'InventoryReservations',
       records: ['sku', 'quantity'],
     },
-    // A custom step: the charge is this saga's own code (order-payment.ts), against a ledger of its own.
+    // A custom step, and the pivot: the charge is this saga's own code (order-payment.ts), against a ledger of its
+    // own. Once it succeeds the order is committed; when it fails, the reservation is released.
     {
       kind: 'custom',
+      role: 'pivot',
       name: 'Payment',
       action: 'ChargePayment',
-      compensation: 'RefundPayment',
       code: new URL('./order-payment.ts', import.meta.url),
       needs: {
         table: 'PaymentLedger',
@@ -46,11 +50,12 @@ const orderSaga = defineSaga({
         environment: { PAYMENT_LIMIT_CENTS: '1000000' },
       },
     },
-    // A booking step: the shipment request, withdrawn by its compensation.
+    // A booking step past the pivot: the shipment request is never withdrawn, only retried (every error, with its
+    // forward retry), then alerted and redriven forward.
     {
+      role: 'retriable',
       name: 'Shipment',
       action: 'ShipOrder',
-      compensation: 'CancelShipment',
       table: 'ShipmentRequests',
       records: ['ship_to', 'deliver_by'],
     },

@@ -70,8 +70,11 @@ export interface StepCode<Input> {
    * the compensation of its execution ran, must not bring the effect back (see README, "a late action").
    */
   readonly action: (context: StepContext<Input>) => Promise<Record<string, unknown>>;
-  /** Undoes the execution's own effect, if any; idempotent (undoing what is not there succeeds). */
-  readonly compensation: (context: StepContext<Input>) => Promise<Record<string, unknown>>;
+  /**
+   * Undoes the execution's own effect, if any; idempotent (undoing what is not there succeeds). None for the pivot or
+   * a retriable step, which are never undone.
+   */
+  readonly compensation?: (context: StepContext<Input>) => Promise<Record<string, unknown>>;
   /** Whether the effect is present for a key, and whose it is. Without one, verify checks paths only. */
   readonly probe?: Probe;
 }

@@ -39,23 +39,26 @@ export function handlerModulesOf(saga: Saga): HandlerModule[] {
       const where = `step ${index + 1} (${step.name})`;
       if (isCustomStep(step)) {
         const url = step.code instanceof URL ? step.code : new URL(String(step.code), import.meta.url);
-        return (['action', 'compensation'] as const).map((role) => ({
-          state: step[role],
-          module: fromFunctionsDir(url),
-          url,
-          role,
-          where,
-          missing: `code ${url.href} is not a file`,
-        }));
+        // A pivot or retriable step has no compensation, and no function for one.
+        return (['action', 'compensation'] as const).flatMap((role) => {
+          const state = step[role];
+          return state === undefined
+            ? []
+            : [{ state, module: fromFunctionsDir(url), url, role, where, missing: `code ${url.href} is not a file` }];
+        });
       }
       return [
         { state: step.action, module: `./${step.actionModule ?? 'book.ts'}`, key: 'actionModule', own: step.actionModule },
-        {
-          state: step.compensation,
-          module: `./${step.compensationModule ?? 'cancel.ts'}`,
-          key: 'compensationModule',
-          own: step.compensationModule,
-        },
+        ...(step.compensation === undefined
+          ? []
+          : [
+              {
+                state: step.compensation,
+                module: `./${step.compensationModule ?? 'cancel.ts'}`,
+                key: 'compensationModule',
+                own: step.compensationModule,
+              },
+            ]),
       ].map(({ state, module, key, own }) => ({
         state,
         module,

@@ -1,4 +1,4 @@
-import { stepsOf, tableOf, type Saga } from '../asl/saga.ts';
+import { functionStatesOfStep, stepsOf, tableOf, type Saga } from '../asl/saga.ts';
 
 // The names the stack gives its resources, and AWS's caps on the names they become: a step list whose names the
 // deployment would overrun is refused by `saga validate` and by the stack, before anything is created.
@@ -31,7 +31,7 @@ export const MAX_DEPLOYED_STATE_NAME = Math.min(
 export function deploymentNameProblems(saga: Saga): string[] {
   return stepsOf(saga).flatMap((step, index) => {
     const where = `step ${index + 1} (${step.name})`;
-    const stateProblems = [step.action, step.compensation].flatMap((state) => {
+    const stateProblems = functionStatesOfStep(step).flatMap((state) => {
       const names = functionResourceNames(state);
       const overrun = Object.entries(FUNCTION_NAME_CAPS).flatMap(([resource, { cap, what }]) =>
         names[resource as keyof typeof FUNCTION_NAME_CAPS].length + AUTONAME_SUFFIX_LENGTH > cap ? [`${what} (${cap})`] : [],

@@ -105,8 +105,10 @@ export class SagaStack extends pulumi.ComponentResource {
         const declared = isCustomStep(step)
           ? (step.needs?.permissions ?? []).map(({ actions, resources }) => declaredStatement(actions, resources))
           : [];
-        return (['action', 'compensation'] as const).map((kind) => {
+        // A pivot or retriable step has no compensation, and no function for one.
+        return (['action', 'compensation'] as const).flatMap((kind) => {
           const state = kind === 'action' ? step.action : step.compensation;
+          if (state === undefined) return [];
           const bundle = code.find((built) => built.state === state);
           if (bundle === undefined) throw new Error(`no bundle was built for ${state}`);
           const names = functionResourceNames(state);
@@ -160,7 +162,7 @@ export class SagaStack extends pulumi.ComponentResource {
             // The role must be able to write logs before the function first runs.
             { ...parent, dependsOn: [rolePolicy] },
           );
-          return [state, fn] as const;
+          return [[state, fn] as const];
         });
       }),
     );

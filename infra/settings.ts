@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { EXPRESS_MAX_SECONDS, worstCaseSeconds } from '../asl/cost.ts';
 import { compensationRetryOf, DEFAULT_TASK_TIMEOUT_SECONDS, stepsOf, type Saga } from '../asl/saga.ts';
+import { expressProblems } from '../asl/render.ts';
 import { assertValidSaga, SagaDefinitionError } from '../asl/validate.ts';
 import { deploymentNameProblems } from './names.ts';
 
@@ -139,7 +140,8 @@ export const LAMBDA_MAX_INIT_SECONDS = 10;
 /**
  * The one step that decides whether a stack's configuration can be deployed, before any resource is registered (and
  * before the functions are bundled): the step list's own rules, the names AWS would refuse once the stack has named
- * its resources, the functions' timeout below every Task's, and an EXPRESS execution's five minutes. Returns the saga
+ * its resources, the functions' timeout below every Task's, and an EXPRESS execution's five minutes and its lack of
+ * redrive (no retriable steps). Returns the saga
  * as the stack deploys it. `pulumi up`, and `saga asl`, `validate`, `graph` and `cost` with `--stack`, all go
  * through here, so that none of them shows what the stack would refuse.
  */
@@ -156,6 +158,8 @@ export function deployableSaga(saga: Saga, settings: StackSettings): Saga {
     );
   }
   if (settings.stateMachineType === 'EXPRESS') {
+    // A retriable step stuck past the pivot waits for a redrive, which EXPRESS cannot do (README: "Past the point of no return").
+    problems.push(...expressProblems(saga).map((problem) => `${problem}: set stateMachineType to STANDARD`));
     const worst = worstCaseSeconds(deployed, settings.functionTimeoutSeconds + LAMBDA_MAX_INIT_SECONDS);
     if (worst > EXPRESS_MAX_SECONDS) {
       problems.push(

@@ -35,7 +35,11 @@ export const stillBooked = (bookings: Bookings, executionArn: string): string[] 
   );
 
 /** How an execution ended, as the command line reports it. */
-export type Outcome = 'succeeded' | 'rolled back' | 'compensation not finished' | 'bad input' | 'aborted' | 'failed';
+/**
+ * How an execution ended, as the command line reports it. `step not finished`: past the pivot, a retriable step gave
+ * up, alerted and stopped at a Task state, to be redriven forward (nothing is undone).
+ */
+export type Outcome = 'succeeded' | 'rolled back' | 'compensation not finished' | 'step not finished' | 'bad input' | 'aborted' | 'failed';
 
 export interface Alert {
   /** The ARN of the execution that raised it. */

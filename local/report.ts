@@ -1,4 +1,4 @@
-import { actionEntryOf, isCustomStep, recordsOf, retryStateOf, stepsOf, type Saga } from '../asl/saga.ts';
+import { actionEntryOf, isCustomStep, recordsOf, stepsOf, stuckStepOf, type Saga } from '../asl/saga.ts';
 import { stateOfEvents, type HistoryEvent } from './history.ts';
 import { BookingStatus, CANCELLED_BY, EXPIRES_AT, OWNER } from '../functions/bookings.ts';
 import { executionNameOf, stillBooked, type Bookings, type Execution } from './runtime.ts';
@@ -158,12 +158,20 @@ export function verdict(saga: Saga, execution: Execution, bookings: Bookings): s
     }
     case 'compensation not finished': {
       // Named by the state it stopped at: its alert may not have been published.
-      const retried = execution.path.findLast((state) => stepsOf(saga).some((step) => retryStateOf(step) === state));
-      const stuck = stepsOf(saga).find((step) => retryStateOf(step) === retried);
+      const stuck = stuckStepOf(saga, execution.path);
       const told = execution.alerts.length > 0 ? 'raised an alert' : 'no alert was published';
       return (
         `⚠ compensation not finished: ${stuck?.compensation ?? 'a compensation'} gave up and ${told}; ` +
         `still booked: ${booked.join(', ') || 'nothing'}`
+      );
+    }
+    case 'step not finished': {
+      // Named by the state it stopped at, as a stuck compensation is.
+      const stuck = stuckStepOf(saga, execution.path);
+      const told = execution.alerts.length > 0 ? 'raised an alert' : 'no alert was published';
+      return (
+        `⚠ step not finished: ${stuck?.action ?? 'a step'}, past the point of no return, gave up and ${told}; ` +
+        `nothing is undone; still booked: ${booked.join(', ') || 'nothing'}; a redrive goes on forward from it`
       );
     }
     case 'bad input': {

@@ -7,7 +7,22 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { EXECUTION_ALREADY_EXISTS, SagaOutcome } from '../asl/errors.ts';
 import { allStatesOf, statesByName, taskStatesOf, type State, type StateMachineDefinition } from '../asl/model.ts';
 import { placeholderResources, renderRollback, renderSaga, SNS_PUBLISH, START_EXECUTION, rollbackMachineNameOf } from '../asl/render.ts';
-import { groupCompensationOf, invalidErrorOf, isCustomStep, isGroup, retryStateOf, stepsOf, tableOf, type Saga } from '../asl/saga.ts';
+import {
+  actionEntryOf,
+  compensatableStepsOf,
+  groupCompensationOf,
+  invalidErrorOf,
+  isCompensatedStage,
+  isCustomStep,
+  isGroup,
+  retriableStepsOf,
+  retryStateOf,
+  roleOfStage,
+  StepRole,
+  stepsOf,
+  tableOf,
+  type Saga,
+} from '../asl/saga.ts';
 import { definitionChanges, changesSummary } from '../asl/diff.ts';
 import { BookingStatus, OWNER } from '../functions/bookings.ts';
 import { handlerModulesOf, type HandlerModule } from '../functions/handler-modules.ts';
@@ -138,8 +153,18 @@ export const outcomeOf = (saga: Saga, status: Execution['status'], error: string
   if (error === invalidErrorOf(saga)) return 'bad input';
   // Stuck at a compensation's retry (STANDARD, to be redriven), or handed to the rollback machine (EXPRESS).
   if (error === SagaOutcome.RollbackHandedOff) return 'compensation not finished';
-  const stuckAt = [...stepsOf(saga).map(retryStateOf), ...saga.steps.filter(isGroup).map(groupCompensationOf)];
-  if (lastState !== undefined && stuckAt.includes(lastState)) return 'compensation not finished';
+  if (lastState === undefined) return 'failed';
+  const stuckAt = [
+    ...compensatableStepsOf(saga).map(retryStateOf),
+    ...saga.steps.filter(isGroup).filter(isCompensatedStage).map(groupCompensationOf),
+  ];
+  if (stuckAt.includes(lastState)) return 'compensation not finished';
+  // Past the pivot: stuck at a retriable step's retry, or at a group of them (which fails when one is stuck).
+  const stuckForward = [
+    ...retriableStepsOf(saga).map(retryStateOf),
+    ...saga.steps.filter((stage) => isGroup(stage) && roleOfStage(stage) === StepRole.Retriable).map(actionEntryOf),
+  ];
+  if (stuckForward.includes(lastState)) return 'step not finished';
   return 'failed';
 };
 

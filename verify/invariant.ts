@@ -1,4 +1,4 @@
-import { recordsOf, retryStateOf, stepsOf, stepsOfStage, type Saga, type SagaStep } from '../asl/saga.ts';
+import { recordsOf, roleOf, StepRole, stepsOf, stepsOfStage, stuckStepOf, type Saga } from '../asl/saga.ts';
 import { stillBooked, type Bookings, type Outcome } from '../local/execution.ts';
 
 // The saga's consistency invariant, on what the tables hold once an execution has ended: what `saga verify` checks
@@ -14,12 +14,7 @@ export interface Ended {
   readonly alerted: boolean;
 }
 
-/** Where a rollback that did not finish is stuck: the step whose compensation was retried last after its alert. */
-export function stuckStepOf(saga: Saga, path: readonly string[]): SagaStep | undefined {
-  const steps = stepsOf(saga);
-  const retried = path.findLast((state) => steps.some((step) => retryStateOf(step) === state));
-  return steps.find((step) => retryStateOf(step) === retried);
-}
+export { stuckStepOf };
 
 /**
  * What breaks the invariant, if anything: a succeeded execution holds all its bookings, with the input's details; a
@@ -54,6 +49,22 @@ export function invariantProblems(saga: Saga, ended: Ended, input: Readonly<Reco
         ...(stage < 0 ? ['a compensation did not finish, but none was retried after an alert'] : []),
         ...(ended.alerted ? [] : ['a compensation gave up, but no alert was published']),
         ...own.filter((step) => !owed.includes(step)).map((step) => `${step} still booked, though no compensation owed it`),
+      ];
+    }
+    case 'step not finished': {
+      // Past the pivot nothing is undone: every step before the stuck one's stage keeps its effect.
+      const stuck = stuckStepOf(saga, ended.path);
+      const stage = saga.steps.findIndex((entry) => stepsOfStage(entry).some((step) => step === stuck));
+      const done = saga.steps
+        .slice(0, Math.max(stage, 0))
+        .flatMap(stepsOfStage)
+        .filter((step) => step.name in bookings);
+      return [
+        ...(stuck === undefined || roleOf(stuck) !== StepRole.Retriable
+          ? ['a step past the pivot did not finish, but no retriable step was retried after an alert']
+          : []),
+        ...(ended.alerted ? [] : ['a retriable step gave up, but no alert was published']),
+        ...done.filter((step) => !own.includes(step.name)).map((step) => `${step.name} undone or missing, though the pivot had committed`),
       ];
     }
     case 'bad input': {

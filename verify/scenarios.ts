@@ -1,7 +1,16 @@
 import { walk } from '../asl/cost.ts';
 import { StepError } from '../asl/errors.ts';
 import { placeholderResources, renderSaga } from '../asl/render.ts';
-import { invalidErrorOf, retryStateOf, stepsOf, stepsOfStage, type Saga, type SagaStep, type Stage } from '../asl/saga.ts';
+import {
+  compensatableStepsOf,
+  invalidErrorOf,
+  retryStateOf,
+  rollbackStepsOf,
+  stepsOfStage,
+  type Saga,
+  type SagaStep,
+  type Stage,
+} from '../asl/saga.ts';
 import type { Outcome } from '../local/execution.ts';
 
 // What `saga verify` runs, derived from the step list alone: each scenario, what it asks of the input, and what
@@ -66,20 +75,24 @@ export function scenariosOf(saga: Saga, transientFailures = TRANSIENT_FAILURES):
   const topLevel = new Set(Object.keys(definition.States));
   const path = (faults: readonly { state: string; error: string }[], from = definition.StartAt) =>
     walk({ ...definition, StartAt: from }, faults).states;
-  const steps = stepsOf(saga);
+  // The steps whose failure rolls back (up to the pivot), and those of them with a compensation.
+  const steps = rollbackStepsOf(saga);
+  const compensatable = compensatableStepsOf(saga);
   const first = stepsOfStage(saga.steps[0] as Stage);
   const last = steps.at(-1) as SagaStep;
-  // The step before the last: the rollback gets stuck midway, and a redrive has earlier compensations to finish.
-  const stuck = steps.at(-2) ?? last;
+  // The compensation before the last: the rollback gets stuck midway, and a redrive has earlier compensations to finish.
+  const stuck = compensatable.at(-2) ?? compensatable.at(-1);
   const happy = path([]);
   const noun = saga.noun.toLowerCase();
   const lastFails = path([injected(last.action)]);
-  const stopped = path([injected(last.action), injected(stuck.compensation), injected(retryStateOf(stuck))]);
+  const stopped = stuck && path([injected(last.action), injected(stuck.compensation), injected(retryStateOf(stuck))]);
   // The redrive reruns the state where the execution stopped (a group's compensations, or a retry), and goes on.
-  const redriven = path(
-    [],
-    stopped.findLast((state) => topLevel.has(state)),
-  );
+  const redriven =
+    stopped &&
+    path(
+      [],
+      stopped.findLast((state) => topLevel.has(state)),
+    );
   return [
     { title: 'happy path', slug: 'happy', kind: 'once', fail: [], outcomes: ['succeeded'], paths: [happy] },
     ...steps.map((step): Scenario => ({
@@ -90,7 +103,7 @@ export function scenariosOf(saga: Saga, transientFailures = TRANSIENT_FAILURES):
       outcomes: ['rolled back'],
       paths: [path([injected(step.action)])],
     })),
-    ...(transientFailures === 0 ? [] : steps).map((step): Scenario => ({
+    ...(transientFailures === 0 ? [] : compensatable).map((step): Scenario => ({
       title: `${step.compensation} fails ${transientFailures}× and recovers`,
       slug: `${step.compensation}-recovers`,
       kind: 'once',
@@ -99,14 +112,18 @@ export function scenariosOf(saga: Saga, transientFailures = TRANSIENT_FAILURES):
       paths: [lastFails],
       recovers: { state: step.compensation, attempts: transientFailures + 1 },
     })),
-    {
-      title: `${stuck.compensation} stuck: alert, then redrive`,
-      slug: `${stuck.compensation}-redriven`,
-      kind: 'redrive',
-      fail: [last.action, `${stuck.compensation}=until-redrive`],
-      outcomes: ['compensation not finished', 'rolled back'],
-      paths: [[...stopped, ...redriven]],
-    },
+    ...(stuck === undefined || stopped === undefined || redriven === undefined
+      ? []
+      : [
+          {
+            title: `${stuck.compensation} stuck: alert, then redrive`,
+            slug: `${stuck.compensation}-redriven`,
+            kind: 'redrive',
+            fail: [last.action, `${stuck.compensation}=until-redrive`],
+            outcomes: ['compensation not finished', 'rolled back'],
+            paths: [[...stopped, ...redriven]],
+          } satisfies Scenario,
+        ]),
     {
       title: `invalid ${noun}`,
       slug: 'invalid',

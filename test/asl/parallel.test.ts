@@ -7,6 +7,7 @@ import {
   definitionProblems,
   functionStatesOf,
   groupCompensationOf,
+  isCompensatable,
   isGroup,
   parallel,
   placeholderResources,
@@ -17,14 +18,14 @@ import {
   SagaDefinitionError,
   sagaPaths,
   StepError,
-  stepsOf,
+  compensatableStepsOf,
   toDot,
   toMermaid,
   svgOf,
   type ParallelGroup,
   type ParallelState,
   type Saga,
-  type SagaStep,
+  type CompensatableStep,
   type StateMachineDefinition,
   type TaskState,
 } from '../../asl/index.ts';
@@ -49,7 +50,7 @@ const business = { error: StepError.BookingConflict, times: 'always' } as const;
 
 /** A group between a step before it and a step after it: Step1, then Step2 and Step3 at once, then Step4. */
 const between = tripSagaOfShape([1, 2, 1]);
-const [before, middle, after] = between.steps as [SagaStep, ParallelGroup, SagaStep];
+const [before, middle, after] = between.steps as [CompensatableStep, ParallelGroup, CompensatableStep];
 const betweenDefinition = renderSaga(between, placeholderResources(between));
 const topLevel = (entered: readonly string[]) => entered.filter((state) => state in betweenDefinition.States);
 
@@ -89,8 +90,8 @@ describe('a group renders as one Parallel state for its actions and one for its 
 describe('a group in an ASL interpreter', () => {
   it('happy path: every result at its own path, beside the trip, as with single steps', async () => {
     for (const [machine, steps] of [
-      [definition, stepsOf(saga)],
-      [betweenDefinition, stepsOf(between)],
+      [definition, compensatableStepsOf(saga)],
+      [betweenDefinition, compensatableStepsOf(between)],
     ] as const) {
       const run = await runDefinition(machine, trip);
       expect(run.status).toBe('SUCCEEDED');
@@ -105,7 +106,7 @@ describe('a group in an ASL interpreter', () => {
     'when %s fails, every compensation of the group runs, then the earlier ones, and the rollback ends',
     async (failing) => {
       const run = await runDefinition(betweenDefinition, trip, { [failing]: business });
-      for (const step of [...middle.parallel, before]) expect(run.calls[step.compensation]).toBe(1);
+      for (const step of [...middle.parallel.filter(isCompensatable), before]) expect(run.calls[step.compensation]).toBe(1);
       expect(run.calls[after.action]).toBeUndefined();
       expect(run.calls[after.compensation]).toBeUndefined();
       expect(topLevel(run.entered)).toEqual([
@@ -116,7 +117,7 @@ describe('a group in an ASL interpreter', () => {
         'SagaRolledBack',
       ]);
       expect(run).toMatchObject({ status: 'FAILED', error: 'SagaRolledBack' });
-      for (const step of middle.parallel)
+      for (const step of middle.parallel.filter(isCompensatable))
         expect(run.inputs[step.compensation]).toEqual([{ trip, execution: EXECUTION_ARN, ...FIRST_ATTEMPT }]);
     },
   );
@@ -132,7 +133,7 @@ describe('a group in an ASL interpreter', () => {
       before.compensation,
       'SagaRolledBack',
     ]);
-    for (const step of middle.parallel) expect(run.calls[step.compensation]).toBe(1);
+    for (const step of middle.parallel.filter(isCompensatable)) expect(run.calls[step.compensation]).toBe(1);
   });
 
   it('an invalid trip is rejected by a first group before anything is booked, without compensating', async () => {
@@ -148,7 +149,7 @@ describe('a group in an ASL interpreter', () => {
   });
 
   it('a compensation stuck inside the group alerts, retries once more, and fails the execution at the group', async () => {
-    const stuck = middle.parallel.at(-1) as SagaStep;
+    const stuck = middle.parallel.at(-1) as CompensatableStep;
     const run = await runDefinition(betweenDefinition, trip, {
       [after.action]: business,
       [stuck.compensation]: business,
@@ -168,7 +169,8 @@ describe('the rollback machine and EXPRESS with a group', () => {
     for (const resumeFrom of [...grouped.map((step) => step.compensation), groupCompensationOf(group)]) {
       const run = await runDefinition(rollback, { trip, execution: 'arn:owner', resumeFrom });
       expect(run.status).toBe('SUCCEEDED');
-      for (const step of grouped) expect(run.inputs[step.compensation]).toEqual([{ trip, execution: 'arn:owner', ...FIRST_ATTEMPT }]);
+      for (const step of grouped.filter(isCompensatable))
+        expect(run.inputs[step.compensation]).toEqual([{ trip, execution: 'arn:owner', ...FIRST_ATTEMPT }]);
     }
   });
 
@@ -177,7 +179,7 @@ describe('the rollback machine and EXPRESS with a group', () => {
     expect(aslValidator(express).errorsText('\n')).toBe('');
     const branches = parallelState(express, groupCompensationOf(group)).Branches;
     const inputs = branches.map((branch, index) => {
-      const step = grouped[index] as SagaStep;
+      const step = grouped[index] as CompensatableStep;
       expect(branch.States[`HandedOff${step.compensation}`]).toMatchObject({ Type: 'Fail', Error: 'SagaRollbackHandedOff' });
       return (branch.States[`HandOff${step.compensation}`] as TaskState).Parameters?.['Input'];
     });
@@ -202,12 +204,12 @@ describe('the rollback machine and EXPRESS with a group', () => {
 });
 
 describe('a bad group is refused with SagaDefinitionError naming it', () => {
-  const [hotel, flight, rental] = stepsOf(saga) as [SagaStep, SagaStep, SagaStep];
+  const [hotel, flight, rental] = compensatableStepsOf(saga) as [CompensatableStep, CompensatableStep, CompensatableStep];
   const withSteps = (steps: unknown[]): Saga => ({ ...saga, steps: steps as Saga['steps'] });
   it.each<[string, Saga, string]>([
     ['a group of one', withSteps([parallel('Travel', [hotel]), rental]), 'group "Travel" has 1 step(s): a group runs at least two at once'],
     ['an empty group', withSteps([parallel('Travel', []), rental]), 'group "Travel" has 0 step(s)'],
-    ['an empty branch', withSteps([parallel('Travel', [hotel, {} as SagaStep]), rental]), 'group "Travel" branch 2 is empty'],
+    ['an empty branch', withSteps([parallel('Travel', [hotel, {} as CompensatableStep]), rental]), 'group "Travel" branch 2 is empty'],
     ['a nested group', withSteps([parallel('Travel', [hotel, parallel('Inner', [flight, rental]) as never])]), 'groups do not nest'],
     ['a group named like a step', withSteps([parallel(hotel.name, [hotel, flight]), rental]), `duplicate step name "${hotel.name}"`],
     [
@@ -242,13 +244,13 @@ describe('cost: transitions as Step Functions counts them, and Express duration 
   it('the happy path enters the Parallel state and each branch’s state: one more transition than in sequence', () => {
     const happy = byScenario('all steps succeed');
     expect(happy?.states).toEqual([before.action, middle.name, ...middle.parallel.map((step) => step.action), after.action]);
-    expect(priceOf(happy as never, 100).transitions).toBe(stepsOf(between).length + 1);
+    expect(priceOf(happy as never, 100).transitions).toBe(compensatableStepsOf(between).length + 1);
     // The branches run at once: the group takes one state's time, whichever branch is the slowest.
     expect(happy?.stretches.map((stretch) => stretch.attempts)).toEqual(middle.parallel.map(() => 3));
   });
 
   it('a rollback from the group runs every compensation of the group, at once, then the earlier ones', () => {
-    const failing = middle.parallel[0] as SagaStep;
+    const failing = middle.parallel[0] as CompensatableStep;
     const rollback = byScenario(`${failing.action} fails`);
     expect(rollback?.scenario).toBe(`${failing.action} fails (step 2, group ${middle.name}): roll back`);
     expect(rollback?.states).toEqual([
@@ -265,7 +267,7 @@ describe('cost: transitions as Step Functions counts them, and Express duration 
 
   it('is cheaper in Express time than the same steps in sequence, and dearer by a transition per group on Standard', () => {
     for (const grouping of [saga, between] as Saga[]) {
-      const sequential: Saga = { ...grouping, steps: stepsOf(grouping) };
+      const sequential: Saga = { ...grouping, steps: compensatableStepsOf(grouping) };
       const [seq, par] = [sequential, grouping].map((each) =>
         priceOf(sagaPaths(each, renderSaga(each, placeholderResources(each)))[0] as never, 100),
       );
@@ -277,7 +279,7 @@ describe('cost: transitions as Step Functions counts them, and Express duration 
   it('prints both kinds of path: the happy one and every rollback', () => {
     const table = costTable(saga, definition, 100).join('\n');
     expect(table).toContain('all steps succeed');
-    for (const step of stepsOf(saga)) expect(table).toContain(`${step.action} fails`);
+    for (const step of compensatableStepsOf(saga)) expect(table).toContain(`${step.action} fails`);
   });
 });
 
@@ -305,6 +307,6 @@ describe('diagrams draw a group as one box', () => {
   });
 
   it('names every function once: the group adds states, not functions', () => {
-    expect(functionStatesOf(saga)).toHaveLength(2 * stepsOf(saga).length);
+    expect(functionStatesOf(saga)).toHaveLength(2 * compensatableStepsOf(saga).length);
   });
 });

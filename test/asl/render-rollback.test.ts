@@ -18,6 +18,7 @@ import {
   type SagaStep,
   type Stage,
   type StateMachineDefinition,
+  isCompensatable,
 } from '../../asl/index.ts';
 import { stepEventOf } from '../../functions/middleware.ts';
 import { tripSaga } from '../../saga.ts';
@@ -52,6 +53,7 @@ const owedFrom = (step: SagaStep) =>
   tripSaga.steps
     .slice(0, stageIndexOf(step) + 1)
     .flatMap(stepsOfStage)
+    .filter(isCompensatable)
     .map((owing) => owing.compensation);
 /** What `resumeFrom` may name, and where the rollback enters: a compensation's entry, or a group's by its name. */
 const resumable = tripSaga.steps.flatMap((stage) => [

@@ -11,18 +11,17 @@ import {
   SagaDefinitionError,
   SagaResourcesError,
   type Saga,
-  type BookingStep,
   type SagaStep,
   type Stage,
   type StateMachineDefinition,
 } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
 import { stateOf } from '../helpers/asl.ts';
-import { firstStep, lastStep, sagaOfSize, steps } from '../helpers/sagas.ts';
+import { firstStep, lastStep, sagaOfSize, steps, type CompensatableBooking } from '../helpers/sagas.ts';
 
 const withSteps = (steps: readonly SagaStep<string>[], extra: Partial<Saga> = {}): Saga => ({ ...tripSaga, ...extra, steps });
 // Two distinct steps of the trip, by position, and the rest of them: each bad list below spoils the second.
-const [first, second, ...rest] = steps as [BookingStep, BookingStep, ...BookingStep[]];
+const [first, second, ...rest] = steps as [CompensatableBooking, CompensatableBooking, ...CompensatableBooking[]];
 
 function renderError(saga: Saga): SagaDefinitionError {
   try {

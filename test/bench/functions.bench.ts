@@ -7,13 +7,13 @@ import { promisify } from 'node:util';
 import { buildFunctions, type BuiltFunction } from '../../functions/build.ts';
 import { configToEnvironment, stepConfigsOf, type StepConfig } from '../../functions/config.ts';
 import { bundleEnvironment, createBookingTables, LOCAL_REGION, startDynamoDb } from '../../local/dynamodb.ts';
-import { stepsOf, type SagaStep } from '../../asl/saga.ts';
+import { compensatableStepsOf, type CompensatableStep } from '../../asl/saga.ts';
 import { tripSaga } from '../../saga.ts';
 import { lambdaContext } from '../../local/lambda-context.ts';
 import { tripWithId } from '../helpers/trips.ts';
 
 // The bench runs the trip's first step, whatever it is.
-const firstStep = stepsOf(tripSaga)[0] as SagaStep;
+const firstStep = compensatableStepsOf(tripSaga)[0] as CompensatableStep;
 const COLD_RUNS = 15;
 const WARM_RUNS = 200;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -10,8 +10,10 @@ import {
   placeholderResources,
   renderRollback,
   renderSaga,
+  retriableStepsOf,
   type StateMachineDefinition,
 } from '../../asl/index.ts';
+import orderSaga from '../../examples/order.ts';
 import { MAX_DEPLOYED_STATE_NAME } from '../../infra/names.ts';
 import { tripSaga } from '../../saga.ts';
 import { errorLine, isFileError } from '../../bin/io.ts';
@@ -231,6 +233,19 @@ describe('--stack', () => {
       expect(stderr).toMatch(/StackSettingsError: an EXPRESS execution of \S+ can run \d+ s .*past Express's 300 s/);
       expect(stderr).toContain('compensationMaxAttempts (now 1)');
       expect(stderr).toContain('functionTimeoutSeconds (now 3)');
+    },
+  );
+
+  it.each(['asl', 'cost', 'validate'])(
+    'saga %s refuses, exit 1, an EXPRESS stack of a saga with retriable steps, naming them: EXPRESS cannot redrive',
+    async (command) => {
+      const { code, stdout, stderr } = await saga(command, '--stack', 'dev-express', '--saga', 'examples/order.ts');
+      expect(code).toBe(1);
+      expect(stdout).toBe('');
+      const names = retriableStepsOf(orderSaga).map((step) => step.name);
+      expect(names.length).toBeGreaterThan(0);
+      expect(stderr).toContain(`StackSettingsError: retriable step(s) ${names.join(', ')}: an EXPRESS state machine cannot be redriven`);
+      expect(stderr).toContain('set stateMachineType to STANDARD');
     },
   );
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { BrowserContext, Page } from 'playwright-core';
-import { stepsOf, TerminalState, type Saga } from '../../asl/saga.ts';
+import { functionStatesOf, stepsOf, TerminalState, type Saga } from '../../asl/saga.ts';
 import { consolePages } from '../../local/console.ts';
 import { exampleInputOf } from '../../local/input.ts';
 import { LocalSaga } from '../../local/runtime.ts';
@@ -43,10 +43,8 @@ import { everySaga } from '../helpers/sagas.ts';
       const { [keyField]: exampleKey, ...exampleRest } = example;
       expect(rest).toEqual(exampleRest);
       expect(key).not.toBe(exampleKey);
-      for (const step of stepsOf(saga as Saga)) {
-        await expect(page.getByLabel(step.action, { exact: true }).isVisible()).resolves.toBe(true);
-        await expect(page.getByLabel(step.compensation, { exact: true }).isVisible()).resolves.toBe(true);
-      }
+      for (const state of functionStatesOf(saga as Saga))
+        await expect(page.getByLabel(state, { exact: true }).isVisible()).resolves.toBe(true);
       await page.getByRole('button', { name: `New ${keyField}` }).waitFor();
     });
 

@@ -1,12 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { compensationRetryOf, invalidErrorOf, payloadKeyOf, rejectedStateOf, stepsOf, type Saga } from '../../asl/saga.ts';
+import {
+  compensatableStepsOf,
+  compensationRetryOf,
+  forwardRetryOf,
+  functionStatesOfStep,
+  invalidErrorOf,
+  payloadKeyOf,
+  rejectedStateOf,
+  retriableStepsOf,
+  stepsOf,
+  type Saga,
+} from '../../asl/saga.ts';
 import { buildFunctions } from '../../functions/build.ts';
 import type { FaultSpec } from '../../local/faults.ts';
 import { exampleInputOf } from '../../local/input.ts';
 import { LocalSaga, stillBooked, type Execution } from '../../local/runtime.ts';
 import { saga as sagaCommand } from '../helpers/cli.ts';
-import { expectConsistent } from '../helpers/invariant.ts';
+import { expectConsistent, expectRedrivenForward } from '../helpers/invariant.ts';
 import { failureMatrix } from '../helpers/matrix.ts';
 import { everySaga } from '../helpers/sagas.ts';
 import { scratchDir } from '../helpers/scratch.ts';
@@ -34,7 +45,7 @@ describe.each(everySaga.map(({ file, saga }) => [file, saga] as const))('%s', (f
   });
   afterAll(() => local.close());
 
-  /** Runs and checks the invariant; redrives, then checks again, an execution whose rollback did not finish. */
+  /** Runs and checks the invariant; redrives, then checks again, an execution whose rollback (or forward steps) did not finish. */
   async function runChecked(input: Input, faults: Parameters<LocalSaga['execute']>[1] = {}): Promise<Execution> {
     const execution = await local.execute(input, { name: `run-${(unique += 1)}`, retryDelayMs: 0, ...faults });
     await expectConsistent(local, execution, input);
@@ -43,6 +54,7 @@ describe.each(everySaga.map(({ file, saga }) => [file, saga] as const))('%s', (f
       expect(redriven.outcome).toBe('rolled back');
       expect(stillBooked(await local.bookingsOf(keyOf(input)), execution.executionArn)).toEqual([]);
     }
+    if (execution.outcome === 'step not finished') await expectRedrivenForward(local, execution, input);
     return execution;
   }
 
@@ -60,11 +72,19 @@ describe.each(everySaga.map(({ file, saga }) => [file, saga] as const))('%s', (f
   });
 
   it('keeps the invariant over fast-check schedules of its own states, with rival executions of one key and redrives', async () => {
-    const states = stepsOf(saga).flatMap((step) => [step.action, step.compensation]);
+    const states = stepsOf(saga).flatMap(functionStatesOfStep);
     const fault = fc.option(
       fc.oneof(
         fc.constant<FaultSpec>({ times: 'always' }),
-        fc.integer({ min: 1, max: compensationRetryOf(saga).maxAttempts + 1 }).map((times): FaultSpec => ({ times })),
+        // Up to one more than the longest retry allows: a compensation's, or a retriable step's own.
+        fc
+          .integer({
+            min: 1,
+            max:
+              Math.max(compensationRetryOf(saga).maxAttempts, ...retriableStepsOf(saga).map((step) => forwardRetryOf(step).maxAttempts)) +
+              1,
+          })
+          .map((times): FaultSpec => ({ times })),
       ),
       { nil: undefined },
     );
@@ -96,7 +116,14 @@ describe.each(everySaga.map(({ file, saga }) => [file, saga] as const))('%s', (f
       { numRuns: 150 },
     );
     // The schedules reach every ending, so the property is not vacuous.
-    expect([...outcomes].sort()).toEqual(['compensation not finished', 'rolled back', 'succeeded']);
+    expect([...outcomes].sort()).toEqual(
+      [
+        ...(compensatableStepsOf(saga).length > 0 ? ['compensation not finished'] : []),
+        'rolled back',
+        ...(retriableStepsOf(saga).length > 0 ? ['step not finished'] : []),
+        'succeeded',
+      ].sort(),
+    );
   }, 600_000);
 
   it("runs its example by default: saga run exits 0, every step's effect left", async () => {
@@ -124,11 +151,7 @@ describe.each(everySaga.map(({ file, saga }) => [file, saga] as const))('%s', (f
 
   it('bundles every function of its steps, custom or booking, with its validators compiled ahead of time', async () => {
     const built = await buildFunctions(saga, { outDir: await scratchDir() });
-    expect(built.map((bundle) => bundle.state).sort()).toEqual(
-      stepsOf(saga)
-        .flatMap((step) => [step.action, step.compensation])
-        .sort(),
-    );
+    expect(built.map((bundle) => bundle.state).sort()).toEqual(stepsOf(saga).flatMap(functionStatesOfStep).sort());
   }, 120_000);
 
   it('keeps its promise under saga verify --local', async () => {

@@ -1,13 +1,25 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { isCustomStep, payloadKeyOf, stepsOf, type CustomStep } from '../../asl/saga.ts';
+import {
+  isCustomStep,
+  payloadKeyOf,
+  pivotOf,
+  retriableStepsOf,
+  retryStateOf,
+  stepsOf,
+  type CustomStep,
+  type SagaStep,
+} from '../../asl/saga.ts';
 import { exampleInputOf } from '../../local/input.ts';
 import { LocalSaga, stillBooked } from '../../local/runtime.ts';
 import orderSaga from '../../examples/order.ts';
-import { CHARGE_REFUNDED, PAYMENT_DECLINED } from '../../examples/order-payment.ts';
+import { PAYMENT_DECLINED } from '../../examples/order-payment.ts';
+import { priceOf, sagaPaths, type SagaPath } from '../../asl/cost.ts';
+import { saga as sagaCommand } from '../helpers/cli.ts';
+
 import { booked } from '../helpers/invariant.ts';
 
-// The order's custom step, as its author tests it: a business error of its own rolls the order back, and a charge
-// that arrives after its refund is refused, by the pattern of README's "A late action must not resurrect its effect".
+// The order's custom step, its pivot, as its author tests it: a business error of its own rolls the order back; once
+// it has succeeded nothing is undone, and the shipment after it only goes forward.
 
 const payment = stepsOf(orderSaga).find(isCustomStep) as CustomStep;
 let local: LocalSaga;
@@ -30,18 +42,26 @@ it(`declines an amount over the limit with ${PAYMENT_DECLINED}, not retried: the
   expect(booked(await local.bookingsOf('declined'))).toEqual([]);
 });
 
-it(`refuses a charge that lands after its refund (${CHARGE_REFUNDED}), and charges the same order again in a new execution`, async () => {
-  const order = orderKeyed('late-charge');
-  const last = stepsOf(orderSaga).at(-1)?.action as string;
-  const failed = await local.execute(order, { name: 'late-charge-1', faults: { [last]: { times: 'always' } }, retryDelayMs: 0 });
-  expect(failed.outcome).toBe('rolled back');
-  await expect(local.invoke(payment.action, { [payloadKeyOf(orderSaga)]: order, execution: failed.executionArn })).rejects.toMatchObject({
-    name: CHARGE_REFUNDED,
+it('commits at the pivot: a shipment that keeps failing is retried, alerted and redriven forward, the charge never undone', async () => {
+  const pivot = pivotOf(orderSaga) as SagaStep;
+  const [shipment] = retriableStepsOf(orderSaga) as [SagaStep];
+  const order = orderKeyed('past-the-pivot');
+  const stuck = await local.execute(order, {
+    name: 'past-the-pivot',
+    faults: { [shipment.action]: { times: 'until-redrive' } },
+    retryDelayMs: 0,
   });
-  expect(stillBooked(await local.bookingsOf('late-charge'), failed.executionArn)).toEqual([]);
-  const again = await local.execute(order, { name: 'late-charge-2', retryDelayMs: 0 });
-  expect(again.outcome).toBe('succeeded');
-  expect(stillBooked(await local.bookingsOf('late-charge'), again.executionArn)).toEqual(stepsOf(orderSaga).map((step) => step.name));
+  expect(stuck.outcome).toBe('step not finished');
+  expect(stuck.path.at(-1)).toBe(retryStateOf(shipment));
+  // Every step before the stuck one keeps its effect: the charge is not refunded, the stock not released.
+  const before = stepsOf<string>(orderSaga).slice(0, stepsOf<string>(orderSaga).indexOf(shipment));
+  expect(before).toContain(pivot);
+  expect(stillBooked(await local.bookingsOf('past-the-pivot'), stuck.executionArn)).toEqual(before.map((step) => step.name));
+  expect(stuck.alerts.map((alert) => alert.message['stuckStep'])).toEqual([shipment.action]);
+  const redriven = await local.redrive(stuck, { retryDelayMs: 0 });
+  expect(redriven.outcome).toBe('succeeded');
+  expect(redriven.path.slice(stuck.path.length)).toEqual([retryStateOf(shipment)]);
+  expect(stillBooked(await local.bookingsOf('past-the-pivot'), stuck.executionArn)).toEqual(stepsOf(orderSaga).map((step) => step.name));
 });
 
 it('charges once per execution: a repeated delivery returns the first charge, under the same idempotency key', async () => {
@@ -53,4 +73,35 @@ it('charges once per execution: a repeated delivery returns the first charge, un
   };
   const first = (execution.output as { results: Record<string, { charge: string }> }).results[payment.action];
   expect(again.charge).toBe(first?.charge);
+});
+
+it('saga cost prices the forward-stuck path and its redrive in the transitions the local engine records', async () => {
+  const shipment = retriableStepsOf(orderSaga).at(-1) as SagaStep;
+  const stuck = await local.execute(orderKeyed('priced'), {
+    name: 'priced',
+    faults: { [shipment.action]: { times: 'until-redrive' } },
+    retryDelayMs: 0,
+  });
+  const redriven = await local.redrive(stuck, { retryDelayMs: 0 });
+  expect(redriven.outcome).toBe('succeeded');
+  // A billed transition per state entered and per retry: every call of a Task beyond its entries.
+  const transitions = (path: readonly string[], calls: Readonly<Record<string, number>>, earlier: Readonly<Record<string, number>> = {}) =>
+    path.length +
+    Object.entries(calls).reduce(
+      (retries, [state, count]) => retries + count - (earlier[state] ?? 0) - path.filter((entered) => entered === state).length,
+      0,
+    );
+  const [stuckPath, redrivePath] = sagaPaths(orderSaga, local.definition).filter((path) => path.standardOnly);
+  expect(stuckPath?.states).toEqual(stuck.path);
+  expect(priceOf(stuckPath as SagaPath, 100).transitions).toBe(transitions(stuck.path, stuck.calls));
+  const redrivenPath = redriven.path.slice(stuck.path.length);
+  expect(redrivePath?.states).toEqual(redrivenPath);
+  expect(priceOf(redrivePath as SagaPath, 100).transitions).toBe(transitions(redrivenPath, redriven.calls, stuck.calls));
+  // And saga cost prints them.
+  const { code, stdout } = await sagaCommand('cost', '--saga', 'examples/order.ts');
+  expect(code).toBe(0);
+  for (const path of [stuckPath, redrivePath] as SagaPath[]) {
+    const row = stdout.split('\n').find((line) => line.startsWith(`| ${path.scenario} `));
+    expect(row?.split('|').map((cell) => cell.trim())[2]).toBe(String(priceOf(path, 100).transitions));
+  }
 });

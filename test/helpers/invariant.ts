@@ -1,6 +1,17 @@
 import type { Trip } from '../../saga.ts';
 import { expect } from '@jest/globals';
-import { groupCompensationOf, isGroup, retryStateOf, stepsOfStage, type SagaStep } from '../../asl/saga.ts';
+import {
+  actionEntryOf,
+  compensatableStepsOf,
+  groupCompensationOf,
+  isGroup,
+  retryStateOf,
+  roleOf,
+  StepRole,
+  stepsOfStage,
+  stuckTaskOf,
+  type SagaStep,
+} from '../../asl/saga.ts';
 import type { FaultSpec } from '../../local/faults.ts';
 import { stillBooked, type Execution, type LocalSaga } from '../../local/runtime.ts';
 import { invariantProblems, stuckStepOf } from '../../verify/invariant.ts';
@@ -54,7 +65,7 @@ export async function expectConsistent(
       ...stepsOfStage(group as never).filter((step) => step !== stuckStep),
       ...stages.slice(0, stage).reverse().flatMap(stepsOfStage),
     ];
-    expect(message['compensationsOwed']).toBe(owedMessageOf(owed.map((step) => step.compensation)));
+    expect(message['compensationsOwed']).toBe(owedMessageOf(owed.map(stuckTaskOf)));
     expect(message['execution']).toBe(execution.executionArn);
     expect(message['resume']).toBe(`aws stepfunctions redrive-execution --execution-arn ${execution.executionArn}`);
     // The alert names exactly the bookings left. In a group it can only name what is owed: its other compensations
@@ -64,14 +75,64 @@ export async function expectConsistent(
     if (group !== undefined && isGroup(group)) for (const step of left) expect(owed.map((owing) => owing.name)).toContain(step);
     else expect(left).toEqual(own);
   }
+  if (execution.outcome === 'step not finished') {
+    // Past the pivot: one alert per retriable step that gave up, naming it and the redrive that goes on from it.
+    const stuckStep = stuckStepOf(saga, execution.path) as SagaStep;
+    expect(roleOf(stuckStep)).toBe(StepRole.Retriable);
+    const alert = execution.alerts.findLast((raised) => raised.message['stuckStep'] === stuckStep.action);
+    expect(alert?.message['execution']).toBe(execution.executionArn);
+    expect(alert?.message['resume']).toBe(`aws stepfunctions redrive-execution --execution-arn ${execution.executionArn}`);
+    // Owed: the stuck one, the rest of its group (run at once), then every later stage's in order.
+    const stage = stages.findIndex((entry) => stepsOfStage(entry).includes(stuckStep));
+    const group = stages[stage];
+    const owed = [
+      stuckStep,
+      ...stepsOfStage(group as never).filter((step) => step !== stuckStep),
+      ...stages.slice(stage + 1).flatMap(stepsOfStage),
+    ];
+    expect(alert?.message['stepsOwed']).toBe(
+      owedMessageOf(
+        owed.map((step) => step.action),
+        'step order',
+      ),
+    );
+    // It failed at the step's retry, a Task state, or at its group's Parallel state: redrivable, forward.
+    expect(execution.path.findLast((state) => state in definition.States)).toBe(
+      group !== undefined && isGroup(group) ? actionEntryOf(group) : retryStateOf(stuckStep),
+    );
+    // No compensation ran: nothing is undone past the pivot.
+    const compensations = new Set(compensatableStepsOf(saga).map((step) => step.compensation));
+    expect(execution.path.filter((state) => compensations.has(state))).toEqual([]);
+  }
   return bookings;
+}
+
+/**
+ * Redrives an execution stuck past the pivot, the fault fixed: it goes on forward from the stuck step, runs no
+ * compensation, and succeeds with every step's effect (the invariant's `succeeded`).
+ */
+export async function expectRedrivenForward(
+  local: LocalSaga,
+  execution: Execution,
+  input: Readonly<Record<string, unknown>>,
+): Promise<Execution> {
+  const redriven = await local.redrive(execution, { retryDelayMs: 0 });
+  expect(redriven).toMatchObject({ status: 'SUCCEEDED', outcome: 'succeeded', redriveCount: execution.redriveCount + 1 });
+  const { saga } = local.pinnedOf(execution);
+  const compensations = new Set(compensatableStepsOf(saga).map((step) => step.compensation));
+  expect(redriven.path.slice(execution.path.length).filter((state) => compensations.has(state))).toEqual([]);
+  await expectConsistent(local, redriven, input);
+  return redriven;
 }
 
 let uniqueId = 0;
 /** A name no other of the test file's trips or executions has. */
 export const nextTripId = (label: string): string => `${label}-${(uniqueId += 1)}`;
 
-/** Runs, checks the invariant, and redrives (then checks again), the fault fixed, when a compensation did not finish. */
+/**
+ * Runs, checks the invariant, and redrives (then checks again), the fault fixed, when a compensation did not finish
+ * (it then rolls back) or a retriable step did not (it then succeeds, every effect kept, no compensation run).
+ */
 export async function runChecked(
   local: LocalSaga,
   trip: Trip,
@@ -86,5 +147,6 @@ export async function runChecked(
     expect(redriven).toMatchObject({ status: 'FAILED', error: 'SagaRolledBack', outcome: 'rolled back', redriveCount: 1 });
     expect(stillBooked(await local.bookingsOf(trip.trip_id), execution.executionArn)).toEqual([]);
   }
+  if (execution.outcome === 'step not finished') await expectRedrivenForward(local, execution, trip);
   return execution;
 }

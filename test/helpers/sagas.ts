@@ -7,14 +7,19 @@ import {
   groupCompensationOf,
   handedOffStateOf,
   handOffStateOf,
+  compensatableStepsOf,
+  functionStatesOfStep,
+  isCompensatable,
   isCustomStep,
   isGroup,
   OWED_LISTED,
   retryStateOf,
   stepsOf,
+  StepRole,
   stepsOfStage,
   TerminalState,
   type BookingStep,
+  type CompensatableStep,
   type ParallelGroup,
   type Saga,
   type SagaStep,
@@ -26,7 +31,7 @@ import { tripSaga } from '../../saga.ts';
 export { sagaOfSize, stepNamed, tripSagaOfShape, tripSagaOfSize } from './saga-shapes.ts';
 
 /** The step that tests add at the end of the trip's step list, as a user adds one (README: "Adding a step"). */
-export const addedStep: BookingStep = {
+export const addedStep: CompensatableBooking = {
   name: 'Added',
   action: 'BookAdded',
   compensation: 'CancelAdded',
@@ -38,10 +43,12 @@ export const addedStep: BookingStep = {
 export const tripSagaWithAddedStep: Saga = { ...tripSaga, steps: [...tripSaga.steps, addedStep] };
 
 /** The trip's steps, by position: tests state the rules on these, so that they hold for any step list. */
+/** A booking step with a compensation: what the trip's steps are. */
+export type CompensatableBooking = BookingStep & CompensatableStep;
 /** The trip's steps are bookings: what tests of bookings (their tables, what they record) read. */
-export const steps: readonly BookingStep[] = stepsOf(tripSaga).flatMap((step) => (isCustomStep(step) ? [] : [step]));
-export const firstStep = steps[0] as BookingStep;
-export const lastStep = steps.at(-1) as BookingStep;
+export const steps: readonly CompensatableBooking[] = compensatableStepsOf(tripSaga).flatMap((step) => (isCustomStep(step) ? [] : [step]));
+export const firstStep = steps[0] as CompensatableBooking;
+export const lastStep = steps.at(-1) as CompensatableBooking;
 /** The step before the last (the first, in a saga of one): its compensation is owed when the last action fails. */
 export const previousStep = steps.at(-2) ?? firstStep;
 export const actions = steps.map((step) => step.action);
@@ -87,7 +94,7 @@ export function owedBy(step: SagaStep, saga: Saga = tripSaga): string[] {
     step,
     ...stepsOfStage(stage).filter((other) => other !== step),
     ...saga.steps.slice(0, saga.steps.indexOf(stage)).reverse().flatMap(stepsOfStage),
-  ].map((owing) => owing.compensation);
+  ].flatMap((owing) => (isCompensatable(owing) ? [owing.compensation] : []));
 }
 
 /** The states an entry's actions enter: the step's action, or the group's Parallel state and every branch's action. */
@@ -96,7 +103,9 @@ export const actionStatesOf = (stage: Stage): string[] =>
 
 /** The states an entry's compensations enter: the step's, or the group's Parallel state and every branch's. */
 export const compensationStatesOf = (stage: Stage): string[] =>
-  isGroup(stage) ? [groupCompensationOf(stage), ...stage.parallel.map((step) => step.compensation)] : [stage.compensation];
+  stepsOfStage(stage)
+    .filter(isCompensatable)
+    .flatMap((step, index) => [...(isGroup(stage) && index === 0 ? [groupCompensationOf(stage)] : []), step.compensation]);
 
 /** The states a successful execution enters: every action, in step-list order (a group's as it runs them). */
 export const happyPathOf = (saga: Saga = tripSaga): string[] => saga.steps.flatMap(actionStatesOf);
@@ -140,12 +149,10 @@ export function branchStatesOf(saga: Saga = tripSaga): Set<string> {
       .filter(isGroup)
       .flatMap((group) =>
         group.parallel.flatMap((step) => [
-          step.action,
-          step.compensation,
+          ...functionStatesOfStep(step),
           alertStateOf(step),
           retryStateOf(step),
-          handOffStateOf(step),
-          handedOffStateOf(step),
+          ...(isCompensatable(step) ? [handOffStateOf(step), handedOffStateOf(step)] : []),
         ]),
       ),
   );
@@ -213,8 +220,33 @@ export const everySaga: readonly { readonly file: string; readonly saga: Saga }[
   ),
 ];
 
-/** What an alert says is owed, as the README defines it: the first OWED_LISTED compensations in order, then a count. */
-export const owedMessageOf = (owed: readonly string[]): string =>
+/**
+ * What an alert says is owed, as the README defines it: the first OWED_LISTED Tasks in order, then a count; a rollback's
+ * compensations in reverse step order, past the pivot the retriable actions in step order.
+ */
+export const owedMessageOf = (owed: readonly string[], order = 'reverse step order'): string =>
   owed.length > OWED_LISTED
-    ? `${owed.slice(0, OWED_LISTED).join(', ')}, and ${owed.length - OWED_LISTED} more in reverse step order`
+    ? `${owed.slice(0, OWED_LISTED).join(', ')}, and ${owed.length - OWED_LISTED} more in ${order}`
     : owed.join(', ');
+
+/** A step without its compensation, in the given role: a pivot or a retriable step. */
+export function withRole(step: SagaStep, role: typeof StepRole.Pivot | typeof StepRole.Retriable): SagaStep {
+  const { compensation: _, role: __, ...rest } = step;
+  return { ...rest, role } as SagaStep;
+}
+
+/**
+ * The saga with the entry at `pivot` (a single step) as its pivot, and every entry after it retriable (a group's
+ * every step): the shapes of the saga model over any step list.
+ */
+export function withPivotAt(saga: Saga, pivot: number): Saga {
+  return {
+    ...saga,
+    name: `${saga.name}P${pivot + 1}`,
+    steps: saga.steps.map((stage, index) => {
+      if (index < pivot) return stage;
+      if (isGroup(stage)) return { ...stage, parallel: stage.parallel.map((step) => withRole(step, StepRole.Retriable)) };
+      return withRole(stage, index === pivot ? StepRole.Pivot : StepRole.Retriable);
+    }),
+  };
+}

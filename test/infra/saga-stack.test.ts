@@ -4,14 +4,16 @@ import { SagaOutcome } from '../../asl/errors.ts';
 import type * as pulumi from '@pulumi/pulumi';
 import { renderRollback, renderSaga } from '../../asl/render.ts';
 import {
+  compensatableStepsOf,
   compensationRetryOf,
   DEFAULT_ACTION_RETRY,
+  functionStatesOf,
   invalidErrorOf,
   isCustomStep,
   stepsOf,
   tableOf,
   type Saga,
-  type SagaStep,
+  type CompensatableStep,
 } from '../../asl/saga.ts';
 import { MAX_DEPLOYED_STATE_NAME } from '../../infra/names.ts';
 import { buildFunctions, type BuiltFunction } from '../../functions/build.ts';
@@ -68,7 +70,8 @@ const aliasOf = (run: Run, prefix: string) => named(run, TYPES.alias, `${prefix}
 /** Every rule of the inventory and of least privilege, for any step list. */
 function expectSagaInventory(run: Run, saga: Saga): void {
   const count = (type: string) => ofType(run.resources, type).length;
-  const functions = stepsOf(saga).length * 2;
+  // A pivot or retriable step has no compensation, and no function for one.
+  const functions = functionStatesOf(saga).length;
   expect(count(TYPES.table)).toBe(stepsOf(saga).filter((step) => tableOf(step) !== undefined).length);
   expect(count(TYPES.fn)).toBe(functions);
   expect(count(TYPES.stateMachine)).toBe(2);
@@ -103,9 +106,9 @@ function expectSagaInventory(run: Run, saga: Saga): void {
     // DynamoDB's AWS-owned key, unless the stack names its own: the AWS-managed key is billed through KMS.
     expect(table?.inputs['serverSideEncryption']).toBeUndefined();
     for (const [kind, state] of [
-      ['action', step.action],
-      ['compensation', step.compensation],
-    ] as const) {
+      ['action', step.action] as const,
+      ...(step.compensation === undefined ? [] : [['compensation', step.compensation] as const]),
+    ]) {
       const fn = named(run, TYPES.fn, state);
       const logGroup = named(run, TYPES.logGroup, `${state}-logs`);
       expect(fn.inputs).toMatchObject({ runtime: 'nodejs22.x', architectures: ['arm64'], handler: 'index.handler' });
@@ -141,7 +144,7 @@ function expectSagaInventory(run: Run, saga: Saga): void {
   const functionArns = ofType(run.resources, TYPES.fn).map((fn) => fn.state['arn'] as string);
   expectStateMachinePolicy(run, 'state-machine-policy', functionArns);
   // The rollback machine's: only the compensations, only the alert topic.
-  const compensationArns = stepsOf(saga).map((step) => arnOf(run, TYPES.fn, step.compensation));
+  const compensationArns = compensatableStepsOf(saga).map((step) => arnOf(run, TYPES.fn, step.compensation));
   expectStateMachinePolicy(run, 'rollback-policy', compensationArns);
   for (const prefix of ['state-machine', 'rollback']) {
     expect(JSON.parse(named(run, TYPES.role, `${prefix}-role`).inputs['assumeRolePolicy'])).toEqual(STEP_FUNCTIONS_TRUST);
@@ -629,7 +632,7 @@ describe('stack settings', () => {
     for (const group of ofType(run.resources, TYPES.logGroup)) expect(group.inputs['retentionInDays']).toBe(365);
     for (const fn of ofType(run.resources, TYPES.fn)) expect(fn.inputs['memorySize']).toBe(512);
     const definition = JSON.parse(stateMachineOf(run).inputs['definition']);
-    for (const step of stepsOf(tripSaga)) {
+    for (const step of compensatableStepsOf(tripSaga)) {
       expect(retryOf(task(definition, step.compensation)).maxAttempts).toBe(8);
       expect(retryOf(task(definition, step.action)).maxAttempts).toBe(DEFAULT_ACTION_RETRY.maxAttempts);
     }
@@ -689,7 +692,7 @@ describe('the Pulumi project', () => {
 });
 
 describe('changing the step list of a deployed stack: two successive programs, before and after a step is removed', () => {
-  const removed = steps.at(-1) as SagaStep;
+  const removed = steps.at(-1) as CompensatableStep;
   const kept = tripSaga.steps.filter((stage) => stage !== removed);
   /** The runbook's removal: out of the step list, into `retired`, until the redrive window has passed. */
   const withRetired: Saga = { ...tripSaga, steps: kept, retired: [removed] };

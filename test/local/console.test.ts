@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { BrowserContext, Page } from 'playwright-core';
-import { isGroup, retryStateOf, TerminalState, type ParallelGroup, type SagaStep } from '../../asl/saga.ts';
+import { isGroup, retryStateOf, TerminalState, type CompensatableStep, type ParallelGroup, type SagaStep } from '../../asl/saga.ts';
 import { consolePages } from '../../local/console.ts';
 import { LocalSaga } from '../../local/runtime.ts';
 import { StepFunctionsServer } from '../../local/sfn-server.ts';
@@ -112,7 +112,7 @@ describe('console routes', () => {
     const groupServer = await StepFunctionsServer.start(grouped, { retryDelayMs: 0, pages: consolePages(grouped) });
     try {
       const group = tripParallelSaga.steps.find(isGroup) as ParallelGroup;
-      const [failing, stuck] = group.parallel as [SagaStep, SagaStep];
+      const [failing, stuck] = group.parallel as [CompensatableStep, CompensatableStep];
       const trip = tripWithId('console-group', { fail: [failing.action, stuck.compensation] });
       const view = await viewOfRun(groupServer, grouped, trip);
       for (const step of group.parallel) expect(view.path).toEqual(expect.arrayContaining([step.action, step.compensation]));

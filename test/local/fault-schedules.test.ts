@@ -1,21 +1,24 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { compensationRetryOf, stepsOf, type Saga } from '../../asl/saga.ts';
+import { compensationRetryOf, forwardRetryOf, functionStatesOfStep, retriableStepsOf, stepsOf, type Saga } from '../../asl/saga.ts';
 import type { FaultSpec } from '../../local/faults.ts';
 import { LocalSaga } from '../../local/runtime.ts';
 import { expectConsistent, nextTripId, runChecked } from '../helpers/invariant.ts';
-import { tripSagaOfShape } from '../helpers/sagas.ts';
+import { tripSagaOfShape, withPivotAt } from '../helpers/sagas.ts';
 import { tripWithId } from '../helpers/trips.ts';
 
 // The local engine's consistency under random fault schedules, apart from local/runtime's other tests so that Jest
 // runs the two files at once.
 
-describe('random fault schedules over step lists of 1 to 6 steps, single or in groups (fast-check)', () => {
+describe('random fault schedules over step lists of 1 to 6 steps, single or in groups, with or without a pivot (fast-check)', () => {
   const sagas = new Map<string, Promise<LocalSaga>>();
-  /** One local saga per shape of step list, started when a schedule first needs it. */
-  const localOf = (shape: readonly number[]): Promise<LocalSaga> => {
-    const key = shape.join('x');
-    if (!sagas.has(key)) sagas.set(key, LocalSaga.start({ saga: tripSagaOfShape(shape) }));
+  /** A step list of a shape, with its pivot (when there is one) at a single step's entry, every entry after it retriable. */
+  const sagaOf = (shape: readonly number[], pivot: number | undefined): Saga =>
+    pivot === undefined ? tripSagaOfShape(shape) : withPivotAt(tripSagaOfShape(shape), pivot);
+  /** One local saga per shape of step list and pivot, started when a schedule first needs it. */
+  const localOf = (shape: readonly number[], pivot: number | undefined): Promise<LocalSaga> => {
+    const key = `${shape.join('x')}P${pivot ?? '-'}`;
+    if (!sagas.has(key)) sagas.set(key, LocalSaga.start({ saga: sagaOf(shape, pivot) }));
     return sagas.get(key) as Promise<LocalSaga>;
   };
   afterAll(async () => {
@@ -26,7 +29,15 @@ describe('random fault schedules over step lists of 1 to 6 steps, single or in g
     fc.option(
       fc.oneof(
         fc.constant<FaultSpec>({ times: 'always' }),
-        fc.integer({ min: 1, max: compensationRetryOf(saga).maxAttempts + 1 }).map((times): FaultSpec => ({ times })),
+        // Up to one more than the longest retry allows: a compensation's, or a retriable step's own.
+        fc
+          .integer({
+            min: 1,
+            max:
+              Math.max(compensationRetryOf(saga).maxAttempts, ...retriableStepsOf(saga).map((step) => forwardRetryOf(step).maxAttempts)) +
+              1,
+          })
+          .map((times): FaultSpec => ({ times })),
       ),
       { nil: undefined },
     );
@@ -35,14 +46,23 @@ describe('random fault schedules over step lists of 1 to 6 steps, single or in g
   const shapes = fc
     .array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 })
     .filter((shape) => shape.reduce((a, b) => a + b) <= 6);
-  const schedule = shapes.chain((shape) => {
-    const saga = tripSagaOfShape(shape);
-    const states = stepsOf(saga).flatMap((step) => [step.action, step.compensation]);
+  // The pivot, if any: one of the shape's single steps, every entry after it retriable.
+  const shapesAndPivots = shapes.chain((shape) =>
+    fc.record({
+      shape: fc.constant(shape),
+      pivot: fc.option(fc.constantFrom(...shape.flatMap((size, index) => (size === 1 ? [index] : [-1]))), { nil: undefined }),
+    }),
+  );
+  const schedule = shapesAndPivots.chain(({ shape, pivot: chosen }) => {
+    const pivot = chosen === undefined || chosen < 0 ? undefined : chosen;
+    const saga = sagaOf(shape, pivot);
+    const states = stepsOf(saga).flatMap(functionStatesOfStep);
     const faults = fc
       .tuple(...states.map(() => faultOf(saga)))
       .map((specs) => Object.fromEntries(states.flatMap((state, index) => (specs[index] ? [[state, specs[index]]] : []))));
     return fc.record({
       shape: fc.constant(shape),
+      pivot: fc.constant(pivot),
       faults,
       deliverTwice: fc.subarray(states),
       // Another execution of the same trip, under another name: none, one at the same time, or one after.
@@ -53,9 +73,10 @@ describe('random fault schedules over step lists of 1 to 6 steps, single or in g
   it('keeps the invariant in every run, with rival executions of the same trip: all booked, none, or an alert owing what is left', async () => {
     const outcomes = new Map<string, number>();
     let grouped = 0;
+    let pivoted = 0;
     await fc.assert(
-      fc.asyncProperty(schedule, async ({ shape, faults, deliverTwice, rival }) => {
-        const local = await localOf(shape);
+      fc.asyncProperty(schedule, async ({ shape, pivot, faults, deliverTwice, rival }) => {
+        const local = await localOf(shape, pivot);
         const trip = tripWithId(nextTripId(`prop${shape.join('x')}`));
         const first = runChecked(local, trip, faults, deliverTwice);
         const second =
@@ -67,13 +88,15 @@ describe('random fault schedules over step lists of 1 to 6 steps, single or in g
           outcomes.set(execution.outcome, (outcomes.get(execution.outcome) ?? 0) + 1);
         }
         if (shape.some((size) => size > 1)) grouped += 1;
+        if (pivot !== undefined) pivoted += 1;
         expect(executions.filter((execution) => execution.outcome === 'succeeded').length).toBeLessThanOrEqual(1);
       }),
       { numRuns: 1000 },
     );
     // The schedules reach every ending, and step lists with groups, so the property is not vacuous.
-    expect([...outcomes.keys()].sort()).toEqual(['compensation not finished', 'rolled back', 'succeeded']);
+    expect([...outcomes.keys()].sort()).toEqual(['compensation not finished', 'rolled back', 'step not finished', 'succeeded']);
     expect(grouped).toBeGreaterThan(100);
+    expect(pivoted).toBeGreaterThan(100);
     // A bound, not a speed claim: 1,000 schedules take about 2 minutes alone, and more on a machine shared with other runs.
   }, 600_000);
 });

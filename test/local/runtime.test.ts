@@ -2,13 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EXECUTION_ALREADY_EXISTS, StepError } from '../../asl/errors.ts';
 import {
   actionEntryOf,
+  compensatableStepsOf,
   compensationEntryOf,
   compensationRetryOf,
   groupCompensationOf,
   handOffStateOf,
   isGroup,
-  stepsOf,
   stepsOfStage,
+  type CompensatableStep,
   type ParallelGroup,
   type SagaStep,
   type Stage,
@@ -34,7 +35,7 @@ describe.each([
   });
   afterAll(() => local.close());
 
-  const steps: readonly SagaStep[] = stepsOf<string>(saga);
+  const steps: readonly CompensatableStep[] = compensatableStepsOf<string>(saga);
   const last = steps.at(-1)?.action as string;
   const allowed = compensationRetryOf(saga).maxAttempts;
 
@@ -155,7 +156,7 @@ describe('executions of one trip under different names', () => {
 
   it.each([
     ['no fault', {}],
-    ...stepsOf(tripSaga).map((step) => [`${step.action} failing`, { [step.action]: { times: 'always' } }] as const),
+    ...compensatableStepsOf(tripSaga).map((step) => [`${step.action} failing`, { [step.action]: { times: 'always' } }] as const),
   ])(
     'a later execution of a succeeded trip (%s) rolls back without touching the succeeded one’s bookings, and says so',
     async (label, faults) => {
@@ -166,7 +167,7 @@ describe('executions of one trip under different names', () => {
       await expectConsistent(local, first, trip);
       await expectConsistent(local, second, trip);
       // Every compensation the second ran found the first's booking, left it, and said whose it was.
-      const compensations = new Set(stepsOf(tripSaga).map((step) => step.compensation));
+      const compensations = new Set(compensatableStepsOf(tripSaga).map((step) => step.compensation));
       const exits = second.history.filter(
         (event) => event.type === 'TaskStateExited' && compensations.has((event['stateExitedEventDetails'] as { name: string }).name),
       );
@@ -175,13 +176,13 @@ describe('executions of one trip under different names', () => {
         const { name, output } = exited['stateExitedEventDetails'] as { name: string; output: string };
         expect(JSON.parse(output).results[name]).toMatchObject({ outcome: 'left another booking', heldBy: first.executionArn });
       }
-      expect(names(first, await local.bookingsOf(trip.trip_id))).toEqual(stepsOf(tripSaga).map(() => 'mine'));
+      expect(names(first, await local.bookingsOf(trip.trip_id))).toEqual(compensatableStepsOf(tripSaga).map(() => 'mine'));
     },
   );
 
   it('a trip whose execution rolled back can be booked by a new execution, and the old one’s late write is refused', async () => {
     const trip = tripWithId(nextTripId('rebooked'));
-    const failing = (stepsOf(tripSaga).at(-1) as SagaStep).action;
+    const failing = (compensatableStepsOf(tripSaga).at(-1) as SagaStep).action;
     const rolledBack = await local.execute(trip, {
       name: nextTripId('gave-up'),
       faults: { [failing]: { times: 'always' } },
@@ -190,7 +191,7 @@ describe('executions of one trip under different names', () => {
     const again = await local.execute(trip, { name: nextTripId('again'), retryDelayMs: 0 });
     expect([rolledBack.outcome, again.outcome]).toEqual(['rolled back', 'succeeded']);
     await expectConsistent(local, again, trip);
-    for (const step of stepsOf(tripSaga)) {
+    for (const step of compensatableStepsOf(tripSaga)) {
       await expect(local.invoke(step.action, { trip, execution: rolledBack.executionArn })).rejects.toMatchObject({
         name: expect.stringMatching(/^(BookingCancelled|BookingConflict)$/),
       });
@@ -204,13 +205,13 @@ describe('executions of one trip under different names', () => {
     await expect(local.execute(trip, { retryDelayMs: 0 })).rejects.toMatchObject({ name: 'ExecutionNameError' });
   });
 
-  it.each(stepsOf(tripSaga).map((step) => [step.compensation, step] as const))(
+  it.each(compensatableStepsOf(tripSaga).map((step) => [step.compensation, step] as const))(
     'an EXPRESS saga stuck at %s alerts, then hands the rollback to the rollback machine, which finishes it',
     async (compensation, step) => {
       const express = await LocalSaga.start({ saga: tripSaga, type: 'EXPRESS' });
       try {
         const trip = tripWithId(nextTripId(`handed-${compensation}`));
-        const failing = (stepsOf(tripSaga).at(-1) as SagaStep).action;
+        const failing = (compensatableStepsOf(tripSaga).at(-1) as SagaStep).action;
         // The fault is the saga's run's only: the rollback machine finds the compensation fixed.
         const stuck = await express.execute(trip, {
           faults: { [failing]: { times: 'always' }, [compensation]: { times: 'always' } },
@@ -281,7 +282,7 @@ describe('executions of one trip under different names', () => {
 
 describe('a group stuck in its compensations', () => {
   const group = tripParallelSaga.steps.find(isGroup) as ParallelGroup;
-  const [fine, stuckStep] = group.parallel as [SagaStep, SagaStep];
+  const [fine, stuckStep] = group.parallel as [CompensatableStep, CompensatableStep];
 
   it('is redriven as AWS redrives a Parallel state: only the failed branch reruns, from where it stopped', async () => {
     const local = await LocalSaga.start({ saga: tripParallelSaga });

@@ -15,10 +15,20 @@ import {
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb.ts';
-import { LocalSaga } from '../../local/runtime.ts';
+import { LocalSaga, stillBooked } from '../../local/runtime.ts';
+import { exampleInputOf } from '../../local/input.ts';
+import orderSaga from '../../examples/order.ts';
 import { inputProblemsOf } from '../../functions/input-problems.ts';
 import { StepFunctionsServer } from '../../local/sfn-server.ts';
-import { alertStateOf, retryStateOf, TerminalState } from '../../asl/saga.ts';
+import {
+  alertStateOf,
+  compensatableStepsOf,
+  retriableStepsOf,
+  retryStateOf,
+  stepsOf,
+  TerminalState,
+  type SagaStep,
+} from '../../asl/saga.ts';
 import { tripSaga } from '../../saga.ts';
 import { compensatedWhen, firstStep, lastStep, previousStep, redriveEntryOf, steps } from '../helpers/sagas.ts';
 import { tripWithId } from '../helpers/trips.ts';
@@ -573,5 +583,48 @@ describe('the rollback machine, served beside the saga', () => {
     );
     expect(await finished(executionArn as string)).toMatchObject({ status: 'FAILED', error: 'UnknownCompensation' });
     for (const step of steps) expect(await bookingStatus(step.table, trip.trip_id)).toBeUndefined();
+  });
+});
+
+describe('a step stuck past the pivot, redriven forward (saga local --saga examples/order.ts --fail ShipOrder=until-redrive)', () => {
+  const shipment = retriableStepsOf(orderSaga).at(-1) as SagaStep;
+  let order: LocalSaga;
+  let orderServer: StepFunctionsServer;
+  let client: SFNClient;
+
+  beforeAll(async () => {
+    order = await LocalSaga.start({ saga: orderSaga });
+    orderServer = await StepFunctionsServer.start(order, { retryDelayMs: 0, faults: { [shipment.action]: { times: 'until-redrive' } } });
+    client = new SFNClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, endpoint: orderServer.endpoint });
+  });
+  afterAll(async () => {
+    client.destroy();
+    await orderServer.close();
+    await order.close();
+  });
+
+  it('FAILED at the step’s retry, alerted, REDRIVABLE; RedriveExecution goes on to SUCCEEDED, no compensation run', async () => {
+    const input = { ...((await exampleInputOf(orderSaga)) as Record<string, unknown>), [orderSaga.keyField]: 'sdk-forward' };
+    const { executionArn } = await client.send(
+      new StartExecutionCommand({ stateMachineArn: order.stateMachineArn, name: 'sdk-forward', input: JSON.stringify(input) }),
+    );
+    const ended = async () => {
+      for (;;) {
+        const described = await client.send(new DescribeExecutionCommand({ executionArn }));
+        if (described.status !== 'RUNNING') return described;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    expect(await ended()).toMatchObject({ status: 'FAILED', redriveStatus: 'REDRIVABLE', redriveCount: 0 });
+    const entered = async () =>
+      ((await client.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }))).events as HistoryEvent[]).flatMap((event) =>
+        event.stateEnteredEventDetails?.name === undefined ? [] : [event.stateEnteredEventDetails.name],
+      );
+    expect((await entered()).at(-1)).toBe(retryStateOf(shipment));
+    await client.send(new RedriveExecutionCommand({ executionArn }));
+    expect(await ended()).toMatchObject({ status: 'SUCCEEDED', redriveCount: 1 });
+    const compensations = new Set(compensatableStepsOf(orderSaga).map((step) => step.compensation));
+    expect((await entered()).filter((state) => compensations.has(state))).toEqual([]);
+    expect(stillBooked(await order.bookingsOf('sdk-forward'), executionArn as string)).toEqual(stepsOf(orderSaga).map((step) => step.name));
   });
 });
