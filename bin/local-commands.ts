@@ -560,7 +560,7 @@ export function registerLocalCommands(program: Command): void {
     .option('--retry-delay <ms>', 'replace every retry pause by this many milliseconds', nonNegativeInteger)
     .addHelpText(
       'after',
-      '\nExit status: as `saga run` (3 rolled back, 4 compensation still not finished, …); 2 not redrivable or a bad command line.',
+      '\nExit status: as `saga run` (3 rolled back, 4 still not finished, …); 2 not redrivable or a bad command line.',
     )
     .action(resume);
 

@@ -3,6 +3,7 @@ import { groupCompensationOf, isGroup, stepsOf, stepsOfStage, type ParallelGroup
 import { LOCAL_ACCOUNT, LOCAL_REGION } from '../../local/dynamodb.ts';
 import { saga, sfnOf, startSaga } from '../helpers/cli.ts';
 import { tripParallelSaga } from '../helpers/sagas.ts';
+import { tripSaga } from '../../saga.ts';
 import { scratchFile } from '../helpers/scratch.ts';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { readFileSync } from 'node:fs';
@@ -149,6 +150,26 @@ describe('--saga FILE that is not a step list', () => {
     expect(code).toBe(1);
     expect(stderr).toContain('SagaDefinitionError');
     expect(stderr).toContain('its input schema cannot be compiled');
+  });
+
+  it('a step without a compensation: read as a step list when it is the pivot, named when it is compensatable', async () => {
+    const file = async (role: string, name: string) =>
+      scratchFile(
+        `import { stepsOf } from ${JSON.stringify(new URL('../../asl/saga.ts', import.meta.url).href)};\n` +
+          `import trip from ${JSON.stringify(new URL('../../saga.ts', import.meta.url).href)};\n` +
+          'const [{ compensation, ...first }, ...rest] = stepsOf(trip);\n' +
+          `export default { ...trip, steps: [{ ...first, ${role} }, ...rest] };\n`,
+        name,
+      );
+    const [, second] = stepsOf(tripSaga) as [SagaStep, SagaStep];
+    // The pivot reads as a step list, whose own rules then name what follows it.
+    const pivot = await saga('validate', '--saga', await file("role: 'pivot'", 'pivot-first.mjs'));
+    expect(pivot.code).toBe(1);
+    expect(pivot.stderr).toContain(`step "${second.name}" comes after the pivot: it must be retriable`);
+    const compensatable = await saga('validate', '--saga', await file('', 'no-compensation.mjs'));
+    expect(compensatable.code).toBe(1);
+    expect(compensatable.stderr).toContain('entry 1 of steps: "compensation" must be a string');
+    expect(compensatable.stderr).not.toContain('after the pivot');
   });
 
   it('every command says so in its help', async () => {
