@@ -288,12 +288,6 @@ function compensationTask(
  */
 export const OWED_LISTED = 5;
 
-/** The first few of the Tasks owed, and how many more, in `order`. */
-function owedList(listed: readonly string[], owed: number, order: string): string {
-  const names = listed.slice(0, OWED_LISTED).join(', ');
-  return owed > OWED_LISTED ? `${names}, and ${owed - OWED_LISTED} more in ${order}` : names;
-}
-
 /**
  * What an alert says is still owed when a step's Task is stuck (the stage at `index` holds the step): its own, the
  * rest of its group's (run at once, they may not have finished), then, going back, every earlier stage's in reverse
@@ -314,13 +308,13 @@ function owedTasksOf(saga: Saga, direction: 'back' | 'forward'): (index: number,
     for (let other = index + towards; other >= 0 && other < saga.steps.length && listed.length < OWED_LISTED; other += towards)
       listed.push(...stepsOfStage(saga.steps[other] as Stage));
     const before = stepsBefore[index] as number;
-    return direction === 'back'
-      ? owedList(listed.map(stuckTaskOf), before + stage.length, 'reverse step order')
-      : owedList(listed.map(stuckTaskOf), total - before, 'step order');
+    const owed = direction === 'back' ? before + stage.length : total - before;
+    const names = listed.slice(0, OWED_LISTED).map(stuckTaskOf).join(', ');
+    return owed > OWED_LISTED ? `${names}, and ${owed - OWED_LISTED} more in ${direction === 'back' ? 'reverse ' : ''}step order` : names;
   };
 }
 
-/** The alert's one command that finishes the execution: a redrive of it, which failed at a Task. */
+/** A stuck compensation's alert: what finishes the rollback is the plan's to say (a redrive, or the hand-off's). */
 const compensationAlert = (saga: Saga, resume: PayloadTemplate): AlertText => ({
   subject: 'a compensation did not finish',
   stuckKey: 'stuckCompensation',
