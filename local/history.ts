@@ -51,6 +51,36 @@ function chainsOf(graph: StateGraph, chain: Chain, chainOf: Map<string, Chain>, 
   }
 }
 
+/** What a history reads of its definition, the same for every execution of it: worked out once per definition. */
+interface DefinitionFacts {
+  readonly states: ReadonlyMap<string, State>;
+  readonly resources: Readonly<Record<string, string>>;
+  readonly timeouts: Readonly<Record<string, number | undefined>>;
+  readonly chainOf: ReadonlyMap<string, Chain>;
+  readonly branchesOf: ReadonlyMap<string, Chain[]>;
+}
+
+const factsByDefinition = new WeakMap<StateMachineDefinition, DefinitionFacts>();
+
+function factsOf(definition: StateMachineDefinition): DefinitionFacts {
+  const known = factsByDefinition.get(definition);
+  if (known) return known;
+  const states = statesByName(definition);
+  const tasks = [...states].flatMap(([name, state]) => (state.Type === 'Task' ? [[name, state] as const] : []));
+  const chainOf = new Map<string, Chain>();
+  const branchesOf = new Map<string, Chain[]>();
+  chainsOf(definition, EXECUTION, chainOf, branchesOf);
+  const facts: DefinitionFacts = {
+    states,
+    resources: Object.fromEntries(tasks.map(([name, state]) => [name, state.Resource])),
+    timeouts: Object.fromEntries(tasks.map(([name, state]) => [name, state.TimeoutSeconds])),
+    chainOf,
+    branchesOf,
+  };
+  factsByDefinition.set(definition, facts);
+  return facts;
+}
+
 const isFailure = (type: string): boolean => type.endsWith('Failed') || type === 'FailStateEntered';
 
 export class ExecutionHistory {
@@ -69,8 +99,8 @@ export class ExecutionHistory {
   /** When each Task's current call was scheduled: its entry, or its last retry. */
   readonly #scheduledAt = new Map<string, number>();
   readonly #failedLast = new Set<string>();
-  readonly #chainOf = new Map<string, Chain>();
-  readonly #branchesOf = new Map<string, Chain[]>();
+  readonly #chainOf: ReadonlyMap<string, Chain>;
+  readonly #branchesOf: ReadonlyMap<string, Chain[]>;
   /** The last event of each chain: where its next event links to. */
   readonly #last = new Map<Chain, number>();
   /** States entered and not yet exited, by chain: a stopped branch's are aborted. */
@@ -83,12 +113,14 @@ export class ExecutionHistory {
   /** `previous`: the events of the execution's earlier runs, when it is redriven: ids continue from them. */
   constructor(definition: StateMachineDefinition, roleArn: string, previous: readonly HistoryEvent[] = []) {
     this.events = [...previous];
-    this.#states = statesByName(definition);
+    ({
+      states: this.#states,
+      resources: this.#resources,
+      timeouts: this.#timeouts,
+      chainOf: this.#chainOf,
+      branchesOf: this.#branchesOf,
+    } = factsOf(definition));
     this.#roleArn = roleArn;
-    const tasks = [...this.#states].flatMap(([name, state]) => (state.Type === 'Task' ? [[name, state] as const] : []));
-    this.#resources = Object.fromEntries(tasks.map(([name, state]) => [name, state.Resource]));
-    this.#timeouts = Object.fromEntries(tasks.map(([name, state]) => [name, state.TimeoutSeconds]));
-    chainsOf(definition, EXECUTION, this.#chainOf, this.#branchesOf);
     // AWS links the first state's entry to 0, not to ExecutionStarted; a later run's first event to the last one.
     this.#last.set(EXECUTION, previous.at(-1)?.id ?? 0);
   }

@@ -1,11 +1,15 @@
 // Executions per second of the local mode, beside the same interpreter over no-op handlers, and the wall time
 // of the whole failure matrix. A script, not a test: run with `npm run bench`.
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { taskStatesOf } from '../../asl/model.ts';
-import { LocalSaga } from '../../local/runtime.ts';
+import { stepsOf } from '../../asl/saga.ts';
+import { book } from '../../functions/bookings.ts';
+import type { StepConfig } from '../../functions/config.ts';
+import { functionConfigsOf, LocalSaga } from '../../local/runtime.ts';
 import { failureMatrix } from '../helpers/matrix.ts';
 import { tripSagaOfSize } from '../helpers/saga-shapes.ts';
 import { tripWithId } from '../helpers/trips.ts';
@@ -13,6 +17,8 @@ import { tripWithId } from '../helpers/trips.ts';
 const CONCURRENCY = 16;
 const DURATION_MS = 1000;
 const REPEATS = 5;
+/** What the engine must reach of the raw client's executions per second (issue 25). */
+const TARGET_RATIO = 0.9;
 
 let uniqueId = 0;
 
@@ -80,6 +86,50 @@ for (const size of [3, 10, 30]) {
   await local.close();
   await durable.close();
   await rm(dataDir, { recursive: true, force: true });
+}
+
+{
+  // The engine beside a raw client that sends the same DynamoDB requests to the same dynalite, one execution's after
+  // another's: each step's booking as its function makes it (functions/bookings.ts), in the step list's order.
+  const saga = tripSagaOfSize(3);
+  const local = await LocalSaga.start({ saga });
+  const { client } = local.dynamo;
+  const configs = functionConfigsOf({ saga });
+  const engine = () => local.execute(tripWithId(`engine-${(uniqueId += 1)}`), { retryDelayMs: 0 });
+  const raw = async () => {
+    const trip = tripWithId(`raw-${(uniqueId += 1)}`);
+    const execution = `${local.stateMachineArn.replace(':stateMachine:', ':execution:')}:${randomUUID()}`;
+    for (const step of stepsOf(saga))
+      await book(client, configs[step.action] as StepConfig, trip, { now: new Date(), requestId: randomUUID(), execution });
+  };
+  // What each sends, counted on the client they share: the same requests, or the ratio compares nothing.
+  const sent: string[] = [];
+  client.middlewareStack.add((next, context) => (args) => (sent.push(String(context.commandName)), next(args)), {
+    step: 'initialize',
+    name: 'countRequests',
+  });
+  const requestsOf = async (execute: () => Promise<unknown>) => {
+    sent.length = 0;
+    await execute();
+    return sent.join(', ');
+  };
+  const [engineRequests, rawRequests] = [await requestsOf(engine), await requestsOf(raw)];
+  if (engineRequests !== rawRequests) throw new Error(`not the same requests: engine ${engineRequests}; raw ${rawRequests}`);
+  client.middlewareStack.remove('countRequests');
+  const [engineSequential, rawSequential] = await throughputs(1, engine, raw);
+  const [engineConcurrent, rawConcurrent] = await throughputs(CONCURRENCY, engine, raw);
+  await local.close();
+  const ratioRow = (lanes: string, ofEngine: number, ofRaw: number) => {
+    const ratio = ofEngine / ofRaw;
+    return `| ${lanes} | ${perSecond(ofEngine)} | ${perSecond(ofRaw)} | ${ratio.toFixed(2)} | ${ratio >= TARGET_RATIO ? 'met' : 'NOT met'} |`;
+  };
+  console.log(
+    `\nThe local engine beside a raw client sending the same requests (${rawRequests}) to the same dynalite, 3 steps, happy path:\n`,
+  );
+  console.log(`| lanes | engine executions/s | raw client executions/s | ratio | target ≥ ${TARGET_RATIO} |`);
+  console.log('| --- | ---: | ---: | ---: | --- |');
+  console.log(ratioRow('sequential', engineSequential as number, rawSequential as number));
+  console.log(ratioRow(`${CONCURRENCY} concurrent`, engineConcurrent as number, rawConcurrent as number));
 }
 
 const matrixSaga = tripSagaOfSize(3);

@@ -1,0 +1,57 @@
+import { createRequire } from 'node:module';
+import { expect, it } from '@jest/globals';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { tripWithId } from '../helpers/trips.ts';
+
+// The interpreter's patch (patches/aws-local-stepfunctions+3.0.0.patch) answers the paths `$` and `$$` over an object
+// without jsonpath-plus: the state's input and the context object whole, which every Task of the saga passes its
+// function. What a Task gets must be what jsonpath-plus evaluates, for any input: nothing (States.Runtime) included.
+
+const { JSONPath } = createRequire(import.meta.url)('jsonpath-plus') as {
+  JSONPath: (options: { path: string; json: unknown; wrap: false }) => unknown;
+};
+
+const context = {
+  Execution: { Id: 'arn:aws:states:us-east-1:000000000000:execution:Patch:one', Name: 'one', RedriveCount: 0 },
+  StateMachine: { Id: 'arn:aws:states:us-east-1:000000000000:stateMachine:Patch', Name: 'Patch' },
+};
+
+it.each<[string, unknown]>([
+  ['an input of the saga', tripWithId('patched-paths')],
+  ['an empty object', {}],
+  ['an array', [1, 'two', { three: 3 }]],
+  ['a string', 'text'],
+  ['zero', 0],
+  ['null', null],
+])('a Task given $ and $$ gets what jsonpath-plus evaluates them to, for %s', async (_, input) => {
+  const received: unknown[] = [];
+  const machine = new StateMachine({
+    StartAt: 'Call',
+    States: {
+      Call: {
+        Type: 'Task',
+        Resource: 'arn:aws:lambda:us-east-1:000000000000:function:Call',
+        Parameters: { 'input.$': '$', 'context.$': '$$' },
+        End: true,
+      },
+    },
+  } as never);
+  const run = machine.run(input as never, {
+    overrides: { taskResourceLocalHandlers: { Call: async (payload: unknown) => (received.push(payload), {}) } },
+    context: context as never,
+  });
+  const expected = JSONPath({ path: '$', json: input as never, wrap: false });
+  const outcome = await run.result.then(
+    () => 'succeeded',
+    // The interpreter wraps the error that failed the execution.
+    (error: Error) => (error.cause instanceof Error ? error.cause.name : error.name),
+  );
+  if (expected === undefined) {
+    expect(outcome).toBe('States.Runtime');
+    return;
+  }
+  expect(outcome).toBe('succeeded');
+  const [payload] = received as [{ input: unknown; context: Record<string, unknown> }];
+  expect(payload.input).toEqual(expected);
+  expect(payload.context).toMatchObject(context);
+});
