@@ -24,7 +24,7 @@ import { StepFunctionsServer } from '../local/sfn-server.ts';
 import { inputProblemsOf } from '../functions/input-problems.ts';
 import { compensatableStepsOf, isGroup, payloadKeyOf, rollbackStepsOf, stepsOf, tableOf, type Saga, type SagaStep } from '../asl/saga.ts';
 import { Exit, readText, UsageError } from './io.ts';
-import { loadSaga, sagaOption } from './saga-module.ts';
+import { loadSaga, loadSagaForData, sagaOption } from './saga-module.ts';
 
 /** Retry pauses in the tour: short enough to watch, long enough to see. */
 const TOUR_RETRY_DELAY_MS = 100;
@@ -220,7 +220,7 @@ async function checkGraphPath(file: string): Promise<void> {
 async function run(options: RunOptions): Promise<void> {
   if (options.graph) await checkGraphPath(options.graph);
   if (options.data) await makeDataDir(options.data);
-  const saga = await loadSaga(options.saga);
+  const saga = await loadSagaForData(options.saga, options.data);
   const loaded = options.input === undefined ? { input: await exampleInputOf(saga) } : await inputFrom(options.input);
   if ('refused' in loaded) {
     process.stderr.write(`saga: bad input: ${loaded.refused}\n`);
@@ -294,7 +294,7 @@ async function run(options: RunOptions): Promise<void> {
 async function resume(options: { saga?: string; data: string; execution: string; fail: string[]; retryDelay?: number }): Promise<void> {
   if (!(await stat(options.data).catch(() => undefined))?.isDirectory())
     throw new UsageError(`${options.data} is not a data folder: give the one that \`saga run --data\` used`);
-  const local = await startLocal(await loadSaga(options.saga), undefined, { dataDir: options.data });
+  const local = await startLocal(await loadSagaForData(options.saga, options.data), undefined, { dataDir: options.data });
   const stopOnSignal = interruptOnSignal(local);
   let current: Pick<Execution, 'name' | 'executionArn' | 'input'> | undefined;
   try {
@@ -430,7 +430,11 @@ async function serve(options: ServeOptions): Promise<void> {
     throw new UsageError(`--port and --dynamodb-port are both ${options.port}: the two endpoints need a port each`);
   }
   if (options.data) await makeDataDir(options.data);
-  const local = await startLocal(await loadSaga(options.saga), options.dynamodbPort, options.data ? { dataDir: options.data } : {});
+  const local = await startLocal(
+    await loadSagaForData(options.saga, options.data),
+    options.dynamodbPort,
+    options.data ? { dataDir: options.data } : {},
+  );
   const faults = await Promise.resolve()
     .then(() => faultsFrom(options.fail, local))
     .catch(async (error: unknown) => {
@@ -558,10 +562,7 @@ export function registerLocalCommands(program: Command): void {
     .requiredOption('--execution <name>', "the execution's name: the input's key, unless `saga run --name` gave another")
     .option('--fail <spec>', FAIL_HELP, collect, [])
     .option('--retry-delay <ms>', 'replace every retry pause by this many milliseconds', nonNegativeInteger)
-    .addHelpText(
-      'after',
-      '\nExit status: as `saga run` (3 rolled back, 4 still not finished, …); 2 not redrivable or a bad command line.',
-    )
+    .addHelpText('after', '\nExit status: as `saga run` (3 rolled back, 4 still not finished, …); 2 not redrivable or a bad command line.')
     .action(resume);
 
   program

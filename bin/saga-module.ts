@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Option, type Command } from 'commander';
 import type { Saga } from '../asl/saga.ts';
@@ -65,6 +66,10 @@ export const DEFAULT_SAGA_FILE = fileURLToPath(new URL('../saga.ts', import.meta
  * or cannot be imported is a usage error; one whose export is no step list, a SagaDefinitionError.
  */
 export async function loadSaga(file: string | undefined): Promise<Saga> {
+  return (await loadSagaModule(file)).saga;
+}
+
+async function loadSagaModule(file: string | undefined): Promise<{ readonly saga: Saga; readonly path: string }> {
   const path = resolve(file ?? DEFAULT_SAGA_FILE);
   if (!statSync(path, { throwIfNoEntry: false })?.isFile()) throw new UsageError(`step list ${file}: no such file`);
   let module: { default?: unknown };
@@ -78,7 +83,58 @@ export async function loadSaga(file: string | undefined): Promise<Saga> {
   }
   const problems = shapeProblems(module.default);
   if (problems.length > 0) throw new SagaDefinitionError(problems.map((problem) => `${file}: ${problem}`));
-  return module.default as Saga;
+  return { saga: module.default as Saga, path };
+}
+
+/** What a data folder keeps of the step list its executions run: the saga's name, and the module it was read from. */
+interface DataFolderSaga {
+  readonly name: string;
+  readonly module: string;
+}
+
+/** Beside the journal and the tables in a data folder (`--data`). */
+export const DATA_FOLDER_SAGA_FILE = 'saga.json';
+
+async function dataFolderSagaOf(dataDir: string): Promise<DataFolderSaga | undefined> {
+  const text = await readFile(join(dataDir, DATA_FOLDER_SAGA_FILE), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  let kept: Partial<DataFolderSaga>;
+  try {
+    kept = JSON.parse(text) as Partial<DataFolderSaga>;
+  } catch {
+    // A torn write of this small file: the step list named, or saga.ts, writes it again.
+    return undefined;
+  }
+  return typeof kept.name === 'string' && typeof kept.module === 'string' ? { name: kept.name, module: kept.module } : undefined;
+}
+
+/**
+ * The step list of the commands that keep executions in a data folder (`saga run`, `resume` and `local` with
+ * `--data`): a folder holds one saga's executions and tables, so that `saga resume --data D` continues them with
+ * their own saga without being told it again, and a step list of another saga (another name) is refused by name
+ * rather than reporting another saga's tables. An edited step list of the same saga is the folder's (its executions
+ * still run on the definition they started with).
+ */
+export async function loadSagaForData(file: string | undefined, dataDir: string | undefined): Promise<Saga> {
+  const kept = dataDir === undefined ? undefined : await dataFolderSagaOf(dataDir);
+  if (kept !== undefined && file === undefined && !existsSync(kept.module)) {
+    throw new UsageError(
+      `${dataDir} holds executions of ${kept.name}, read from ${kept.module}, which is gone: name its step list with --saga FILE`,
+    );
+  }
+  const { saga, path } = await loadSagaModule(file ?? kept?.module);
+  if (kept !== undefined && saga.name !== kept.name) {
+    throw new UsageError(
+      `${dataDir} holds executions of the saga ${kept.name} (${kept.module}), not ${saga.name}: give its step list with --saga, or another data folder`,
+    );
+  }
+  if (dataDir !== undefined && kept?.module !== path) {
+    await writeFile(
+      join(dataDir, DATA_FOLDER_SAGA_FILE),
+      `${JSON.stringify({ name: saga.name, module: path } satisfies DataFolderSaga)}\n`,
+    );
+  }
+  return saga;
 }
 
 export const sagaOption = new Option(

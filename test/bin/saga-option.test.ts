@@ -1,10 +1,18 @@
 import { describe, expect, it } from '@jest/globals';
-import { groupCompensationOf, isGroup, stepsOf, stepsOfStage, type ParallelGroup, type SagaStep } from '../../asl/index.ts';
+import {
+  groupCompensationOf,
+  isGroup,
+  retriableStepsOf,
+  stepsOf,
+  stepsOfStage,
+  type ParallelGroup,
+  type SagaStep,
+} from '../../asl/index.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from '../../local/dynamodb.ts';
 import { saga, sfnOf, startSaga } from '../helpers/cli.ts';
-import { tripParallelSaga } from '../helpers/sagas.ts';
+import { everySaga, tripParallelSaga } from '../helpers/sagas.ts';
 import { tripSaga } from '../../saga.ts';
-import { scratchFile } from '../helpers/scratch.ts';
+import { scratchDir, scratchFile } from '../helpers/scratch.ts';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { readFileSync } from 'node:fs';
 
@@ -170,6 +178,26 @@ describe('--saga FILE that is not a step list', () => {
     expect(compensatable.code).toBe(1);
     expect(compensatable.stderr).toContain('entry 1 of steps: "compensation" must be a string');
     expect(compensatable.stderr).not.toContain('after the pivot');
+  });
+
+  it('a data folder keeps its saga: saga resume --data continues it without --saga, and refuses another saga by name', async () => {
+    const forward = everySaga.find(({ saga: each }) => retriableStepsOf(each).length > 0);
+    if (!forward) throw new Error('no saga of examples/ has a retriable step');
+    const stuck = retriableStepsOf(forward.saga).at(-1) as SagaStep;
+    const data = await scratchDir();
+    const run = await saga('run', '--saga', forward.file, '--fail', `${stuck.action}=until-redrive`, '--retry-delay', '0', '--data', data);
+    expect(run.code).toBe(4);
+    const name = (run.stdout.match(/saga resume --data \S+ --execution (\S+)/) ?? [])[1] as string;
+    const resumed = await saga('resume', '--data', data, '--execution', name, '--retry-delay', '0');
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain(`Tables for ${forward.saga.keyField}`);
+    for (const step of stepsOf(forward.saga)) expect(resumed.stdout).toMatch(new RegExp(`^ +${step.name} +BOOKED`, 'm'));
+    expect(resumed.stdout).not.toContain('changed since it started');
+    const other = everySaga.find(({ saga: each }) => each.name !== forward.saga.name) as (typeof everySaga)[number];
+    const refused = await saga('resume', '--saga', other.file, '--data', data, '--execution', name);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`holds executions of the saga ${forward.saga.name}`);
+    expect(refused.stderr).toContain(`not ${other.saga.name}`);
   });
 
   it('every command says so in its help', async () => {
