@@ -22,7 +22,19 @@ import {
 import { consolePages, CONSOLE_PATH } from '../local/console.ts';
 import { StepFunctionsServer } from '../local/sfn-server.ts';
 import { inputProblemsOf } from '../functions/input-problems.ts';
-import { compensatableStepsOf, isGroup, payloadKeyOf, rollbackStepsOf, stepsOf, tableOf, type Saga, type SagaStep } from '../asl/saga.ts';
+import {
+  compensatableStepsOf,
+  isGroup,
+  payloadKeyOf,
+  retriableStepsOf,
+  roleOf,
+  rollbackStepsOf,
+  StepRole,
+  stepsOf,
+  tableOf,
+  type Saga,
+  type SagaStep,
+} from '../asl/saga.ts';
 import { Exit, readText, UsageError } from './io.ts';
 import { loadSaga, loadSagaForData, sagaOption } from './saga-module.ts';
 
@@ -349,16 +361,20 @@ export function tourOf(saga: Saga): TourScenario[] {
   const last = steps.at(-1) as SagaStep;
   const compensatable = compensatableStepsOf(saga);
   const retried = compensatable.at(-2) ?? compensatable.at(-1);
-  return [
+  const forward = retriableStepsOf(saga)[0];
+  const scenarios: TourScenario[] = [
     {
-      title: '1. The happy path',
+      title: 'The happy path',
       explain: 'Each action books one thing; the input is passed untouched to every step.',
       faults: {},
       key: 'tour-1-happy-path',
     },
     {
-      title: `2. ${second.action} fails`,
-      explain: 'A business error is not retried: the failing step is compensated (its write may have landed), then every earlier one.',
+      title: `${second.action} fails`,
+      explain:
+        roleOf(second) === StepRole.Pivot
+          ? 'A business error is not retried. This step is the pivot: it has no compensation (its failure leaves no effect), and every earlier step is compensated.'
+          : 'A business error is not retried: the failing step is compensated (its write may have landed), then every earlier one.',
       faults: { [second.action]: { times: 'always' } },
       key: 'tour-2-step-fails',
     },
@@ -366,13 +382,25 @@ export function tourOf(saga: Saga): TourScenario[] {
       ? []
       : [
           {
-            title: `3. ${last.action} fails, and ${retried.compensation} fails twice before it succeeds`,
+            title: `${last.action} fails, and ${retried.compensation} fails twice before it succeeds`,
             explain: 'Compensations are retried (with backoff) until they succeed, or alert once their attempts are spent.',
             faults: { [last.action]: { times: 'always' as const }, [retried.compensation]: { times: 2 } },
             key: 'tour-3-compensation-retried',
           },
         ]),
+    ...(forward === undefined
+      ? []
+      : [
+          {
+            title: `${forward.action} fails twice, past the point of no return`,
+            explain:
+              'After the pivot nothing is undone: a retriable step retries every error, then alerts and waits for a redrive that goes on forward.',
+            faults: { [forward.action]: { times: 2 } },
+            key: 'tour-4-forward-retried',
+          },
+        ]),
   ];
+  return scenarios.map((scenario, index) => ({ ...scenario, title: `${index + 1}. ${scenario.title}` }));
 }
 
 async function tour(options: { saga?: string; dynamodbPort?: number }): Promise<void> {
@@ -383,7 +411,9 @@ async function tour(options: { saga?: string; dynamodbPort?: number }): Promise<
     print(
       `The ${local.saga.name} saga, on this machine: ${local.saga.steps.map((stage) => (isGroup(stage) ? `(${stage.parallel.map((step) => step.action).join(' ‖ ')})` : stage.action)).join(' → ')},`,
     );
-    print(`each with its compensation. DynamoDB is dynalite at ${local.dynamo.endpoint} (in memory); the state machine is the`);
+    print(
+      `each undone by its compensation up to the pivot, if any. DynamoDB is dynalite at ${local.dynamo.endpoint} (in memory); the state machine is the`,
+    );
     print('definition that `pulumi up` deploys, run by aws-local-stepfunctions with each state served by its real Middy handler.');
     print(`Retry pauses are shortened to ${TOUR_RETRY_DELAY_MS} ms for the tour (\`saga run\` honours the definition's backoff).`);
     let consistent = true;
