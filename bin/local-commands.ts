@@ -352,7 +352,10 @@ interface TourScenario {
   readonly key: string;
 }
 
-/** The tour, from the step list: a success, a failure at the second step, a failure at the last with a retried compensation. */
+/**
+ * The tour, from the step list: a success, a failure at the second step, a failure at the last that rolls back with a
+ * retried compensation, and past the pivot (if any) a retried step.
+ */
 export function tourOf(saga: Saga): TourScenario[] {
   // The steps whose failure rolls back (up to the pivot), and the compensation before the last one's.
   const steps = rollbackStepsOf(saga);
@@ -554,7 +557,7 @@ async function startLocal(
 }
 
 const FAIL_HELP =
-  'fail a Task state: STATE (every call, InjectedFault: an action rolls back, a compensation alerts), ' +
+  'fail a Task state: STATE (every call, InjectedFault: an action rolls back, a compensation or a step past the pivot alerts), ' +
   'STATE=N (its first N calls, TransientError: retried), STATE=always, or STATE=until-redrive (every call until the ' +
   'execution is redriven: a fault fixed before the redrive); repeatable';
 
@@ -616,7 +619,7 @@ export function registerLocalCommands(program: Command): void {
 
   program
     .command('tour')
-    .description('the happy path, a rollback and a retried compensation, explained (npm start)')
+    .description('the happy path, a rollback, a retried compensation and, past a pivot, a retried step, explained (npm start)')
     .addOption(sagaOption)
     .addOption(dynamodbPortOption(0))
     .action(tour);

@@ -2,6 +2,7 @@ import { SagaOutcome } from '../asl/errors.ts';
 import {
   compensationEntryOf,
   invalidErrorOf,
+  isCompensatedStage,
   isGroup,
   payloadKeyOf,
   stepsOfStage,
@@ -127,9 +128,9 @@ export const redriveDeadlineOf = (execution: Pick<EndedExecution, 'stopDate'>): 
 /**
  * Where the rollback machine takes over a rollback the execution left: the compensation of the stage of the last state
  * it entered (a group's, for a state inside a group: a group is resumed whole); the last stage's when it entered none
- * of the saga's.
+ * of the saga's. None past the pivot, where nothing is undone: such an execution is only finished forward.
  */
-export function resumeFromOf(saga: Saga, lastState: string | undefined): string {
+export function resumeFromOf(saga: Saga, lastState: string | undefined): string | undefined {
   const stage =
     saga.steps.find(
       (entry) =>
@@ -140,6 +141,7 @@ export function resumeFromOf(saga: Saga, lastState: string | undefined): string 
           ),
         ),
     ) ?? saga.steps.at(-1);
+  if (stage !== undefined && !isCompensatedStage(stage)) return undefined;
   return stage === undefined ? '' : compensationEntryOf(stage);
 }
 
@@ -211,9 +213,10 @@ export function describeNeed(
   const redrive = `aws stepfunctions redrive-execution${flag} --execution-arn ${execution.executionArn}`;
   // The rollback machine resumes with the saga's input: a saga execution's own, or a rollback's own input's.
   const sagaInput = sagaInputOf(saga, role, execution.input);
-  const rollbackInput = { [payloadKeyOf(saga)]: sagaInput, execution: ownerOf(role, execution), resumeFrom: resumeFromOf(saga, stoppedAt) };
+  const resumeFrom = resumeFromOf(saga, stoppedAt);
+  const rollbackInput = { [payloadKeyOf(saga)]: sagaInput, execution: ownerOf(role, execution), resumeFrom };
   const rollbackCommand =
-    context.rollbackStateMachineArn === undefined || sagaInput === undefined
+    context.rollbackStateMachineArn === undefined || sagaInput === undefined || resumeFrom === undefined
       ? undefined
       : `aws stepfunctions start-execution${flag} --state-machine-arn ${context.rollbackStateMachineArn} --input ${shellQuoted(JSON.stringify(rollbackInput))}`;
   const deadline = redriveDeadlineOf(execution);

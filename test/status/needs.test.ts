@@ -2,14 +2,20 @@ import { describe, expect, it } from '@jest/globals';
 import { SagaOutcome, StepError } from '../../asl/errors.ts';
 import {
   alertStateOf,
+  compensatableStepsOf,
   compensationEntryOf,
   groupCompensationOf,
   isGroup,
+  pivotOf,
+  retriableStepsOf,
   retryStateOf,
+  roleOf,
+  StepRole,
   stepsOfStage,
   type ParallelGroup,
   type SagaStep,
 } from '../../asl/saga.ts';
+import orderSaga from '../../examples/order.ts';
 import tripParallel from '../../examples/trip-parallel.ts';
 import { causeMessage, describeNeed, Need, needOf, resumeFromOf, routineEndsOf, type EndedExecution } from '../../status/needs.ts';
 import { tripSaga } from '../../saga.ts';
@@ -66,6 +72,14 @@ describe('resumeFromOf', () => {
     expect(resumeFromOf(tripSaga, alertStateOf(lastStep))).toBe(resumed(lastStep));
     for (const step of steps) expect(resumeFromOf(tripSaga, step.action)).toBe(resumed(step));
     expect(resumeFromOf(tripSaga, undefined)).toBe(resumed(lastStep));
+  });
+
+  it('takes over nowhere from the pivot on: past the point of no return nothing is undone, only redriven forward', () => {
+    const pivot = pivotOf(orderSaga) as SagaStep;
+    for (const step of [pivot, ...retriableStepsOf(orderSaga)])
+      for (const state of [step.action, ...(roleOf(step) === StepRole.Retriable ? [alertStateOf(step), retryStateOf(step)] : [])])
+        expect(resumeFromOf(orderSaga, state)).toBeUndefined();
+    for (const step of compensatableStepsOf(orderSaga)) expect(resumeFromOf(orderSaga, step.action)).toBe(step.compensation);
   });
 
   it("resumes a group whole, from any of its states or its branches'", () => {
