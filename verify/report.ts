@@ -9,7 +9,8 @@ const MARK = { held: '✓', violated: '✗', skipped: '–' } as const;
 function pathCell(result: ScenarioResult): string {
   const [first, second] = result.seen;
   if (result.scenario.kind === 'redrive' && first && second) {
-    return `${visits(first.path).join(' → ')} ⟲ redrive → ${visits(second.path.slice(first.path.length)).slice(1).join(' → ')}`;
+    // From the state the redrive reruns: past the pivot it may be all there is left to do.
+    return `${visits(first.path).join(' → ')} ⟲ redrive → ${visits(second.path.slice(first.path.length)).join(' → ')}`;
   }
   return result.seen.map((execution) => visits(execution.path).join(' → ')).join('  |  ');
 }

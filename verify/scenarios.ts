@@ -3,7 +3,9 @@ import { StepError } from '../asl/errors.ts';
 import { placeholderResources, renderSaga } from '../asl/render.ts';
 import {
   compensatableStepsOf,
+  forwardRetryOf,
   invalidErrorOf,
+  retriableStepsOf,
   retryStateOf,
   rollbackStepsOf,
   stepsOfStage,
@@ -23,7 +25,7 @@ export const TRANSIENT_FAILURES = 2;
 export type ScenarioKind =
   /** One execution of one input. */
   | 'once'
-  /** One execution that stops with a stuck compensation, then is redriven. */
+  /** One execution that stops with a stuck compensation (or, past the pivot, a stuck step), then is redriven. */
   | 'redrive'
   /** StartExecution sent twice with one name and input: one execution. */
   | 'repeated start'
@@ -43,7 +45,7 @@ export interface Scenario {
   readonly outcomes: readonly Outcome[];
   /** The states each execution enters, over every run; those of a group's branches in any order. */
   readonly paths: readonly (readonly string[])[];
-  /** A compensation that must be seen failing and then recovering: its attempts. */
+  /** A compensation (or a retriable step's action) that must be seen failing and then recovering: its attempts. */
   readonly recovers?: { readonly state: string; readonly attempts: number };
 }
 
@@ -66,9 +68,11 @@ export function samePath(topLevel: ReadonlySet<string>, seen: readonly string[],
 }
 
 /**
- * Every scenario of the suite, from the step list: the happy path; each action failing; each compensation failing
- * `transientFailures` times and recovering (none when the compensations are not retried); a stuck compensation,
- * alerted, then redriven; an invalid input; a repeated start; a second execution of an input the first holds.
+ * Every scenario of the suite, from the step list: the happy path; each action up to the pivot failing; each
+ * compensation failing `transientFailures` times and recovering (none when the compensations are not retried); a
+ * stuck compensation, alerted, then redriven; past the pivot, each retriable step failing `transientFailures` times and
+ * going on, and the last one stuck, alerted, then redriven forward to success; an invalid input; a repeated start; a
+ * second execution of an input the first holds.
  */
 export function scenariosOf(saga: Saga, transientFailures = TRANSIENT_FAILURES): Scenario[] {
   const definition = renderSaga(saga, placeholderResources(saga));
@@ -92,6 +96,16 @@ export function scenariosOf(saga: Saga, transientFailures = TRANSIENT_FAILURES):
     path(
       [],
       stopped.findLast((state) => topLevel.has(state)),
+    );
+  // Past the pivot: the last retriable step (the most steps done before it) stuck, then redriven on to the end.
+  const forward = retriableStepsOf(saga);
+  const stuckForward = forward.at(-1);
+  const stoppedForward = stuckForward && path([injected(stuckForward.action), injected(retryStateOf(stuckForward))]);
+  const redrivenForward =
+    stoppedForward &&
+    path(
+      [],
+      stoppedForward.findLast((state) => topLevel.has(state)),
     );
   return [
     { title: 'happy path', slug: 'happy', kind: 'once', fail: [], outcomes: ['succeeded'], paths: [happy] },
@@ -122,6 +136,30 @@ export function scenariosOf(saga: Saga, transientFailures = TRANSIENT_FAILURES):
             fail: [last.action, `${stuck.compensation}=until-redrive`],
             outcomes: ['compensation not finished', 'rolled back'],
             paths: [[...stopped, ...redriven]],
+          } satisfies Scenario,
+        ]),
+    // Only where its own retry allows as many failures: past the pivot a step is retried, never compensated.
+    ...forward
+      .filter((step) => transientFailures > 0 && forwardRetryOf(step).maxAttempts >= transientFailures)
+      .map((step): Scenario => ({
+        title: `${step.action} fails ${transientFailures}× and goes on`,
+        slug: `${step.action}-recovers`,
+        kind: 'once',
+        fail: [`${step.action}=${transientFailures}`],
+        outcomes: ['succeeded'],
+        paths: [happy],
+        recovers: { state: step.action, attempts: transientFailures + 1 },
+      })),
+    ...(stuckForward === undefined || stoppedForward === undefined || redrivenForward === undefined
+      ? []
+      : [
+          {
+            title: `${stuckForward.action} stuck past the pivot: alert, then redrive forward`,
+            slug: `${stuckForward.action}-redriven`,
+            kind: 'redrive',
+            fail: [`${stuckForward.action}=until-redrive`],
+            outcomes: ['step not finished', 'succeeded'],
+            paths: [[...stoppedForward, ...redrivenForward]],
           } satisfies Scenario,
         ]),
     {

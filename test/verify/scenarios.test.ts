@@ -1,8 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { retryStateOf, stepsOf } from '../../asl/saga.ts';
+import { alertStateOf, compensatableStepsOf, retriableStepsOf, retryStateOf, stepsOf, type SagaStep } from '../../asl/saga.ts';
 import { tripSaga } from '../../saga.ts';
 import { executionsOf, samePath, scenariosOf, topLevelStatesOf, TRANSIENT_FAILURES } from '../../verify/scenarios.ts';
 import {
+  actionStatesOf,
   addedStep,
   compensationPathFrom,
   compensationStatesOf,
@@ -13,9 +14,12 @@ import {
   lastStep,
   previousStep,
   rollbackPathOf,
+  stageIndexOf,
   stageOf,
   steps,
+  tripParallelSaga,
   tripSagaWithAddedStep,
+  withPivotAt,
 } from '../helpers/sagas.ts';
 
 // The suite is derived from the step list: a step added is a step verified.
@@ -100,5 +104,63 @@ describe('scenariosOf, for a step list with a group', () => {
       expect(samePath(topLevel, interleaved, path)).toBe(true);
       expect(samePath(topLevel, [...path].reverse(), path)).toBe(false);
     }
+  });
+});
+
+describe('scenariosOf, past the pivot', () => {
+  // The trip with its first step as the pivot, every later entry retriable; and the parallel trip so, its group retriable.
+  const shapes = [withPivotAt(tripSaga, 0), withPivotAt(tripParallelSaga, 0)];
+
+  it.each(shapes.map((saga) => [saga.name, saga] as const))(
+    '%s: each retriable step fails a few times and goes on to succeed, never compensated',
+    (_, saga) => {
+      const forward = retriableStepsOf(saga);
+      expect(forward.length).toBeGreaterThan(0);
+      const scenarios = scenariosOf(saga);
+      for (const step of forward) {
+        const scenario = scenarios.find((candidate) => candidate.recovers?.state === step.action);
+        expect(scenario).toMatchObject({
+          kind: 'once',
+          fail: [`${step.action}=${TRANSIENT_FAILURES}`],
+          outcomes: ['succeeded'],
+          recovers: { state: step.action, attempts: TRANSIENT_FAILURES + 1 },
+        });
+        expectSamePath(scenario?.paths[0] ?? [], happyPathOf(saga), saga);
+      }
+      // No retriable step fails for good in a rollback scenario: its failure never rolls back.
+      for (const step of forward) expect(scenarios.some((scenario) => scenario.fail.includes(step.action))).toBe(false);
+    },
+  );
+
+  it.each(shapes.map((saga) => [saga.name, saga] as const))(
+    '%s: the last retriable step stuck, alerted, then redriven forward to success',
+    (_, saga) => {
+      const stuck = retriableStepsOf(saga).at(-1) as SagaStep;
+      const redriven = scenariosOf(saga).filter(
+        (scenario) => scenario.kind === 'redrive' && scenario.outcomes.includes('step not finished'),
+      );
+      expect(redriven).toHaveLength(1);
+      const [scenario] = redriven;
+      expect(scenario?.fail).toEqual([`${stuck.action}=until-redrive`]);
+      expect(scenario?.outcomes).toEqual(['step not finished', 'succeeded']);
+      // Every action up to the stuck one, its alert and retry, where it stops; the redrive reruns that retry (in a
+      // group, the group's Parallel state, which reruns the stuck branch) and goes on to the end.
+      const group = groupOf(stuck, saga);
+      const stage = stageIndexOf(stuck, saga);
+      const stopped = [...saga.steps.slice(0, stage + 1).flatMap(actionStatesOf), alertStateOf(stuck), retryStateOf(stuck)];
+      const rerun = group === undefined ? [retryStateOf(stuck)] : actionStatesOf(group);
+      const after = saga.steps.slice(stage + 1).flatMap(actionStatesOf);
+      expectSamePath(scenario?.paths[0] ?? [], [...stopped, ...rerun, ...after], saga);
+      // Nothing is compensated on its way.
+      const compensations = new Set(compensatableStepsOf(saga).map((step) => step.compensation));
+      expect((scenario?.paths[0] ?? []).filter((state) => compensations.has(state))).toEqual([]);
+    },
+  );
+
+  it('runs the order saga’s retriable step (examples/order.ts) both ways', async () => {
+    const order = (await import('../../examples/order.ts')).default;
+    const [shipment] = retriableStepsOf(order);
+    const faults = scenariosOf(order).map((scenario) => scenario.fail.join());
+    expect(faults).toEqual(expect.arrayContaining([`${shipment?.action}=${TRANSIENT_FAILURES}`, `${shipment?.action}=until-redrive`]));
   });
 });
