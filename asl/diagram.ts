@@ -1,8 +1,24 @@
 import { ALL_ERRORS } from './errors.ts';
 import { assertNever, edgesOfDefinition, type Edge, type State, type StateGraph, type StateMachineDefinition } from './model.ts';
-import { retryPolicyOf } from './saga.ts';
+import { pivotOf, retryPolicyOf, type Saga } from './saga.ts';
 
-// Diagrams are drawn from the rendered definition, not from the step list, so they show exactly what runs.
+// Diagrams are drawn from the rendered definition, not from the step list, so they show exactly what runs. The one
+// thing the states do not say is which of them is the pivot: the step list names it (DiagramOptions).
+
+/** What the step list says of a definition that its states alone do not. */
+export interface DiagramOptions {
+  /**
+   * The pivot's action state: drawn as the point of no return, and every state reached after it as past it (never
+   * undone: only retried, alerted and redriven forward).
+   */
+  readonly pivot?: string | undefined;
+}
+
+/** The diagram options of a saga's definitions: its pivot, if it has one. */
+export const diagramOptionsOf = (saga: Saga): DiagramOptions => ({ pivot: pivotOf(saga)?.action });
+
+/** The words on the pivot's node. */
+export const POINT_OF_NO_RETURN = 'pivot: point of no return';
 
 /** Stands for "the execution succeeded" (a state with `End: true` goes there). */
 const SUCCEEDED = 'Succeeded';
@@ -14,6 +30,8 @@ interface Node {
   readonly kind: 'task' | 'parallel' | 'choice' | 'fail' | 'succeeded';
   /** The Parallel state whose branch holds it: drawn inside that group. */
   readonly parent: string | undefined;
+  /** The pivot, or a state past it (reached only once the pivot has succeeded); undefined before it. */
+  readonly side: 'pivot' | 'forward' | undefined;
 }
 
 interface GraphEdge extends Edge {
@@ -61,20 +79,42 @@ function scopesOf(graph: StateGraph, parent?: string): { graph: StateGraph; pare
   ];
 }
 
-function graphOf(definition: StateMachineDefinition): { nodes: Node[]; edges: GraphEdge[] } {
+/**
+ * The states past the pivot: every one reachable from the pivot's `Next`, by any transition or catcher, and every state
+ * inside a Parallel state so reached. Nothing there leads back to a compensation.
+ */
+function pastThePivot(scopes: readonly { graph: StateGraph; parent: string | undefined }[], pivot: string | undefined): Set<string> {
+  const past = new Set<string>();
+  const pivotState = pivot === undefined ? undefined : scopes.find(({ graph }) => pivot in graph.States)?.graph.States[pivot];
+  if (pivotState === undefined || !('Next' in pivotState) || pivotState.Next === undefined) return past;
+  const edges = scopes.flatMap(({ graph }) => edgesOfDefinition(graph));
+  const inside = (parent: string) => scopes.filter((scope) => scope.parent === parent).flatMap(({ graph }) => Object.keys(graph.States));
+  const queue = [pivotState.Next];
+  for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+    if (past.has(name)) continue;
+    past.add(name);
+    queue.push(...edges.filter((edge) => edge.from === name).map((edge) => edge.to), ...inside(name));
+  }
+  return past;
+}
+
+function graphOf(definition: StateMachineDefinition, options: DiagramOptions = {}): { nodes: Node[]; edges: GraphEdge[] } {
   const scopes = scopesOf(definition);
   const states = scopes.flatMap(({ graph, parent }) => Object.entries(graph.States).map(([name, state]) => ({ name, state, parent })));
   const ids = new Map(states.map(({ name }, index) => [name, `s${index}`]));
   ids.set(SUCCEEDED, 'succeeded');
+  const past = pastThePivot(scopes, options.pivot);
   const nodes: Node[] = states.map(({ name, state, parent }) => {
-    const note = noteOf(name, state);
-    return { id: ids.get(name) as string, name, label: note ? `${name}\n${note}` : name, kind: KIND_OF[state.Type], parent };
+    const side = name === options.pivot && past.size > 0 ? 'pivot' : past.has(name) ? 'forward' : undefined;
+    const notes = [noteOf(name, state), ...(side === 'pivot' ? [POINT_OF_NO_RETURN] : [])].filter((note) => note !== '');
+    return { id: ids.get(name) as string, name, label: [name, ...notes].join('\n'), kind: KIND_OF[state.Type], parent, side };
   });
   // Only the machine's own last state ends the execution; a branch's end is its Parallel state's business.
   const ends = Object.entries(definition.States)
     .filter(([, state]) => (state.Type === 'Task' || state.Type === 'Parallel') && state.End === true)
     .map(([name]) => ({ from: name, to: SUCCEEDED, via: 'Next' as const }));
-  if (ends.length > 0) nodes.push({ id: 'succeeded', name: SUCCEEDED, label: SUCCEEDED, kind: 'succeeded', parent: undefined });
+  if (ends.length > 0)
+    nodes.push({ id: 'succeeded', name: SUCCEEDED, label: SUCCEEDED, kind: 'succeeded', parent: undefined, side: undefined });
   const edges = [...scopes.flatMap(({ graph }) => edgesOfDefinition(graph)), ...ends].map((edge) => ({
     ...edge,
     fromId: ids.get(edge.from) as string,
@@ -107,12 +147,19 @@ function nested(
 
 const indented = (lines: readonly string[]): string[] => lines.map((line) => `  ${line}`);
 
+/** The colours of the pivot and of the states past it, the same in both drawings. */
+const SIDE_COLOURS = {
+  pivot: { fill: '#fef0c7', stroke: '#b54708' },
+  forward: { fill: '#eff8ff', stroke: '#175cd3' },
+} as const;
+
 /**
  * A Mermaid flowchart: solid arrows are `Next`, dashed ones are catchers labelled with what they catch. A Parallel
- * state is one box (a subgraph) holding its branches, side by side.
+ * state is one box (a subgraph) holding its branches, side by side. The pivot, if `options` names it, is labelled the
+ * point of no return, and it and the states past it are coloured (classes `pivot` and `forward`).
  */
-export function toMermaid(definition: StateMachineDefinition): string {
-  const { nodes, edges } = graphOf(definition);
+export function toMermaid(definition: StateMachineDefinition, options: DiagramOptions = {}): string {
+  const { nodes, edges } = graphOf(definition, options);
   const shape = (node: Node): string => {
     const label = `"${mermaidText(node.label)}"`;
     if (node.kind === 'task') return `[${label}]`;
@@ -135,8 +182,20 @@ export function toMermaid(definition: StateMachineDefinition): string {
     ),
     '  classDef fail fill:#fde2e1,stroke:#b42318',
     '  classDef succeeded fill:#dcfae6,stroke:#067647',
-    ...(['fail', 'succeeded'] as const)
-      .map((kind) => [kind, nodes.filter((node) => node.kind === kind).map((node) => node.id)] as const)
+    ...(nodes.some((node) => node.side !== undefined)
+      ? [
+          `  classDef pivot fill:${SIDE_COLOURS.pivot.fill},stroke:${SIDE_COLOURS.pivot.stroke},stroke-width:3px`,
+          `  classDef forward fill:${SIDE_COLOURS.forward.fill},stroke:${SIDE_COLOURS.forward.stroke}`,
+        ]
+      : []),
+    ...(['fail', 'succeeded', 'pivot', 'forward'] as const)
+      .map(
+        (kind) =>
+          [
+            kind,
+            nodes.filter((node) => node.kind === kind || (node.kind !== 'parallel' && node.side === kind)).map((node) => node.id),
+          ] as const,
+      )
       .filter(([, ids]) => ids.length > 0)
       .map(([kind, ids]) => `  class ${ids.join(',')} ${kind}`),
   ].join('\n');
@@ -156,6 +215,12 @@ const MARK_STYLE: Readonly<Record<StateMark, string>> = {
 };
 const MARK_ORDER: readonly StateMark[] = ['retried', 'failed', 'stuck'];
 
+/** The pivot doubly outlined, the states past it filled: under an execution's path and marks, which are drawn over them. */
+const SIDE_STYLE: Readonly<Record<NonNullable<Node['side']>, string>> = {
+  pivot: `peripheries=2, style="rounded,filled", fillcolor="${SIDE_COLOURS.pivot.fill}", color="${SIDE_COLOURS.pivot.stroke}"`,
+  forward: `style="rounded,filled", fillcolor="${SIDE_COLOURS.forward.fill}", color="${SIDE_COLOURS.forward.stroke}"`,
+};
+
 /**
  * The same graph in Graphviz DOT, for rendering to SVG. Given the states an execution entered, in order, it
  * draws that path in blue (ending in Succeeded when the last state ended the execution), and each state's
@@ -165,8 +230,9 @@ export function toDot(
   definition: StateMachineDefinition,
   path: readonly string[] = [],
   marks: Readonly<Record<string, readonly StateMark[]>> = {},
+  options: DiagramOptions = {},
 ): string {
-  const { nodes, edges, marksOf, classesOf, isTaken, anchorOf, isBox } = drawingOf(definition, path, marks);
+  const { nodes, edges, marksOf, classesOf, isTaken, anchorOf, isBox } = drawingOf(definition, path, marks, options);
   const style: Record<Exclude<Node['kind'], 'parallel'>, string> = {
     task: 'shape=box, style="rounded"',
     choice: 'shape=diamond',
@@ -181,6 +247,7 @@ export function toDot(
     return [
       `label=${dotText(label)}`,
       ...(node.kind === 'parallel' ? ['style="rounded,dashed", fontname="Helvetica", fontsize=11'] : [style[node.kind]]),
+      ...(node.side === undefined || node.kind === 'parallel' ? [] : [SIDE_STYLE[node.side]]),
       ...(classes.includes('taken') ? [TAKEN] : []),
       ...nodeMarks.slice(-1).map((mark) => MARK_STYLE[mark]),
       ...(classes.length > 0 ? [`class=${dotText(classes.join(' '))}`] : []),
@@ -214,8 +281,13 @@ export function toDot(
 }
 
 /** The graph, and what an execution's path and marks make of each node and edge. */
-function drawingOf(definition: StateMachineDefinition, path: readonly string[], marks: Readonly<Record<string, readonly StateMark[]>>) {
-  const { nodes, edges } = graphOf(definition);
+function drawingOf(
+  definition: StateMachineDefinition,
+  path: readonly string[],
+  marks: Readonly<Record<string, readonly StateMark[]>>,
+  options: DiagramOptions = {},
+) {
+  const { nodes, edges } = graphOf(definition, options);
   const parentOf = new Map(nodes.map((node) => [node.name, node.parent]));
   const topLevel = path.filter((name) => parentOf.get(name) === undefined);
   const last = definition.States[topLevel.at(-1) ?? ''];

@@ -1,7 +1,7 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { svgOf, toDot } from '../asl/diagram.ts';
+import { diagramOptionsOf, svgOf, toDot } from '../asl/diagram.ts';
 import { taskStatesOf } from '../asl/model.ts';
 import { LIVE_ALIAS } from '../asl/render.ts';
 import { parseFault, type FaultSpec } from '../local/faults.ts';
@@ -286,7 +286,7 @@ async function run(options: RunOptions): Promise<void> {
       await report(local, execution, options.data);
     }
     if (options.graph) {
-      await writeFile(options.graph, await svgOf(toDot(local.definition, execution.path)));
+      await writeFile(options.graph, await svgOf(toDot(local.definition, execution.path, {}, diagramOptionsOf(local.saga))));
       process.stderr.write(`wrote ${options.graph}\n`);
     }
     process.exitCode = exitFor[execution.outcome];

@@ -8,6 +8,7 @@ import {
   placeholderResources,
   placeholderRollbackArn,
   costTable,
+  diagramOptionsOf,
   stepsOf,
   LOG_LEVELS,
   PRICES,
@@ -171,10 +172,12 @@ export function registerRenderCommands(program: Command): void {
     .addOption(stackOption)
     .action(async (options: SagaOptions & { format: 'mermaid' | 'dot' | 'svg'; out?: string; readme?: boolean }) => {
       if (options.readme) return refreshReadme();
-      const { definition } = await render(options);
-      if (options.format === 'mermaid') return writeOrPrint(toMermaid(definition), options.out);
-      if (options.format === 'dot') return writeOrPrint(toDot(definition), options.out);
-      return writeOrPrint(await svgOf(toDot(definition)), options.out ?? 'saga.svg');
+      const { saga, definition } = await render(options);
+      // The step list names the pivot, which the drawing marks as the point of no return.
+      const drawing = diagramOptionsOf(saga);
+      if (options.format === 'mermaid') return writeOrPrint(toMermaid(definition, drawing), options.out);
+      if (options.format === 'dot') return writeOrPrint(toDot(definition, [], {}, drawing), options.out);
+      return writeOrPrint(await svgOf(toDot(definition, [], {}, drawing)), options.out ?? 'saga.svg');
     });
 
   program

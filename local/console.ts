@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { markSvg, toDot, type StateMark } from '../asl/diagram.ts';
-import { stepsOf, tableOf } from '../asl/saga.ts';
+import { diagramOptionsOf, markSvg, toDot, type StateMark } from '../asl/diagram.ts';
+import { roleOf, stepsOf, tableOf } from '../asl/saga.ts';
 import { DiagramLayouts } from './diagram-layout.ts';
 import { stateOfEvents } from './history.ts';
 import { exampleInputOf } from './input.ts';
@@ -251,9 +251,13 @@ export function consolePages(
       const role = machine === local ? 'saga' : 'rollback';
       const now = new Date();
       const verdict = await verdictOf(saga, role, source, executionArn, now);
+      const need =
+        verdict?.need === undefined
+          ? undefined
+          : describeNeed(saga, role, verdict.execution, verdict.need, verdict.bookingsLeft, path.at(-1), contextOf(), now);
       const note = machine.definitionNoteOf({ pinned });
       // Laid out once per definition, off the request path: until it is ready, the view answers without it.
-      const layout = layouts.of(toDot(pinned.definition));
+      const layout = layouts.of(toDot(pinned.definition, [], {}, diagramOptionsOf(saga)));
       return {
         diagram: layout.status === 'ready' ? markSvg(layout.svg, pinned.definition, path, marks) : null,
         ...(layout.status === 'ready'
@@ -267,11 +271,9 @@ export function consolePages(
         marks,
         visits,
         alerts,
-        outcome: outcomeOf(local.saga, String((described as { status?: unknown }).status), verdict?.execution.error, verdict?.need),
-        need:
-          verdict?.need === undefined
-            ? null
-            : describeNeed(saga, role, verdict.execution, verdict.need, verdict.bookingsLeft, path.at(-1), contextOf(), now),
+        // Its need names where it stopped: past the pivot, stuck forward.
+        outcome: outcomeOf(local.saga, String((described as { status?: unknown }).status), verdict?.execution.error, need?.need),
+        need: need ?? null,
         items: stepsOf(saga).map((step) => ({ step: step.name, table: tableOf(step) ?? null, item: plain(bookings[step.name]) })),
       };
     }
@@ -295,19 +297,22 @@ export function consolePages(
         ...(status ? { statusFilter: status } : {}),
       })) as { executions: { executionArn: string; status: string }[] };
       const now = new Date();
+      const { needs } = await scanForNeeds(local.saga, source, { machines, context: contextOf(), now });
+      // The scan's need names where each stopped (stuck forward, past the pivot); a verdict alone cannot.
+      const needOfExecution = new Map(needs.map((need) => [need.executionArn, need.need]));
       const listed = await Promise.all(
         executions.map(async (execution) => {
           const verdict = UNSUCCESSFUL.includes(execution.status as Unsuccessful)
             ? await verdictOf(local.saga, 'saga', source, execution.executionArn, now)
             : undefined;
+          const need = verdict?.need && (needOfExecution.get(execution.executionArn) ?? verdict.need);
           return {
             ...execution,
-            outcome: outcomeOf(local.saga, execution.status, verdict?.execution.error, verdict?.need),
+            outcome: outcomeOf(local.saga, execution.status, verdict?.execution.error, need),
             ...(verdict?.need === undefined ? {} : { bookingsLeft: verdict.bookingsLeft }),
           };
         }),
       );
-      const { needs } = await scanForNeeds(local.saga, source, { machines, context: contextOf(), now });
       return { executions: listed, needs };
     }
 
@@ -320,8 +325,10 @@ export function consolePages(
         keyField: local.saga.keyField,
         steps: stepsOf(local.saga).map((step) => ({
           name: step.name,
+          role: roleOf(step),
           action: step.action,
-          compensation: step.compensation,
+          // The pivot and the retriable steps have none.
+          compensation: step.compensation ?? null,
           table: tableOf(step) ?? null,
         })),
         example: await exampleInputOf(local.saga),

@@ -175,7 +175,8 @@ function listPage() {
   const inputText = h('textarea', { id: 'input', rows: 16, spellcheck: 'false' });
   inputText.value = JSON.stringify(freshInput(), null, 2);
   const name = h('input', { id: 'execution-name', type: 'text', autocomplete: 'off', 'aria-describedby': 'name-hint' });
-  const faultStates = saga.steps.flatMap((step) => [step.action, step.compensation]);
+  // The pivot and the retriable steps have no compensation to fail.
+  const faultStates = saga.steps.flatMap((step) => [step.action, ...(step.compensation === null ? [] : [step.compensation])]);
   const toggles = faultStates.map((state) =>
     h('input', { type: 'checkbox', id: `fail-${state}`, value: state, onchange: () => syncFaults() }),
   );
@@ -285,7 +286,11 @@ function listPage() {
           'section',
           { 'aria-labelledby': 'needs-heading', class: 'needs-box' },
           h('h1', { id: 'needs-heading' }, 'Needs a person'),
-          h('p', { class: 'hint' }, 'As `npx saga status` finds them: stuck rollbacks, runs stopped or timed out with bookings left.'),
+          h(
+            'p',
+            { class: 'hint' },
+            'As `npx saga status` finds them: stuck rollbacks, steps stuck past the pivot, runs stopped or timed out with bookings left.',
+          ),
           needs,
         ),
         h('h1', { id: 'executions-heading' }, 'Executions'),
@@ -342,13 +347,17 @@ function listPage() {
   return poll(update, () => true);
 }
 
+/** Where an execution stuck past the pivot stopped, and that a redrive goes on from there: nothing is undone. */
+const forwardAt = (need) =>
+  need.forwardStep ? ` at ${need.forwardStep} (past the pivot: a redrive goes on forward, nothing is undone)` : '';
+
 /** One execution that needs a person: what, what it holds, until when, and the command that finishes it. */
 function needItem(need) {
   return h(
     'li',
     {},
     h('a', { href: executionHref(need.executionArn) }, need.name),
-    ` ${need.need}${need.role === 'rollback' ? ' (rollback machine)' : ''}; still booked: ${need.bookingsLeft.join(', ') || 'nothing'}; `,
+    ` ${need.need}${need.role === 'rollback' ? ' (rollback machine)' : ''}${forwardAt(need)}; still booked: ${need.bookingsLeft.join(', ') || 'nothing'}; `,
     `redrive until ${new Date(need.redriveDeadline).toLocaleString()}`,
     h('div', {}, 'Finish with: ', h('code', {}, need.command)),
   );
@@ -575,7 +584,7 @@ function executionPage(executionArn) {
     const need = execution.need;
     const entries = [
       ['Status', statusCell(described.status)],
-      ['Outcome', h('span', { class: need ? 'outcome needs' : 'outcome' }, execution.outcome)],
+      ['Outcome', h('span', { class: need ? 'outcome needs' : 'outcome' }, `${execution.outcome}${need ? forwardAt(need) : ''}`)],
       ['Started', time(described.startDate)],
       ['Stopped', time(described.stopDate)],
       ['Duration', duration(described.startDate, described.stopDate)],
@@ -602,7 +611,9 @@ function executionPage(executionArn) {
           ? `Nothing to redrive: it ended at ${described.error}, as the saga means to (a redrive would end there again).`
           : described.redriveStatus !== 'REDRIVABLE'
             ? `Not redrivable: ${described.redriveStatusReason}`
-            : '';
+            : need?.forwardStep
+              ? `A redrive reruns ${need.stoppedAt ?? need.forwardStep} and goes on forward to the end: nothing is undone.`
+              : '';
 
     // The SVG is Graphviz's, drawn by the server from the definition's state names; it holds no input. It is laid
     // out off the server's request path: until it is ready, the view says so and asks again. Its own size is dropped

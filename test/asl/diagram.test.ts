@@ -1,9 +1,26 @@
 import { describe, expect, it } from '@jest/globals';
 import { Graphviz } from '@hpcc-js/wasm-graphviz';
-import { edgesOfDefinition, placeholderResources, renderSaga, retryStateOf, svgOf, toDot, toMermaid } from '../../asl/index.ts';
+import {
+  alertStateOf,
+  compensatableStepsOf,
+  diagramOptionsOf,
+  edgesOfDefinition,
+  pivotOf,
+  placeholderResources,
+  POINT_OF_NO_RETURN,
+  renderSaga,
+  retriableStepsOf,
+  retryStateOf,
+  svgOf,
+  toDot,
+  toMermaid,
+  type Saga,
+  type SagaStep,
+} from '../../asl/index.ts';
+import orderSaga from '../../examples/order.ts';
 import { tripSaga } from '../../saga.ts';
 import { graphsOf } from '../helpers/asl.ts';
-import { addedStep, firstStep, tripSagaWithAddedStep } from '../helpers/sagas.ts';
+import { addedStep, firstStep, tripParallelSaga, tripSagaWithAddedStep, withPivotAt } from '../helpers/sagas.ts';
 
 const definition = renderSaga(tripSaga, placeholderResources(tripSaga));
 
@@ -60,5 +77,53 @@ describe('toDot', () => {
     ]);
     expect(svg).toContain('>retried, failed</text>');
     expect(svg).toContain('>failed, stuck</text>');
+  });
+});
+
+describe('the point of no return', () => {
+  // The order saga, and the trip and its example with a group each with its first step as the pivot.
+  const shapes: Saga[] = [orderSaga, withPivotAt(tripSaga, 0), withPivotAt(tripParallelSaga, 0)];
+
+  /** The states a Mermaid chart puts in a class, by name. */
+  function classed(mermaid: string, name: string): string[] {
+    const names = new Map([...mermaid.matchAll(/^\s+(\w+)(?:\[|\(\[|subgraph)"([^"<]+)/gm)].map(([, id, state]) => [id, state]));
+    for (const [, id, state] of mermaid.matchAll(/^\s+subgraph (\w+)\["([^"<]+)/gm)) names.set(id as string, state as string);
+    const line = mermaid.split('\n').find((candidate) => candidate.endsWith(` ${name}`) && candidate.trim().startsWith('class '));
+    return (line?.trim().split(' ')[1]?.split(',') ?? []).map((id) => names.get(id) ?? id);
+  }
+
+  it.each(shapes.map((saga) => [saga.name, saga] as const))(
+    '%s: the pivot labelled, and exactly its retriable steps’ states drawn past it, no compensation among them',
+    (_, saga) => {
+      const pivot = pivotOf(saga) as SagaStep;
+      const drawn = toMermaid(renderSaga(saga, placeholderResources(saga)), diagramOptionsOf(saga));
+      expect(drawn.split('\n').filter((line) => line.includes(POINT_OF_NO_RETURN))).toEqual([
+        expect.stringContaining(`"${pivot.action}<br/>`),
+      ]);
+      expect(classed(drawn, 'pivot')).toEqual([pivot.action]);
+      const forward = retriableStepsOf(saga).flatMap((step) => [step.action, alertStateOf(step), retryStateOf(step)]);
+      expect(forward.length).toBeGreaterThan(0);
+      expect(classed(drawn, 'forward').sort()).toEqual([...forward].sort());
+      for (const step of compensatableStepsOf(saga)) expect(forward).not.toContain(step.compensation);
+    },
+  );
+
+  it('draws nothing of the kind for a saga without a pivot: the trip’s chart is the same with or without its options', () => {
+    expect(pivotOf(tripSaga)).toBeUndefined();
+    expect(toMermaid(definition, diagramOptionsOf(tripSaga))).toBe(toMermaid(definition));
+    expect(toDot(definition, [], {}, diagramOptionsOf(tripSaga))).toBe(toDot(definition));
+  });
+
+  it('outlines the pivot twice in Graphviz, with its words, and fills the states past it', async () => {
+    const pivot = pivotOf(orderSaga) as SagaStep;
+    const orderDefinition = renderSaga(orderSaga, placeholderResources(orderSaga));
+    const dot = toDot(orderDefinition, [], {}, diagramOptionsOf(orderSaga));
+    const lineOf = (state: string) => dot.split('\n').find((line) => line.includes(`label="${state}\\n`)) ?? '';
+    expect(lineOf(pivot.action)).toContain('peripheries=2');
+    expect(lineOf(pivot.action)).toContain(POINT_OF_NO_RETURN);
+    for (const step of retriableStepsOf(orderSaga)) expect(lineOf(step.action)).toContain('fillcolor');
+    for (const step of compensatableStepsOf(orderSaga)) expect(lineOf(step.compensation)).not.toContain('fillcolor');
+    const svg = await svgOf(dot);
+    expect(svg).toContain(`>${POINT_OF_NO_RETURN}</text>`);
   });
 });

@@ -7,6 +7,8 @@ import { describe, expect, it } from '@jest/globals';
 import {
   EXECUTION_ALREADY_EXISTS,
   isGroup,
+  pivotOf,
+  POINT_OF_NO_RETURN,
   placeholderResources,
   renderRollback,
   renderSaga,
@@ -149,6 +151,17 @@ describe('saga graph', () => {
     const { code } = await saga('graph', '--format', 'svg', '--out', file);
     expect(code).toBe(0);
     expect(await readFile(file, 'utf8')).toContain(`>${lastStep.action}</text>`);
+  });
+
+  it('marks the pivot of a saga that has one as the point of no return, in every format', async () => {
+    const pivot = pivotOf(orderSaga)?.action as string;
+    const mermaid = await saga('graph', '--saga', 'examples/order.ts');
+    expect(mermaid.stdout.split('\n').filter((line) => line.includes(POINT_OF_NO_RETURN))).toEqual([
+      expect.stringContaining(`"${pivot}<br/>`),
+    ]);
+    const dot = await saga('graph', '--saga', 'examples/order.ts', '--format', 'dot', '--out', '-');
+    expect(dot.stdout).toContain(`${POINT_OF_NO_RETURN}"`);
+    expect((await saga('graph')).stdout).not.toContain(POINT_OF_NO_RETURN);
   });
 
   it('--out - writes to standard output, as Unix tools read it', async () => {
