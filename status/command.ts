@@ -16,6 +16,7 @@ import {
   VerifyTargetError,
   type StackOutputs,
 } from '../verify/target.ts';
+import { probesOf } from '../functions/custom-step.ts';
 import { awsStatusSource } from './aws-source.ts';
 import { Need, type NeedsAPerson } from './needs.ts';
 import { scanForNeeds, type ScannedMachine, type ScanResult } from './scan.ts';
@@ -175,6 +176,9 @@ function needLines(need: NeedsAPerson, now: Date): string[] {
     `    execution     ${need.executionArn}`,
     `    status        ${need.status}${need.error ? `, ${need.error}` : ''}${need.message ? `: ${need.message}` : ''}`,
     ...(need.stoppedAt ? [`    stopped at    ${need.stoppedAt}`] : []),
+    ...(need.forwardStep
+      ? [`    stuck forward at ${need.forwardStep}, past the pivot: a redrive goes on forward from it; nothing is to be undone`]
+      : []),
     `    still booked  ${need.bookingsLeft.join(', ') || 'nothing'}${need.key ? ` (key ${need.key})` : ''}`,
     `    started       ${need.startDate} (${spanOf(need.ageSeconds)} ago), ended ${need.stopDate} (${spanOf(need.waitingSeconds)} ago)`,
     `    redrive until ${need.redriveDeadline} (${deadlineIn > 0 ? `in ${spanOf(deadlineIn)}` : `passed ${spanOf(deadlineIn)} ago`})`,
@@ -211,7 +215,7 @@ function report(saga: Saga, located: Located, result: ScanResult, now: Date): vo
 export async function status(saga: Saga, options: StatusOptions): Promise<number> {
   const located = await locate(saga, options);
   const now = new Date();
-  const result = await scanForNeeds(saga, awsStatusSource(saga, located.sfn, located.dynamodb, located.tables), {
+  const result = await scanForNeeds(saga, awsStatusSource(saga, located.sfn, located.dynamodb, located.tables, await probesOf(saga)), {
     machines: located.machines,
     context: {
       endpointFlag: located.endpointUrl === undefined ? '' : `--endpoint-url ${located.endpointUrl}`,

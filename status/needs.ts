@@ -10,7 +10,10 @@ import {
   retryStateOf,
   handOffStateOf,
   handedOffStateOf,
+  retriableStepsOf,
+  stepsOf,
   type Saga,
+  type SagaStep,
 } from '../asl/saga.ts';
 
 // What needs a person now: of the executions that ended, those that left the saga's promise unkept. Pure: the
@@ -38,6 +41,8 @@ export const routineEndsOf = (saga: Saga, role: MachineRole): readonly string[] 
 export const Need = {
   /** It failed at a Task, not at a routine end: a compensation stuck after its alert, or something unforeseen. */
   Stuck: 'stuck: needs redrive',
+  /** Past the pivot, a retriable step gave up after its alert: a redrive goes on forward; nothing is to be undone. */
+  StuckForward: 'stuck forward: needs redrive',
   TimedOut: 'timed out with bookings left',
   Aborted: 'aborted with bookings left',
 } as const;
@@ -145,6 +150,15 @@ export function resumeFromOf(saga: Saga, lastState: string | undefined): string 
   return stage === undefined ? '' : compensationEntryOf(stage);
 }
 
+/**
+ * The retriable step an execution of the saga's machine stopped at, past the pivot (its action, alert or retry was
+ * the last state entered); undefined for any other stop. A redrive of it goes on forward.
+ */
+export function forwardStepAt(saga: Saga, role: MachineRole, stoppedAt: string | undefined): SagaStep | undefined {
+  if (role !== 'saga' || stoppedAt === undefined) return undefined;
+  return retriableStepsOf(saga).find((step) => [step.action, alertStateOf(step), retryStateOf(step)].includes(stoppedAt));
+}
+
 /** What a person needs to know of one execution, and the command that finishes it. */
 export interface NeedsAPerson {
   readonly need: Need;
@@ -159,6 +173,8 @@ export interface NeedsAPerson {
   readonly key?: string;
   /** The last state it entered: where it stopped. */
   readonly stoppedAt?: string;
+  /** Past the pivot, the retriable step (its action) it is stuck at: it can only go on forward. */
+  readonly forwardStep?: string;
   /** The steps whose table still holds a booking it owns. */
   readonly bookingsLeft: readonly string[];
   readonly startDate: string;
@@ -170,9 +186,12 @@ export interface NeedsAPerson {
   /** Until when a redrive is accepted (STANDARD: 14 days after its end). */
   readonly redriveDeadline: string;
   readonly redrivable: boolean;
-  /** The command that finishes it: a redrive while it is accepted, else the rollback machine from where it stopped. */
+  /**
+   * The command that finishes it: a redrive while it is accepted, else the rollback machine from where it stopped (past
+   * the pivot, where nothing may be undone, the steps left to finish by hand).
+   */
   readonly command: string;
-  /** The rollback machine's command, where it is known: undoes what is left instead of going on. */
+  /** The rollback machine's command, where it is known (before the pivot): undoes what is left instead of going on. */
   readonly rollbackCommand?: string;
 }
 
@@ -211,20 +230,30 @@ export function describeNeed(
 ): NeedsAPerson {
   const flag = context.endpointFlag ? ` ${context.endpointFlag}` : '';
   const redrive = `aws stepfunctions redrive-execution${flag} --execution-arn ${execution.executionArn}`;
+  const forward = forwardStepAt(saga, role, stoppedAt);
   // The rollback machine resumes with the saga's input: a saga execution's own, or a rollback's own input's.
   const sagaInput = sagaInputOf(saga, role, execution.input);
+  // None from the pivot on: past the point of no return nothing may be undone.
   const resumeFrom = resumeFromOf(saga, stoppedAt);
-  const rollbackInput = { [payloadKeyOf(saga)]: sagaInput, execution: ownerOf(role, execution), resumeFrom };
   const rollbackCommand =
     context.rollbackStateMachineArn === undefined || sagaInput === undefined || resumeFrom === undefined
       ? undefined
-      : `aws stepfunctions start-execution${flag} --state-machine-arn ${context.rollbackStateMachineArn} --input ${shellQuoted(JSON.stringify(rollbackInput))}`;
+      : `aws stepfunctions start-execution${flag} --state-machine-arn ${context.rollbackStateMachineArn} --input ${shellQuoted(
+          JSON.stringify({ [payloadKeyOf(saga)]: sagaInput, execution: ownerOf(role, execution), resumeFrom }),
+        )}`;
   const deadline = redriveDeadlineOf(execution);
   const redrivable = execution.redrivable && deadline.getTime() > now.getTime();
   const message = causeMessage(execution.cause);
   const key = keyOf(saga, role, execution.input);
+  // Without a redrive, a step stuck past the pivot and every later one are finished by hand (README's runbook).
+  const byHand =
+    forward &&
+    `no redrive accepted: finish by hand ${stepsOf(saga)
+      .slice(stepsOf(saga).indexOf(forward))
+      .map((step) => step.action)
+      .join(', ')}`;
   return {
-    need,
+    need: forward !== undefined && need === Need.Stuck ? Need.StuckForward : need,
     role,
     executionArn: execution.executionArn,
     stateMachineArn: execution.stateMachineArn,
@@ -234,6 +263,7 @@ export function describeNeed(
     ...(message === undefined ? {} : { message }),
     ...(key === undefined ? {} : { key }),
     ...(stoppedAt === undefined ? {} : { stoppedAt }),
+    ...(forward === undefined ? {} : { forwardStep: forward.action }),
     bookingsLeft,
     startDate: execution.startDate.toISOString(),
     stopDate: execution.stopDate.toISOString(),
@@ -242,7 +272,7 @@ export function describeNeed(
     redriveCount: execution.redriveCount,
     redriveDeadline: deadline.toISOString(),
     redrivable,
-    command: redrivable || rollbackCommand === undefined ? redrive : rollbackCommand,
+    command: redrivable ? redrive : (rollbackCommand ?? byHand ?? redrive),
     ...(rollbackCommand === undefined ? {} : { rollbackCommand }),
   };
 }

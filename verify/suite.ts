@@ -9,12 +9,13 @@ import {
   StopExecutionCommand,
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
-import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { FAULT_FIELD, isCustomStep, stepsOf, type Saga } from '../asl/saga.ts';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { FAULT_FIELD, stepsOf, type Saga } from '../asl/saga.ts';
 import type { Probe } from '../functions/custom-step.ts';
 import { BookingStatus, OWNER } from '../functions/bookings.ts';
 import type { Bookings, Outcome } from '../local/execution.ts';
 import { invariantProblems } from './invariant.ts';
+import { effectsOf } from '../status/aws-source.ts';
 import { outcomeOf } from '../local/runtime.ts';
 import { samePath, topLevelStatesOf, type Scenario } from './scenarios.ts';
 import type { Target } from './target.ts';
@@ -116,23 +117,8 @@ class Runner {
   }
 
   /** Each step's item for the key; a custom step's effect as its probe says; a custom step without a probe left out. */
-  async #bookings(key: string): Promise<Bookings> {
-    const { saga, probes } = this.#options;
-    const items = await Promise.all(
-      stepsOf(saga).map(async (step) => {
-        const table = this.#target.tables[step.name];
-        if (isCustomStep(step)) {
-          const probe = probes.get(step.name);
-          if (probe === undefined) return [];
-          return [[step.name, await probe({ key, table, client: this.#target.dynamodb, environment: step.needs?.environment ?? {} })]];
-        }
-        const { Item } = await this.#target.dynamodb.send(
-          new GetCommand({ TableName: table, Key: { [saga.keyField]: key }, ConsistentRead: true }),
-        );
-        return [[step.name, Item]];
-      }),
-    );
-    return Object.fromEntries(items.flat());
+  #bookings(key: string): Promise<Bookings> {
+    return effectsOf(this.#options.saga, this.#options.probes, this.#target.dynamodb, this.#target.tables, key);
   }
 
   /** The consistency invariant of one execution, on the tables: what is wrong, if anything. */

@@ -8,7 +8,9 @@ import {
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { SagaOutcome } from '../../asl/errors.ts';
-import { compensationEntryOf, retryStateOf } from '../../asl/saga.ts';
+import { compensationEntryOf, retriableStepsOf, retryStateOf, stepsOf, type Saga, type SagaStep } from '../../asl/saga.ts';
+import orderSaga from '../../examples/order.ts';
+import { exampleInputOf } from '../../local/input.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb.ts';
 import { LocalSaga } from '../../local/runtime.ts';
 import { StepFunctionsServer, type StepFunctionsServerOptions } from '../../local/sfn-server.ts';
@@ -25,8 +27,8 @@ afterAll(async () => {
   for (const stop of stops.splice(0)) await stop();
 });
 
-async function served(options: StepFunctionsServerOptions = {}) {
-  const local = await LocalSaga.start({ saga: tripSaga });
+async function served(options: StepFunctionsServerOptions = {}, sagaServed: Saga = tripSaga) {
+  const local = await LocalSaga.start({ saga: sagaServed });
   const server = await StepFunctionsServer.start(local, options);
   stops.push(async () => {
     await server.close();
@@ -104,6 +106,50 @@ describe('saga status --endpoint-url … --dynamodb-endpoint-url …', () => {
     await sfn.send(new RedriveExecutionCommand({ executionArn: stuck }));
     expect((await ended(stuck)).error).toBe(SagaOutcome.RolledBack);
     const after = await status();
+    expect(after.stdout).toContain('✓ nothing needs a person');
+    expect(after.code).toBe(0);
+  });
+
+  it('lists an execution stuck past the pivot as stuck forward, with its redrive and no undo; exit 0 once redriven forward', async () => {
+    const stuckStep = retriableStepsOf(orderSaga).at(-1) as SagaStep;
+    const { local, sfn, ended, status } = await served(
+      { retryDelayMs: 0, faults: { [stuckStep.action]: { times: 'until-redrive' } } },
+      orderSaga,
+    );
+    const name = 'status-forward';
+    const example = (await exampleInputOf(orderSaga)) as Record<string, unknown>;
+    const { executionArn = '' } = await sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: local.stateMachineArn,
+        name,
+        input: JSON.stringify({ ...example, [orderSaga.keyField]: name }),
+      }),
+    );
+    expect((await ended(executionArn)).status).toBe('FAILED');
+    const orderStatus = (...args: string[]) => status('--saga', 'examples/order.ts', ...args);
+
+    const text = await orderStatus();
+    expect(text.code).toBe(1);
+    expect(text.stdout).toContain(`✗ ${name}  ${Need.StuckForward}`);
+    expect(text.stdout).toContain(`stuck forward at ${stuckStep.action}, past the pivot: a redrive goes on forward`);
+    expect(text.stdout).not.toContain('or undo with');
+    const [need, ...others] = needsOf((await orderStatus('--json')).stdout);
+    expect(others).toEqual([]);
+    // Everything before the stuck step holds its effect: nothing is undone past the pivot.
+    const before = stepsOf<string>(orderSaga).slice(0, stepsOf<string>(orderSaga).indexOf(stuckStep));
+    expect(need).toMatchObject({
+      need: Need.StuckForward,
+      forwardStep: stuckStep.action,
+      stoppedAt: retryStateOf(stuckStep),
+      bookingsLeft: before.map((step) => step.name),
+      redrivable: true,
+    });
+    expect(need?.command).toMatch(new RegExp(`^aws stepfunctions redrive-execution --endpoint-url \\S+ --execution-arn ${executionArn}$`));
+    expect(need?.rollbackCommand).toBeUndefined();
+
+    await sfn.send(new RedriveExecutionCommand({ executionArn }));
+    expect((await ended(executionArn)).status).toBe('SUCCEEDED');
+    const after = await orderStatus();
     expect(after.stdout).toContain('✓ nothing needs a person');
     expect(after.code).toBe(0);
   });

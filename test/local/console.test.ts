@@ -2,12 +2,25 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { BrowserContext, Page } from 'playwright-core';
-import { isGroup, retryStateOf, TerminalState, type CompensatableStep, type ParallelGroup, type SagaStep } from '../../asl/saga.ts';
+import {
+  compensatableStepsOf,
+  isGroup,
+  retriableStepsOf,
+  retryStateOf,
+  roleOf,
+  stepsOf,
+  TerminalState,
+  type CompensatableStep,
+  type ParallelGroup,
+  type SagaStep,
+} from '../../asl/saga.ts';
+import orderSaga from '../../examples/order.ts';
+import { exampleInputOf } from '../../local/input.ts';
 import { consolePages } from '../../local/console.ts';
 import { LocalSaga } from '../../local/runtime.ts';
 import { StepFunctionsServer } from '../../local/sfn-server.ts';
 import { tripSaga } from '../../saga.ts';
-import { Need } from '../../status/needs.ts';
+import { Need, type NeedsAPerson } from '../../status/needs.ts';
 import { actions, compensatedWhen, expectSamePath, firstStep, rollbackPathOf, steps, tripParallelSaga } from '../helpers/sagas.ts';
 import { chromiumRequired, executablePath, launchChromium } from '../helpers/browser.ts';
 import { scratchDir } from '../helpers/scratch.ts';
@@ -42,13 +55,18 @@ afterAll(async () => {
 
 const get = (path: string) => fetch(`${server.endpoint}${path}`, { redirect: 'manual' });
 
-/** Runs a trip to its end through the server, then reads its view as the console does. */
-async function viewOfRun(on: StepFunctionsServer, saga: LocalSaga, trip: Trip) {
+/** Runs an input (a trip, or any saga's) to its end through the server, named by its key, then reads its view as the console does. */
+async function viewOfRun(on: StepFunctionsServer, saga: LocalSaga, input: Trip | Readonly<Record<string, unknown>>) {
   const { executionArn } = (await on.call('StartExecution', {
     stateMachineArn: saga.stateMachineArn,
-    name: trip.trip_id,
-    input: JSON.stringify(trip),
+    name: String((input as Readonly<Record<string, unknown>>)[saga.saga.keyField]),
+    input: JSON.stringify(input),
   })) as { executionArn: string };
+  return viewOfEnd(on, executionArn);
+}
+
+/** Waits for an execution's run to end, then reads its view as the console does. */
+async function viewOfEnd(on: StepFunctionsServer, executionArn: string) {
   while (((await on.call('DescribeExecution', { executionArn })) as { status: string }).status === 'RUNNING') {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -59,6 +77,8 @@ async function viewOfRun(on: StepFunctionsServer, saga: LocalSaga, trip: Trip) {
       marks: Record<string, string[]>;
       items: { step: string; item: { status: string } | null }[];
       diagram: string | null;
+      outcome: string;
+      need: NeedsAPerson | null;
     };
     if (view.diagram !== null) return { ...view, diagram: view.diagram };
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -124,6 +144,64 @@ describe('console routes', () => {
     } finally {
       await groupServer.close();
       await grouped.close();
+    }
+  });
+
+  it('marks an execution stuck past the pivot as stuck forward, with its redrive and no rollback, and redrives it to success', async () => {
+    const ordering = await LocalSaga.start({ saga: orderSaga });
+    const stuckStep = retriableStepsOf(orderSaga).at(-1) as SagaStep;
+    const orderServer = await StepFunctionsServer.start(ordering, {
+      retryDelayMs: 0,
+      pages: consolePages(ordering),
+      faults: { [stuckStep.action]: { times: 'until-redrive' } },
+    });
+    try {
+      const described = (await (await fetch(`${orderServer.endpoint}/console/api/saga`)).json()) as {
+        steps: { action: string; role: string; compensation: string | null }[];
+      };
+      expect(described.steps).toEqual(
+        stepsOf<string>(orderSaga).map((step) =>
+          expect.objectContaining({ action: step.action, role: roleOf(step), compensation: step.compensation ?? null }),
+        ),
+      );
+      const example = (await exampleInputOf(orderSaga)) as Record<string, unknown>;
+      const order = { ...example, [orderSaga.keyField]: 'console-forward' };
+      const view = await viewOfRun(orderServer, ordering, order);
+      const retry = retryStateOf(stuckStep);
+      expect(view.path.at(-1)).toBe(retry);
+      expect(view.marks[retry]).toEqual(expect.arrayContaining(['failed', 'stuck']));
+      expect(view.outcome).toBe(Need.StuckForward);
+      expect(view.need).toMatchObject({ need: Need.StuckForward, forwardStep: stuckStep.action, stoppedAt: retry, redrivable: true });
+      expect(view.need?.command).toBe(
+        `aws stepfunctions redrive-execution --endpoint-url ${orderServer.endpoint} --execution-arn ${view.need?.executionArn}`,
+      );
+      expect(view.need?.rollbackCommand).toBeUndefined();
+      // Nothing is undone: every step before the stuck one holds its effect.
+      const before = stepsOf<string>(orderSaga).slice(0, stepsOf<string>(orderSaga).indexOf(stuckStep));
+      expect(view.items.filter(({ item }) => item?.status === 'BOOKED').map(({ step }) => step)).toEqual(before.map((step) => step.name));
+      // The list says the same, and the needs name it.
+      const listed = (await (await fetch(`${orderServer.endpoint}/console/api/executions`)).json()) as {
+        executions: { name: string; outcome: string }[];
+        needs: NeedsAPerson[];
+      };
+      expect(listed.executions.find((execution) => execution.name === 'console-forward')?.outcome).toBe(Need.StuckForward);
+      expect(listed.needs.map((need) => [need.name, need.need, need.forwardStep])).toEqual([
+        ['console-forward', Need.StuckForward, stuckStep.action],
+      ]);
+      // Redriven, it goes on forward from the stuck step: succeeded, every step's effect there, no compensation run.
+      const executionArn = view.need?.executionArn as string;
+      await orderServer.call('RedriveExecution', { executionArn });
+      const redriven = await viewOfEnd(orderServer, executionArn);
+      expect(redriven.outcome).toBe('succeeded');
+      expect(redriven.need).toBeNull();
+      expect(redriven.items.map(({ step, item }) => [step, item?.status])).toEqual(
+        stepsOf<string>(orderSaga).map((step) => [step.name, 'BOOKED']),
+      );
+      const compensations = new Set(compensatableStepsOf(orderSaga).map((step) => step.compensation));
+      expect(redriven.path.filter((state) => compensations.has(state))).toEqual([]);
+    } finally {
+      await orderServer.close();
+      await ordering.close();
     }
   });
 
@@ -311,6 +389,51 @@ describe('console routes', () => {
       await expect(page.getByRole('button', { name: 'Redrive execution' }).isHidden()).resolves.toBe(true);
     } finally {
       await fixable.close();
+    }
+  });
+
+  it('marks a step stuck past the pivot as stuck forward, offers its redrive, and redrives it forward to success', async () => {
+    const ordering = await LocalSaga.start({ saga: orderSaga });
+    const stuckStep = retriableStepsOf(orderSaga).at(-1) as SagaStep;
+    const orderServer = await StepFunctionsServer.start(ordering, {
+      retryDelayMs: 0,
+      pages: consolePages(ordering),
+      faults: { [stuckStep.action]: { times: 'until-redrive' } },
+    });
+    try {
+      // The pivot and the retriable steps have no compensation to offer as a fault.
+      await page.goto(`${orderServer.endpoint}/console/`);
+      await page.getByRole('button', { name: `New ${orderSaga.keyField}` }).waitFor();
+      for (const step of stepsOf<string>(orderSaga)) {
+        await expect(page.getByLabel(step.action, { exact: true }).count()).resolves.toBe(1);
+        if (step.compensation === undefined) continue;
+        await expect(page.getByLabel(step.compensation, { exact: true }).count()).resolves.toBe(1);
+      }
+      await expect(page.locator('input[type="checkbox"][value="undefined"], input[type="checkbox"][value="null"]').count()).resolves.toBe(
+        0,
+      );
+      await startFromForm('console-forward', [], orderServer.endpoint);
+      await statusIs('FAILED');
+      const retry = retryStateOf(stuckStep);
+      expect(await nodesWith('stuck')).toEqual([retry]);
+      const summary = page.locator('dl.summary');
+      await expect(summary.textContent()).resolves.toContain(`Outcome${Need.StuckForward} at ${stuckStep.action}`);
+      await expect(page.locator('#redrive-note').textContent()).resolves.toContain(`A redrive reruns ${retry} and goes on forward`);
+      // The list puts it among those that need a person, stuck forward, with its redrive.
+      await page.getByRole('link', { name: /All executions/ }).click();
+      const needing = page.locator('#needs li', { hasText: 'console-forward' });
+      await expect(needing.textContent()).resolves.toContain(`${Need.StuckForward} at ${stuckStep.action}`);
+      await expect(needing.textContent()).resolves.toContain(`redrive-execution --endpoint-url ${orderServer.endpoint}`);
+      await needing.getByRole('link', { name: 'console-forward' }).click();
+      await page.getByRole('button', { name: 'Redrive execution' }).click();
+      await statusIs('SUCCEEDED');
+      expect(await nodesWith('stuck')).toEqual([]);
+      // Every step's effect is there: nothing was undone, the stuck step finished.
+      await expect(page.locator('table.item').count()).resolves.toBe(stepsOf<string>(orderSaga).length);
+      for (const item of await page.locator('table.item').all()) await expect(item.textContent()).resolves.toContain('BOOKED');
+    } finally {
+      await orderServer.close();
+      await ordering.close();
     }
   });
 });

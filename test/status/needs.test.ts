@@ -11,15 +11,17 @@ import {
   retryStateOf,
   roleOf,
   StepRole,
+  stepsOf,
   stepsOfStage,
   type ParallelGroup,
+  type Saga,
   type SagaStep,
 } from '../../asl/saga.ts';
 import orderSaga from '../../examples/order.ts';
 import tripParallel from '../../examples/trip-parallel.ts';
 import { causeMessage, describeNeed, Need, needOf, resumeFromOf, routineEndsOf, type EndedExecution } from '../../status/needs.ts';
 import { tripSaga } from '../../saga.ts';
-import { firstStep, lastStep, stageOf, steps } from '../helpers/sagas.ts';
+import { firstStep, lastStep, stageOf, steps, withPivotAt } from '../helpers/sagas.ts';
 
 // Which ended executions need a person, and where the rollback machine takes over: the rules, on the step lists.
 
@@ -115,6 +117,49 @@ describe('describeNeed', () => {
       `aws stepfunctions start-execution --state-machine-arn ${rollbackStateMachineArn} --input '${JSON.stringify(input)}'`,
     );
   });
+
+  // The order saga, whose pivot is followed by a retriable step; and the trip with its first step as the pivot.
+  const pastThePivot: Saga[] = [orderSaga, withPivotAt(tripSaga, 0)];
+
+  it.each(pastThePivot.map((saga) => [saga.name, saga] as const))(
+    '%s: a step stuck past the pivot is stuck forward, finished by a redrive that goes on, never by the rollback machine',
+    (_, saga) => {
+      const input = { [saga.keyField]: 'key-1' };
+      const forward = retriableStepsOf(saga);
+      expect(forward.length).toBeGreaterThan(0);
+      for (const step of forward) {
+        for (const stoppedAt of [step.action, alertStateOf(step), retryStateOf(step)]) {
+          const stuck = ended({ error: StepError.InjectedFault, input });
+          const need = describeNeed(saga, 'saga', stuck, Need.Stuck, [], stoppedAt, context, now);
+          expect(need).toMatchObject({ need: Need.StuckForward, forwardStep: step.action, redrivable: true });
+          expect(need.command).toBe(`aws stepfunctions redrive-execution --execution-arn ${stuck.executionArn}`);
+          expect(need.rollbackCommand).toBeUndefined();
+          // Past the redrive window: what is left is finished by hand, the stuck step and every later one.
+          const old = ended({ error: StepError.InjectedFault, input, stopDate: new Date(now.getTime() - 15 * DAY) });
+          const late = describeNeed(saga, 'saga', old, Need.Stuck, [], stoppedAt, context, now);
+          const left = stepsOf(saga).slice(stepsOf(saga).indexOf(step));
+          expect(late.command).toBe(`no redrive accepted: finish by hand ${left.map((later) => later.action).join(', ')}`);
+          expect(late.rollbackCommand).toBeUndefined();
+        }
+      }
+      // Before the pivot, a stuck compensation is still the rollback's, with the rollback machine's command.
+      for (const step of compensatableStepsOf(saga)) {
+        const need = describeNeed(
+          saga,
+          'saga',
+          ended({ error: StepError.InjectedFault, input }),
+          Need.Stuck,
+          [],
+          retryStateOf(step),
+          context,
+          now,
+        );
+        expect(need.need).toBe(Need.Stuck);
+        expect(need.forwardStep).toBeUndefined();
+        expect(need.rollbackCommand).toContain('start-execution');
+      }
+    },
+  );
 });
 
 describe('causeMessage', () => {
