@@ -178,7 +178,7 @@ export function dashboardBody(input: DashboardInput) {
         0,
       ),
       widget(
-        'stuck rollbacks',
+        'stuck executions: rollbacks, and steps past the pivot',
         [
           own(input.unexpectedEnds, 'executions ended unfinished'),
           states('ExecutionsFailed', input.rollbackStateMachineArn, 'rollback machine failed'),

@@ -2,19 +2,24 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { SagaOutcome } from '../../asl/errors.ts';
 import type * as pulumi from '@pulumi/pulumi';
-import { renderRollback, renderSaga } from '../../asl/render.ts';
+import { renderRollback, renderSaga, SNS_PUBLISH } from '../../asl/render.ts';
 import {
+  alertStateOf,
   compensatableStepsOf,
   compensationRetryOf,
   DEFAULT_ACTION_RETRY,
   functionStatesOf,
   invalidErrorOf,
   isCustomStep,
+  retriableStepsOf,
+  retryStateOf,
   stepsOf,
   tableOf,
   type Saga,
   type CompensatableStep,
 } from '../../asl/saga.ts';
+import { exampleInputOf } from '../../local/input.ts';
+import { LocalSaga } from '../../local/runtime.ts';
 import { MAX_DEPLOYED_STATE_NAME } from '../../infra/names.ts';
 import { buildFunctions, type BuiltFunction } from '../../functions/build.ts';
 import { configToEnvironment, stepConfigsOf, type StepConfig } from '../../functions/config.ts';
@@ -24,7 +29,7 @@ import { CUSTOM_TABLE_ACTIONS, WILDCARD_ONLY_ACTIONS, type PolicyDocument } from
 import { SagaStack } from '../../infra/saga-stack.ts';
 import { DEFAULT_SETTINGS, sagaWithSettings } from '../../infra/settings.ts';
 import { tripSaga } from '../../saga.ts';
-import { retryOf, task } from '../helpers/asl.ts';
+import { graphsOf, retryOf, task } from '../helpers/asl.ts';
 import { saga } from '../helpers/cli.ts';
 import { MOCK_ACCOUNT, MOCK_REGION, ofType, runProgram, stackFileSettings, withMocks, type MockResource } from '../helpers/pulumi.ts';
 import { addedStep, everySaga, firstStep, steps, tripParallelSaga, tripSagaWithAddedStep } from '../helpers/sagas.ts';
@@ -392,7 +397,7 @@ describe('the program, with the default settings', () => {
     );
     expect(titles).toEqual([
       `${tripSaga.name}: executions by outcome`,
-      'stuck rollbacks',
+      'stuck executions: rollbacks, and steps past the pivot',
       'function errors and throttles',
       'DynamoDB throttles',
       'alarms',
@@ -456,6 +461,62 @@ describe.each(everySaga.map(({ file, saga }) => [file, saga] as const))('a stack
     expectSagaInventory(run, saga);
     expectNoStrayWildcards(run);
   });
+
+  it('alerts on each retriable step stuck past the pivot, naming it and its redrive, and pages on the execution it stops', async () => {
+    const definition = JSON.parse(stateMachineOf(run).inputs['definition']);
+    const forward = retriableStepsOf(saga);
+    // Every alert of the deployed definition is a stuck compensation's or a retriable step's: one each.
+    const alerts = graphsOf(definition).flatMap((graph) =>
+      Object.entries(graph.States).filter(([, state]) => (state as { Resource?: string }).Resource === SNS_PUBLISH),
+    );
+    expect(alerts.map(([name]) => name).sort()).toEqual(
+      [...compensatableStepsOf(saga), ...forward].map((step) => alertStateOf(step)).sort(),
+    );
+    const sagaPattern = JSON.parse(
+      (
+        ofType(run.resources, TYPES.rule).find((rule) =>
+          JSON.parse(rule.inputs['eventPattern']).detail.stateMachineArn.includes(stateMachineOf(run).state['arn']),
+        ) as MockResource
+      ).inputs['eventPattern'],
+    );
+    const routine = sagaPattern.detail.$or.find((branch: { status: string[] }) => branch.status.includes('FAILED')).error[0][
+      'anything-but'
+    ];
+    const logPattern = ofType(run.resources, TYPES.metricFilter).find(
+      (filter) => filter.inputs['logGroupName'] === named(run, TYPES.logGroup, 'state-machine-logs').state['name'],
+    )?.inputs['pattern'] as string;
+    const local = await LocalSaga.start({ saga });
+    try {
+      for (const step of forward) {
+        const alert = task(definition, alertStateOf(step));
+        expect(alert.Parameters).toMatchObject({
+          TopicArn: run.outputs['alertTopicArn'],
+          Subject: expect.stringContaining(saga.name),
+          Message: { stuckStep: step.action, 'resume.$': expect.stringContaining('aws stepfunctions redrive-execution --execution-arn') },
+        });
+        // The step's Task gives up to its alert, which goes on to its retry: a Task without a catcher, where it stops.
+        expect(task(definition, step.action).Catch).toEqual([
+          expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: alertStateOf(step) }),
+        ]);
+        expect(alert.Next).toBe(retryStateOf(step));
+        expect(task(definition, retryStateOf(step)).Catch).toBeUndefined();
+        // The execution it stops, as the local engine runs the same definition, ends with an error no pattern calls
+        // routine: EventBridge sends it to the topic, and the log's metric filter counts it for the alarm.
+        const key = `stack-forward-${step.action}`;
+        const example = (await exampleInputOf(saga)) as Record<string, unknown>;
+        const stuck = await local.execute(
+          { ...example, [saga.keyField]: key },
+          { name: key, faults: { [step.action]: { times: 'until-redrive' } }, retryDelayMs: 0 },
+        );
+        expect(stuck).toMatchObject({ status: 'FAILED', outcome: 'step not finished' });
+        expect(routine).not.toContain(stuck.error);
+        expect(logPattern).toContain('$.type = "ExecutionFailed"');
+        expect(logPattern).not.toContain(`"${stuck.error}"`);
+      }
+    } finally {
+      await local.close();
+    }
+  }, 120_000);
 });
 
 describe('a stack whose saga setting names the example with a group (examples/trip-parallel.ts)', () => {
