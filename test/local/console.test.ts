@@ -85,6 +85,22 @@ async function viewOfEnd(on: StepFunctionsServer, executionArn: string) {
   }
 }
 
+/** The order saga served, its last retriable step failing until redriven: an execution of it stops past the pivot. */
+async function servedStuckForward() {
+  const ordering = await LocalSaga.start({ saga: orderSaga });
+  const stuckStep = retriableStepsOf(orderSaga).at(-1) as SagaStep;
+  const orderServer = await StepFunctionsServer.start(ordering, {
+    retryDelayMs: 0,
+    pages: consolePages(ordering),
+    faults: { [stuckStep.action]: { times: 'until-redrive' } },
+  });
+  const close = async () => {
+    await orderServer.close();
+    await ordering.close();
+  };
+  return { ordering, orderServer, stuckStep, close };
+}
+
 describe('console routes', () => {
   it('serves the page, its script and style, and sends / to the console', async () => {
     expect((await get('/')).headers.get('location')).toBe('/console/');
@@ -148,13 +164,7 @@ describe('console routes', () => {
   });
 
   it('marks an execution stuck past the pivot as stuck forward, with its redrive and no rollback, and redrives it to success', async () => {
-    const ordering = await LocalSaga.start({ saga: orderSaga });
-    const stuckStep = retriableStepsOf(orderSaga).at(-1) as SagaStep;
-    const orderServer = await StepFunctionsServer.start(ordering, {
-      retryDelayMs: 0,
-      pages: consolePages(ordering),
-      faults: { [stuckStep.action]: { times: 'until-redrive' } },
-    });
+    const { ordering, orderServer, stuckStep, close } = await servedStuckForward();
     try {
       const described = (await (await fetch(`${orderServer.endpoint}/console/api/saga`)).json()) as {
         steps: { action: string; role: string; compensation: string | null }[];
@@ -200,8 +210,7 @@ describe('console routes', () => {
       const compensations = new Set(compensatableStepsOf(orderSaga).map((step) => step.compensation));
       expect(redriven.path.filter((state) => compensations.has(state))).toEqual([]);
     } finally {
-      await orderServer.close();
-      await ordering.close();
+      await close();
     }
   });
 
@@ -393,13 +402,7 @@ describe('console routes', () => {
   });
 
   it('marks a step stuck past the pivot as stuck forward, offers its redrive, and redrives it forward to success', async () => {
-    const ordering = await LocalSaga.start({ saga: orderSaga });
-    const stuckStep = retriableStepsOf(orderSaga).at(-1) as SagaStep;
-    const orderServer = await StepFunctionsServer.start(ordering, {
-      retryDelayMs: 0,
-      pages: consolePages(ordering),
-      faults: { [stuckStep.action]: { times: 'until-redrive' } },
-    });
+    const { orderServer, stuckStep, close } = await servedStuckForward();
     try {
       // The pivot and the retriable steps have no compensation to offer as a fault.
       await page.goto(`${orderServer.endpoint}/console/`);
@@ -432,8 +435,7 @@ describe('console routes', () => {
       await expect(page.locator('table.item').count()).resolves.toBe(stepsOf<string>(orderSaga).length);
       for (const item of await page.locator('table.item').all()) await expect(item.textContent()).resolves.toContain('BOOKED');
     } finally {
-      await orderServer.close();
-      await ordering.close();
+      await close();
     }
   });
 });
