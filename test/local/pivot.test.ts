@@ -39,3 +39,11 @@ describe('the failure matrix of a saga with a pivot and a group of retriable ste
       expect(stillBooked(await local.bookingsOf(trip.trip_id), execution.executionArn)).toEqual(stepsOf(saga).map((step) => step.name));
   });
 });
+
+it('refuses to run a saga with retriable steps on a local EXPRESS machine, naming them', async () => {
+  const names = retriableStepsOf(saga).map((step) => step.name);
+  await expect(LocalSaga.start({ saga, type: 'EXPRESS' })).rejects.toMatchObject({
+    name: 'SagaDefinitionError',
+    problems: [expect.stringContaining(`retriable step(s) ${names.join(', ')}: an EXPRESS state machine cannot be redriven`)],
+  });
+});
