@@ -58,9 +58,10 @@ afterAll(async () => {
 const start = (name: string, input: unknown) =>
   sfn.send(new StartExecutionCommand({ stateMachineArn: local.stateMachineArn, name, input: JSON.stringify(input) }));
 
-async function finished(executionArn: string): Promise<DescribeExecutionCommandOutput> {
+/** An execution described once it has ended, through the given endpoint's client. */
+async function finished(executionArn: string, client: SFNClient = sfn): Promise<DescribeExecutionCommandOutput> {
   for (;;) {
-    const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    const described = await client.send(new DescribeExecutionCommand({ executionArn }));
     if (described.status !== 'RUNNING') return described;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -485,13 +486,7 @@ describe('a stuck rollback, fixed by a redrive (saga local --fail COMPENSATION=u
     await faulty.close();
   });
 
-  async function ended(executionArn: string): Promise<DescribeExecutionCommandOutput> {
-    for (;;) {
-      const described = await client.send(new DescribeExecutionCommand({ executionArn }));
-      if (described.status !== 'RUNNING') return described;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
+  const ended = (executionArn: string) => finished(executionArn, client);
 
   async function ownBookings(tripId: string): Promise<string[]> {
     const bookings = await faulty.bookingsOf(tripId);
@@ -608,13 +603,7 @@ describe('a step stuck past the pivot, redriven forward (saga local --saga examp
     const { executionArn } = await client.send(
       new StartExecutionCommand({ stateMachineArn: order.stateMachineArn, name: 'sdk-forward', input: JSON.stringify(input) }),
     );
-    const ended = async () => {
-      for (;;) {
-        const described = await client.send(new DescribeExecutionCommand({ executionArn }));
-        if (described.status !== 'RUNNING') return described;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    };
+    const ended = () => finished(executionArn as string, client);
     expect(await ended()).toMatchObject({ status: 'FAILED', redriveStatus: 'REDRIVABLE', redriveCount: 0 });
     const entered = async () =>
       ((await client.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }))).events as HistoryEvent[]).flatMap((event) =>
