@@ -185,6 +185,16 @@ export function redriveEntryOf(stuck: SagaStep, saga: Saga = tripSaga): string {
   return group === undefined ? retryStateOf(stuck) : groupCompensationOf(group);
 }
 
+/**
+ * The states a redrive of a rollback stuck at `stuck`'s compensation enters: its redrive entry, the stuck
+ * compensation's retry, then every earlier entry's compensations, in reverse, and SagaRolledBack.
+ */
+export const redrivenRollbackPathOf = (stuck: SagaStep, saga: Saga = tripSaga): string[] => [
+  ...new Set([redriveEntryOf(stuck, saga), retryStateOf(stuck)]),
+  ...saga.steps.slice(0, stageIndexOf(stuck, saga)).reverse().flatMap(compensationStatesOf),
+  TerminalState.RolledBack,
+];
+
 /** The saga with one of its steps changed, wherever it stands (alone, or in a group). */
 export function withStepChanged(step: SagaStep, change: Partial<BookingStep>, saga: Saga = tripSaga): Saga {
   const changed = (other: SagaStep): SagaStep => (other === step ? ({ ...other, ...change } as SagaStep) : other);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parallel, retryStateOf, stepsOf, type Saga, type SagaStep } from '../../asl/saga.ts';
+import { parallel, retryStateOf, stepsOf, stepsOfStage, type Saga } from '../../asl/saga.ts';
 import {
   DescribeExecutionCommand,
   DescribeStateMachineCommand,
@@ -13,7 +13,7 @@ import { StepFunctionsServer } from '../../local/sfn-server.ts';
 import { LocalSaga, stillBooked, type Execution } from '../../local/runtime.ts';
 import { tripSaga } from '../../saga.ts';
 import { booked, expectConsistent } from '../helpers/invariant.ts';
-import { addedStep, lastStep, previousStep, steps, tripSagaWithAddedStep } from '../helpers/sagas.ts';
+import { addedStep, lastStep, previousStep, stageIndexOf, stageOf, steps, tripSagaWithAddedStep } from '../helpers/sagas.ts';
 import { interruptedExecution, withoutDefinition } from '../helpers/journals.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 import { tripWithId } from '../helpers/trips.ts';
@@ -24,9 +24,12 @@ import { tripWithId } from '../helpers/trips.ts';
 /** The edits a user makes between a start and a redrive, each from the trip's own step list. */
 const edits: readonly (readonly [string, Saga])[] = [
   ['steps reordered', { ...tripSaga, steps: [...tripSaga.steps].reverse() }],
-  ['the failed step removed', { ...tripSaga, steps: tripSaga.steps.filter((stage) => stage !== lastStep) }],
+  ['the entry of the failed step removed', { ...tripSaga, steps: tripSaga.steps.filter((stage) => stage !== stageOf(lastStep)) }],
   ['a step added', tripSagaWithAddedStep],
-  ['the first steps grouped', { ...tripSaga, steps: [parallel('Grouped', steps.slice(0, 2) as SagaStep[]), ...tripSaga.steps.slice(2)] }],
+  [
+    'the first entries grouped',
+    { ...tripSaga, steps: [parallel('Grouped', tripSaga.steps.slice(0, 2).flatMap(stepsOfStage)), ...tripSaga.steps.slice(2)] },
+  ],
 ];
 
 /** A rollback stuck at the compensation before the failed step's, as `--fail LAST --fail PREVIOUS=until-redrive` leaves it. */
@@ -59,9 +62,12 @@ describe('an execution stuck in its rollback, redriven after the step list chang
       );
       const redriven = await after.redrive(saved, { retryDelayMs: 0 });
       expect(redriven).toMatchObject({ status: 'FAILED', error: 'SagaRolledBack', outcome: 'rolled back', redriveCount: 1 });
-      // Every compensation the rollback owed ran, in the order of the step list the execution started with.
-      const owed = steps.map((step) => step.compensation).reverse();
-      expect(redriven.path.filter((state) => owed.includes(state))).toEqual(owed);
+      // Every compensation the rollback owed ran, entry by entry in reverse order of the step list the execution
+      // started with (a group's in any order, a branch its Parallel state stopped run again).
+      const compensated = redriven.path.flatMap((state) => steps.filter((step) => step.compensation === state));
+      expect(new Set(compensated)).toEqual(new Set(steps));
+      const entries = compensated.map((step) => stageIndexOf(step));
+      expect(entries).toEqual([...entries].sort((earlier, later) => later - earlier));
       expect(stillBooked(await after.bookingsOf(trip.trip_id, tripSaga), saved.executionArn)).toEqual([]);
       await expectConsistent(after, redriven, trip);
       // Kept as it ended, on its own definition still.
