@@ -1,22 +1,48 @@
 import { describe, expect, it } from '@jest/globals';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb.ts';
 import { localStateMachineArn, saga, sagaWithEnv, startSaga } from '../helpers/cli.ts';
-import { addedStep, lastStep } from '../helpers/sagas.ts';
+import { actionEntryOf, alertStateOf, compensationEntryOf, functionStatesOfStep, retryStateOf } from '../../asl/index.ts';
+import { addedStep, groupOf, lastStep } from '../helpers/sagas.ts';
 import { scratchFile } from '../helpers/scratch.ts';
 
 // `saga diff` as a user runs it before `pulumi up`: the step list against an earlier one, or an earlier definition.
 
-const TRIP = JSON.stringify(new URL('../../saga.ts', import.meta.url).href);
+const moduleUrl = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
 
-/** A saga file that edits the trip's step list: `steps` and the rest as JavaScript expressions over `trip`. */
-const editedTrip = (fields: string) => scratchFile(`import trip from ${TRIP};\nexport default { ...trip, ${fields} };\n`, 'edited.ts');
-const withoutLast = 'steps: trip.steps.slice(0, -1)';
-const retiredLast = `${withoutLast}, retired: [trip.steps.at(-1)]`;
+/**
+ * A saga file that edits the trip's step list: `steps` and the rest as JavaScript expressions over `trip` and `last`
+ * (the trip's last step, wherever it stands), with the helpers that edit a step list in place.
+ */
+const editedTrip = (fields: string) =>
+  scratchFile(
+    [
+      `import trip from ${moduleUrl('../../saga.ts')};`,
+      `import { stepsOf } from ${moduleUrl('../../asl/index.ts')};`,
+      `import { withoutStep, withStepChanged } from ${moduleUrl('../helpers/saga-shapes.ts')};`,
+      `const last = stepsOf(trip).find((step) => step.name === ${JSON.stringify(lastStep.name)});`,
+      `export default { ...trip, ${fields} };`,
+      '',
+    ].join('\n'),
+    'edited.ts',
+  );
+const withoutLast = 'steps: withoutStep(last, trip).steps';
+const retiredLast = `${withoutLast}, retired: [last]`;
+
+/** The states removing the last step takes out: its own, and its group's when that is left with one step, which stands alone. */
+const lastGroup = groupOf(lastStep);
+const statesRemovedWithLast = [
+  ...functionStatesOfStep(lastStep),
+  alertStateOf(lastStep),
+  retryStateOf(lastStep),
+  ...(lastGroup?.parallel.length === 2 ? [actionEntryOf(lastGroup), compensationEntryOf(lastGroup)] : []),
+];
 
 describe('saga diff --against FILE', () => {
   it('a step removed and not retired needs draining: its functions would be deleted; exit 1', async () => {
     const { code, stdout } = await saga('diff', '--saga', await editedTrip(withoutLast), '--against', 'saga.ts');
-    expect(stdout).toContain(`States: 4 states removed (${lastStep.action}, ${lastStep.compensation}, `);
+    const [, count, removed = ''] = /States: (\d+) states removed \(([^)]*)\)/.exec(stdout) ?? [];
+    expect(removed.split(', ').sort()).toEqual([...statesRemovedWithLast].sort());
+    expect(Number(count)).toBe(statesRemovedWithLast.length);
     expect(stdout).toContain(
       `⚠ ${lastStep.name} removed and NOT retired: \`pulumi up\` deletes ${lastStep.action}, ${lastStep.compensation}`,
     );
@@ -61,7 +87,7 @@ describe('saga diff --against FILE', () => {
   });
 
   it('a step renamed keeps its table, and its earlier functions would be deleted', async () => {
-    const renamed = `steps: [...trip.steps.slice(0, -1), { ...trip.steps.at(-1), name: 'Car', action: 'BookCar', compensation: 'CancelCar' }]`;
+    const renamed = `steps: withStepChanged(last, { name: 'Car', action: 'BookCar', compensation: 'CancelCar' }, trip).steps`;
     const { code, stdout } = await saga('diff', '--saga', await editedTrip(renamed), '--against', 'saga.ts');
     expect(stdout).toContain(`~ ${lastStep.name} → Car: table ${lastStep.table} kept`);
     expect(code).toBe(1);

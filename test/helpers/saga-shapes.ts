@@ -1,6 +1,6 @@
-// Sagas of a given size or shape, built as a user writes a step list: jest-free, so that benchmarks (plain scripts)
-// share them with the tests.
-import { defineSaga, parallel, type BookingStep, type Saga, type SagaStep } from '../../asl/index.ts';
+// Sagas of a given size or shape, and edits of a step list, as a user writes them: jest-free, so that benchmarks (plain
+// scripts) and the saga files tests hand to the CLI share them with the tests.
+import { defineSaga, isGroup, parallel, stepsOf, type BookingStep, type Saga, type SagaStep, type Stage } from '../../asl/index.ts';
 import { tripSaga, type TripField } from '../../saga.ts';
 
 const FIELDS = ['id', 'what', 'from', 'to'] as const;
@@ -53,3 +53,30 @@ export function tripSagaOfShape(shape: readonly number[]): Saga {
     steps: shape.map((size, index) => (size === 1 ? (take(1)[0] as SagaStep) : parallel(`Group${index + 1}`, take(size)))),
   };
 }
+
+/** The saga with one of its steps changed, wherever it stands (alone, or in a group). */
+export function withStepChanged(step: SagaStep, change: Partial<BookingStep>, saga: Saga = tripSaga): Saga {
+  const changed = (other: SagaStep): SagaStep => (other === step ? ({ ...other, ...change } as SagaStep) : other);
+  return {
+    ...saga,
+    steps: saga.steps.map((stage) => (isGroup(stage) ? { ...stage, parallel: stage.parallel.map(changed) } : changed(stage))),
+  };
+}
+
+/**
+ * The saga without one of its steps, wherever it stands, as a user removes it: a group left with a single step (a group
+ * runs at least two) gives way to that step.
+ */
+export function withoutStep(step: SagaStep, saga: Saga = tripSaga): Saga {
+  return {
+    ...saga,
+    steps: saga.steps.flatMap((stage): Stage[] => {
+      if (!isGroup(stage)) return stage === step ? [] : [stage];
+      const rest = stage.parallel.filter((other) => other !== step);
+      return rest.length === 1 ? (rest as SagaStep[]) : [{ ...stage, parallel: rest }];
+    }),
+  };
+}
+
+/** The saga with its groups opened: every step one after another, in step-list order, whatever groups it has. */
+export const chainOf = (saga: Saga = tripSaga): Saga => ({ ...saga, steps: stepsOf(saga) });

@@ -28,7 +28,7 @@ import {
 } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
 
-export { sagaOfSize, stepNamed, tripSagaOfShape, tripSagaOfSize } from './saga-shapes.ts';
+export { chainOf, sagaOfSize, stepNamed, tripSagaOfShape, tripSagaOfSize, withoutStep, withStepChanged } from './saga-shapes.ts';
 
 /** The step that tests add at the end of the trip's step list, as a user adds one (README: "Adding a step"). */
 export const addedStep: CompensatableBooking = {
@@ -194,15 +194,6 @@ export const redrivenRollbackPathOf = (stuck: SagaStep, saga: Saga = tripSaga): 
   ...saga.steps.slice(0, stageIndexOf(stuck, saga)).reverse().flatMap(compensationStatesOf),
   TerminalState.RolledBack,
 ];
-
-/** The saga with one of its steps changed, wherever it stands (alone, or in a group). */
-export function withStepChanged(step: SagaStep, change: Partial<BookingStep>, saga: Saga = tripSaga): Saga {
-  const changed = (other: SagaStep): SagaStep => (other === step ? ({ ...other, ...change } as SagaStep) : other);
-  return {
-    ...saga,
-    steps: saga.steps.map((stage) => (isGroup(stage) ? { ...stage, parallel: stage.parallel.map(changed) } : changed(stage))),
-  };
-}
 
 /** What an execution still holds when `stuck`'s compensation gives up: its booking, and those of every earlier entry. */
 export const heldWhenStuck = (stuck: SagaStep, saga: Saga = tripSaga): SagaStep[] =>

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { SagaOutcome } from '../../asl/errors.ts';
 import type * as pulumi from '@pulumi/pulumi';
 import { renderRollback, renderSaga, SNS_PUBLISH } from '../../asl/render.ts';
+import type { StateGraph } from '../../asl/index.ts';
 import {
   alertStateOf,
   compensatableStepsOf,
@@ -29,10 +30,10 @@ import { CUSTOM_TABLE_ACTIONS, WILDCARD_ONLY_ACTIONS, type PolicyDocument } from
 import { SagaStack } from '../../infra/saga-stack.ts';
 import { DEFAULT_SETTINGS, sagaWithSettings } from '../../infra/settings.ts';
 import { tripSaga } from '../../saga.ts';
-import { graphsOf, retryOf, task } from '../helpers/asl.ts';
+import { graphHolding, graphsOf, retryOf, task } from '../helpers/asl.ts';
 import { saga } from '../helpers/cli.ts';
 import { MOCK_ACCOUNT, MOCK_REGION, ofType, runProgram, stackFileSettings, withMocks, type MockResource } from '../helpers/pulumi.ts';
-import { addedStep, everySaga, firstStep, steps, tripParallelSaga, tripSagaWithAddedStep } from '../helpers/sagas.ts';
+import { addedStep, everySaga, firstStep, steps, tripParallelSaga, tripSagaWithAddedStep, withoutStep } from '../helpers/sagas.ts';
 import { scratchDir, scratchFile } from '../helpers/scratch.ts';
 
 // Pulumi's own unit-test mocks stand in for AWS: every resource the program registers is recorded with its inputs.
@@ -754,7 +755,8 @@ describe('the Pulumi project', () => {
 
 describe('changing the step list of a deployed stack: two successive programs, before and after a step is removed', () => {
   const removed = steps.at(-1) as CompensatableStep;
-  const kept = tripSaga.steps.filter((stage) => stage !== removed);
+  /** The step list without the step, wherever it stood (alone, or in a group). */
+  const kept = withoutStep(removed).steps;
   /** The runbook's removal: out of the step list, into `retired`, until the redrive window has passed. */
   const withRetired: Saga = { ...tripSaga, steps: kept, retired: [removed] };
   /** The removal once retired for good: the step's functions and roles go; its table leaves the stack, not DynamoDB. */
@@ -785,7 +787,8 @@ describe('changing the step list of a deployed stack: two successive programs, b
   }, 120_000);
 
   const taskResources = (run: Run): string[] =>
-    Object.values(JSON.parse(stateMachineOf(run).inputs['definition']).States as Record<string, { Type: string; Resource?: string }>)
+    graphsOf(JSON.parse(stateMachineOf(run).inputs['definition']) as StateGraph)
+      .flatMap((graph) => Object.values(graph.States) as { Type: string; Resource?: string }[])
       .filter((state) => state.Type === 'Task' && state.Resource?.includes(':lambda:'))
       .map((state) => state.Resource as string);
 
@@ -812,9 +815,9 @@ describe('changing the step list of a deployed stack: two successive programs, b
   });
 
   it('after the removal, the definition no longer calls the step, but its functions, roles, log groups and table stay', () => {
-    const states = Object.keys(JSON.parse(stateMachineOf(after).inputs['definition']).States);
-    expect(states).not.toContain(removed.action);
-    expect(states).not.toContain(removed.compensation);
+    const definition = JSON.parse(stateMachineOf(after).inputs['definition']) as StateGraph;
+    expect(graphHolding(definition, removed.action)).toBeUndefined();
+    expect(graphHolding(definition, removed.compensation)).toBeUndefined();
     for (const state of [removed.action, removed.compensation]) {
       for (const [type, name] of [
         [TYPES.fn, state],

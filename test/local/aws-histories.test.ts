@@ -7,7 +7,7 @@ import { ExecutionHistory, stateOfEvents, type HistoryEvent, type InterpreterEve
 import { LocalSaga, type ExecuteOptions } from '../../local/runtime.ts';
 import { tripSaga } from '../../saga.ts';
 import { SLOW_MS } from '../helpers/matrix.ts';
-import { firstStep, lastStep, tripParallelSaga } from '../helpers/sagas.ts';
+import { chainOf, firstStep, lastStep, tripParallelSaga } from '../helpers/sagas.ts';
 import { tripWithId } from '../helpers/trips.ts';
 import { nextTripId } from '../helpers/invariant.ts';
 
@@ -165,19 +165,25 @@ describe('the local history against histories recorded on AWS', () => {
   if (groupFirst === undefined || groupSecond === undefined) throw new Error(`${group.name} has fewer than two steps`);
   // As many retries as the recorded machine's retrier allowed: its calls, less the first.
   const retries = recording('lambda-retry-then-catch').events.filter((event) => event.type === 'LambdaFunctionScheduled').length - 1;
+  /**
+   * The trip's steps one after another, as the recorded machines run their Lambda Tasks: a Task's window (the last
+   * state, ending the execution; a retry that fails it) is then the Task's own, whatever groups the step list has. A
+   * group's windows are compared on the example with a group.
+   */
+  const chain = chainOf(tripSaga);
   const withRetries = (maxAttempts: number): Saga => ({
-    ...tripSaga,
-    compensationRetry: { ...compensationRetryOf(tripSaga), maxAttempts },
+    ...chain,
+    compensationRetry: { ...compensationRetryOf(chain), maxAttempts },
   });
   const locals: LocalSaga[] = [];
   let trip: LocalSaga, retrying: LocalSaga, unretried: LocalSaga, grouped: LocalSaga, express: LocalSaga;
   beforeAll(async () => {
     locals.push(
-      (trip = await LocalSaga.start({ saga: tripSaga })),
+      (trip = await LocalSaga.start({ saga: chain })),
       (retrying = await LocalSaga.start({ saga: withRetries(retries) })),
       (unretried = await LocalSaga.start({ saga: withRetries(0) })),
       (grouped = await LocalSaga.start({ saga: tripParallelSaga })),
-      (express = await LocalSaga.start({ saga: tripSaga, type: 'EXPRESS' })),
+      (express = await LocalSaga.start({ saga: chain, type: 'EXPRESS' })),
     );
   });
   afterAll(async () => {
