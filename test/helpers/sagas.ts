@@ -187,10 +187,19 @@ export function redriveEntryOf(stuck: SagaStep, saga: Saga = tripSaga): string {
 
 /**
  * The states a redrive of a rollback stuck at `stuck`'s compensation enters: its redrive entry, the stuck
- * compensation's retry, then every earlier entry's compensations, in reverse, and SagaRolledBack.
+ * compensation's retry, then every earlier entry's compensations, in reverse, and SagaRolledBack. In a group, the
+ * redrive also reruns each sibling's compensation that had not succeeded before (`succeededBefore`): the stuck
+ * branch's failure stops a sibling still running, as Step Functions stops it, whenever the sibling is the slower.
  */
-export const redrivenRollbackPathOf = (stuck: SagaStep, saga: Saga = tripSaga): string[] => [
+export const redrivenRollbackPathOf = (
+  stuck: SagaStep,
+  saga: Saga = tripSaga,
+  succeededBefore: ReadonlySet<string> = new Set(),
+): string[] => [
   ...new Set([redriveEntryOf(stuck, saga), retryStateOf(stuck)]),
+  ...(groupOf(stuck, saga)?.parallel ?? [])
+    .filter((sibling) => sibling !== stuck && isCompensatable(sibling) && !succeededBefore.has(sibling.compensation))
+    .map((sibling) => sibling.compensation as string),
   ...saga.steps.slice(0, stageIndexOf(stuck, saga)).reverse().flatMap(compensationStatesOf),
   TerminalState.RolledBack,
 ];
