@@ -2,8 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import {
   compensatableStepsOf,
-  compensationRetryOf,
-  forwardRetryOf,
   functionStatesOfStep,
   invalidErrorOf,
   payloadKeyOf,
@@ -13,10 +11,10 @@ import {
   type Saga,
 } from '../../asl/saga.ts';
 import { buildFunctions } from '../../functions/build.ts';
-import type { FaultSpec } from '../../local/faults.ts';
 import { exampleInputOf } from '../../local/input.ts';
 import { LocalSaga, stillBooked, type Execution } from '../../local/runtime.ts';
 import { saga as sagaCommand } from '../helpers/cli.ts';
+import { faultSchedulesOf } from '../helpers/fault-arbitrary.ts';
 import { expectConsistent, expectRedrivenForward } from '../helpers/invariant.ts';
 import { failureMatrix } from '../helpers/matrix.ts';
 import { everySaga } from '../helpers/sagas.ts';
@@ -73,24 +71,7 @@ describe.each(everySaga.map(({ file, saga }) => [file, saga] as const))('%s', (f
 
   it('keeps the invariant over fast-check schedules of its own states, with rival executions of one key and redrives', async () => {
     const states = stepsOf(saga).flatMap(functionStatesOfStep);
-    const fault = fc.option(
-      fc.oneof(
-        fc.constant<FaultSpec>({ times: 'always' }),
-        // Up to one more than the longest retry allows: a compensation's, or a retriable step's own.
-        fc
-          .integer({
-            min: 1,
-            max:
-              Math.max(compensationRetryOf(saga).maxAttempts, ...retriableStepsOf(saga).map((step) => forwardRetryOf(step).maxAttempts)) +
-              1,
-          })
-          .map((times): FaultSpec => ({ times })),
-      ),
-      { nil: undefined },
-    );
-    const faults = fc
-      .tuple(...states.map(() => fault))
-      .map((specs) => Object.fromEntries(states.flatMap((state, index) => (specs[index] ? [[state, specs[index]]] : []))));
+    const faults = faultSchedulesOf(saga);
     const schedule = fc.record({
       faults,
       deliverTwice: fc.subarray(states),

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { compensationRetryOf, forwardRetryOf, functionStatesOfStep, retriableStepsOf, stepsOf, type Saga } from '../../asl/saga.ts';
-import type { FaultSpec } from '../../local/faults.ts';
+import { functionStatesOfStep, stepsOf, type Saga } from '../../asl/saga.ts';
 import { LocalSaga } from '../../local/runtime.ts';
+import { faultSchedulesOf } from '../helpers/fault-arbitrary.ts';
 import { expectConsistent, nextTripId, runChecked } from '../helpers/invariant.ts';
 import { tripSagaOfShape, withPivotAt } from '../helpers/sagas.ts';
 import { tripWithId } from '../helpers/trips.ts';
@@ -25,23 +25,6 @@ describe('random fault schedules over step lists of 1 to 6 steps, single or in g
     for (const local of sagas.values()) await (await local).close();
   });
 
-  const faultOf = (saga: Saga) =>
-    fc.option(
-      fc.oneof(
-        fc.constant<FaultSpec>({ times: 'always' }),
-        // Up to one more than the longest retry allows: a compensation's, or a retriable step's own.
-        fc
-          .integer({
-            min: 1,
-            max:
-              Math.max(compensationRetryOf(saga).maxAttempts, ...retriableStepsOf(saga).map((step) => forwardRetryOf(step).maxAttempts)) +
-              1,
-          })
-          .map((times): FaultSpec => ({ times })),
-      ),
-      { nil: undefined },
-    );
-
   // Entries of 1 (a single step) to 3 (a group of three), at most 6 steps in all.
   const shapes = fc
     .array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 })
@@ -57,9 +40,7 @@ describe('random fault schedules over step lists of 1 to 6 steps, single or in g
     const pivot = chosen === undefined || chosen < 0 ? undefined : chosen;
     const saga = sagaOf(shape, pivot);
     const states = stepsOf(saga).flatMap(functionStatesOfStep);
-    const faults = fc
-      .tuple(...states.map(() => faultOf(saga)))
-      .map((specs) => Object.fromEntries(states.flatMap((state, index) => (specs[index] ? [[state, specs[index]]] : []))));
+    const faults = faultSchedulesOf(saga);
     return fc.record({
       shape: fc.constant(shape),
       pivot: fc.constant(pivot),
