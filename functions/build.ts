@@ -1,6 +1,7 @@
 // Bundles each function of the saga with esbuild: one ESM file per Lambda, for Node 22, minified,
 // with a source map. Run `npm run build`; infra and the local mode call buildFunctions() themselves.
 import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 import type { Saga } from '../asl/saga.ts';
@@ -55,7 +56,28 @@ function validatorsPlugin(saga: Saga): Plugin {
   };
 }
 
-export async function buildFunctions(saga: Saga, options: BuildOptions): Promise<BuiltFunction[]> {
+/**
+ * The last build into each folder, in this process. A program run again in one process bundles its saga once: Pulumi's
+ * Automation API runs an inline program for a preview and again for the update, and the tests run the program under
+ * many settings (none of which changes a bundle). Another saga built into the folder in between overwrites it, and is
+ * then the one remembered; the sources are taken as they were at the first build.
+ */
+const lastBuilds = new Map<string, { readonly saga: Saga; readonly sdk: BuildOptions['sdk']; readonly built: Promise<BuiltFunction[]> }>();
+
+export function buildFunctions(saga: Saga, options: BuildOptions): Promise<BuiltFunction[]> {
+  const folder = resolve(options.outDir);
+  const last = lastBuilds.get(folder);
+  if (last?.saga === saga && last.sdk === options.sdk) return last.built;
+  const built = bundle(saga, options);
+  lastBuilds.set(folder, { saga, sdk: options.sdk, built });
+  // A build that failed is tried again next time.
+  built.catch(() => {
+    if (lastBuilds.get(folder)?.built === built) lastBuilds.delete(folder);
+  });
+  return built;
+}
+
+async function bundle(saga: Saga, options: BuildOptions): Promise<BuiltFunction[]> {
   const validators = validatorsPlugin(saga);
   return Promise.all(
     handlerModulesOf(saga).map(async (handlerModule) => {
