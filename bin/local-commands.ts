@@ -1,7 +1,6 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { diagramOptionsOf, svgOf, toDot } from '../asl/diagram.ts';
 import { taskStatesOf } from '../asl/model.ts';
 import { LIVE_ALIAS } from '../asl/render.ts';
 import { parseFault, type FaultSpec } from '../local/faults.ts';
@@ -19,8 +18,6 @@ import {
   type Recovery,
   type Started,
 } from '../local/runtime.ts';
-import { consolePages, CONSOLE_PATH } from '../local/console.ts';
-import { StepFunctionsServer } from '../local/sfn-server.ts';
 import { inputProblemsOf } from '../functions/input-problems.ts';
 import {
   compensatableStepsOf,
@@ -286,6 +283,8 @@ async function run(options: RunOptions): Promise<void> {
       await report(local, execution, options.data);
     }
     if (options.graph) {
+      // Loaded for --graph alone, as the server and console are for `saga local` alone: `saga run` starts sooner.
+      const { diagramOptionsOf, svgOf, toDot } = await import('../asl/diagram.ts');
       await writeFile(options.graph, await svgOf(toDot(local.definition, execution.path, {}, diagramOptionsOf(local.saga))));
       process.stderr.write(`wrote ${options.graph}\n`);
     }
@@ -474,6 +473,10 @@ async function serve(options: ServeOptions): Promise<void> {
       await local.close();
       throw error;
     });
+  const [{ StepFunctionsServer }, { consolePages, CONSOLE_PATH }] = await Promise.all([
+    import('../local/sfn-server.ts'),
+    import('../local/console.ts'),
+  ]);
   const server = await StepFunctionsServer.start(local, {
     port: options.port,
     faults,
