@@ -1,4 +1,5 @@
 #!/usr/bin/env node
 import './check-node.js';
+import './compile-cache.js';
 
 await import('./cli.ts');
