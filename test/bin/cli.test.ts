@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
 import {
+  compensatableStepsOf,
   EXECUTION_ALREADY_EXISTS,
   isGroup,
   pivotOf,
@@ -13,6 +14,7 @@ import {
   renderRollback,
   renderSaga,
   retriableStepsOf,
+  type CompensatableStep,
   type StateMachineDefinition,
 } from '../../asl/index.ts';
 import orderSaga from '../../examples/order.ts';
@@ -21,8 +23,13 @@ import { tripSaga } from '../../saga.ts';
 import { errorLine, isFileError } from '../../bin/io.ts';
 import { retryOf, task } from '../helpers/asl.ts';
 import { saga } from '../helpers/cli.ts';
-import { firstStep, groupOf, happyPathOf, lastStep, rollbackPathOf, stageIndexOf, steps } from '../helpers/sagas.ts';
+import { firstStep, groupOf, happyPathOf, lastStep, rollbackPathOf, sagaOfSize, stageIndexOf, steps } from '../helpers/sagas.ts';
 import { scratchDir, scratchFile } from '../helpers/scratch.ts';
+import { deploys, projectStackSettings } from '../helpers/stacks.ts';
+import devExpressTrip, { DEV_EXPRESS } from '../helpers/dev-express-trip.ts';
+
+/** The trip as far as the dev-express stack deploys it (all of it while it fits Express). */
+const DEV_EXPRESS_TRIP = fileURLToPath(new URL('../helpers/dev-express-trip.ts', import.meta.url));
 
 const SAGA = fileURLToPath(new URL('../../bin/saga.js', import.meta.url));
 
@@ -223,29 +230,35 @@ describe('--stack', () => {
   });
 
   it('renders an EXPRESS stack’s saga with the hand-off of a stuck rollback to the rollback machine', async () => {
-    const { code, stdout } = await saga('asl', '--stack', 'dev-express');
+    const { code, stdout } = await saga('asl', '--stack', DEV_EXPRESS, '--saga', DEV_EXPRESS_TRIP);
     expect(code).toBe(0);
     const definition = JSON.parse(stdout) as StateMachineDefinition;
-    expect(task(definition, `Alert${lastStep.compensation}`).Next).toBe(`HandOff${lastStep.compensation}`);
-    expect(task(definition, `HandOff${lastStep.compensation}`).Parameters?.['StateMachineArn']).toMatch(/:stateMachine:\S+-rollback$/);
+    const last = compensatableStepsOf(devExpressTrip).at(-1) as CompensatableStep;
+    expect(task(definition, `Alert${last.compensation}`).Next).toBe(`HandOff${last.compensation}`);
+    expect(task(definition, `HandOff${last.compensation}`).Parameters?.['StateMachineArn']).toMatch(/:stateMachine:\S+-rollback$/);
     // A hand-off rerun after the rollback machine closed its execution finds the name taken: handed off already.
-    const handOff = task(definition, `HandOff${lastStep.compensation}`);
+    const handOff = task(definition, `HandOff${last.compensation}`);
     expect(handOff.Catch).toEqual([{ ErrorEquals: [EXECUTION_ALREADY_EXISTS], Next: handOff.Next, ResultPath: '$.handOff' }]);
   });
 
   it.each(['asl', 'cost', 'validate'])(
     'saga %s refuses, exit 1 and naming the settings, an EXPRESS configuration that the stack refuses',
     async (command) => {
-      // Twice the trip's steps: twice its worst case, past Express's five minutes with the stack's settings.
-      const longer = await tripChanged(
-        '{ ...trip, steps: [...steps, ...steps.map((step) => ({ ...step, name: `${step.name}2`, action: `${step.action}2`, compensation: `${step.compensation}2`, table: `${step.table}2` }))] }',
+      // The shortest step list of bookings whose worst case outruns Express's five minutes with the stack's settings.
+      const settings = projectStackSettings(DEV_EXPRESS);
+      const size = Array.from({ length: 100 }, (_, index) => index + 1).find((steps) => !deploys(sagaOfSize(steps), settings));
+      expect(size).toBeDefined();
+      const longer = await scratchFile(
+        `import { sagaOfSize } from ${JSON.stringify(new URL('../helpers/saga-shapes.ts', import.meta.url).href)};\n` +
+          `export default sagaOfSize(${size});\n`,
+        'longer.mjs',
       );
-      const { code, stdout, stderr } = await saga(command, '--stack', 'dev-express', '--saga', longer);
+      const { code, stdout, stderr } = await saga(command, '--stack', DEV_EXPRESS, '--saga', longer);
       expect(code).toBe(1);
       expect(stdout).toBe('');
       expect(stderr).toMatch(/StackSettingsError: an EXPRESS execution of \S+ can run \d+ s .*past Express's 300 s/);
-      expect(stderr).toContain('compensationMaxAttempts (now 1)');
-      expect(stderr).toContain('functionTimeoutSeconds (now 3)');
+      expect(stderr).toContain(`compensationMaxAttempts (now ${settings.compensationMaxAttempts})`);
+      expect(stderr).toContain(`functionTimeoutSeconds (now ${settings.functionTimeoutSeconds})`);
     },
   );
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { SagaOutcome } from '../../asl/errors.ts';
 import type * as pulumi from '@pulumi/pulumi';
@@ -33,8 +34,22 @@ import { tripSaga } from '../../saga.ts';
 import { graphHolding, graphsOf, retryOf, task } from '../helpers/asl.ts';
 import { saga } from '../helpers/cli.ts';
 import { MOCK_ACCOUNT, MOCK_REGION, ofType, runProgram, stackFileSettings, withMocks, type MockResource } from '../helpers/pulumi.ts';
-import { addedStep, everySaga, firstStep, steps, tripParallelSaga, tripSagaWithAddedStep, withoutStep } from '../helpers/sagas.ts';
+import {
+  addedStep,
+  everySaga,
+  firstStep,
+  sagaOfSize,
+  steps,
+  tripParallelSaga,
+  tripSagaWithAddedStep,
+  withoutStep,
+} from '../helpers/sagas.ts';
 import { scratchDir, scratchFile } from '../helpers/scratch.ts';
+import devExpressTrip, { DEV_EXPRESS } from '../helpers/dev-express-trip.ts';
+import { deploys, projectStackSettings } from '../helpers/stacks.ts';
+
+/** The step list module of the trip as far as the dev-express stack deploys it, as a path from the project's folder. */
+const DEV_EXPRESS_TRIP = 'test/helpers/dev-express-trip.ts';
 
 // Pulumi's own unit-test mocks stand in for AWS: every resource the program registers is recorded with its inputs.
 
@@ -543,14 +558,19 @@ describe('a stack whose saga setting names the example with a group (examples/tr
   }, 60_000);
 });
 
-/** A project stack deployed as its file (Pulumi.<stack>.yaml) sets it, and what `saga asl --stack` prints with its ARNs. */
-async function deployedAndPrinted(stack: string): Promise<{ run: Run; printed: string }> {
-  const run = await runProgram(stackFileSettings(readFileSync(new URL(`../../Pulumi.${stack}.yaml`, import.meta.url), 'utf8')), stack);
+/**
+ * A project stack deployed as its file (Pulumi.<stack>.yaml) sets it, and what `saga asl --stack` prints with its ARNs;
+ * with `sagaModule` (a path from the project's folder), of that step list instead of the file's.
+ */
+async function deployedAndPrinted(stack: string, sagaModule?: string): Promise<{ run: Run; printed: string }> {
+  const settings = stackFileSettings(readFileSync(new URL(`../../Pulumi.${stack}.yaml`, import.meta.url), 'utf8'));
+  const run = await runProgram(sagaModule === undefined ? settings : { ...settings, saga: sagaModule }, stack);
   const resources = {
     functions: versionArnsOf(run),
     alertTopic: run.outputs['alertTopicArn'],
   };
-  const printed = await saga('asl', '--stack', stack, '--resources', await scratchFile(JSON.stringify(resources)));
+  const sagaOption = sagaModule === undefined ? [] : ['--saga', fileURLToPath(new URL(`../../${sagaModule}`, import.meta.url))];
+  const printed = await saga('asl', '--stack', stack, ...sagaOption, '--resources', await scratchFile(JSON.stringify(resources)));
   expect(printed.code).toBe(0);
   return { run, printed: printed.stdout };
 }
@@ -573,8 +593,8 @@ describe('stack settings', () => {
   const changedResources = (run: Run): string[] => changedResourcesBetween(defaults, run);
 
   it('EXPRESS, within its 5 minutes, changes the saga’s type, log level, definition and role: a stuck rollback is handed off', async () => {
-    // Short enough for Express's 5 minutes whatever the step list (a step added keeps this test as it is).
-    const settings = { compensationMaxAttempts: '0', functionTimeoutSeconds: '1' };
+    // Bounds tighter than the dev-express stack's, on the part of the trip that it deploys: within Express's 5 minutes.
+    const settings = { compensationMaxAttempts: '0', functionTimeoutSeconds: '1', saga: DEV_EXPRESS_TRIP };
     const standard = await runProgram(settings);
     const run = await runProgram({ ...settings, stateMachineType: 'EXPRESS' });
     expect(changedResourcesBetween(standard, run)).toEqual(['RolePolicy state-machine-policy', 'StateMachine saga']);
@@ -591,7 +611,7 @@ describe('stack settings', () => {
     const rollbackStateMachine = aliasOf(run, 'rollback').state['arn'];
     expect(JSON.parse(stateMachineOf(run).inputs['definition'])).toEqual(
       renderSaga(
-        sagaWithSettings(tripSaga, { ...DEFAULT_SETTINGS, compensationMaxAttempts: 0 }),
+        sagaWithSettings(devExpressTrip, { ...DEFAULT_SETTINGS, compensationMaxAttempts: 0 }),
         { functions, alertTopic: run.outputs['alertTopicArn'] },
         {
           type: 'EXPRESS',
@@ -639,8 +659,9 @@ describe('stack settings', () => {
     expect(registered).toEqual([]);
   });
 
-  it('the dev-express stack, as Pulumi.dev-express.yaml sets it, fits Express and deploys what `saga asl --stack dev-express` prints', async () => {
-    const { run, printed } = await deployedAndPrinted('dev-express');
+  it('the dev-express stack, as Pulumi.dev-express.yaml sets it, deploys what `saga asl --stack dev-express` prints, for the trip as far as it fits Express', async () => {
+    const { run, printed } = await deployedAndPrinted(DEV_EXPRESS, DEV_EXPRESS_TRIP);
+    expect(stateMachineOf(run).inputs['type']).toBe('EXPRESS');
     // The printed hand-off names the rollback machine by a placeholder ARN; the deployed one, by its own (its alias).
     const rollbackNamed = (definition: string) => JSON.parse(definition.replaceAll(/arn:aws:states:[^"]*rollback[^"]*/g, 'rollback'));
     expect(rollbackNamed(stateMachineOf(run).inputs['definition'])).toEqual(rollbackNamed(printed));
@@ -750,6 +771,14 @@ describe('the Pulumi project', () => {
   it('enables fault injection on the dev stack only', () => {
     expect(read('Pulumi.dev.yaml')).toMatch(/^\s+step-saga:faultInjection: "true"$/m);
     expect(DEFAULT_SETTINGS.faultInjection).toBe(false);
+  });
+
+  it('Pulumi.dev-express.yaml says how long a step list fits Express with its settings, and it fits that many stages, not one more', () => {
+    const stages = Number(/up to (\d+) stages of bookings/.exec(read(`Pulumi.${DEV_EXPRESS}.yaml`))?.[1]);
+    expect(stages).toBeGreaterThan(0);
+    const settings = projectStackSettings(DEV_EXPRESS);
+    expect(deploys(sagaOfSize(stages), settings)).toBe(true);
+    expect(deploys(sagaOfSize(stages + 1), settings)).toBe(false);
   });
 });
 
