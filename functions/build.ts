@@ -1,6 +1,5 @@
 // Bundles each function of the saga with esbuild: one ESM file per Lambda, for Node 22, minified,
 // with a source map. Run `npm run build`; infra and the local mode call buildFunctions() themselves.
-import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
@@ -77,36 +76,58 @@ export function buildFunctions(saga: Saga, options: BuildOptions): Promise<Built
   return built;
 }
 
-async function bundle(saga: Saga, options: BuildOptions): Promise<BuiltFunction[]> {
-  const validators = validatorsPlugin(saga);
-  return Promise.all(
-    handlerModulesOf(saga).map(async (handlerModule) => {
-      const { state } = handlerModule;
-      const dir = `${options.outDir}/${state}`;
-      const file = `${dir}/index.mjs`;
-      await mkdir(dir, { recursive: true });
-      const result = await build({
-        stdin: { contents: lambdaEntry(handlerModule), resolveDir: FUNCTIONS_DIR, sourcefile: `${state}.lambda.ts`, loader: 'ts' },
-        outfile: file,
-        bundle: true,
-        platform: 'node',
-        format: 'esm',
-        target: 'node22',
-        minify: true,
-        sourcemap: true,
-        // Error classes set `name` themselves; keepNames also keeps stack traces and logs readable.
-        keepNames: true,
-        // ES module builds first: the SDK's tree-shake far better than its CommonJS ones.
-        mainFields: ['module', 'main'],
-        external: options.sdk === 'runtime' ? ['@aws-sdk/*'] : [],
-        plugins: [validators],
-        metafile: true,
-        logLevel: 'error',
+/**
+ * Serves each function's Lambda entry under its own name, `<State>.lambda.ts` in functions/ (where its imports resolve
+ * from): the entries of one build.
+ */
+function entriesPlugin(handlerModules: readonly HandlerModule[]): Plugin {
+  const entries = new Map(handlerModules.map((handlerModule) => [`${FUNCTIONS_DIR}${handlerModule.state}.lambda.ts`, handlerModule]));
+  return {
+    name: 'saga-entries',
+    setup(pluginBuild) {
+      pluginBuild.onResolve({ filter: /\.lambda\.ts$/ }, ({ path, kind }) =>
+        kind === 'entry-point' ? { path: `${FUNCTIONS_DIR}${path}` } : undefined,
+      );
+      pluginBuild.onLoad({ filter: /\.lambda\.ts$/ }, ({ path }) => {
+        const handlerModule = entries.get(path);
+        return handlerModule && { contents: lambdaEntry(handlerModule), loader: 'ts', resolveDir: FUNCTIONS_DIR };
       });
-      const output = result.metafile.outputs[Object.keys(result.metafile.outputs).find((path) => path.endsWith('.mjs')) as string];
-      return { state, dir, file, bytes: output?.bytes ?? 0 };
-    }),
-  );
+    },
+  };
+}
+
+/**
+ * Every function of the saga in one build: each bundle is whole on its own (no code shared between them), but esbuild
+ * reads and parses what they have in common (the AWS SDK, middy, the middleware) once, not once per function.
+ */
+async function bundle(saga: Saga, options: BuildOptions): Promise<BuiltFunction[]> {
+  const handlerModules = handlerModulesOf(saga);
+  const result = await build({
+    entryPoints: handlerModules.map(({ state }) => ({ in: `${state}.lambda.ts`, out: `${state}/index` })),
+    outdir: options.outDir,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    minify: true,
+    sourcemap: true,
+    // Error classes set `name` themselves; keepNames also keeps stack traces and logs readable.
+    keepNames: true,
+    // ES module builds first: the SDK's tree-shake far better than its CommonJS ones.
+    mainFields: ['module', 'main'],
+    external: options.sdk === 'runtime' ? ['@aws-sdk/*'] : [],
+    plugins: [entriesPlugin(handlerModules), validatorsPlugin(saga)],
+    metafile: true,
+    logLevel: 'error',
+  });
+  const outputs = Object.entries(result.metafile.outputs);
+  return handlerModules.map(({ state }) => {
+    const dir = `${options.outDir}/${state}`;
+    const file = `${dir}/index.mjs`;
+    const bytes = outputs.find(([path]) => resolve(path) === resolve(file))?.[1].bytes ?? 0;
+    return { state, dir, file, bytes };
+  });
 }
 
 if (import.meta.main) {
