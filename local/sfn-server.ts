@@ -30,7 +30,7 @@ import {
 const MAX_INPUT_BYTES = 256 * 1024;
 /** A request body larger than any valid request (an input of 256 KB, escaped): refused before it is read whole. */
 const MAX_REQUEST_BYTES = 1024 * 1024;
-/** How long a request may take to arrive, headers and body: a stalled client does not hold a connection for Node's 300 s. */
+/** How long a request may take to arrive, headers and body (StepFunctionsServerOptions.requestTimeoutMs). */
 const REQUEST_TIMEOUT_MS = 10_000;
 const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/;
 /** A state machine's ARN, or one of its alias or version (`…:stateMachine:<name>:<alias or version>`). */
@@ -151,6 +151,11 @@ function page<T>(items: readonly T[], maxResults: unknown, nextToken: unknown): 
 
 export interface StepFunctionsServerOptions {
   readonly port?: number;
+  /**
+   * How long a request may take to arrive, headers and body, before it is answered 408 and closed: a stalled client
+   * does not hold a connection for Node's 300 s. @default 10 s
+   */
+  readonly requestTimeoutMs?: number;
   /** Pause before each retry, replacing the definition's backoff. @default the definition's own */
   readonly retryDelayMs?: number;
   /**
@@ -189,9 +194,10 @@ export class StepFunctionsServer {
     this.#machines = new Map([local, ...(local.rollback ? [local.rollback] : [])].map((machine) => [machine.stateMachineArn, machine]));
     this.#options = options;
     this.#pages = options.pages?.(this);
+    const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
     this.#server = createServer(
       // Checked every second (Node's default: every 30 s), so that the timeout is kept to within a second.
-      { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
+      { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: 1000 },
     );
     guard(this.#server, (request, response) => this.#handle(request, response), {
       refuse: (response, { status, type, message }) => sendError(response, randomUUID(), new ApiError(type, message, status)),
