@@ -310,7 +310,8 @@ function owedTasksOf(saga: Saga, direction: 'back' | 'forward'): (index: number,
     const before = stepsBefore[index] as number;
     const owed = direction === 'back' ? before + stage.length : total - before;
     const names = listed.slice(0, OWED_LISTED).map(stuckTaskOf).join(', ');
-    return owed > OWED_LISTED ? `${names}, and ${owed - OWED_LISTED} more in ${direction === 'back' ? 'reverse ' : ''}step order` : names;
+    // The names listed show the order the rest follow in; the count alone keeps every alert short.
+    return owed > OWED_LISTED ? `${names}, and ${owed - OWED_LISTED} more` : names;
   };
 }
 

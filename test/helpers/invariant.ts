@@ -90,12 +90,7 @@ export async function expectConsistent(
       ...stepsOfStage(group as never).filter((step) => step !== stuckStep),
       ...stages.slice(stage + 1).flatMap(stepsOfStage),
     ];
-    expect(alert?.message['stepsOwed']).toBe(
-      owedMessageOf(
-        owed.map((step) => step.action),
-        'step order',
-      ),
-    );
+    expect(alert?.message['stepsOwed']).toBe(owedMessageOf(owed.map((step) => step.action)));
     // It failed at the step's retry, a Task state, or at its group's Parallel state: redrivable, forward.
     expect(execution.path.findLast((state) => state in definition.States)).toBe(
       group !== undefined && isGroup(group) ? actionEntryOf(group) : retryStateOf(stuckStep),

@@ -231,13 +231,11 @@ export const everySaga: readonly { readonly file: string; readonly saga: Saga }[
 ];
 
 /**
- * What an alert says is owed, as the README defines it: the first OWED_LISTED Tasks in order, then a count; a rollback's
- * compensations in reverse step order, past the pivot the retriable actions in step order.
+ * What an alert says is owed, as the README defines it: the first OWED_LISTED Tasks in the order they are owed (a
+ * rollback's compensations in reverse step order, past the pivot the retriable actions in step order), then a count.
  */
-export const owedMessageOf = (owed: readonly string[], order = 'reverse step order'): string =>
-  owed.length > OWED_LISTED
-    ? `${owed.slice(0, OWED_LISTED).join(', ')}, and ${owed.length - OWED_LISTED} more in ${order}`
-    : owed.join(', ');
+export const owedMessageOf = (owed: readonly string[]): string =>
+  owed.length > OWED_LISTED ? `${owed.slice(0, OWED_LISTED).join(', ')}, and ${owed.length - OWED_LISTED} more` : owed.join(', ');
 
 /** A step without its compensation, in the given role: a pivot or a retriable step. */
 export function withRole(step: SagaStep, role: typeof StepRole.Pivot | typeof StepRole.Retriable): SagaStep {
