@@ -31,9 +31,25 @@ const isLeapYear = (year: number): boolean => (year % 4 === 0 && year % 100 !== 
 const daysInMonth = (year: number, month: number): number =>
   month === 2 ? (isLeapYear(year) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
 
+/**
+ * Instants read lately, by text: every step of an execution validates the same input, each rule reading its instants
+ * again (`instant`, then each `laterThan` on both sides). Bounded, and emptied when full, so a warm function's
+ * memory does not grow with the inputs it has seen.
+ */
+const readInstants = new Map<string, ComparableInstant | undefined>();
+const READ_INSTANTS_KEPT = 256;
+
 /** The instant a date-time names, or undefined when it is not a valid RFC 3339 date-time. */
 export function parseInstant(text: unknown): ComparableInstant | undefined {
   if (typeof text !== 'string') return undefined;
+  if (readInstants.has(text)) return readInstants.get(text);
+  if (readInstants.size >= READ_INSTANTS_KEPT) readInstants.clear();
+  const instant = instantOf(text);
+  readInstants.set(text, instant);
+  return instant;
+}
+
+function instantOf(text: string): ComparableInstant | undefined {
   const match = DATE_TIME.exec(text);
   if (!match) return undefined;
   const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];

@@ -24,6 +24,18 @@ export type InterpreterEvent =
   | { type: 'StateRetried'; timestamp: number; state: { name: string }; retry: { attempt: number } };
 
 const json = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value ?? null));
+
+/**
+ * The JSON text of `value`, written when first read (and then kept), for a getter of an event's details: most
+ * histories kept in memory are never read, and their JSON texts were the largest part of what the local engine adds
+ * to an execution. Only for what no function is handed: the interpreter's state data, which it copies, and the
+ * functions' results; an execution's input and a Task's payload reach the functions, whose code could change them,
+ * and are written at once.
+ */
+function jsonOnRead(value: unknown): () => string {
+  let text: string | undefined;
+  return () => (text ??= json(value));
+}
 /** HistoryEventExecutionDataDetails: the API model has `truncated` alone, always false for API calls. */
 const details = { truncated: false } as const;
 
@@ -256,8 +268,15 @@ export class ExecutionHistory {
         return;
       }
       case 'ExecutionSucceeded': {
-        const output = json(event.output);
-        this.#add(event.timestamp, 'ExecutionSucceeded', { executionSucceededEventDetails: { output, outputDetails: details } });
+        const output = jsonOnRead(event.output);
+        this.#add(event.timestamp, 'ExecutionSucceeded', {
+          executionSucceededEventDetails: {
+            get output() {
+              return output();
+            },
+            outputDetails: details,
+          },
+        });
         return;
       }
       case 'ExecutionFailed': {
@@ -284,8 +303,21 @@ export class ExecutionHistory {
       case 'StateEntered': {
         const name = event.state.name;
         const type = this.#states.get(name)?.Type ?? 'Task';
-        const input = json(event.state.input);
-        this.#add(event.timestamp, `${type}StateEntered`, { stateEnteredEventDetails: { name, input, inputDetails: details } }, name);
+        const input = jsonOnRead(event.state.input);
+        this.#add(
+          event.timestamp,
+          `${type}StateEntered`,
+          {
+            stateEnteredEventDetails: {
+              name,
+              get input() {
+                return input();
+              },
+              inputDetails: details,
+            },
+          },
+          name,
+        );
         // A Fail state ends its chain: nothing of it is left to abort.
         const state = this.#states.get(name);
         if (state?.Type === 'Fail') this.#failing = state;
@@ -342,26 +374,34 @@ export class ExecutionHistory {
         }
         if (type === 'Task' && !this.#failedLast.has(name)) {
           const call = this.#callBegun(name);
-          const output = json(call.result);
+          const result = jsonOnRead(call.result);
           const integration = this.#integration(name);
-          if (integration) {
-            this.#add(
-              event.timestamp,
-              'TaskSucceeded',
-              { taskSucceededEventDetails: { ...integration, output, outputDetails: details } },
-              name,
-            );
-          } else {
-            this.#add(
-              event.timestamp,
-              'LambdaFunctionSucceeded',
-              { lambdaFunctionSucceededEventDetails: { output, outputDetails: details } },
-              name,
-            );
-          }
+          // A getter, not spread: a spread would read it at once.
+          const succeeded = {
+            ...integration,
+            get output() {
+              return result();
+            },
+            outputDetails: details,
+          };
+          if (integration) this.#add(event.timestamp, 'TaskSucceeded', { taskSucceededEventDetails: succeeded }, name);
+          else this.#add(event.timestamp, 'LambdaFunctionSucceeded', { lambdaFunctionSucceededEventDetails: succeeded }, name);
         }
-        const output = json(event.state.output);
-        this.#add(event.timestamp, `${type}StateExited`, { stateExitedEventDetails: { name, output, outputDetails: details } }, name);
+        const output = jsonOnRead(event.state.output);
+        this.#add(
+          event.timestamp,
+          `${type}StateExited`,
+          {
+            stateExitedEventDetails: {
+              name,
+              get output() {
+                return output();
+              },
+              outputDetails: details,
+            },
+          },
+          name,
+        );
         return;
       }
     }

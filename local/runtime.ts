@@ -625,14 +625,14 @@ export class LocalSaga {
     const history = new ExecutionHistory(definition, this.roleArn, earlier?.history);
     // A journal write that fails stops the run: it is not run on unjournaled (see JOURNAL_WRITE_FAILED).
     let unjournaled: JournalWriteError | undefined;
-    const stopUnjournaled = new AbortController();
+    let stopUnjournaled = (): void => undefined;
     const journaled = (write: (journal: JournalWriter) => void): void => {
       if (!context.journal || unjournaled) return;
       try {
         write(context.journal);
       } catch (error) {
         unjournaled = error instanceof JournalWriteError ? error : new JournalWriteError(String(error));
-        stopUnjournaled.abort();
+        stopUnjournaled();
       }
     };
     const calls: Record<string, number> = { ...earlier?.calls };
@@ -704,7 +704,7 @@ export class LocalSaga {
     interrupted.addEventListener('abort', () => execution.abort(), { once: true });
     // Stopped or interrupted while its handlers were being made (a kept execution's own step list).
     if (options.signal?.aborted || interrupted.aborted) execution.abort();
-    stopUnjournaled.signal.addEventListener('abort', () => execution.abort(), { once: true });
+    stopUnjournaled = () => execution.abort();
     if (unjournaled) execution.abort();
     const stopped = () => interrupted.aborted && !options.signal?.aborted;
     const settled = execution.result.then(
