@@ -28,20 +28,21 @@ const json = (value: unknown): string => (typeof value === 'string' ? value : JS
 /**
  * The JSON text of `value`, written when first read (and then kept), for a getter of an event's details: most
  * histories kept in memory are never read, and their JSON texts were the largest part of what the local engine adds
- * to an execution. Only for what no function is handed: the interpreter's state data, which it copies, and the
- * functions' results; an execution's input and a Task's payload reach the functions, whose code could change them,
- * and are written at once.
+ * to an execution. Only for what no function's code can reach: the interpreter's state data, which it copies, and
+ * which functions get and give only as JSON texts (local/runtime.ts).
  */
 function jsonOnRead(value: unknown): () => string {
   let text: string | undefined;
   return () => (text ??= json(value));
 }
+
 /** HistoryEventExecutionDataDetails: the API model has `truncated` alone, always false for API calls. */
 const details = { truncated: false } as const;
 
+/** A Task's call: its payload and result as the JSON texts that crossed to and from its function. */
 interface TaskCall {
-  readonly input: unknown;
-  result?: unknown;
+  readonly input: string;
+  result?: string;
 }
 
 /**
@@ -138,7 +139,7 @@ export class ExecutionHistory {
   }
 
   /** Called by a Task's handler wrapper as a call begins; the returned record takes the result. */
-  recordCall(state: string, input: unknown): TaskCall {
+  recordCall(state: string, input: string): TaskCall {
     const call: TaskCall = { input };
     const calls = this.#calls.get(state) ?? [];
     calls.push(call);
@@ -191,9 +192,9 @@ export class ExecutionHistory {
 
   /** The scheduled and started events of a Task's current call, when it began; the call's record, to end it with. */
   #callBegun(state: string): TaskCall {
-    const call = this.#calls.get(state)?.shift() ?? { input: null };
+    const call = this.#calls.get(state)?.shift() ?? { input: 'null' };
     const at = this.#scheduledAt.get(state) ?? Date.now();
-    const input = json(call.input);
+    const { input } = call;
     const integration = this.#integration(state);
     if (integration) {
       this.#add(at, 'TaskScheduled', { taskScheduledEventDetails: { ...integration, region: LOCAL_REGION, parameters: input } }, state);
@@ -373,17 +374,9 @@ export class ExecutionHistory {
           this.#last.set(chain, branchesEnd);
         }
         if (type === 'Task' && !this.#failedLast.has(name)) {
-          const call = this.#callBegun(name);
-          const result = jsonOnRead(call.result);
+          const { result: output = 'null' } = this.#callBegun(name);
           const integration = this.#integration(name);
-          // A getter, not spread: a spread would read it at once.
-          const succeeded = {
-            ...integration,
-            get output() {
-              return result();
-            },
-            outputDetails: details,
-          };
+          const succeeded = { ...integration, output, outputDetails: details };
           if (integration) this.#add(event.timestamp, 'TaskSucceeded', { taskSucceededEventDetails: succeeded }, name);
           else this.#add(event.timestamp, 'LambdaFunctionSucceeded', { lambdaFunctionSucceededEventDetails: succeeded }, name);
         }

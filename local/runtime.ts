@@ -651,7 +651,10 @@ export class LocalSaga {
     };
     const taskStates = taskStatesOf(definition);
     const taskHandler = (state: string) => async (taskInput: unknown) => {
-      const call = history.recordCall(state, taskInput);
+      // A function gets its payload as JSON and gives back JSON, as across Lambda's boundary: what its code does with
+      // either cannot reach the execution's data, and the history keeps the texts that crossed.
+      const payload = JSON.stringify(taskInput ?? null);
+      const call = history.recordCall(state, payload);
       calls[state] = (calls[state] ?? 0) + 1;
       journaled((journal) => journal.call(state));
       // Not called unjournaled: a call the next start cannot see would be made again without its count.
@@ -664,10 +667,11 @@ export class LocalSaga {
         if (fault) throw fault;
         const spec = options.faults?.[fn];
         if (spec && 'delayMs' in spec) await delay(spec.delayMs);
-        const serve = () => this.#serve({ saga, states: version.states, handlers }, state, taskInput, { executionArn, input }, raise);
+        const serve = () =>
+          this.#serve({ saga, states: version.states, handlers }, state, JSON.parse(payload), { executionArn, input }, raise);
         if (options.deliverTwice?.includes(state)) await this.#workOf(await serve());
-        call.result = await serve();
-        return call.result as never;
+        call.result = JSON.stringify((await serve()) ?? null);
+        return JSON.parse(call.result) as never;
       })();
       // A call outlives its state when a Parallel state stops its branch: its write still lands, as on AWS.
       this.#calls.add(served);

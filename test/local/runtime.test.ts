@@ -359,3 +359,43 @@ describe('with --data', () => {
     }
   });
 });
+
+describe('a function gets its payload and gives its result as JSON, as across Lambda’s boundary', () => {
+  const careless: SagaStep = {
+    kind: 'custom',
+    name: 'Careless',
+    action: 'ChangeWhatItGets',
+    compensation: 'UndoCareless',
+    code: new URL('../fixtures/careless-step/code.ts', import.meta.url),
+  };
+  const saga = { ...tripSaga, name: 'CarelessTrip', steps: [careless, ...tripSaga.steps] };
+  let local: LocalSaga;
+  beforeAll(async () => {
+    local = await LocalSaga.start({ saga });
+  });
+  afterAll(() => local.close());
+
+  it('so that its code cannot change the input of the steps after it, its own result once returned, or the history', async () => {
+    const { CHANGED, RETURNED_AT } = await import('../fixtures/careless-step/code.ts');
+    const [first, second] = [
+      await local.execute(tripWithId(nextTripId('careless'))),
+      await local.execute(tripWithId(nextTripId('careless'))),
+    ];
+    for (const execution of [first, second]) {
+      expect(execution.outcome).toBe('succeeded');
+      // Every payload the history records, each step's own included, is the input as the execution was started with it.
+      const payloads = execution.history.flatMap((event) => {
+        const details = event['lambdaFunctionScheduledEventDetails'] as { input: string } | undefined;
+        return details ? [JSON.parse(details.input) as { context: { Execution: { Input: unknown } } }] : [];
+      });
+      expect(payloads).toHaveLength(saga.steps.flatMap(stepsOfStage).length);
+      expect(execution.input).not.toHaveProperty(CHANGED);
+      for (const payload of payloads) expect(payload.context.Execution.Input).toEqual(execution.input);
+      // Its result as JSON holds it: the Date as its text, and not changed by the next call of the step.
+      expect((execution.output as { results: Record<string, unknown> }).results[careless.action]).toEqual({
+        at: RETURNED_AT.toISOString(),
+      });
+      expect(JSON.stringify(execution.output)).not.toContain(CHANGED);
+    }
+  });
+});
