@@ -34,7 +34,6 @@ export const stillBooked = (bookings: Bookings, executionArn: string): string[] 
     item?.['status'] === BookingStatus.Booked && item[OWNER] === executionArn ? [step] : [],
   );
 
-/** How an execution ended, as the command line reports it. */
 /**
  * How an execution ended, as the command line reports it. `step not finished`: past the pivot, a retriable step gave
  * up, alerted and stopped at a Task state, to be redriven forward (nothing is undone).
