@@ -9,7 +9,12 @@ import { faultError, parseFault as parseFaultEntry, type Fault } from '../functi
 export type FaultSpec =
   | Pick<Fault, 'times'>
   /** Not a failure: every call waits this long before its function runs, as a slow service would make it. */
-  | { readonly delayMs: number };
+  | { readonly delayMs: number }
+  /**
+   * Not a failure: every call waits until this settles before its function runs, so that a program (a test) may hold a
+   * call while it watches what happens around it, rather than guess how long that takes.
+   */
+  | { readonly until: Promise<unknown> };
 
 export class FaultSpecError extends Error {
   override readonly name = 'FaultSpecError';
@@ -36,6 +41,6 @@ export function parseFault(text: string, taskStates: readonly string[]): [string
  * times the execution has been redriven.
  */
 export function injectedError(fault: FaultSpec | undefined, state: string, call: number, redriveCount: number): Error | undefined {
-  if (fault === undefined || 'delayMs' in fault) return undefined;
+  if (fault === undefined || !('times' in fault)) return undefined;
   return faultError({ state, times: fault.times }, { number: call, redriveCount }, `--fail ${state}=${fault.times}`);
 }

@@ -667,6 +667,7 @@ export class LocalSaga {
         if (fault) throw fault;
         const spec = options.faults?.[fn];
         if (spec && 'delayMs' in spec) await delay(spec.delayMs);
+        if (spec && 'until' in spec) await spec.until.catch(() => undefined);
         const serve = () =>
           this.#serve({ saga, states: version.states, handlers }, state, JSON.parse(payload), { executionArn, input }, raise);
         if (options.deliverTwice?.includes(state)) await this.#workOf(await serve());

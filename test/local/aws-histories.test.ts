@@ -6,7 +6,6 @@ import { statesByName, type StateMachineDefinition } from '../../asl/model.ts';
 import { ExecutionHistory, stateOfEvents, type HistoryEvent, type InterpreterEvent } from '../../local/history.ts';
 import { LocalSaga, type ExecuteOptions } from '../../local/runtime.ts';
 import { tripSaga } from '../../saga.ts';
-import { SLOW_MS } from '../helpers/matrix.ts';
 import { chainOf, firstStep, lastStep, tripParallelSaga } from '../helpers/sagas.ts';
 import { tripWithId } from '../helpers/trips.ts';
 import { nextTripId } from '../helpers/invariant.ts';
@@ -197,17 +196,20 @@ describe('the local history against histories recorded on AWS', () => {
       (await local().execute(tripWithId(nextTripId('aws-history')), { ...SAGA_RUNS, ...options })).history as readonly Recorded[];
   const stuckAtLast = { faults: { [lastStep.action]: { times: 'always' }, [lastStep.compensation]: { times: 'always' } } } as const;
   const named = (state: string) => () => state;
-  /** Stopped (StopExecution) while its first action's call runs. */
+  /** Stopped (StopExecution) while its first action's call runs: the call is held until the execution has ended. */
   const stopped = async () => {
     const stop = new AbortController();
-    const execution = await trip.execute(tripWithId(nextTripId('aws-history-stop')), {
-      ...SAGA_RUNS,
-      faults: { [firstStep.action]: { delayMs: SLOW_MS } },
-      signal: stop.signal,
-      onEvent: (event) => {
-        if (event.type === 'TaskStateEntered') stop.abort();
-      },
-    });
+    const { promise: ended, resolve: release } = Promise.withResolvers<void>();
+    const execution = await trip
+      .execute(tripWithId(nextTripId('aws-history-stop')), {
+        ...SAGA_RUNS,
+        faults: { [firstStep.action]: { until: ended } },
+        signal: stop.signal,
+        onEvent: (event) => {
+          if (event.type === 'TaskStateEntered') stop.abort();
+        },
+      })
+      .finally(release);
     // The calls it made are kept, scheduled and started, though nothing records their end.
     const scheduled = execution.history.filter((event) => event.type === 'LambdaFunctionScheduled').length;
     expect(scheduled).toBe(Object.values(execution.calls).reduce((sum, calls) => sum + calls, 0));
@@ -336,11 +338,17 @@ describe('the local history against histories recorded on AWS', () => {
   });
 
   it("a branch stopped by another branch's failure while its Task runs keeps the call and records its abort", async () => {
-    const local = await grouped.execute(tripWithId(nextTripId('stopped-branch')), {
-      ...SAGA_RUNS,
-      // The first branch's call outlasts the second branch's failure.
-      faults: { [groupFirst.action]: { delayMs: SLOW_MS }, [groupSecond.action]: { times: 'always' } },
-    });
+    // The first branch's call is held until the second branch's failure has stopped it.
+    const { promise: aborted, resolve: release } = Promise.withResolvers<void>();
+    const local = await grouped
+      .execute(tripWithId(nextTripId('stopped-branch')), {
+        ...SAGA_RUNS,
+        faults: { [groupFirst.action]: { until: aborted }, [groupSecond.action]: { times: 'always' } },
+        onEvent: (event) => {
+          if (event.type === 'TaskStateAborted') release();
+        },
+      })
+      .finally(release);
     const stateOf = stateOfEvents();
     const stopped = local.history.filter((event) => stateOf(event) === groupFirst.action);
     expect(stopped.map((event) => event.type)).toEqual([
