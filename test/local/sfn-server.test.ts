@@ -151,7 +151,13 @@ describe('executions', () => {
   it('StopExecution aborts a running execution, keeping the error and cause given', async () => {
     const stuck = tripWithId('sdk-stop', { fail: [lastStep.action, previousStep.compensation] });
     const { executionArn } = await start(stuck.trip_id, stuck);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Stopped once its compensation has failed: it is then in a retry pause, of seconds.
+    for (;;) {
+      const { events = [] } = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }));
+      const entered = events.findIndex((event) => event.stateEnteredEventDetails?.name === previousStep.compensation);
+      if (entered >= 0 && events.slice(entered).some((event) => event.type === 'LambdaFunctionFailed')) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     expect((await sfn.send(new DescribeExecutionCommand({ executionArn }))).status).toBe('RUNNING');
     const { stopDate } = await sfn.send(new StopExecutionCommand({ executionArn, error: 'Manual', cause: 'stopped by the test' }));
     expect(stopDate).toBeInstanceOf(Date);
