@@ -14,6 +14,7 @@ import {
   type Saga,
   type Stage,
 } from '../../asl/index.ts';
+import { taskStatesOf } from '../../asl/model.ts';
 import { tripSaga } from '../../saga.ts';
 import { EXECUTION_ARN, FIRST_ATTEMPT, runDefinition } from '../helpers/interpreter.ts';
 import {
@@ -232,5 +233,34 @@ describe("the interpreter's context object (patches/aws-local-stepfunctions+3.0.
       },
     }).result;
     expect(seen).toEqual(['Top', 'Inner'].flatMap((state) => [0, 1, 2].map((retryCount) => ({ state, retryCount, input }))));
+  });
+
+  it('changes no state input in place, which the patch relies on to copy none: the trip, failed at its last step, keeps every logged input', async () => {
+    const { StateMachine } = await import('aws-local-stepfunctions');
+    const machine = new StateMachine(JSON.parse(JSON.stringify(tripDefinition)));
+    const failing = new Set([lastStep.action]);
+    const execution = machine.run(trip as never, {
+      overrides: {
+        taskResourceLocalHandlers: Object.fromEntries(
+          taskStatesOf(tripDefinition).map((state) => [
+            state,
+            async () => {
+              if (failing.has(state)) throw Object.assign(new Error('no'), { name: StepError.BookingConflict });
+              return { done: state };
+            },
+          ]),
+        ),
+      },
+      context: { Execution: { Id: EXECUTION_ARN, Name: 'in-place', RedriveCount: 0 } } as never,
+    });
+    // Each event's state input as it was logged, and the object itself, read again once the execution has ended.
+    const logged: [object, string][] = [];
+    void execution.result.catch(() => undefined);
+    for await (const event of execution.eventLogs) {
+      const { input } = ('state' in event ? event.state : {}) as { input?: unknown };
+      if (typeof input === 'object' && input !== null) logged.push([input, JSON.stringify(input)]);
+    }
+    expect(logged.length).toBeGreaterThan(stepsOf(tripSaga).length);
+    for (const [input, asLogged] of logged) expect(JSON.stringify(input)).toBe(asLogged);
   });
 });
