@@ -6,7 +6,7 @@
 // here, by content: an edited file is a new entry, never a stale one. Both live in node_modules/.cache, which `npm ci`
 // empties. A cache that cannot be written is only slower: nothing depends on it.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import module from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,13 +29,15 @@ function stripped(source) {
 }
 
 function keep(file, text) {
+  const part = `${file}.${process.pid}`;
   try {
     mkdirSync(STRIPPED, { recursive: true });
     // Whole or not at all: another `saga` process may read it at any moment.
-    writeFileSync(`${file}.${process.pid}`, text);
-    renameSync(`${file}.${process.pid}`, file);
+    writeFileSync(part, text);
+    renameSync(part, file);
   } catch {
-    // Not kept: loaded all the same, and stripped again next time.
+    // Not kept (a full disk, a read-only checkout): loaded all the same, and stripped again next time.
+    rmSync(part, { force: true });
   }
 }
 
