@@ -128,12 +128,20 @@ describe('priceOf', () => {
 });
 
 describe('worstCaseSeconds', () => {
+  // Per step: an action's 4 attempts and 1+2+4 s of pauses; a compensation's 6 attempts and 2+4+8+16+32 s.
+  // Then the alert's and the hand-off's pauses: 1+2+4 s each.
+  const perStep = 4 * 10 + 7 + (6 * 10 + 62);
+  const once = 14;
+
   it('adds up every retry of every action and compensation, at its longest, and the alert’s and hand-off’s pauses', () => {
-    // Per step: an action's 4 attempts and 1+2+4 s of pauses; a compensation's 6 attempts and 2+4+8+16+32 s.
-    // Then the alert's and the hand-off's pauses: 1+2+4 s each.
-    const perStep = 4 * 10 + 7 + (6 * 10 + 62);
-    expect(worstCaseSeconds(tripSaga, 10)).toBe(tripSaga.steps.length * perStep + 14);
-    expect(worstCaseSeconds(tripSaga, 10)).toBeGreaterThan(EXPRESS_MAX_SECONDS);
+    expect(worstCaseSeconds(tripSaga, 10)).toBe(tripSaga.steps.length * perStep + once);
+  });
+
+  it('outruns Express’s five minutes from the first step list whose sum does, not one step earlier', () => {
+    const size = Math.floor((EXPRESS_MAX_SECONDS - once) / perStep) + 1;
+    expect(worstCaseSeconds(sagaOfSize(size), 10)).toBe(size * perStep + once);
+    expect(worstCaseSeconds(sagaOfSize(size), 10)).toBeGreaterThan(EXPRESS_MAX_SECONDS);
+    expect(worstCaseSeconds(sagaOfSize(size - 1), 10)).toBeLessThanOrEqual(EXPRESS_MAX_SECONDS);
   });
 
   it('caps an attempt at its Task’s timeout', () => {

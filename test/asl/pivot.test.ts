@@ -39,10 +39,10 @@ import orderSaga from '../../examples/order.ts';
 import { tripSaga } from '../../saga.ts';
 import { aslValidator, graphHolding, task } from '../helpers/asl.ts';
 import { runDefinition } from '../helpers/interpreter.ts';
-import { chainOf, tripSagaOfShape, withPivotAt, withRole } from '../helpers/sagas.ts';
+import { chainOf, tripSagaOfShape, tripSagaOfSize, withPivotAt, withRole } from '../helpers/sagas.ts';
 
 // Past the point of no return: the pivot commits the saga, the retriable steps after it only go forward. Every rule
-// is stated on step lists built from the trip's (and the order saga, which uses them), names taken from the lists.
+// is stated on step lists over the trip's input (and the order saga, which uses them), names taken from the lists.
 
 const pivotIndex = (saga: Saga): number => pivotIndexOf(saga) as number;
 const order = orderSaga as Saga;
@@ -104,8 +104,10 @@ describe('the roles of the step list', () => {
 });
 
 describe('a step list that breaks the saga model is refused by name', () => {
-  const [first, second, third] = stepsOf(tripSaga) as [SagaStep, SagaStep, SagaStep];
-  const withSteps = (steps: readonly Stage[]): Saga => ({ ...tripSaga, steps });
+  // Three steps over the trip's input, whatever the length of the trip's own step list.
+  const three = tripSagaOfSize(3);
+  const [first, second, third] = stepsOf(three) as [SagaStep, SagaStep, SagaStep];
+  const withSteps = (steps: readonly Stage[]): Saga => ({ ...three, steps });
   const pivot = withRole(second, StepRole.Pivot);
   const retriable = withRole(third, StepRole.Retriable);
 

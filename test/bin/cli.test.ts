@@ -23,9 +23,9 @@ import { tripSaga } from '../../saga.ts';
 import { errorLine, isFileError } from '../../bin/io.ts';
 import { retryOf, task } from '../helpers/asl.ts';
 import { saga } from '../helpers/cli.ts';
-import { firstStep, groupOf, happyPathOf, lastStep, rollbackPathOf, sagaOfSize, stageIndexOf, steps } from '../helpers/sagas.ts';
+import { firstStep, groupOf, happyPathOf, lastStep, rollbackPathOf, sagaOfSizeModule, stageIndexOf, steps } from '../helpers/sagas.ts';
 import { scratchDir, scratchFile } from '../helpers/scratch.ts';
-import { deploys, projectStackSettings } from '../helpers/stacks.ts';
+import { projectStackSettings, shortestRefusedSize } from '../helpers/stacks.ts';
 import devExpressTrip, { DEV_EXPRESS } from '../helpers/dev-express-trip.ts';
 
 /** The trip as far as the dev-express stack deploys it (all of it while it fits Express). */
@@ -244,15 +244,8 @@ describe('--stack', () => {
   it.each(['asl', 'cost', 'validate'])(
     'saga %s refuses, exit 1 and naming the settings, an EXPRESS configuration that the stack refuses',
     async (command) => {
-      // The shortest step list of bookings whose worst case outruns Express's five minutes with the stack's settings.
       const settings = projectStackSettings(DEV_EXPRESS);
-      const size = Array.from({ length: 100 }, (_, index) => index + 1).find((steps) => !deploys(sagaOfSize(steps), settings));
-      expect(size).toBeDefined();
-      const longer = await scratchFile(
-        `import { sagaOfSize } from ${JSON.stringify(new URL('../helpers/saga-shapes.ts', import.meta.url).href)};\n` +
-          `export default sagaOfSize(${size});\n`,
-        'longer.mjs',
-      );
+      const longer = await scratchFile(sagaOfSizeModule(shortestRefusedSize(settings)), 'longer.mjs');
       const { code, stdout, stderr } = await saga(command, '--stack', DEV_EXPRESS, '--saga', longer);
       expect(code).toBe(1);
       expect(stdout).toBe('');

@@ -24,6 +24,10 @@ export function sagaOfSize(size: number): Saga {
   });
 }
 
+/** The text of a step list module (`--saga FILE`, a stack's `saga` setting) whose default export is sagaOfSize(size). */
+export const sagaOfSizeModule = (size: number): string =>
+  `import { sagaOfSize } from ${JSON.stringify(import.meta.url)};\nexport default sagaOfSize(${size});\n`;
+
 /** A saga of `size` steps over the trip's input, which the real handlers (validating trips) can serve. */
 export function tripSagaOfSize(size: number): Saga {
   return defineSaga({

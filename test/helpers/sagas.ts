@@ -28,7 +28,16 @@ import {
 } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
 
-export { chainOf, sagaOfSize, stepNamed, tripSagaOfShape, tripSagaOfSize, withoutStep, withStepChanged } from './saga-shapes.ts';
+export {
+  chainOf,
+  sagaOfSize,
+  sagaOfSizeModule,
+  stepNamed,
+  tripSagaOfShape,
+  tripSagaOfSize,
+  withoutStep,
+  withStepChanged,
+} from './saga-shapes.ts';
 
 /** The step that tests add at the end of the trip's step list, as a user adds one (README: "Adding a step"). */
 export const addedStep: CompensatableBooking = {

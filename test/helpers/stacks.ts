@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { Saga } from '../../asl/index.ts';
 import { deployableSaga, settingsFrom, stackFileConfig, StackSettingsError, type StackSettings } from '../../infra/settings.ts';
+import { sagaOfSize } from './saga-shapes.ts';
 
 /** The settings of a project stack, as `pulumi up` reads them from its file (Pulumi.<stack>.yaml). */
 export const projectStackSettings = (stack: string): StackSettings =>
@@ -31,4 +32,13 @@ export function deployedPartOf(saga: Saga, settings: StackSettings): Saga {
     if (deploys(part, settings)) return part;
   }
   throw new StackSettingsError(`not even the first stage of ${saga.name} deploys with these settings`);
+}
+
+/**
+ * The size of the shortest saga of bookings (sagaOfSize) that a stack of these settings refuses: on EXPRESS, the first
+ * whose worst case outruns Express's five minutes. Tests of that refusal take it, not the trip, which may well fit.
+ */
+export function shortestRefusedSize(settings: StackSettings, longest = 100): number {
+  for (let size = 1; size <= longest; size++) if (!deploys(sagaOfSize(size), settings)) return size;
+  throw new Error(`a stack of these settings deploys every saga of up to ${longest} steps`);
 }

@@ -39,6 +39,7 @@ import {
   everySaga,
   firstStep,
   sagaOfSize,
+  sagaOfSizeModule,
   steps,
   tripParallelSaga,
   tripSagaWithAddedStep,
@@ -46,7 +47,7 @@ import {
 } from '../helpers/sagas.ts';
 import { scratchDir, scratchFile } from '../helpers/scratch.ts';
 import devExpressTrip, { DEV_EXPRESS } from '../helpers/dev-express-trip.ts';
-import { deploys, projectStackSettings } from '../helpers/stacks.ts';
+import { deploys, projectStackSettings, shortestRefusedSize } from '../helpers/stacks.ts';
 
 /** The step list module of the trip as far as the dev-express stack deploys it, as a path from the project's folder. */
 const DEV_EXPRESS_TRIP = 'test/helpers/dev-express-trip.ts';
@@ -629,11 +630,20 @@ describe('stack settings', () => {
   }, 60_000);
 
   it('EXPRESS is refused when its worst case can outrun 5 minutes, naming the settings to change, before any resource is registered', async () => {
+    // The shortest step list of bookings that outruns Express's five minutes with the default bounds: the trip may fit.
+    const size = shortestRefusedSize({ ...DEFAULT_SETTINGS, stateMachineType: 'EXPRESS' });
+    const longer = sagaOfSize(size);
     const registered: MockResource[] = [];
-    await expect(runProgram({ stateMachineType: 'EXPRESS' }, 'test', registered)).rejects.toThrow(
+    const running = runProgram(
+      { stateMachineType: 'EXPRESS', saga: await scratchFile(sagaOfSizeModule(size), 'longer.mjs') },
+      'test',
+      registered,
+    );
+    await expect(running).rejects.toThrow(
       new RegExp(
-        `an EXPRESS execution of ${tripSaga.name} can run \\d+ s \\(every attempt cold: 10 s of Lambda init before the function's timeout\\), ` +
-          `past Express's 300 s: lower compensationMaxAttempts \\(now ${compensationRetryOf(tripSaga).maxAttempts}\\) or functionTimeoutSeconds \\(now 10\\)`,
+        `an EXPRESS execution of ${longer.name} can run \\d+ s \\(every attempt cold: 10 s of Lambda init before the function's timeout\\), ` +
+          `past Express's 300 s: lower compensationMaxAttempts \\(now ${compensationRetryOf(longer).maxAttempts}\\) ` +
+          `or functionTimeoutSeconds \\(now ${DEFAULT_SETTINGS.functionTimeoutSeconds}\\)`,
       ),
     );
     expect(registered).toEqual([]);

@@ -27,10 +27,12 @@ import {
   retryStateOf,
   stepsOf,
   TerminalState,
+  type CompensatableStep,
+  type Saga,
   type SagaStep,
 } from '../../asl/saga.ts';
 import { tripSaga } from '../../saga.ts';
-import { compensatedWhen, firstStep, lastStep, previousStep, redriveEntryOf, steps } from '../helpers/sagas.ts';
+import { compensatedWhen, firstStep, lastStep, previousStep, redriveEntryOf, steps, tripSagaWithAddedStep } from '../helpers/sagas.ts';
 import { tripWithId } from '../helpers/trips.ts';
 
 // The local Step Functions endpoint as the AWS SDK for JavaScript sees it: the same client, only the endpoint set.
@@ -472,9 +474,13 @@ describe('redrive', () => {
 });
 
 describe('a stuck rollback, fixed by a redrive (saga local --fail COMPENSATION=until-redrive)', () => {
-  // The trip fails its last action; the compensation before the last one fails until the execution is redriven.
-  // The first step's compensation does too, and its alert cannot be published.
-  const stuck = steps.at(-2) ?? firstStep;
+  // Two compensations owed: the trip's own steps, or the trip with a step added when it has a single one. The saga
+  // fails its last action; the compensation of a step after the first (the one before the last when there is one)
+  // fails until the execution is redriven. The first step's compensation does too, and its alert cannot be published.
+  const saga: Saga = compensatableStepsOf(tripSaga).length > 1 ? tripSaga : tripSagaWithAddedStep;
+  const [earliest, ...later] = compensatableStepsOf(saga) as [CompensatableStep, ...CompensatableStep[]];
+  const last = later.at(-1) as CompensatableStep;
+  const stuck = later.at(-2) ?? last;
   let faulty: LocalSaga;
   let faultyServer: StepFunctionsServer;
   let client: SFNClient;
@@ -482,13 +488,13 @@ describe('a stuck rollback, fixed by a redrive (saga local --fail COMPENSATION=u
   const ends: string[] = [];
 
   beforeAll(async () => {
-    faulty = await LocalSaga.start({ saga: tripSaga });
+    faulty = await LocalSaga.start({ saga });
     faultyServer = await StepFunctionsServer.start(faulty, {
       retryDelayMs: 0,
       faults: {
         [stuck.compensation]: { times: 'until-redrive' },
-        [firstStep.compensation]: { times: 'until-redrive' },
-        [alertStateOf(firstStep)]: { times: 'always' },
+        [earliest.compensation]: { times: 'until-redrive' },
+        [alertStateOf(earliest)]: { times: 'always' },
       },
       onAlert: (alert) => alerts.push(`${alert.execution} ${alert.state}`),
       onEnd: (execution) => ends.push(`${execution.executionArn} ${execution.status}`),
@@ -509,7 +515,7 @@ describe('a stuck rollback, fixed by a redrive (saga local --fail COMPENSATION=u
   }
 
   async function stuckThenRedriven(tripId: string, failing: typeof stuck): Promise<HistoryEvent[]> {
-    const trip = tripWithId(tripId, { fail: [failing === stuck ? lastStep.action : firstStep.action] });
+    const trip = tripWithId(tripId, { fail: [failing === stuck ? last.action : earliest.action] });
     const { executionArn } = await client.send(
       new StartExecutionCommand({ stateMachineArn: faulty.stateMachineArn, name: tripId, input: JSON.stringify(trip) }),
     );
@@ -531,7 +537,7 @@ describe('a stuck rollback, fixed by a redrive (saga local --fail COMPENSATION=u
     const events = (await client.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }))).events as HistoryEvent[];
     expect(events.map((event) => event.id)).toEqual(events.map((_, index) => index + 1));
     const redriven = events.findIndex((event) => event.type === 'ExecutionRedriven');
-    expect(events[redriven + 1]?.stateEnteredEventDetails?.name).toBe(redriveEntryOf(failing));
+    expect(events[redriven + 1]?.stateEnteredEventDetails?.name).toBe(redriveEntryOf(failing, saga));
     return events.filter((event) => event.type === 'TaskSucceeded');
   }
 
@@ -542,7 +548,7 @@ describe('a stuck rollback, fixed by a redrive (saga local --fail COMPENSATION=u
   });
 
   it('the same when the alert cannot be published', async () => {
-    const published = await stuckThenRedriven('sdk-stuck-unannounced', firstStep);
+    const published = await stuckThenRedriven('sdk-stuck-unannounced', earliest);
     expect(published).toHaveLength(0);
     expect(alerts.filter((alert) => alert.includes('sdk-stuck-unannounced'))).toEqual([]);
   });
