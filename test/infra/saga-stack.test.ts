@@ -39,7 +39,6 @@ import {
   everySaga,
   firstStep,
   sagaOfSize,
-  sagaOfSizeModule,
   steps,
   tripParallelSaga,
   tripSagaWithAddedStep,
@@ -47,10 +46,13 @@ import {
 } from '../helpers/sagas.ts';
 import { scratchDir, scratchFile } from '../helpers/scratch.ts';
 import devExpressTrip, { DEV_EXPRESS } from '../helpers/dev-express-trip.ts';
-import { deploys, projectStackSettings, shortestRefusedSize } from '../helpers/stacks.ts';
+import { deploys, projectStackSettings } from '../helpers/stacks.ts';
+import expressRefusedSaga from '../helpers/express-refused-saga.ts';
 
 /** The step list module of the trip as far as the dev-express stack deploys it, as a path from the project's folder. */
 const DEV_EXPRESS_TRIP = 'test/helpers/dev-express-trip.ts';
+/** The shortest saga that an EXPRESS stack of the default bounds refuses (the trip may fit), as a path likewise. */
+const EXPRESS_REFUSED_SAGA = 'test/helpers/express-refused-saga.ts';
 
 // Pulumi's own unit-test mocks stand in for AWS: every resource the program registers is recorded with its inputs.
 
@@ -630,19 +632,12 @@ describe('stack settings', () => {
   }, 60_000);
 
   it('EXPRESS is refused when its worst case can outrun 5 minutes, naming the settings to change, before any resource is registered', async () => {
-    // The shortest step list of bookings that outruns Express's five minutes with the default bounds: the trip may fit.
-    const size = shortestRefusedSize({ ...DEFAULT_SETTINGS, stateMachineType: 'EXPRESS' });
-    const longer = sagaOfSize(size);
     const registered: MockResource[] = [];
-    const running = runProgram(
-      { stateMachineType: 'EXPRESS', saga: await scratchFile(sagaOfSizeModule(size), 'longer.mjs') },
-      'test',
-      registered,
-    );
+    const running = runProgram({ stateMachineType: 'EXPRESS', saga: EXPRESS_REFUSED_SAGA }, 'test', registered);
     await expect(running).rejects.toThrow(
       new RegExp(
-        `an EXPRESS execution of ${longer.name} can run \\d+ s \\(every attempt cold: 10 s of Lambda init before the function's timeout\\), ` +
-          `past Express's 300 s: lower compensationMaxAttempts \\(now ${compensationRetryOf(longer).maxAttempts}\\) ` +
+        `an EXPRESS execution of ${expressRefusedSaga.name} can run \\d+ s \\(every attempt cold: 10 s of Lambda init before the function's timeout\\), ` +
+          `past Express's 300 s: lower compensationMaxAttempts \\(now ${compensationRetryOf(expressRefusedSaga).maxAttempts}\\) ` +
           `or functionTimeoutSeconds \\(now ${DEFAULT_SETTINGS.functionTimeoutSeconds}\\)`,
       ),
     );
