@@ -20,7 +20,7 @@ import {
 import orderSaga from '../../examples/order.ts';
 import { tripSaga } from '../../saga.ts';
 import { graphsOf } from '../helpers/asl.ts';
-import { addedStep, firstStep, tripParallelSaga, tripSagaWithAddedStep, withPivotAt } from '../helpers/sagas.ts';
+import { addedStep, firstStep, tripParallelSaga, tripSagaOfTwoStagesOrMore, tripSagaWithAddedStep, withPivotAt } from '../helpers/sagas.ts';
 
 const definition = renderSaga(tripSaga, placeholderResources(tripSaga));
 
@@ -82,7 +82,7 @@ describe('toDot', () => {
 
 describe('the point of no return', () => {
   // The order saga, and the trip and its example with a group each with its first step as the pivot.
-  const shapes: Saga[] = [orderSaga, withPivotAt(tripSaga, 0), withPivotAt(tripParallelSaga, 0)];
+  const shapes: Saga[] = [orderSaga, withPivotAt(tripSagaOfTwoStagesOrMore, 0), withPivotAt(tripParallelSaga, 0)];
 
   /** The states a Mermaid chart puts in a class, by name. */
   function classed(mermaid: string, name: string): string[] {

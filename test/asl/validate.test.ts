@@ -10,6 +10,7 @@ import {
   renderSaga,
   SagaDefinitionError,
   SagaResourcesError,
+  stepsOf,
   type Saga,
   type SagaStep,
   type Stage,
@@ -17,11 +18,16 @@ import {
 } from '../../asl/index.ts';
 import { tripSaga } from '../../saga.ts';
 import { stateOf } from '../helpers/asl.ts';
-import { firstStep, lastStep, sagaOfSize, steps, type CompensatableBooking } from '../helpers/sagas.ts';
+import { firstStep, lastStep, sagaOfSize, tripSagaOfTwoStagesOrMore, type CompensatableBooking } from '../helpers/sagas.ts';
 
 const withSteps = (steps: readonly SagaStep<string>[], extra: Partial<Saga> = {}): Saga => ({ ...tripSaga, ...extra, steps });
-// Two distinct steps of the trip, by position, and the rest of them: each bad list below spoils the second.
-const [first, second, ...rest] = steps as [CompensatableBooking, CompensatableBooking, ...CompensatableBooking[]];
+// Two distinct steps of the trip, by position (a step added to a trip of one), and the rest of them: each bad list
+// below spoils the second.
+const [first, second, ...rest] = stepsOf(tripSagaOfTwoStagesOrMore) as [
+  CompensatableBooking,
+  CompensatableBooking,
+  ...CompensatableBooking[],
+];
 
 function renderError(saga: Saga): SagaDefinitionError {
   try {

@@ -28,11 +28,10 @@ import {
   stepsOf,
   TerminalState,
   type CompensatableStep,
-  type Saga,
   type SagaStep,
 } from '../../asl/saga.ts';
 import { tripSaga } from '../../saga.ts';
-import { compensatedWhen, firstStep, lastStep, previousStep, redriveEntryOf, steps, tripSagaWithAddedStep } from '../helpers/sagas.ts';
+import { compensatedWhen, firstStep, lastStep, previousStep, redriveEntryOf, steps, tripSagaOfTwoStagesOrMore } from '../helpers/sagas.ts';
 import { tripWithId } from '../helpers/trips.ts';
 
 // The local Step Functions endpoint as the AWS SDK for JavaScript sees it: the same client, only the endpoint set.
@@ -474,10 +473,10 @@ describe('redrive', () => {
 });
 
 describe('a stuck rollback, fixed by a redrive (saga local --fail COMPENSATION=until-redrive)', () => {
-  // Two compensations owed: the trip's own steps, or the trip with a step added when it has a single one. The saga
-  // fails its last action; the compensation of a step after the first (the one before the last when there is one)
-  // fails until the execution is redriven. The first step's compensation does too, and its alert cannot be published.
-  const saga: Saga = compensatableStepsOf(tripSaga).length > 1 ? tripSaga : tripSagaWithAddedStep;
+  // Two compensations owed (a step added to a trip of one). The saga fails its last action; the compensation of a
+  // step after the first (the one before the last when there is one) fails until the execution is redriven. The first
+  // step's compensation does too, and its alert cannot be published.
+  const saga = tripSagaOfTwoStagesOrMore;
   const [earliest, ...later] = compensatableStepsOf(saga) as [CompensatableStep, ...CompensatableStep[]];
   const last = later.at(-1) as CompensatableStep;
   const stuck = later.at(-2) ?? last;

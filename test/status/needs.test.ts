@@ -21,7 +21,7 @@ import orderSaga from '../../examples/order.ts';
 import tripParallel from '../../examples/trip-parallel.ts';
 import { causeMessage, describeNeed, Need, needOf, resumeFromOf, routineEndsOf, type EndedExecution } from '../../status/needs.ts';
 import { tripSaga } from '../../saga.ts';
-import { firstStep, lastStep, stageOf, steps, withPivotAt } from '../helpers/sagas.ts';
+import { firstStep, lastStep, stageOf, steps, tripSagaOfTwoStagesOrMore, withPivotAt } from '../helpers/sagas.ts';
 
 // Which ended executions need a person, and where the rollback machine takes over: the rules, on the step lists.
 
@@ -119,7 +119,7 @@ describe('describeNeed', () => {
   });
 
   // The order saga, whose pivot is followed by a retriable step; and the trip with its first step as the pivot.
-  const pastThePivot: Saga[] = [orderSaga, withPivotAt(tripSaga, 0)];
+  const pastThePivot: Saga[] = [orderSaga, withPivotAt(tripSagaOfTwoStagesOrMore, 0)];
 
   it.each(pastThePivot.map((saga) => [saga.name, saga] as const))(
     '%s: a step stuck past the pivot is stuck forward, finished by a redrive that goes on, never by the rollback machine',

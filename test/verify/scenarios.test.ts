@@ -18,6 +18,7 @@ import {
   stageOf,
   steps,
   tripParallelSaga,
+  tripSagaOfTwoStagesOrMore,
   tripSagaWithAddedStep,
   withPivotAt,
 } from '../helpers/sagas.ts';
@@ -109,7 +110,7 @@ describe('scenariosOf, for a step list with a group', () => {
 
 describe('scenariosOf, past the pivot', () => {
   // The trip with its first step as the pivot, every later entry retriable; and the parallel trip so, its group retriable.
-  const shapes = [withPivotAt(tripSaga, 0), withPivotAt(tripParallelSaga, 0)];
+  const shapes = [withPivotAt(tripSagaOfTwoStagesOrMore, 0), withPivotAt(tripParallelSaga, 0)];
 
   it.each(shapes.map((saga) => [saga.name, saga] as const))(
     '%s: each retriable step fails a few times and goes on to succeed, never compensated',
