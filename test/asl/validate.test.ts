@@ -150,14 +150,16 @@ describe('resources', () => {
 });
 
 describe('definitionProblems, on definitions that did not come from the renderer', () => {
-  const valid = renderSaga(tripSaga, placeholderResources(tripSaga));
+  // The trip, with a step added to a trip of one, so that its first action goes on to another state.
+  const saga = tripSagaOfTwoStagesOrMore;
+  const valid = renderSaga(saga, placeholderResources(saga));
   const edit = (change: (states: Record<string, Record<string, unknown>>) => void): StateMachineDefinition => {
     const copy = structuredClone(valid) as unknown as { States: Record<string, Record<string, unknown>> };
     change(copy.States);
     return copy as unknown as StateMachineDefinition;
   };
   // The last entry of the step list, which catches for its actions (its own, or its group's), and where it goes then.
-  const lastStage = tripSaga.steps.at(-1) as Stage;
+  const lastStage = saga.steps.at(-1) as Stage;
   const lastEntry = actionEntryOf(lastStage);
   // Where it catches States.ALL: its last catcher (the first entry has TripInvalid's before it).
   const allCatcherOfLast = () => ((stateOf(valid, lastEntry) as { Catch?: unknown[] }).Catch ?? []).length - 1;

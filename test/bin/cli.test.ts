@@ -23,7 +23,17 @@ import { tripSaga } from '../../saga.ts';
 import { errorLine, isFileError } from '../../bin/io.ts';
 import { retryOf, task } from '../helpers/asl.ts';
 import { saga } from '../helpers/cli.ts';
-import { firstStep, groupOf, happyPathOf, lastStep, rollbackPathOf, sagaOfSizeModule, stageIndexOf, steps } from '../helpers/sagas.ts';
+import {
+  firstStep,
+  groupOf,
+  happyPathOf,
+  lastStep,
+  rollbackPathOf,
+  sagaOfSizeModule,
+  stageIndexOf,
+  steps,
+  tripSagaOfTwoStagesOrMore,
+} from '../helpers/sagas.ts';
 import { scratchDir, scratchFile } from '../helpers/scratch.ts';
 import { projectStackSettings, shortestRefusedSize } from '../helpers/stacks.ts';
 import devExpressTrip, { DEV_EXPRESS } from '../helpers/dev-express-trip.ts';
@@ -114,7 +124,8 @@ describe('saga validate', () => {
   });
 
   it('checks a definition file and names each problem, exit 1', async () => {
-    const definition = renderSaga(tripSaga, placeholderResources(tripSaga));
+    // The trip, with a step added to a trip of one, so that its first action goes on to another state.
+    const definition = renderSaga(tripSagaOfTwoStagesOrMore, placeholderResources(tripSagaOfTwoStagesOrMore));
     // The first action goes nowhere: what it went to, the second, is then unreachable.
     const first = task(definition, firstStep.action);
     const broken = { ...definition, States: { ...definition.States, [firstStep.action]: { ...first, Next: 'Nowhere' } } };
