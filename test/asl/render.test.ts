@@ -13,6 +13,7 @@ import {
   StepError,
   stepsOf,
   type Saga,
+  type SagaStep,
   type Stage,
   type State,
   type StateMachineDefinition,
@@ -29,7 +30,7 @@ import {
   afterStageOf,
   firstStep,
   groupOf,
-  lastStep,
+  tripSagaOfTwoStagesOrMore,
   owedBy,
   owedMessageOf,
   previousStep,
@@ -199,16 +200,18 @@ describe('renderSaga, for the trip', () => {
 
 describe('renderSaga, overrides', () => {
   it('takes a step’s own action retry and timeout, and the saga’s compensation attempts', () => {
-    // The last step has its own; the first keeps the defaults (the trip's steps, in order, whatever its groups).
+    // The last step has its own; the first keeps the defaults (the trip's steps, in order, whatever its groups; a step
+    // added to a trip of one, so that the first is not the last).
+    const last = stepsOf(tripSagaOfTwoStagesOrMore).at(-1) as SagaStep;
     const saga: Saga = {
-      ...withStepChanged(lastStep, { timeoutSeconds: 20, actionRetry: { maxAttempts: 6, maxDelaySeconds: 30 } }),
+      ...withStepChanged(last, { timeoutSeconds: 20, actionRetry: { maxAttempts: 6, maxDelaySeconds: 30 } }, tripSagaOfTwoStagesOrMore),
       compensationRetry: { maxAttempts: 9 },
       timeoutSeconds: 3600,
     };
     const definition = render(saga);
     expect(definition.TimeoutSeconds).toBe(3600);
-    expect(task(definition, lastStep.action).TimeoutSeconds).toBe(20);
-    expect(retryOf(task(definition, lastStep.action))).toMatchObject({ maxAttempts: 6, maxDelaySeconds: 30, intervalSeconds: 1 });
+    expect(task(definition, last.action).TimeoutSeconds).toBe(20);
+    expect(retryOf(task(definition, last.action))).toMatchObject({ maxAttempts: 6, maxDelaySeconds: 30, intervalSeconds: 1 });
     expect(task(definition, firstStep.action).TimeoutSeconds).toBe(60);
     expect(retryOf(task(definition, firstStep.action)).maxAttempts).toBe(3);
     expect(retryOf(task(definition, firstStep.compensation)).maxAttempts).toBe(9);
