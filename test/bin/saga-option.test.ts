@@ -10,8 +10,7 @@ import {
 } from '../../asl/index.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from '../../local/dynamodb.ts';
 import { saga, sfnOf, startSaga } from '../helpers/cli.ts';
-import { everySaga, tripParallelSaga } from '../helpers/sagas.ts';
-import { tripSaga } from '../../saga.ts';
+import { everySaga, tripParallelSaga, tripSagaOfTwoStagesOrMore } from '../helpers/sagas.ts';
 import { scratchDir, scratchFile } from '../helpers/scratch.ts';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { readFileSync } from 'node:fs';
@@ -138,7 +137,7 @@ describe('--saga FILE that is not a step list', () => {
   it('a group of one step: exit 1, the group named', async () => {
     const file = await scratchFile(
       `import { parallel, stepsOf } from ${JSON.stringify(new URL('../../asl/saga.ts', import.meta.url).href)};\n` +
-        `import trip from ${JSON.stringify(new URL('../../saga.ts', import.meta.url).href)};\n` +
+        `import { tripSagaOfTwoStagesOrMore as trip } from ${JSON.stringify(new URL('../helpers/saga-shapes.ts', import.meta.url).href)};\n` +
         'const [first, second] = stepsOf(trip);\n' +
         'export default { ...trip, steps: [parallel("Alone", [first]), second] };\n',
       'one-step-group.mjs',
@@ -164,12 +163,12 @@ describe('--saga FILE that is not a step list', () => {
     const file = async (role: string, name: string) =>
       scratchFile(
         `import { stepsOf } from ${JSON.stringify(new URL('../../asl/saga.ts', import.meta.url).href)};\n` +
-          `import trip from ${JSON.stringify(new URL('../../saga.ts', import.meta.url).href)};\n` +
+          `import { tripSagaOfTwoStagesOrMore as trip } from ${JSON.stringify(new URL('../helpers/saga-shapes.ts', import.meta.url).href)};\n` +
           'const [{ compensation, ...first }, ...rest] = stepsOf(trip);\n' +
           `export default { ...trip, steps: [{ ...first, ${role} }, ...rest] };\n`,
         name,
       );
-    const [, second] = stepsOf(tripSaga) as [SagaStep, SagaStep];
+    const [, second] = stepsOf(tripSagaOfTwoStagesOrMore) as [SagaStep, SagaStep];
     // The pivot reads as a step list, whose own rules then name what follows it.
     const pivot = await saga('validate', '--saga', await file("role: 'pivot'", 'pivot-first.mjs'));
     expect(pivot.code).toBe(1);

@@ -1,6 +1,16 @@
 // Sagas of a given size or shape, and edits of a step list, as a user writes them: jest-free, so that benchmarks (plain
 // scripts) and the saga files tests hand to the CLI share them with the tests.
-import { defineSaga, isGroup, parallel, stepsOf, type BookingStep, type Saga, type SagaStep, type Stage } from '../../asl/index.ts';
+import {
+  defineSaga,
+  isGroup,
+  parallel,
+  stepsOf,
+  type BookingStep,
+  type CompensatableStep,
+  type Saga,
+  type SagaStep,
+  type Stage,
+} from '../../asl/index.ts';
 import { tripSaga, type TripField } from '../../saga.ts';
 
 const FIELDS = ['id', 'what', 'from', 'to'] as const;
@@ -11,6 +21,24 @@ export function stepNamed(name: string): BookingStep<(typeof FIELDS)[number]> {
 }
 
 const text = { type: 'string' } as const;
+
+/** The step that tests add at the end of the trip's step list, as a user adds one (README: "Adding a step"). */
+export const addedStep: BookingStep & CompensatableStep = {
+  name: 'Added',
+  action: 'BookAdded',
+  compensation: 'CancelAdded',
+  table: 'AddedBookings',
+  records: ['trip_id'],
+};
+
+/** The trip saga with one more step at the end. */
+export const tripSagaWithAddedStep: Saga = { ...tripSaga, steps: [...tripSaga.steps, addedStep] };
+
+/**
+ * The trip, with a step added when it has a single stage: for what needs a stage after the first (a step past a
+ * pivot, a compensation owed before another), whatever the length of the trip's own step list.
+ */
+export const tripSagaOfTwoStagesOrMore: Saga = tripSaga.steps.length > 1 ? tripSaga : tripSagaWithAddedStep;
 
 /** A saga of `size` generic steps (Step1 … StepN), for shapes the trip does not cover. */
 export function sagaOfSize(size: number): Saga {

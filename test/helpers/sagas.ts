@@ -29,33 +29,18 @@ import {
 import { tripSaga } from '../../saga.ts';
 
 export {
+  addedStep,
   chainOf,
   sagaOfSize,
   sagaOfSizeModule,
   stepNamed,
   tripSagaOfShape,
   tripSagaOfSize,
+  tripSagaOfTwoStagesOrMore,
+  tripSagaWithAddedStep,
   withoutStep,
   withStepChanged,
 } from './saga-shapes.ts';
-
-/** The step that tests add at the end of the trip's step list, as a user adds one (README: "Adding a step"). */
-export const addedStep: CompensatableBooking = {
-  name: 'Added',
-  action: 'BookAdded',
-  compensation: 'CancelAdded',
-  table: 'AddedBookings',
-  records: ['trip_id'],
-};
-
-/** The trip saga with one more step at the end. */
-export const tripSagaWithAddedStep: Saga = { ...tripSaga, steps: [...tripSaga.steps, addedStep] };
-
-/**
- * The trip, with a step added when it has a single stage: for what needs a stage after the first (a step past a
- * pivot, a compensation owed before another), whatever the length of the trip's own step list.
- */
-export const tripSagaOfTwoStagesOrMore: Saga = tripSaga.steps.length > 1 ? tripSaga : tripSagaWithAddedStep;
 
 /** The trip's steps, by position: tests state the rules on these, so that they hold for any step list. */
 /** A booking step with a compensation: what the trip's steps are. */
