@@ -8,6 +8,7 @@ import {
   groupCompensationOf,
   handOffStateOf,
   isGroup,
+  stepsOf,
   stepsOfStage,
   type CompensatableStep,
   type ParallelGroup,
@@ -18,7 +19,7 @@ import type { Trip } from '../../saga.ts';
 import { LocalSaga, stillBooked, type Execution } from '../../local/runtime.ts';
 import { tripSaga } from '../../saga.ts';
 import { failureMatrix } from '../helpers/matrix.ts';
-import { firstStep, lastStep, stageIndexOf, stageOf, tripParallelSaga } from '../helpers/sagas.ts';
+import { firstStep, lastStep, stageIndexOf, stageOf, tripParallelSaga, tripSagaOfTwoStagesOrMore } from '../helpers/sagas.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 import { tripWithId } from '../helpers/trips.ts';
 import { booked, expectConsistent, nextTripId, runChecked, type Bookings } from '../helpers/invariant.ts';
@@ -335,17 +336,20 @@ describe('a group stuck in its compensations', () => {
 
 describe('with --data', () => {
   it('keeps the tables and the execution, so that a stuck rollback can be resumed by a later process', async () => {
+    // A step after the first, whose failure leaves the first booked (a step added to a trip of one).
+    const saga = tripSagaOfTwoStagesOrMore;
+    const last = stepsOf(saga).at(-1) as SagaStep;
     const dataDir = await scratchDir();
     const trip = tripWithId(nextTripId('persisted'));
-    const first = await LocalSaga.start({ saga: tripSaga, dataDir });
+    const first = await LocalSaga.start({ saga, dataDir });
     const stuck = await first.execute(trip, {
-      faults: { [lastStep.action]: { times: 'always' }, [firstStep.compensation]: { times: 'always' } },
+      faults: { [last.action]: { times: 'always' }, [firstStep.compensation]: { times: 'always' } },
       retryDelayMs: 0,
     });
     await first.close();
     expect(stuck.outcome).toBe('compensation not finished');
 
-    const second = await LocalSaga.start({ saga: tripSaga, dataDir });
+    const second = await LocalSaga.start({ saga, dataDir });
     try {
       expect(booked(await second.bookingsOf(trip.trip_id))).toEqual([firstStep.name]);
       const saved = await second.savedExecution(trip.trip_id);
