@@ -4,17 +4,22 @@ import { expect, it } from '@jest/globals';
 import { SagaDefinitionError } from '../../asl/validate.ts';
 import { handlerModulesOf } from '../../functions/handler-modules.ts';
 import { LocalSaga } from '../../local/runtime.ts';
-import type { Saga } from '../../asl/saga.ts';
+import { stepsOf, type Saga, type SagaStep } from '../../asl/saga.ts';
 import { NOTE } from '../helpers/noted-booking.ts';
-import { firstStep, lastStep, steps, withStepChanged } from '../helpers/sagas.ts';
+import { firstStep, tripSagaOfTwoStagesOrMore, withStepChanged } from '../helpers/sagas.ts';
 import { scratchFile } from '../helpers/scratch.ts';
 import { exampleTrip } from '../helpers/trips.ts';
 
 // A step's own modules (`actionModule`, `compensationModule`): used when they exist, refused with the step list
 // when they do not, before anything runs.
 
+// The trip (a step added to a trip of one, so that another step keeps the built-in handlers), and its last step.
+const trip = tripSagaOfTwoStagesOrMore;
+const steps = stepsOf(trip);
+const lastStep = steps.at(-1) as SagaStep;
+
 /** The trip saga with the last step's modules replaced. */
-const withModules = (modules: { actionModule?: string; compensationModule?: string }): Saga => withStepChanged(lastStep, modules);
+const withModules = (modules: { actionModule?: string; compensationModule?: string }): Saga => withStepChanged(lastStep, modules, trip);
 
 it('a step’s actionModule serves its action, in the local mode as in the bundles', async () => {
   const saga = withModules({ actionModule: '../test/helpers/noted-booking.ts' });
