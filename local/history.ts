@@ -28,8 +28,8 @@ const json = (value: unknown): string => (typeof value === 'string' ? value : JS
 /**
  * The JSON text of `value`, written when first read (and then kept), for a getter of an event's details: most
  * histories kept in memory are never read, and their JSON texts were the largest part of what the local engine adds
- * to an execution. Only for what no function's code can reach: the interpreter's state data, which it copies, and
- * which functions get and give only as JSON texts (local/runtime.ts).
+ * to an execution. Only for what nothing changes later: the interpreter's state data, which it never changes in place,
+ * and which the author's own code (a custom step's) gets and gives only as JSON copies (local/runtime.ts).
  */
 function jsonOnRead(value: unknown): () => string {
   let text: string | undefined;

@@ -13,6 +13,7 @@ import {
   groupCompensationOf,
   invalidErrorOf,
   isCompensatedStage,
+  functionStatesOfStep,
   isCustomStep,
   isGroup,
   retriableStepsOf,
@@ -121,13 +122,30 @@ const probesCached = (saga: Saga): Promise<Map<string, Probe>> => {
 };
 
 /** A definition that executions run on: the current one, or one an execution kept in the data folder started with. */
-interface Version {
+interface Version extends RunFacts {
   readonly pinned: PinnedDefinition;
-  /** Its states by name, looked up on every Task call. */
-  readonly states: ReadonlyMap<string, State>;
   /** Each function's handler, by name (the Task state it serves), once the step list's tables exist. */
   readonly handlers: Promise<Readonly<Record<string, LambdaHandler>>>;
 }
+
+/** What every run on a definition reads of it and of its step list: worked out once per definition. */
+interface RunFacts {
+  /** Its states by name, looked up on every Task call. */
+  readonly states: ReadonlyMap<string, State>;
+  readonly taskStates: readonly string[];
+  /**
+   * The functions that run the saga's author's own code (custom steps): they get their payload and give their result
+   * as JSON, as across Lambda's boundary, so that what the code does with either cannot reach the execution's data.
+   * The project's booking functions, which change neither, are spared the copies.
+   */
+  readonly authorsCode: ReadonlySet<string>;
+}
+
+const runFactsOf = ({ saga, definition }: Pick<PinnedDefinition, 'saga' | 'definition'>): RunFacts => ({
+  states: statesByName(definition),
+  taskStates: taskStatesOf(definition),
+  authorsCode: new Set(stepsOf(saga).filter(isCustomStep).flatMap(functionStatesOfStep)),
+});
 
 /** The handlers of every function of a step list, by name. */
 async function handlersFor(saga: Saga, faultInjection: boolean, handlerOf: HandlerFactory): Promise<Record<string, LambdaHandler>> {
@@ -311,11 +329,8 @@ export class LocalSaga {
           );
     this.roleArn = `arn:aws:iam::${LOCAL_ACCOUNT}:role/${this.machineName}-local`;
     this.#machine = interpreterOf(this.definition);
-    this.#current = {
-      pinned: pinDefinition(options.saga, this.definition),
-      states: statesByName(this.definition),
-      handlers: Promise.resolve(handlers),
-    };
+    const pinned = pinDefinition(options.saga, this.definition);
+    this.#current = { pinned, ...runFactsOf(pinned), handlers: Promise.resolve(handlers) };
   }
 
   static async start(options: LocalSagaOptions): Promise<LocalSaga> {
@@ -579,7 +594,7 @@ export class LocalSaga {
     );
     // Awaited by each run on it; a failure (a handler module gone) fails those runs, not the process.
     handlers.catch(() => undefined);
-    const version: Version = { pinned, states: statesByName(pinned.definition), handlers };
+    const version: Version = { pinned, ...runFactsOf(pinned), handlers };
     this.#versions.set(pinned.hash, version);
     return version;
   }
@@ -649,10 +664,9 @@ export class LocalSaga {
         options.onEvent?.(recorded);
       }
     };
-    const taskStates = taskStatesOf(definition);
+    const { taskStates } = version;
     const taskHandler = (state: string) => async (taskInput: unknown) => {
-      // A function gets its payload as JSON and gives back JSON, as across Lambda's boundary: what its code does with
-      // either cannot reach the execution's data, and the history keeps the texts that crossed.
+      // The history keeps the payload as it was sent, whatever the function does with it (see RunFacts.authorsCode).
       const payload = JSON.stringify(taskInput ?? null);
       const call = history.recordCall(state, payload);
       calls[state] = (calls[state] ?? 0) + 1;
@@ -668,11 +682,19 @@ export class LocalSaga {
         const spec = options.faults?.[fn];
         if (spec && 'delayMs' in spec) await delay(spec.delayMs);
         if (spec && 'until' in spec) await spec.until.catch(() => undefined);
+        const asJson = version.authorsCode.has(fn);
         const serve = () =>
-          this.#serve({ saga, states: version.states, handlers }, state, JSON.parse(payload), { executionArn, input }, raise);
+          this.#serve(
+            { saga, states: version.states, handlers },
+            state,
+            asJson ? JSON.parse(payload) : taskInput,
+            { executionArn, input },
+            raise,
+          );
         if (options.deliverTwice?.includes(state)) await this.#workOf(await serve());
-        call.result = JSON.stringify((await serve()) ?? null);
-        return JSON.parse(call.result) as never;
+        const result: unknown = await serve();
+        call.result = JSON.stringify(result ?? null);
+        return (asJson ? JSON.parse(call.result) : result) as never;
       })();
       // A call outlives its state when a Parallel state stops its branch: its write still lands, as on AWS.
       this.#calls.add(served);
