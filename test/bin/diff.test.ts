@@ -87,9 +87,11 @@ describe('saga diff --against FILE', () => {
   });
 
   it('a step renamed keeps its table, and its earlier functions would be deleted', async () => {
-    const renamed = `steps: withStepChanged(last, { name: 'Car', action: 'BookCar', compensation: 'CancelCar' }, trip).steps`;
+    // A new name no step of the trip has: the last step's own, lengthened.
+    const name = `${lastStep.name}Renamed`;
+    const renamed = `steps: withStepChanged(last, { name: '${name}', action: 'Book${name}', compensation: 'Cancel${name}' }, trip).steps`;
     const { code, stdout } = await saga('diff', '--saga', await editedTrip(renamed), '--against', 'saga.ts');
-    expect(stdout).toContain(`~ ${lastStep.name} → Car: table ${lastStep.table} kept`);
+    expect(stdout).toContain(`~ ${lastStep.name} → ${name}: table ${lastStep.table} kept`);
     expect(code).toBe(1);
   });
 });
