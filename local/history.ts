@@ -25,17 +25,6 @@ export type InterpreterEvent =
 
 const json = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value ?? null));
 
-/**
- * The JSON text of `value`, written when first read (and then kept), for a getter of an event's details: most
- * histories kept in memory are never read, and their JSON texts were the largest part of what the local engine adds
- * to an execution. Only for what nothing changes later: the interpreter's state data, which it never changes in place,
- * and which the author's own code (a custom step's) gets and gives only as JSON copies (local/runtime.ts).
- */
-function jsonOnRead(value: unknown): () => string {
-  let text: string | undefined;
-  return () => (text ??= json(value));
-}
-
 /** HistoryEventExecutionDataDetails: the API model has `truncated` alone, always false for API calls. */
 const details = { truncated: false } as const;
 
@@ -269,15 +258,8 @@ export class ExecutionHistory {
         return;
       }
       case 'ExecutionSucceeded': {
-        const output = jsonOnRead(event.output);
-        this.#add(event.timestamp, 'ExecutionSucceeded', {
-          executionSucceededEventDetails: {
-            get output() {
-              return output();
-            },
-            outputDetails: details,
-          },
-        });
+        const output = json(event.output);
+        this.#add(event.timestamp, 'ExecutionSucceeded', { executionSucceededEventDetails: { output, outputDetails: details } });
         return;
       }
       case 'ExecutionFailed': {
@@ -304,21 +286,8 @@ export class ExecutionHistory {
       case 'StateEntered': {
         const name = event.state.name;
         const type = this.#states.get(name)?.Type ?? 'Task';
-        const input = jsonOnRead(event.state.input);
-        this.#add(
-          event.timestamp,
-          `${type}StateEntered`,
-          {
-            stateEnteredEventDetails: {
-              name,
-              get input() {
-                return input();
-              },
-              inputDetails: details,
-            },
-          },
-          name,
-        );
+        const input = json(event.state.input);
+        this.#add(event.timestamp, `${type}StateEntered`, { stateEnteredEventDetails: { name, input, inputDetails: details } }, name);
         // A Fail state ends its chain: nothing of it is left to abort.
         const state = this.#states.get(name);
         if (state?.Type === 'Fail') this.#failing = state;
@@ -380,21 +349,8 @@ export class ExecutionHistory {
           if (integration) this.#add(event.timestamp, 'TaskSucceeded', { taskSucceededEventDetails: succeeded }, name);
           else this.#add(event.timestamp, 'LambdaFunctionSucceeded', { lambdaFunctionSucceededEventDetails: succeeded }, name);
         }
-        const output = jsonOnRead(event.state.output);
-        this.#add(
-          event.timestamp,
-          `${type}StateExited`,
-          {
-            stateExitedEventDetails: {
-              name,
-              get output() {
-                return output();
-              },
-              outputDetails: details,
-            },
-          },
-          name,
-        );
+        const output = json(event.state.output);
+        this.#add(event.timestamp, `${type}StateExited`, { stateExitedEventDetails: { name, output, outputDetails: details } }, name);
         return;
       }
     }
