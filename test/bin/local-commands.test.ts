@@ -9,9 +9,9 @@ import { actionEntryOf, alertStateOf, retryStateOf, type SagaStep, type Stage } 
 import { tripSaga } from '../../saga.ts';
 import type { Trip } from '../../saga.ts';
 import {
-  actions,
   addedStep,
   actionStatesOf,
+  bookingsOf,
   expectSamePath,
   firstStep,
   happyPathOf,
@@ -22,6 +22,9 @@ import {
   heldWhenStuck,
   stageOf,
   steps,
+  TRIP_OF_TWO_STAGES_FILE,
+  tripSagaOfTwoStagesOrMore,
+  type CompensatableBooking,
 } from '../helpers/sagas.ts';
 import { exampleTrip, tripWithId } from '../helpers/trips.ts';
 
@@ -36,15 +39,24 @@ const succeededIn = (stdout: string): Set<string> =>
 /** The state a failed action's step fails at in the saga's eyes: its own, or its group's. */
 const failingStateOf = (action: string): string => actionEntryOf(stageOf(steps.find((step) => step.action === action) as SagaStep));
 
-/** `saga run --data`: the last action fails, and the compensation before it fails until redriven. */
-async function stuckRollback(data: string) {
-  const stuck = steps.at(-2) ?? lastStep;
-  const run = await saga(
+/**
+ * The trip as a step list file, of two stages at least: what a stuck rollback runs, so that a step before the failed
+ * one has booked and owes its compensation, and the step list has a step to remove or move.
+ */
+const TRIP = TRIP_OF_TWO_STAGES_FILE;
+const trip = tripSagaOfTwoStagesOrMore;
+const tripSteps = bookingsOf(trip);
+const tripLast = tripSteps.at(-1) as CompensatableBooking;
+/** The step whose compensation a stuck rollback leaves stuck: the one before the last, owed when the last action fails. */
+const stuck = tripSteps.at(-2) as CompensatableBooking;
+
+/** `saga run --data`: the trip's last action fails, and the compensation before it fails until redriven. */
+const stuckRollback = (data: string) =>
+  saga(
     'run',
-    ...['--fail', lastStep.action, '--fail', `${stuck.compensation}=until-redrive`, '--retry-delay', '0', '--data', data],
+    ...['--saga', TRIP, '--fail', tripLast.action, '--fail', `${stuck.compensation}=until-redrive`, '--retry-delay', '0'],
+    ...['--data', data],
   );
-  return { stuck, run };
-}
 
 describe('saga tour (npm start)', () => {
   it('shows the happy path, a rollback and a retried compensation, each with tables and a verdict, and exits 0', async () => {
@@ -82,7 +94,7 @@ describe('saga run', () => {
 
   it('a compensation that fails until redriven alerts and exits 4; `saga resume` redrives it: rolled back, exit 3', async () => {
     const data = await scratchDir();
-    const { stuck, run } = await stuckRollback(data);
+    const run = await stuckRollback(data);
     expect(run.code).toBe(4);
     expect(pathOf(run.stdout).slice(-2)).toEqual([alertStateOf(stuck), retryStateOf(stuck)]);
     expect(run.stdout).toContain(`"stuckCompensation":"${stuck.compensation}"`);
@@ -92,7 +104,7 @@ describe('saga run', () => {
 
     const resumed = await saga('resume', '--data', data, '--execution', exampleTrip.trip_id, '--retry-delay', '0');
     expect(resumed.code).toBe(3);
-    expect(pathOf(resumed.stdout)[0]).toBe(redriveEntryOf(stuck));
+    expect(pathOf(resumed.stdout)[0]).toBe(redriveEntryOf(stuck, trip));
     expect(resumed.stdout).toContain('↩ rolled back');
     expect(resumed.stdout).not.toContain('BOOKED');
 
@@ -108,18 +120,18 @@ describe('saga run', () => {
     ['with a step added', `steps: [...trip.steps, ${JSON.stringify(addedStep)}]`],
   ])('a stuck rollback resumed with the step list %s ends rolled back, nothing booked, on its own definition', async (_, edit) => {
     const data = await scratchDir();
-    const { stuck, run } = await stuckRollback(data);
+    const run = await stuckRollback(data);
     expect(run.code).toBe(4);
     const edited = await scratchFile(
-      `import trip from ${JSON.stringify(new URL('../../saga.ts', import.meta.url).href)};\nexport default { ...trip, ${edit} };\n`,
+      `import trip from ${JSON.stringify(new URL(`../../${TRIP}`, import.meta.url).href)};\nexport default { ...trip, ${edit} };\n`,
       'edited.ts',
     );
     const resumed = await saga('resume', '--saga', edited, '--data', data, '--execution', exampleTrip.trip_id, '--retry-delay', '0');
     expect(resumed.stdout).toMatch(/^Note: the step list changed since it started \(.+\): it runs on the definition it started with/m);
     // The stuck compensation again, then every one owed after it, in the order of the step list the execution started with.
-    expectSamePath(pathOf(resumed.stdout), redrivenRollbackPathOf(stuck, tripSaga, succeededIn(run.stdout)));
+    expectSamePath(pathOf(resumed.stdout), redrivenRollbackPathOf(stuck, trip, succeededIn(run.stdout)), trip);
     // The tables of the step list it started with, each step's item undone.
-    for (const step of steps) expect(resumed.stdout).toMatch(new RegExp(`^ +${step.name} +CANCELLED`, 'm'));
+    for (const step of tripSteps) expect(resumed.stdout).toMatch(new RegExp(`^ +${step.name} +CANCELLED`, 'm'));
     expect(resumed.stdout).toContain('↩ rolled back');
     expect(resumed.stdout).not.toContain('BOOKED');
     expect(resumed.stdout).not.toContain('INCONSISTENT');
@@ -128,9 +140,9 @@ describe('saga run', () => {
 
   it('redriving while the fault persists says so and exits 4; a succeeded execution is not redrivable (exit 2)', async () => {
     const data = await scratchDir();
-    const [first] = steps;
-    const compensation = first?.compensation ?? '';
-    await saga('run', '--fail', actions[1] ?? '', '--fail', compensation, '--retry-delay', '0', '--data', data);
+    // The first step's compensation, owed by every rollback (the failing step's own, in a trip of one).
+    const { compensation } = firstStep;
+    await saga('run', '--fail', lastStep.action, '--fail', compensation, '--retry-delay', '0', '--data', data);
     const resumed = await saga('resume', '--data', data, '--execution', exampleTrip.trip_id, '--fail', compensation, '--retry-delay', '0');
     expect(resumed.code).toBe(4);
     expect(resumed.stdout).toContain(`⚠ compensation not finished: ${compensation} gave up`);
@@ -257,9 +269,8 @@ describe('saga resume --help', () => {
 });
 
 describe('Ctrl-C with --data', () => {
-  const stuck = steps.at(-2) ?? lastStep;
-  // The stuck compensation's retry state retries for seconds: Ctrl-C strikes it there.
-  const retrying = ['--fail', lastStep.action, '--fail', `${stuck.compensation}=until-redrive`, '--retry-delay', '300'];
+  // The stuck compensation's retry state retries for seconds: Ctrl-C strikes it there, a booking of an earlier step held.
+  const retrying = ['--saga', TRIP, '--fail', tripLast.action, '--fail', `${stuck.compensation}=until-redrive`, '--retry-delay', '300'];
 
   it('saga run stops cleanly: it prints what is still booked and the command that finishes it, which does (exit 130, then 3)', async () => {
     const data = await scratchDir();
@@ -268,13 +279,13 @@ describe('Ctrl-C with --data', () => {
     run.child.kill('SIGINT');
     expect(await run.exited).toBe(130);
     // Still booked: the stuck step's, and those of earlier entries (the rest of its group has been cancelled).
-    const owned = heldWhenStuck(stuck).map((step) => step.name);
+    const owned = heldWhenStuck(stuck, trip).map((step) => step.name);
     expect(run.output()).toContain(`still booked by it: ${owned.join(', ')}.`);
     expect(run.output()).toContain(`To finish it: npx saga resume --data ${data} --execution ${exampleTrip.trip_id}`);
 
     const resumed = await saga('resume', '--data', data, '--execution', exampleTrip.trip_id, '--retry-delay', '0');
     expect(resumed.stdout).toContain(
-      `↻ ${exampleTrip.trip_id}: was running in ${redriveEntryOf(stuck)}: continued from ${redriveEntryOf(stuck)}`,
+      `↻ ${exampleTrip.trip_id}: was running in ${redriveEntryOf(stuck, trip)}: continued from ${redriveEntryOf(stuck, trip)}`,
     );
     expect(resumed.code).toBe(3);
     expect(resumed.stdout).toContain('↩ rolled back');
@@ -303,7 +314,9 @@ describe('Ctrl-C with --data', () => {
 
     const second = startSaga(...args, '--retry-delay', '0');
     const again = await sfnOf(second);
-    expect(second.output()).toContain(`↻ interrupted: was running in ${redriveEntryOf(stuck)}: continued from ${redriveEntryOf(stuck)}`);
+    expect(second.output()).toContain(
+      `↻ interrupted: was running in ${redriveEntryOf(stuck, trip)}: continued from ${redriveEntryOf(stuck, trip)}`,
+    );
     let described = await again.send(new DescribeExecutionCommand({ executionArn }));
     expect(described.status).not.toBe('ABORTED');
     while (described.status === 'RUNNING') described = await again.send(new DescribeExecutionCommand({ executionArn }));

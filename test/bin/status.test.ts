@@ -17,7 +17,16 @@ import { StepFunctionsServer, type StepFunctionsServerOptions } from '../../loca
 import { tripSaga } from '../../saga.ts';
 import { Need, type NeedsAPerson } from '../../status/needs.ts';
 import { saga } from '../helpers/cli.ts';
-import { compensationStatesOf, firstStep, heldWhenStuck, lastStep, previousStep, stageOf, steps } from '../helpers/sagas.ts';
+import {
+  bookingsOf,
+  compensationStatesOf,
+  firstStep,
+  heldWhenStuck,
+  stageOf,
+  TRIP_OF_TWO_STAGES_FILE,
+  tripSagaOfTwoStagesOrMore,
+  type CompensatableBooking,
+} from '../helpers/sagas.ts';
 import { tripWithId } from '../helpers/trips.ts';
 
 // `saga status` as a person on call runs it, in its own process, against a saga local given by its endpoints.
@@ -27,7 +36,8 @@ afterAll(async () => {
   for (const stop of stops.splice(0)) await stop();
 });
 
-async function served(options: StepFunctionsServerOptions = {}, sagaServed: Saga = tripSaga) {
+/** A saga local serving a step list (`sagaFile`, the same as `saga status --saga` takes it: saga.ts by default). */
+async function served(options: StepFunctionsServerOptions = {}, sagaServed: Saga = tripSaga, sagaFile?: string) {
   const local = await LocalSaga.start({ saga: sagaServed });
   const server = await StepFunctionsServer.start(local, options);
   stops.push(async () => {
@@ -50,19 +60,34 @@ async function served(options: StepFunctionsServerOptions = {}, sagaServed: Saga
     }
   };
   const status = (...args: string[]) =>
-    saga('status', '--endpoint-url', server.endpoint, '--dynamodb-endpoint-url', local.dynamo.endpoint, ...args);
+    saga(
+      'status',
+      ...(sagaFile === undefined ? [] : ['--saga', sagaFile]),
+      ...['--endpoint-url', server.endpoint, '--dynamodb-endpoint-url', local.dynamo.endpoint],
+      ...args,
+    );
   return { local, server, sfn, start, ended, status };
 }
 
 const needsOf = (stdout: string): NeedsAPerson[] => (JSON.parse(stdout) as { needs: NeedsAPerson[] }).needs;
 
+/**
+ * What a stuck rollback runs: the trip, of two stages at least, so that a step before the failed one has booked when
+ * its compensation gets stuck (`previous`, the one before the last).
+ */
+const trip = tripSagaOfTwoStagesOrMore;
+const tripSteps = bookingsOf(trip);
+const last = tripSteps.at(-1) as CompensatableBooking;
+const previous = tripSteps.at(-2) as CompensatableBooking;
+const first = tripSteps[0] as CompensatableBooking;
+
 describe('saga status --endpoint-url … --dynamodb-endpoint-url …', () => {
   it('of a succeeded, a rolled-back and a stuck execution lists exactly the stuck one, with its bookings, deadline and redrive; exit 1, then 0 once redriven', async () => {
-    const { sfn, start, ended, status } = await served({ retryDelayMs: 0 });
+    const { sfn, start, ended, status } = await served({ retryDelayMs: 0 }, trip, TRIP_OF_TWO_STAGES_FILE);
     const succeeded = await start('status-succeeded');
-    const rolledBack = await start('status-rolled-back', [lastStep.action]);
+    const rolledBack = await start('status-rolled-back', [last.action]);
     // The last action fails and the previous step's compensation stays stuck: the steps up to it stay booked.
-    const stuck = await start('status-stuck', [lastStep.action, `${previousStep.compensation}=until-redrive`]);
+    const stuck = await start('status-stuck', [last.action, `${previous.compensation}=until-redrive`]);
     expect((await ended(succeeded)).status).toBe('SUCCEEDED');
     expect((await ended(rolledBack)).error).toBe(SagaOutcome.RolledBack);
     const stuckEnd = await ended(stuck);
@@ -74,11 +99,11 @@ describe('saga status --endpoint-url … --dynamodb-endpoint-url …', () => {
     expect(text.stdout).toContain(`✗ status-stuck  ${Need.Stuck}`);
     expect(text.stdout).not.toContain('status-succeeded');
     expect(text.stdout).not.toContain('status-rolled-back');
-    const owed = heldWhenStuck(previousStep).map((step) => step.name);
+    const owed = heldWhenStuck(previous, trip).map((step) => step.name);
     // The rollback machine takes over at the stuck compensation's entry of the step list (a group is resumed whole).
-    const resumeFrom = compensationEntryOf(stageOf(previousStep));
+    const resumeFrom = compensationEntryOf(stageOf(previous, trip));
     expect(text.stdout).toContain(`still booked  ${owed.join(', ')}`);
-    expect(text.stdout).toContain(`stopped at    ${retryStateOf(previousStep)}`);
+    expect(text.stdout).toContain(`stopped at    ${retryStateOf(previous)}`);
     // 14 days after its end, counted down from whenever status ran: a whole 14 d only within half a second of it.
     const deadline = new Date((stuckEnd.stopDate as Date).getTime() + 14 * 86_400_000).toISOString();
     expect(text.stdout).toMatch(new RegExp(`redrive until ${deadline.replace(/\./g, '\\.')} \\(in (14 d|13 d 23 h)\\)`));
@@ -93,7 +118,7 @@ describe('saga status --endpoint-url … --dynamodb-endpoint-url …', () => {
       bookingsLeft: owed,
       redriveDeadline: deadline,
       redrivable: true,
-      stoppedAt: retryStateOf(previousStep),
+      stoppedAt: retryStateOf(previous),
     });
     expect(need?.command).toMatch(new RegExp(`^aws stepfunctions redrive-execution --endpoint-url \\S+ --execution-arn ${stuck}$`));
     expect(need?.rollbackCommand).toContain(`"resumeFrom":"${resumeFrom}"`);
@@ -101,7 +126,7 @@ describe('saga status --endpoint-url … --dynamodb-endpoint-url …', () => {
     const report = JSON.parse(json.stdout) as { examined: number; calls: { stepFunctions: number; dynamodb: number } };
     expect(report.examined).toBe(2);
     expect(report.calls.stepFunctions).toBe(2 * 3 + report.examined + 1);
-    expect(report.calls.dynamodb).toBe(steps.length);
+    expect(report.calls.dynamodb).toBe(tripSteps.length);
 
     await sfn.send(new RedriveExecutionCommand({ executionArn: stuck }));
     expect((await ended(stuck)).error).toBe(SagaOutcome.RolledBack);
@@ -156,7 +181,7 @@ describe('saga status --endpoint-url … --dynamodb-endpoint-url …', () => {
 
   it('lists a run stopped with bookings left, whose command is a redrive and whose undo is the rollback machine; not one stopped holding nothing', async () => {
     // The definition's own retry pauses: the stuck compensation is still retrying when the execution is stopped.
-    const { sfn, start, ended, status } = await served();
+    const { sfn, start, ended, status } = await served({}, trip, TRIP_OF_TWO_STAGES_FILE);
     const stopWhenCompensationFailed = async (executionArn: string, compensation: string) => {
       for (;;) {
         const { events = [] } = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }));
@@ -167,21 +192,21 @@ describe('saga status --endpoint-url … --dynamodb-endpoint-url …', () => {
       await sfn.send(new StopExecutionCommand({ executionArn }));
       expect((await ended(executionArn)).status).toBe('ABORTED');
     };
-    const aborted = await start('status-aborted', [lastStep.action, previousStep.compensation]);
-    await stopWhenCompensationFailed(aborted, previousStep.compensation);
+    const aborted = await start('status-aborted', [last.action, previous.compensation]);
+    await stopWhenCompensationFailed(aborted, previous.compensation);
     // Stopped while its first compensation retried, its action having failed: it holds nothing.
-    const nothingHeld = await start('status-aborted-empty', [firstStep.action, firstStep.compensation]);
-    await stopWhenCompensationFailed(nothingHeld, firstStep.compensation);
+    const nothingHeld = await start('status-aborted-empty', [first.action, first.compensation]);
+    await stopWhenCompensationFailed(nothingHeld, first.compensation);
 
     const { code, stdout } = await status('--json');
     expect(code).toBe(1);
     const needs = needsOf(stdout);
     expect(needs.map((need) => need.name)).toEqual(['status-aborted']);
     // Stopped in the compensation's entry of the step list: at itself, or at one of its group's (run at once).
-    const entry = compensationEntryOf(stageOf(previousStep));
+    const entry = compensationEntryOf(stageOf(previous, trip));
     expect(needs[0]).toMatchObject({ need: Need.Aborted, status: 'ABORTED' });
-    expect(compensationStatesOf(stageOf(previousStep))).toContain(needs[0]?.stoppedAt);
-    expect(needs[0]?.bookingsLeft).toContain(firstStep.name);
+    expect(compensationStatesOf(stageOf(previous, trip))).toContain(needs[0]?.stoppedAt);
+    expect(needs[0]?.bookingsLeft).toContain(first.name);
     expect(needs[0]?.command).toContain(`redrive-execution`);
     expect(needs[0]?.rollbackCommand).toContain(`"resumeFrom":"${entry}"`);
   });

@@ -11,7 +11,15 @@ import { deployedSaga } from '../../bin/saga-module.ts';
 import { scenariosOf } from '../../verify/scenarios.ts';
 import { KEY_PREFIX } from '../../verify/key-prefix.ts';
 import { saga, sagaWithEnv, startSaga } from '../helpers/cli.ts';
-import { firstStep, steps, withStepChanged } from '../helpers/sagas.ts';
+import {
+  bookingsOf,
+  firstStep,
+  steps,
+  TRIP_OF_TWO_STAGES_FILE,
+  tripSagaOfTwoStagesOrMore,
+  withStepChanged,
+  type CompensatableBooking,
+} from '../helpers/sagas.ts';
 import { scratchDir, scratchFile } from '../helpers/scratch.ts';
 
 // `saga verify` as a user runs it, in its own process: against a saga local of its own, against endpoints it is
@@ -112,15 +120,18 @@ describe('saga verify --endpoint-url … --state-machine-arn …', () => {
   });
 
   it('fails a broken engine, a compensation that does not undo, naming the scenarios it breaks (exit 1)', async () => {
-    const broken = withStepChanged(firstStep, { compensationModule: '../test/helpers/no-undo-cancel.ts' });
+    // The trip, of two stages at least: only a later action's failure rolls back a booking the first step made.
+    const trip = tripSagaOfTwoStagesOrMore;
+    const [first, second] = bookingsOf(trip) as [CompensatableBooking, CompensatableBooking];
+    const broken = withStepChanged(first, { compensationModule: '../test/helpers/no-undo-cancel.ts' }, trip);
     const { target } = await served({ saga: broken });
-    const { code, stdout } = await saga('verify', ...target);
+    const { code, stdout } = await saga('verify', '--saga', TRIP_OF_TWO_STAGES_FILE, ...target);
     expect(code).toBe(1);
     // Every rollback that reaches the first step's booking leaves it booked: a later action failing is one.
-    const laterActionFails = `${steps[1]?.action ?? firstStep.action} fails`;
+    const laterActionFails = `${second.action} fails`;
     expect(row(stdout, '✗', laterActionFails)).toBeDefined();
-    expect(stdout).toContain(`✗ rolled back, but ${firstStep.name} still booked by it`);
-    expect(stdout).toMatch(new RegExp(`^✗ \\d+ of ${scenarios.length} scenarios do not hold: .*${laterActionFails}`, 'm'));
+    expect(stdout).toContain(`✗ rolled back, but ${first.name} still booked by it`);
+    expect(stdout).toMatch(new RegExp(`^✗ \\d+ of ${scenariosOf(trip).length} scenarios do not hold: .*${laterActionFails}`, 'm'));
     // A scenario that books nothing still holds: the verdict names what broke, not everything.
     expect(row(stdout, '✓', 'invalid trip')).toBeDefined();
   });

@@ -35,10 +35,20 @@ export const addedStep: BookingStep & CompensatableStep = {
 export const tripSagaWithAddedStep: Saga = { ...tripSaga, steps: [...tripSaga.steps, addedStep] };
 
 /**
- * The trip, with a step added when it has a single stage: for what needs a stage after the first (a step past a
- * pivot, a compensation owed before another), whatever the length of the trip's own step list.
+ * The step a trip of a single stage is given second: named after that stage (so that no step of the trip has its
+ * name), and not addedStep, so that tests can still add that one to it.
  */
-export const tripSagaOfTwoStagesOrMore: Saga = tripSaga.steps.length > 1 ? tripSaga : tripSagaWithAddedStep;
+function secondStepOf(saga: Saga): BookingStep & CompensatableStep {
+  const name = `${saga.steps[0]?.name ?? ''}Next`;
+  return { name, action: `Book${name}`, compensation: `Cancel${name}`, table: `${name}Bookings`, records: ['trip_id'] };
+}
+
+/**
+ * The trip, with a step added when it has a single stage: for what needs a stage after the first (a step past a
+ * pivot, a compensation owed before another, a step to remove or move), whatever the length of the trip's own step list.
+ */
+export const tripSagaOfTwoStagesOrMore: Saga =
+  tripSaga.steps.length > 1 ? tripSaga : { ...tripSaga, steps: [...tripSaga.steps, secondStepOf(tripSaga)] };
 
 /** A saga of `size` generic steps (Step1 … StepN), for shapes the trip does not cover. */
 export function sagaOfSize(size: number): Saga {

@@ -42,11 +42,20 @@ export {
   withStepChanged,
 } from './saga-shapes.ts';
 
+/**
+ * tripSagaOfTwoStagesOrMore as a step list file (`--saga FILE`), from the project's folder: for commands whose subject
+ * needs a stage after the first, whatever the length of the trip's own step list.
+ */
+export const TRIP_OF_TWO_STAGES_FILE = 'test/helpers/trip-of-two-stages-saga.ts';
+
 /** The trip's steps, by position: tests state the rules on these, so that they hold for any step list. */
 /** A booking step with a compensation: what the trip's steps are. */
 export type CompensatableBooking = BookingStep & CompensatableStep;
+/** A saga's booking steps with a compensation, in step-list order. */
+export const bookingsOf = (saga: Saga): readonly CompensatableBooking[] =>
+  compensatableStepsOf(saga).flatMap((step) => (isCustomStep(step) ? [] : [step]));
 /** The trip's steps are bookings: what tests of bookings (their tables, what they record) read. */
-export const steps: readonly CompensatableBooking[] = compensatableStepsOf(tripSaga).flatMap((step) => (isCustomStep(step) ? [] : [step]));
+export const steps = bookingsOf(tripSaga);
 export const firstStep = steps[0] as CompensatableBooking;
 export const lastStep = steps.at(-1) as CompensatableBooking;
 /** The step before the last (the first, in a saga of one): its compensation is owed when the last action fails. */

@@ -39,8 +39,8 @@ import {
   everySaga,
   firstStep,
   sagaOfSize,
-  steps,
   tripParallelSaga,
+  tripSagaOfTwoStagesOrMore,
   tripSagaWithAddedStep,
   withoutStep,
 } from '../helpers/sagas.ts';
@@ -788,13 +788,15 @@ describe('the Pulumi project', () => {
 });
 
 describe('changing the step list of a deployed stack: two successive programs, before and after a step is removed', () => {
-  const removed = steps.at(-1) as CompensatableStep;
+  /** The trip, of two stages at least: a trip of one step would be left with none. */
+  const deployed = tripSagaOfTwoStagesOrMore;
+  const removed = compensatableStepsOf(deployed).at(-1) as CompensatableStep;
   /** The step list without the step, wherever it stood (alone, or in a group). */
-  const kept = withoutStep(removed).steps;
+  const kept = withoutStep(removed, deployed).steps;
   /** The runbook's removal: out of the step list, into `retired`, until the redrive window has passed. */
-  const withRetired: Saga = { ...tripSaga, steps: kept, retired: [removed] };
+  const withRetired: Saga = { ...deployed, steps: kept, retired: [removed] };
   /** The removal once retired for good: the step's functions and roles go; its table leaves the stack, not DynamoDB. */
-  const withoutIt: Saga = { ...tripSaga, steps: kept };
+  const withoutIt: Saga = { ...deployed, steps: kept };
 
   /** One `pulumi up` of a step list, with the names of the resources it marks retainOnDelete. */
   async function deploy(saga: Saga): Promise<Run & { retained: ReadonlySet<string> }> {
@@ -815,7 +817,7 @@ describe('changing the step list of a deployed stack: two successive programs, b
   let after: Awaited<ReturnType<typeof deploy>>;
   let retiredForGood: Awaited<ReturnType<typeof deploy>>;
   beforeAll(async () => {
-    before = await deploy(tripSaga);
+    before = await deploy(deployed);
     after = await deploy(withRetired);
     retiredForGood = await deploy(withoutIt);
   }, 120_000);

@@ -19,9 +19,17 @@ import { exampleInputOf } from '../../local/input.ts';
 import { consolePages } from '../../local/console.ts';
 import { LocalSaga } from '../../local/runtime.ts';
 import { StepFunctionsServer } from '../../local/sfn-server.ts';
-import { tripSaga } from '../../saga.ts';
 import { Need, type NeedsAPerson } from '../../status/needs.ts';
-import { actions, compensatedWhen, expectSamePath, firstStep, rollbackPathOf, steps, tripParallelSaga } from '../helpers/sagas.ts';
+import {
+  bookingsOf,
+  compensatedWhen,
+  expectSamePath,
+  firstStep,
+  rollbackPathOf,
+  tripParallelSaga,
+  tripSagaOfTwoStagesOrMore,
+  type CompensatableBooking,
+} from '../helpers/sagas.ts';
 import { chromiumRequired, executablePath, launchChromium } from '../helpers/browser.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 import { tripWithId } from '../helpers/trips.ts';
@@ -40,11 +48,19 @@ const LAPTOP = { width: 1366, height: 768 };
 if (!executablePath)
   console.warn('test/local/console.test.ts: no Chromium found (apt-get install chromium): the browser tests are skipped');
 
+/**
+ * The saga the console serves: the trip, of two stages at least, so that a rollback from the second action shows a step
+ * that had booked (its output, its cancelled item), whatever the length of the trip's own step list.
+ */
+const servedSaga = tripSagaOfTwoStagesOrMore;
+const tripSteps = bookingsOf(servedSaga);
+const [, secondStep] = tripSteps as [CompensatableBooking, CompensatableBooking];
+
 let local: LocalSaga;
 let server: StepFunctionsServer;
 
 beforeAll(async () => {
-  local = await LocalSaga.start({ saga: tripSaga });
+  local = await LocalSaga.start({ saga: servedSaga });
   // Short retry pauses: a stuck compensation stays RUNNING a few seconds, long enough to be seen and stopped.
   server = await StepFunctionsServer.start(local, { retryDelayMs: 300, pages: consolePages(local) });
 });
@@ -113,19 +129,18 @@ describe('console routes', () => {
 
   it('describes the saga from the step list', async () => {
     const saga = (await (await get('/console/api/saga')).json()) as { steps: { action: string }[]; stateMachineArn: string };
-    expect(saga.steps.map((step) => step.action)).toEqual(actions);
+    expect(saga.steps.map((step) => step.action)).toEqual(tripSteps.map((step) => step.action));
     expect(saga.stateMachineArn).toBe(local.stateMachineArn);
   });
 
   it("reads an execution's path, marks and items from its history and the tables", async () => {
-    const secondStep = steps[1] as SagaStep;
     const second = secondStep.action;
     const trip = tripWithId('console-view', { fail: [second] });
     const view = await viewOfRun(server, local, trip);
-    expectSamePath(view.path, rollbackPathOf(secondStep));
+    expectSamePath(view.path, rollbackPathOf(secondStep, servedSaga), servedSaga);
     expect(view.marks).toEqual({ [second]: ['failed'] });
     expect(view.items.map(({ step, item }) => [step, item?.status ?? null])).toEqual(
-      steps.map((step) => [step.name, compensatedWhen(secondStep, step) ? 'CANCELLED' : null]),
+      tripSteps.map((step) => [step.name, compensatedWhen(secondStep, step, servedSaga) ? 'CANCELLED' : null]),
     );
     expect(view.diagram).toContain('class="node taken failed"');
   });
@@ -273,7 +288,7 @@ describe('console routes', () => {
     await startFromForm('console-happy', []);
     await statusIs('SUCCEEDED');
     const taken = await nodesWith('taken');
-    for (const action of actions) expect(taken).toContain(action);
+    for (const { action } of tripSteps) expect(taken).toContain(action);
     expect(taken).toContain('Succeeded');
     await expect(page.locator('table.item').first().textContent()).resolves.toContain('BOOKED');
     // The list shows it, and filters by status.
@@ -288,10 +303,10 @@ describe('console routes', () => {
   });
 
   it("fails at the step list's second action and draws the rollback path", async () => {
-    const second = steps[1]?.action as string;
+    const second = secondStep.action;
     await startFromForm('console-rollback', [second]);
     await statusIs('FAILED');
-    expect(new Set(await nodesWith('taken'))).toEqual(new Set(rollbackPathOf(steps[1] as SagaStep)));
+    expect(new Set(await nodesWith('taken'))).toEqual(new Set(rollbackPathOf(secondStep, servedSaga)));
     expect(await nodesWith('failed')).toEqual([second]);
     await expect(page.locator('dl.summary').textContent()).resolves.toContain('SagaRolledBack');
     await expect(page.locator('dl.summary').textContent()).resolves.toContain('Outcomerolled back');
@@ -318,11 +333,11 @@ describe('console routes', () => {
     expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
 
     // Clicking a state shows what AWS's console shows of it: the first action's input and output...
-    const first = steps[0]?.action as string;
+    const first = firstStep.action;
     await page.locator('.diagram g.node', { hasText: first }).first().click();
     await page.getByRole('heading', { name: `State ${first}` }).waitFor();
     const input = JSON.parse((await page.locator('#state-detail .state-input').textContent()) ?? '{}');
-    expect(input).toMatchObject({ [tripSaga.keyField]: expect.any(String), fail: [second] });
+    expect(input).toMatchObject({ [servedSaga.keyField]: expect.any(String), fail: [second] });
     await expect(page.locator('#state-detail .state-output').textContent()).resolves.toContain(`"${first}"`);
     // ...and the failed one's error, its Cause read, from a row of the states' table too.
     await page.locator('#states').getByRole('button', { name: second, exact: true }).click();

@@ -13,7 +13,17 @@ import { StepFunctionsServer } from '../../local/sfn-server.ts';
 import { LocalSaga, stillBooked, type Execution } from '../../local/runtime.ts';
 import { tripSaga } from '../../saga.ts';
 import { booked, expectConsistent } from '../helpers/invariant.ts';
-import { addedStep, lastStep, previousStep, stageIndexOf, stageOf, steps, tripSagaWithAddedStep } from '../helpers/sagas.ts';
+import {
+  addedStep,
+  bookingsOf,
+  lastStep,
+  previousStep,
+  stageIndexOf,
+  stageOf,
+  tripSagaOfTwoStagesOrMore,
+  tripSagaWithAddedStep,
+  type CompensatableBooking,
+} from '../helpers/sagas.ts';
 import { interruptedExecution, withoutDefinition } from '../helpers/journals.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 import { tripWithId } from '../helpers/trips.ts';
@@ -21,23 +31,36 @@ import { tripWithId } from '../helpers/trips.ts';
 // Changing the step list while executions of the earlier one are stuck or interrupted (--data): each goes on, to its
 // end and through every redrive, on the definition it started with, and the invariant holds on its own step list.
 
-/** The edits a user makes between a start and a redrive, each from the trip's own step list. */
+/**
+ * The step list executions start on before it is edited: the trip, of two stages at least, so that it has entries to
+ * reorder, remove or group, and a step that has booked before the failed one.
+ */
+const started = tripSagaOfTwoStagesOrMore;
+const startedSteps = bookingsOf(started);
+const startedLast = startedSteps.at(-1) as CompensatableBooking;
+
+/** The edits a user makes between a start and a redrive, each from that step list. */
 const edits: readonly (readonly [string, Saga])[] = [
-  ['steps reordered', { ...tripSaga, steps: [...tripSaga.steps].reverse() }],
-  ['the entry of the failed step removed', { ...tripSaga, steps: tripSaga.steps.filter((stage) => stage !== stageOf(lastStep)) }],
-  ['a step added', tripSagaWithAddedStep],
+  ['steps reordered', { ...started, steps: [...started.steps].reverse() }],
+  ['the entry of the failed step removed', { ...started, steps: started.steps.filter((stage) => stage !== stageOf(startedLast, started)) }],
+  ['a step added', { ...started, steps: [...started.steps, addedStep] }],
   [
     'the first entries grouped',
-    { ...tripSaga, steps: [parallel('Grouped', tripSaga.steps.slice(0, 2).flatMap(stepsOfStage)), ...tripSaga.steps.slice(2)] },
+    { ...started, steps: [parallel('Grouped', started.steps.slice(0, 2).flatMap(stepsOfStage)), ...started.steps.slice(2)] },
   ],
 ];
 
-/** A rollback stuck at the compensation before the failed step's, as `--fail LAST --fail PREVIOUS=until-redrive` leaves it. */
-async function stuckRollback(dataDir: string, tripId: string): Promise<Execution> {
-  const before = await LocalSaga.start({ saga: tripSaga, dataDir });
+/**
+ * A rollback stuck at the compensation before the failed step's, as `--fail LAST --fail PREVIOUS=until-redrive` leaves
+ * it: of the trip by default, or of another step list.
+ */
+async function stuckRollback(dataDir: string, tripId: string, saga: Saga = tripSaga): Promise<Execution> {
+  const steps = bookingsOf(saga);
+  const last = steps.at(-1) as CompensatableBooking;
+  const before = await LocalSaga.start({ saga, dataDir });
   try {
     const stuck = await before.execute(tripWithId(tripId), {
-      faults: { [lastStep.action]: { times: 'always' }, [previousStep.compensation]: { times: 'until-redrive' } },
+      faults: { [last.action]: { times: 'always' }, [(steps.at(-2) ?? last).compensation]: { times: 'until-redrive' } },
       retryDelayMs: 0,
     });
     expect(stuck.outcome).toBe('compensation not finished');
@@ -51,12 +74,12 @@ describe('an execution stuck in its rollback, redriven after the step list chang
   it.each(edits)('%s: it is rolled back on the definition it started with, nothing left booked', async (edit, edited) => {
     const dataDir = await scratchDir();
     const trip = tripWithId(edit.replaceAll(' ', '-'));
-    await stuckRollback(dataDir, trip.trip_id);
+    await stuckRollback(dataDir, trip.trip_id, started);
 
     const after = await LocalSaga.start({ saga: edited, dataDir });
     try {
       const saved = after.savedExecution(trip.trip_id) as Execution;
-      expect(after.pinnedOf(saved).saga).toEqual(JSON.parse(JSON.stringify(tripSaga)));
+      expect(after.pinnedOf(saved).saga).toEqual(JSON.parse(JSON.stringify(started)));
       expect(after.definitionNoteOf(saved)).toMatch(
         /^the step list changed since it started \(.+\): it runs on the definition it started with/,
       );
@@ -64,11 +87,11 @@ describe('an execution stuck in its rollback, redriven after the step list chang
       expect(redriven).toMatchObject({ status: 'FAILED', error: 'SagaRolledBack', outcome: 'rolled back', redriveCount: 1 });
       // Every compensation the rollback owed ran, entry by entry in reverse order of the step list the execution
       // started with (a group's in any order, a branch its Parallel state stopped run again).
-      const compensated = redriven.path.flatMap((state) => steps.filter((step) => step.compensation === state));
-      expect(new Set(compensated)).toEqual(new Set(steps));
-      const entries = compensated.map((step) => stageIndexOf(step));
+      const compensated = redriven.path.flatMap((state) => startedSteps.filter((step) => step.compensation === state));
+      expect(new Set(compensated)).toEqual(new Set(startedSteps));
+      const entries = compensated.map((step) => stageIndexOf(step, started));
       expect(entries).toEqual([...entries].sort((earlier, later) => later - earlier));
-      expect(stillBooked(await after.bookingsOf(trip.trip_id, tripSaga), saved.executionArn)).toEqual([]);
+      expect(stillBooked(await after.bookingsOf(trip.trip_id, started), saved.executionArn)).toEqual([]);
       await expectConsistent(after, redriven, trip);
       // Kept as it ended, on its own definition still.
       expect(after.savedExecution(trip.trip_id)?.pinned?.hash).toBe(saved.pinned?.hash);
