@@ -23,7 +23,7 @@ export type InterpreterEvent =
   | { type: 'StateFailed'; timestamp: number; state: { name: string }; Error: string; Cause: unknown }
   | { type: 'StateRetried'; timestamp: number; state: { name: string }; retry: { attempt: number } };
 
-const json = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value ?? null));
+const toJson = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value ?? null));
 
 /** HistoryEventExecutionDataDetails: the API model has `truncated` alone, always false for API calls. */
 const details = { truncated: false } as const;
@@ -57,6 +57,8 @@ function chainsOf(graph: StateGraph, chain: Chain, chainOf: Map<string, Chain>, 
 interface DefinitionFacts {
   readonly states: ReadonlyMap<string, State>;
   readonly resources: Readonly<Record<string, string>>;
+  /** Each Task's service integration (integrationOf), undefined for a Lambda function's. */
+  readonly integrations: ReadonlyMap<string, Integration | undefined>;
   readonly timeouts: Readonly<Record<string, number | undefined>>;
   readonly chainOf: ReadonlyMap<string, Chain>;
   readonly branchesOf: ReadonlyMap<string, Chain[]>;
@@ -75,12 +77,27 @@ function factsOf(definition: StateMachineDefinition): DefinitionFacts {
   const facts: DefinitionFacts = {
     states,
     resources: Object.fromEntries(tasks.map(([name, state]) => [name, state.Resource])),
+    integrations: new Map(tasks.map(([name, state]) => [name, integrationOf(state.Resource)])),
     timeouts: Object.fromEntries(tasks.map(([name, state]) => [name, state.TimeoutSeconds])),
     chainOf,
     branchesOf,
   };
   factsByDefinition.set(definition, facts);
   return facts;
+}
+
+interface Integration {
+  readonly resourceType: string;
+  readonly resource: string;
+}
+
+/**
+ * A service integration's `resourceType` and `resource`, as AWS records them (`arn:aws:states:::sns:publish` is
+ * `sns` and `publish`); undefined for a Lambda function's ARN, whose calls are Lambda events.
+ */
+function integrationOf(resourceArn: string): Integration | undefined {
+  const [, resourceType, resource] = /^arn:[^:]+:states:::([^:]+):([^:.]+)/.exec(resourceArn) ?? [];
+  return resourceType === undefined || resource === undefined ? undefined : { resourceType, resource };
 }
 
 const isFailure = (type: string): boolean => type.endsWith('Failed') || type === 'FailStateEntered';
@@ -90,6 +107,7 @@ export class ExecutionHistory {
   /** Every state by name, those inside Parallel branches included: their events are the execution's, as on AWS. */
   readonly #states: ReadonlyMap<string, State>;
   readonly #resources: Readonly<Record<string, string>>;
+  readonly #integrations: ReadonlyMap<string, Integration | undefined>;
   /** Each Task's TimeoutSeconds, which AWS reports as the scheduled function's timeoutInSeconds. */
   readonly #timeouts: Readonly<Record<string, number | undefined>>;
   readonly #roleArn: string;
@@ -109,6 +127,11 @@ export class ExecutionHistory {
   readonly #open = new Map<Chain, Set<string>>();
   /** The Fail state last entered and not caught: an execution it fails records only the error and cause it names. */
   #failing: FailState | undefined;
+  /**
+   * The last data written as JSON, and its text: a state's output is the next state's input, and the last one the
+   * execution's output, the same object each time (nothing changes state data in place), written once.
+   */
+  #lastWritten: { readonly value: unknown; readonly text: string } | undefined;
   /** A Parallel state's failure, recorded once it is known not to be retried (a retried one records none, as on AWS). */
   #pendingFailure: { readonly state: string; readonly timestamp: number; readonly cause: number } | undefined;
 
@@ -118,6 +141,7 @@ export class ExecutionHistory {
     ({
       states: this.#states,
       resources: this.#resources,
+      integrations: this.#integrations,
       timeouts: this.#timeouts,
       chainOf: this.#chainOf,
       branchesOf: this.#branchesOf,
@@ -170,13 +194,8 @@ export class ExecutionHistory {
     return open;
   }
 
-  /**
-   * A service integration's `resourceType` and `resource`, as AWS records them (`arn:aws:states:::sns:publish` is
-   * `sns` and `publish`); undefined for a Lambda function's ARN, whose calls are Lambda events.
-   */
-  #integration(state: string): { resourceType: string; resource: string } | undefined {
-    const [, resourceType, resource] = /^arn:[^:]+:states:::([^:]+):([^:.]+)/.exec(this.#resources[state] ?? '') ?? [];
-    return resourceType === undefined || resource === undefined ? undefined : { resourceType, resource };
+  #integration(state: string): Integration | undefined {
+    return this.#integrations.get(state);
   }
 
   /** The scheduled and started events of a Task's current call, when it began; the call's record, to end it with. */
@@ -243,11 +262,19 @@ export class ExecutionHistory {
     this.#add(pending.timestamp, 'ParallelStateFailed', {}, pending.state, { previous: pending.cause });
   }
 
+  #json(value: unknown): string {
+    const last = this.#lastWritten;
+    if (last !== undefined && last.value === value && typeof value === 'object' && value !== null) return last.text;
+    const text = toJson(value);
+    this.#lastWritten = { value, text };
+    return text;
+  }
+
   record(event: InterpreterEvent): void {
     if (!(event.type === 'StateRetried' && event.state.name === this.#pendingFailure?.state)) this.#settleFailure();
     switch (event.type) {
       case 'ExecutionStarted': {
-        const input = json(event.input);
+        const input = this.#json(event.input);
         this.#add(
           event.timestamp,
           'ExecutionStarted',
@@ -258,7 +285,7 @@ export class ExecutionHistory {
         return;
       }
       case 'ExecutionSucceeded': {
-        const output = json(event.output);
+        const output = this.#json(event.output);
         this.#add(event.timestamp, 'ExecutionSucceeded', { executionSucceededEventDetails: { output, outputDetails: details } });
         return;
       }
@@ -267,7 +294,7 @@ export class ExecutionHistory {
         const fail = this.#failing;
         const failure = {
           ...(fail === undefined || 'Error' in fail ? { error: event.Error } : {}),
-          ...(fail === undefined || 'Cause' in fail ? { cause: json(event.Cause) } : {}),
+          ...(fail === undefined || 'Cause' in fail ? { cause: toJson(event.Cause) } : {}),
         };
         this.#add(event.timestamp, 'ExecutionFailed', { executionFailedEventDetails: failure });
         return;
@@ -286,7 +313,7 @@ export class ExecutionHistory {
       case 'StateEntered': {
         const name = event.state.name;
         const type = this.#states.get(name)?.Type ?? 'Task';
-        const input = json(event.state.input);
+        const input = this.#json(event.state.input);
         this.#add(event.timestamp, `${type}StateEntered`, { stateEnteredEventDetails: { name, input, inputDetails: details } }, name);
         // A Fail state ends its chain: nothing of it is left to abort.
         const state = this.#states.get(name);
@@ -320,7 +347,7 @@ export class ExecutionHistory {
           return;
         }
         if (type !== 'Task') return;
-        const failure = { error: event.Error, cause: json(event.Cause) };
+        const failure = { error: event.Error, cause: toJson(event.Cause) };
         this.#failedLast.add(name);
         const integration = this.#integration(name);
         this.#callBegun(name);
@@ -349,7 +376,7 @@ export class ExecutionHistory {
           if (integration) this.#add(event.timestamp, 'TaskSucceeded', { taskSucceededEventDetails: succeeded }, name);
           else this.#add(event.timestamp, 'LambdaFunctionSucceeded', { lambdaFunctionSucceededEventDetails: succeeded }, name);
         }
-        const output = json(event.state.output);
+        const output = this.#json(event.state.output);
         this.#add(event.timestamp, `${type}StateExited`, { stateExitedEventDetails: { name, output, outputDetails: details } }, name);
         return;
       }

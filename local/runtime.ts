@@ -133,6 +133,10 @@ interface RunFacts {
   /** Its states by name, looked up on every Task call. */
   readonly states: ReadonlyMap<string, State>;
   readonly taskStates: readonly string[];
+  /** The function each Task state invokes (functionOf). */
+  readonly functions: ReadonlyMap<string, string>;
+  /** Each retry delay asked for, as the interpreter takes it: the same for every Task state. */
+  readonly retryDelays: Map<number, Readonly<Record<string, number>>>;
   /**
    * The functions that run the saga's author's own code (custom steps): they get their payload and give their result
    * as JSON, as across Lambda's boundary, so that what the code does with either cannot reach the execution's data.
@@ -141,11 +145,26 @@ interface RunFacts {
   readonly authorsCode: ReadonlySet<string>;
 }
 
-const runFactsOf = ({ saga, definition }: Pick<PinnedDefinition, 'saga' | 'definition'>): RunFacts => ({
-  states: statesByName(definition),
-  taskStates: taskStatesOf(definition),
-  authorsCode: new Set(stepsOf(saga).filter(isCustomStep).flatMap(functionStatesOfStep)),
-});
+const runFactsOf = ({ saga, definition }: Pick<PinnedDefinition, 'saga' | 'definition'>): RunFacts => {
+  const states = statesByName(definition);
+  const taskStates = taskStatesOf(definition);
+  return {
+    states,
+    taskStates,
+    functions: new Map(taskStates.map((state) => [state, functionOf(state, states.get(state))])),
+    retryDelays: new Map(),
+    authorsCode: new Set(stepsOf(saga).filter(isCustomStep).flatMap(functionStatesOfStep)),
+  };
+};
+
+/** The interpreter's retry overrides that make every Task state's retries wait `delayMs`. */
+function retryDelaysOf(facts: RunFacts, delayMs: number): Readonly<Record<string, number>> {
+  const known = facts.retryDelays.get(delayMs);
+  if (known) return known;
+  const overrides = Object.fromEntries(facts.taskStates.map((state) => [state, delayMs]));
+  facts.retryDelays.set(delayMs, overrides);
+  return overrides;
+}
 
 /** The handlers of every function of a step list, by name. */
 async function handlersFor(saga: Saga, faultInjection: boolean, handlerOf: HandlerFactory): Promise<Record<string, LambdaHandler>> {
@@ -277,8 +296,11 @@ export class LocalSaga {
   readonly #dataDir: string | undefined;
   readonly #journal: Journal | undefined;
   readonly type: StateMachineType;
-  /** Names a STANDARD machine has run in this process: a name is never run twice. */
-  readonly #names = new Map<string, ExecutionRun>();
+  /**
+   * Names a STANDARD machine has run in this process: a name is never run twice. Names only: a process left running
+   * keeps nothing else of an execution once it has ended.
+   */
+  readonly #names = new Set<string>();
   /** The runs under way, each with what interrupts it. */
   readonly #running = new Map<AbortController, Promise<Execution>>();
   /** Function calls under way, which a stopped Parallel branch leaves running. */
@@ -286,7 +308,7 @@ export class LocalSaga {
   /** The interrupted executions this process has taken on: each is continued once. */
   readonly #continued = new Set<string>();
   /** The executions running in this process (their first run, a redrive or a continuation), by ARN. */
-  readonly #open = new Set<string>();
+  readonly #open = new Map<string, ExecutionRun>();
 
   private constructor(
     options: LocalSagaOptions,
@@ -450,7 +472,7 @@ export class LocalSaga {
       if (error instanceof JournalExistsError) throw new ExecutionNameError(`${error.message} in ${this.#dataDir}: choose another name`);
       throw error;
     }
-    if (this.type === 'STANDARD') this.#names.set(name, run);
+    if (this.type === 'STANDARD') this.#names.add(name);
     return { name, executionArn, startDate: run.startDate, done: this.#launch(this.#machine, run, options, { journal }) };
   }
 
@@ -615,7 +637,7 @@ export class LocalSaga {
     const interruption = new AbortController();
     const done = this.#run(machine, run, options, context, interruption.signal);
     this.#running.set(interruption, done);
-    this.#open.add(run.executionArn);
+    this.#open.set(run.executionArn, run);
     const forget = () => {
       this.#running.delete(interruption);
       this.#open.delete(run.executionArn);
@@ -659,22 +681,23 @@ export class LocalSaga {
       options.onAlert?.(alert);
     };
     const emitSince = (before: number) => {
+      if (!context.journal && !options.onEvent) return;
       for (const recorded of history.events.slice(before)) {
         journaled((journal) => journal.event(recorded));
         options.onEvent?.(recorded);
       }
     };
     const { taskStates } = version;
-    const taskHandler = (state: string) => async (taskInput: unknown) => {
+    const taskHandler = (state: string) => (taskInput: unknown) => {
       // The history keeps the payload as it was sent, whatever the function does with it (see RunFacts.authorsCode).
       const payload = JSON.stringify(taskInput ?? null);
       const call = history.recordCall(state, payload);
       calls[state] = (calls[state] ?? 0) + 1;
       journaled((journal) => journal.call(state));
       // Not called unjournaled: a call the next start cannot see would be made again without its count.
-      if (unjournaled) throw unjournaled;
+      if (unjournaled) return Promise.reject(unjournaled);
       // Faults strike the function, whichever state calls it, counting its calls in this run from every state.
-      const fn = functionOf(state, version.states.get(state));
+      const fn = version.functions.get(state) ?? state;
       functionCalls[fn] = (functionCalls[fn] ?? 0) + 1;
       const fault = injectedError(options.faults?.[fn], fn, functionCalls[fn], redriveCount);
       const served = (async () => {
@@ -685,7 +708,7 @@ export class LocalSaga {
         const asJson = version.authorsCode.has(fn);
         const serve = () =>
           this.#serve(
-            { saga, states: version.states, handlers },
+            { saga, states: version.states, functions: version.functions, handlers },
             state,
             asJson ? JSON.parse(payload) : taskInput,
             { executionArn, input },
@@ -698,7 +721,8 @@ export class LocalSaga {
       })();
       // A call outlives its state when a Parallel state stops its branch: its write still lands, as on AWS.
       this.#calls.add(served);
-      void served.finally(() => this.#calls.delete(served)).catch(() => undefined);
+      const ended = () => this.#calls.delete(served);
+      served.then(ended, ended);
       return served.catch((error: unknown) => {
         throw asLambdaError(error);
       });
@@ -712,9 +736,7 @@ export class LocalSaga {
     const execution = machine.run(input as never, {
       overrides: {
         taskResourceLocalHandlers: Object.fromEntries(taskStates.map((state) => [state, taskHandler(state)])),
-        ...(options.retryDelayMs === undefined
-          ? {}
-          : { retryIntervalOverrides: Object.fromEntries(taskStates.map((state) => [state, options.retryDelayMs as number])) }),
+        ...(options.retryDelayMs === undefined ? {} : { retryIntervalOverrides: retryDelaysOf(version, options.retryDelayMs) }),
       },
       context: {
         Execution: {
@@ -804,7 +826,7 @@ export class LocalSaga {
 
   /** What a Task does locally: the function's handler, or (for the alert) a recorded SNS publish. */
   async #serve(
-    served: { saga: Saga; states: ReadonlyMap<string, State>; handlers: Readonly<Record<string, LambdaHandler>> },
+    served: Pick<RunFacts, 'states' | 'functions'> & { saga: Saga; handlers: Readonly<Record<string, LambdaHandler>> },
     state: string,
     input: unknown,
     execution: Pick<Execution, 'executionArn' | 'input'>,
@@ -827,7 +849,7 @@ export class LocalSaga {
     }
     if (definition?.Type === 'Task' && definition.Resource === START_EXECUTION)
       return withSdkMetadata(this.#handOff(input as HandOff), ServiceContentType.states);
-    const handler = served.handlers[functionOf(state, definition)];
+    const handler = served.handlers[served.functions.get(state) ?? state];
     if (!handler) throw new Error(`no handler for Task state ${state}`);
     return handler(input, lambdaContext(state));
   }
@@ -858,8 +880,8 @@ export class LocalSaga {
       // The same name with the same input while that execution runs is the same request (two branches of a group
       // handing off at once): Step Functions answers it with that execution. Once it has closed, the name is refused
       // whatever the input.
-      const started = rollback.#names.get(Name) ?? rollback.#journal?.read(Name)?.run;
-      if (started && rollback.#open.has(started.executionArn) && isDeepStrictEqual(started.input, Input))
+      const started = rollback.#open.get(rollback.executionArnOf(Name));
+      if (started && isDeepStrictEqual(started.input, Input))
         return { ExecutionArn: started.executionArn, StartDate: new Date(started.startDate).toISOString() };
       // As the Step Functions integration names the service's refusal.
       throw Object.assign(new Error(error.message), { name: EXECUTION_ALREADY_EXISTS });
@@ -894,8 +916,8 @@ export class LocalSaga {
    */
   async invoke(state: string, input: unknown): Promise<unknown> {
     const { execution } = (input ?? {}) as { execution?: unknown };
-    const { pinned, states, handlers } = this.#current;
-    const served = { saga: pinned.saga, states, handlers: await handlers };
+    const { pinned, states, functions, handlers } = this.#current;
+    const served = { saga: pinned.saga, states, functions, handlers: await handlers };
     return this.#serve(served, state, input, { executionArn: String(execution), input: inputOf(input, pinned.saga) }, () => undefined);
   }
 
