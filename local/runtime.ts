@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
 import { GetCommand, paginateScan } from '@aws-sdk/lib-dynamodb';
-import { StateMachine } from 'aws-local-stepfunctions';
+import { StateMachine, type RunOptions } from 'aws-local-stepfunctions';
 import { EXECUTION_ALREADY_EXISTS, SagaOutcome } from '../asl/errors.ts';
 import { allStatesOf, statesByName, taskStatesOf, type State, type StateMachineDefinition } from '../asl/model.ts';
 import { placeholderResources, renderRollback, renderSaga, SNS_PUBLISH, START_EXECUTION, rollbackMachineNameOf } from '../asl/render.ts';
@@ -157,6 +157,44 @@ const runFactsOf = ({ saga, definition }: Pick<PinnedDefinition, 'saga' | 'defin
   };
 };
 
+/**
+ * The interpreter's Task handlers, each made when its state first calls it: an execution calls few of its
+ * definition's Task states (a happy path none of the compensations), and a run would otherwise make them all.
+ */
+function handlersOnDemand<Handler>(states: ReadonlyMap<string, State>, handlerOf: (state: string) => Handler): Record<string, Handler> {
+  const made = new Map<string, Handler>();
+  return new Proxy({} as Record<string, Handler>, {
+    get: (_, state) => {
+      if (typeof state !== 'string' || states.get(state)?.Type !== 'Task') return undefined;
+      const known = made.get(state);
+      if (known) return known;
+      const handler = handlerOf(state);
+      made.set(state, handler);
+      return handler;
+    },
+  });
+}
+
+/**
+ * What interrupts one run (`interrupt()` on every run under way), made for every execution: a flag and the one
+ * thing to do then, where an AbortController would cost more than the rest of a run's setup.
+ */
+class Interruption {
+  interrupted = false;
+  #abort: (() => void) | undefined;
+
+  interrupt(): void {
+    this.interrupted = true;
+    this.#abort?.();
+  }
+
+  /** Calls `onInterrupt` when the run is interrupted, at once if it already is. */
+  onInterrupt(abort: () => void): void {
+    this.#abort = abort;
+    if (this.interrupted) abort();
+  }
+}
+
 /** The interpreter's retry overrides that make every Task state's retries wait `delayMs`. */
 function retryDelaysOf(facts: RunFacts, delayMs: number): Readonly<Record<string, number>> {
   const known = facts.retryDelays.get(delayMs);
@@ -302,7 +340,7 @@ export class LocalSaga {
    */
   readonly #names = new Set<string>();
   /** The runs under way, each with what interrupts it. */
-  readonly #running = new Map<AbortController, Promise<Execution>>();
+  readonly #running = new Map<Interruption, Promise<Execution>>();
   /** Function calls under way, which a stopped Parallel branch leaves running. */
   readonly #calls = new Set<Promise<unknown>>();
   /** The interrupted executions this process has taken on: each is continued once. */
@@ -578,7 +616,7 @@ export class LocalSaga {
 
   /** Interrupts every run under way and waits for each to stop; with --data they are continued at the next start. */
   async interrupt(): Promise<void> {
-    for (const interruption of this.#running.keys()) interruption.abort();
+    for (const interruption of this.#running.keys()) interruption.interrupt();
     await Promise.allSettled([...this.#running.values(), this.rollback?.interrupt()]);
   }
 
@@ -634,8 +672,8 @@ export class LocalSaga {
 
   /** Runs one run of an execution, interruptible by `interrupt()`. */
   #launch(machine: StateMachine, run: ExecutionRun, options: ExecuteOptions, context: RunContext): Promise<Execution> {
-    const interruption = new AbortController();
-    const done = this.#run(machine, run, options, context, interruption.signal);
+    const interruption = new Interruption();
+    const done = this.#run(machine, run, options, context, interruption);
     this.#running.set(interruption, done);
     this.#open.set(run.executionArn, run);
     const forget = () => {
@@ -652,7 +690,7 @@ export class LocalSaga {
     run: ExecutionRun,
     options: ExecuteOptions,
     context: RunContext,
-    interrupted: AbortSignal,
+    interruption: Interruption,
   ): Promise<Execution> {
     const { name, executionArn, input, redriveCount } = run;
     const { earlier } = context;
@@ -687,7 +725,6 @@ export class LocalSaga {
         options.onEvent?.(recorded);
       }
     };
-    const { taskStates } = version;
     const taskHandler = (state: string) => (taskInput: unknown) => {
       // The history keeps the payload as it was sent, whatever the function does with it (see RunFacts.authorsCode).
       const payload = JSON.stringify(taskInput ?? null);
@@ -733,9 +770,33 @@ export class LocalSaga {
       history.redriven(redriveCount);
       emitSince(before);
     }
+    const path: string[] = statesEntered(earlier?.history ?? []);
+    let failure: { error: string; cause: string } | undefined;
+    // Each event is recorded as the interpreter dispatches it. What fails here fails the run, not the state that
+    // dispatched the event, once the run has settled.
+    let listenerError: unknown;
+    const onEvent: NonNullable<RunOptions['onEvent']> = (event) => {
+      try {
+        // A later run's start and entry are the local machinery of that run, not events of the execution; nor is
+        // the abort by which the process interrupts a run.
+        if (event.type === 'ExecutionStarted' && history.events.length > 0) return;
+        if ('state' in event && isReentry(event.state.name)) return;
+        if (event.type === 'ExecutionAborted' && (stopped() || unjournaled)) return;
+        const before = history.events.length;
+        history.record(event as InterpreterEvent);
+        if (event.type === 'StateEntered') path.push(event.state.name);
+        if (event.type === 'ExecutionFailed')
+          failure = { error: event.Error, cause: typeof event.Cause === 'string' ? event.Cause : JSON.stringify(event.Cause) };
+        emitSince(before);
+      } catch (error) {
+        listenerError ??= error;
+      }
+    };
+    const stopped = () => interruption.interrupted && !options.signal?.aborted;
     const execution = machine.run(input as never, {
+      onEvent,
       overrides: {
-        taskResourceLocalHandlers: Object.fromEntries(taskStates.map((state) => [state, taskHandler(state)])),
+        taskResourceLocalHandlers: handlersOnDemand(version.states, taskHandler),
         ...(options.retryDelayMs === undefined ? {} : { retryIntervalOverrides: retryDelaysOf(version, options.retryDelayMs) }),
       },
       context: {
@@ -750,32 +811,18 @@ export class LocalSaga {
       } as never,
     });
     options.signal?.addEventListener('abort', () => execution.abort(), { once: true });
-    interrupted.addEventListener('abort', () => execution.abort(), { once: true });
-    // Stopped or interrupted while its handlers were being made (a kept execution's own step list).
-    if (options.signal?.aborted || interrupted.aborted) execution.abort();
+    interruption.onInterrupt(() => execution.abort());
+    // Stopped while its handlers were being made (a kept execution's own step list).
+    if (options.signal?.aborted) execution.abort();
     stopUnjournaled = () => execution.abort();
     if (unjournaled) execution.abort();
-    const stopped = () => interrupted.aborted && !options.signal?.aborted;
     const settled = execution.result.then(
       (output) => ({ status: 'SUCCEEDED' as const, output }),
       () => ({ status: options.signal?.aborted ? ('ABORTED' as const) : ('FAILED' as const) }),
     );
-    const path: string[] = statesEntered(earlier?.history ?? []);
-    let failure: { error: string; cause: string } | undefined;
-    for await (const event of execution.eventLogs) {
-      // A later run's start and entry are the local machinery of that run, not events of the execution; nor is
-      // the abort by which the process interrupts a run.
-      if (event.type === 'ExecutionStarted' && history.events.length > 0) continue;
-      if ('state' in event && isReentry(event.state.name)) continue;
-      if (event.type === 'ExecutionAborted' && (stopped() || unjournaled)) continue;
-      const before = history.events.length;
-      history.record(event as InterpreterEvent);
-      if (event.type === 'StateEntered') path.push(event.state.name);
-      if (event.type === 'ExecutionFailed')
-        failure = { error: event.Error, cause: typeof event.Cause === 'string' ? event.Cause : JSON.stringify(event.Cause) };
-      emitSince(before);
-    }
-    const { status, ...result } = unjournaled ? { status: 'FAILED' as const } : await settled;
+    const outcome = await settled;
+    if (listenerError !== undefined) throw listenerError;
+    const { status, ...result } = unjournaled ? { status: 'FAILED' as const } : outcome;
     if (stopped()) {
       context.journal?.close();
       throw new ExecutionInterruptedError(`${executionArn} was interrupted in ${path.at(-1) ?? 'its start'}`);

@@ -55,3 +55,43 @@ it.each<[string, unknown]>([
   expect(payload.input).toEqual(expected);
   expect(payload.context).toMatchObject(context);
 });
+
+// The patch's `onEvent` hands the local engine each event of a run as it is dispatched (local/runtime.ts records the
+// history so); the events, and their order, must be those `eventLogs` yields without it, a Parallel state's
+// branches' forwarded included.
+it('onEvent gets the events eventLogs would yield, in their order, and eventLogs then yields none', async () => {
+  const branch = (name: string) => ({
+    StartAt: `${name}Call`,
+    States: {
+      [`${name}Call`]: { Type: 'Task', Resource: `arn:aws:lambda:us-east-1:000000000000:function:${name}`, Next: `${name}Pass` },
+      [`${name}Pass`]: { Type: 'Pass', End: true },
+    },
+  });
+  const definition = {
+    StartAt: 'Before',
+    States: {
+      Before: { Type: 'Pass', Next: 'Both' },
+      Both: { Type: 'Parallel', Branches: [branch('Left'), branch('Right')], Next: 'After' },
+      After: { Type: 'Pass', End: true },
+    },
+  };
+  const handlers = { LeftCall: async () => ({ left: true }), RightCall: async () => ({ right: true }) };
+  const shape = (event: { type: string; state?: { name: string } }) => `${event.type} ${event.state?.name ?? ''}`;
+  const queued = new StateMachine(definition as never).run({} as never, { overrides: { taskResourceLocalHandlers: handlers } });
+  const yielded: string[] = [];
+  for await (const event of queued.eventLogs) yielded.push(shape(event));
+  await queued.result;
+
+  const heard: string[] = [];
+  const listened = new StateMachine(definition as never).run({} as never, {
+    overrides: { taskResourceLocalHandlers: handlers },
+    onEvent: (event) => heard.push(shape(event)),
+  });
+  await listened.result;
+  const left: string[] = [];
+  for await (const event of listened.eventLogs) left.push(shape(event));
+
+  expect(heard).toEqual(yielded);
+  expect(yielded.some((event) => event.startsWith('ParallelBranch'))).toBe(true);
+  expect(left).toEqual([]);
+});
