@@ -43,6 +43,9 @@ function addInputKeywords(ajv: Ajv): void {
   ruleKeyword('faultStates', 'array', 'hasDistinctFaultStates', 'must name each state at most once');
 }
 
+/** The most states one input may name to fail: a demo's or a scenario's few, with room to spare. */
+export const MAX_FAULT_STATES = 20;
+
 /**
  * Demos and `saga verify` only: the states that fail on purpose, each at most once, as `STATE` or `STATE=always`
  * (every attempt), `STATE=N` (the first N attempts of each entry of the state, by `$$.State.RetryCount`:
@@ -53,7 +56,7 @@ function addInputKeywords(ajv: Ajv): void {
 const faultListSchema = {
   type: 'array',
   nullable: true,
-  maxItems: 20,
+  maxItems: MAX_FAULT_STATES,
   faultStates: true,
   items: { type: 'string', pattern: FAULT_PATTERN },
 } as const;
