@@ -95,3 +95,30 @@ it('onEvent gets the events eventLogs would yield, in their order, and eventLogs
   expect(yielded.some((event) => event.startsWith('ParallelBranch'))).toBe(true);
   expect(left).toEqual([]);
 });
+
+// The patch settles a Task's call and its timeout in one promise: what the call gives, throws or outlasts must end the
+// state as it did before, the timeout as States.Timeout.
+it.each<[string, () => unknown, string]>([
+  ['a call that answers', () => Promise.resolve({ answered: true }), 'succeeded'],
+  ['a value returned at once', () => ({ answered: true }), 'succeeded'],
+  ['a call that fails', () => Promise.reject(Object.assign(new Error('no'), { name: 'Refused' })), 'Refused'],
+  [
+    'a handler that throws before it returns',
+    () => {
+      throw Object.assign(new Error('no'), { name: 'Refused' });
+    },
+    'Refused',
+  ],
+  ['a call that never answers', () => new Promise(() => undefined), 'States.Timeout'],
+])('a Task given %s ends as such', async (_, handler, expected) => {
+  const machine = new StateMachine({
+    StartAt: 'Call',
+    States: { Call: { Type: 'Task', Resource: 'arn:aws:lambda:us-east-1:000000000000:function:Call', TimeoutSeconds: 1, End: true } },
+  } as never);
+  const run = machine.run({} as never, { overrides: { taskResourceLocalHandlers: { Call: handler as never } } });
+  const outcome = await run.result.then(
+    (output: unknown) => (expect(output).toEqual({ answered: true }), 'succeeded'),
+    (error: Error) => (error.cause instanceof Error ? error.cause.name : error.name),
+  );
+  expect(outcome).toBe(expected);
+});
