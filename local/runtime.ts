@@ -725,6 +725,8 @@ export class LocalSaga {
         options.onEvent?.(recorded);
       }
     };
+    const served = { saga, states: version.states, functions: version.functions, handlers };
+    const caller = { executionArn, input };
     const taskHandler = (state: string) => (taskInput: unknown) => {
       // The history keeps the payload as it was sent, whatever the function does with it (see RunFacts.authorsCode).
       const payload = JSON.stringify(taskInput ?? null);
@@ -737,30 +739,23 @@ export class LocalSaga {
       const fn = version.functions.get(state) ?? state;
       functionCalls[fn] = (functionCalls[fn] ?? 0) + 1;
       const fault = injectedError(options.faults?.[fn], fn, functionCalls[fn], redriveCount);
-      const served = (async () => {
+      const answer = (async () => {
         if (fault) throw fault;
         const spec = options.faults?.[fn];
         if (spec && 'delayMs' in spec) await delay(spec.delayMs);
         if (spec && 'until' in spec) await spec.until.catch(() => undefined);
         const asJson = version.authorsCode.has(fn);
-        const serve = () =>
-          this.#serve(
-            { saga, states: version.states, functions: version.functions, handlers },
-            state,
-            asJson ? JSON.parse(payload) : taskInput,
-            { executionArn, input },
-            raise,
-          );
+        const serve = () => this.#serve(served, state, asJson ? JSON.parse(payload) : taskInput, caller, raise);
         if (options.deliverTwice?.includes(state)) await this.#workOf(await serve());
         const result: unknown = await serve();
         call.result = JSON.stringify(result ?? null);
         return (asJson ? JSON.parse(call.result) : result) as never;
       })();
       // A call outlives its state when a Parallel state stops its branch: its write still lands, as on AWS.
-      this.#calls.add(served);
-      const ended = () => this.#calls.delete(served);
-      served.then(ended, ended);
-      return served.catch((error: unknown) => {
+      this.#calls.add(answer);
+      const ended = () => this.#calls.delete(answer);
+      answer.then(ended, ended);
+      return answer.catch((error: unknown) => {
         throw asLambdaError(error);
       });
     };
