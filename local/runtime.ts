@@ -866,8 +866,11 @@ export class LocalSaga {
     };
   }
 
-  /** What a Task does locally: the function's handler, or (for the alert) a recorded SNS publish. */
-  async #serve(
+  /**
+   * What a Task does locally: the function's handler, or (for the alert) a recorded SNS publish. Not an async
+   * function: a handler's promise is handed on as it is, not resolved into another one on every call.
+   */
+  #serve(
     served: Pick<RunFacts, 'states' | 'functions'> & { saga: Saga; handlers: Readonly<Record<string, LambdaHandler>> },
     state: string,
     input: unknown,
@@ -875,25 +878,35 @@ export class LocalSaga {
     raise: (alert: Alert) => void,
   ): Promise<unknown> {
     const definition = served.states.get(state);
-    if (definition?.Type === 'Task' && definition.Resource === SNS_PUBLISH) {
-      const { Subject, Message } = input as { Subject: string; Message: Record<string, unknown> };
-      const bookingsLeft = await this.#bookingsLeft(execution, served.saga);
-      const alert: Alert = {
-        execution: execution.executionArn,
-        state,
-        subject: Subject,
-        message: Message,
-        bookingsLeft,
-        at: new Date().toISOString(),
-      };
-      raise(alert);
-      return withSdkMetadata({ MessageId: randomUUID() }, ServiceContentType.sns);
-    }
+    if (definition?.Type === 'Task' && definition.Resource === SNS_PUBLISH)
+      return this.#publish(served.saga, state, input, execution, raise);
     if (definition?.Type === 'Task' && definition.Resource === START_EXECUTION)
-      return withSdkMetadata(this.#handOff(input as HandOff), ServiceContentType.states);
+      return new Promise((resolve) => resolve(withSdkMetadata(this.#handOff(input as HandOff), ServiceContentType.states)));
     const handler = served.handlers[served.functions.get(state) ?? state];
-    if (!handler) throw new Error(`no handler for Task state ${state}`);
+    if (!handler) return Promise.reject(new Error(`no handler for Task state ${state}`));
     return handler(input, lambdaContext(state));
+  }
+
+  /** The alert's SNS publish, recorded with the bookings the execution still holds. */
+  async #publish(
+    saga: Saga,
+    state: string,
+    input: unknown,
+    execution: Pick<Execution, 'executionArn' | 'input'>,
+    raise: (alert: Alert) => void,
+  ): Promise<unknown> {
+    const { Subject, Message } = input as { Subject: string; Message: Record<string, unknown> };
+    const bookingsLeft = await this.#bookingsLeft(execution, saga);
+    const alert: Alert = {
+      execution: execution.executionArn,
+      state,
+      subject: Subject,
+      message: Message,
+      bookingsLeft,
+      at: new Date().toISOString(),
+    };
+    raise(alert);
+    return withSdkMetadata({ MessageId: randomUUID() }, ServiceContentType.sns);
   }
 
   /** The steps still booked by an execution; on the rollback machine, by the saga execution its input names. */
