@@ -122,3 +122,26 @@ it.each<[string, () => unknown, string]>([
   );
   expect(outcome).toBe(expected);
 });
+
+// The patch copies a run's input key by key: the copy must be what JSON gives, an own `__proto__` key (which
+// JSON.parse makes an own property) kept as such, not made the copy's prototype.
+it('a run starts on a copy of its input, key for key, an own "__proto__" key included', async () => {
+  const input = JSON.parse('{"__proto__": {"polluted": true}, "nested": {"list": [1, {"deep": "x"}]}, "plain": "text"}') as Record<
+    string,
+    unknown
+  >;
+  const entered: Record<string, unknown>[] = [];
+  const run = new StateMachine({ StartAt: 'Pass', States: { Pass: { Type: 'Pass', End: true } } } as never).run(input as never, {
+    onEvent: (event) => {
+      if (event.type === 'StateEntered') entered.push(event.state.input as Record<string, unknown>);
+    },
+  });
+  await run.result;
+  const [copy] = entered as [Record<string, unknown>];
+  expect(JSON.stringify(copy)).toBe(JSON.stringify(input));
+  expect(Object.keys(copy)).toEqual(['__proto__', 'nested', 'plain']);
+  expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+  expect(copy).not.toBe(input);
+  expect(copy['nested']).not.toBe(input['nested']);
+  expect((copy as { polluted?: unknown }).polluted).toBeUndefined();
+});
