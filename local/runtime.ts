@@ -46,6 +46,7 @@ import {
   type Kept,
 } from './journal.ts';
 import { lambdaContext } from './lambda-context.ts';
+import { payloadTextOf } from './payload-text.ts';
 import { pinDefinition, type PinnedDefinition } from './pinned.ts';
 import { ServiceContentType, withSdkMetadata } from './service-response.ts';
 import { ExecutionNotRedrivableError, isReentry, notRedrivableReason, reentered, statesEntered, stoppedAt } from './redrive.ts';
@@ -727,9 +728,10 @@ export class LocalSaga {
     };
     const served = { saga, states: version.states, functions: version.functions, handlers };
     const caller = { executionArn, input };
+    const payloadText = payloadTextOf();
     const taskHandler = (state: string) => (taskInput: unknown) => {
       // The history keeps the payload as it was sent, whatever the function does with it (see RunFacts.authorsCode).
-      const payload = JSON.stringify(taskInput ?? null);
+      const payload = payloadText(taskInput);
       const call = history.recordCall(state, payload);
       calls[state] = (calls[state] ?? 0) + 1;
       journaled((journal) => journal.call(state));
