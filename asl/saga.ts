@@ -240,11 +240,19 @@ export interface Saga<Field extends string = string> {
 /** Every field the input may carry, in the order the saga declares them. */
 export const fieldsOf = <Field extends string>(saga: Saga<Field>): Field[] => Object.keys(saga.input) as Field[];
 
-/** The key under which every function receives the input: the noun, in camelCase (`order` for `Order`). */
 /** The key under which the saga's Tasks pass their functions the context object whole (asl/render.ts). */
 export const CONTEXT_KEY = 'context';
 
-export const payloadKeyOf = (saga: Pick<Saga, 'noun'>): string => `${saga.noun.charAt(0).toLowerCase()}${saga.noun.slice(1)}`;
+const payloadKeys = new Map<string, string>();
+/** The key under which every function receives the input: the noun, in camelCase (`order` for `Order`). */
+export const payloadKeyOf = ({ noun }: Pick<Saga, 'noun'>): string => {
+  // Read several times in every invocation of every function: made once a noun.
+  const known = payloadKeys.get(noun);
+  if (known !== undefined) return known;
+  const key = `${noun.charAt(0).toLowerCase()}${noun.slice(1)}`;
+  payloadKeys.set(noun, key);
+  return key;
+};
 
 /** The error of an input that fails the saga's schema, e.g. `OrderInvalid`: nothing was written. */
 export const invalidErrorOf = (saga: Pick<Saga, 'noun'>): string => `${saga.noun}Invalid`;

@@ -48,12 +48,10 @@ export function stepEventOf(event: unknown, config: Pick<StepConfig, 'noun'>): u
   const context = (event as Record<string, unknown>)[CONTEXT_KEY];
   if (!isContextObject(context)) return event;
   const { Execution, State } = context;
-  return {
-    [payloadKeyOf(config)]: Execution.Input,
-    execution: Execution.Id,
-    ...(State?.RetryCount === undefined ? {} : { retryCount: State.RetryCount }),
-    ...(Execution.RedriveCount === undefined ? {} : { redriveCount: Execution.RedriveCount }),
-  };
+  const stepEvent: Record<string, unknown> = { [payloadKeyOf(config)]: Execution.Input, execution: Execution.Id };
+  if (State?.RetryCount !== undefined) stepEvent['retryCount'] = State.RetryCount;
+  if (Execution.RedriveCount !== undefined) stepEvent['redriveCount'] = Execution.RedriveCount;
+  return stepEvent;
 }
 
 /** First in the chain, so that everything after it reads one shape of event (stepEventOf). */

@@ -741,25 +741,39 @@ export class LocalSaga {
       const fn = version.functions.get(state) ?? state;
       functionCalls[fn] = (functionCalls[fn] ?? 0) + 1;
       const fault = injectedError(options.faults?.[fn], fn, functionCalls[fn], redriveCount);
-      const answer = (async () => {
-        if (fault) throw fault;
-        const spec = options.faults?.[fn];
-        if (spec && 'delayMs' in spec) await delay(spec.delayMs);
-        if (spec && 'until' in spec) await spec.until.catch(() => undefined);
-        const asJson = version.authorsCode.has(fn);
-        const serve = () => this.#serve(served, state, asJson ? JSON.parse(payload) : taskInput, caller, raise);
-        if (options.deliverTwice?.includes(state)) await this.#workOf(await serve());
-        const result: unknown = await serve();
-        call.result = JSON.stringify(result ?? null);
-        return (asJson ? JSON.parse(call.result) : result) as never;
-      })();
+      const spec = options.faults?.[fn];
+      const asJson = version.authorsCode.has(fn);
+      const serve = () => this.#serve(served, state, asJson ? JSON.parse(payload) : taskInput, caller, raise);
+      // A call goes straight to its function, through no async function of its own, unless a fault, a delay or a
+      // repeated delivery is asked for: every layer of promises is paid again when the call's answer comes back.
+      const calling =
+        fault || spec || options.deliverTwice?.includes(state)
+          ? (async () => {
+              if (fault) throw fault;
+              if (spec && 'delayMs' in spec) await delay(spec.delayMs);
+              if (spec && 'until' in spec) await spec.until.catch(() => undefined);
+              if (options.deliverTwice?.includes(state)) await this.#workOf(await serve());
+              return serve();
+            })()
+          : serve();
+      const answer = calling.then(
+        (result: unknown) => {
+          try {
+            call.result = JSON.stringify(result ?? null);
+            return (asJson ? JSON.parse(call.result) : result) as never;
+          } catch (error) {
+            throw asLambdaError(error);
+          }
+        },
+        (error: unknown) => {
+          throw asLambdaError(error);
+        },
+      );
       // A call outlives its state when a Parallel state stops its branch: its write still lands, as on AWS.
       this.#calls.add(answer);
       const ended = () => this.#calls.delete(answer);
       answer.then(ended, ended);
-      return answer.catch((error: unknown) => {
-        throw asLambdaError(error);
-      });
+      return answer;
     };
     // The redrive's record is on disk already (beginRedrive); its event follows.
     if (context.redriven && run.redriveDate) {

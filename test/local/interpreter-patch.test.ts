@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { expect, it } from '@jest/globals';
+import { expect, it, jest } from '@jest/globals';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { tripWithId } from '../helpers/trips.ts';
 
@@ -145,3 +145,40 @@ it('a run starts on a copy of its input, key for key, an own "__proto__" key inc
   expect(copy['nested']).not.toBe(input['nested']);
   expect((copy as { polluted?: unknown }).polluted).toBeUndefined();
 });
+
+// The patch writes the time a state is entered ($$.State.EnteredTime) from a text made once a second: it must be what
+// Date's toISOString writes at that instant, a millisecond under 10 or 100, a time before 1970 or past 9999 included.
+it.each([0, 7, 42, 999, 1_000, 1_499_671_234_005, -1, -1_001, 253_402_300_800_123, -62_167_219_200_001])(
+  'a state entered at %d ms writes its time as toISOString does',
+  async (instant) => {
+    const entered: unknown[] = [];
+    const machine = new StateMachine({
+      StartAt: 'Call',
+      States: {
+        Call: {
+          Type: 'Task',
+          Resource: 'arn:aws:lambda:us-east-1:000000000000:function:Call',
+          Parameters: { 'context.$': '$$' },
+          End: true,
+        },
+      },
+    } as never);
+    const now = jest.spyOn(Date, 'now').mockReturnValue(instant);
+    try {
+      const run = machine.run({} as never, {
+        overrides: {
+          taskResourceLocalHandlers: {
+            Call: async (payload: { context: { State: { EnteredTime: unknown } } }) => (
+              entered.push(payload.context.State.EnteredTime),
+              {}
+            ),
+          } as never,
+        },
+      });
+      await run.result;
+    } finally {
+      now.mockRestore();
+    }
+    expect(entered).toEqual([new Date(instant).toISOString()]);
+  },
+);
