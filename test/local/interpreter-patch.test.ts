@@ -11,6 +11,13 @@ const { JSONPath } = createRequire(import.meta.url)('jsonpath-plus') as {
   JSONPath: (options: { path: string; json: unknown; wrap: false }) => unknown;
 };
 
+/** A machine of one Task state, `Call`, with `fields` beside its type, resource and end. */
+const oneTask = (fields: Record<string, unknown>) =>
+  new StateMachine({
+    StartAt: 'Call',
+    States: { Call: { Type: 'Task', Resource: 'arn:aws:lambda:us-east-1:000000000000:function:Call', End: true, ...fields } },
+  } as never);
+
 const context = {
   Execution: { Id: 'arn:aws:states:us-east-1:000000000000:execution:Patch:one', Name: 'one', RedriveCount: 0 },
   StateMachine: { Id: 'arn:aws:states:us-east-1:000000000000:stateMachine:Patch', Name: 'Patch' },
@@ -25,17 +32,7 @@ it.each<[string, unknown]>([
   ['null', null],
 ])('a Task given $ and $$ gets what jsonpath-plus evaluates them to, for %s', async (_, input) => {
   const received: unknown[] = [];
-  const machine = new StateMachine({
-    StartAt: 'Call',
-    States: {
-      Call: {
-        Type: 'Task',
-        Resource: 'arn:aws:lambda:us-east-1:000000000000:function:Call',
-        Parameters: { 'input.$': '$', 'context.$': '$$' },
-        End: true,
-      },
-    },
-  } as never);
+  const machine = oneTask({ Parameters: { 'input.$': '$', 'context.$': '$$' } });
   const run = machine.run(input as never, {
     overrides: { taskResourceLocalHandlers: { Call: async (payload: unknown) => (received.push(payload), {}) } },
     context: context as never,
@@ -111,10 +108,7 @@ it.each<[string, () => unknown, string]>([
   ],
   ['a call that never answers', () => new Promise(() => undefined), 'States.Timeout'],
 ])('a Task given %s ends as such', async (_, handler, expected) => {
-  const machine = new StateMachine({
-    StartAt: 'Call',
-    States: { Call: { Type: 'Task', Resource: 'arn:aws:lambda:us-east-1:000000000000:function:Call', TimeoutSeconds: 1, End: true } },
-  } as never);
+  const machine = oneTask({ TimeoutSeconds: 1 });
   const run = machine.run({} as never, { overrides: { taskResourceLocalHandlers: { Call: handler as never } } });
   const outcome = await run.result.then(
     (output: unknown) => (expect(output).toEqual({ answered: true }), 'succeeded'),
@@ -152,17 +146,7 @@ it.each([0, 7, 42, 999, 1_000, 1_499_671_234_005, -1, -1_001, 253_402_300_800_12
   'a state entered at %d ms writes its time as toISOString does',
   async (instant) => {
     const entered: unknown[] = [];
-    const machine = new StateMachine({
-      StartAt: 'Call',
-      States: {
-        Call: {
-          Type: 'Task',
-          Resource: 'arn:aws:lambda:us-east-1:000000000000:function:Call',
-          Parameters: { 'context.$': '$$' },
-          End: true,
-        },
-      },
-    } as never);
+    const machine = oneTask({ Parameters: { 'context.$': '$$' } });
     const now = jest.spyOn(Date, 'now').mockReturnValue(instant);
     try {
       const run = machine.run({} as never, {
