@@ -194,16 +194,12 @@ export class ExecutionHistory {
     return open;
   }
 
-  #integration(state: string): Integration | undefined {
-    return this.#integrations.get(state);
-  }
-
   /** The scheduled and started events of a Task's current call, when it began; the call's record, to end it with. */
   #callBegun(state: string): TaskCall {
     const call = this.#calls.get(state)?.shift() ?? { input: 'null' };
     const at = this.#scheduledAt.get(state) ?? Date.now();
     const { input } = call;
-    const integration = this.#integration(state);
+    const integration = this.#integrations.get(state);
     if (integration) {
       this.#add(at, 'TaskScheduled', { taskScheduledEventDetails: { ...integration, region: LOCAL_REGION, parameters: input } }, state);
       this.#add(at, 'TaskStarted', { taskStartedEventDetails: integration }, state);
@@ -349,7 +345,7 @@ export class ExecutionHistory {
         if (type !== 'Task') return;
         const failure = { error: event.Error, cause: toJson(event.Cause) };
         this.#failedLast.add(name);
-        const integration = this.#integration(name);
+        const integration = this.#integrations.get(name);
         this.#callBegun(name);
         if (integration) this.#add(event.timestamp, 'TaskFailed', { taskFailedEventDetails: { ...integration, ...failure } }, name);
         else this.#add(event.timestamp, 'LambdaFunctionFailed', { lambdaFunctionFailedEventDetails: failure }, name);
@@ -371,7 +367,7 @@ export class ExecutionHistory {
         }
         if (type === 'Task' && !this.#failedLast.has(name)) {
           const { result: output = 'null' } = this.#callBegun(name);
-          const integration = this.#integration(name);
+          const integration = this.#integrations.get(name);
           const succeeded = { ...integration, output, outputDetails: details };
           if (integration) this.#add(event.timestamp, 'TaskSucceeded', { taskSucceededEventDetails: succeeded }, name);
           else this.#add(event.timestamp, 'LambdaFunctionSucceeded', { lambdaFunctionSucceededEventDetails: succeeded }, name);

@@ -133,11 +133,8 @@ interface Version extends RunFacts {
 interface RunFacts {
   /** Its states by name, looked up on every Task call. */
   readonly states: ReadonlyMap<string, State>;
-  readonly taskStates: readonly string[];
   /** The function each Task state invokes (functionOf). */
   readonly functions: ReadonlyMap<string, string>;
-  /** Each retry delay asked for, as the interpreter takes it: the same for every Task state. */
-  readonly retryDelays: Map<number, Readonly<Record<string, number>>>;
   /**
    * The functions that run the saga's author's own code (custom steps): they get their payload and give their result
    * as JSON, as across Lambda's boundary, so that what the code does with either cannot reach the execution's data.
@@ -148,30 +145,27 @@ interface RunFacts {
 
 const runFactsOf = ({ saga, definition }: Pick<PinnedDefinition, 'saga' | 'definition'>): RunFacts => {
   const states = statesByName(definition);
-  const taskStates = taskStatesOf(definition);
   return {
     states,
-    taskStates,
-    functions: new Map(taskStates.map((state) => [state, functionOf(state, states.get(state))])),
-    retryDelays: new Map(),
+    functions: new Map(taskStatesOf(definition).map((state) => [state, functionOf(state, states.get(state))])),
     authorsCode: new Set(stepsOf(saga).filter(isCustomStep).flatMap(functionStatesOfStep)),
   };
 };
 
 /**
- * The interpreter's Task handlers, each made when its state first calls it: an execution calls few of its
- * definition's Task states (a happy path none of the compensations), and a run would otherwise make them all.
+ * A value for each Task state, as the interpreter reads its overrides (a state's handler, its retry delay), each made
+ * when first read: an execution reaches few of its definition's Task states (a happy path none of the compensations),
+ * and a run would otherwise make them all.
  */
-function handlersOnDemand<Handler>(states: ReadonlyMap<string, State>, handlerOf: (state: string) => Handler): Record<string, Handler> {
-  const made = new Map<string, Handler>();
-  return new Proxy({} as Record<string, Handler>, {
+function byTaskState<Value>(states: ReadonlyMap<string, State>, valueOf: (state: string) => Value): Record<string, Value> {
+  const made = new Map<string, Value>();
+  return new Proxy({} as Record<string, Value>, {
     get: (_, state) => {
       if (typeof state !== 'string' || states.get(state)?.Type !== 'Task') return undefined;
-      const known = made.get(state);
-      if (known) return known;
-      const handler = handlerOf(state);
-      made.set(state, handler);
-      return handler;
+      if (made.has(state)) return made.get(state);
+      const value = valueOf(state);
+      made.set(state, value);
+      return value;
     },
   });
 }
@@ -194,15 +188,6 @@ class Interruption {
     this.#abort = abort;
     if (this.interrupted) abort();
   }
-}
-
-/** The interpreter's retry overrides that make every Task state's retries wait `delayMs`. */
-function retryDelaysOf(facts: RunFacts, delayMs: number): Readonly<Record<string, number>> {
-  const known = facts.retryDelays.get(delayMs);
-  if (known) return known;
-  const overrides = Object.fromEntries(facts.taskStates.map((state) => [state, delayMs]));
-  facts.retryDelays.set(delayMs, overrides);
-  return overrides;
 }
 
 /** The handlers of every function of a step list, by name. */
@@ -804,11 +789,12 @@ export class LocalSaga {
       }
     };
     const stopped = () => interruption.interrupted && !options.signal?.aborted;
+    const { retryDelayMs } = options;
     const execution = machine.run(input as never, {
       onEvent,
       overrides: {
-        taskResourceLocalHandlers: handlersOnDemand(version.states, taskHandler),
-        ...(options.retryDelayMs === undefined ? {} : { retryIntervalOverrides: retryDelaysOf(version, options.retryDelayMs) }),
+        taskResourceLocalHandlers: byTaskState(version.states, taskHandler),
+        ...(retryDelayMs === undefined ? {} : { retryIntervalOverrides: byTaskState(version.states, () => retryDelayMs) }),
       },
       context: {
         Execution: {
