@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
-import { GetCommand, paginateScan } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, paginateScan, type BatchGetCommandInput, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { StateMachine, type RunOptions } from 'aws-local-stepfunctions';
 import { EXECUTION_ALREADY_EXISTS, SagaOutcome } from '../asl/errors.ts';
 import { allStatesOf, statesByName, taskStatesOf, type State, type StateMachineDefinition } from '../asl/model.ts';
@@ -88,6 +88,8 @@ interface HandedOff {
 
 /** Where the rollback machine keeps its executions, inside the saga's data folder. */
 const ROLLBACK_DIR = 'rollback';
+/** DynamoDB's limit of keys in one BatchGetItem. */
+const BATCH_GET_MAX_KEYS = 100;
 
 /** What an execution's earlier runs left to the next one (a redrive, a continuation), and where it goes. */
 interface RunContext {
@@ -994,23 +996,52 @@ export class LocalSaga {
    */
   async bookingsOf(key: string, saga: Saga = this.saga): Promise<Record<string, Record<string, unknown> | undefined>> {
     const probes = await probesCached(saga);
-    const entries = await Promise.all(
-      stepsOf(saga).map(async (step) => {
-        if (isCustomStep(step)) {
-          const probe = probes.get(step.name);
+    const steps = stepsOf(saga);
+    const [items, probed] = await Promise.all([
+      this.#itemsByTable(
+        steps.flatMap((step) => (isCustomStep(step) ? [] : [tableOf(step) as string])),
+        { [saga.keyField]: key },
+      ),
+      Promise.all(
+        steps.map(async (step) => {
+          if (!isCustomStep(step)) return undefined;
           // Without a probe, the step's effect is unknown here: left out, not reported as absent.
-          if (probe === undefined) return [];
-          return [
-            [step.name, await probe({ key, table: tableOf(step), client: this.dynamo.client, environment: step.needs?.environment ?? {} })],
-          ];
-        }
-        const { Item } = await this.dynamo.client.send(
-          new GetCommand({ TableName: tableOf(step), Key: { [saga.keyField]: key }, ConsistentRead: true }),
-        );
-        return [[step.name, Item]];
+          return probes.get(step.name)?.({
+            key,
+            table: tableOf(step),
+            client: this.dynamo.client,
+            environment: step.needs?.environment ?? {},
+          });
+        }),
+      ),
+    ]);
+    return Object.fromEntries(
+      steps.flatMap((step, index) => {
+        if (!isCustomStep(step)) return [[step.name, items.get(tableOf(step) as string)]];
+        return probes.has(step.name) ? [[step.name, probed[index]]] : [];
       }),
     );
-    return Object.fromEntries(entries.flat());
+  }
+
+  /**
+   * The item of one key in each table, by table, read consistently by BatchGetItem (a GetItem per table cost a
+   * request each: most of the time of checking an execution's bookings), at most its 100 keys a request, and again
+   * for what DynamoDB left unprocessed.
+   */
+  async #itemsByTable(tables: readonly string[], key: Record<string, string>): Promise<Map<string, Record<string, unknown>>> {
+    const items = new Map<string, Record<string, unknown>>();
+    const unique = [...new Set(tables)];
+    for (let first = 0; first < unique.length; first += BATCH_GET_MAX_KEYS) {
+      let requested: BatchGetCommandInput['RequestItems'] = Object.fromEntries(
+        unique.slice(first, first + BATCH_GET_MAX_KEYS).map((table) => [table, { Keys: [key], ConsistentRead: true }]),
+      );
+      while (requested !== undefined && Object.keys(requested).length > 0) {
+        const answer: BatchGetCommandOutput = await this.dynamo.client.send(new BatchGetCommand({ RequestItems: requested }));
+        for (const [table, [item] = []] of Object.entries(answer.Responses ?? {})) if (item) items.set(table, item);
+        requested = answer.UnprocessedKeys;
+      }
+    }
+    return items;
   }
 
   /** Once every function call under way has ended: those of stopped Parallel branches too, whose writes land late. */

@@ -5,6 +5,7 @@ import {
   compensatableStepsOf,
   compensationEntryOf,
   compensationRetryOf,
+  FAULT_FIELD,
   groupCompensationOf,
   handOffStateOf,
   isGroup,
@@ -18,8 +19,10 @@ import {
 import type { Trip } from '../../saga.ts';
 import { LocalSaga, stillBooked, type Execution } from '../../local/runtime.ts';
 import { tripSaga } from '../../saga.ts';
+import { BookingStatus } from '../../functions/bookings.ts';
 import { failureMatrix } from '../helpers/matrix.ts';
 import { firstStep, lastStep, stageIndexOf, stageOf, tripParallelSaga, tripSagaOfTwoStagesOrMore } from '../helpers/sagas.ts';
+import { tripSagaOfSize } from '../helpers/saga-shapes.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 import { tripWithId } from '../helpers/trips.ts';
 import { booked, expectConsistent, nextTripId, runChecked, type Bookings } from '../helpers/invariant.ts';
@@ -143,6 +146,33 @@ describe('concurrency', () => {
       }
     }
   }, 60_000);
+});
+
+describe('bookings of more tables than one BatchGetItem reads (100 keys)', () => {
+  it('reads every step of a saga of 101 steps, booked or not, each from its own table', async () => {
+    const saga = tripSagaOfSize(101);
+    const local = await LocalSaga.start({ saga });
+    try {
+      const steps = stepsOf(saga);
+      const trip = tripWithId(nextTripId('batch'));
+      expect(booked(await local.bookingsOf(trip.trip_id))).toEqual([]);
+      const failing = steps.at(-1) as SagaStep;
+      // Every step but the last books; the last fails, and the rollback undoes them all (the failed one's cancel leaves
+      // its marker, which a late booking then meets): each step's item, in each table, past the first 100 too.
+      const execution = await local.execute({ ...trip, [FAULT_FIELD]: [failing.action] }, { retryDelayMs: 0 });
+      expect(execution.outcome).toBe('rolled back');
+      const bookings = await local.bookingsOf(trip.trip_id);
+      expect(Object.keys(bookings)).toEqual(steps.map((step) => step.name));
+      expect(booked(bookings)).toEqual([]);
+      const cancelled = steps.filter((step) => bookings[step.name]?.['status'] === BookingStatus.Cancelled);
+      expect(cancelled.map((step) => step.name)).toEqual(steps.map((step) => step.name));
+      const succeeded = await local.execute(tripWithId(nextTripId('batch')), { retryDelayMs: 0 });
+      const tripId = String((succeeded.input as Trip).trip_id);
+      expect(booked(await local.bookingsOf(tripId))).toEqual(steps.map((step) => step.name));
+    } finally {
+      await local.close();
+    }
+  });
 });
 
 describe('executions of one trip under different names', () => {
