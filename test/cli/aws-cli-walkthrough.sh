@@ -32,22 +32,27 @@ export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1 
 
 # run_trip NAME FILE: starts an execution and waits for it to end; prints its status and error.
 run_trip() {
-  local arn status
+  local arn outcome
   # Through the alias, as on a deployed stack (its stateMachineAliasArn output).
   arn=$("$AWS" stepfunctions start-execution --endpoint-url "$sfn" --state-machine-arn "$alias" \
     --name "$1" --input "file://$2" --query executionArn --output text)
+  # Each call of the CLI costs most of a second (Python starting): the status and error are read in one.
   for _ in $(seq 200); do
-    status=$("$AWS" stepfunctions describe-execution --endpoint-url "$sfn" --execution-arn "$arn" --query status --output text)
-    [ "$status" != RUNNING ] && break
+    outcome=$("$AWS" stepfunctions describe-execution --endpoint-url "$sfn" --execution-arn "$arn" --query '[status,error]' --output text)
+    [ "$(echo "$outcome" | cut -f1)" != RUNNING ] && break
     sleep 0.05
   done
-  "$AWS" stepfunctions describe-execution --endpoint-url "$sfn" --execution-arn "$arn" --query '[status,error]' --output text
+  echo "$outcome"
 }
 
-# booking TABLE TRIP_ID [ATTRIBUTE]: the status (or another attribute) of the trip's item in the table, or None.
+# booking TABLE TRIP_ID [ATTRIBUTE...]: the status (or the attributes named) of the trip's item in the table, each
+# None when absent, separated by tabs.
 booking() {
-  "$AWS" dynamodb get-item --endpoint-url "$dynamodb" --table-name "$1" \
-    --key "{\"trip_id\": {\"S\": \"$2\"}}" --query "Item.${3:-status}.S" --output text
+  local table=$1 trip_id=$2 attributes
+  shift 2
+  attributes=$(printf 'Item.%s.S,' "${@:-status}")
+  "$AWS" dynamodb get-item --endpoint-url "$dynamodb" --table-name "$table" \
+    --key "{\"trip_id\": {\"S\": \"$trip_id\"}}" --query "[${attributes%,}]" --output text
 }
 
 # with_fail FILE STATE...: the trip in FILE with its fail list replaced (none when no STATE is given), as a new file.
@@ -82,9 +87,10 @@ done
 again=$(run_trip trip-again "$(with_fail examples/trip.json "$LAST_ACTION")")
 [ "$again" = "$(printf 'FAILED\tSagaRolledBack')" ] || { echo "second execution of a booked trip: $again" >&2; exit 1; }
 for table in $TABLES; do
-  [ "$(booking $table 5c12d94a-ee6a-40d9-889b-1d49142248b7)" = BOOKED ] || { echo "$table lost the first booking" >&2; exit 1; }
-  [ "$(booking $table 5c12d94a-ee6a-40d9-889b-1d49142248b7 execution)" = "${machine/:stateMachine:/:execution:}:5c12d94a-ee6a-40d9-889b-1d49142248b7" ] ||
-    { echo "$table: the booking changed hands" >&2; exit 1; }
+  owned=$(booking $table 5c12d94a-ee6a-40d9-889b-1d49142248b7 status execution)
+  [ "$(echo "$owned" | cut -f1)" = BOOKED ] || { echo "$table lost the first booking: $owned" >&2; exit 1; }
+  [ "$(echo "$owned" | cut -f2)" = "${machine/:stateMachine:/:execution:}:5c12d94a-ee6a-40d9-889b-1d49142248b7" ] ||
+    { echo "$table: the booking changed hands: $owned" >&2; exit 1; }
 done
 # The rolled-back trip again, under another name and without a fault: it is booked.
 rebooked=$(run_trip trip-rebooked "$(with_fail examples/trip-fail-flight.json)")
