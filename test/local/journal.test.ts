@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { appendFile, writeFile } from 'node:fs/promises';
+import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -9,71 +9,20 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import fc from 'fast-check';
-import { isGroup, retryStateOf, type ParallelGroup, type SagaStep } from '../../asl/saga.ts';
-import type { Trip } from '../../saga.ts';
-import { LocalSaga, type Alert, type Execution } from '../../local/runtime.ts';
+import { isGroup, type ParallelGroup, type SagaStep } from '../../asl/saga.ts';
+import { LocalSaga, type Execution } from '../../local/runtime.ts';
 import { tripSaga } from '../../saga.ts';
 import { localStateMachineArn, sfnOf, startSaga, type SagaProcess } from '../helpers/cli.ts';
+import { expectAllConsistent, failFlags, HELD, HELD_RETRY_DELAY, KILLS, plan, RETRY_DELAY, SEED } from '../helpers/crashes.ts';
 import { expectConsistent } from '../helpers/invariant.ts';
-import { addedStep, firstStep, lastStep, steps, tripParallelSaga, tripSagaWithAddedStep } from '../helpers/sagas.ts';
+import { addedStep, firstStep, lastStep, tripParallelSaga, tripSagaWithAddedStep } from '../helpers/sagas.ts';
 import { interruptedExecution, withoutDefinition } from '../helpers/journals.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 import { tripWithId } from '../helpers/trips.ts';
 
-// The journal against crashes: `saga local --data` and `saga run --data` killed (SIGKILL) at random moments, seeded
-// and reproducible, then restarted on the same folder. Nothing accepted is lost, and every execution ends consistent.
-
-/** Change it to explore other schedules; a failure names the seed it ran with. */
-const SEED = 11;
-const KILLS = 12;
-/** Short retry pauses, and faults that retry or get stuck, so that kills strike executions mid-flight. */
-const RETRY_DELAY = '40';
-/** The pause of the one kill that surely strikes in flight: longer than any test, so the kill comes first. */
-const HELD_RETRY_DELAY = '600000';
-const middle = steps[Math.floor(steps.length / 2)] ?? firstStep;
-const FAULTS: readonly (readonly string[])[] = [
-  [],
-  [lastStep.action],
-  [lastStep.action, `${middle.compensation}=3`],
-  [lastStep.action, `${firstStep.compensation}=until-redrive`],
-];
-
-const plan = (seed: number) =>
-  fc.sample(
-    fc.record({
-      killAfterMs: fc.integer({ min: 0, max: 1500 }),
-      faults: fc.constantFrom(...FAULTS),
-      gapMs: fc.integer({ min: 0, max: 150 }),
-    }),
-    { seed, numRuns: KILLS },
-  );
-
-const failFlags = (faults: readonly string[]) => faults.flatMap((fault) => ['--fail', fault]);
-
-/** A crash may repeat the alert whose publication it interrupted: the README says so. The invariant is about the last. */
-const withoutRepeats = (alerts: readonly Alert[]): Alert[] =>
-  alerts.filter((alert, index) => alerts[index + 1]?.message['stuckCompensation'] !== alert.message['stuckCompensation']);
-
-/** After everything has ended: each kept execution is consistent, none is left running, every booking's owner is kept. */
-async function expectAllConsistent(dataDir: string, tripIds: readonly string[]): Promise<Execution[]> {
-  const local = await LocalSaga.start({ saga: tripSaga, dataDir });
-  try {
-    expect(local.continueInterrupted()).toEqual([]);
-    const kept = local.savedExecutions();
-    for (const execution of kept) {
-      await expectConsistent(local, { ...execution, alerts: withoutRepeats(execution.alerts) }, execution.input as Trip);
-      if (execution.outcome === 'compensation not finished') expect(execution.path.at(-1)).toBe(retryStateOf(firstStep));
-    }
-    const arns = new Set(kept.map((execution) => execution.executionArn));
-    for (const tripId of tripIds) {
-      for (const item of Object.values(await local.bookingsOf(tripId))) if (item) expect(arns).toContain(item['execution']);
-    }
-    return kept;
-  } finally {
-    await local.close();
-  }
-}
+// The journal against crashes: `saga local --data` killed (SIGKILL) at random moments, seeded and reproducible, then
+// restarted on the same folder (`saga run --data` is in journal-run.test.ts, so that Jest runs the two at once).
+// Nothing accepted is lost, and every execution ends consistent.
 
 async function served(
   dataDir: string,
@@ -94,11 +43,6 @@ async function served(
   );
   return { server, sfn: await sfnOf(server) };
 }
-
-/** The faults of the kill that surely strikes in flight: the rollback pauses before the compensation's retry. */
-const HELD = [lastStep.action, `${firstStep.compensation}=1`];
-/** The line `saga run` prints when the held compensation has failed once: it then pauses before its retry. */
-const HELD_RETRYING = new RegExp(`✗ ${firstStep.compensation} `);
 
 /** Waits until the execution's history shows the held compensation failed once: it now pauses before its retry. */
 async function heldInFlight(sfn: SFNClient, executionArn: string): Promise<void> {
@@ -174,50 +118,6 @@ describe('killed at random moments (SIGKILL), restarted on the same folder', () 
     expect(returned.length).toBeGreaterThan(KILLS);
     expect(continued).toBeGreaterThan(0);
     for (const executionArn of returned) expect(kept.map((execution) => execution.executionArn)).toContain(executionArn);
-  }, 180_000);
-
-  it(`saga run --data: an execution started is never lost, and a later run finishes it (seed ${SEED})`, async () => {
-    const dataDir = await scratchDir();
-    const tripIds: string[] = [];
-    const started: string[] = [];
-    let continued = 0;
-    // One kill that surely strikes an execution in flight, seen paused before a compensation's retry; the random
-    // ones below strike wherever they fall.
-    {
-      const tripId = 'run-crash-held';
-      tripIds.push(tripId);
-      const input = join(dataDir, `${tripId}.json`);
-      await writeFile(input, JSON.stringify(tripWithId(tripId)));
-      const run = startSaga('run', '--data', dataDir, '--input', input, '--retry-delay', HELD_RETRY_DELAY, ...failFlags(HELD));
-      await run.waitFor(HELD_RETRYING);
-      run.child.kill('SIGKILL');
-      await run.exited;
-      started.push(tripId);
-    }
-    for (const [round, { killAfterMs, faults }] of plan(SEED + 1).entries()) {
-      const tripId = `run-crash-${round}`;
-      tripIds.push(tripId);
-      const input = join(dataDir, `${tripId}.json`);
-      await writeFile(input, JSON.stringify(tripWithId(tripId)));
-      const run = startSaga('run', '--data', dataDir, '--input', input, '--retry-delay', RETRY_DELAY, ...failFlags(faults));
-      // Killed at a random moment after start-up: before its first state, in the middle, or after its end.
-      await run.waitFor(/retry pause/);
-      await sleep(killAfterMs);
-      run.child.kill('SIGKILL');
-      await run.exited;
-      // An execution that printed its first state had been accepted.
-      if (run.output().includes(`→ ${firstStep.action}`)) started.push(tripId);
-      continued += run.output().match(/↻ .*: continued from/g)?.length ?? 0;
-    }
-    const last = join(dataDir, 'last.json');
-    await writeFile(last, JSON.stringify(tripWithId('run-crash-last')));
-    const finishing = startSaga('run', '--data', dataDir, '--input', last, '--retry-delay', RETRY_DELAY);
-    expect(await finishing.exited).toBe(0);
-    continued += finishing.output().match(/↻ .*: continued from/g)?.length ?? 0;
-    const kept = await expectAllConsistent(dataDir, [...tripIds, 'run-crash-last']);
-    for (const name of started) expect(kept.map((execution) => execution.name)).toContain(name);
-    expect(started.length).toBeGreaterThan(0);
-    expect(continued).toBeGreaterThan(0);
   }, 180_000);
 });
 

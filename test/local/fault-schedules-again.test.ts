@@ -1,0 +1,5 @@
+import { describeFaultSchedules, FAULT_SCHEDULES } from '../helpers/fault-schedules.ts';
+
+// The second half of the random fault schedules (test/helpers/fault-schedules.ts): the halves are two files so that Jest
+// runs them at once.
+describeFaultSchedules(FAULT_SCHEDULES / 2);
