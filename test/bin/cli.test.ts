@@ -38,6 +38,8 @@ import { scratchDir, scratchFile } from '../helpers/scratch.ts';
 import { projectStackSettings, shortestRefusedSize } from '../helpers/stacks.ts';
 import devExpressTrip, { DEV_EXPRESS } from '../helpers/dev-express-trip.ts';
 
+// jest: heavy (the saga command in its own process, command after command): test/sequencer.js starts it first on a fresh clone.
+
 /** The trip as far as the dev-express stack deploys it (all of it while it fits Express). */
 const DEV_EXPRESS_TRIP = fileURLToPath(new URL('../helpers/dev-express-trip.ts', import.meta.url));
 

@@ -28,6 +28,7 @@ import {
 } from '../helpers/sagas.ts';
 import { exampleTrip, tripWithId } from '../helpers/trips.ts';
 
+// jest: heavy (the saga command started and stopped dozens of times): test/sequencer.js starts it first on a fresh clone.
 // The local mode as a user meets it: the `saga` command in its own process, its output and exit status.
 
 /** The lines naming states entered (→ or ■, a group's with its note), in order. */

@@ -22,6 +22,7 @@ import {
 } from '../helpers/sagas.ts';
 import { scratchDir, scratchFile } from '../helpers/scratch.ts';
 
+// jest: heavy (saga verify in its own process, against engines it starts): test/sequencer.js starts it first on a fresh clone.
 // `saga verify` as a user runs it, in its own process: against a saga local of its own, against endpoints it is
 // given, and against a broken engine, which it must fail.
 

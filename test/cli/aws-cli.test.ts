@@ -7,6 +7,7 @@ import { expect, it } from '@jest/globals';
 import type { SagaStep } from '../../asl/saga.ts';
 import { compensatedWhen, lastStep, previousStep, steps } from '../helpers/sagas.ts';
 
+// jest: heavy (about twenty calls of the AWS CLI, each starting Python): test/sequencer.js starts it first on a fresh clone.
 // The offline walkthrough with the real AWS CLI v2 (test/cli/aws-cli-walkthrough.sh). `.ci/run` installs it when
 // missing and sets SAGA_REQUIRE_AWS_CLI, so CI never skips this; elsewhere it runs when an AWS CLI v2 is found.
 

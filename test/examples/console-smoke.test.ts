@@ -8,6 +8,7 @@ import { StepFunctionsServer } from '../../local/sfn-server.ts';
 import { executablePath, launchChromium } from '../helpers/browser.ts';
 import { everySaga } from '../helpers/sagas.ts';
 
+// jest: heavy (each saga’s console driven in Chromium): test/sequencer.js starts it first on a fresh clone.
 // The console of `saga local` for every saga of the project, in a real browser: the form is pre-filled with the
 // saga's own example under a fresh key, its fault toggles are the saga's states, and what it starts runs.
 

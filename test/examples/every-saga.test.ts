@@ -20,6 +20,7 @@ import { failureMatrix } from '../helpers/matrix.ts';
 import { everySaga } from '../helpers/sagas.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 
+// jest: heavy (every saga’s failure matrix, fast-check schedules, bundles and saga verify): test/sequencer.js starts it first on a fresh clone.
 // Every saga of the project (saga.ts and each one in examples/), whatever its domain and its kinds of step: its failure
 // matrix and invariant in the local mode, its example as the default input, its own names for bad input, its bundles,
 // and `saga verify --local`. Names, keys and states come from each saga.

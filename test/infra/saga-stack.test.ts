@@ -54,6 +54,7 @@ const DEV_EXPRESS_TRIP = 'test/helpers/dev-express-trip.ts';
 /** The shortest saga that an EXPRESS stack of the default bounds refuses (the trip may fit), as a path likewise. */
 const EXPRESS_REFUSED_SAGA = 'test/helpers/express-refused-saga.ts';
 
+// jest: heavy (the Pulumi program run under mocks for every stack): test/sequencer.js starts it first on a fresh clone.
 // Pulumi's own unit-test mocks stand in for AWS: every resource the program registers is recorded with its inputs.
 
 type Run = Awaited<ReturnType<typeof runProgram>>;

@@ -35,6 +35,7 @@ import { scratchDir } from '../helpers/scratch.ts';
 import { tripWithId } from '../helpers/trips.ts';
 import type { Trip } from '../../saga.ts';
 
+// jest: heavy (the console served and driven in Chromium): test/sequencer.js starts it first on a fresh clone.
 // The console of `saga local` in a real browser (test/helpers/browser.ts).
 
 /**

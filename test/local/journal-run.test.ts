@@ -8,6 +8,7 @@ import { firstStep } from '../helpers/sagas.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 import { tripWithId } from '../helpers/trips.ts';
 
+// jest: heavy (saga run killed 13 times, run again on the same folder): test/sequencer.js starts it first on a fresh clone.
 // The journal against crashes: `saga run --data` killed (SIGKILL) at random moments, seeded and reproducible, then run
 // again on the same folder. An execution started is never lost, and every execution ends consistent.
 

@@ -20,6 +20,7 @@ import { interruptedExecution, withoutDefinition } from '../helpers/journals.ts'
 import { scratchDir } from '../helpers/scratch.ts';
 import { tripWithId } from '../helpers/trips.ts';
 
+// jest: heavy (saga local killed 13 times, restarted on the same folder): test/sequencer.js starts it first on a fresh clone.
 // The journal against crashes: `saga local --data` killed (SIGKILL) at random moments, seeded and reproducible, then
 // restarted on the same folder (`saga run --data` is in journal-run.test.ts, so that Jest runs the two at once).
 // Nothing accepted is lost, and every execution ends consistent.
