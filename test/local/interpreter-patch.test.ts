@@ -93,6 +93,66 @@ it('onEvent gets the events eventLogs would yield, in their order, and eventLogs
   expect(left).toEqual([]);
 });
 
+const TASK = 'arn:aws:lambda:us-east-1:000000000000:function:Call';
+/**
+ * A branch of many states run at once (a Task failing through its retries without a pause, caught, then two Pass
+ * states) to its Fail state: its events come faster than an async iteration forwards them.
+ */
+const failingToTheEnd = {
+  StartAt: 'Call',
+  States: {
+    Call: {
+      Type: 'Task',
+      Resource: TASK,
+      Next: 'Caught',
+      Retry: [{ ErrorEquals: ['States.ALL'], MaxAttempts: 3 }],
+      Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Caught' }],
+    },
+    Caught: { Type: 'Pass', Next: 'Noted' },
+    Noted: { Type: 'Pass', Next: 'Stop' },
+    Stop: { Type: 'Fail', Error: 'Stopped', Cause: 'on purpose' },
+  },
+};
+const refusing = {
+  taskResourceLocalHandlers: {
+    Call: () => {
+      throw new Error('refused');
+    },
+  },
+  retryIntervalOverrides: { Call: 0 },
+};
+
+// A branch or an iteration that fails at its Fail state fails the execution at once: its own events (entering the Fail
+// state, its failure as the Parallel's or Map's) must reach the log before the execution's end, which closes it. The
+// library forwarded them through an async iteration that fell behind, and lost them.
+it.each<[string, Record<string, unknown>, string]>([
+  [
+    'a Parallel branch',
+    { Type: 'Parallel', Branches: [{ StartAt: 'Quick', States: { Quick: { Type: 'Pass', End: true } } }, failingToTheEnd], End: true },
+    'ParallelBranchFailed',
+  ],
+  ['a Map iteration', { Type: 'Map', ItemsPath: '$.items', Iterator: failingToTheEnd, End: true }, 'MapIterationFailed'],
+])('%s that fails at its Fail state logs entering it and its failure before the execution fails', async (_, nested, failed) => {
+  const definition = { StartAt: 'Nested', States: { Nested: nested } };
+  const shape = (event: { type: string; state?: { name: string } }) => `${event.type} ${event.state?.name ?? ''}`.trim();
+  const queued = new StateMachine(definition as never).run({ items: [1] } as never, { overrides: refusing });
+  const yielded: string[] = [];
+  for await (const event of queued.eventLogs) yielded.push(shape(event));
+  await expect(queued.result).rejects.toThrow();
+  const end = yielded.length - 1;
+  expect(yielded[end]).toBe('ExecutionFailed');
+  expect(yielded.slice(0, end)).toContain('StateEntered Stop');
+  expect(yielded.slice(yielded.indexOf('StateEntered Stop'), end)).toContain(failed);
+
+  const heard: string[] = [];
+  const listened = new StateMachine(definition as never).run({ items: [1] } as never, {
+    overrides: refusing,
+    onEvent: (event) => heard.push(shape(event)),
+  });
+  await expect(listened.result).rejects.toThrow();
+  expect(heard).toEqual(yielded);
+});
+
 // The patch settles a Task's call and its timeout in one promise: what the call gives, throws or outlasts must end the
 // state as it did before, the timeout as States.Timeout.
 it.each<[string, () => unknown, string]>([
