@@ -727,19 +727,20 @@ export class LocalSaga {
       // Faults strike the function, whichever state calls it, counting its calls in this run from every state.
       const fn = version.functions.get(state) ?? state;
       functionCalls[fn] = (functionCalls[fn] ?? 0) + 1;
-      const fault = injectedError(options.faults?.[fn], fn, functionCalls[fn], redriveCount);
       const spec = options.faults?.[fn];
+      const fault = injectedError(spec, fn, functionCalls[fn], redriveCount);
+      const deliveredTwice = options.deliverTwice?.includes(state) ?? false;
       const asJson = version.authorsCode.has(fn);
       const serve = () => this.#serve(served, state, asJson ? JSON.parse(payload) : taskInput, caller, raise);
       // A call goes straight to its function, through no async function of its own, unless a fault, a delay or a
       // repeated delivery is asked for: every layer of promises is paid again when the call's answer comes back.
       const calling =
-        fault || spec || options.deliverTwice?.includes(state)
+        fault || spec || deliveredTwice
           ? (async () => {
               if (fault) throw fault;
               if (spec && 'delayMs' in spec) await delay(spec.delayMs);
               if (spec && 'until' in spec) await spec.until.catch(() => undefined);
-              if (options.deliverTwice?.includes(state)) await this.#workOf(await serve());
+              if (deliveredTwice) await this.#workOf(await serve());
               return serve();
             })()
           : serve();
