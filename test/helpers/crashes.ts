@@ -7,7 +7,7 @@ import { tripSaga } from '../../saga.ts';
 import { expectConsistent } from './invariant.ts';
 import { firstStep, lastStep, steps } from './sagas.ts';
 
-// The plan of the SIGKILL tests (test/local/journal*.test.ts): \`saga local --data\` and \`saga run --data\` killed at
+// The plan of the SIGKILL tests (test/local/journal*.test.ts): `saga local --data` and `saga run --data` killed at
 // random moments, seeded and reproducible, then restarted on the same folder; and what they check once all has ended.
 
 /** Change it to explore other schedules; a failure names the seed it ran with. */

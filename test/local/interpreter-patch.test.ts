@@ -11,12 +11,12 @@ const { JSONPath } = createRequire(import.meta.url)('jsonpath-plus') as {
   JSONPath: (options: { path: string; json: unknown; wrap: false }) => unknown;
 };
 
+/** The function of the Task state `Call`. */
+const TASK = 'arn:aws:lambda:us-east-1:000000000000:function:Call';
+
 /** A machine of one Task state, `Call`, with `fields` beside its type, resource and end. */
 const oneTask = (fields: Record<string, unknown>) =>
-  new StateMachine({
-    StartAt: 'Call',
-    States: { Call: { Type: 'Task', Resource: 'arn:aws:lambda:us-east-1:000000000000:function:Call', End: true, ...fields } },
-  } as never);
+  new StateMachine({ StartAt: 'Call', States: { Call: { Type: 'Task', Resource: TASK, End: true, ...fields } } } as never);
 
 const context = {
   Execution: { Id: 'arn:aws:states:us-east-1:000000000000:execution:Patch:one', Name: 'one', RedriveCount: 0 },
@@ -93,7 +93,6 @@ it('onEvent gets the events eventLogs would yield, in their order, and eventLogs
   expect(left).toEqual([]);
 });
 
-const TASK = 'arn:aws:lambda:us-east-1:000000000000:function:Call';
 /**
  * A branch of many states run at once (a Task failing through its retries without a pause, caught, then two Pass
  * states) to its Fail state: its events come faster than an async iteration forwards them.
