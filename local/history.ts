@@ -1,5 +1,6 @@
 import { statesByName, type FailState, type State, type StateGraph, type StateMachineDefinition } from '../asl/model.ts';
 import { LOCAL_REGION } from './dynamodb.ts';
+import { payloadTextOf } from './payload-text.ts';
 
 // An execution's history in the shape of Step Functions' GetExecutionHistory, built from the events of
 // aws-local-stepfunctions. Inputs and outputs are JSON strings, as AWS returns them. Event types, detail fields and
@@ -28,11 +29,21 @@ const toJson = (value: unknown): string => (typeof value === 'string' ? value : 
 /** HistoryEventExecutionDataDetails: the API model has `truncated` alone, always false for API calls. */
 const details = { truncated: false } as const;
 
-/** A Task's call: its payload and result as the JSON texts that crossed to and from its function. */
-interface TaskCall {
-  readonly input: string;
+/** A Task's call: its payload, and its payload and result as the JSON texts that crossed to and from its function. */
+export interface TaskCall {
+  readonly payload: unknown;
+  input?: string;
   result?: string;
 }
+
+/**
+ * What a run hands its history, in the order it happened: an interpreter event, a Task's call as it begins, or the
+ * redrive the run is. Each is written out as events when the history is next read (ExecutionHistory.events).
+ */
+type Recorded =
+  | { readonly kind: 'event'; readonly event: InterpreterEvent }
+  | { readonly kind: 'call'; readonly state: string; readonly call: TaskCall }
+  | { readonly kind: 'redriven'; readonly timestamp: number; readonly redriveCount: number };
 
 /**
  * The chain an event links into: the execution's own (''), or one branch of a Parallel state (`<state>#<index>`).
@@ -103,7 +114,14 @@ function integrationOf(resourceArn: string): Integration | undefined {
 const isFailure = (type: string): boolean => type.endsWith('Failed') || type === 'FailStateEntered';
 
 export class ExecutionHistory {
-  readonly events: HistoryEvent[];
+  readonly #events: HistoryEvent[];
+  /**
+   * Recorded and not yet written out. A run that nobody watches (no journal, no listener) is read at its end or
+   * never, and its texts are not written until then: they are the objects the run handed on, which nothing changes
+   * in place (a ResultPath copies what it writes; the local functions change nothing they are given).
+   */
+  #unwritten: Recorded[] = [];
+  readonly #payloadText = payloadTextOf();
   /** Every state by name, those inside Parallel branches included: their events are the execution's, as on AWS. */
   readonly #states: ReadonlyMap<string, State>;
   readonly #resources: Readonly<Record<string, string>>;
@@ -137,7 +155,7 @@ export class ExecutionHistory {
 
   /** `previous`: the events of the execution's earlier runs, when it is redriven: ids continue from them. */
   constructor(definition: StateMachineDefinition, roleArn: string, previous: readonly HistoryEvent[] = []) {
-    this.events = [...previous];
+    this.#events = [...previous];
     ({
       states: this.#states,
       resources: this.#resources,
@@ -151,18 +169,53 @@ export class ExecutionHistory {
     this.#last.set(EXECUTION, previous.at(-1)?.id ?? 0);
   }
 
-  /** Called by a Task's handler wrapper as a call begins; the returned record takes the result. */
-  recordCall(state: string, input: string): TaskCall {
-    const call: TaskCall = { input };
-    const calls = this.#calls.get(state) ?? [];
-    calls.push(call);
-    this.#calls.set(state, calls);
+  /** The events so far, in the shape of GetExecutionHistory: what was recorded since the last read is written out now. */
+  get events(): HistoryEvent[] {
+    const unwritten = this.#unwritten;
+    if (unwritten.length > 0) {
+      this.#unwritten = [];
+      for (const recorded of unwritten) this.#write(recorded);
+    }
+    return this.#events;
+  }
+
+  /** Called by a Task's handler wrapper as a call begins, with what the Task sends; the returned record takes the result. */
+  recordCall(state: string, payload: unknown): TaskCall {
+    const call: TaskCall = { payload };
+    this.#unwritten.push({ kind: 'call', state, call });
     return call;
+  }
+
+  /** A call's payload as the JSON text that crosses to its function. */
+  inputTextOf(call: TaskCall): string {
+    call.input ??= this.#payloadText(call.payload);
+    return call.input;
   }
 
   /** Where a redrive begins, as AWS records it; the redriven run's own ExecutionStarted is not an event of the execution. */
   redriven(redriveCount: number): void {
-    this.#add(Date.now(), 'ExecutionRedriven', { executionRedrivenEventDetails: { redriveCount } });
+    this.#unwritten.push({ kind: 'redriven', timestamp: Date.now(), redriveCount });
+  }
+
+  /** An event of the interpreter, as it dispatches it. */
+  record(event: InterpreterEvent): void {
+    this.#unwritten.push({ kind: 'event', event });
+  }
+
+  #write(recorded: Recorded): void {
+    switch (recorded.kind) {
+      case 'call': {
+        const calls = this.#calls.get(recorded.state) ?? [];
+        calls.push(recorded.call);
+        this.#calls.set(recorded.state, calls);
+        return;
+      }
+      case 'redriven':
+        this.#add(recorded.timestamp, 'ExecutionRedriven', { executionRedrivenEventDetails: { redriveCount: recorded.redriveCount } });
+        return;
+      case 'event':
+        this.#writeEvent(recorded.event);
+    }
   }
 
   #chain(state: string | undefined): Chain {
@@ -180,10 +233,10 @@ export class ExecutionHistory {
     state?: string,
     link: { previous?: number; chained?: boolean } = {},
   ): number {
-    const id = this.events.length + 1;
+    const id = this.#events.length + 1;
     const chain = this.#chain(state);
     const previousEventId = link.previous ?? this.#last.get(chain) ?? id - 1;
-    this.events.push({ id, previousEventId, timestamp: new Date(timestamp), type, ...fields });
+    this.#events.push({ id, previousEventId, timestamp: new Date(timestamp), type, ...fields });
     if (link.chained !== false) this.#last.set(chain, id);
     return id;
   }
@@ -196,9 +249,9 @@ export class ExecutionHistory {
 
   /** The scheduled and started events of a Task's current call, when it began; the call's record, to end it with. */
   #callBegun(state: string): TaskCall {
-    const call = this.#calls.get(state)?.shift() ?? { input: 'null' };
+    const call = this.#calls.get(state)?.shift() ?? { payload: null };
     const at = this.#scheduledAt.get(state) ?? Date.now();
-    const { input } = call;
+    const input = this.inputTextOf(call);
     const integration = this.#integrations.get(state);
     if (integration) {
       this.#add(at, 'TaskScheduled', { taskScheduledEventDetails: { ...integration, region: LOCAL_REGION, parameters: input } }, state);
@@ -231,7 +284,7 @@ export class ExecutionHistory {
   #stopBranches(parallel: string, timestamp: number): number | undefined {
     const lastFailure = (chain: Chain): number | undefined => {
       const last = this.#last.get(chain);
-      return last !== undefined && isFailure(this.events[last - 1]?.type ?? '') ? last : undefined;
+      return last !== undefined && isFailure(this.#events[last - 1]?.type ?? '') ? last : undefined;
     };
     const branches = this.#branchesOf.get(parallel) ?? [];
     const failure = Math.max(0, ...branches.map((chain) => lastFailure(chain) ?? 0)) || undefined;
@@ -266,7 +319,7 @@ export class ExecutionHistory {
     return text;
   }
 
-  record(event: InterpreterEvent): void {
+  #writeEvent(event: InterpreterEvent): void {
     if (!(event.type === 'StateRetried' && event.state.name === this.#pendingFailure?.state)) this.#settleFailure();
     switch (event.type) {
       case 'ExecutionStarted': {
@@ -338,7 +391,7 @@ export class ExecutionHistory {
         const type = this.#states.get(name)?.Type;
         if (type === 'Parallel') {
           this.#failedLast.add(name);
-          const cause = this.#stopBranches(name, event.timestamp) ?? this.#last.get(this.#chain(name)) ?? this.events.length;
+          const cause = this.#stopBranches(name, event.timestamp) ?? this.#last.get(this.#chain(name)) ?? this.#events.length;
           this.#pendingFailure = { state: name, timestamp: event.timestamp, cause };
           return;
         }

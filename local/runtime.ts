@@ -46,7 +46,6 @@ import {
   type Kept,
 } from './journal.ts';
 import { lambdaContext } from './lambda-context.ts';
-import { payloadTextOf } from './payload-text.ts';
 import { pinDefinition, type PinnedDefinition } from './pinned.ts';
 import { ServiceContentType, withSdkMetadata } from './service-response.ts';
 import { ExecutionNotRedrivableError, isReentry, notRedrivableReason, reentered, statesEntered, stoppedAt } from './redrive.ts';
@@ -706,20 +705,23 @@ export class LocalSaga {
       journaled((journal) => journal.alert(alert));
       options.onAlert?.(alert);
     };
-    const emitSince = (before: number) => {
-      if (!context.journal && !options.onEvent) return;
-      for (const recorded of history.events.slice(before)) {
+    // A run that nobody watches leaves its history to be written when it is read (ExecutionHistory.events).
+    const watched = context.journal !== undefined || options.onEvent !== undefined;
+    const earlierEvents = earlier?.history.length ?? 0;
+    let emitted = earlierEvents;
+    const emitNew = () => {
+      if (!watched) return;
+      const { events } = history;
+      for (; emitted < events.length; emitted += 1) {
+        const recorded = events[emitted] as HistoryEvent;
         journaled((journal) => journal.event(recorded));
         options.onEvent?.(recorded);
       }
     };
     const served = { saga, states: version.states, functions: version.functions, handlers };
     const caller = { executionArn, input };
-    const payloadText = payloadTextOf();
     const taskHandler = (state: string) => (taskInput: unknown) => {
-      // The history keeps the payload as it was sent, whatever the function does with it (see RunFacts.authorsCode).
-      const payload = payloadText(taskInput);
-      const call = history.recordCall(state, payload);
+      const call = history.recordCall(state, taskInput);
       calls[state] = (calls[state] ?? 0) + 1;
       journaled((journal) => journal.call(state));
       // Not called unjournaled: a call the next start cannot see would be made again without its count.
@@ -731,7 +733,9 @@ export class LocalSaga {
       const fault = injectedError(spec, fn, functionCalls[fn], redriveCount);
       const deliveredTwice = options.deliverTwice?.includes(state) ?? false;
       const asJson = version.authorsCode.has(fn);
-      const serve = () => this.#serve(served, state, asJson ? JSON.parse(payload) : taskInput, caller, raise);
+      // Authors' code gets its own copy, as from Lambda: the history keeps the payload as it was sent, whatever the
+      // code does with it.
+      const serve = () => this.#serve(served, state, asJson ? JSON.parse(history.inputTextOf(call)) : taskInput, caller, raise);
       // A call goes straight to its function, through no async function of its own, unless a fault, a delay or a
       // repeated delivery is asked for: every layer of promises is paid again when the call's answer comes back.
       const calling =
@@ -765,9 +769,8 @@ export class LocalSaga {
     };
     // The redrive's record is on disk already (beginRedrive); its event follows.
     if (context.redriven && run.redriveDate) {
-      const before = history.events.length;
       history.redriven(redriveCount);
-      emitSince(before);
+      emitNew();
     }
     const path: string[] = statesEntered(earlier?.history ?? []);
     let failure: { error: string; cause: string } | undefined;
@@ -778,15 +781,14 @@ export class LocalSaga {
       try {
         // A later run's start and entry are the local machinery of that run, not events of the execution; nor is
         // the abort by which the process interrupts a run.
-        if (event.type === 'ExecutionStarted' && history.events.length > 0) return;
+        if (event.type === 'ExecutionStarted' && earlierEvents > 0) return;
         if ('state' in event && isReentry(event.state.name)) return;
         if (event.type === 'ExecutionAborted' && (stopped() || unjournaled)) return;
-        const before = history.events.length;
         history.record(event as InterpreterEvent);
         if (event.type === 'StateEntered') path.push(event.state.name);
         if (event.type === 'ExecutionFailed')
           failure = { error: event.Error, cause: typeof event.Cause === 'string' ? event.Cause : JSON.stringify(event.Cause) };
-        emitSince(before);
+        emitNew();
       } catch (error) {
         listenerError ??= error;
       }
@@ -838,9 +840,8 @@ export class LocalSaga {
           `${booked === undefined ? 'unknown (the tables cannot be read)' : booked.join(', ') || 'nothing'}. ` +
           'Kept unfinished: the next start continues it, once the folder can be written.',
       };
-      const before = history.events.length;
       history.record({ type: 'ExecutionFailed', timestamp: Date.now(), Error: failure.error, Cause: failure.cause });
-      for (const recorded of history.events.slice(before)) options.onEvent?.(recorded);
+      emitNew();
     }
     const ending: Ending = {
       status,
@@ -866,7 +867,10 @@ export class LocalSaga {
       ...(run.pinned ? { pinned: run.pinned } : {}),
       path,
       calls,
-      history: history.events,
+      // Written out when first read: the caller of a run that nobody watched may never read it.
+      get history() {
+        return history.events;
+      },
       alerts,
     };
   }

@@ -17,6 +17,7 @@ import {
   type Stage,
 } from '../../asl/saga.ts';
 import type { Trip } from '../../saga.ts';
+import type { HistoryEvent } from '../../local/history.ts';
 import { LocalSaga, stillBooked, type Execution } from '../../local/runtime.ts';
 import { tripSaga } from '../../saga.ts';
 import { BookingStatus } from '../../functions/bookings.ts';
@@ -101,6 +102,37 @@ describe.each([
     const tripId = (input as Partial<Trip>).trip_id;
     if (tripId) expect(Object.values(await local.bookingsOf(tripId)).filter(Boolean)).toEqual([]);
   });
+
+  // A run that nobody watches writes its history when it is read: it must be the history a watched run streams.
+  it.each(failureMatrix(saga).map((scenario) => [scenario.name, scenario] as const))(
+    'the history of an unwatched run, written when read, is the one a watched run streams: %s',
+    async (_, scenario) => {
+      const historiesOf = async (watched: boolean) => {
+        const trip = tripWithId(nextTripId(watched ? 'watched' : 'unwatched'));
+        const streamed: HistoryEvent[] = [];
+        const options = { retryDelayMs: 0, ...(watched ? { onEvent: (event: HistoryEvent) => streamed.push(event) } : {}) };
+        const name = nextTripId('history');
+        const execution = await local.execute(trip, {
+          ...options,
+          name,
+          faults: scenario.faults,
+          deliverTwice: [...scenario.deliverTwice],
+        });
+        // Where the failure matrix redrives (runChecked): the redrive's events are recorded apart from the run's.
+        const stuck = execution.outcome === 'compensation not finished' || execution.outcome === 'step not finished';
+        const redriven = stuck ? await local.redrive(execution, options) : undefined;
+        const history = (redriven ?? execution).history;
+        if (watched) expect(streamed).toEqual(history.slice(history.length - streamed.length));
+        // What differs between two executions of one scenario: their names, keys, request ids and instants.
+        return JSON.stringify([execution.history, history])
+          .replaceAll(name, 'NAME')
+          .replaceAll(trip.trip_id, 'KEY')
+          .replaceAll(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'UUID')
+          .replaceAll(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z/g, 'INSTANT');
+      };
+      expect(await historiesOf(false)).toBe(await historiesOf(true));
+    },
+  );
 
   it('shapes a function’s error as Lambda does: Error is its name, Cause the JSON of errorType and errorMessage', async () => {
     const execution = await local.execute(tripWithId(nextTripId('shape')), {
