@@ -557,6 +557,8 @@ export class LocalSaga {
       .map((kept) => {
         const { name, executionArn, input: executionInput } = kept.run;
         this.#continued.add(executionArn);
+        // Asked of every execution found, whichever way it goes on: a caller keeps its record of it there (saga local).
+        const options = optionsOf(kept);
         const journal = this.#journal?.reopen(executionNameOf(executionArn));
         const version = this.#versionOf(kept.run.pinned);
         const { definition } = version.pinned;
@@ -584,7 +586,7 @@ export class LocalSaga {
         const found = `${name}: was running${stoppedAt(kept.history) ? ` in ${state}` : ', before its first state'}${note ? ` (${note})` : ''}`;
         if (!definition.States[state]) {
           const cause = `The process stopped in state ${state}, which the state machine no longer has (the step list changed).`;
-          const done = Promise.resolve(this.#interruptedForGood(version, kept, cause, journal));
+          const done = Promise.resolve(this.#interruptedForGood(version, kept, cause, journal, options));
           return {
             name,
             executionArn,
@@ -593,7 +595,7 @@ export class LocalSaga {
             done,
           };
         }
-        const done = this.#launch(reenteredMachine(definition, state, input, kept.history), kept.run, optionsOf(kept), {
+        const done = this.#launch(reenteredMachine(definition, state, input, kept.history), kept.run, options, {
           earlier: kept,
           journal,
         });
@@ -647,10 +649,18 @@ export class LocalSaga {
   }
 
   /** Ends FAILED, where it stopped, an interrupted execution that cannot be continued. */
-  #interruptedForGood(version: Version, kept: Kept, cause: string, journal: JournalWriter | undefined): Execution {
+  #interruptedForGood(
+    version: Version,
+    kept: Kept,
+    cause: string,
+    journal: JournalWriter | undefined,
+    { onEvent }: ExecuteOptions,
+  ): Execution {
     const history = new ExecutionHistory(version.pinned.definition, this.roleArn, kept.history);
     history.record({ type: 'ExecutionFailed', timestamp: Date.now(), Error: EXECUTION_INTERRUPTED, Cause: cause });
-    journal?.event(history.events.at(-1) as HistoryEvent);
+    const failed = history.events.at(-1) as HistoryEvent;
+    journal?.event(failed);
+    onEvent?.(failed);
     const ending: Ending = { status: 'FAILED', outcome: 'failed', error: EXECUTION_INTERRUPTED, cause, stopDate: new Date() };
     journal?.end(ending);
     const path = statesEntered(kept.history);

@@ -103,6 +103,28 @@ describe('a torn last record', () => {
     }
   });
 
+  it('of an execution that SUCCEEDED, at the start of saga local: described as its history says, and not run again', async () => {
+    const { dataDir, text, execution } = await folderWith('torn-end-served');
+    const { name, executionArn } = execution;
+    writeFileSync(journalOf(dataDir, name), Buffer.from(text).subarray(0, Buffer.byteLength(text) - 40));
+    const restarted = await LocalSaga.start({ saga: tripSaga, dataDir });
+    const reports: string[] = [];
+    const server = await StepFunctionsServer.start(restarted, { retryDelayMs: 0, onRecovery: (report) => reports.push(report) });
+    try {
+      expect(reports).toEqual([`${name}: its end record was torn; its history says it ended SUCCEEDED: kept so, not run again`]);
+      expect(await server.call('DescribeExecution', { executionArn })).toMatchObject({
+        status: 'SUCCEEDED',
+        output: JSON.stringify(execution.output),
+      });
+      const { events } = (await server.call('GetExecutionHistory', { executionArn })) as { events: Execution['history'] };
+      expect(succeededEvents({ history: events })).toHaveLength(1);
+      expect(events).toHaveLength(execution.history.length);
+    } finally {
+      await server.close();
+      await restarted.close();
+    }
+  });
+
   it('saga run --data, three times after `truncate -s -40` of a SUCCEEDED journal: each succeeds, and it is not run again', async () => {
     const dataDir = await scratchDir();
     // Each its own trip: one trip is booked by one execution at a time.
