@@ -29,7 +29,7 @@ const toJson = (value: unknown): string => (typeof value === 'string' ? value : 
 /** HistoryEventExecutionDataDetails: the API model has `truncated` alone, always false for API calls. */
 const details = { truncated: false } as const;
 
-/** A Task's call: its payload, and its payload and result as the JSON texts that crossed to and from its function. */
+/** A Task's call: the payload it sent, and the JSON texts of its payload and result, as they crossed to and from its function. */
 export interface TaskCall {
   readonly payload: unknown;
   input?: string;
